@@ -1,0 +1,96 @@
+import Foundation
+
+/// The daemon's own settings (`slawatch.yaml`, design §3). Every key has a default.
+public struct DaemonConfig: Sendable, Equatable {
+    /// Holds `state.sqlite`. Default `/var/lib/slawatch`.
+    public var stateDirectory: String
+    /// Holds `ingest.sock` and `control.sock` when not socket-activated. Default `/run/slawatch`.
+    public var runtimeDirectory: String
+    /// The drop directory; `processed/` and `failed/` are created inside. Default
+    /// `/var/lib/slawatch/drop`.
+    public var dropDirectory: String
+    /// Directory of `*.yaml` SLA files. Default `/etc/slawatch/objectives.d`.
+    public var objectivesDirectory: String
+    /// Seconds between snapshots of changed state to the store. Default 5.
+    public var snapshotInterval: Double
+    /// Seconds between evaluations. Default 1.
+    public var evaluationInterval: Double
+    /// Seconds an event time may be ahead of the clock before it is rejected. Default 300.
+    public var maxFutureSkew: Double
+    /// Longest accepted line in bytes; longer lines are dropped up to the next newline and
+    /// counted. Default 65536.
+    public var maxLineBytes: Int
+    /// Seconds between drop-directory scans. Default 1.
+    public var dropScanInterval: Double
+    /// Mode of the socket files. Default 0o660.
+    public var socketMode: Int
+    /// The file this was read from, `nil` for the embedded default.
+    public var source: String?
+
+    /// The defaults of a config file that sets nothing (system paths).
+    public static let systemDefaults = DaemonConfig(
+        stateDirectory: "/var/lib/slawatch", runtimeDirectory: "/run/slawatch",
+        dropDirectory: "/var/lib/slawatch/drop", objectivesDirectory: "/etc/slawatch/objectives.d",
+        snapshotInterval: 5, evaluationInterval: 1, maxFutureSkew: 300, maxLineBytes: 65536, dropScanInterval: 1,
+        socketMode: 0o660, source: nil)
+
+    /// The embedded default used when the daemon runs with no config at all: everything under
+    /// `base` (default `./.slawatch`), objectives from `./config/objectives.d` when it exists.
+    public static func embedded(base: String = ".slawatch", objectives: String = "config/objectives.d") -> DaemonConfig {
+        let root = URL(fileURLWithPath: base).standardizedFileURL.path
+        var c = systemDefaults
+        c.stateDirectory = root + "/state"
+        c.runtimeDirectory = root + "/run"
+        c.dropDirectory = root + "/drop"
+        c.objectivesDirectory = URL(fileURLWithPath: objectives).standardizedFileURL.path
+        return c
+    }
+
+    static let keys: Set<String> = [
+        "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
+        "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
+    ]
+
+    /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
+    /// - Throws: `ConfigErrors` naming file, line and key for each problem (unreadable file,
+    ///   YAML syntax, unknown key, bad duration or number).
+    public static func load(path: String) throws(ConfigErrors) -> DaemonConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "cannot read file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "file is not UTF-8")])
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses daemon config text; see `load(path:)`.
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> DaemonConfig {
+        var r = YAMLReader(file: file)
+        var c = systemDefaults
+        c.source = file
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
+        if let root = r.compose(text) {
+            let m = r.mapping(root, "", allowed: keys)
+            if let s = r.string(m["state_directory"], "state_directory") { c.stateDirectory = resolve(s) }
+            if let s = r.string(m["runtime_directory"], "runtime_directory") { c.runtimeDirectory = resolve(s) }
+            if let s = r.string(m["drop_directory"], "drop_directory") { c.dropDirectory = resolve(s) }
+            if let s = r.string(m["objectives_directory"], "objectives_directory") { c.objectivesDirectory = resolve(s) }
+            c.snapshotInterval = r.duration(m["snapshot_interval"], "snapshot_interval", default: 5, minimum: 0.001)
+            c.evaluationInterval = r.duration(m["evaluation_interval"], "evaluation_interval", default: 1, minimum: 0.001)
+            c.maxFutureSkew = r.duration(m["max_future_skew"], "max_future_skew", default: 300)
+            c.dropScanInterval = r.duration(m["drop_scan_interval"], "drop_scan_interval", default: 1, minimum: 0.001)
+            if let n = m["max_line_bytes"], let s = r.string(n, "max_line_bytes") {
+                if let v = Int(s), v >= 64 { c.maxLineBytes = v } else { r.fail(n, "max_line_bytes", "'\(s)' is not a byte count of at least 64") }
+            }
+            if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
+                if let v = Int(s, radix: 8), v >= 0, v <= 0o777 { c.socketMode = v } else { r.fail(n, "socket_mode", "'\(s)' is not an octal mode such as 0660") }
+            }
+        }
+        if !r.errors.isEmpty { throw ConfigErrors(r.errors) }
+        return c
+    }
+}

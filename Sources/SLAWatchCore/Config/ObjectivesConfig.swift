@@ -1,0 +1,190 @@
+import Foundation
+import Yams
+
+/// Loads SLAs and their objectives from `objectives.d/*.yaml` (design §3 shape).
+public enum ObjectivesConfig {
+    static let slaKeys: Set<String> = ["name", "provider", "customer", "description", "objectives"]
+    static let objectiveKeys: Set<String> = [
+        "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
+        "late_tolerance", "severity", "nodata", "unit",
+    ]
+
+    /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
+    /// yields no objectives (the daemon runs and says so).
+    /// - Throws: `ConfigErrors` with every problem found in any file (file, line, key), including
+    ///   objective names used twice.
+    public static func load(directory: String) throws(ConfigErrors) -> [Objective] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            return []
+        }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix(".") }
+            .sorted()
+        var all: [Objective] = []
+        var errors: [ConfigError] = []
+        var seen: [String: String] = [:]
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
+                errors.append(ConfigError(file: path, line: 0, key: "", message: "cannot read file as UTF-8"))
+                continue
+            }
+            let (objectives, errs, lines) = parseDetailed(text, file: path)
+            errors += errs
+            for (o, line) in zip(objectives, lines) {
+                if let first = seen[o.name] {
+                    errors.append(
+                        ConfigError(
+                            file: path, line: line, key: "name",
+                            message: "objective '\(o.name)' is already defined at \(first)"))
+                } else {
+                    seen[o.name] = "\(path):\(line)"
+                    all.append(o)
+                }
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return all
+    }
+
+    /// Parses one SLA file.
+    /// - Throws: `ConfigErrors` naming file, line and key for each problem.
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [Objective] {
+        let (objectives, errors, _) = parseDetailed(text, file: file)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        let names = objectives.map(\.name)
+        if Set(names).count != names.count {
+            throw ConfigErrors([ConfigError(file: file, line: 0, key: "name", message: "objective names must be unique")])
+        }
+        return objectives
+    }
+
+    static func parseDetailed(_ text: String, file: String) -> ([Objective], [ConfigError], [Int]) {
+        var r = YAMLReader(file: file)
+        var out: [Objective] = []
+        var lines: [Int] = []
+        guard let root = r.compose(text) else { return ([], r.errors, []) }
+        let top = r.mapping(root, "", allowed: ["slas"])
+        guard let slasNode = top["slas"] else {
+            r.fail(root, "slas", "missing required key (a list of SLAs)")
+            return ([], r.errors, [])
+        }
+        for (si, slaNode) in r.sequence(slasNode, "slas").enumerated() {
+            let sp = "slas[\(si)]"
+            let sm = r.mapping(slaNode, sp, allowed: slaKeys)
+            if sm.isEmpty { continue }
+            let name = r.requiredString(sm, "name", sp, parent: slaNode)
+            let provider = r.requiredString(sm, "provider", sp, parent: slaNode)
+            let customer = r.requiredString(sm, "customer", sp, parent: slaNode)
+            guard let objsNode = sm["objectives"] else {
+                r.fail(slaNode, "\(sp).objectives", "missing required key (a list of objectives)")
+                continue
+            }
+            let sla = SLA(name: name ?? "", provider: provider ?? "", customer: customer ?? "")
+            for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
+                let before = r.errors.count
+                if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),
+                    r.errors.count == before, name != nil, provider != nil, customer != nil
+                {
+                    out.append(o)
+                    lines.append(YAMLReader.line(oNode))
+                }
+            }
+        }
+        return (out, r.errors, lines)
+    }
+
+    static func objective(_ node: Node, path p: String, sla: SLA, reader r: inout YAMLReader) -> Objective? {
+        let m = r.mapping(node, p, allowed: objectiveKeys)
+        if m.isEmpty { return nil }
+        let name = r.requiredString(m, "name", p, parent: node)
+        if let name, name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            r.fail(m["name"], "\(p).name", "must not contain whitespace")
+        }
+        let metric = r.requiredString(m, "metric", p, parent: node)
+        var match: [String: String] = [:]
+        if let ln = m["labels"] {
+            if case .mapping(let lm) = ln {
+                for (k, v) in lm {
+                    guard let ks = k.string, !ks.isEmpty, let vs = r.string(v, "\(p).labels.\(k.string ?? "")") else {
+                        r.fail(k, "\(p).labels", "labels must map names to values")
+                        continue
+                    }
+                    match[ks] = vs
+                }
+            } else {
+                r.fail(ln, "\(p).labels", "expected a mapping of label name to value")
+            }
+        }
+        var sli = SLIKind.count
+        if let s = r.requiredString(m, "sli", p, parent: node) {
+            if let k = SLIKind(rawValue: s) {
+                sli = k
+            } else {
+                r.fail(m["sli"], "\(p).sli", "'\(s)' is not an SLI (count, sum, avg, min, max, rate)")
+            }
+        }
+        var window = WindowSpec.rolling(seconds: 300)
+        if let s = r.requiredString(m, "window", p, parent: node) {
+            if let w = WindowSpec(s) {
+                window = w
+            } else {
+                r.fail(m["window"], "\(p).window", "'\(s)' is not a window (day, week, month, quarter, or a duration such as 5m, 1h, 7d)")
+            }
+        }
+        var zone = "UTC"
+        if let n = m["time_zone"], let s = r.string(n, "\(p).time_zone") {
+            if CalendarPeriods(timeZoneIdentifier: s) != nil { zone = s } else {
+                r.fail(n, "\(p).time_zone", "'\(s)' is not an IANA time zone (e.g. Europe/Paris, UTC)")
+            }
+        }
+        var direction = Direction.atLeast
+        if let s = r.requiredString(m, "direction", p, parent: node) {
+            if let d = Direction(rawValue: s) { direction = d } else {
+                r.fail(m["direction"], "\(p).direction", "'\(s)' is not a direction (at_least, at_most)")
+            }
+        }
+        var baseline = Baseline(value: 0, kind: .fixed, source: "0")
+        if let bn = m["baseline"] {
+            if case .scalar(let s) = bn {
+                let text = s.string.trimmingCharactersInWhitespace()
+                if let v = Double(text), v.isFinite {
+                    baseline = Baseline(value: v, kind: .fixed, source: text)
+                } else {
+                    do {
+                        let v = try BaselineExpression.evaluate(text)
+                        baseline = Baseline(value: v, kind: .expression, source: text)
+                    } catch {
+                        r.fail(bn, "\(p).baseline", "'\(text)' is not a number or an arithmetic expression: \(error)")
+                    }
+                }
+            } else {
+                r.fail(bn, "\(p).baseline", "expected a number or an arithmetic expression such as 10000 / 500 / 0.20 (adaptive baselines are not supported yet)")
+            }
+        } else {
+            r.fail(node, "\(p).baseline", "missing required key")
+        }
+        let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
+        let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
+        var severity = Severity.warning
+        if let n = m["severity"], let s = r.string(n, "\(p).severity") {
+            if let v = Severity(name: s) { severity = v } else {
+                r.fail(n, "\(p).severity", "'\(s)' is not a journal priority (emerg, alert, crit, err, warning, notice, info, debug)")
+            }
+        }
+        var nodata = NodataPolicy.alert
+        if let n = m["nodata"], let s = r.string(n, "\(p).nodata") {
+            if let v = NodataPolicy(rawValue: s) { nodata = v } else {
+                r.fail(n, "\(p).nodata", "'\(s)' is not a no-data policy (alert, ok, keep_state)")
+            }
+        }
+        let unit = r.string(m["unit"], "\(p).unit")
+        guard let name, let metric else { return nil }
+        return Objective(
+            name: name, sla: sla, metric: metric, match: match, sli: sli, window: window, timeZone: zone,
+            direction: direction, baseline: baseline, forSeconds: forSeconds, lateTolerance: late, severity: severity,
+            nodata: nodata, unit: unit)
+    }
+}

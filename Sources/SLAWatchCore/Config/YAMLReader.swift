@@ -1,0 +1,99 @@
+import Yams
+
+/// Walks a composed YAML document (Yams `Node`) keeping file, line and key path for errors.
+struct YAMLReader {
+    let file: String
+    var errors: [ConfigError] = []
+
+    init(file: String) { self.file = file }
+
+    static func line(_ n: Node?) -> Int { n?.mark?.line ?? 0 }
+
+    mutating func fail(_ node: Node?, _ key: String, _ message: String) {
+        errors.append(ConfigError(file: file, line: Self.line(node), key: key, message: message))
+    }
+
+    /// Parses a document; records a syntax error and returns `nil` when it does not parse.
+    mutating func compose(_ text: String) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            var line = 0
+            var message = "\(e)"
+            switch e {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                .composer(_, let problem, let mark, _):
+                line = mark.line
+                message = "YAML syntax error: \(problem)"
+            default: break
+            }
+            errors.append(ConfigError(file: file, line: line, key: "", message: message))
+            return nil
+        } catch {
+            errors.append(ConfigError(file: file, line: 0, key: "", message: "\(error)"))
+            return nil
+        }
+    }
+
+    /// The pairs of a mapping, checking keys against `allowed` (unknown keys are errors: a typo
+    /// must not silently become a default).
+    mutating func mapping(_ node: Node, _ path: String, allowed: Set<String>) -> [String: Node] {
+        guard case .mapping(let m) = node else {
+            fail(node, path, "expected a mapping (key: value pairs)")
+            return [:]
+        }
+        var out: [String: Node] = [:]
+        for (k, v) in m {
+            guard let key = k.string else {
+                fail(k, path, "keys must be strings")
+                continue
+            }
+            let full = path.isEmpty ? key : "\(path).\(key)"
+            if !allowed.contains(key) {
+                fail(k, full, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                continue
+            }
+            out[key] = v
+        }
+        return out
+    }
+
+    mutating func string(_ node: Node?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard case .scalar(let s) = node else {
+            fail(node, path, "expected a single value")
+            return nil
+        }
+        return s.string
+    }
+
+    mutating func requiredString(_ m: [String: Node], _ key: String, _ path: String, parent: Node) -> String? {
+        guard let n = m[key] else {
+            fail(parent, path.isEmpty ? key : "\(path).\(key)", "missing required key")
+            return nil
+        }
+        let s = string(n, path.isEmpty ? key : "\(path).\(key)")
+        if s?.isEmpty == true {
+            fail(n, path.isEmpty ? key : "\(path).\(key)", "must not be empty")
+            return nil
+        }
+        return s
+    }
+
+    mutating func duration(_ node: Node?, _ path: String, default d: Double, minimum: Double = 0) -> Double {
+        guard let node, let text = string(node, path) else { return d }
+        guard let s = DurationText.seconds(text), s >= minimum else {
+            fail(node, path, "'\(text)' is not a duration (e.g. 500ms, 5s, 1m, 1h, 7d)\(minimum > 0 ? " of at least \(DurationText.format(minimum))" : "")")
+            return d
+        }
+        return s
+    }
+
+    mutating func sequence(_ node: Node, _ path: String) -> [Node] {
+        guard case .sequence(let s) = node else {
+            fail(node, path, "expected a list")
+            return []
+        }
+        return Array(s)
+    }
+}

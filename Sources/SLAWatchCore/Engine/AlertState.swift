@@ -1,0 +1,75 @@
+/// Alert state of one objective instance (design §1 "state").
+public enum AlertState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// On the good side of the baseline (or not judged yet).
+    case ok
+    /// Bad, waiting for `for:` to elapse before a breach is declared.
+    case pending
+    /// Bad for at least `for:`; an episode is open.
+    case breached
+    /// The window holds no event (policy `nodata: alert`).
+    case nodata
+}
+
+/// What is persisted per objective instance so that a restarted engine makes the same
+/// transitions as one that never stopped.
+public struct InstanceState: Sendable, Equatable, Codable {
+    /// Current state.
+    public var state: AlertState = .ok
+    /// Unix seconds of the last state change (or of the first evaluation).
+    public var since: Double = 0
+    /// When the SLI first went bad in the current pending spell.
+    public var pendingSince: Double?
+    /// Id of the open breach episode; its recovery repeats it.
+    public var episode: String?
+    /// Number of episodes opened so far (makes episode ids unique per objective).
+    public var episodeCounter: Int = 0
+    /// Cumulative objectives: start (unix seconds) of the calendar period being accumulated.
+    public var trackedPeriodStart: Int64?
+
+    /// A fresh instance: `ok`, no episode.
+    public init() {}
+}
+
+/// The kind of journal entry a transition produces; each has its own `MESSAGE_ID`.
+public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Entered `breached`: an episode opens.
+    case breach
+    /// Left an episode for `ok`.
+    case recovery
+    /// Entered `nodata`.
+    case nodata
+    /// Entered `pending`.
+    case pending
+    /// `pending` back to `ok` without a breach.
+    case pendingCleared = "pending_cleared"
+    /// `nodata` back to `ok` with no open episode.
+    case dataResumed = "data_resumed"
+    /// A cumulative objective's calendar period closed (met or missed); not a state change by itself.
+    case periodResult = "period_result"
+}
+
+/// One thing the engine decided at an evaluation: a state change, or a period result.
+public struct Transition: Sendable, Equatable {
+    /// The objective's name.
+    public var objective: String
+    /// What kind of entry this is.
+    public var kind: TransitionKind
+    /// State before.
+    public var from: AlertState
+    /// State after (equal to `from` for a period result that changed nothing).
+    public var to: AlertState
+    /// Evaluation time, unix seconds.
+    public var at: Double
+    /// The SLI value judged, `nil` for no data.
+    public var value: Double?
+    /// The baseline in force.
+    public var baseline: Double
+    /// The breach episode this belongs to, if any.
+    public var episode: String?
+    /// The window judged: `[start, end)` unix seconds (rolling: `(at − W, at]`).
+    public var periodStart: Double
+    /// End of the judged window.
+    public var periodEnd: Double
+    /// Period results: whether the target was met.
+    public var met: Bool?
+}

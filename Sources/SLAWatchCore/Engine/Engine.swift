@@ -1,0 +1,320 @@
+/// The functional core of slawatch: windows keyed by event time, objective evaluation and the
+/// alert state machine. Pure: it takes events and times (unix seconds, injected by the caller)
+/// and returns transitions; no I/O, no clock of its own.
+public struct Engine: Sendable {
+    /// Objectives in config order.
+    public private(set) var objectives: [Objective]
+    /// Events further ahead of `now` than this (seconds) are rejected (`future_event`).
+    public var maxFutureSkew: Double
+    private var windows: [Window]
+    private var states: [InstanceState]
+    private var byMetric: [String: [Int]]
+    private var dirty: Set<Int> = []
+    private var lastValues: [Double?]
+
+    /// Creates an engine with fresh state for each objective.
+    /// - Precondition: objective names are unique and calendar time zones valid (the config
+    ///   loader checks both).
+    public init(objectives: [Objective], maxFutureSkew: Double = 300) {
+        self.objectives = objectives
+        self.maxFutureSkew = maxFutureSkew
+        windows = objectives.map { Window(spec: $0.window, periods: CalendarPeriods(timeZoneIdentifier: $0.timeZone)) }
+        states = Array(repeating: InstanceState(), count: objectives.count)
+        lastValues = Array(repeating: nil, count: objectives.count)
+        var index: [String: [Int]] = [:]
+        for (i, o) in objectives.enumerated() { index[o.metric, default: []].append(i) }
+        byMetric = index
+    }
+
+    // MARK: - Ingest
+
+    /// The result of ingesting a batch.
+    public struct IngestResult: Sendable, Equatable {
+        /// Events kept (including events no objective uses).
+        public var accepted = 0
+        /// Events dropped: `(index in the batch, reason)`.
+        public var rejected: [(index: Int, reason: RejectReason)] = []
+
+        public static func == (a: IngestResult, b: IngestResult) -> Bool {
+            a.accepted == b.accepted && a.rejected.map(\.index) == b.rejected.map(\.index)
+                && a.rejected.map(\.reason) == b.rejected.map(\.reason)
+        }
+    }
+
+    /// Adds a batch of events. Events without a time get `now` (arrival time).
+    ///
+    /// An event is rejected when its time is more than `maxFutureSkew` ahead of `now`
+    /// (`future_event`), or when it matches objectives but is too old for all of their windows
+    /// (`too_late`). Events that match no objective are accepted and ignored.
+    public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
+        var result = IngestResult()
+        for (i, e) in events.enumerated() {
+            let t = e.time ?? now
+            if t > now + maxFutureSkew {
+                result.rejected.append((i, .futureEvent))
+                continue
+            }
+            guard let candidates = byMetric[e.metric] else {
+                result.accepted += 1
+                continue
+            }
+            var matched = false
+            var used = false
+            for j in candidates where objectives[j].matches(e) {
+                matched = true
+                if windows[j].add(e, at: t, now: now) {
+                    used = true
+                    dirty.insert(j)
+                }
+            }
+            if matched && !used {
+                result.rejected.append((i, .tooLate))
+            } else {
+                result.accepted += 1
+            }
+        }
+        return result
+    }
+
+    // MARK: - Evaluation
+
+    /// Evaluates every objective at `now` and returns the transitions (and period results), in
+    /// objective order. Calling it twice at the same time returns nothing the second time.
+    public mutating func evaluate(at now: Double) -> [Transition] {
+        var out: [Transition] = []
+        for i in objectives.indices {
+            if windows[i].evict(now: now) { dirty.insert(i) }
+            if objectives[i].isCumulative {
+                evaluateCumulative(i, now: now, into: &out)
+            } else {
+                evaluateContinuous(i, now: now, into: &out)
+            }
+        }
+        return out
+    }
+
+    private mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
+        let o = objectives[i]
+        let agg = windows[i].aggregate(at: now)
+        let span = windows[i].period(containing: now)
+        let seconds: Double
+        if case .calendar = o.window { seconds = now - span.start } else { seconds = span.end - span.start }
+        let value = o.sliValue(agg, seconds: seconds)
+        lastValues[i] = value
+        var st = states[i]
+        let before = st
+        func move(_ to: AlertState, _ kind: TransitionKind) {
+            out.append(
+                Transition(
+                    objective: o.name, kind: kind, from: st.state, to: to, at: now, value: value,
+                    baseline: o.baseline.value, episode: st.episode, periodStart: span.start, periodEnd: span.end,
+                    met: nil))
+            st.state = to
+            st.since = now
+        }
+        if let value, o.isBad(value) {
+            switch st.state {
+            case .breached: break
+            case .pending:
+                if now - (st.pendingSince ?? now) >= o.forSeconds { openEpisode(&st, now: now, move: move) }
+            case .ok, .nodata:
+                if o.forSeconds <= 0 {
+                    openEpisode(&st, now: now, move: move)
+                } else {
+                    st.pendingSince = now
+                    move(.pending, .pending)
+                }
+            }
+        } else if value != nil || o.nodata == .ok {
+            st.pendingSince = nil
+            switch st.state {
+            case .ok: break
+            case .pending: move(.ok, .pendingCleared)
+            case .breached, .nodata:
+                if st.episode != nil {
+                    move(.ok, .recovery)
+                    st.episode = nil
+                } else {
+                    move(.ok, .dataResumed)
+                }
+            }
+        } else if o.nodata == .alert, st.state != .nodata {
+            st.pendingSince = nil
+            move(.nodata, .nodata)
+        }
+        if st != before {
+            states[i] = st
+            dirty.insert(i)
+        }
+    }
+
+    private func openEpisode(_ st: inout InstanceState, now: Double, move: (AlertState, TransitionKind) -> Void) {
+        if st.episode == nil {
+            st.episodeCounter += 1
+            st.episode = "\(Int64(now))-\(st.episodeCounter)"
+        }
+        st.pendingSince = nil
+        move(.breached, .breach)
+    }
+
+    private mutating func evaluateCumulative(_ i: Int, now: Double, into out: inout [Transition]) {
+        let o = objectives[i]
+        let current = windows[i].period(containing: now)
+        lastValues[i] = o.sliValue(windows[i].aggregate(at: now), seconds: now - current.start) ?? 0
+        var st = states[i]
+        guard let tracked = st.trackedPeriodStart else {
+            st.trackedPeriodStart = Int64(current.start)
+            st.since = now
+            states[i] = st
+            dirty.insert(i)
+            return
+        }
+        let trackedPeriod = windows[i].period(containing: Double(tracked))
+        guard Double(tracked) < current.start, now >= trackedPeriod.end + o.lateTolerance else { return }
+        let value = o.sliValue(windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
+        let met = !o.isBad(value)
+        var result = Transition(
+            objective: o.name, kind: .periodResult, from: st.state, to: st.state, at: now, value: value,
+            baseline: o.baseline.value, episode: st.episode, periodStart: trackedPeriod.start,
+            periodEnd: trackedPeriod.end, met: met)
+        func move(_ to: AlertState, _ kind: TransitionKind) {
+            var t = result
+            t.kind = kind
+            t.from = st.state
+            t.to = to
+            t.episode = st.episode
+            t.met = nil
+            out.append(t)
+            st.state = to
+            st.since = now
+        }
+        if met {
+            result.to = .ok
+            out.append(result)
+            if st.state != .ok {
+                move(.ok, st.episode != nil ? .recovery : .dataResumed)
+                st.episode = nil
+            }
+        } else {
+            if st.episode == nil {
+                st.episodeCounter += 1
+                st.episode = "\(Int64(now))-\(st.episodeCounter)"
+            }
+            result.to = .breached
+            result.episode = st.episode
+            out.append(result)
+            if st.state != .breached { move(.breached, .breach) }
+        }
+        // Periods between the tracked one and the current one had no evaluation (the daemon was
+        // down); they are skipped, not judged.
+        st.trackedPeriodStart = Int64(current.start)
+        windows[i].close(before: Int64(current.start))
+        states[i] = st
+        dirty.insert(i)
+    }
+
+    // MARK: - Status
+
+    /// One objective's current standing, for `slawatch status`.
+    public struct Status: Sendable, Equatable, Codable {
+        /// Objective name.
+        public var objective: String
+        /// SLA name, provider and customer.
+        public var sla: String
+        /// Provider party.
+        public var provider: String
+        /// Customer party.
+        public var customer: String
+        /// SLI name (`count`, `avg`, …).
+        public var sli: String
+        /// Window text (`5m`, `month`).
+        public var window: String
+        /// SLI value at the last evaluation, `nil` for no data.
+        public var value: Double?
+        /// Baseline number.
+        public var baseline: Double
+        /// `at_least` or `at_most`.
+        public var direction: String
+        /// Alert state.
+        public var state: String
+        /// Unix seconds of the last state change.
+        public var since: Double
+        /// Open episode id.
+        public var episode: String?
+    }
+
+    /// The standing of every objective as of the last evaluation.
+    public func status() -> [Status] {
+        objectives.indices.map { i in
+            let o = objectives[i]
+            return Status(
+                objective: o.name, sla: o.sla.name, provider: o.sla.provider, customer: o.sla.customer,
+                sli: o.sli.rawValue, window: o.window.description, value: lastValues[i], baseline: o.baseline.value,
+                direction: o.direction.rawValue, state: states[i].state.rawValue, since: states[i].since,
+                episode: states[i].episode)
+        }
+    }
+
+    /// The objective named `name`, if any.
+    public func objective(named name: String) -> Objective? { objectives.first { $0.name == name } }
+
+    // MARK: - Snapshots
+
+    /// Everything persisted for one objective: its alert state and window buckets.
+    public struct Snapshot: Sendable, Equatable, Codable {
+        /// Objective name.
+        public var objective: String
+        /// `Objective.dataFingerprint` when taken.
+        public var fingerprint: String
+        /// Alert state.
+        public var state: InstanceState
+        /// Window buckets by id.
+        public var buckets: [Int64: Aggregate]
+        /// Calendar windows: periods before this id are closed.
+        public var closedBefore: Int64?
+
+        /// Creates a snapshot record.
+        public init(
+            objective: String, fingerprint: String, state: InstanceState, buckets: [Int64: Aggregate],
+            closedBefore: Int64?
+        ) {
+            self.objective = objective
+            self.fingerprint = fingerprint
+            self.state = state
+            self.buckets = buckets
+            self.closedBefore = closedBefore
+        }
+    }
+
+    /// Snapshots of the objectives changed since the last call, and clears the dirty set.
+    public mutating func takeDirtySnapshots() -> [Snapshot] {
+        let out = dirty.sorted().map(snapshot(of:))
+        dirty.removeAll()
+        return out
+    }
+
+    /// Snapshots of all objectives (does not touch the dirty set).
+    public func allSnapshots() -> [Snapshot] { objectives.indices.map(snapshot(of:)) }
+
+    private func snapshot(of i: Int) -> Snapshot {
+        Snapshot(
+            objective: objectives[i].name, fingerprint: objectives[i].dataFingerprint, state: states[i],
+            buckets: windows[i].buckets, closedBefore: windows[i].closedBefore)
+    }
+
+    /// Restores snapshots taken by an earlier run. Snapshots of objectives no longer configured
+    /// are ignored; when an objective's data fingerprint changed (other metric, filter, window or
+    /// zone) its buckets are discarded but its alert state is kept.
+    public mutating func restore(_ snapshots: [Snapshot]) {
+        for s in snapshots {
+            guard let i = objectives.firstIndex(where: { $0.name == s.objective }) else { continue }
+            states[i] = s.state
+            if s.fingerprint == objectives[i].dataFingerprint {
+                windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
+            } else {
+                states[i].trackedPeriodStart = nil
+                dirty.insert(i)
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+/// Arithmetic baseline expressions: numbers, `+ - * /`, unary minus and parentheses, with the
+/// usual precedence. `10000 / 500 / 0.20` (a sales target over deal size over close rate) is 100.
+public enum BaselineExpression {
+    /// Why an expression could not be evaluated; `position` is a 0-based character offset.
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        /// What went wrong, e.g. "division by zero".
+        public var message: String
+        /// 0-based character offset in the expression.
+        public var position: Int
+        /// "message at character N".
+        public var description: String { "\(message) at character \(position + 1)" }
+    }
+
+    /// Evaluates an expression.
+    /// - Throws: `ParseError` for syntax errors, division by zero or a non-finite result.
+    public static func evaluate(_ text: String) throws(ParseError) -> Double {
+        var p = Parser(chars: Array(text))
+        let v = try p.expression()
+        p.skipSpaces()
+        if p.pos < p.chars.count { throw ParseError(message: "unexpected '\(p.chars[p.pos])'", position: p.pos) }
+        guard v.isFinite else { throw ParseError(message: "result is not finite", position: 0) }
+        return v
+    }
+
+    private struct Parser {
+        var chars: [Character]
+        var pos = 0
+
+        mutating func skipSpaces() { while pos < chars.count, chars[pos].isWhitespace { pos += 1 } }
+
+        mutating func expression() throws(ParseError) -> Double {
+            var v = try term()
+            while true {
+                skipSpaces()
+                guard pos < chars.count, chars[pos] == "+" || chars[pos] == "-" else { return v }
+                let op = chars[pos]
+                pos += 1
+                let r = try term()
+                v = op == "+" ? v + r : v - r
+            }
+        }
+
+        mutating func term() throws(ParseError) -> Double {
+            var v = try factor()
+            while true {
+                skipSpaces()
+                guard pos < chars.count, chars[pos] == "*" || chars[pos] == "/" else { return v }
+                let op = chars[pos]
+                let at = pos
+                pos += 1
+                let r = try factor()
+                if op == "/" {
+                    if r == 0 { throw ParseError(message: "division by zero", position: at) }
+                    v /= r
+                } else {
+                    v *= r
+                }
+            }
+        }
+
+        mutating func factor() throws(ParseError) -> Double {
+            skipSpaces()
+            guard pos < chars.count else { throw ParseError(message: "expression ends early", position: pos) }
+            if chars[pos] == "-" {
+                pos += 1
+                return -(try factor())
+            }
+            if chars[pos] == "+" {
+                pos += 1
+                return try factor()
+            }
+            if chars[pos] == "(" {
+                let open = pos
+                pos += 1
+                let v = try expression()
+                skipSpaces()
+                guard pos < chars.count, chars[pos] == ")" else {
+                    throw ParseError(message: "unclosed '('", position: open)
+                }
+                pos += 1
+                return v
+            }
+            let start = pos
+            while pos < chars.count, chars[pos].isNumber || chars[pos] == "." || chars[pos] == "_" { pos += 1 }
+            // Exponent: 1e6, 2.5E-3
+            if pos < chars.count, chars[pos] == "e" || chars[pos] == "E", pos > start {
+                var q = pos + 1
+                if q < chars.count, chars[q] == "+" || chars[q] == "-" { q += 1 }
+                if q < chars.count, chars[q].isNumber {
+                    pos = q
+                    while pos < chars.count, chars[pos].isNumber { pos += 1 }
+                }
+            }
+            let text = String(chars[start..<pos]).replacingUnderscores()
+            guard pos > start, let v = Double(text) else {
+                throw ParseError(message: "expected a number", position: start)
+            }
+            return v
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(self.filter { $0 != "_" }) }
+}

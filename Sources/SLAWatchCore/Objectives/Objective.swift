@@ -1,0 +1,207 @@
+/// The aggregation an objective judges (design §1 "SLI").
+public enum SLIKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Occurrences in the window (counters: the sum of increments), scaled by sample rate.
+    case count
+    /// Sum of values, scaled by sample rate.
+    case sum
+    /// Mean of the raw values.
+    case avg
+    /// Smallest value.
+    case min
+    /// Largest value.
+    case max
+    /// Occurrences per second: `count` divided by the window length (rolling) or by the seconds
+    /// elapsed in the current period (calendar).
+    case rate
+}
+
+/// Which side of the baseline is good.
+public enum Direction: String, Sendable, Hashable, Codable {
+    /// Good when the SLI is at least the baseline (breach: SLI < baseline).
+    case atLeast = "at_least"
+    /// Good when the SLI is at most the baseline (breach: SLI > baseline).
+    case atMost = "at_most"
+
+    /// "at least" / "at most", for messages.
+    public var phrase: String { self == .atLeast ? "at least" : "at most" }
+}
+
+/// What an objective does when its window holds no event (alerting notes R6).
+public enum NodataPolicy: String, Sendable, Hashable, Codable {
+    /// Enter the `nodata` state and write a journal entry.
+    case alert
+    /// Treat an empty window as healthy.
+    case ok
+    /// Keep whatever state the objective was in.
+    case keepState = "keep_state"
+}
+
+/// Journal priority (syslog levels, systemd.journal-fields(7) `PRIORITY=`).
+public enum Severity: Int, Sendable, Hashable, Codable, CaseIterable {
+    case emerg = 0, alert, crit, err, warning, notice, info, debug
+
+    /// Accepts the syslog names and the usual aliases (`critical`, `error`, `warn`).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "emerg", "emergency", "panic": self = .emerg
+        case "alert": self = .alert
+        case "crit", "critical": self = .crit
+        case "err", "error": self = .err
+        case "warning", "warn": self = .warning
+        case "notice": self = .notice
+        case "info": self = .info
+        case "debug": self = .debug
+        default: return nil
+        }
+    }
+
+    /// The syslog name, e.g. `warning`.
+    public var name: String { String(describing: self) }
+}
+
+/// Where an objective's baseline number came from.
+public struct Baseline: Sendable, Hashable, Codable {
+    /// How the number was obtained.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// A number written in the config.
+        case fixed
+        /// An arithmetic expression of numbers, evaluated at load.
+        case expression
+    }
+    /// The number the SLI is compared with.
+    public var value: Double
+    /// `fixed` or `expression`.
+    public var kind: Kind
+    /// The text as written (`100`, `10000 / 500 / 0.20`).
+    public var source: String
+
+    /// Creates a baseline.
+    public init(value: Double, kind: Kind, source: String) {
+        self.value = value
+        self.kind = kind
+        self.source = source
+    }
+}
+
+/// An SLA: an agreement between a provider and a customer holding objectives.
+public struct SLA: Sendable, Hashable, Codable {
+    /// SLA name, e.g. `leads-to-sales`.
+    public var name: String
+    /// The party that promises (e.g. `marketing`).
+    public var provider: String
+    /// The party promised to (e.g. `sales`).
+    public var customer: String
+
+    /// Creates an SLA header.
+    public init(name: String, provider: String, customer: String) {
+        self.name = name
+        self.provider = provider
+        self.customer = customer
+    }
+}
+
+/// One objective: SLI over a window compared with a baseline (design §1 and §3).
+public struct Objective: Sendable, Hashable {
+    /// Unique name across all SLAs, e.g. `qualified-leads-monthly`.
+    public var name: String
+    /// The SLA it belongs to.
+    public var sla: SLA
+    /// The metric whose events feed the SLI.
+    public var metric: String
+    /// Label filter: only events whose labels include all of these pairs count.
+    public var match: [String: String]
+    /// The aggregation judged.
+    public var sli: SLIKind
+    /// Rolling or calendar window.
+    public var window: WindowSpec
+    /// IANA time zone for calendar windows (default `UTC`).
+    public var timeZone: String
+    /// Which side of the baseline is good.
+    public var direction: Direction
+    /// The number to reach (or stay under).
+    public var baseline: Baseline
+    /// Seconds the SLI must stay bad before a breach is declared (`for:`); 0 breaches at once.
+    public var forSeconds: Double
+    /// Calendar cumulative objectives: seconds after period end during which late events are
+    /// still accepted before the period is judged (default 0).
+    public var lateTolerance: Double
+    /// Journal priority of breach entries.
+    public var severity: Severity
+    /// What an empty window means.
+    public var nodata: NodataPolicy
+    /// Word for the counted thing in messages (`leads`); defaults to the SLI name.
+    public var unit: String?
+
+    /// Creates an objective. Defaults follow design §3.
+    public init(
+        name: String,
+        sla: SLA,
+        metric: String,
+        match: [String: String] = [:],
+        sli: SLIKind,
+        window: WindowSpec,
+        timeZone: String = "UTC",
+        direction: Direction,
+        baseline: Baseline,
+        forSeconds: Double = 0,
+        lateTolerance: Double = 0,
+        severity: Severity = .warning,
+        nodata: NodataPolicy = .alert,
+        unit: String? = nil
+    ) {
+        self.name = name
+        self.sla = sla
+        self.metric = metric
+        self.match = match
+        self.sli = sli
+        self.window = window
+        self.timeZone = timeZone
+        self.direction = direction
+        self.baseline = baseline
+        self.forSeconds = forSeconds
+        self.lateTolerance = lateTolerance
+        self.severity = severity
+        self.nodata = nodata
+        self.unit = unit
+    }
+
+    /// A cumulative target (`count`/`sum` at least N per calendar period) is judged when its
+    /// period closes, as met or missed (design §3); everything else at every evaluation.
+    public var isCumulative: Bool {
+        guard case .calendar = window else { return false }
+        return (sli == .count || sli == .sum) && direction == .atLeast
+    }
+
+    /// Identity of the stored window data: restored buckets are used only when this matches
+    /// (same metric, filter, window and zone). Stable across runs (no hashing seed).
+    public var dataFingerprint: String {
+        let filter = match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        return "\(metric)|\(filter)|\(window)|\(timeZone)"
+    }
+
+    /// Whether `value` is on the bad side of the baseline.
+    public func isBad(_ value: Double) -> Bool {
+        direction == .atLeast ? value < baseline.value : value > baseline.value
+    }
+
+    /// Whether an event feeds this objective.
+    public func matches(_ e: Event) -> Bool {
+        guard e.metric == metric else { return false }
+        for (k, v) in match where e.labels[k] != v { return false }
+        return true
+    }
+
+    /// The SLI of an aggregate; `nil` when the aggregate is empty (no data).
+    /// - Parameter seconds: the time span `rate` divides by.
+    public func sliValue(_ agg: Aggregate, seconds: Double) -> Double? {
+        if agg.isEmpty { return nil }
+        switch sli {
+        case .count: return agg.count
+        case .sum: return agg.sum
+        case .avg: return agg.valueSum / Double(agg.samples)
+        case .min: return agg.min
+        case .max: return agg.max
+        case .rate: return agg.count / max(seconds, 1)
+        }
+    }
+}

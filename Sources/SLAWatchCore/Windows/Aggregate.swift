@@ -1,0 +1,52 @@
+/// Running totals of the events in one bucket (or a merge of buckets).
+///
+/// `count` and `sum` are scaled by `1 / sampleRate` (statsd sampling); `samples` and `valueSum`
+/// are raw. For counters `count == sum` (the increments, i.e. how many things happened); for gauges
+/// and distributions `count` is the number of samples and `sum` their total.
+public struct Aggregate: Sendable, Equatable, Codable {
+    /// Raw number of events merged in.
+    public var samples: Int = 0
+    /// Occurrences, scaled by sample rate (counters: sum of increments).
+    public var count: Double = 0
+    /// Sum of values, scaled by sample rate.
+    public var sum: Double = 0
+    /// Sum of raw values, for the unweighted mean.
+    public var valueSum: Double = 0
+    /// Smallest raw value, `nil` when empty.
+    public var min: Double?
+    /// Largest raw value, `nil` when empty.
+    public var max: Double?
+
+    /// An empty aggregate.
+    public init() {}
+
+    /// Adds one event.
+    public mutating func add(_ e: Event) {
+        let weight = 1 / e.sampleRate
+        samples += 1
+        switch e.kind {
+        case .counter:
+            count += e.value * weight
+            sum += e.value * weight
+        case .gauge, .distribution:
+            count += weight
+            sum += e.value * weight
+        }
+        valueSum += e.value
+        min = Swift.min(min ?? e.value, e.value)
+        max = Swift.max(max ?? e.value, e.value)
+    }
+
+    /// Merges another aggregate into this one (associative and commutative).
+    public mutating func merge(_ o: Aggregate) {
+        samples += o.samples
+        count += o.count
+        sum += o.sum
+        valueSum += o.valueSum
+        if let m = o.min { min = Swift.min(min ?? m, m) }
+        if let m = o.max { max = Swift.max(max ?? m, m) }
+    }
+
+    /// True when no event was merged in.
+    public var isEmpty: Bool { samples == 0 }
+}

@@ -1,0 +1,126 @@
+/// Event-time buckets for one objective's window.
+///
+/// Rolling windows of `W` seconds use `n` buckets of `r = max(1, W / 60)` seconds (`n = ⌈W / r⌉`);
+/// bucket `k` holds event times in `[k·r, (k+1)·r)`. The window at time `t` is the buckets
+/// `(⌊t/r⌋ − n, ⌊t/r⌋]`: it covers between `W − r` and `W` seconds of the past plus the open bucket
+/// (Resilience4j's convention). An event older than the oldest bucket is too late.
+///
+/// Calendar windows keep one bucket per period, keyed by the period's start (unix seconds): the
+/// current period and the previous one (kept until it is judged, then closed). The window at `t`
+/// is the period containing `t`. Buckets are `[start, end)` everywhere.
+public struct Window: Sendable {
+    /// The window's shape.
+    public let spec: WindowSpec
+    /// Rolling bucket width in seconds (calendar windows: 0).
+    public let resolution: Int
+    /// Rolling bucket count (calendar windows: 0).
+    public let bucketCount: Int
+    /// Bucket id → totals. Rolling ids are `⌊t/r⌋`; calendar ids are period starts.
+    public private(set) var buckets: [Int64: Aggregate] = [:]
+    /// Calendar windows: periods starting before this id are closed (judged) and reject events.
+    public private(set) var closedBefore: Int64?
+    private let periods: CalendarPeriods?
+    private var cachedPeriod: (start: Double, end: Double)?
+
+    /// Creates an empty window. `periods` is required for calendar windows (their time zone).
+    public init(spec: WindowSpec, periods: CalendarPeriods?) {
+        self.spec = spec
+        self.periods = periods
+        switch spec {
+        case .rolling(let w):
+            let r = max(1, w / 60)
+            resolution = r
+            bucketCount = (w + r - 1) / r
+        case .calendar:
+            resolution = 0
+            bucketCount = 0
+        }
+    }
+
+    /// The bucket id an event time falls into.
+    public mutating func bucketID(for t: Double) -> Int64 {
+        switch spec {
+        case .rolling: return Int64((t / Double(resolution)).rounded(.down))
+        case .calendar: return Int64(period(containing: t).start)
+        }
+    }
+
+    /// The calendar period containing `t` (rolling windows: the covered span ending at `t`).
+    public mutating func period(containing t: Double) -> (start: Double, end: Double) {
+        switch spec {
+        case .rolling(let w):
+            return (t - Double(w), t)
+        case .calendar(let unit):
+            if let c = cachedPeriod, t >= c.start, t < c.end { return c }
+            let p = periods!.period(unit, containing: t)
+            cachedPeriod = p
+            return p
+        }
+    }
+
+    /// Adds an event with event time `t`, given the current time `now`.
+    /// - Returns: `false` when the event is too late for this window (its bucket was evicted or
+    ///   its period already judged); nothing is recorded then.
+    public mutating func add(_ e: Event, at t: Double, now: Double) -> Bool {
+        let id = bucketID(for: t)
+        if id < oldestLiveBucket(now: now) { return false }
+        buckets[id, default: Aggregate()].add(e)
+        return true
+    }
+
+    /// Drops buckets that can no longer be part of any window at `now`.
+    /// - Returns: `true` when something was dropped.
+    @discardableResult
+    public mutating func evict(now: Double) -> Bool {
+        let oldest = oldestLiveBucket(now: now)
+        let before = buckets.count
+        buckets = buckets.filter { $0.key >= oldest }
+        return buckets.count != before
+    }
+
+    /// The smallest bucket id still accepted at `now`.
+    public mutating func oldestLiveBucket(now: Double) -> Int64 {
+        switch spec {
+        case .rolling:
+            return bucketID(for: now) - Int64(bucketCount) + 1
+        case .calendar:
+            let current = period(containing: now)
+            let previous = Int64(period(containing: current.start - 1).start)
+            // Restore the cache to the current period (the lookup above replaced it).
+            cachedPeriod = current
+            return max(previous, closedBefore ?? Int64.min)
+        }
+    }
+
+    /// Totals of the window at `now`.
+    public mutating func aggregate(at now: Double) -> Aggregate {
+        var total = Aggregate()
+        switch spec {
+        case .rolling:
+            let newest = bucketID(for: now)
+            let oldest = newest - Int64(bucketCount) + 1
+            for (id, agg) in buckets where id >= oldest && id <= newest { total.merge(agg) }
+        case .calendar:
+            if let agg = buckets[bucketID(for: now)] { total = agg }
+        }
+        return total
+    }
+
+    /// Totals of the calendar period starting at `start` (empty if nothing was recorded).
+    public func aggregate(periodStarting start: Int64) -> Aggregate {
+        buckets[start] ?? Aggregate()
+    }
+
+    /// Marks calendar periods starting before `id` as judged: their buckets are dropped and later
+    /// events for them are too late.
+    public mutating func close(before id: Int64) {
+        closedBefore = max(closedBefore ?? id, id)
+        buckets = buckets.filter { $0.key >= id }
+    }
+
+    /// Replaces the window's contents (restore from a snapshot).
+    public mutating func restore(buckets: [Int64: Aggregate], closedBefore: Int64?) {
+        self.buckets = buckets
+        self.closedBefore = closedBefore
+    }
+}
