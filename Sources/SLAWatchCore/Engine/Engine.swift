@@ -35,6 +35,9 @@ public struct Engine: Sendable {
         /// Events dropped: `(index in the batch, reason)`.
         public var rejected: [(index: Int, reason: RejectReason)] = []
 
+        /// An empty result.
+        public init() {}
+
         public static func == (a: IngestResult, b: IngestResult) -> Bool {
             a.accepted == b.accepted && a.rejected.map(\.index) == b.rejected.map(\.index)
                 && a.rejected.map(\.reason) == b.rejected.map(\.reason)

@@ -1,0 +1,127 @@
+/// Splits a byte stream into newline-framed lines and parses them into a batch.
+///
+/// Framing rules (shared by the stream socket and drop files): lines end at `\n`; a trailing
+/// `\r` is stripped by the parser; a line longer than `maxLineBytes` is discarded up to the next
+/// newline and counted once as `line_too_long` (the stream goes on); `finish()` parses a final
+/// line without `\n` (a clean EOF). Lines starting with `#` are control lines (e.g. `#sync 7`),
+/// recorded with their position in the batch so the caller keeps their order.
+public struct LineBatcher: Sendable {
+    /// Longest accepted line in bytes, without the `\n`.
+    public let maxLineBytes: Int
+    /// Parsed events, in line order.
+    public private(set) var events: [Event] = []
+    /// Source line number (1-based) of each event.
+    public private(set) var eventLines: [Int] = []
+    /// Rejected lines, in line order.
+    public private(set) var rejections: [LineRejection] = []
+    /// Control lines with the number of events and rejections that preceded them in this batch.
+    public private(set) var controls: [(events: Int, rejections: Int, text: String)] = []
+    /// Lines seen so far (including blank, rejected and control lines).
+    public private(set) var lineCount = 0
+    private let parser = LineParser()
+    private var partial: [UInt8] = []
+    private var discarding = false
+
+    /// Creates a batcher.
+    public init(maxLineBytes: Int) { self.maxLineBytes = maxLineBytes }
+
+    /// Feeds a chunk of bytes; complete lines are parsed into the batch.
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
+        var start = 0
+        while start < chunk.count {
+            guard let nl = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
+                if discarding { return }
+                if partial.count + rest.count > maxLineBytes {
+                    lineCount += 1
+                    reject(.lineTooLong, Array(partial.prefix(200)) + Array(rest.prefix(max(0, 200 - partial.count))))
+                    partial = []
+                    discarding = true
+                } else {
+                    partial.append(contentsOf: rest)
+                }
+                return
+            }
+            let piece = UnsafeRawBufferPointer(rebasing: chunk[start..<nl])
+            start = nl + 1
+            if discarding {
+                discarding = false
+                partial = []
+                continue
+            }
+            if partial.isEmpty {
+                handle(piece)
+            } else if partial.count + piece.count > maxLineBytes {
+                lineCount += 1
+                reject(.lineTooLong, Array(partial.prefix(200)))
+                partial = []
+            } else {
+                partial.append(contentsOf: piece)
+                let line = partial
+                partial = []
+                line.withUnsafeBytes { handle($0) }
+            }
+        }
+    }
+
+    /// Ends the stream: a final line without `\n` is parsed (unless it was too long).
+    public mutating func finish() {
+        if discarding {
+            discarding = false
+            partial = []
+            return
+        }
+        if !partial.isEmpty {
+            let line = partial
+            partial = []
+            line.withUnsafeBytes { handle($0) }
+        }
+    }
+
+    /// Hands over the batch parsed so far and starts a new one (line numbering continues).
+    public mutating func take() -> (
+        events: [Event], eventLines: [Int], rejections: [LineRejection],
+        controls: [(events: Int, rejections: Int, text: String)]
+    ) {
+        defer {
+            events = []
+            eventLines = []
+            rejections = []
+            controls = []
+        }
+        return (events, eventLines, rejections, controls)
+    }
+
+    /// Whether anything is waiting in the batch.
+    public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && controls.isEmpty }
+
+    private mutating func handle(_ line: UnsafeRawBufferPointer) {
+        lineCount += 1
+        if line.count > maxLineBytes {
+            reject(.lineTooLong, Array(line.prefix(200)))
+            return
+        }
+        if let first = line.first, first == UInt8(ascii: "#") {
+            var text = String(decoding: line, as: UTF8.self)
+            while text.hasSuffix("\r") || text.hasSuffix(" ") { text.removeLast() }
+            controls.append((events.count, rejections.count, text))
+            return
+        }
+        let before = events.count
+        switch parser.parse(line, into: &events) {
+        case .accepted(let n):
+            for _ in 0..<n { eventLines.append(lineCount) }
+            _ = before
+        case .rejected(let reason):
+            reject(reason, Array(line.prefix(200)))
+        case .empty:
+            break
+        }
+    }
+
+    private mutating func reject(_ reason: RejectReason, _ excerpt: [UInt8]) {
+        var text = String(decoding: excerpt, as: UTF8.self)
+        while text.hasSuffix("\r") { text.removeLast() }
+        rejections.append(LineRejection(line: lineCount, reason: reason, excerpt: text))
+    }
+}

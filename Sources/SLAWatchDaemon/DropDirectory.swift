@@ -1,0 +1,144 @@
+import Foundation
+import SLAWatchCore
+import Systemd
+
+/// The drop directory: producers `rename()` finished files into it; each file is read, its events
+/// committed to the store, and only then moved to `processed/` (with `NAME.rejects` listing each
+/// bad line when there were any) or, when it cannot be read at all, to `failed/` with
+/// `NAME.error`. Formats by extension: `.statsd`, `.jsonl`. Names starting with `.` or ending in
+/// `.tmp`/`.part` are ignored (files still being written).
+public struct DropDirectory: Sendable {
+    /// The watched directory.
+    public let path: String
+    /// `path/processed`.
+    public var processedPath: String { path + "/processed" }
+    /// `path/failed`.
+    public var failedPath: String { path + "/failed" }
+    let maxLineBytes: Int
+
+    /// Creates the directory and its `processed/` and `failed/` subdirectories if missing.
+    /// - Throws: the file system error when they cannot be created.
+    public init(path: String, maxLineBytes: Int) throws {
+        self.path = path
+        self.maxLineBytes = maxLineBytes
+        for p in [path, path + "/processed", path + "/failed"] {
+            try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        }
+    }
+
+    /// What happened to one file.
+    public enum Outcome: Sendable, Equatable {
+        /// Ingested and moved to `processed/NAME` (the final name).
+        case processed(name: String, lines: Int, accepted: Int, rejected: Int, firstErrorLine: Int?)
+        /// Moved to `failed/NAME` with a `.error` sidecar.
+        case failed(name: String, reason: String)
+        /// Not committed (store error); left in place for the next scan.
+        case retry(reason: String)
+    }
+
+    /// Names of files ready to be read, oldest modification first.
+    public func candidates() -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+        var out: [(String, Double)] = []
+        for name in names {
+            if name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") { continue }
+            if name == "processed" || name == "failed" { continue }
+            var st = stat()
+            guard lstat(path + "/" + name, &st) == 0 else { continue }
+            out.append((name, Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        }
+        return out.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+    }
+
+    /// Reads, ingests (committing through `ingest`) and moves one file.
+    /// - Parameter ingest: ingests the events and commits them; returns the engine's result.
+    public func process(
+        _ name: String, ingest: @Sendable ([Event]) async throws -> Engine.IngestResult
+    ) async -> Outcome {
+        let full = path + "/" + name
+        var st = stat()
+        guard lstat(full, &st) == 0 else { return .retry(reason: "vanished") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            let kind = (st.st_mode & S_IFMT) == S_IFLNK ? "a symbolic link" : (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
+            return fail(name, "\(name) is \(kind); only regular files are read")
+        }
+        let ext = (name as NSString).pathExtension.lowercased()
+        guard ext == "statsd" || ext == "jsonl" else {
+            return fail(name, "unknown extension '.\(ext)' (expected .statsd or .jsonl)")
+        }
+        guard let data = FileManager.default.contents(atPath: full) else {
+            return fail(name, "cannot read file: \(String(cString: strerror(errno)))")
+        }
+        if String(validating: data, as: UTF8.self) == nil {
+            let offset = firstInvalidUTF8Offset(data)
+            return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset))")
+        }
+        var batcher = LineBatcher(maxLineBytes: maxLineBytes)
+        data.withUnsafeBytes { batcher.feed($0) }
+        batcher.finish()
+        let lineCount = batcher.lineCount
+        let b = batcher.take()
+        let result: Engine.IngestResult
+        do {
+            result = try await ingest(b.events)
+        } catch {
+            return .retry(reason: "store commit failed: \(error)")
+        }
+        var rejections = b.rejections
+        rejections += result.rejected.map {
+            LineRejection(line: b.eventLines[$0.index], reason: $0.reason, excerpt: b.events[$0.index].metric)
+        }
+        // Control lines (`#…`) have no meaning in files; they count as comments.
+        rejections.sort { $0.line < $1.line }
+        let finalName = uniqueName(name, in: processedPath)
+        if !rejections.isEmpty {
+            var text = "# \(rejections.count) rejected line(s) in \(name): line<TAB>reason<TAB>line text (truncated)\n"
+            for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.reason)\t\(r.excerpt)\n" }
+            _ = FileManager.default.createFile(atPath: processedPath + "/" + finalName + ".rejects", contents: Data(text.utf8))
+        }
+        if rename(full, processedPath + "/" + finalName) != 0 {
+            return .failed(name: name, reason: "ingested but could not move to processed/: \(String(cString: strerror(errno)))")
+        }
+        return .processed(
+            name: finalName, lines: lineCount, accepted: result.accepted, rejected: rejections.count,
+            firstErrorLine: rejections.first?.line)
+    }
+
+    private func fail(_ name: String, _ reason: String) -> Outcome {
+        let finalName = uniqueName(name, in: failedPath)
+        _ = FileManager.default.createFile(
+            atPath: failedPath + "/" + finalName + ".error", contents: Data("\(reason)\n".utf8))
+        if rename(path + "/" + name, failedPath + "/" + finalName) != 0 {
+            return .retry(reason: "cannot move to failed/: \(String(cString: strerror(errno)))")
+        }
+        return .failed(name: finalName, reason: reason)
+    }
+
+    /// `name`, or `name.1`, `name.2`, … when an earlier file of that name is already there (a
+    /// same-named later file never overwrites an earlier one).
+    func uniqueName(_ name: String, in dir: String) -> String {
+        var candidate = name
+        var n = 0
+        while FileManager.default.fileExists(atPath: dir + "/" + candidate)
+            || FileManager.default.fileExists(atPath: dir + "/" + candidate + ".rejects")
+            || FileManager.default.fileExists(atPath: dir + "/" + candidate + ".error")
+        {
+            n += 1
+            candidate = "\(name).\(n)"
+        }
+        return candidate
+    }
+
+    private func firstInvalidUTF8Offset(_ data: Data) -> Int {
+        var offset = 0
+        var it = data.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue(let s): offset += String(s).utf8.count
+            case .emptyInput: return offset
+            case .error: return offset
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import SLAWatchCore
+import SLAWatchStore
+
+/// The engine's home in the shell: one actor holding the pure `Engine` and the store, so that
+/// ingest, evaluation and snapshot commits are serialized. Batches come in whole (never one
+/// actor hop per event).
+public actor EngineActor {
+    private var engine: Engine
+    private let store: StateStore
+    private let clock: @Sendable () -> Double
+    private var pendingPeriodResults: [Transition] = []
+    private var needsFullSnapshot = false
+    /// Events accepted since start.
+    public private(set) var acceptedTotal = 0
+    /// Lines or events rejected since start, per reason.
+    public private(set) var rejectedByReason: [RejectReason: Int] = [:]
+    /// Successful commits since start.
+    public private(set) var commits = 0
+    /// Unix seconds of the last evaluation (watchdog and status).
+    public private(set) var lastEvaluation: Double = 0
+
+    /// Creates the actor around an engine (already restored) and its store.
+    /// - Parameter clock: wall-clock time in unix seconds (injected for tests).
+    public init(engine: Engine, store: StateStore, clock: @escaping @Sendable () -> Double) {
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Ingests a batch at the current time.
+    /// - Returns: the engine's result (indexes of rejected events with reasons).
+    public func ingest(_ events: [Event]) -> Engine.IngestResult {
+        let r = engine.ingest(events, now: clock())
+        acceptedTotal += r.accepted
+        for x in r.rejected { rejectedByReason[x.reason, default: 0] += 1 }
+        return r
+    }
+
+    /// Counts lines rejected by the parser (before they reach the engine).
+    public func countParseRejections(_ reasons: [RejectReason: Int]) {
+        for (k, v) in reasons { rejectedByReason[k, default: 0] += v }
+    }
+
+    /// Ingests a batch and commits it in the same call: when this returns without throwing the
+    /// events are in the store (drop files are moved only after this).
+    /// - Throws: the store's error; the events stay in memory and are retried by the next commit.
+    public func ingestAndCommit(_ events: [Event]) throws -> Engine.IngestResult {
+        let r = ingest(events)
+        try commit()
+        return r
+    }
+
+    /// Evaluates all objectives now. Period results are queued for the next commit.
+    public func evaluate() -> [Transition] {
+        let now = clock()
+        lastEvaluation = now
+        let t = engine.evaluate(at: now)
+        pendingPeriodResults += t.filter { $0.kind == .periodResult }
+        return t
+    }
+
+    /// Writes changed state (dirty window buckets, alert states, period results) in one
+    /// transaction.
+    /// - Throws: the store's error; the same state is written in full by the next commit.
+    public func commit() throws {
+        let snapshots = needsFullSnapshot ? engine.allSnapshots() : engine.takeDirtySnapshots()
+        if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
+        do {
+            try store.save(snapshots, periodResults: pendingPeriodResults, at: clock())
+            pendingPeriodResults = []
+            needsFullSnapshot = false
+            commits += 1
+        } catch {
+            needsFullSnapshot = true
+            throw error
+        }
+    }
+
+    /// Every objective's standing as of the last evaluation.
+    public func status() -> [Engine.Status] { engine.status() }
+
+    /// The objective named `name`.
+    public func objective(named name: String) -> Objective? { engine.objective(named: name) }
+
+    /// Number of configured objectives.
+    public var objectiveCount: Int { engine.objectives.count }
+}

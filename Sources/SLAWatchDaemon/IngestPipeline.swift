@@ -1,0 +1,99 @@
+import Foundation
+import SLAWatchCore
+
+/// Per-source tallies for acknowledgements and the end-of-connection summary. Shared between a
+/// connection's event-loop handler and the pipeline consumer, hence the lock.
+public final class SourceTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _accepted = 0
+    private var _rejected = 0
+    private var _firstRejection: LineRejection?
+    private var _byReason: [RejectReason: Int] = [:]
+    private var _sinceAck: [LineRejection] = []
+    /// Who sent the lines: `socket ingest.sock peer pid=… uid=…`, a file path, ….
+    public let source: String
+
+    /// Creates an empty tally for `source`.
+    public init(source: String) { self.source = source }
+
+    /// Adds accepted events and rejected lines.
+    public func add(accepted: Int, rejections: [LineRejection]) {
+        lock.lock()
+        defer { lock.unlock() }
+        _accepted += accepted
+        _rejected += rejections.count
+        for r in rejections { _byReason[r.reason, default: 0] += 1 }
+        if _firstRejection == nil { _firstRejection = rejections.first }
+        if _sinceAck.count < 1000 { _sinceAck += rejections.prefix(1000 - _sinceAck.count) }
+    }
+
+    /// Rejections recorded since the last call (at most 1000), for an acknowledgement.
+    public func takeRejectionsSinceAck() -> [LineRejection] {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { _sinceAck = [] }
+        return _sinceAck
+    }
+
+    /// (accepted events, rejected lines or events, first rejection, counts per reason).
+    public var snapshot: (accepted: Int, rejected: Int, first: LineRejection?, byReason: [RejectReason: Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (_accepted, _rejected, _firstRejection, _byReason)
+    }
+}
+
+/// A unit of work for the single ingest consumer, kept in arrival order.
+public enum IngestWork: Sendable {
+    /// Parsed events with their source line numbers (parallel arrays), and the lines the
+    /// parser rejected.
+    case batch(events: [Event], lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
+    /// Everything before this is ingested; commit, then call `reply`.
+    case sync(tally: SourceTally, reply: @Sendable (_ committed: Bool) -> Void)
+    /// Everything before this is ingested; call `done` (no commit).
+    case barrier(done: @Sendable () -> Void)
+}
+
+/// The ordered hand-off between listeners (on NIO event loops) and the engine actor: listeners
+/// yield whole batches into an `AsyncStream`; one consumer task feeds the engine.
+public final class IngestPipeline: Sendable {
+    private let continuation: AsyncStream<IngestWork>.Continuation
+    private let stream: AsyncStream<IngestWork>
+
+    /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
+    public init() {
+        (stream, continuation) = AsyncStream<IngestWork>.makeStream()
+    }
+
+    /// Queues work; safe from any thread.
+    public func submit(_ work: IngestWork) { continuation.yield(work) }
+
+    /// Stops accepting work; `run` returns after draining what was queued.
+    public func finish() { continuation.finish() }
+
+    /// Feeds the engine until `finish()` is called and the queue is drained.
+    public func run(engine: EngineActor) async {
+        for await work in stream {
+            switch work {
+            case .batch(let events, let lines, let parseRejections, let tally):
+                if !parseRejections.isEmpty {
+                    await engine.countParseRejections(Dictionary(parseRejections.map { ($0.reason, 1) }, uniquingKeysWith: +))
+                }
+                let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
+                let rejections = r.rejected.map { x in
+                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events[x.index].metric)
+                }
+                tally.add(accepted: r.accepted, rejections: (parseRejections + rejections).sorted { $0.line < $1.line })
+            case .sync(_, let reply):
+                do {
+                    try await engine.commit()
+                    reply(true)
+                } catch {
+                    reply(false)
+                }
+            case .barrier(let done):
+                done()
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import NIOCore
+import SLAWatchCore
+
+/// Reads newline-framed statsd/JSON lines from one stream-socket connection, parses them straight
+/// from the received bytes and hands whole batches (one per read burst) to the ingest pipeline.
+///
+/// Control line: `#sync <id>` asks for an acknowledgement. After every event before it is
+/// committed to the store the daemon answers `rejected <line> <reason> <excerpt>` for each line
+/// rejected since the previous acknowledgement, then `ok <id> <accepted> <rejected>` (totals for
+/// the connection), or `error <id> commit failed`. Other `#` lines are ignored.
+final class StreamIngestHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var batcher: LineBatcher
+    private let pipeline: IngestPipeline
+    private let tally: SourceTally
+    private let onFinished: @Sendable (SourceTally) -> Void
+    private var finished = false
+
+    init(
+        pipeline: IngestPipeline, maxLineBytes: Int, source: String,
+        onFinished: @escaping @Sendable (SourceTally) -> Void
+    ) {
+        self.pipeline = pipeline
+        self.batcher = LineBatcher(maxLineBytes: maxLineBytes)
+        self.tally = SourceTally(source: source)
+        self.onFinished = onFinished
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { batcher.feed($0) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            // Half-closed: answer what was sent, then close our side.
+            finish(context: context, close: true)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(context: context, close: false)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func finish(context: ChannelHandlerContext, close: Bool) {
+        guard !finished else { return }
+        finished = true
+        batcher.finish()
+        flush(context: context)
+        let channel = context.channel
+        let tally = self.tally
+        let onFinished = self.onFinished
+        pipeline.submit(
+            .barrier {
+                onFinished(tally)
+                if close { channel.close(promise: nil) }
+            })
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        guard !batcher.isEmpty else { return }
+        let b = batcher.take()
+        var eventStart = 0
+        var rejectionStart = 0
+        for control in b.controls {
+            submit(b, eventStart..<control.events, rejectionStart..<control.rejections)
+            eventStart = control.events
+            rejectionStart = control.rejections
+            handleControl(control.text, channel: context.channel)
+        }
+        submit(b, eventStart..<b.events.count, rejectionStart..<b.rejections.count)
+    }
+
+    private func submit(
+        _ b: (events: [Event], eventLines: [Int], rejections: [LineRejection], controls: [(events: Int, rejections: Int, text: String)]),
+        _ events: Range<Int>, _ rejections: Range<Int>
+    ) {
+        if events.isEmpty && rejections.isEmpty { return }
+        pipeline.submit(
+            .batch(
+                events: Array(b.events[events]), lines: Array(b.eventLines[events]),
+                parseRejections: Array(b.rejections[rejections]), tally: tally))
+    }
+
+    private func handleControl(_ text: String, channel: Channel) {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.first == "#sync" else { return }
+        let id = parts.count > 1 ? String(parts[1]) : "-"
+        let tally = self.tally
+        pipeline.submit(
+            .sync(tally: tally) { committed in
+                var reply = ""
+                for r in tally.takeRejectionsSinceAck() {
+                    reply += "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
+                }
+                let s = tally.snapshot
+                reply += committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n"
+                channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
+            })
+    }
+}
+
+/// Answers one request line on `control.sock`: `status` (JSON: objectives and counters).
+final class ControlHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var request: [UInt8] = []
+    private let respond: @Sendable (String) async -> String
+
+    init(respond: @escaping @Sendable (String) async -> String) { self.respond = respond }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        request += buffer.readableBytesView
+        guard let nl = request.firstIndex(of: UInt8(ascii: "\n")) else {
+            if request.count > 4096 { context.close(promise: nil) }
+            return
+        }
+        let line = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        request = []
+        let channel = context.channel
+        let respond = self.respond
+        Task {
+            let answer = await respond(line)
+            try? await channel.writeAndFlush(ByteBuffer(string: answer + "\n")).get()
+            try? await channel.close().get()
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+import SLAWatchCore
+
+/// Persistence of engine state in SQLite (GRDB, WAL) at `state_directory/state.sqlite`.
+///
+/// Tables (migration `v1`):
+/// - `objective_state(objective PK, fingerprint, state JSON, updated_at)`: one alert state per
+///   objective instance;
+/// - `window_bucket(objective, bucket, samples, count, sum, value_sum, min, max)`: window
+///   buckets (rolling ids `⌊t/r⌋`, calendar ids = period start, unix seconds);
+/// - `window_meta(objective PK, closed_before)`: calendar periods already judged;
+/// - `period_result(objective, period_start, period_end, value, baseline, met, judged_at)`:
+///   closed calendar periods, for reports.
+///
+/// Durability: `PRAGMA synchronous = FULL` in WAL mode, so a committed snapshot survives power
+/// loss, not only a process crash (GRDB's `DatabasePool` would lower it to NORMAL; this store
+/// uses a `DatabaseQueue` and asserts the setting in tests).
+public final class StateStore: Sendable {
+    /// The SQLite file.
+    public let path: String
+    private let db: DatabaseQueue
+
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        self.path = path
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE objective_state (
+                        objective TEXT PRIMARY KEY NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE window_bucket (
+                        objective TEXT NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        samples INTEGER NOT NULL,
+                        count REAL NOT NULL,
+                        sum REAL NOT NULL,
+                        value_sum REAL NOT NULL,
+                        min REAL,
+                        max REAL,
+                        PRIMARY KEY (objective, bucket)
+                    );
+                    CREATE TABLE window_meta (
+                        objective TEXT PRIMARY KEY NOT NULL,
+                        closed_before INTEGER
+                    );
+                    CREATE TABLE period_result (
+                        objective TEXT NOT NULL,
+                        period_start REAL NOT NULL,
+                        period_end REAL NOT NULL,
+                        value REAL NOT NULL,
+                        baseline REAL NOT NULL,
+                        met INTEGER NOT NULL,
+                        judged_at REAL NOT NULL,
+                        PRIMARY KEY (objective, period_start)
+                    );
+                    """)
+        }
+        try migrator.migrate(db)
+    }
+
+    /// `PRAGMA synchronous` of the connection (2 = FULL) and `journal_mode`, for tests.
+    public func durabilitySettings() throws -> (synchronous: Int, journalMode: String) {
+        try db.read { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            )
+        }
+    }
+
+    /// Writes snapshots and period results in one transaction: for each snapshot, its state row
+    /// and all its buckets replace what was stored.
+    /// - Throws: GRDB's `DatabaseError`; nothing is written then.
+    public func save(_ snapshots: [Engine.Snapshot], periodResults: [Transition] = [], at now: Double) throws {
+        if snapshots.isEmpty && periodResults.isEmpty { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try db.write { db in
+            for s in snapshots {
+                let json = String(decoding: try encoder.encode(s.state), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT INTO objective_state (objective, fingerprint, state, updated_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(objective) DO UPDATE SET fingerprint = excluded.fingerprint,
+                            state = excluded.state, updated_at = excluded.updated_at
+                        """,
+                    arguments: [s.objective, s.fingerprint, json, now])
+                try db.execute(sql: "DELETE FROM window_bucket WHERE objective = ?", arguments: [s.objective])
+                for (id, a) in s.buckets {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO window_bucket (objective, bucket, samples, count, sum, value_sum, min, max)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max])
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO window_meta (objective, closed_before) VALUES (?, ?)
+                        ON CONFLICT(objective) DO UPDATE SET closed_before = excluded.closed_before
+                        """,
+                    arguments: [s.objective, s.closedBefore])
+            }
+            for r in periodResults where r.kind == .periodResult {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO period_result
+                            (objective, period_start, period_end, value, baseline, met, judged_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [r.objective, r.periodStart, r.periodEnd, r.value ?? 0, r.baseline, r.met == true, r.at])
+            }
+        }
+    }
+
+    /// Loads every stored snapshot.
+    /// - Throws: GRDB's `DatabaseError`, or a decoding error for a corrupt state row.
+    public func loadSnapshots() throws -> [Engine.Snapshot] {
+        let decoder = JSONDecoder()
+        return try db.read { db in
+            var buckets: [String: [Int64: Aggregate]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM window_bucket") {
+                var a = Aggregate()
+                a.samples = row["samples"]
+                a.count = row["count"]
+                a.sum = row["sum"]
+                a.valueSum = row["value_sum"]
+                a.min = row["min"]
+                a.max = row["max"]
+                buckets[row["objective"], default: [:]][row["bucket"]] = a
+            }
+            var closed: [String: Int64?] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM window_meta") {
+                closed[row["objective"]] = row["closed_before"] as Int64?
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM objective_state ORDER BY objective").map { row in
+                let name: String = row["objective"]
+                let json: String = row["state"]
+                return Engine.Snapshot(
+                    objective: name, fingerprint: row["fingerprint"],
+                    state: try decoder.decode(InstanceState.self, from: Data(json.utf8)),
+                    buckets: buckets[name] ?? [:], closedBefore: closed[name] ?? nil)
+            }
+        }
+    }
+
+    /// A stored period result.
+    public struct PeriodResult: Sendable, Equatable {
+        /// Objective name.
+        public var objective: String
+        /// Period `[start, end)`, unix seconds.
+        public var start: Double
+        /// End of the period.
+        public var end: Double
+        /// SLI value of the period.
+        public var value: Double
+        /// Baseline in force.
+        public var baseline: Double
+        /// Whether the target was met.
+        public var met: Bool
+    }
+
+    /// Period results of closed calendar periods, oldest first.
+    public func periodResults(objective: String? = nil) throws -> [PeriodResult] {
+        try db.read { db in
+            let rows: [Row]
+            if let objective {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM period_result WHERE objective = ? ORDER BY period_start",
+                    arguments: [objective])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start")
+            }
+            return rows.map {
+                PeriodResult(
+                    objective: $0["objective"], start: $0["period_start"], end: $0["period_end"], value: $0["value"],
+                    baseline: $0["baseline"], met: $0["met"])
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SLAWatchCore
+import SLAWatchDaemon
+import ServiceLifecycle
+import Systemd
+
+/// `slawatch`: the daemon and its command-line client (design §3 "CLI").
+@main
+struct SLAWatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slawatch",
+        abstract: "Watches service-level agreements: events in, journal alerts out.",
+        subcommands: [DaemonCommand.self, PushCommand.self, StatusCommand.self, CheckCommand.self]
+    )
+}
+
+/// Options shared by commands that need the config.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Daemon config file (slawatch.yaml). Without it: the embedded default, state under ./.slawatch.")
+    var config: String?
+
+    func load() throws -> DaemonConfig {
+        if let config {
+            return try DaemonConfig.load(path: config)
+        }
+        return DaemonConfig.embedded()
+    }
+}
+
+/// Resolves the ingest socket: `--socket`, then `$SLAWATCH_SOCKET`, then the config's runtime
+/// directory.
+func ingestSocket(_ explicit: String?, _ config: ConfigOption) throws -> String {
+    if let explicit { return explicit }
+    if let env = ProcessInfo.processInfo.environment["SLAWATCH_SOCKET"], !env.isEmpty { return env }
+    return try config.load().runtimeDirectory + "/ingest.sock"
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon", abstract: "Run the daemon in the foreground (SIGTERM/SIGINT stop it gracefully).")
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(name: .long, help: "Write journal entries to stderr even when journald is running.")
+    var stderr = false
+
+    func run() async throws {
+        var logger = Logger(label: "slawatch")
+        logger.logLevel = .info
+        let config: DaemonConfig
+        let objectives: [Objective]
+        do {
+            config = try options.load()
+            objectives = try ObjectivesConfig.load(directory: config.objectivesDirectory)
+        } catch let e as ConfigErrors {
+            printError(e.description)
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        if objectives.isEmpty {
+            logger.warning("no objectives in \(config.objectivesDirectory); events are accepted but nothing is judged")
+        }
+        let journal = JournalWriter(forceStderr: stderr) { dropped in
+            [
+                ("MESSAGE", "slawatch dropped \(dropped) journal entries: the journal writer queue was full"),
+                ("MESSAGE_ID", MessageID.journalDropped), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                ("SLAWATCH_DROPPED", String(dropped)),
+            ]
+        }
+        let daemon = Daemon(config: config, objectives: objectives, logger: logger, journal: journal)
+        let group = ServiceGroup(
+            services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            printError("slawatch: \(error)")
+            journal.shutdown()
+            throw ExitCode(1)
+        }
+        journal.shutdown()
+    }
+}
+
+struct PushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send statsd or JSON lines to the daemon and wait until they are committed.",
+        discussion: """
+            Lines come from the arguments, or from standard input when there are none. The command \
+            waits for the daemon's acknowledgement (#sync) and exits 1 when any line was rejected, \
+            printing each line number and reason.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "Ingest socket path (default: $SLAWATCH_SOCKET, else the config's runtime directory).")
+    var socket: String?
+    @Option(name: .long, help: "Seconds to wait for the acknowledgement.")
+    var timeout: Double = 30
+    @Argument(help: "Lines such as 'leads.qualified:1|c|#source:web'.")
+    var lines: [String] = []
+
+    func run() throws {
+        let path = try ingestSocket(socket, options)
+        var payload = Data()
+        if lines.isEmpty {
+            payload = FileHandle.standardInput.readDataToEndOfFile()
+            if let last = payload.last, last != UInt8(ascii: "\n") { payload.append(UInt8(ascii: "\n")) }
+        } else {
+            for l in lines { payload.append(contentsOf: Array((l + "\n").utf8)) }
+        }
+        let id = String(ProcessInfo.processInfo.processIdentifier)
+        payload.append(contentsOf: Array("#sync \(id)\n".utf8))
+        let reply: String
+        do {
+            reply = try UnixClient.exchange(path: path, payload: payload, until: "\(id) ", timeout: timeout)
+        } catch {
+            printError("slawatch push: \(error)")
+            throw ExitCode(2)
+        }
+        var rejected = 0
+        for line in reply.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 3)
+            if parts.first == "rejected", parts.count >= 3 {
+                printError("line \(parts[1]): \(parts[2])\(parts.count > 3 ? ": \(parts[3])" : "")")
+            } else if parts.first == "ok", parts.count >= 4 {
+                print("accepted \(parts[2]), rejected \(parts[3])")
+                rejected = Int(parts[3]) ?? 0
+            } else if parts.first == "error" {
+                printError("slawatch push: daemon answered: \(line)")
+                throw ExitCode(2)
+            }
+        }
+        if rejected > 0 { throw ExitCode(1) }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show each objective: window, value, baseline, state.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "Control socket path (default: control.sock beside the ingest socket).")
+    var socket: String?
+    @Flag(name: .long, help: "Print the daemon's JSON answer as is.")
+    var json = false
+
+    func run() throws {
+        let path: String
+        if let socket {
+            path = socket
+        } else {
+            path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
+        }
+        let reply: String
+        do {
+            reply = try UnixClient.exchange(path: path, payload: Data("status\n".utf8), until: nil, timeout: 10)
+        } catch {
+            printError("slawatch status: \(error)")
+            throw ExitCode(2)
+        }
+        if json {
+            print(reply.trimmingCharacters(in: .whitespacesAndNewlines))
+            return
+        }
+        struct Reply: Decodable {
+            var objectives: [Engine.Status]
+            var accepted: Int
+            var rejected: [String: Int]
+        }
+        guard let r = try? JSONDecoder().decode(Reply.self, from: Data(reply.utf8)) else {
+            printError("slawatch status: unexpected answer: \(reply)")
+            throw ExitCode(2)
+        }
+        let header = ["OBJECTIVE", "SLA", "WINDOW", "SLI", "VALUE", "BASELINE", "STATE"]
+        var rows = [header]
+        for o in r.objectives {
+            rows.append([
+                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli,
+                o.value.map(AlertEntry.number) ?? "-",
+                "\(o.direction == "at_least" ? "≥" : "≤") \(AlertEntry.number(o.baseline))", o.state,
+            ])
+        }
+        let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        let rejected = r.rejected.values.reduce(0, +)
+        print("\naccepted \(r.accepted) event(s), rejected \(rejected)")
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Validate the daemon config and objectives; errors name file, line and key.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        do {
+            let config = try options.load()
+            let objectives = try ObjectivesConfig.load(directory: config.objectivesDirectory)
+            print("\(config.source ?? "embedded default config"): ok")
+            print("\(objectives.count) objective(s) in \(config.objectivesDirectory)")
+            for o in objectives {
+                print("  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.number(o.baseline.value))")
+            }
+        } catch let e as ConfigErrors {
+            printError(e.description)
+            throw ExitCode(1)
+        }
+    }
+}
