@@ -26,7 +26,10 @@ public final class Daemon: Service, Sendable {
 
     /// Prepares a daemon (nothing is opened until `run()`).
     public init(
-        config: DaemonConfig, objectives: [Objective], logger: Logger, journal: JournalWriter,
+        config: DaemonConfig,
+        objectives: [Objective],
+        logger: Logger,
+        journal: JournalWriter,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.config = config
@@ -60,12 +63,20 @@ public final class Daemon: Service, Sendable {
         let controlChannel = try await bindControl(group: group, actor: actor)
 
         journal.enqueue([
-            ("MESSAGE", "slawatch started: watching \(objectives.count) objective(s), restored state of \(restored.count), listening on \(ingestSocketPath)"),
+            (
+                "MESSAGE",
+                "slawatch started: watching \(objectives.count) objective(s), restored state of \(restored.count), listening on \(ingestSocketPath)"
+            ),
             ("MESSAGE_ID", MessageID.started), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "slawatch"),
             ("SLAWATCH_OBJECTIVES", String(objectives.count)), ("SLAWATCH_RESTORED", String(restored.count)),
             ("SLAWATCH_SOCKET", ingestSocketPath),
         ])
-        logger.info("listening", metadata: ["socket": "\(ingestSocketPath)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)"])
+        logger.info(
+            "listening",
+            metadata: [
+                "socket": "\(ingestSocketPath)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)",
+            ]
+        )
         Notifier.ready(status: "watching \(objectives.count) objectives")
 
         await withTaskGroup(of: Void.self) { tasks in
@@ -106,7 +117,8 @@ public final class Daemon: Service, Sendable {
                     try ch.pipeline.syncOperations.addHandler(
                         StreamIngestHandler(pipeline: pipeline, maxLineBytes: maxLine, source: source) { tally in
                             Self.reportRejections(tally, journal: journal)
-                        })
+                        }
+                    )
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
@@ -120,7 +132,8 @@ public final class Daemon: Service, Sendable {
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(
-                        ControlHandler { request in await Self.answer(request, actor: actor) })
+                        ControlHandler { request in await Self.answer(request, actor: actor) }
+                    )
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
@@ -140,9 +153,14 @@ public final class Daemon: Service, Sendable {
                 var lastEvaluation: Double
             }
             let reply = Reply(
-                objectives: await actor.status(), accepted: await actor.acceptedTotal,
-                rejected: Dictionary(uniqueKeysWithValues: await actor.rejectedByReason.map { ($0.key.rawValue, $0.value) }),
-                commits: await actor.commits, lastEvaluation: await actor.lastEvaluation)
+                objectives: await actor.status(),
+                accepted: await actor.acceptedTotal,
+                rejected: Dictionary(
+                    uniqueKeysWithValues: await actor.rejectedByReason.map { ($0.key.rawValue, $0.value) }
+                ),
+                commits: await actor.commits,
+                lastEvaluation: await actor.lastEvaluation
+            )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return (try? String(decoding: encoder.encode(reply), as: UTF8.self)) ?? "{}"
@@ -159,7 +177,10 @@ public final class Daemon: Service, Sendable {
         let reasons = s.byReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
             .joined(separator: " ")
         journal.enqueue([
-            ("MESSAGE", "rejected \(s.rejected) line(s) from \(tally.source) (accepted \(s.accepted)); first at line \(first.line): \(first.reason)"),
+            (
+                "MESSAGE",
+                "rejected \(s.rejected) line(s) from \(tally.source) (accepted \(s.accepted)); first at line \(first.line): \(first.reason)"
+            ),
             ("MESSAGE_ID", MessageID.inputRejected), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
             ("SLAWATCH_SOURCE", tally.source), ("SLAWATCH_ACCEPTED", String(s.accepted)),
             ("SLAWATCH_REJECTED", String(s.rejected)), ("SLAWATCH_REJECT_REASONS", reasons),
@@ -188,7 +209,8 @@ public final class Daemon: Service, Sendable {
                 emit(transitions, actor: actor)
             }
             let status = await actor.status()
-            let text = "watching \(status.count) objectives, \(status.filter { $0.state == "breached" }.count) breached, \(status.filter { $0.state == "nodata" }.count) without data"
+            let text =
+                "watching \(status.count) objectives, \(status.filter { $0.state == "breached" }.count) breached, \(status.filter { $0.state == "nodata" }.count) without data"
             if text != lastStatus {
                 Notifier.status(text)
                 lastStatus = text
@@ -205,7 +227,8 @@ public final class Daemon: Service, Sendable {
             } catch {
                 logger.error("snapshot failed: \(error)")
                 journal.enqueue([
-                    ("MESSAGE", "slawatch could not write its snapshot: \(error)"), ("MESSAGE_ID", MessageID.storeFailure),
+                    ("MESSAGE", "slawatch could not write its snapshot: \(error)"),
+                    ("MESSAGE_ID", MessageID.storeFailure),
                     ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
                 ])
             }
@@ -227,11 +250,15 @@ public final class Daemon: Service, Sendable {
         switch outcome {
         case .processed(let name, let lines, let accepted, let rejected, let firstError):
             journal.enqueue([
-                ("MESSAGE", "ingested \(original): \(accepted) event(s) from \(lines) line(s), \(rejected) rejected; moved to processed/\(name)"),
+                (
+                    "MESSAGE",
+                    "ingested \(original): \(accepted) event(s) from \(lines) line(s), \(rejected) rejected; moved to processed/\(name)"
+                ),
                 ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", rejected > 0 ? "4" : "6"),
                 ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_FILE", drop.path + "/" + original),
                 ("SLAWATCH_LINES", String(lines)), ("SLAWATCH_ACCEPTED", String(accepted)),
-                ("SLAWATCH_REJECTED", String(rejected)), ("SLAWATCH_FIRST_ERROR_LINE", firstError.map(String.init) ?? ""),
+                ("SLAWATCH_REJECTED", String(rejected)),
+                ("SLAWATCH_FIRST_ERROR_LINE", firstError.map(String.init) ?? ""),
             ])
         case .failed(let name, let reason):
             journal.enqueue([
@@ -252,7 +279,9 @@ func peerCredentials(_ channel: Channel) -> EventLoopFuture<String> {
         return channel.eventLoop.makeSucceededFuture("unknown")
     }
     let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
-        level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
+        level: .socket,
+        name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
+    )
     return future.map { "pid=\($0.pid) uid=\($0.uid) gid=\($0.gid)" }.recover { _ in "unknown" }
 }
 

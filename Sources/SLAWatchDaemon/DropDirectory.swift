@@ -53,13 +53,16 @@ public struct DropDirectory: Sendable {
     /// Reads, ingests (committing through `ingest`) and moves one file.
     /// - Parameter ingest: ingests the events and commits them; returns the engine's result.
     public func process(
-        _ name: String, ingest: @Sendable ([Event]) async throws -> Engine.IngestResult
+        _ name: String,
+        ingest: @Sendable ([Event]) async throws -> Engine.IngestResult
     ) async -> Outcome {
         let full = path + "/" + name
         var st = stat()
         guard lstat(full, &st) == 0 else { return .retry(reason: "vanished") }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            let kind = (st.st_mode & S_IFMT) == S_IFLNK ? "a symbolic link" : (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
+            let kind =
+                (st.st_mode & S_IFMT) == S_IFLNK
+                ? "a symbolic link" : (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
             return fail(name, "\(name) is \(kind); only regular files are read")
         }
         let ext = (name as NSString).pathExtension.lowercased()
@@ -94,20 +97,32 @@ public struct DropDirectory: Sendable {
         if !rejections.isEmpty {
             var text = "# \(rejections.count) rejected line(s) in \(name): line<TAB>reason<TAB>line text (truncated)\n"
             for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.reason)\t\(r.excerpt)\n" }
-            _ = FileManager.default.createFile(atPath: processedPath + "/" + finalName + ".rejects", contents: Data(text.utf8))
+            _ = FileManager.default.createFile(
+                atPath: processedPath + "/" + finalName + ".rejects",
+                contents: Data(text.utf8)
+            )
         }
         if rename(full, processedPath + "/" + finalName) != 0 {
-            return .failed(name: name, reason: "ingested but could not move to processed/: \(String(cString: strerror(errno)))")
+            return .failed(
+                name: name,
+                reason: "ingested but could not move to processed/: \(String(cString: strerror(errno)))"
+            )
         }
         return .processed(
-            name: finalName, lines: lineCount, accepted: result.accepted, rejected: rejections.count,
-            firstErrorLine: rejections.first?.line)
+            name: finalName,
+            lines: lineCount,
+            accepted: result.accepted,
+            rejected: rejections.count,
+            firstErrorLine: rejections.first?.line
+        )
     }
 
     private func fail(_ name: String, _ reason: String) -> Outcome {
         let finalName = uniqueName(name, in: failedPath)
         _ = FileManager.default.createFile(
-            atPath: failedPath + "/" + finalName + ".error", contents: Data("\(reason)\n".utf8))
+            atPath: failedPath + "/" + finalName + ".error",
+            contents: Data("\(reason)\n".utf8)
+        )
         if rename(path + "/" + name, failedPath + "/" + finalName) != 0 {
             return .retry(reason: "cannot move to failed/: \(String(cString: strerror(errno)))")
         }

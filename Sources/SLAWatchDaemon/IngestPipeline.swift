@@ -77,7 +77,9 @@ public final class IngestPipeline: Sendable {
             switch work {
             case .batch(let events, let lines, let parseRejections, let tally):
                 if !parseRejections.isEmpty {
-                    await engine.countParseRejections(Dictionary(parseRejections.map { ($0.reason, 1) }, uniquingKeysWith: +))
+                    await engine.countParseRejections(
+                        Dictionary(parseRejections.map { ($0.reason, 1) }, uniquingKeysWith: +)
+                    )
                 }
                 let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
                 let rejections = r.rejected.map { x in

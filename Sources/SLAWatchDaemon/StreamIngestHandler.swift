@@ -20,7 +20,9 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private var finished = false
 
     init(
-        pipeline: IngestPipeline, maxLineBytes: Int, source: String,
+        pipeline: IngestPipeline,
+        maxLineBytes: Int,
+        source: String,
         onFinished: @escaping @Sendable (SourceTally) -> Void
     ) {
         self.pipeline = pipeline
@@ -68,7 +70,8 @@ final class StreamIngestHandler: ChannelInboundHandler {
             .barrier {
                 onFinished(tally)
                 if close { channel.close(promise: nil) }
-            })
+            }
+        )
     }
 
     private func flush(context: ChannelHandlerContext) {
@@ -86,14 +89,22 @@ final class StreamIngestHandler: ChannelInboundHandler {
     }
 
     private func submit(
-        _ b: (events: [Event], eventLines: [Int], rejections: [LineRejection], controls: [(events: Int, rejections: Int, text: String)]),
-        _ events: Range<Int>, _ rejections: Range<Int>
+        _ b: (
+            events: [Event], eventLines: [Int], rejections: [LineRejection],
+            controls: [(events: Int, rejections: Int, text: String)]
+        ),
+        _ events: Range<Int>,
+        _ rejections: Range<Int>
     ) {
         if events.isEmpty && rejections.isEmpty { return }
         pipeline.submit(
             .batch(
-                events: Array(b.events[events]), lines: Array(b.eventLines[events]),
-                parseRejections: Array(b.rejections[rejections]), tally: tally))
+                events: Array(b.events[events]),
+                lines: Array(b.eventLines[events]),
+                parseRejections: Array(b.rejections[rejections]),
+                tally: tally
+            )
+        )
     }
 
     private func handleControl(_ text: String, channel: Channel) {
@@ -105,12 +116,14 @@ final class StreamIngestHandler: ChannelInboundHandler {
             .sync(tally: tally) { committed in
                 var reply = ""
                 for r in tally.takeRejectionsSinceAck() {
-                    reply += "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
+                    reply +=
+                        "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
                 }
                 let s = tally.snapshot
                 reply += committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n"
                 channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
-            })
+            }
+        )
     }
 }
 

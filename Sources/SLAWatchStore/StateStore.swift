@@ -26,7 +26,9 @@ public final class StateStore: Sendable {
     public init(path: String) throws {
         self.path = path
         try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -68,7 +70,8 @@ public final class StateStore: Sendable {
                         judged_at REAL NOT NULL,
                         PRIMARY KEY (objective, period_start)
                     );
-                    """)
+                    """
+            )
         }
         try migrator.migrate(db)
     }
@@ -99,7 +102,8 @@ public final class StateStore: Sendable {
                         ON CONFLICT(objective) DO UPDATE SET fingerprint = excluded.fingerprint,
                             state = excluded.state, updated_at = excluded.updated_at
                         """,
-                    arguments: [s.objective, s.fingerprint, json, now])
+                    arguments: [s.objective, s.fingerprint, json, now]
+                )
                 try db.execute(sql: "DELETE FROM window_bucket WHERE objective = ?", arguments: [s.objective])
                 for (id, a) in s.buckets {
                     try db.execute(
@@ -107,14 +111,16 @@ public final class StateStore: Sendable {
                             INSERT INTO window_bucket (objective, bucket, samples, count, sum, value_sum, min, max)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                             """,
-                        arguments: [s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max])
+                        arguments: [s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max]
+                    )
                 }
                 try db.execute(
                     sql: """
                         INSERT INTO window_meta (objective, closed_before) VALUES (?, ?)
                         ON CONFLICT(objective) DO UPDATE SET closed_before = excluded.closed_before
                         """,
-                    arguments: [s.objective, s.closedBefore])
+                    arguments: [s.objective, s.closedBefore]
+                )
             }
             for r in periodResults where r.kind == .periodResult {
                 try db.execute(
@@ -123,7 +129,8 @@ public final class StateStore: Sendable {
                             (objective, period_start, period_end, value, baseline, met, judged_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [r.objective, r.periodStart, r.periodEnd, r.value ?? 0, r.baseline, r.met == true, r.at])
+                    arguments: [r.objective, r.periodStart, r.periodEnd, r.value ?? 0, r.baseline, r.met == true, r.at]
+                )
             }
         }
     }
@@ -152,9 +159,12 @@ public final class StateStore: Sendable {
                 let name: String = row["objective"]
                 let json: String = row["state"]
                 return Engine.Snapshot(
-                    objective: name, fingerprint: row["fingerprint"],
+                    objective: name,
+                    fingerprint: row["fingerprint"],
                     state: try decoder.decode(InstanceState.self, from: Data(json.utf8)),
-                    buckets: buckets[name] ?? [:], closedBefore: closed[name] ?? nil)
+                    buckets: buckets[name] ?? [:],
+                    closedBefore: closed[name] ?? nil
+                )
             }
         }
     }
@@ -181,15 +191,22 @@ public final class StateStore: Sendable {
             let rows: [Row]
             if let objective {
                 rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM period_result WHERE objective = ? ORDER BY period_start",
-                    arguments: [objective])
+                    db,
+                    sql: "SELECT * FROM period_result WHERE objective = ? ORDER BY period_start",
+                    arguments: [objective]
+                )
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start")
             }
             return rows.map {
                 PeriodResult(
-                    objective: $0["objective"], start: $0["period_start"], end: $0["period_end"], value: $0["value"],
-                    baseline: $0["baseline"], met: $0["met"])
+                    objective: $0["objective"],
+                    start: $0["period_start"],
+                    end: $0["period_end"],
+                    value: $0["value"],
+                    baseline: $0["baseline"],
+                    met: $0["met"]
+                )
             }
         }
     }

@@ -27,7 +27,8 @@ public final class JournalWriter: @unchecked Sendable {
     ///   - forceStderr: write to stderr even when journald is available (tests, `--stderr`).
     ///   - dropSummary: builds the summary entry for `count` dropped entries.
     public init(
-        capacity: Int = 4096, forceStderr: Bool = false,
+        capacity: Int = 4096,
+        forceStderr: Bool = false,
         dropSummary: @escaping @Sendable (Int) -> [(String, String)]
     ) {
         self.capacity = capacity

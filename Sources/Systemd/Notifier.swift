@@ -6,7 +6,9 @@ import Foundation
 /// them from the main pid with `NotifyAccess=main`). Without `NOTIFY_SOCKET` every call is a no-op.
 public enum Notifier {
     /// Whether a service manager asked for notifications (`NOTIFY_SOCKET` is set).
-    public static var isEnabled: Bool { ProcessInfo.processInfo.environment["NOTIFY_SOCKET"].map { !$0.isEmpty } ?? false }
+    public static var isEnabled: Bool {
+        ProcessInfo.processInfo.environment["NOTIFY_SOCKET"].map { !$0.isEmpty } ?? false
+    }
 
     /// Sends newline-separated assignments in one datagram.
     /// - Returns: `true` when a manager was notified, `false` when there is none or sending failed.

@@ -18,7 +18,10 @@ struct SLAWatch: AsyncParsableCommand {
 
 /// Options shared by commands that need the config.
 struct ConfigOption: ParsableArguments {
-    @Option(name: .long, help: "Daemon config file (slawatch.yaml). Without it: the embedded default, state under ./.slawatch.")
+    @Option(
+        name: .long,
+        help: "Daemon config file (slawatch.yaml). Without it: the embedded default, state under ./.slawatch."
+    )
     var config: String?
 
     func load() throws -> DaemonConfig {
@@ -43,7 +46,9 @@ func printError(_ text: String) {
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "daemon", abstract: "Run the daemon in the foreground (SIGTERM/SIGINT stop it gracefully).")
+        commandName: "daemon",
+        abstract: "Run the daemon in the foreground (SIGTERM/SIGINT stop it gracefully)."
+    )
 
     @OptionGroup var options: ConfigOption
 
@@ -74,7 +79,11 @@ struct DaemonCommand: AsyncParsableCommand {
         }
         let daemon = Daemon(config: config, objectives: objectives, logger: logger, journal: journal)
         let group = ServiceGroup(
-            services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            services: [daemon],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger
+        )
         do {
             try await group.run()
         } catch {
@@ -94,7 +103,8 @@ struct PushCommand: ParsableCommand {
             Lines come from the arguments, or from standard input when there are none. The command \
             waits for the daemon's acknowledgement (#sync) and exits 1 when any line was rejected, \
             printing each line number and reason.
-            """)
+            """
+    )
 
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "Ingest socket path (default: $SLAWATCH_SOCKET, else the config's runtime directory).")
@@ -141,7 +151,9 @@ struct PushCommand: ParsableCommand {
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show each objective: window, value, baseline, state.")
+        commandName: "status",
+        abstract: "Show each objective: window, value, baseline, state."
+    )
 
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "Control socket path (default: control.sock beside the ingest socket).")
@@ -187,7 +199,11 @@ struct StatusCommand: ParsableCommand {
         }
         let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "
+                )
+            )
         }
         let rejected = r.rejected.values.reduce(0, +)
         print("\naccepted \(r.accepted) event(s), rejected \(rejected)")
@@ -196,7 +212,9 @@ struct StatusCommand: ParsableCommand {
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate the daemon config and objectives; errors name file, line and key.")
+        commandName: "check",
+        abstract: "Validate the daemon config and objectives; errors name file, line and key."
+    )
 
     @OptionGroup var options: ConfigOption
 
@@ -207,7 +225,9 @@ struct CheckCommand: ParsableCommand {
             print("\(config.source ?? "embedded default config"): ok")
             print("\(objectives.count) objective(s) in \(config.objectivesDirectory)")
             for o in objectives {
-                print("  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.number(o.baseline.value))")
+                print(
+                    "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.number(o.baseline.value))"
+                )
             }
         } catch let e as ConfigErrors {
             printError(e.description)

@@ -27,7 +27,9 @@ enum UnixClient {
             }
         }
         guard rc == 0 else {
-            throw Failure(description: "cannot connect to \(path): \(String(cString: strerror(errno))) (is the daemon running?)")
+            throw Failure(
+                description: "cannot connect to \(path): \(String(cString: strerror(errno))) (is the daemon running?)"
+            )
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

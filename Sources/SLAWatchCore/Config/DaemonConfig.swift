@@ -29,14 +29,23 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// The defaults of a config file that sets nothing (system paths).
     public static let systemDefaults = DaemonConfig(
-        stateDirectory: "/var/lib/slawatch", runtimeDirectory: "/run/slawatch",
-        dropDirectory: "/var/lib/slawatch/drop", objectivesDirectory: "/etc/slawatch/objectives.d",
-        snapshotInterval: 5, evaluationInterval: 1, maxFutureSkew: 300, maxLineBytes: 65536, dropScanInterval: 1,
-        socketMode: 0o660, source: nil)
+        stateDirectory: "/var/lib/slawatch",
+        runtimeDirectory: "/run/slawatch",
+        dropDirectory: "/var/lib/slawatch/drop",
+        objectivesDirectory: "/etc/slawatch/objectives.d",
+        snapshotInterval: 5,
+        evaluationInterval: 1,
+        maxFutureSkew: 300,
+        maxLineBytes: 65536,
+        dropScanInterval: 1,
+        socketMode: 0o660,
+        source: nil
+    )
 
     /// The embedded default used when the daemon runs with no config at all: everything under
     /// `base` (default `./.slawatch`), objectives from `./config/objectives.d` when it exists.
-    public static func embedded(base: String = ".slawatch", objectives: String = "config/objectives.d") -> DaemonConfig {
+    public static func embedded(base: String = ".slawatch", objectives: String = "config/objectives.d") -> DaemonConfig
+    {
         let root = URL(fileURLWithPath: base).standardizedFileURL.path
         var c = systemDefaults
         c.stateDirectory = root + "/state"
@@ -78,16 +87,31 @@ public struct DaemonConfig: Sendable, Equatable {
             if let s = r.string(m["state_directory"], "state_directory") { c.stateDirectory = resolve(s) }
             if let s = r.string(m["runtime_directory"], "runtime_directory") { c.runtimeDirectory = resolve(s) }
             if let s = r.string(m["drop_directory"], "drop_directory") { c.dropDirectory = resolve(s) }
-            if let s = r.string(m["objectives_directory"], "objectives_directory") { c.objectivesDirectory = resolve(s) }
+            if let s = r.string(m["objectives_directory"], "objectives_directory") {
+                c.objectivesDirectory = resolve(s)
+            }
             c.snapshotInterval = r.duration(m["snapshot_interval"], "snapshot_interval", default: 5, minimum: 0.001)
-            c.evaluationInterval = r.duration(m["evaluation_interval"], "evaluation_interval", default: 1, minimum: 0.001)
+            c.evaluationInterval = r.duration(
+                m["evaluation_interval"],
+                "evaluation_interval",
+                default: 1,
+                minimum: 0.001
+            )
             c.maxFutureSkew = r.duration(m["max_future_skew"], "max_future_skew", default: 300)
             c.dropScanInterval = r.duration(m["drop_scan_interval"], "drop_scan_interval", default: 1, minimum: 0.001)
             if let n = m["max_line_bytes"], let s = r.string(n, "max_line_bytes") {
-                if let v = Int(s), v >= 64 { c.maxLineBytes = v } else { r.fail(n, "max_line_bytes", "'\(s)' is not a byte count of at least 64") }
+                if let v = Int(s), v >= 64 {
+                    c.maxLineBytes = v
+                } else {
+                    r.fail(n, "max_line_bytes", "'\(s)' is not a byte count of at least 64")
+                }
             }
             if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
-                if let v = Int(s, radix: 8), v >= 0, v <= 0o777 { c.socketMode = v } else { r.fail(n, "socket_mode", "'\(s)' is not an octal mode such as 0660") }
+                if let v = Int(s, radix: 8), v >= 0, v <= 0o777 {
+                    c.socketMode = v
+                } else {
+                    r.fail(n, "socket_mode", "'\(s)' is not an octal mode such as 0660")
+                }
             }
         }
         if !r.errors.isEmpty { throw ConfigErrors(r.errors) }

@@ -37,8 +37,12 @@ public enum ObjectivesConfig {
                 if let first = seen[o.name] {
                     errors.append(
                         ConfigError(
-                            file: path, line: line, key: "name",
-                            message: "objective '\(o.name)' is already defined at \(first)"))
+                            file: path,
+                            line: line,
+                            key: "name",
+                            message: "objective '\(o.name)' is already defined at \(first)"
+                        )
+                    )
                 } else {
                     seen[o.name] = "\(path):\(line)"
                     all.append(o)
@@ -56,7 +60,9 @@ public enum ObjectivesConfig {
         if !errors.isEmpty { throw ConfigErrors(errors) }
         let names = objectives.map(\.name)
         if Set(names).count != names.count {
-            throw ConfigErrors([ConfigError(file: file, line: 0, key: "name", message: "objective names must be unique")])
+            throw ConfigErrors([
+                ConfigError(file: file, line: 0, key: "name", message: "objective names must be unique")
+            ])
         }
         return objectives
     }
@@ -131,18 +137,26 @@ public enum ObjectivesConfig {
             if let w = WindowSpec(s) {
                 window = w
             } else {
-                r.fail(m["window"], "\(p).window", "'\(s)' is not a window (day, week, month, quarter, or a duration such as 5m, 1h, 7d)")
+                r.fail(
+                    m["window"],
+                    "\(p).window",
+                    "'\(s)' is not a window (day, week, month, quarter, or a duration such as 5m, 1h, 7d)"
+                )
             }
         }
         var zone = "UTC"
         if let n = m["time_zone"], let s = r.string(n, "\(p).time_zone") {
-            if CalendarPeriods(timeZoneIdentifier: s) != nil { zone = s } else {
+            if CalendarPeriods(timeZoneIdentifier: s) != nil {
+                zone = s
+            } else {
                 r.fail(n, "\(p).time_zone", "'\(s)' is not an IANA time zone (e.g. Europe/Paris, UTC)")
             }
         }
         var direction = Direction.atLeast
         if let s = r.requiredString(m, "direction", p, parent: node) {
-            if let d = Direction(rawValue: s) { direction = d } else {
+            if let d = Direction(rawValue: s) {
+                direction = d
+            } else {
                 r.fail(m["direction"], "\(p).direction", "'\(s)' is not a direction (at_least, at_most)")
             }
         }
@@ -161,7 +175,11 @@ public enum ObjectivesConfig {
                     }
                 }
             } else {
-                r.fail(bn, "\(p).baseline", "expected a number or an arithmetic expression such as 10000 / 500 / 0.20 (adaptive baselines are not supported yet)")
+                r.fail(
+                    bn,
+                    "\(p).baseline",
+                    "expected a number or an arithmetic expression such as 10000 / 500 / 0.20 (adaptive baselines are not supported yet)"
+                )
             }
         } else {
             r.fail(node, "\(p).baseline", "missing required key")
@@ -170,21 +188,41 @@ public enum ObjectivesConfig {
         let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
         var severity = Severity.warning
         if let n = m["severity"], let s = r.string(n, "\(p).severity") {
-            if let v = Severity(name: s) { severity = v } else {
-                r.fail(n, "\(p).severity", "'\(s)' is not a journal priority (emerg, alert, crit, err, warning, notice, info, debug)")
+            if let v = Severity(name: s) {
+                severity = v
+            } else {
+                r.fail(
+                    n,
+                    "\(p).severity",
+                    "'\(s)' is not a journal priority (emerg, alert, crit, err, warning, notice, info, debug)"
+                )
             }
         }
         var nodata = NodataPolicy.alert
         if let n = m["nodata"], let s = r.string(n, "\(p).nodata") {
-            if let v = NodataPolicy(rawValue: s) { nodata = v } else {
+            if let v = NodataPolicy(rawValue: s) {
+                nodata = v
+            } else {
                 r.fail(n, "\(p).nodata", "'\(s)' is not a no-data policy (alert, ok, keep_state)")
             }
         }
         let unit = r.string(m["unit"], "\(p).unit")
         guard let name, let metric else { return nil }
         return Objective(
-            name: name, sla: sla, metric: metric, match: match, sli: sli, window: window, timeZone: zone,
-            direction: direction, baseline: baseline, forSeconds: forSeconds, lateTolerance: late, severity: severity,
-            nodata: nodata, unit: unit)
+            name: name,
+            sla: sla,
+            metric: metric,
+            match: match,
+            sli: sli,
+            window: window,
+            timeZone: zone,
+            direction: direction,
+            baseline: baseline,
+            forSeconds: forSeconds,
+            lateTolerance: late,
+            severity: severity,
+            nodata: nodata,
+            unit: unit
+        )
     }
 }

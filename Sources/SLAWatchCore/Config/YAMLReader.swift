@@ -83,7 +83,11 @@ struct YAMLReader {
     mutating func duration(_ node: Node?, _ path: String, default d: Double, minimum: Double = 0) -> Double {
         guard let node, let text = string(node, path) else { return d }
         guard let s = DurationText.seconds(text), s >= minimum else {
-            fail(node, path, "'\(text)' is not a duration (e.g. 500ms, 5s, 1m, 1h, 7d)\(minimum > 0 ? " of at least \(DurationText.format(minimum))" : "")")
+            fail(
+                node,
+                path,
+                "'\(text)' is not a duration (e.g. 500ms, 5s, 1m, 1h, 7d)\(minimum > 0 ? " of at least \(DurationText.format(minimum))" : "")"
+            )
             return d
         }
         return s

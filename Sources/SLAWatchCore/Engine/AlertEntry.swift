@@ -89,7 +89,9 @@ public enum AlertEntry {
         switch t.kind {
         case .breach: return "\(o.name) breached: \(tail)"
         case .recovery: return "\(o.name) recovered: \(tail)"
-        case .nodata: return "\(o.name) has no data: no \(o.metric) events \(windowPhrase(t, o)) (\(o.sla.provider) → \(o.sla.customer))"
+        case .nodata:
+            return
+                "\(o.name) has no data: no \(o.metric) events \(windowPhrase(t, o)) (\(o.sla.provider) → \(o.sla.customer))"
         case .pending: return "\(o.name) pending (breach after \(DurationText.format(o.forSeconds))): \(tail)"
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
         case .dataResumed: return "\(o.name) has data again: \(tail)"

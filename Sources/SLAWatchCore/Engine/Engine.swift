@@ -109,20 +109,38 @@ public struct Engine: Sendable {
         func move(_ to: AlertState, _ kind: TransitionKind) {
             out.append(
                 Transition(
-                    objective: o.name, kind: kind, from: st.state, to: to, at: now, value: value,
-                    baseline: o.baseline.value, episode: st.episode, periodStart: span.start, periodEnd: span.end,
-                    met: nil))
+                    objective: o.name,
+                    kind: kind,
+                    from: st.state,
+                    to: to,
+                    at: now,
+                    value: value,
+                    baseline: o.baseline.value,
+                    episode: st.episode,
+                    periodStart: span.start,
+                    periodEnd: span.end,
+                    met: nil
+                )
+            )
             st.state = to
             st.since = now
+        }
+        func openEpisode() {
+            if st.episode == nil {
+                st.episodeCounter += 1
+                st.episode = "\(Int64(now))-\(st.episodeCounter)"
+            }
+            st.pendingSince = nil
+            move(.breached, .breach)
         }
         if let value, o.isBad(value) {
             switch st.state {
             case .breached: break
             case .pending:
-                if now - (st.pendingSince ?? now) >= o.forSeconds { openEpisode(&st, now: now, move: move) }
+                if now - (st.pendingSince ?? now) >= o.forSeconds { openEpisode() }
             case .ok, .nodata:
                 if o.forSeconds <= 0 {
-                    openEpisode(&st, now: now, move: move)
+                    openEpisode()
                 } else {
                     st.pendingSince = now
                     move(.pending, .pending)
@@ -151,15 +169,6 @@ public struct Engine: Sendable {
         }
     }
 
-    private func openEpisode(_ st: inout InstanceState, now: Double, move: (AlertState, TransitionKind) -> Void) {
-        if st.episode == nil {
-            st.episodeCounter += 1
-            st.episode = "\(Int64(now))-\(st.episodeCounter)"
-        }
-        st.pendingSince = nil
-        move(.breached, .breach)
-    }
-
     private mutating func evaluateCumulative(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = objectives[i]
         let current = windows[i].period(containing: now)
@@ -177,9 +186,18 @@ public struct Engine: Sendable {
         let value = o.sliValue(windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
         let met = !o.isBad(value)
         var result = Transition(
-            objective: o.name, kind: .periodResult, from: st.state, to: st.state, at: now, value: value,
-            baseline: o.baseline.value, episode: st.episode, periodStart: trackedPeriod.start,
-            periodEnd: trackedPeriod.end, met: met)
+            objective: o.name,
+            kind: .periodResult,
+            from: st.state,
+            to: st.state,
+            at: now,
+            value: value,
+            baseline: o.baseline.value,
+            episode: st.episode,
+            periodStart: trackedPeriod.start,
+            periodEnd: trackedPeriod.end,
+            met: met
+        )
         func move(_ to: AlertState, _ kind: TransitionKind) {
             var t = result
             t.kind = kind
@@ -251,10 +269,19 @@ public struct Engine: Sendable {
         objectives.indices.map { i in
             let o = objectives[i]
             return Status(
-                objective: o.name, sla: o.sla.name, provider: o.sla.provider, customer: o.sla.customer,
-                sli: o.sli.rawValue, window: o.window.description, value: lastValues[i], baseline: o.baseline.value,
-                direction: o.direction.rawValue, state: states[i].state.rawValue, since: states[i].since,
-                episode: states[i].episode)
+                objective: o.name,
+                sla: o.sla.name,
+                provider: o.sla.provider,
+                customer: o.sla.customer,
+                sli: o.sli.rawValue,
+                window: o.window.description,
+                value: lastValues[i],
+                baseline: o.baseline.value,
+                direction: o.direction.rawValue,
+                state: states[i].state.rawValue,
+                since: states[i].since,
+                episode: states[i].episode
+            )
         }
     }
 
@@ -278,7 +305,10 @@ public struct Engine: Sendable {
 
         /// Creates a snapshot record.
         public init(
-            objective: String, fingerprint: String, state: InstanceState, buckets: [Int64: Aggregate],
+            objective: String,
+            fingerprint: String,
+            state: InstanceState,
+            buckets: [Int64: Aggregate],
             closedBefore: Int64?
         ) {
             self.objective = objective
@@ -301,8 +331,12 @@ public struct Engine: Sendable {
 
     private func snapshot(of i: Int) -> Snapshot {
         Snapshot(
-            objective: objectives[i].name, fingerprint: objectives[i].dataFingerprint, state: states[i],
-            buckets: windows[i].buckets, closedBefore: windows[i].closedBefore)
+            objective: objectives[i].name,
+            fingerprint: objectives[i].dataFingerprint,
+            state: states[i],
+            buckets: windows[i].buckets,
+            closedBefore: windows[i].closedBefore
+        )
     }
 
     /// Restores snapshots taken by an earlier run. Snapshots of objectives no longer configured

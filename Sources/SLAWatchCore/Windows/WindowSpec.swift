@@ -70,8 +70,12 @@ public struct CalendarPeriods: Sendable {
             let day = calendar.startOfDay(for: date)
             let weekday = calendar.component(.weekday, from: day)  // 1 = Sunday … 7 = Saturday
             let back = (weekday + 5) % 7  // days since Monday
-            start = calendar.startOfDay(for: calendar.date(byAdding: .day, value: -back, to: day)!.addingTimeInterval(43200))
-            end = calendar.startOfDay(for: calendar.date(byAdding: .day, value: 7, to: start)!.addingTimeInterval(43200))
+            start = calendar.startOfDay(
+                for: calendar.date(byAdding: .day, value: -back, to: day)!.addingTimeInterval(43200)
+            )
+            end = calendar.startOfDay(
+                for: calendar.date(byAdding: .day, value: 7, to: start)!.addingTimeInterval(43200)
+            )
         case .month, .quarter:
             var c = calendar.dateComponents([.year, .month], from: date)
             if unit == .quarter { c.month = ((c.month! - 1) / 3) * 3 + 1 }

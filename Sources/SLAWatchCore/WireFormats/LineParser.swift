@@ -62,7 +62,8 @@ public struct LineParser: Sendable {
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: b[0..<colon])
         if nameBytes.isEmpty { return .rejected(.emptyName) }
-        for byte in nameBytes where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") {
+        for byte in nameBytes
+        where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") {
             return .rejected(.invalidName)
         }
         // Split the remainder at '|'.
@@ -194,7 +195,9 @@ public struct LineParser: Sendable {
             return .rejected(.invalidJSON)
         }
         if metric.isEmpty { return .rejected(.emptyName) }
-        if metric.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: ":") }) {
+        if metric.utf8.contains(where: {
+            $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: ":")
+        }) {
             return .rejected(.invalidName)
         }
         guard let value = decoded.value else { return .rejected(.missingValue) }

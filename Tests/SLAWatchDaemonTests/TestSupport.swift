@@ -1,0 +1,184 @@
+import Foundation
+import Systemd
+import Testing
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The built `slawatch` binary (`make test` builds it before running the tests).
+let slawatchBinary: String = {
+    if let env = ProcessInfo.processInfo.environment["SLAWATCH_BIN"] { return env }
+    return packageRoot.appendingPathComponent(".build/debug/slawatch").path
+}()
+
+/// A short random id for names that must not collide with earlier runs in the shared journal.
+func runID() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
+
+/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
+func waitUntil(_ timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(50_000)
+    }
+    return try condition()
+}
+
+/// Runs a command to completion and returns (status, stdout, stderr).
+@discardableResult
+func sh(_ path: String, _ args: [String], stdin: String? = nil, env: [String: String]? = nil) throws -> (
+    Int32, String, String
+) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let env { p.environment = env }
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    let input = Pipe()
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Journal entries matching all `FIELD=value` pairs, after `journalctl --sync`.
+func journalEntries(_ matches: [String]) throws -> [[String: String]] {
+    _ = try? sh("/bin/journalctl", ["--sync"])
+    return try JournalReader.entries(matching: matches)
+}
+
+/// A datagram socket standing in for the service manager's `NOTIFY_SOCKET` (sd_notify(3)).
+final class FakeNotifySocket: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private(set) var messages: [String] = []
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if rc != 0 { throw POSIXError(.init(rawValue: errno) ?? .EINVAL) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Reads every datagram waiting; each is one notification (possibly several lines).
+    func drain() -> [String] {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            messages.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        return messages
+    }
+
+    deinit { close(fd) }
+}
+
+/// A daemon process on temporary directories, with a config written for the test.
+final class TestDaemon: @unchecked Sendable {
+    let root: URL
+    let configPath: String
+    var process: Process?
+    let logPath: String
+
+    var ingestSocket: String { root.appendingPathComponent("run/ingest.sock").path }
+    var controlSocket: String { root.appendingPathComponent("run/control.sock").path }
+    var dropDirectory: String { root.appendingPathComponent("drop").path }
+
+    /// Writes `slawatch.yaml` and `objectives.d/test.yaml` (the given YAML) under a new temp dir.
+    init(objectivesYAML: String) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-e2e-\(runID())")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("objectives.d"), withIntermediateDirectories: true)
+        configPath = root.appendingPathComponent("slawatch.yaml").path
+        logPath = root.appendingPathComponent("daemon.log").path
+        let config = """
+            state_directory: state
+            runtime_directory: run
+            drop_directory: drop
+            objectives_directory: objectives.d
+            snapshot_interval: 200ms
+            evaluation_interval: 100ms
+            drop_scan_interval: 100ms
+            """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try objectivesYAML.write(
+            to: root.appendingPathComponent("objectives.d/test.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the daemon and waits until its control socket answers.
+    func start(notifySocket: String? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: slawatchBinary)
+        p.arguments = ["daemon", "--config", configPath]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notifySocket
+        p.environment = env
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        process = p
+        let up = waitUntil(20) { (try? status()) != nil }
+        if !up { throw TestFailure("daemon did not start; log:\n\(self.log)") }
+    }
+
+    /// `slawatch status --json`.
+    func status() throws -> [String: Any] {
+        let (rc, out, _) = try sh(slawatchBinary, ["status", "--json", "--socket", controlSocket])
+        guard rc == 0, let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
+            throw TestFailure("status failed")
+        }
+        return obj
+    }
+
+    /// State of one objective according to `slawatch status`.
+    func state(of objective: String) -> String? {
+        guard let s = try? status(), let list = s["objectives"] as? [[String: Any]] else { return nil }
+        return list.first { $0["objective"] as? String == objective }?["state"] as? String
+    }
+
+    /// `slawatch push --socket … LINE…` → (exit status, stdout, stderr).
+    func push(_ lines: [String]) throws -> (Int32, String, String) {
+        try sh(slawatchBinary, ["push", "--socket", ingestSocket] + lines)
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    @discardableResult
+    func stop() -> Int32? {
+        guard let p = process else { return nil }
+        p.terminate()
+        _ = waitUntil(20) { !p.isRunning }
+        process = nil
+        return p.isRunning ? nil : p.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if let p = process, p.isRunning { p.terminate() }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
