@@ -79,8 +79,9 @@ public final class Daemon: Service, Sendable {
         )
         Notifier.ready(status: "watching \(objectives.count) objectives")
 
+        // The pipeline is not cancelled at shutdown: it drains what the listeners already queued.
+        let consumer = Task { await pipeline.run(engine: actor) }
         await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await pipeline.run(engine: actor) }
             tasks.addTask { await self.evaluationLoop(actor) }
             tasks.addTask { await self.snapshotLoop(actor) }
             tasks.addTask { await self.dropLoop(drop, actor: actor) }
@@ -89,9 +90,10 @@ public final class Daemon: Service, Sendable {
             logger.info("shutting down")
             try? await ingestChannel.close()
             try? await controlChannel.close()
-            pipeline.finish()
             tasks.cancelAll()
         }
+        pipeline.finish()
+        await consumer.value
         do {
             try await actor.commit()
         } catch {

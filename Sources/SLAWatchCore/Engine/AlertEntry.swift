@@ -2,31 +2,31 @@
 /// `systemd-id128 new`; systemd.journal-fields(7): 128-bit, lowercase hex, no dashes).
 public enum MessageID {
     /// An objective breached its baseline.
-    public static let breach = "4f7c0a6d9b2e4d1c8a3f5e6b7c8d9e01"
+    public static let breach = "d03b73f39f6845398b064ba39a9de3d1"
     /// A breached objective is back on the good side.
-    public static let recovery = "a1b2c3d4e5f64718293a4b5c6d7e8f02"
+    public static let recovery = "d8228992dbe54767b191bfba707d39b9"
     /// An objective's window holds no event.
-    public static let nodata = "5d3e9f1a2b4c4e6f8a0b1c2d3e4f5a03"
+    public static let nodata = "ca4aa3bcfad54dbe9619ed80c4b3981a"
     /// An objective went bad and waits for `for:`.
-    public static let pending = "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a04"
+    public static let pending = "16e1436a36eb442b87335f426ad01a01"
     /// A pending objective went good before breaching.
-    public static let pendingCleared = "1e2d3c4b5a694877a6b5c4d3e2f1a005"
+    public static let pendingCleared = "6dd6a40805784ba9829b3657ac9001a0"
     /// Data arrived again for an objective in `nodata` with no open episode.
-    public static let dataResumed = "7b6a5f4e3d2c4b1a9f8e7d6c5b4a3f06"
+    public static let dataResumed = "02b1daf99f2e4736afc92bc3e0e81bd9"
     /// A cumulative calendar period closed: met or missed.
-    public static let periodResult = "2c4e6a8b0d1f4e3a5c7b9d1f3e5a7c07"
+    public static let periodResult = "44b623953a8a43d48c76776e689f0483"
     /// A drop file or socket line was rejected (summary).
-    public static let inputRejected = "6e8d0c2b4a694f1e8d7c6b5a4f3e2d08"
+    public static let inputRejected = "79b212cc2e7e410bbedad7cf51a58315"
     /// A drop file was ingested.
-    public static let fileIngested = "3a5c7e9b1d2f4a6c8e0b2d4f6a8c0e09"
+    public static let fileIngested = "586bccbbb66644bbb3e8882b5d7ae612"
     /// A drop file could not be read at all.
-    public static let fileFailed = "8f1e2d3c4b5a4968a7b6c5d4e3f2a10a"
+    public static let fileFailed = "ff40387b0c2040e38a555351235daede"
     /// The daemon started (with what it restored).
-    public static let started = "0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b0b"
+    public static let started = "93b48843133d463e9754cfea9831d5f5"
     /// Writing a snapshot to the store failed.
-    public static let storeFailure = "b5a4f3e2d1c04b9a8f7e6d5c4b3a2f0c"
+    public static let storeFailure = "75fc0dcc855349e8b41df840901c8b18"
     /// Journal entries were dropped because the writer queue was full (summary with count).
-    public static let journalDropped = "e4d3c2b1a0f94e8d7c6b5a4f3e2d1c0d"
+    public static let journalDropped = "730668d3285d42d4aa05cd4dbfe7004c"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
