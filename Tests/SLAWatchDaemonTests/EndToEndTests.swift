@@ -58,13 +58,17 @@ struct EndToEndTests {
         #expect(b["SLAWATCH_WINDOW"] == "10m")
         let episode = try #require(b["SLAWATCH_EPISODE"])
         #expect(!episode.isEmpty)
-        #expect(b["MESSAGE"] == "\(objective) breached: 1000 ms over the last 10m, baseline at most 300 (platform → sales)")
+        #expect(
+            b["MESSAGE"] == "\(objective) breached: 1000 ms over the last 10m, baseline at most 300 (platform → sales)"
+        )
 
         // 2. Fast requests through socat (avg still 366) and a renamed drop file bring the average
         // down: recovery.
         let (src, _, serr) = try sh(
-            "/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"],
-            stdin: "\(metric):50|ms\n\(metric):50|ms\n")
+            "/usr/bin/socat",
+            ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"],
+            stdin: "\(metric):50|ms\n\(metric):50|ms\n"
+        )
         #expect(src == 0, "socat: \(serr)")
         _ = waitUntil(5) { (try? daemon.status())?["accepted"] as? Int == 3 }
         #expect(daemon.state(of: objective) == "breached")
@@ -98,7 +102,10 @@ struct EndToEndTests {
                 && FileManager.default.fileExists(atPath: daemon.dropDirectory + "/failed/garbage.jsonl.error")
         }
         #expect(filed, "drop files not moved; log:\n\(daemon.log)")
-        let rejects = try String(contentsOfFile: daemon.dropDirectory + "/processed/mixed.statsd.rejects", encoding: .utf8)
+        let rejects = try String(
+            contentsOfFile: daemon.dropDirectory + "/processed/mixed.statsd.rejects",
+            encoding: .utf8
+        )
         #expect(rejects.contains("2\tmissing_value"))
         #expect(rejects.contains("not a metric"))
         #expect(FileManager.default.fileExists(atPath: daemon.dropDirectory + "/processed/mixed.statsd"))
@@ -122,7 +129,10 @@ struct EndToEndTests {
         let after = try journalEntries(["SLAWATCH_OBJECTIVE=\(objective)", "MESSAGE_ID=\(MessageID.breach)"])
         #expect(after.count == 2, "a restart re-announced the breach")
         let transitions = try journalEntries(["SLAWATCH_OBJECTIVE=\(objective)"])
-        #expect(transitions.count == 3, "expected breach, recovery, breach; got \(transitions.map { $0["MESSAGE"] ?? "" })")
+        #expect(
+            transitions.count == 3,
+            "expected breach, recovery, breach; got \(transitions.map { $0["MESSAGE"] ?? "" })"
+        )
         let status = try daemon.status()
         let objectives = try #require(status["objectives"] as? [[String: Any]])
         let value = try #require(objectives.first?["value"] as? Double)
@@ -139,7 +149,8 @@ struct EndToEndTests {
                     customer: b
                     objectives:
                       - {name: o-\(id), metric: m.\(id), sli: count, window: 5m, direction: at_most, baseline: 10, nodata: ok}
-                """)
+                """
+        )
         try daemon.start()
         defer { daemon.stop() }
         let (rc, out, err) = try daemon.push(["m.\(id):1|c", "m.\(id):x|c", "m.\(id):1|zz", "m.\(id):2|c"])
@@ -157,23 +168,32 @@ struct EndToEndTests {
 
     @Test func checkReportsFileLineAndKey() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-check-\(runID())")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("objectives.d"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("objectives.d"),
+            withIntermediateDirectories: true
+        )
         try "objectives_directory: objectives.d\nsnapshot_interval: 5s\n".write(
-            to: dir.appendingPathComponent("slawatch.yaml"), atomically: true, encoding: .utf8)
+            to: dir.appendingPathComponent("slawatch.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
         try """
-            slas:
-              - name: s
-                provider: a
-                customer: b
-                objectives:
-                  - name: o
-                    metric: m
-                    sli: count
-                    window: fortnight
-                    direction: at_least
-                    baseline: 10 / 0
-            """.write(to: dir.appendingPathComponent("objectives.d/bad.yaml"), atomically: true, encoding: .utf8)
-        let (rc, _, err) = try sh(slawatchBinary, ["check", "--config", dir.appendingPathComponent("slawatch.yaml").path])
+        slas:
+          - name: s
+            provider: a
+            customer: b
+            objectives:
+              - name: o
+                metric: m
+                sli: count
+                window: fortnight
+                direction: at_least
+                baseline: 10 / 0
+        """.write(to: dir.appendingPathComponent("objectives.d/bad.yaml"), atomically: true, encoding: .utf8)
+        let (rc, _, err) = try sh(
+            slawatchBinary,
+            ["check", "--config", dir.appendingPathComponent("slawatch.yaml").path]
+        )
         #expect(rc == 1)
         #expect(err.contains("bad.yaml:9: slas[0].objectives[0].window: 'fortnight' is not a window"))
         #expect(err.contains("bad.yaml:11: slas[0].objectives[0].baseline:"))

@@ -70,7 +70,9 @@ final class FakeNotifySocket: @unchecked Sendable {
             for (i, b) in path.utf8.enumerated() { raw[i] = b }
         }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if rc != 0 { throw POSIXError(.init(rawValue: errno) ?? .EINVAL) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -105,7 +107,9 @@ final class TestDaemon: @unchecked Sendable {
     init(objectivesYAML: String) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-e2e-\(runID())")
         try FileManager.default.createDirectory(
-            at: root.appendingPathComponent("objectives.d"), withIntermediateDirectories: true)
+            at: root.appendingPathComponent("objectives.d"),
+            withIntermediateDirectories: true
+        )
         configPath = root.appendingPathComponent("slawatch.yaml").path
         logPath = root.appendingPathComponent("daemon.log").path
         let config = """
@@ -119,7 +123,10 @@ final class TestDaemon: @unchecked Sendable {
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try objectivesYAML.write(
-            to: root.appendingPathComponent("objectives.d/test.yaml"), atomically: true, encoding: .utf8)
+            to: root.appendingPathComponent("objectives.d/test.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// Starts the daemon and waits until its control socket answers.

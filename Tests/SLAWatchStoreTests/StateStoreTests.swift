@@ -1,13 +1,15 @@
 import Foundation
-@testable import SLAWatchCore
 import Testing
 
+@testable import SLAWatchCore
 @testable import SLAWatchStore
 
 @Suite struct StateStoreTests {
     private func tempPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-store-\(UUID().uuidString)/state.sqlite")
-            .path
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "slawatch-store-\(UUID().uuidString)/state.sqlite"
+        )
+        .path
     }
 
     private func aggregate(_ values: [Double]) -> Aggregate {
@@ -33,11 +35,19 @@ import Testing
         state.trackedPeriodStart = 1_699_999_000
         let snapshots = [
             Engine.Snapshot(
-                objective: "a", fingerprint: "m||5m|UTC", state: state,
-                buckets: [100: aggregate([1, 2, 3]), 101: aggregate([7.5])], closedBefore: nil),
+                objective: "a",
+                fingerprint: "m||5m|UTC",
+                state: state,
+                buckets: [100: aggregate([1, 2, 3]), 101: aggregate([7.5])],
+                closedBefore: nil
+            ),
             Engine.Snapshot(
-                objective: "b", fingerprint: "n||month|Europe/Paris", state: InstanceState(), buckets: [:],
-                closedBefore: 1_698_793_200),
+                objective: "b",
+                fingerprint: "n||month|Europe/Paris",
+                state: InstanceState(),
+                buckets: [:],
+                closedBefore: 1_698_793_200
+            ),
         ]
         do {
             let store = try StateStore(path: path)
@@ -50,8 +60,12 @@ import Testing
     @Test func aLaterSnapshotReplacesEvictedBuckets() throws {
         let store = try StateStore(path: tempPath())
         let first = Engine.Snapshot(
-            objective: "a", fingerprint: "f", state: InstanceState(), buckets: [1: aggregate([1]), 2: aggregate([2])],
-            closedBefore: nil)
+            objective: "a",
+            fingerprint: "f",
+            state: InstanceState(),
+            buckets: [1: aggregate([1]), 2: aggregate([2])],
+            closedBefore: nil
+        )
         try store.save([first], at: 0)
         var second = first
         second.buckets = [2: aggregate([2, 4])]
@@ -66,8 +80,18 @@ import Testing
     @Test func periodResultsAreStored() throws {
         let store = try StateStore(path: tempPath())
         let t = Transition(
-            objective: "leads", kind: .periodResult, from: .ok, to: .breached, at: 1_701_388_801, value: 42,
-            baseline: 100, episode: "x", periodStart: 1_698_793_200, periodEnd: 1_701_385_200, met: false)
+            objective: "leads",
+            kind: .periodResult,
+            from: .ok,
+            to: .breached,
+            at: 1_701_388_801,
+            value: 42,
+            baseline: 100,
+            episode: "x",
+            periodStart: 1_698_793_200,
+            periodEnd: 1_701_385_200,
+            met: false
+        )
         try store.save([], periodResults: [t], at: 1_701_388_801)
         let results = try store.periodResults(objective: "leads")
         #expect(results.count == 1)
@@ -79,11 +103,21 @@ import Testing
     @Test func engineStateSurvivesARestartThroughTheStore() throws {
         let sla = SLA(name: "s", provider: "p", customer: "c")
         let objective = Objective(
-            name: "errors", sla: sla, metric: "errors", sli: .count, window: .rolling(seconds: 300),
-            direction: .atMost, baseline: Baseline(value: 2, kind: .fixed, source: "2"), nodata: .ok)
+            name: "errors",
+            sla: sla,
+            metric: "errors",
+            sli: .count,
+            window: .rolling(seconds: 300),
+            direction: .atMost,
+            baseline: Baseline(value: 2, kind: .fixed, source: "2"),
+            nodata: .ok
+        )
         var engine = Engine(objectives: [objective])
         let t0 = 1_700_000_000.0
-        _ = engine.ingest((0..<3).map { Event(metric: "errors", value: 1, kind: .counter, time: t0 + Double($0)) }, now: t0 + 5)
+        _ = engine.ingest(
+            (0..<3).map { Event(metric: "errors", value: 1, kind: .counter, time: t0 + Double($0)) },
+            now: t0 + 5
+        )
         let first = engine.evaluate(at: t0 + 5)
         #expect(first.map(\.kind) == [.breach])
         let store = try StateStore(path: tempPath())

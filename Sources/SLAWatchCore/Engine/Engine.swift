@@ -86,10 +86,13 @@ public struct Engine: Sendable {
     public mutating func evaluate(at now: Double) -> [Transition] {
         var out: [Transition] = []
         for i in objectives.indices {
-            if windows[i].evict(now: now) { dirty.insert(i) }
             if objectives[i].isCumulative {
+                // Judge before evicting: after a gap of more than one period the tracked period
+                // is older than the oldest live bucket, and evicting first would judge it as 0.
                 evaluateCumulative(i, now: now, into: &out)
+                if windows[i].evict(now: now) { dirty.insert(i) }
             } else {
+                if windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
             }
         }

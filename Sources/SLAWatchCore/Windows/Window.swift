@@ -99,7 +99,10 @@ public struct Window: Sendable {
         case .rolling:
             let newest = bucketID(for: now)
             let oldest = newest - Int64(bucketCount) + 1
-            for (id, agg) in buckets where id >= oldest && id <= newest { total.merge(agg) }
+            // Merge in bucket order (at most ~60 lookups): iterating the dictionary would sum
+            // doubles in an order that differs between instances, so a restored window could
+            // disagree with the original in the last bit.
+            for id in oldest...newest { if let agg = buckets[id] { total.merge(agg) } }
         case .calendar:
             if let agg = buckets[bucketID(for: now)] { total = agg }
         }

@@ -1,0 +1,424 @@
+import Foundation
+import Testing
+
+@testable import SLAWatchCore
+
+@Suite struct StatsdParserTests {
+    @Test func counter() {
+        let (outcome, events) = parseLine("page.views:3|c")
+        #expect(outcome == .accepted(1))
+        #expect(events == [Event(metric: "page.views", value: 3, kind: .counter)])
+    }
+
+    @Test func gaugeIncludingNegativeIsAbsolute() {
+        let (o1, e1) = parseLine("queue.depth:12.5|g")
+        #expect(o1 == .accepted(1))
+        #expect(e1.first?.kind == .gauge)
+        #expect(e1.first?.value == 12.5)
+        let (o2, e2) = parseLine("temperature:-3|g")
+        #expect(o2 == .accepted(1))
+        #expect(e2 == [Event(metric: "temperature", value: -3, kind: .gauge)])
+    }
+
+    @Test(arguments: ["ms", "h", "d"])
+    func distributionTypes(type: String) {
+        let (outcome, events) = parseLine("latency:250.75|\(type)")
+        #expect(outcome == .accepted(1))
+        #expect(events == [Event(metric: "latency", value: 250.75, kind: .distribution)])
+    }
+
+    @Test func packedValues() {
+        let (outcome, events) = parseLine("x:1:2:3|h")
+        #expect(outcome == .accepted(3))
+        #expect(events.map(\.value) == [1, 2, 3])
+        #expect(events.allSatisfy { $0.metric == "x" && $0.kind == .distribution })
+    }
+
+    @Test func packedValuesShareTagsRateAndTime() {
+        let (outcome, events) = parseLine("x:4:5|c|@0.25|#env:prod|T1700000000")
+        #expect(outcome == .accepted(2))
+        #expect(events.map(\.value) == [4, 5])
+        for e in events {
+            #expect(e.sampleRate == 0.25)
+            #expect(e.labels == ["env": "prod"])
+            #expect(e.time == 1_700_000_000)
+        }
+    }
+
+    @Test func tagsBecomeLabels() {
+        let (outcome, events) = parseLine("req:1|c|#service:api,region:eu-west:1,canary")
+        #expect(outcome == .accepted(1))
+        #expect(events.first?.labels == ["service": "api", "region": "eu-west:1", "canary": ""])
+    }
+
+    @Test func sampleRateStoredOnEvent() {
+        let (outcome, events) = parseLine("req:1|c|@0.5")
+        #expect(outcome == .accepted(1))
+        #expect(events.first?.sampleRate == 0.5)
+        #expect(parseLine("req:1|c").1.first?.sampleRate == 1)
+        #expect(parseLine("req:1|c|@1").1.first?.sampleRate == 1)
+    }
+
+    @Test func eventTimestamp() {
+        let (outcome, events) = parseLine("req:1|c|T1700000000")
+        #expect(outcome == .accepted(1))
+        #expect(events.first?.time == 1_700_000_000)
+        #expect(parseLine("req:1|c").1.first?.time == nil)
+    }
+
+    @Test func unknownFieldsAreIgnored() {
+        let (outcome, events) = parseLine("req:2|c|c:abc|e:foo|#k:v")
+        #expect(outcome == .accepted(1))
+        #expect(events == [Event(metric: "req", value: 2, kind: .counter, labels: ["k": "v"])])
+    }
+
+    @Test func trailingCarriageReturnAndSpaces() {
+        #expect(parseLine("req:2|c\r") == (.accepted(1), [Event(metric: "req", value: 2, kind: .counter)]))
+        #expect(parseLine("req:2|c \r") == (.accepted(1), [Event(metric: "req", value: 2, kind: .counter)]))
+    }
+
+    @Test func leadingByteOrderMark() {
+        let (outcome, events) = parseBytes([0xEF, 0xBB, 0xBF] + Array("req:7|g".utf8))
+        #expect(outcome == .accepted(1))
+        #expect(events == [Event(metric: "req", value: 7, kind: .gauge)])
+        #expect(parseLine("\u{FEFF}req:7|g").0 == .accepted(1))
+    }
+
+    @Test func blankLinesAreEmpty() {
+        #expect(parseLine("") == (.empty, []))
+        #expect(parseLine("   \r") == (.empty, []))
+        #expect(parseLine("\t ") == (.empty, []))
+    }
+
+    @Test func numbersParseLikeStrtod() {
+        for text in ["0.1", "1e3", "123456789.123456", "1234567890123456789", "-0.5", "0.000001", "3.14159265358979"] {
+            let (outcome, events) = parseLine("v:\(text)|g")
+            #expect(outcome == .accepted(1), "\(text)")
+            #expect(events.first?.value == strtod(text, nil), "\(text)")
+        }
+    }
+}
+
+@Suite struct JSONLineParserTests {
+    @Test func fullObjectWithRFC3339OffsetAndFraction() throws {
+        let line =
+            #"{"metric":"leads.qualified","value":1,"kind":"counter","labels":{"source":"web","paid":true,"tier":2},"time":"2026-11-29T11:15:00.250+01:00"}"#
+        let (outcome, events) = parseLine(line)
+        #expect(outcome == .accepted(1))
+        let e = try #require(events.first)
+        #expect(e.metric == "leads.qualified")
+        #expect(e.value == 1)
+        #expect(e.kind == .counter)
+        #expect(e.labels == ["source": "web", "paid": "true", "tier": "2"])
+        #expect(e.time == utc(2026, 11, 29, 10, 15) + 0.25)
+    }
+
+    @Test func rfc3339Zulu() {
+        let (_, events) = parseLine(#"{"metric":"a","value":2,"kind":"g","time":"2026-11-29T10:15:00Z"}"#)
+        #expect(events.first?.time == 1_795_947_300)
+        #expect(events.first?.kind == .gauge)
+    }
+
+    @Test func unixSecondsAndMilliseconds() {
+        let (_, s) = parseLine(#"{"metric":"a","value":2,"kind":"d","time":1700000000}"#)
+        #expect(s.first?.time == 1_700_000_000)
+        let (_, ms) = parseLine(#"{"metric":"a","value":2,"kind":"d","time":1700000000500}"#)
+        #expect(ms.first?.time == 1_700_000_000.5)
+        let (_, frac) = parseLine(#"{"metric":"a","value":2,"kind":"d","time":1700000000.25}"#)
+        #expect(frac.first?.time == 1_700_000_000.25)
+    }
+
+    @Test func kindsAndAliases() {
+        let table: [(String, MetricKind)] = [
+            ("counter", .counter), ("c", .counter), ("gauge", .gauge), ("g", .gauge), ("distribution", .distribution),
+            ("histogram", .distribution), ("timer", .distribution), ("ms", .distribution), ("h", .distribution),
+            ("d", .distribution),
+        ]
+        for (text, kind) in table {
+            let (outcome, events) = parseLine(#"{"metric":"a","value":5,"kind":"\#(text)"}"#)
+            #expect(outcome == .accepted(1), "\(text)")
+            #expect(events.first?.kind == kind, "\(text)")
+            #expect(events.first?.time == nil)
+        }
+    }
+
+    @Test func leadingSpacesAndCarriageReturn() {
+        let (outcome, events) = parseLine("  {\"metric\":\"a\",\"value\":-2,\"kind\":\"gauge\"}\r")
+        #expect(outcome == .accepted(1))
+        #expect(events == [Event(metric: "a", value: -2, kind: .gauge)])
+    }
+}
+
+@Suite struct RFC3339Tests {
+    @Test func parsesVariants() {
+        let base = utc(2026, 11, 29, 10, 15)
+        #expect(RFC3339.parse("2026-11-29T10:15:00Z") == base)
+        #expect(RFC3339.parse("2026-11-29t10:15:00z") == base)
+        #expect(RFC3339.parse("2026-11-29 10:15:00Z") == base)
+        #expect(RFC3339.parse("2026-11-29T05:15:00-05:00") == base)
+        #expect(RFC3339.parse("2026-11-29T15:45:00+05:30") == base)
+        #expect(RFC3339.parse("2026-11-29T10:15:00.5Z") == base + 0.5)
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") == utc(2024, 2, 29))
+        #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
+    }
+
+    @Test(arguments: [
+        "", "2026-11-29", "2026-11-29T10:15:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
+        "2026-11-31T00:00:00Z", "2026-11-29T24:00:00Z", "2026-11-29T10:60:00Z", "2026-11-29T10:15:00.Z",
+        "2026-11-29T10:15:00+0100", "2026-11-29T10:15:00Zjunk", "yesterday", "2026/11/29T10:15:00Z",
+    ])
+    func rejectsMalformed(text: String) {
+        #expect(RFC3339.parse(text) == nil)
+    }
+
+    @Test func formatRoundTrips() {
+        var rng = SplitMix64(seed: 3339)
+        for _ in 0..<500 {
+            let t = Double(Int.random(in: 0..<4_102_444_800, using: &rng))
+            let text = RFC3339.format(t)
+            #expect(RFC3339.parse(text) == t, "\(text)")
+        }
+        #expect(RFC3339.format(1_795_947_300) == "2026-11-29T10:15:00Z")
+        #expect(RFC3339.format(utc(2000, 2, 29, 23, 59, 59) + 0.9) == "2000-02-29T23:59:59Z")
+    }
+}
+
+/// One malformed line, the reason it must be rejected with, as raw bytes.
+struct BadLine: Sendable, CustomTestStringConvertible {
+    var bytes: [UInt8]
+    var reason: RejectReason
+    init(_ text: String, _ reason: RejectReason) {
+        bytes = Array(text.utf8)
+        self.reason = reason
+    }
+    init(bytes: [UInt8], _ reason: RejectReason) {
+        self.bytes = bytes
+        self.reason = reason
+    }
+    var testDescription: String { "\(String(decoding: bytes, as: UTF8.self).debugDescription) → \(reason)" }
+}
+
+let badLines: [BadLine] = [
+    BadLine("a", .missingValue),
+    BadLine("a:|c", .missingValue),
+    BadLine("a::|c", .missingValue),
+    BadLine(":1|c", .emptyName),
+    BadLine("a:1", .missingType),
+    BadLine("a:1|", .missingType),
+    BadLine("a:1|zz", .unknownType),
+    BadLine("a:x|c", .invalidValue),
+    BadLine("a:1x|c", .invalidValue),
+    BadLine("a:0x10|c", .invalidValue),
+    BadLine("a:1:y|h", .invalidValue),
+    BadLine("a:NaN|g", .nonFiniteValue),
+    BadLine("a:inf|c", .nonFiniteValue),
+    BadLine("a:-1|ms", .negativeDuration),
+    BadLine("a:1|c|@0", .invalidSampleRate),
+    BadLine("a:1|c|@1.5", .invalidSampleRate),
+    BadLine("a:1|c|@-0.5", .invalidSampleRate),
+    BadLine("a:1|c|@abc", .invalidSampleRate),
+    BadLine("a:1|c|#:v", .invalidTag),
+    BadLine("a:1|c|Tabc", .invalidTimestamp),
+    BadLine("a:1|c|T17000.5", .invalidTimestamp),
+    BadLine("a\u{01}b:1|c", .invalidName),
+    BadLine("a\u{7F}:1|c", .invalidName),
+    BadLine("a|b:1|c", .invalidName),
+    BadLine(
+        bytes: [
+            UInt8(ascii: "a"), 0xFF, 0xFE, UInt8(ascii: ":"), UInt8(ascii: "1"), UInt8(ascii: "|"), UInt8(ascii: "c"),
+        ],
+        .invalidUTF8
+    ),
+    BadLine(
+        bytes: Array(#"{"metric":"a"#.utf8) + [0xC3, 0x28] + Array(#"","value":1,"kind":"c"}"#.utf8),
+        .invalidUTF8
+    ),
+    BadLine(#"{"metric":"a"}"#, .invalidJSON),
+    BadLine(#"{"metric":"a","value":"x","kind":"c"}"#, .invalidJSON),
+    BadLine(#"{"metric":"a","value":true,"kind":"c"}"#, .invalidJSON),
+    BadLine(#"{"metric":"a","value":1,"kind":"c""#, .invalidJSON),
+    BadLine(#"{"value":1,"kind":"c"}"#, .invalidJSON),
+    BadLine(#"{"metric":"","value":1,"kind":"c"}"#, .emptyName),
+    BadLine(#"{"metric":"a:b","value":1,"kind":"c"}"#, .invalidName),
+    BadLine(#"{"metric":"a","kind":"c"}"#, .missingValue),
+    BadLine(#"{"metric":"a","value":1}"#, .missingType),
+    BadLine(#"{"metric":"a","value":1,"kind":"zz"}"#, .unknownType),
+    BadLine(#"{"metric":"a","value":-4,"kind":"ms"}"#, .negativeDuration),
+    BadLine(#"{"metric":"a","value":1,"kind":"c","time":"yesterday"}"#, .invalidTimestamp),
+    BadLine(#"{"metric":"a","value":1,"kind":"c","time":"2026-02-30T00:00:00Z"}"#, .invalidTimestamp),
+    BadLine(#"{"metric":"a","value":1,"kind":"c","time":-5}"#, .invalidTimestamp),
+    BadLine(#"{"metric":"a","value":1,"kind":"c","labels":{"":"x"}}"#, .invalidTag),
+]
+
+@Suite struct MalformedLineTests {
+    @Test func coversManyReasons() {
+        #expect(badLines.count >= 12)
+        let reasons = Set(badLines.map(\.reason))
+        // Every parser-level reason is exercised (the engine-level ones are tested in StateMachineTests).
+        #expect(reasons == Set(RejectReason.allCases).subtracting([.lineTooLong, .futureEvent, .tooLate]))
+    }
+
+    @Test(arguments: badLines)
+    func rejectedWithReason(bad: BadLine) {
+        let (outcome, events) = parseBytes(bad.bytes)
+        #expect(outcome == .rejected(bad.reason))
+        #expect(events.isEmpty)
+    }
+
+    @Test(arguments: badLines)
+    func rejectionLeavesPreviousEventsAlone(bad: BadLine) {
+        var events = [Event(metric: "earlier", value: 1, kind: .counter)]
+        let outcome = bad.bytes.withUnsafeBytes { LineParser().parse($0, into: &events) }
+        #expect(outcome == .rejected(bad.reason))
+        #expect(events == [Event(metric: "earlier", value: 1, kind: .counter)])
+    }
+
+    @Test(arguments: badLines)
+    func batchKeepsFollowingGoodLine(bad: BadLine) throws {
+        var b = LineBatcher(maxLineBytes: 1024)
+        b.feed(text: "first:1|c\n")
+        b.feed(bytes: bad.bytes + [UInt8(ascii: "\n")])
+        b.feed(text: "good:5|g|#k:v\n")
+        #expect(b.lineCount == 3)
+        #expect(
+            b.events == [
+                Event(metric: "first", value: 1, kind: .counter),
+                Event(metric: "good", value: 5, kind: .gauge, labels: ["k": "v"]),
+            ]
+        )
+        #expect(b.eventLines == [1, 3])
+        let r = try #require(b.rejections.first)
+        #expect(b.rejections.count == 1)
+        #expect(r.line == 2)
+        #expect(r.reason == bad.reason)
+        #expect(r.excerpt == String(decoding: bad.bytes, as: UTF8.self))
+    }
+
+    @Test(arguments: badLines)
+    func batchKeepsFollowingGoodLineInOneChunk(bad: BadLine) {
+        var b = LineBatcher(maxLineBytes: 1024)
+        b.feed(bytes: bad.bytes + Array("\r\ngood:1:2|h\n".utf8))
+        #expect(b.events.map(\.value) == [1, 2])
+        #expect(b.eventLines == [2, 2])
+        #expect(b.rejections.map(\.line) == [1])
+        #expect(b.rejections.map(\.reason) == [bad.reason])
+    }
+}
+
+@Suite struct LineBatcherTests {
+    @Test func longLineInOneChunk() {
+        var b = LineBatcher(maxLineBytes: 16)
+        b.feed(text: "a:1|c\n" + String(repeating: "x", count: 40) + "\nb:2|c\n")
+        #expect(b.events.map(\.metric) == ["a", "b"])
+        #expect(b.eventLines == [1, 3])
+        #expect(b.rejections.map(\.reason) == [.lineTooLong])
+        #expect(b.rejections.map(\.line) == [2])
+        #expect(b.lineCount == 3)
+    }
+
+    @Test(arguments: [1, 2, 3, 5, 7, 16, 17, 100])
+    func longLineSplitAcrossChunks(chunkSize: Int) {
+        let maxBytes = 16
+        let long = "long.metric.name.that.goes.on:1|c"  // 33 bytes
+        let stream = Array(("a:1|c\n" + long + "\n" + "b:2|g\n" + long + long + "\n" + "c:3|ms").utf8)
+        var b = LineBatcher(maxLineBytes: maxBytes)
+        var i = 0
+        while i < stream.count {
+            b.feed(bytes: Array(stream[i..<min(stream.count, i + chunkSize)]))
+            i += chunkSize
+        }
+        #expect(b.events.map(\.metric) == ["a", "b"])
+        b.finish()
+        #expect(b.events.map(\.metric) == ["a", "b", "c"])
+        #expect(b.events.map(\.value) == [1, 2, 3])
+        #expect(b.eventLines == [1, 3, 5])
+        #expect(b.rejections.map(\.reason) == [.lineTooLong, .lineTooLong])
+        #expect(b.rejections.map(\.line) == [2, 4])
+        #expect(
+            b.rejections.allSatisfy { $0.excerpt.utf8.count <= 200 && long.hasPrefix(String($0.excerpt.prefix(8))) }
+        )
+        #expect(b.lineCount == 5)
+    }
+
+    @Test func lineOfExactlyMaxBytesIsAccepted() {
+        let line = "abcdefghij:1|c"  // 14 bytes
+        for chunk in [1, 3, 14, 15] {
+            var b = LineBatcher(maxLineBytes: 14)
+            let stream = Array((line + "\n" + line + "x\n" + line + "\n").utf8)
+            var i = 0
+            while i < stream.count {
+                b.feed(bytes: Array(stream[i..<min(stream.count, i + chunk)]))
+                i += chunk
+            }
+            #expect(b.eventLines == [1, 3], "chunk \(chunk)")
+            #expect(b.rejections.map(\.line) == [2], "chunk \(chunk)")
+            #expect(b.rejections.map(\.reason) == [.lineTooLong], "chunk \(chunk)")
+        }
+    }
+
+    @Test func overlongFinalLineWithoutNewlineIsDropped() {
+        var b = LineBatcher(maxLineBytes: 8)
+        b.feed(text: "a:1|c\n")
+        b.feed(text: "bbbbbbbbbbbbbbbbbbb")
+        b.feed(text: "bbbbbbbbbbbbbbbbbbb")
+        b.finish()
+        #expect(b.events.map(\.metric) == ["a"])
+        #expect(b.rejections.map(\.reason) == [.lineTooLong])
+        #expect(b.rejections.map(\.line) == [2])
+    }
+
+    @Test func finalLineWithoutNewlineWaitsForFinish() {
+        var b = LineBatcher(maxLineBytes: 100)
+        b.feed(text: "a:1|c\nb:2")
+        b.feed(text: "|g")
+        #expect(b.events.map(\.metric) == ["a"])
+        #expect(b.lineCount == 1)
+        b.finish()
+        #expect(b.events == [Event(metric: "a", value: 1, kind: .counter), Event(metric: "b", value: 2, kind: .gauge)])
+        #expect(b.eventLines == [1, 2])
+        b.finish()
+        #expect(b.events.count == 2)
+        #expect(b.lineCount == 2)
+    }
+
+    @Test func lineSplitAcrossChunksIsJoined() {
+        var b = LineBatcher(maxLineBytes: 100)
+        for piece in ["le", "ads.qual", "ified:1", "|c|#sou", "rce:web\n"] { b.feed(text: piece) }
+        #expect(b.events == [Event(metric: "leads.qualified", value: 1, kind: .counter, labels: ["source": "web"])])
+    }
+
+    @Test func controlLinesRecordTheirPosition() {
+        var b = LineBatcher(maxLineBytes: 100)
+        b.feed(text: "#hello\na:1|c\nb:2|c\n#sync 7\r\nbad\n\n#sync 8  \nc:3|c\n")
+        #expect(b.controls.map(\.text) == ["#hello", "#sync 7", "#sync 8"])
+        #expect(b.controls.map(\.events) == [0, 2, 2])
+        #expect(b.controls.map(\.rejections) == [0, 0, 1])
+        #expect(b.eventLines == [2, 3, 8])
+        #expect(b.rejections.map(\.line) == [5])
+        #expect(b.lineCount == 8)
+    }
+
+    @Test func takeStartsANewBatchButKeepsNumbering() {
+        var b = LineBatcher(maxLineBytes: 100)
+        b.feed(text: "a:1|c\nzz\n#s 1\n")
+        let first = b.take()
+        #expect(first.events.map(\.metric) == ["a"])
+        #expect(first.eventLines == [1])
+        #expect(first.rejections.map(\.line) == [2])
+        #expect(first.controls.map(\.text) == ["#s 1"])
+        #expect(b.isEmpty)
+        b.feed(text: "b:1|c\n#s 2\n")
+        #expect(!b.isEmpty)
+        #expect(b.eventLines == [4])
+        #expect(b.controls.map(\.events) == [1])
+        #expect(b.controls.map(\.text) == ["#s 2"])
+    }
+
+    @Test func longLineExcerptIsTruncatedTo200Bytes() throws {
+        var b = LineBatcher(maxLineBytes: 1000)
+        b.feed(text: String(repeating: "y", count: 5000) + "\n")
+        let r = try #require(b.rejections.first)
+        #expect(r.reason == .lineTooLong)
+        #expect(r.excerpt == String(repeating: "y", count: 200))
+    }
+}
