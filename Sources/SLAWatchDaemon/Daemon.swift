@@ -51,6 +51,7 @@ public final class Daemon: Service, Sendable {
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
         let restored = try store.loadSnapshots()
         engine.restore(restored)
+        engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
         // Settle: evaluate every restored instance once; only real changes are written.
         emit(await actor.evaluate(), actor: actor)

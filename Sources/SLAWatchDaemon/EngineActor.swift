@@ -11,6 +11,7 @@ public actor EngineActor {
     private let clock: @Sendable () -> Double
     private var pendingPeriodResults: [Transition] = []
     private var needsFullSnapshot = false
+    private var pendingGauges: [String: Double] = [:]
     /// Events accepted since start.
     public private(set) var acceptedTotal = 0
     /// Lines or events rejected since start, per reason.
@@ -67,12 +68,16 @@ public actor EngineActor {
         let snapshots = needsFullSnapshot ? engine.allSnapshots() : engine.takeDirtySnapshots()
         if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
         do {
-            try store.save(snapshots, periodResults: pendingPeriodResults, at: clock())
+            try store.save(
+                snapshots, periodResults: pendingPeriodResults, gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
+                at: clock())
+            pendingGauges = [:]
             pendingPeriodResults = []
             needsFullSnapshot = false
             commits += 1
         } catch {
             needsFullSnapshot = true
+            pendingGauges = engine.gaugeLevels
             throw error
         }
     }

@@ -11,7 +11,10 @@ import SLAWatchCore
 ///   buckets (rolling ids `⌊t/r⌋`, calendar ids = period start, unix seconds);
 /// - `window_meta(objective PK, closed_before)`: calendar periods already judged;
 /// - `period_result(objective, period_start, period_end, value, baseline, met, judged_at)`:
-///   closed calendar periods, for reports.
+///   closed calendar periods, for reports;
+/// - `gauge_level(series PK, value)` (migration `v2`): the current level of each gauge series, so
+///   etsy-style gauge deltas continue from the right base after a restart. `v2` also adds
+///   `window_bucket.members` (JSON array of distinct set members).
 ///
 /// Durability: `PRAGMA synchronous = FULL` in WAL mode, so a committed snapshot survives power
 /// loss, not only a process crash (GRDB's `DatabasePool` would lower it to NORMAL; this store
@@ -73,6 +76,16 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-sets-and-gauges") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE window_bucket ADD COLUMN members TEXT;
+                    CREATE TABLE gauge_level (
+                        series TEXT PRIMARY KEY NOT NULL,
+                        value REAL NOT NULL
+                    );
+                    """)
+        }
         try migrator.migrate(db)
     }
 
@@ -89,8 +102,11 @@ public final class StateStore: Sendable {
     /// Writes snapshots and period results in one transaction: for each snapshot, its state row
     /// and all its buckets replace what was stored.
     /// - Throws: GRDB's `DatabaseError`; nothing is written then.
-    public func save(_ snapshots: [Engine.Snapshot], periodResults: [Transition] = [], at now: Double) throws {
-        if snapshots.isEmpty && periodResults.isEmpty { return }
+    public func save(
+        _ snapshots: [Engine.Snapshot], periodResults: [Transition] = [], gaugeLevels: [String: Double] = [:],
+        at now: Double
+    ) throws {
+        if snapshots.isEmpty && periodResults.isEmpty && gaugeLevels.isEmpty { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try db.write { db in
@@ -122,6 +138,10 @@ public final class StateStore: Sendable {
                     arguments: [s.objective, s.closedBefore]
                 )
             }
+            for (series, value) in gaugeLevels {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)", arguments: [series, value])
+            }
             for r in periodResults where r.kind == .periodResult {
                 try db.execute(
                     sql: """
@@ -149,6 +169,9 @@ public final class StateStore: Sendable {
                 a.valueSum = row["value_sum"]
                 a.min = row["min"]
                 a.max = row["max"]
+                if let members: String = row["members"] {
+                    a.members = Set(try decoder.decode([String].self, from: Data(members.utf8)))
+                }
                 buckets[row["objective"], default: [:]][row["bucket"]] = a
             }
             var closed: [String: Int64?] = [:]
@@ -166,6 +189,15 @@ public final class StateStore: Sendable {
                     closedBefore: closed[name] ?? nil
                 )
             }
+        }
+    }
+
+    /// Stored gauge levels (series key → level).
+    public func loadGaugeLevels() throws -> [String: Double] {
+        try db.read { db in
+            var out: [String: Double] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT series, value FROM gauge_level") { out[row["series"]] = row["value"] }
+            return out
         }
     }
 

@@ -11,6 +11,9 @@ public struct Engine: Sendable {
     private var byMetric: [String: [Int]]
     private var dirty: Set<Int> = []
     private var lastValues: [Double?]
+    /// Current level of every gauge series (metric and labels), for the etsy delta dialect.
+    public private(set) var gaugeLevels: [String: Double] = [:]
+    private var dirtyGauges: Set<String> = []
 
     /// Creates an engine with fresh state for each objective.
     /// - Precondition: objective names are unique and calendar time zones valid (the config
@@ -51,11 +54,24 @@ public struct Engine: Sendable {
     /// (`too_late`). Events that match no objective are accepted and ignored.
     public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
         var result = IngestResult()
-        for (i, e) in events.enumerated() {
+        for (i, event) in events.enumerated() {
+            var e = event
             let t = e.time ?? now
             if t > now + maxFutureSkew {
                 result.rejected.append((i, .futureEvent))
                 continue
+            }
+            if e.kind == .gauge {
+                // etsy statsd: a signed gauge value changes the level; a first delta sets it.
+                let key = Self.seriesKey(e)
+                if e.isDelta {
+                    e.value += gaugeLevels[key] ?? 0
+                    e.isDelta = false
+                }
+                if gaugeLevels[key] != e.value {
+                    gaugeLevels[key] = e.value
+                    dirtyGauges.insert(key)
+                }
             }
             guard let candidates = byMetric[e.metric] else {
                 result.accepted += 1
@@ -77,6 +93,24 @@ public struct Engine: Sendable {
             }
         }
         return result
+    }
+
+    /// `metric{k=v,…}` with labels sorted: the identity of a series.
+    public static func seriesKey(_ e: Event) -> String {
+        if e.labels.isEmpty { return e.metric }
+        return e.metric + "{" + e.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            + "}"
+    }
+
+    /// Gauge levels changed since the last call (series key → level), and clears the set.
+    public mutating func takeDirtyGaugeLevels() -> [String: Double] {
+        defer { dirtyGauges.removeAll() }
+        return Dictionary(uniqueKeysWithValues: dirtyGauges.compactMap { k in gaugeLevels[k].map { (k, $0) } })
+    }
+
+    /// Restores gauge levels saved by an earlier run.
+    public mutating func restoreGaugeLevels(_ levels: [String: Double]) {
+        gaugeLevels.merge(levels) { _, new in new }
     }
 
     // MARK: - Evaluation

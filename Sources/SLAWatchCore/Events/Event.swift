@@ -3,10 +3,12 @@
 /// - `counter`: an increment (`|c`); the value is how many things happened.
 /// - `gauge`: an absolute level (`|g`, DogStatsD semantics: `-3|g` sets −3).
 /// - `distribution`: one sample of a timer or histogram (`|ms`, `|h`, `|d`).
+/// - `set`: one member of a set (`|s`); the `count` SLI of a set is its number of distinct members.
 public enum MetricKind: String, Sendable, Codable, Hashable, CaseIterable {
     case counter
     case gauge
     case distribution
+    case set
 }
 
 /// One measurement as it reaches the engine.
@@ -28,6 +30,10 @@ public struct Event: Sendable, Equatable {
     public var time: Double?
     /// statsd sample rate in (0, 1]; each event stands for `1 / sampleRate` events.
     public var sampleRate: Double
+    /// Set events: the member (any text, e.g. a user id); `nil` otherwise.
+    public var member: String?
+    /// Gauges in the etsy delta dialect: `value` is a change of the current level, not a level.
+    public var isDelta: Bool
 
     /// Creates an event. `sampleRate` defaults to 1 (unsampled), `time` to arrival time.
     public init(
@@ -36,7 +42,9 @@ public struct Event: Sendable, Equatable {
         kind: MetricKind,
         labels: [String: String] = [:],
         time: Double? = nil,
-        sampleRate: Double = 1
+        sampleRate: Double = 1,
+        member: String? = nil,
+        isDelta: Bool = false
     ) {
         self.metric = metric
         self.value = value
@@ -44,5 +52,7 @@ public struct Event: Sendable, Equatable {
         self.labels = labels
         self.time = time
         self.sampleRate = sampleRate
+        self.member = member
+        self.isDelta = isDelta
     }
 }

@@ -1,6 +1,7 @@
 /// The aggregation an objective judges (design §1 "SLI").
 public enum SLIKind: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Occurrences in the window (counters: the sum of increments), scaled by sample rate.
+    /// Occurrences in the window (counters: the sum of increments), scaled by sample rate; for
+    /// sets, the number of distinct members.
     case count
     /// Sum of values, scaled by sample rate.
     case sum
@@ -196,7 +197,7 @@ public struct Objective: Sendable, Hashable {
     public func sliValue(_ agg: Aggregate, seconds: Double) -> Double? {
         if agg.isEmpty { return nil }
         switch sli {
-        case .count: return agg.count
+        case .count: return agg.distinctMembers.map(Double.init) ?? agg.count
         case .sum: return agg.sum
         case .avg: return agg.valueSum / Double(agg.samples)
         case .min: return agg.min

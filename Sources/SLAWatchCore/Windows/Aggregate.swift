@@ -16,6 +16,8 @@ public struct Aggregate: Sendable, Equatable, Codable {
     public var min: Double?
     /// Largest raw value, `nil` when empty.
     public var max: Double?
+    /// Distinct members of set events (`|s`), `nil` when no set event was merged in.
+    public var members: Set<String>?
 
     /// An empty aggregate.
     public init() {}
@@ -31,6 +33,11 @@ public struct Aggregate: Sendable, Equatable, Codable {
         case .gauge, .distribution:
             count += weight
             sum += e.value * weight
+        case .set:
+            count += weight
+            sum += e.value * weight
+            if members == nil { members = [] }
+            members!.insert(e.member ?? "")
         }
         valueSum += e.value
         min = Swift.min(min ?? e.value, e.value)
@@ -45,7 +52,11 @@ public struct Aggregate: Sendable, Equatable, Codable {
         valueSum += o.valueSum
         if let m = o.min { min = Swift.min(min ?? m, m) }
         if let m = o.max { max = Swift.max(max ?? m, m) }
+        if let m = o.members { members = (members ?? []).union(m) }
     }
+
+    /// Number of distinct set members, `nil` when no set event was merged in.
+    public var distinctMembers: Int? { members?.count }
 
     /// True when no event was merged in.
     public var isEmpty: Bool { samples == 0 }

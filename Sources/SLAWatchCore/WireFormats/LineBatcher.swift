@@ -18,12 +18,17 @@ public struct LineBatcher: Sendable {
     public private(set) var controls: [(events: Int, rejections: Int, text: String)] = []
     /// Lines seen so far (including blank, rejected and control lines).
     public private(set) var lineCount = 0
-    private let parser = LineParser()
+    /// Ignored fields and non-metric messages seen so far.
+    public private(set) var stats = ParseStats()
+    private let parser: LineParser
     private var partial: [UInt8] = []
     private var discarding = false
 
     /// Creates a batcher.
-    public init(maxLineBytes: Int) { self.maxLineBytes = maxLineBytes }
+    public init(maxLineBytes: Int, options: ParserOptions = ParserOptions()) {
+        self.maxLineBytes = maxLineBytes
+        self.parser = LineParser(options: options)
+    }
 
     /// Feeds a chunk of bytes; complete lines are parsed into the batch.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
@@ -107,14 +112,15 @@ public struct LineBatcher: Sendable {
             controls.append((events.count, rejections.count, text))
             return
         }
-        let before = events.count
-        switch parser.parse(line, into: &events) {
+        switch parser.parse(line, into: &events, stats: &stats) {
         case .accepted(let n):
             for _ in 0..<n { eventLines.append(lineCount) }
-            _ = before
         case .rejected(let reason):
             reject(reason, Array(line.prefix(200)))
-        case .empty:
+        case .partial(let n, let reasons):
+            for _ in 0..<n { eventLines.append(lineCount) }
+            for reason in reasons { reject(reason, Array(line.prefix(200))) }
+        case .ignored, .empty:
             break
         }
     }

@@ -2,37 +2,87 @@ import Foundation
 
 /// The outcome of parsing one line.
 public enum LineOutcome: Sendable, Equatable {
-    /// The line held this many events (a packed statsd line may hold several); they were
-    /// appended to the output array.
+    /// The line held this many events (a packed statsd line or a JSON array may hold several);
+    /// they were appended to the output array.
     case accepted(Int)
     /// The line was dropped for this reason; nothing was appended.
     case rejected(RejectReason)
+    /// A JSON array line whose elements were partly good: `accepted` events were appended, and
+    /// each bad element was dropped for the listed reason.
+    case partial(accepted: Int, rejected: [RejectReason])
+    /// A DogStatsD message that is not a metric (`_e{…}` event, `_sc|…` service check): valid
+    /// input that slawatch does not use; counted, not an error.
+    case ignored(IgnoredMessage)
     /// An empty (or whitespace-only) line: neither an event nor an error.
     case empty
 }
 
+/// Non-metric DogStatsD messages (datagram format: events and service checks).
+public enum IgnoredMessage: String, Sendable, Equatable, CaseIterable {
+    /// `_e{title_length,text_length}:title|text|…`
+    case event = "dogstatsd_event"
+    /// `_sc|name|status|…`
+    case serviceCheck = "dogstatsd_service_check"
+}
+
+/// Per-listener parsing options.
+public struct ParserOptions: Sendable, Equatable {
+    /// etsy statsd gauge dialect: a gauge value written with a sign (`+5|g`, `-3|g`) changes the
+    /// gauge instead of setting it. Off by default (DogStatsD: `-3|g` sets −3).
+    public var gaugeDeltas: Bool
+
+    /// Creates options; the default is the DogStatsD dialect.
+    public init(gaugeDeltas: Bool = false) { self.gaugeDeltas = gaugeDeltas }
+}
+
+/// Counters of harmless oddities seen while parsing (not errors).
+public struct ParseStats: Sendable, Equatable {
+    /// Unknown `|`-fields skipped (`|c:…`, `|e:…`, `|card:…`).
+    public var ignoredFields = 0
+    /// DogStatsD events and service checks skipped.
+    public var ignoredMessages = 0
+
+    /// Zero counters.
+    public init() {}
+}
+
 /// Parses slawatch's wire formats straight from bytes: statsd/DogStatsD lines and JSON lines.
+/// The grammar, with one example per rule, is `docs/protocol.md`.
 ///
-/// statsd (etsy statsd `docs/metric_types.md`, DogStatsD datagram format v1.1/v1.3):
-/// `name:value[:value…]|type[|@rate][|#k:v,…][|T<unix seconds>]`, types `c` (counter), `g` (gauge,
-/// absolute: `-3|g` sets −3 as in DogStatsD), `ms`/`h`/`d` (distribution samples). Unknown
-/// `|`-fields are ignored, as DogStatsD does.
+/// statsd (etsy statsd `docs/metric_types.md`, DogStatsD datagram format v1.1–v1.3):
+/// `name:value[:value…]|type[|@rate][|#k:v,…][|T<unix seconds>][|other]`, types `c` (counter),
+/// `g` (gauge, absolute: `-3|g` sets −3 as in DogStatsD, unless `gaugeDeltas`), `ms`/`h`/`d`
+/// (distribution samples), `s` (set member). Unknown `|`-fields are ignored and counted, as
+/// DogStatsD ignores them. Names are kept as sent (valid UTF-8, NFC-normalized).
 ///
 /// JSON: one object per line, `{"metric": String, "value": Number, "kind": "counter" | "gauge" |
-/// "distribution" (or c/g/ms/h/d), "labels": {String: String}, "time": RFC 3339 string or unix
-/// seconds}`; a number above 10¹¹ is taken as unix milliseconds.
+/// "distribution" | "set" (or c/g/ms/h/d/s), "labels": {String: String}, "time": RFC 3339 string
+/// or unix seconds}`; a number above 10¹¹ is taken as unix milliseconds. A JSON array of such
+/// objects on one line is a batch.
 ///
 /// The parser is a value type with no shared state; one per connection or file.
 public struct LineParser: Sendable {
+    /// Dialect options.
+    public var options: ParserOptions
+
     /// Creates a parser.
-    public init() {}
+    public init(options: ParserOptions = ParserOptions()) { self.options = options }
 
     /// Parses one line (without its `\n`; a trailing `\r` and a leading UTF-8 BOM are tolerated)
     /// and appends its events to `events`.
     ///
-    /// - Returns: `.accepted(n)` with the number of events appended, `.rejected(reason)`, or
-    ///   `.empty` for a blank line.
+    /// - Returns: `.accepted(n)` with the number of events appended, `.rejected(reason)`,
+    ///   `.partial` for a JSON batch with bad elements, `.ignored` for DogStatsD events and
+    ///   service checks, or `.empty` for a blank line.
     public func parse(_ line: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
+        var stats = ParseStats()
+        return parse(line, into: &events, stats: &stats)
+    }
+
+    /// Parses one line, counting ignored fields and messages in `stats`.
+    public func parse(_ line: UnsafeRawBufferPointer, into events: inout [Event], stats: inout ParseStats)
+        -> LineOutcome
+    {
         var start = 0
         var end = line.count
         // UTF-8 BOM (only meaningful at the start of a stream, harmless anywhere).
@@ -41,10 +91,26 @@ public struct LineParser: Sendable {
         while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
         if start == end { return .empty }
         let body = UnsafeRawBufferPointer(rebasing: line[start..<end])
-        if body[0] == UInt8(ascii: "{") {
+        switch body[0] {
+        case UInt8(ascii: "{"):
             return parseJSON(body, into: &events)
+        case UInt8(ascii: "["):
+            return parseJSONBatch(body, into: &events)
+        case UInt8(ascii: "_"):
+            if body.count >= 3, body[1] == UInt8(ascii: "e"), body[2] == UInt8(ascii: "{") {
+                stats.ignoredMessages += 1
+                return .ignored(.event)
+            }
+            if body.count >= 4, body[1] == UInt8(ascii: "s"), body[2] == UInt8(ascii: "c"),
+                body[3] == UInt8(ascii: "|")
+            {
+                stats.ignoredMessages += 1
+                return .ignored(.serviceCheck)
+            }
+            return parseStatsd(body, into: &events, stats: &stats)
+        default:
+            return parseStatsd(body, into: &events, stats: &stats)
         }
-        return parseStatsd(body, into: &events)
     }
 
     /// Convenience for tests and the CLI: parses a `String` line.
@@ -55,81 +121,112 @@ public struct LineParser: Sendable {
 
     // MARK: - statsd / DogStatsD
 
-    private func parseStatsd(_ b: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
-        guard String(validating: b, as: UTF8.self) != nil else { return .rejected(.invalidUTF8) }
+    private func parseStatsd(_ b: UnsafeRawBufferPointer, into events: inout [Event], stats: inout ParseStats)
+        -> LineOutcome
+    {
+        // ASCII is valid UTF-8; only lines with high bytes pay for full validation.
+        var ascii = true
+        for byte in b where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if !ascii && String(validating: b, as: UTF8.self) == nil { return .rejected(.invalidUTF8) }
         guard let colon = b.firstIndex(of: UInt8(ascii: ":")) else {
             return .rejected(.missingValue)
         }
-        let nameBytes = UnsafeRawBufferPointer(rebasing: b[0..<colon])
-        if nameBytes.isEmpty { return .rejected(.emptyName) }
-        for byte in nameBytes
-        where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") {
-            return .rejected(.invalidName)
+        if colon == 0 { return .rejected(.emptyName) }
+        for i in 0..<colon {
+            let byte = b[i]
+            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") {
+                return .rejected(.invalidName)
+            }
         }
-        // Split the remainder at '|'.
-        var fields: [UnsafeRawBufferPointer] = []
-        fields.reserveCapacity(4)
-        var fieldStart = colon + 1
-        for i in (colon + 1)..<b.count where b[i] == UInt8(ascii: "|") {
-            fields.append(UnsafeRawBufferPointer(rebasing: b[fieldStart..<i]))
-            fieldStart = i + 1
+        // Fields after the name, split at '|' by index: values, type, then optional fields.
+        guard let firstBar = b[(colon + 1)...].firstIndex(of: UInt8(ascii: "|")) else {
+            return b.count == colon + 1 ? .rejected(.missingValue) : .rejected(.missingType)
         }
-        fields.append(UnsafeRawBufferPointer(rebasing: b[fieldStart..<b.count]))
-        if fields[0].isEmpty { return .rejected(.missingValue) }
-        guard fields.count >= 2, !fields[1].isEmpty else { return .rejected(.missingType) }
+        let valueField = UnsafeRawBufferPointer(rebasing: b[(colon + 1)..<firstBar])
+        if valueField.isEmpty { return .rejected(.missingValue) }
+        let typeEnd = b[(firstBar + 1)...].firstIndex(of: UInt8(ascii: "|")) ?? b.count
+        let typeField = UnsafeRawBufferPointer(rebasing: b[(firstBar + 1)..<typeEnd])
         let kind: MetricKind
         var isTimer = false
-        switch asciiString(fields[1]) {
-        case "c": kind = .counter
-        case "g": kind = .gauge
-        case "ms":
+        switch (typeField.count, typeField.first, typeField.count == 2 ? typeField[1] : 0) {
+        case (0, _, _): return .rejected(.missingType)
+        case (1, UInt8(ascii: "c"), _): kind = .counter
+        case (1, UInt8(ascii: "g"), _): kind = .gauge
+        case (1, UInt8(ascii: "h"), _), (1, UInt8(ascii: "d"), _): kind = .distribution
+        case (1, UInt8(ascii: "s"), _): kind = .set
+        case (2, UInt8(ascii: "m"), UInt8(ascii: "s")):
             kind = .distribution
             isTimer = true
-        case "h", "d": kind = .distribution
         default: return .rejected(.unknownType)
         }
         var rate = 1.0
         var labels: [String: String] = [:]
         var time: Double?
-        for field in fields.dropFirst(2) where !field.isEmpty {
+        var fieldStart = typeEnd + 1
+        while fieldStart <= b.count {
+            let fieldEnd = fieldStart < b.count ? (b[fieldStart...].firstIndex(of: UInt8(ascii: "|")) ?? b.count) : b.count
+            let field = UnsafeRawBufferPointer(rebasing: b[fieldStart..<fieldEnd])
+            fieldStart = fieldEnd + 1
+            if field.isEmpty { continue }
+            let rest = UnsafeRawBufferPointer(rebasing: field[1...])
             switch field[0] {
             case UInt8(ascii: "@"):
-                guard let r = parseNumber(UnsafeRawBufferPointer(rebasing: field[1...])), r > 0, r <= 1 else {
-                    return .rejected(.invalidSampleRate)
-                }
+                guard let r = parseNumber(rest), r > 0, r <= 1 else { return .rejected(.invalidSampleRate) }
                 rate = r
             case UInt8(ascii: "#"):
-                guard parseTags(UnsafeRawBufferPointer(rebasing: field[1...]), into: &labels) else {
-                    return .rejected(.invalidTag)
-                }
+                guard parseTags(rest, into: &labels) else { return .rejected(.invalidTag) }
             case UInt8(ascii: "T"):
-                guard let t = parseNumber(UnsafeRawBufferPointer(rebasing: field[1...])), t > 0, t == t.rounded()
-                else { return .rejected(.invalidTimestamp) }
+                guard let t = parseNumber(rest), t > 0, t == t.rounded(), t < 1e11 else {
+                    return .rejected(.invalidTimestamp)
+                }
                 time = t
             default:
                 // Unknown DogStatsD fields (c:, e:, card:, …) are ignored, as the agent does.
-                continue
+                stats.ignoredFields += 1
             }
         }
-        let name = String(decoding: nameBytes, as: UTF8.self)
+        var name = String(decoding: UnsafeRawBufferPointer(rebasing: b[0..<colon]), as: UTF8.self)
+        if !ascii { name = name.precomposedStringWithCanonicalMapping }
+        if kind == .set {
+            // A set member is any text (user id, session id); packing does not apply to sets.
+            let member = String(decoding: valueField, as: UTF8.self)
+            events.append(
+                Event(metric: name, value: 1, kind: .set, labels: labels, time: time, sampleRate: rate, member: member))
+            return .accepted(1)
+        }
         // Packed values (DogStatsD v1.1): name:1:2:3|h is three samples; empty ones are skipped.
-        var values: [Double] = []
+        let first = events.count
         var vStart = 0
-        let valueField = fields[0]
-        for i in 0...valueField.count where i == valueField.count || valueField[i] == UInt8(ascii: ":") {
-            let piece = UnsafeRawBufferPointer(rebasing: valueField[vStart..<i])
-            vStart = i + 1
+        while vStart <= valueField.count {
+            let vEnd =
+                vStart < valueField.count
+                ? (valueField[vStart...].firstIndex(of: UInt8(ascii: ":")) ?? valueField.count) : valueField.count
+            let piece = UnsafeRawBufferPointer(rebasing: valueField[vStart..<vEnd])
+            vStart = vEnd + 1
             if piece.isEmpty { continue }
-            guard let v = parseNumber(piece) else { return .rejected(.invalidValue) }
-            guard v.isFinite else { return .rejected(.nonFiniteValue) }
-            if isTimer && v < 0 { return .rejected(.negativeDuration) }
-            values.append(v)
+            guard let v = parseNumber(piece) else {
+                events.removeSubrange(first...)
+                return .rejected(.invalidValue)
+            }
+            guard v.isFinite else {
+                events.removeSubrange(first...)
+                return .rejected(.nonFiniteValue)
+            }
+            if isTimer && v < 0 {
+                events.removeSubrange(first...)
+                return .rejected(.negativeDuration)
+            }
+            var e = Event(metric: name, value: v, kind: kind, labels: labels, time: time, sampleRate: rate)
+            if kind == .gauge && options.gaugeDeltas && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-")) {
+                e.isDelta = true
+            }
+            events.append(e)
         }
-        if values.isEmpty { return .rejected(.missingValue) }
-        for v in values {
-            events.append(Event(metric: name, value: v, kind: kind, labels: labels, time: time, sampleRate: rate))
-        }
-        return .accepted(values.count)
+        if events.count == first { return .rejected(.missingValue) }
+        return .accepted(events.count - first)
     }
 
     private func parseTags(_ b: UnsafeRawBufferPointer, into labels: inout [String: String]) -> Bool {
@@ -182,6 +279,12 @@ public struct LineParser: Sendable {
         }
     }
 
+    /// An array element that may not be an event object at all.
+    private struct BatchElement: Decodable {
+        var event: JSONEvent?
+        init(from decoder: Decoder) throws { event = try? JSONEvent(from: decoder) }
+    }
+
     private func parseJSON(_ b: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
         guard String(validating: b, as: UTF8.self) != nil else { return .rejected(.invalidUTF8) }
         let decoded: JSONEvent
@@ -191,43 +294,91 @@ public struct LineParser: Sendable {
             // A value of the wrong JSON type (e.g. "value": "x" or true) lands here too.
             return .rejected(.invalidJSON)
         }
-        guard let metric = decoded.metric, decoded.value != nil || decoded.kind != nil else {
+        switch makeEvent(decoded) {
+        case .success(let e):
+            events.append(e)
+            return .accepted(1)
+        case .failure(let reason):
+            return .rejected(reason.reason)
+        }
+    }
+
+    private func parseJSONBatch(_ b: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
+        guard String(validating: b, as: UTF8.self) != nil else { return .rejected(.invalidUTF8) }
+        guard let elements = try? JSONDecoder().decode([BatchElement].self, from: Data(b)) else {
             return .rejected(.invalidJSON)
         }
-        if metric.isEmpty { return .rejected(.emptyName) }
+        var accepted = 0
+        var rejected: [RejectReason] = []
+        for element in elements {
+            guard let decoded = element.event else {
+                rejected.append(.invalidJSON)
+                continue
+            }
+            switch makeEvent(decoded) {
+            case .success(let e):
+                events.append(e)
+                accepted += 1
+            case .failure(let reason):
+                rejected.append(reason.reason)
+            }
+        }
+        if rejected.isEmpty { return elements.isEmpty ? .empty : .accepted(accepted) }
+        if accepted == 0 && rejected.count == 1 { return .rejected(rejected[0]) }
+        return .partial(accepted: accepted, rejected: rejected)
+    }
+
+    private struct Rejection: Error {
+        var reason: RejectReason
+        init(_ r: RejectReason) { reason = r }
+    }
+
+    private func makeEvent(_ decoded: JSONEvent) -> Result<Event, Rejection> {
+        guard var metric = decoded.metric, decoded.value != nil || decoded.kind != nil else {
+            return .failure(Rejection(.invalidJSON))
+        }
+        if metric.isEmpty { return .failure(Rejection(.emptyName)) }
         if metric.utf8.contains(where: {
             $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: ":")
         }) {
-            return .rejected(.invalidName)
+            return .failure(Rejection(.invalidName))
         }
-        guard let value = decoded.value else { return .rejected(.missingValue) }
-        guard value.isFinite else { return .rejected(.nonFiniteValue) }
+        if metric.utf8.contains(where: { $0 >= 0x80 }) { metric = metric.precomposedStringWithCanonicalMapping }
+        guard let value = decoded.value else { return .failure(Rejection(.missingValue)) }
+        guard value.isFinite else { return .failure(Rejection(.nonFiniteValue)) }
         let kind: MetricKind
         switch decoded.kind {
         case "counter", "c": kind = .counter
         case "gauge", "g": kind = .gauge
         case "distribution", "d", "h", "histogram", "timer", "ms": kind = .distribution
-        case nil: return .rejected(.missingType)
-        default: return .rejected(.unknownType)
+        case "set", "s": kind = .set
+        case nil: return .failure(Rejection(.missingType))
+        default: return .failure(Rejection(.unknownType))
         }
-        if decoded.kind == "ms" || decoded.kind == "timer", value < 0 { return .rejected(.negativeDuration) }
+        if decoded.kind == "ms" || decoded.kind == "timer", value < 0 { return .failure(Rejection(.negativeDuration)) }
         var time: Double?
         switch decoded.time {
         case nil: time = nil
         case .number(let n):
-            guard n.isFinite, n > 0 else { return .rejected(.invalidTimestamp) }
+            guard n.isFinite, n > 0 else { return .failure(Rejection(.invalidTimestamp)) }
             time = n > 1e11 ? n / 1000 : n
         case .text(let s):
-            guard let t = RFC3339.parse(s) else { return .rejected(.invalidTimestamp) }
+            guard let t = RFC3339.parse(s) else { return .failure(Rejection(.invalidTimestamp)) }
             time = t
         }
         var labels: [String: String] = [:]
         for (k, v) in decoded.labels ?? [:] {
-            if k.isEmpty { return .rejected(.invalidTag) }
+            if k.isEmpty { return .failure(Rejection(.invalidTag)) }
             if case .text(let s) = v { labels[k] = s }
         }
-        events.append(Event(metric: metric, value: value, kind: kind, labels: labels, time: time))
-        return .accepted(1)
+        if kind == .set {
+            // A JSON set member is the value's text (numbers only in JSON).
+            return .success(
+                Event(
+                    metric: metric, value: 1, kind: .set, labels: labels, time: time,
+                    member: AlertEntry.number(value)))
+        }
+        return .success(Event(metric: metric, value: value, kind: kind, labels: labels, time: time))
     }
 }
 
@@ -282,6 +433,3 @@ func parseNumber(_ b: UnsafeRawBufferPointer) -> Double? {
     return Double(text)
 }
 
-private func asciiString(_ b: UnsafeRawBufferPointer) -> String {
-    String(decoding: b, as: UTF8.self)
-}
