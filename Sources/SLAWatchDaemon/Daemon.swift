@@ -47,6 +47,7 @@ public final class Daemon: Service, Sendable {
         for dir in [config.stateDirectory, config.runtimeDirectory] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
+        try SocketPath.lockStateDirectory(config.stateDirectory)
         let store = try StateStore(path: config.stateDirectory + "/state.sqlite")
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
         let restored = try store.loadSnapshots()
@@ -111,6 +112,7 @@ public final class Daemon: Service, Sendable {
         let maxLine = config.maxLineBytes
         let journal = self.journal
         let path = ingestSocketPath
+        try SocketPath.prepare(path)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -124,14 +126,16 @@ public final class Daemon: Service, Sendable {
                     )
                 }
             }
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            .bind(unixDomainSocketPath: path).get()
         chmod(path, mode_t(config.socketMode))
         return channel
     }
 
     private func bindControl(group: EventLoopGroup, actor: EngineActor) async throws -> Channel {
         let path = controlSocketPath
+        try SocketPath.prepare(path)
         let channel = try await ServerBootstrap(group: group)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(
@@ -139,7 +143,7 @@ public final class Daemon: Service, Sendable {
                     )
                 }
             }
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            .bind(unixDomainSocketPath: path).get()
         chmod(path, mode_t(config.socketMode))
         return channel
     }
@@ -166,6 +170,11 @@ public final class Daemon: Service, Sendable {
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "+Inf",
+                negativeInfinity: "-Inf",
+                nan: "NaN"
+            )
             return (try? String(decoding: encoder.encode(reply), as: UTF8.self)) ?? "{}"
         default:
             return "{\"error\": \"unknown request (expected: status)\"}"
@@ -239,10 +248,18 @@ public final class Daemon: Service, Sendable {
     }
 
     private func dropLoop(_ drop: DropDirectory, actor: EngineActor) async {
+        // Files already ingested that could not be moved away: never read them twice.
+        var stuck: [String: DropDirectory.FileIdentity] = [:]
         while !Task.isCancelled {
-            for name in drop.candidates() {
+            let names = drop.candidates()
+            stuck = stuck.filter { names.contains($0.key) && drop.identity(of: $0.key) == $0.value }
+            for name in names where stuck[name] == nil {
                 if Task.isCancelled { return }
                 let outcome = await drop.process(name) { events in try await actor.ingestAndCommit(events) }
+                if case .processed(_, _, _, _, _, let parseRejections) = outcome, !parseRejections.isEmpty {
+                    await actor.countParseRejections(parseRejections)
+                }
+                if case .stuck(_, let identity, _) = outcome { stuck[name] = identity }
                 report(outcome, original: name, drop: drop)
             }
             try? await Task.sleep(for: .seconds(config.dropScanInterval))
@@ -251,7 +268,7 @@ public final class Daemon: Service, Sendable {
 
     private func report(_ outcome: DropDirectory.Outcome, original: String, drop: DropDirectory) {
         switch outcome {
-        case .processed(let name, let lines, let accepted, let rejected, let firstError):
+        case .processed(let name, let lines, let accepted, let rejected, let firstError, _):
             journal.enqueue([
                 (
                     "MESSAGE",
@@ -266,6 +283,12 @@ public final class Daemon: Service, Sendable {
         case .failed(let name, let reason):
             journal.enqueue([
                 ("MESSAGE", "could not read \(original): \(reason); moved to failed/\(name)"),
+                ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ERROR", reason),
+            ])
+        case .stuck(_, _, let reason):
+            journal.enqueue([
+                ("MESSAGE", "\(original): \(reason); it stays in the drop directory and will not be read again"),
                 ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
                 ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ERROR", reason),
             ])

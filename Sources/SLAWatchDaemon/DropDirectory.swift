@@ -28,16 +28,55 @@ public struct DropDirectory: Sendable {
 
     /// What happened to one file.
     public enum Outcome: Sendable, Equatable {
-        /// Ingested and moved to `processed/NAME` (the final name).
-        case processed(name: String, lines: Int, accepted: Int, rejected: Int, firstErrorLine: Int?)
+        /// Ingested and moved to `processed/NAME` (the final name). `parseRejections` counts the
+        /// lines the parser refused, per reason (engine rejections are counted by the engine).
+        case processed(
+            name: String,
+            lines: Int,
+            accepted: Int,
+            rejected: Int,
+            firstErrorLine: Int?,
+            parseRejections: [RejectReason: Int]
+        )
+        /// Ingested and committed, but it could not be moved out of the drop directory; the
+        /// caller must not read it again (`identity` tells it apart from a new file of that name).
+        case stuck(name: String, identity: FileIdentity, reason: String)
         /// Moved to `failed/NAME` with a `.error` sidecar.
         case failed(name: String, reason: String)
         /// Not committed (store error); left in place for the next scan.
         case retry(reason: String)
     }
 
-    /// Names of files ready to be read, oldest modification first.
+    /// Device, inode, size and modification time: what makes a file the same file.
+    public struct FileIdentity: Hashable, Sendable {
+        /// `st_dev`.
+        public var device: UInt64
+        /// `st_ino`.
+        public var inode: UInt64
+        /// `st_size` in bytes.
+        public var size: Int64
+        /// `st_mtim` in nanoseconds.
+        public var mtime: Int64
+    }
+
+    /// The identity of `name` in the drop directory, `nil` when it is gone.
+    public func identity(of name: String) -> FileIdentity? {
+        var st = stat()
+        guard lstat(path + "/" + name, &st) == 0 else { return nil }
+        return FileIdentity(
+            device: UInt64(st.st_dev),
+            inode: UInt64(st.st_ino),
+            size: Int64(st.st_size),
+            mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        )
+    }
+
+    /// Names of files ready to be read, oldest modification first. Recreates `processed/` and
+    /// `failed/` if someone removed them.
     public func candidates() -> [String] {
+        for p in [processedPath, failedPath] {
+            try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
         var out: [(String, Double)] = []
         for name in names {
@@ -67,8 +106,10 @@ public struct DropDirectory: Sendable {
         }
         let ext = (name as NSString).pathExtension.lowercased()
         guard ext == "statsd" || ext == "jsonl" else {
-            return fail(name, "unknown extension '.\(ext)' (expected .statsd or .jsonl)")
+            let what = ext.isEmpty ? "no extension" : "unknown extension '.\(ext)'"
+            return fail(name, "\(what) (expected .statsd or .jsonl)")
         }
+        let identity = self.identity(of: name)
         guard let data = FileManager.default.contents(atPath: full) else {
             return fail(name, "cannot read file: \(String(cString: strerror(errno)))")
         }
@@ -77,6 +118,7 @@ public struct DropDirectory: Sendable {
             return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset))")
         }
         var batcher = LineBatcher(maxLineBytes: maxLineBytes)
+        // `#sync` has no meaning in a file; it is skipped like a blank line.
         data.withUnsafeBytes { batcher.feed($0) }
         batcher.finish()
         let lineCount = batcher.lineCount
@@ -103,17 +145,17 @@ public struct DropDirectory: Sendable {
             )
         }
         if rename(full, processedPath + "/" + finalName) != 0 {
-            return .failed(
-                name: name,
-                reason: "ingested but could not move to processed/: \(String(cString: strerror(errno)))"
-            )
+            let reason = "ingested, but could not move to processed/: \(String(cString: strerror(errno)))"
+            if let identity { return .stuck(name: name, identity: identity, reason: reason) }
+            return .retry(reason: reason)
         }
         return .processed(
             name: finalName,
             lines: lineCount,
             accepted: result.accepted,
             rejected: rejections.count,
-            firstErrorLine: rejections.first?.line
+            firstErrorLine: rejections.first?.line,
+            parseRejections: Dictionary(b.rejections.map { ($0.reason, 1) }, uniquingKeysWith: +)
         )
     }
 

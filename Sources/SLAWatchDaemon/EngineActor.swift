@@ -69,8 +69,11 @@ public actor EngineActor {
         if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
         do {
             try store.save(
-                snapshots, periodResults: pendingPeriodResults, gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
-                at: clock())
+                snapshots,
+                periodResults: pendingPeriodResults,
+                gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
+                at: clock()
+            )
             pendingGauges = [:]
             pendingPeriodResults = []
             needsFullSnapshot = false

@@ -127,12 +127,14 @@ final class StreamIngestHandler: ChannelInboundHandler {
     }
 }
 
-/// Answers one request line on `control.sock`: `status` (JSON: objectives and counters).
+/// Answers one request line on `control.sock`: `status` (JSON: objectives and counters). The
+/// request ends at a newline or, for clients that half-close without one, at end of input.
 final class ControlHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var request: [UInt8] = []
+    private var answered = false
     private let respond: @Sendable (String) async -> String
 
     init(respond: @escaping @Sendable (String) async -> String) { self.respond = respond }
@@ -140,13 +142,29 @@ final class ControlHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         request += buffer.readableBytesView
-        guard let nl = request.firstIndex(of: UInt8(ascii: "\n")) else {
-            if request.count > 4096 { context.close(promise: nil) }
-            return
+        if let nl = request.firstIndex(of: UInt8(ascii: "\n")) {
+            answer(String(decoding: request[..<nl], as: UTF8.self), channel: context.channel)
+        } else if request.count > 4096 {
+            context.close(promise: nil)
         }
-        let line = String(decoding: request[..<nl], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        request = []
-        let channel = context.channel
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            if request.isEmpty {
+                context.close(promise: nil)
+            } else {
+                answer(String(decoding: request, as: UTF8.self), channel: context.channel)
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func answer(_ text: String, channel: Channel) {
+        guard !answered else { return }
+        answered = true
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let respond = self.respond
         Task {
             let answer = await respond(line)

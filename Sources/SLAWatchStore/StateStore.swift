@@ -84,7 +84,8 @@ public final class StateStore: Sendable {
                         series TEXT PRIMARY KEY NOT NULL,
                         value REAL NOT NULL
                     );
-                    """)
+                    """
+            )
         }
         try migrator.migrate(db)
     }
@@ -103,7 +104,9 @@ public final class StateStore: Sendable {
     /// and all its buckets replace what was stored.
     /// - Throws: GRDB's `DatabaseError`; nothing is written then.
     public func save(
-        _ snapshots: [Engine.Snapshot], periodResults: [Transition] = [], gaugeLevels: [String: Double] = [:],
+        _ snapshots: [Engine.Snapshot],
+        periodResults: [Transition] = [],
+        gaugeLevels: [String: Double] = [:],
         at now: Double
     ) throws {
         if snapshots.isEmpty && periodResults.isEmpty && gaugeLevels.isEmpty { return }
@@ -140,7 +143,9 @@ public final class StateStore: Sendable {
             }
             for (series, value) in gaugeLevels {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)", arguments: [series, value])
+                    sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)",
+                    arguments: [series, value]
+                )
             }
             for r in periodResults where r.kind == .periodResult {
                 try db.execute(
@@ -196,7 +201,9 @@ public final class StateStore: Sendable {
     public func loadGaugeLevels() throws -> [String: Double] {
         try db.read { db in
             var out: [String: Double] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT series, value FROM gauge_level") { out[row["series"]] = row["value"] }
+            for row in try Row.fetchAll(db, sql: "SELECT series, value FROM gauge_level") {
+                out[row["series"]] = row["value"]
+            }
             return out
         }
     }

@@ -184,7 +184,13 @@ struct StatusCommand: ParsableCommand {
             var accepted: Int
             var rejected: [String: Int]
         }
-        guard let r = try? JSONDecoder().decode(Reply.self, from: Data(reply.utf8)) else {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "+Inf",
+            negativeInfinity: "-Inf",
+            nan: "NaN"
+        )
+        guard let r = try? decoder.decode(Reply.self, from: Data(reply.utf8)) else {
             printError("slawatch status: unexpected answer: \(reply)")
             throw ExitCode(2)
         }
@@ -221,6 +227,19 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         do {
             let config = try options.load()
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: config.objectivesDirectory, isDirectory: &isDirectory)
+                || !isDirectory.boolValue
+            {
+                throw ConfigErrors([
+                    ConfigError(
+                        file: config.source ?? "embedded default config",
+                        line: 0,
+                        key: "objectives_directory",
+                        message: "\(config.objectivesDirectory) is not a directory"
+                    )
+                ])
+            }
             let objectives = try ObjectivesConfig.load(directory: config.objectivesDirectory)
             print("\(config.source ?? "embedded default config"): ok")
             print("\(objectives.count) objective(s) in \(config.objectivesDirectory)")

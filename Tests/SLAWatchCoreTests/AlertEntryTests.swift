@@ -200,7 +200,8 @@ private func field(_ fields: [(String, String)], _ name: String) -> String? {
         #expect(AlertEntry.number(2.5) == "2.5")
         #expect(AlertEntry.number(-0.125) == "-0.125")
         #expect(AlertEntry.number(1.0 / 3) == "0.333")
-        #expect(AlertEntry.number(0.0004) == "0")
+        #expect(AlertEntry.number(0.0004) == "0.0004")  // small rates keep their digits
+        #expect(AlertEntry.number(.infinity) == "+Inf")
         #expect(AlertEntry.number(12.3456) == "12.346")
     }
 

@@ -391,3 +391,34 @@ struct ObjectiveErrorCase: Sendable, CustomTestStringConvertible {
         for s in Severity.allCases { #expect(Severity(name: s.name) == s) }
     }
 }
+
+@Suite struct ConfigLimitTests {
+    @Test func absurdIntervalsAreErrorsNotCrashes() {
+        let e = errors(parseDaemon("snapshot_interval: 9999999999999999d\nevaluation_interval: 2d\n", file: "d.yaml"))
+        #expect(e.map(\.key) == ["snapshot_interval", "evaluation_interval"])
+        #expect(e.map(\.line) == [1, 2])
+        #expect(e.first?.message.contains("from 1ms to 1d") == true)
+    }
+
+    @Test func hugeWindowIsAnErrorNotACrash() {
+        let yaml = """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: o, metric: m, sli: count, window: 99999999999999999999s, direction: at_least, baseline: 1}
+            """
+        let e = errors(parseObjectives(yaml))
+        #expect(e.count == 1)
+        #expect(e.first?.key == "slas[0].objectives[0].window")
+        #expect(e.first?.line == 6)
+    }
+
+    @Test func duplicateKeyNamesItsLine() {
+        let e = errors(parseDaemon("state_directory: /a\nsnapshot_interval: 5s\nstate_directory: /b\n", file: "d.yaml"))
+        #expect(e.count == 1)
+        #expect(e.first?.message.contains("duplicate key(s) state_directory") == true)
+        #expect((e.first?.line ?? 0) >= 1)
+    }
+}

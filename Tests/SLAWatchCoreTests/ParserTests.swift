@@ -255,7 +255,9 @@ let badLines: [BadLine] = [
         #expect(badLines.count >= 12)
         let reasons = Set(badLines.map(\.reason))
         // Every parser-level reason is exercised (the engine-level ones are tested in StateMachineTests).
-        #expect(reasons == Set(RejectReason.allCases).subtracting([.lineTooLong, .futureEvent, .tooLate]))
+        #expect(
+            reasons == Set(RejectReason.allCases).subtracting([.lineTooLong, .futureEvent, .tooLate, .unknownControl])
+        )
     }
 
     @Test(arguments: badLines)
@@ -390,28 +392,30 @@ let badLines: [BadLine] = [
     @Test func controlLinesRecordTheirPosition() {
         var b = LineBatcher(maxLineBytes: 100)
         b.feed(text: "#hello\na:1|c\nb:2|c\n#sync 7\r\nbad\n\n#sync 8  \nc:3|c\n")
-        #expect(b.controls.map(\.text) == ["#hello", "#sync 7", "#sync 8"])
-        #expect(b.controls.map(\.events) == [0, 2, 2])
-        #expect(b.controls.map(\.rejections) == [0, 0, 1])
+        // Only #sync is a control command; any other '#' line is rejected, not silently dropped.
+        #expect(b.controls.map(\.text) == ["#sync 7", "#sync 8"])
+        #expect(b.controls.map(\.events) == [2, 2])
+        #expect(b.controls.map(\.rejections) == [1, 2])
         #expect(b.eventLines == [2, 3, 8])
-        #expect(b.rejections.map(\.line) == [5])
+        #expect(b.rejections.map(\.line) == [1, 5])
+        #expect(b.rejections.first?.reason == .unknownControl)
         #expect(b.lineCount == 8)
     }
 
     @Test func takeStartsANewBatchButKeepsNumbering() {
         var b = LineBatcher(maxLineBytes: 100)
-        b.feed(text: "a:1|c\nzz\n#s 1\n")
+        b.feed(text: "a:1|c\nzz\n#sync 1\n")
         let first = b.take()
         #expect(first.events.map(\.metric) == ["a"])
         #expect(first.eventLines == [1])
         #expect(first.rejections.map(\.line) == [2])
-        #expect(first.controls.map(\.text) == ["#s 1"])
+        #expect(first.controls.map(\.text) == ["#sync 1"])
         #expect(b.isEmpty)
-        b.feed(text: "b:1|c\n#s 2\n")
+        b.feed(text: "b:1|c\n#sync 2\n")
         #expect(!b.isEmpty)
         #expect(b.eventLines == [4])
         #expect(b.controls.map(\.events) == [1])
-        #expect(b.controls.map(\.text) == ["#s 2"])
+        #expect(b.controls.map(\.text) == ["#sync 2"])
     }
 
     @Test func longLineExcerptIsTruncatedTo200Bytes() throws {

@@ -16,7 +16,7 @@ struct EndToEndTests {
             slas:
               - name: e2e-\(id)-sla
                 provider: platform
-                customer: sales
+                customer: e2e-customer
                 objectives:
                   - name: \(objective)
                     metric: \(metric)
@@ -49,7 +49,7 @@ struct EndToEndTests {
         #expect(b["SYSLOG_IDENTIFIER"] == "slawatch")
         #expect(b["SLAWATCH_SLA"] == "e2e-\(id)-sla")
         #expect(b["SLAWATCH_PROVIDER"] == "platform")
-        #expect(b["SLAWATCH_CUSTOMER"] == "sales")
+        #expect(b["SLAWATCH_CUSTOMER"] == "e2e-customer")
         #expect(b["SLAWATCH_STATE"] == "breached")
         #expect(b["SLAWATCH_PREVIOUS_STATE"] == "ok")
         #expect(b["SLAWATCH_VALUE"] == "1000")
@@ -59,7 +59,8 @@ struct EndToEndTests {
         let episode = try #require(b["SLAWATCH_EPISODE"])
         #expect(!episode.isEmpty)
         #expect(
-            b["MESSAGE"] == "\(objective) breached: 1000 ms over the last 10m, baseline at most 300 (platform → sales)"
+            b["MESSAGE"]
+                == "\(objective) breached: 1000 ms over the last 10m, baseline at most 300 (platform → e2e-customer)"
         )
 
         // 2. Fast requests through socat (avg still 366) and a renamed drop file bring the average

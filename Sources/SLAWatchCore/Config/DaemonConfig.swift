@@ -90,15 +90,28 @@ public struct DaemonConfig: Sendable, Equatable {
             if let s = r.string(m["objectives_directory"], "objectives_directory") {
                 c.objectivesDirectory = resolve(s)
             }
-            c.snapshotInterval = r.duration(m["snapshot_interval"], "snapshot_interval", default: 5, minimum: 0.001)
+            c.snapshotInterval = r.duration(
+                m["snapshot_interval"],
+                "snapshot_interval",
+                default: 5,
+                minimum: 0.001,
+                maximum: 86400
+            )
             c.evaluationInterval = r.duration(
                 m["evaluation_interval"],
                 "evaluation_interval",
                 default: 1,
-                minimum: 0.001
+                minimum: 0.001,
+                maximum: 86400
             )
-            c.maxFutureSkew = r.duration(m["max_future_skew"], "max_future_skew", default: 300)
-            c.dropScanInterval = r.duration(m["drop_scan_interval"], "drop_scan_interval", default: 1, minimum: 0.001)
+            c.maxFutureSkew = r.duration(m["max_future_skew"], "max_future_skew", default: 300, maximum: 366 * 86400)
+            c.dropScanInterval = r.duration(
+                m["drop_scan_interval"],
+                "drop_scan_interval",
+                default: 1,
+                minimum: 0.001,
+                maximum: 86400
+            )
             if let n = m["max_line_bytes"], let s = r.string(n, "max_line_bytes") {
                 if let v = Int(s), v >= 64 {
                     c.maxLineBytes = v

@@ -2,12 +2,23 @@
 /// `1h30m`, or a bare number of seconds. Prometheus duration syntax, without `y` (years are not a
 /// fixed length; use a calendar window).
 public enum DurationText {
+    /// The longest duration accepted: 10 years in seconds. Longer values are typos, and would
+    /// overflow timers.
+    public static let maximum: Double = 10 * 366 * 86400
+
     /// Parses a duration into seconds. Returns `nil` for anything that is not a non-negative
-    /// duration in the syntax above.
+    /// duration in the syntax above, or longer than `maximum`.
     public static func seconds(_ text: String) -> Double? {
+        guard let v = parse(text), v <= maximum else { return nil }
+        return v
+    }
+
+    private static func parse(_ text: String) -> Double? {
         let s = text.trimmingCharactersInWhitespace()
         if s.isEmpty { return nil }
-        if let plain = Double(s), plain >= 0, plain.isFinite { return plain }
+        if s.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: ".") }), let plain = Double(s) {
+            return plain
+        }
         var total = 0.0
         var number = ""
         var unit = ""
@@ -47,6 +58,7 @@ public enum DurationText {
 
     /// Formats seconds compactly (`300` → `5m`, `90` → `1m30s`, `0.5` → `500ms`).
     public static func format(_ seconds: Double) -> String {
+        if !seconds.isFinite || seconds > 1e15 { return "\(seconds)s" }
         if seconds < 1 && seconds > 0 { return "\(Int((seconds * 1000).rounded()))ms" }
         var rest = Int(seconds.rounded())
         if rest == 0 { return "0s" }

@@ -25,6 +25,9 @@ struct YAMLReader {
                 .composer(_, let problem, let mark, _):
                 line = mark.line
                 message = "YAML syntax error: \(problem)"
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                line = context.mark.line
+                message = "duplicate key(s) \(duplicates.sorted().joined(separator: ", ")) in one mapping"
             default: break
             }
             errors.append(ConfigError(file: file, line: line, key: "", message: message))
@@ -80,13 +83,19 @@ struct YAMLReader {
         return s
     }
 
-    mutating func duration(_ node: Node?, _ path: String, default d: Double, minimum: Double = 0) -> Double {
+    mutating func duration(
+        _ node: Node?,
+        _ path: String,
+        default d: Double,
+        minimum: Double = 0,
+        maximum: Double = DurationText.maximum
+    ) -> Double {
         guard let node, let text = string(node, path) else { return d }
-        guard let s = DurationText.seconds(text), s >= minimum else {
+        guard let s = DurationText.seconds(text), s >= minimum, s <= maximum else {
             fail(
                 node,
                 path,
-                "'\(text)' is not a duration (e.g. 500ms, 5s, 1m, 1h, 7d)\(minimum > 0 ? " of at least \(DurationText.format(minimum))" : "")"
+                "'\(text)' is not a duration from \(DurationText.format(minimum)) to \(DurationText.format(maximum)) (e.g. 500ms, 5s, 1m, 1h, 7d)"
             )
             return d
         }

@@ -47,7 +47,9 @@ public enum MessageID {
 public enum AlertEntry {
     /// Formats a number for people: integers without decimals, others with up to 3 decimals.
     public static func number(_ v: Double) -> String {
-        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        if !v.isFinite { return v.isNaN ? "NaN" : (v < 0 ? "-Inf" : "+Inf") }
+        if abs(v) >= 1e15 || (abs(v) < 1e-3 && v != 0) { return "\(v)" }
+        if v == v.rounded() { return String(Int64(v)) }
         var s = String(format3: v)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }

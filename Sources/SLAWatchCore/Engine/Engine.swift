@@ -98,7 +98,8 @@ public struct Engine: Sendable {
     /// `metric{k=v,…}` with labels sorted: the identity of a series.
     public static func seriesKey(_ e: Event) -> String {
         if e.labels.isEmpty { return e.metric }
-        return e.metric + "{" + e.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        return e.metric + "{"
+            + e.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             + "}"
     }
 

@@ -17,6 +17,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case lineTooLong = "line_too_long"
     case futureEvent = "future_event"
     case tooLate = "too_late"
+    case unknownControl = "unknown_control"
 
     /// A sentence naming what was wrong with the line.
     public var description: String {
@@ -37,6 +38,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .lineTooLong: return "line longer than max_line_bytes"
         case .futureEvent: return "event time is further in the future than max_future_skew"
         case .tooLate: return "event time is older than every window that could use it"
+        case .unknownControl: return "line starts with '#' but is not a control command (#sync ID)"
         }
     }
 }

@@ -4,7 +4,8 @@
 /// `\r` is stripped by the parser; a line longer than `maxLineBytes` is discarded up to the next
 /// newline and counted once as `line_too_long` (the stream goes on); `finish()` parses a final
 /// line without `\n` (a clean EOF). Lines starting with `#` are control lines (e.g. `#sync 7`),
-/// recorded with their position in the batch so the caller keeps their order.
+/// recorded with their position in the batch so the caller keeps their order; a `#` line that
+/// is not a known command is rejected (`unknown_control`).
 public struct LineBatcher: Sendable {
     /// Longest accepted line in bytes, without the `\n`.
     public let maxLineBytes: Int
@@ -107,9 +108,15 @@ public struct LineBatcher: Sendable {
             return
         }
         if let first = line.first, first == UInt8(ascii: "#") {
+            // Control commands: `#sync ID`. Metric names cannot start with '#', so anything else
+            // starting with '#' is an error, not silently a comment.
             var text = String(decoding: line, as: UTF8.self)
             while text.hasSuffix("\r") || text.hasSuffix(" ") { text.removeLast() }
-            controls.append((events.count, rejections.count, text))
+            if text == "#sync" || text.hasPrefix("#sync ") {
+                controls.append((events.count, rejections.count, text))
+            } else {
+                reject(.unknownControl, Array(line.prefix(200)))
+            }
             return
         }
         switch parser.parse(line, into: &events, stats: &stats) {

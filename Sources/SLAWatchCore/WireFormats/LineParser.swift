@@ -167,14 +167,17 @@ public struct LineParser: Sendable {
         var time: Double?
         var fieldStart = typeEnd + 1
         while fieldStart <= b.count {
-            let fieldEnd = fieldStart < b.count ? (b[fieldStart...].firstIndex(of: UInt8(ascii: "|")) ?? b.count) : b.count
+            let fieldEnd =
+                fieldStart < b.count ? (b[fieldStart...].firstIndex(of: UInt8(ascii: "|")) ?? b.count) : b.count
             let field = UnsafeRawBufferPointer(rebasing: b[fieldStart..<fieldEnd])
             fieldStart = fieldEnd + 1
             if field.isEmpty { continue }
             let rest = UnsafeRawBufferPointer(rebasing: field[1...])
             switch field[0] {
             case UInt8(ascii: "@"):
-                guard let r = parseNumber(rest), r > 0, r <= 1 else { return .rejected(.invalidSampleRate) }
+                guard let r = parseNumber(rest), r > 0, r <= 1, (1 / r).isFinite else {
+                    return .rejected(.invalidSampleRate)
+                }
                 rate = r
             case UInt8(ascii: "#"):
                 guard parseTags(rest, into: &labels) else { return .rejected(.invalidTag) }
@@ -194,7 +197,8 @@ public struct LineParser: Sendable {
             // A set member is any text (user id, session id); packing does not apply to sets.
             let member = String(decoding: valueField, as: UTF8.self)
             events.append(
-                Event(metric: name, value: 1, kind: .set, labels: labels, time: time, sampleRate: rate, member: member))
+                Event(metric: name, value: 1, kind: .set, labels: labels, time: time, sampleRate: rate, member: member)
+            )
             return .accepted(1)
         }
         // Packed values (DogStatsD v1.1): name:1:2:3|h is three samples; empty ones are skipped.
@@ -219,8 +223,14 @@ public struct LineParser: Sendable {
                 events.removeSubrange(first...)
                 return .rejected(.negativeDuration)
             }
+            // The value scaled by the sample rate must stay finite (1e308|c|@0.01 would be +Inf).
+            if !(v / rate).isFinite {
+                events.removeSubrange(first...)
+                return .rejected(.nonFiniteValue)
+            }
             var e = Event(metric: name, value: v, kind: kind, labels: labels, time: time, sampleRate: rate)
-            if kind == .gauge && options.gaugeDeltas && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-")) {
+            if kind == .gauge && options.gaugeDeltas && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-"))
+            {
                 e.isDelta = true
             }
             events.append(e)
@@ -257,9 +267,12 @@ public struct LineParser: Sendable {
 
     private enum LabelValue: Decodable {
         case text(String)
+        case absent
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let s = try? c.decode(String.self) {
+            if c.decodeNil() {
+                self = .absent
+            } else if let s = try? c.decode(String.self) {
                 self = .text(s)
             } else if let b = try? c.decode(Bool.self) {
                 self = .text(b ? "true" : "false")
@@ -375,8 +388,14 @@ public struct LineParser: Sendable {
             // A JSON set member is the value's text (numbers only in JSON).
             return .success(
                 Event(
-                    metric: metric, value: 1, kind: .set, labels: labels, time: time,
-                    member: AlertEntry.number(value)))
+                    metric: metric,
+                    value: 1,
+                    kind: .set,
+                    labels: labels,
+                    time: time,
+                    member: AlertEntry.number(value)
+                )
+            )
         }
         return .success(Event(metric: metric, value: value, kind: kind, labels: labels, time: time))
     }
@@ -427,9 +446,18 @@ func parseNumber(_ b: UnsafeRawBufferPointer) -> Double? {
         let v = Double(mantissa) / powersOfTen[fractionDigits]
         return negative ? -v : v
     }
-    let text = String(decoding: b, as: UTF8.self)
-    // Swift's Double(String) accepts hexadecimal floats; statsd clients never send them.
-    if text.contains("x") || text.contains("X") { return nil }
-    return Double(text)
+    // Only decimal syntax reaches Double(String): it would accept hexadecimal floats, and strtod
+    // underneath stops at a NUL byte ("5\0garbage" would read as 5).
+    for c in b {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "i"), UInt8(ascii: "I"), UInt8(ascii: "n"),
+            UInt8(ascii: "N"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "a"), UInt8(ascii: "A"),
+            UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "y"), UInt8(ascii: "Y"):
+            continue
+        default:
+            return nil
+        }
+    }
+    return Double(String(decoding: b, as: UTF8.self))
 }
-
