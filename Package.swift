@@ -22,6 +22,7 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
         .target(name: "Systemd", dependencies: ["CSystemd"]),
+        .target(name: "CLinux"),
         .target(name: "SLAWatchCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "SLAWatchStore",
@@ -30,7 +31,7 @@ let package = Package(
         .target(
             name: "SLAWatchDaemon",
             dependencies: [
-                "SLAWatchCore", "SLAWatchStore", "Systemd",
+                "SLAWatchCore", "SLAWatchStore", "Systemd", "CLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -18,11 +18,14 @@ public final class Daemon: Service, Sendable {
     private let logger: Logger
     private let journal: JournalWriter
     private let clock: @Sendable () -> Double
+    private let activated: ActivatedSockets
 
     /// Path of the ingest stream socket (`runtime_directory/ingest.sock`).
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
     /// Path of the control socket (`runtime_directory/control.sock`).
     public var controlSocketPath: String { config.runtimeDirectory + "/control.sock" }
+    /// Path of the ingest datagram socket (`runtime_directory/ingest.dgram`).
+    public var datagramSocketPath: String { config.runtimeDirectory + "/ingest.dgram" }
 
     /// Prepares a daemon (nothing is opened until `run()`).
     public init(
@@ -30,8 +33,10 @@ public final class Daemon: Service, Sendable {
         objectives: [Objective],
         logger: Logger,
         journal: JournalWriter,
+        activated: ActivatedSockets = ActivatedSockets(),
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.activated = activated
         self.config = config
         self.objectives = objectives
         self.logger = logger
@@ -61,8 +66,39 @@ public final class Daemon: Service, Sendable {
 
         let pipeline = IngestPipeline()
         let group = MultiThreadedEventLoopGroup.singleton
-        let ingestChannel = try await bindIngest(group: group, pipeline: pipeline)
-        let controlChannel = try await bindControl(group: group, actor: actor)
+        let policy = PeerPolicy(config.authorization)
+        let limiter = ConnectionLimiter(limit: config.maxConnections)
+        let journal = self.journal
+        let reporter = RejectionReporter { journal.enqueue($0) }
+        let ingestChannel = try await startStreamIngest(
+            group: group,
+            config: config,
+            path: ingestSocketPath,
+            activatedFD: activated.ingest,
+            pipeline: pipeline,
+            policy: policy,
+            limiter: limiter
+        )
+        let datagramFD =
+            try activated.ingestDatagram
+            ?? DatagramListener.bind(path: datagramSocketPath, mode: config.socketMode)
+        let datagrams = DatagramListener(
+            fd: datagramFD,
+            path: activated.ingestDatagram == nil ? datagramSocketPath : "fd \(datagramFD)",
+            maxDatagramBytes: config.maxDatagramBytes,
+            options: ParserOptions(gaugeDeltas: config.gaugeDeltas),
+            pipeline: pipeline,
+            policy: policy
+        )
+        datagrams.start()
+        let controlChannel = try await startControl(
+            group: group,
+            config: config,
+            path: controlSocketPath,
+            activatedFD: activated.control
+        ) { request in
+            await Self.answer(request, actor: actor, limiter: limiter, datagrams: datagrams, reporter: reporter)
+        }
 
         journal.enqueue([
             (
@@ -76,80 +112,57 @@ public final class Daemon: Service, Sendable {
         logger.info(
             "listening",
             metadata: [
-                "socket": "\(ingestSocketPath)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)",
+                "socket": "\(activated.ingest.map { "fd \($0)" } ?? ingestSocketPath)",
+                "datagram": "\(datagrams.path)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)",
             ]
         )
         Notifier.ready(status: "watching \(objectives.count) objectives")
 
         // The pipeline is not cancelled at shutdown: it drains what the listeners already queued.
-        let consumer = Task { await pipeline.run(engine: actor) }
+        let consumer = Task { await pipeline.run(engine: actor, reporter: reporter) }
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.evaluationLoop(actor) }
             tasks.addTask { await self.snapshotLoop(actor) }
             tasks.addTask { await self.dropLoop(drop, actor: actor) }
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    reporter.flush(now: Date().timeIntervalSince1970)
+                }
+            }
             try? await gracefulShutdown()
             Notifier.stopping()
             logger.info("shutting down")
             try? await ingestChannel.close()
             try? await controlChannel.close()
+            datagrams.stop()
             tasks.cancelAll()
         }
         pipeline.finish()
         await consumer.value
+        reporter.flush(now: Date().timeIntervalSince1970, force: true)
         do {
             try await actor.commit()
         } catch {
             logger.error("final snapshot failed: \(error)")
         }
-        try? fm.removeItem(atPath: ingestSocketPath)
-        try? fm.removeItem(atPath: controlSocketPath)
+        if activated.ingest == nil { try? fm.removeItem(atPath: ingestSocketPath) }
+        if activated.control == nil { try? fm.removeItem(atPath: controlSocketPath) }
+        if activated.ingestDatagram == nil {
+            close(datagramFD)
+            try? fm.removeItem(atPath: datagramSocketPath)
+        }
         journal.flush()
     }
 
-    // MARK: - Sockets
-
-    private func bindIngest(group: EventLoopGroup, pipeline: IngestPipeline) async throws -> Channel {
-        let maxLine = config.maxLineBytes
-        let journal = self.journal
-        let path = ingestSocketPath
-        try SocketPath.prepare(path)
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { ch in
-                peerCredentials(ch).flatMapThrowing { peer in
-                    let source = "socket \(path) peer \(peer)"
-                    try ch.pipeline.syncOperations.addHandler(
-                        StreamIngestHandler(pipeline: pipeline, maxLineBytes: maxLine, source: source) { tally in
-                            Self.reportRejections(tally, journal: journal)
-                        }
-                    )
-                }
-            }
-            .bind(unixDomainSocketPath: path).get()
-        chmod(path, mode_t(config.socketMode))
-        return channel
-    }
-
-    private func bindControl(group: EventLoopGroup, actor: EngineActor) async throws -> Channel {
-        let path = controlSocketPath
-        try SocketPath.prepare(path)
-        let channel = try await ServerBootstrap(group: group)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { ch in
-                ch.eventLoop.makeCompletedFuture {
-                    try ch.pipeline.syncOperations.addHandler(
-                        ControlHandler { request in await Self.answer(request, actor: actor) }
-                    )
-                }
-            }
-            .bind(unixDomainSocketPath: path).get()
-        chmod(path, mode_t(config.socketMode))
-        return channel
-    }
-
     /// The control protocol: `status` → JSON `{"objectives": [...], "accepted": N, "rejected": {...}}`.
-    static func answer(_ request: String, actor: EngineActor) async -> String {
+    static func answer(
+        _ request: String,
+        actor: EngineActor,
+        limiter: ConnectionLimiter,
+        datagrams: DatagramListener,
+        reporter: RejectionReporter
+    ) async -> String {
         switch request {
         case "status":
             struct Reply: Encodable {
@@ -158,6 +171,11 @@ public final class Daemon: Service, Sendable {
                 var rejected: [String: Int]
                 var commits: Int
                 var lastEvaluation: Double
+                var connections: Int
+                var connectionsRefused: Int
+                var datagrams: Int
+                var datagramsTooLong: Int
+                var rejectedBySource: [String: Int]
             }
             let reply = Reply(
                 objectives: await actor.status(),
@@ -166,7 +184,12 @@ public final class Daemon: Service, Sendable {
                     uniqueKeysWithValues: await actor.rejectedByReason.map { ($0.key.rawValue, $0.value) }
                 ),
                 commits: await actor.commits,
-                lastEvaluation: await actor.lastEvaluation
+                lastEvaluation: await actor.lastEvaluation,
+                connections: limiter.counts.open,
+                connectionsRefused: limiter.counts.refused,
+                datagrams: datagrams.counts.datagrams,
+                datagramsTooLong: datagrams.counts.tooLong,
+                rejectedBySource: reporter.totals
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -179,25 +202,6 @@ public final class Daemon: Service, Sendable {
         default:
             return "{\"error\": \"unknown request (expected: status)\"}"
         }
-    }
-
-    /// One journal entry per connection or file that had rejected lines: counts per reason and the
-    /// first offending line.
-    static func reportRejections(_ tally: SourceTally, journal: JournalWriter) {
-        let s = tally.snapshot
-        guard s.rejected > 0, let first = s.first else { return }
-        let reasons = s.byReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
-            .joined(separator: " ")
-        journal.enqueue([
-            (
-                "MESSAGE",
-                "rejected \(s.rejected) line(s) from \(tally.source) (accepted \(s.accepted)); first at line \(first.line): \(first.reason)"
-            ),
-            ("MESSAGE_ID", MessageID.inputRejected), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_SOURCE", tally.source), ("SLAWATCH_ACCEPTED", String(s.accepted)),
-            ("SLAWATCH_REJECTED", String(s.rejected)), ("SLAWATCH_REJECT_REASONS", reasons),
-            ("SLAWATCH_FIRST_ERROR_LINE", String(first.line)), ("SLAWATCH_FIRST_ERROR", first.excerpt),
-        ])
     }
 
     // MARK: - Loops
@@ -296,24 +300,4 @@ public final class Daemon: Service, Sendable {
             logger.warning("drop file \(original) left for retry: \(reason)")
         }
     }
-}
-
-/// `pid=… uid=… gid=…` of a Unix-socket peer, read with `SO_PEERCRED` (unix(7)); `unknown`
-/// when the option is not available.
-func peerCredentials(_ channel: Channel) -> EventLoopFuture<String> {
-    guard let provider = channel as? SocketOptionProvider else {
-        return channel.eventLoop.makeSucceededFuture("unknown")
-    }
-    let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
-        level: .socket,
-        name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
-    )
-    return future.map { "pid=\($0.pid) uid=\($0.uid) gid=\($0.gid)" }.recover { _ in "unknown" }
-}
-
-/// Layout of Linux `struct ucred` (pid, uid, gid), which Glibc only declares under `_GNU_SOURCE`.
-struct PeerCredentials {
-    var pid: Int32 = 0
-    var uid: UInt32 = 0
-    var gid: UInt32 = 0
 }

@@ -71,8 +71,9 @@ public final class IngestPipeline: Sendable {
     /// Stops accepting work; `run` returns after draining what was queued.
     public func finish() { continuation.finish() }
 
-    /// Feeds the engine until `finish()` is called and the queue is drained.
-    public func run(engine: EngineActor) async {
+    /// Feeds the engine until `finish()` is called and the queue is drained; rejections go to
+    /// `reporter` (rate-limited journal entries per source).
+    public func run(engine: EngineActor, reporter: RejectionReporter? = nil) async {
         for await work in stream {
             switch work {
             case .batch(let events, let lines, let parseRejections, let tally):
@@ -85,7 +86,14 @@ public final class IngestPipeline: Sendable {
                 let rejections = r.rejected.map { x in
                     LineRejection(line: lines[x.index], reason: x.reason, excerpt: events[x.index].metric)
                 }
-                tally.add(accepted: r.accepted, rejections: (parseRejections + rejections).sorted { $0.line < $1.line })
+                let all = (parseRejections + rejections).sorted { $0.line < $1.line }
+                tally.add(accepted: r.accepted, rejections: all)
+                reporter?.note(
+                    source: tally.source,
+                    accepted: r.accepted,
+                    rejections: all,
+                    now: Date().timeIntervalSince1970
+                )
             case .sync(_, let reply):
                 do {
                     try await engine.commit()

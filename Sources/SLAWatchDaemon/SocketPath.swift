@@ -12,7 +12,7 @@ enum SocketPath {
     /// a stale leftover of a crash and is removed; a socket that accepts connections belongs to a
     /// running daemon and stops start-up; anything else at the path stops start-up (never delete
     /// a file we did not create).
-    static func prepare(_ path: String) throws {
+    static func prepare(_ path: String, type: __socket_type = SOCK_STREAM) throws {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
@@ -20,7 +20,7 @@ enum SocketPath {
                 description: "\(path) exists and is not a socket; remove it or choose another runtime_directory"
             )
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(type.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var addr = sockaddr_un()

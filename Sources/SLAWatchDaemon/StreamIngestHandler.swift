@@ -16,18 +16,25 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private var batcher: LineBatcher
     private let pipeline: IngestPipeline
     private let tally: SourceTally
+    private let patterns: [String]?
     private let onFinished: @Sendable (SourceTally) -> Void
     private var finished = false
 
+    /// - Parameters:
+    ///   - patterns: metric patterns the peer may write, `nil` for everything.
+    ///   - onFinished: called once the connection's last batch went through the pipeline.
     init(
         pipeline: IngestPipeline,
         maxLineBytes: Int,
+        options: ParserOptions,
         source: String,
+        patterns: [String]?,
         onFinished: @escaping @Sendable (SourceTally) -> Void
     ) {
         self.pipeline = pipeline
-        self.batcher = LineBatcher(maxLineBytes: maxLineBytes)
+        self.batcher = LineBatcher(maxLineBytes: maxLineBytes, options: options)
         self.tally = SourceTally(source: source)
+        self.patterns = patterns
         self.onFinished = onFinished
     }
 
@@ -43,6 +50,9 @@ final class StreamIngestHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, e == .inputClosed {
             // Half-closed: answer what was sent, then close our side.
+            finish(context: context, close: true)
+        } else if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
+            // idle_timeout: nothing received for that long; lines already sent are processed.
             finish(context: context, close: true)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -97,14 +107,11 @@ final class StreamIngestHandler: ChannelInboundHandler {
         _ rejections: Range<Int>
     ) {
         if events.isEmpty && rejections.isEmpty { return }
-        pipeline.submit(
-            .batch(
-                events: Array(b.events[events]),
-                lines: Array(b.eventLines[events]),
-                parseRejections: Array(b.rejections[rejections]),
-                tally: tally
-            )
-        )
+        var batchEvents = Array(b.events[events])
+        var batchLines = Array(b.eventLines[events])
+        var batchRejections = Array(b.rejections[rejections])
+        authorize(events: &batchEvents, lines: &batchLines, rejections: &batchRejections, patterns: patterns)
+        pipeline.submit(.batch(events: batchEvents, lines: batchLines, parseRejections: batchRejections, tally: tally))
     }
 
     private func handleControl(_ text: String, channel: Channel) {
@@ -150,7 +157,9 @@ final class ControlHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? ChannelEvent, e == .inputClosed {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else if let e = event as? ChannelEvent, e == .inputClosed {
             if request.isEmpty {
                 context.close(promise: nil)
             } else {

@@ -58,6 +58,13 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "slawatch")
         logger.logLevel = .info
+        let activated: ActivatedSockets
+        do {
+            activated = try ActivatedSockets(named: SocketActivation.listenFDs())
+        } catch {
+            printError("slawatch: \(error)")
+            throw ExitCode(1)
+        }
         let config: DaemonConfig
         let objectives: [Objective]
         do {
@@ -77,7 +84,13 @@ struct DaemonCommand: AsyncParsableCommand {
                 ("SLAWATCH_DROPPED", String(dropped)),
             ]
         }
-        let daemon = Daemon(config: config, objectives: objectives, logger: logger, journal: journal)
+        let daemon = Daemon(
+            config: config,
+            objectives: objectives,
+            logger: logger,
+            journal: journal,
+            activated: activated
+        )
         let group = ServiceGroup(
             services: [daemon],
             gracefulShutdownSignals: [.sigterm, .sigint],

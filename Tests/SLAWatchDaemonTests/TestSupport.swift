@@ -104,7 +104,7 @@ final class TestDaemon: @unchecked Sendable {
     var dropDirectory: String { root.appendingPathComponent("drop").path }
 
     /// Writes `slawatch.yaml` and `objectives.d/test.yaml` (the given YAML) under a new temp dir.
-    init(objectivesYAML: String) throws {
+    init(objectivesYAML: String, extraConfig: String = "") throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-e2e-\(runID())")
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent("objectives.d"),
@@ -120,7 +120,8 @@ final class TestDaemon: @unchecked Sendable {
             snapshot_interval: 200ms
             evaluation_interval: 100ms
             drop_scan_interval: 100ms
-            """
+
+            """ + extraConfig
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try objectivesYAML.write(
             to: root.appendingPathComponent("objectives.d/test.yaml"),
@@ -130,12 +131,43 @@ final class TestDaemon: @unchecked Sendable {
     }
 
     /// Starts the daemon and waits until its control socket answers.
-    func start(notifySocket: String? = nil) throws {
+    /// - Parameters:
+    ///   - wrapper: a command to run the daemon under (e.g. `systemd-socket-activate …`).
+    ///   - waitForControl: false when the control socket only appears later (socket activation).
+    func start(
+        notifySocket: String? = nil,
+        wrapper: [String] = [],
+        environment: [String: String] = [:],
+        waitForControl: Bool = true
+    ) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: slawatchBinary)
-        p.arguments = ["daemon", "--config", configPath]
+        var command = wrapper + [slawatchBinary, "daemon", "--config", configPath]
+        if !wrapper.isEmpty {
+            // systemd-socket-activate closes inherited fds before exec, including the one
+            // Foundation's Process watches to notice an exit; it then blocks in waitpid for a
+            // process that is still running. A shell that stays the direct child (and forwards
+            // SIGTERM) avoids that.
+            // The test process may start children with signals blocked, so a shell's `wait` never
+            // sees SIGCHLD. A small Python parent unblocks signals, records the daemon's pid for
+            // stop(), and waits with waitpid(2).
+            let script = """
+                import os, signal, sys
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                pid = os.fork()
+                if pid == 0:
+                    os.execv(sys.argv[1], sys.argv[1:])
+                open(os.environ["SLAWATCH_TEST_PIDFILE"], "w").write(str(pid))
+                _, status = os.waitpid(pid, 0)
+                sys.exit(os.waitstatus_to_exitcode(status))
+                """
+            command = ["/usr/bin/env", "python3", "-c", script] + command
+        }
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notifySocket
+        for (k, v) in environment { env[k] = v }
+        env["SLAWATCH_TEST_PIDFILE"] = childPIDPath
         p.environment = env
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
@@ -144,6 +176,7 @@ final class TestDaemon: @unchecked Sendable {
         p.standardError = log
         try p.run()
         process = p
+        if !waitForControl { return }
         let up = waitUntil(20) { (try? status()) != nil }
         if !up { throw TestFailure("daemon did not start; log:\n\(self.log)") }
     }
@@ -168,11 +201,20 @@ final class TestDaemon: @unchecked Sendable {
         try sh(slawatchBinary, ["push", "--socket", ingestSocket] + lines)
     }
 
+    private var childPIDPath: String { root.appendingPathComponent("daemon.pid").path }
+
     /// SIGTERM, then waits for the exit status.
     @discardableResult
     func stop() -> Int32? {
         guard let p = process else { return nil }
-        p.terminate()
+        if let text = try? String(contentsOfFile: childPIDPath, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            kill(pid, SIGTERM)
+            try? FileManager.default.removeItem(atPath: childPIDPath)
+        } else {
+            p.terminate()
+        }
         _ = waitUntil(20) { !p.isRunning }
         process = nil
         return p.isRunning ? nil : p.terminationStatus

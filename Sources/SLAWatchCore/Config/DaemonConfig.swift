@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// The daemon's own settings (`slawatch.yaml`, design §3). Every key has a default.
 public struct DaemonConfig: Sendable, Equatable {
@@ -24,6 +25,17 @@ public struct DaemonConfig: Sendable, Equatable {
     public var dropScanInterval: Double
     /// Mode of the socket files. Default 0o660.
     public var socketMode: Int
+    /// Datagram socket: the longest accepted datagram in bytes; longer ones are dropped whole.
+    /// Default 65536 (the same as `max_line_bytes` unless set).
+    public var maxDatagramBytes: Int
+    /// Stream connections idle this many seconds are closed. Default 60.
+    public var idleTimeout: Double
+    /// Concurrent stream connections; further ones are closed at once and counted. Default 1024.
+    public var maxConnections: Int
+    /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the sockets. Default false.
+    public var gaugeDeltas: Bool
+    /// Who may write which metrics; empty: everyone who can open the socket.
+    public var authorization: Authorization
     /// The file this was read from, `nil` for the embedded default.
     public var source: String?
 
@@ -39,6 +51,11 @@ public struct DaemonConfig: Sendable, Equatable {
         maxLineBytes: 65536,
         dropScanInterval: 1,
         socketMode: 0o660,
+        maxDatagramBytes: 65536,
+        idleTimeout: 60,
+        maxConnections: 1024,
+        gaugeDeltas: false,
+        authorization: Authorization(),
         source: nil
     )
 
@@ -58,6 +75,7 @@ public struct DaemonConfig: Sendable, Equatable {
     static let keys: Set<String> = [
         "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
+        "max_datagram_bytes", "idle_timeout", "max_connections", "gauge_deltas", "authorization",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -119,6 +137,7 @@ public struct DaemonConfig: Sendable, Equatable {
                     r.fail(n, "max_line_bytes", "'\(s)' is not a byte count of at least 64")
                 }
             }
+            parseMore(m, into: &c, reader: &r)
             if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
                 if let v = Int(s, radix: 8), v >= 0, v <= 0o777 {
                     c.socketMode = v
@@ -129,5 +148,55 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         if !r.errors.isEmpty { throw ConfigErrors(r.errors) }
         return c
+    }
+
+    private static func parseMore(_ m: [String: Node], into c: inout DaemonConfig, reader r: inout YAMLReader) {
+        func count(_ key: String, min: Int, max: Int) -> Int? {
+            guard let n = m[key], let s = r.string(n, key) else { return nil }
+            guard let v = Int(s), v >= min, v <= max else {
+                r.fail(n, key, "'\(s)' is not a whole number from \(min) to \(max)")
+                return nil
+            }
+            return v
+        }
+        if let v = count("max_datagram_bytes", min: 64, max: 16 << 20) { c.maxDatagramBytes = v }
+        if let v = count("max_connections", min: 1, max: 1 << 20) { c.maxConnections = v }
+        c.idleTimeout = r.duration(m["idle_timeout"], "idle_timeout", default: 60, minimum: 0.001, maximum: 86400)
+        if let n = m["gauge_deltas"], let s = r.string(n, "gauge_deltas") {
+            switch s {
+            case "true", "yes", "on": c.gaugeDeltas = true
+            case "false", "no", "off": c.gaugeDeltas = false
+            default: r.fail(n, "gauge_deltas", "'\(s)' is not true or false")
+            }
+        }
+        if let node = m["authorization"] {
+            let a = r.mapping(node, "authorization", allowed: ["users", "groups"])
+            func rules(_ key: String) -> [String: [String]] {
+                guard let n = a[key] else { return [:] }
+                guard case .mapping(let map) = n else {
+                    r.fail(n, "authorization.\(key)", "expected a mapping of \(key) to lists of metric patterns")
+                    return [:]
+                }
+                var out: [String: [String]] = [:]
+                for (k, v) in map {
+                    guard let name = k.string, !name.isEmpty else { continue }
+                    let path = "authorization.\(key).\(name)"
+                    var patterns: [String] = []
+                    if case .scalar(let one) = v {
+                        patterns = [one.string]
+                    } else {
+                        for p in r.sequence(v, path) {
+                            if let s = r.string(p, path), !s.isEmpty { patterns.append(s) }
+                        }
+                    }
+                    for p in patterns where p.dropLast(p.hasSuffix("*") ? 1 : 0).contains("*") {
+                        r.fail(v, path, "'\(p)' is not a pattern: '*' may only end it (e.g. leads.*)")
+                    }
+                    out[name] = patterns
+                }
+                return out
+            }
+            c.authorization = Authorization(users: rules("users"), groups: rules("groups"))
+        }
     }
 }

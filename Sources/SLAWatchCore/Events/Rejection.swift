@@ -18,6 +18,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case futureEvent = "future_event"
     case tooLate = "too_late"
     case unknownControl = "unknown_control"
+    case unauthorized = "unauthorized"
+    case datagramTooLong = "datagram_too_long"
 
     /// A sentence naming what was wrong with the line.
     public var description: String {
@@ -39,6 +41,9 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .futureEvent: return "event time is further in the future than max_future_skew"
         case .tooLate: return "event time is older than every window that could use it"
         case .unknownControl: return "line starts with '#' but is not a control command (#sync ID)"
+        case .unauthorized:
+            return "the peer's user and groups may not write this metric (authorization in slawatch.yaml)"
+        case .datagramTooLong: return "datagram longer than max_datagram_bytes (dropped whole)"
         }
     }
 }

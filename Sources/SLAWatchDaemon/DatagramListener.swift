@@ -1,0 +1,196 @@
+import CLinux
+import Foundation
+import SLAWatchCore
+
+/// The DogStatsD-over-Unix-datagram listener (`ingest.dgram`): one or more newline-separated
+/// lines per datagram, read in batches of up to 64 datagrams per `recvmmsg(2)` call on a dedicated
+/// thread, with the sender's credentials from `SCM_CREDENTIALS` (`SO_PASSCRED`, unix(7)).
+///
+/// SwiftNIO's datagram channel also batches with `recvmmsg`, but it does not hand out
+/// `SCM_CREDENTIALS`, which authorization needs; hence this small loop of our own.
+///
+/// A datagram longer than `maxDatagramBytes` is dropped whole (it is received into a buffer one
+/// byte larger, and `MSG_TRUNC` is checked), never parsed from its prefix.
+public final class DatagramListener: @unchecked Sendable {
+    /// The socket's path (for messages), or the activated fd's name.
+    public let path: String
+    private let fd: Int32
+    private let maxDatagramBytes: Int
+    private let options: ParserOptions
+    private let pipeline: IngestPipeline
+    private let policy: PeerPolicy
+    private let lock = NSLock()
+    private var stopped = false
+    private var tallies: [Peer: SourceTally] = [:]
+    private var done = DispatchSemaphore(value: 0)
+    private var _datagrams = 0
+    private var _tooLong = 0
+
+    /// Wraps a bound `SOCK_DGRAM` Unix socket and enables `SO_PASSCRED` on it.
+    public init(
+        fd: Int32,
+        path: String,
+        maxDatagramBytes: Int,
+        options: ParserOptions,
+        pipeline: IngestPipeline,
+        policy: PeerPolicy
+    ) {
+        self.fd = fd
+        self.path = path
+        self.maxDatagramBytes = maxDatagramBytes
+        self.options = options
+        self.pipeline = pipeline
+        self.policy = policy
+        _ = clinux_enable_passcred(fd)
+        var size: Int32 = 8 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        // Wake up regularly to notice stop().
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Binds a new datagram socket at `path` (after `SocketPath.prepare`) with `mode`.
+    /// - Throws: `SocketPath.StartupError` naming the path.
+    public static func bind(path: String, mode: Int) throws -> Int32 {
+        try SocketPath.prepare(path, type: SOCK_DGRAM)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            throw SocketPath.StartupError(description: "socket(): \(String(cString: strerror(errno)))")
+        }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw SocketPath.StartupError(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw SocketPath.StartupError(description: "cannot bind \(path): \(String(cString: strerror(e)))")
+        }
+        chmod(path, mode_t(mode))
+        return fd
+    }
+
+    /// Datagrams received and datagrams dropped for being too long, since start.
+    public var counts: (datagrams: Int, tooLong: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (_datagrams, _tooLong)
+    }
+
+    /// Starts the receive thread.
+    public func start() {
+        let t = Thread { [self] in
+            run()
+            done.signal()
+        }
+        t.name = "slawatch-dgram"
+        t.start()
+    }
+
+    /// Stops the thread (within 200 ms) and waits for it.
+    public func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        done.wait()
+    }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    private func run() {
+        let batch = 64
+        let slot = maxDatagramBytes + 1
+        var buffers = [UInt8](repeating: 0, count: batch * slot)
+        var infos = [clinux_datagram](repeating: clinux_datagram(), count: batch)
+        while !isStopped {
+            let n = buffers.withUnsafeMutableBytes { raw in
+                infos.withUnsafeMutableBufferPointer { info in
+                    clinux_recv_datagrams(
+                        fd,
+                        raw.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        slot,
+                        info.baseAddress,
+                        Int32(batch)
+                    )
+                }
+            }
+            if n < 0 {
+                if -n == EAGAIN || -n == EWOULDBLOCK || -n == EINTR { continue }
+                break
+            }
+            var perPeer: [Peer: (events: [Event], lines: [Int], rejections: [LineRejection])] = [:]
+            var tooLong = 0
+            for i in 0..<Int(n) {
+                let info = infos[i]
+                let peer = Peer(pid: info.pid, uid: info.uid, gid: info.gid)
+                var entry = perPeer[peer] ?? ([], [], [])
+                if info.truncated != 0 || Int(info.length) > maxDatagramBytes {
+                    tooLong += 1
+                    entry.rejections.append(
+                        LineRejection(
+                            line: 1,
+                            reason: .datagramTooLong,
+                            excerpt: "datagram of more than \(maxDatagramBytes) bytes"
+                        )
+                    )
+                } else {
+                    var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
+                    buffers.withUnsafeBytes { raw in
+                        batcher.feed(UnsafeRawBufferPointer(rebasing: raw[(i * slot)..<(i * slot + Int(info.length))]))
+                    }
+                    batcher.finish()
+                    let b = batcher.take()
+                    entry.events += b.events
+                    entry.lines += b.eventLines
+                    entry.rejections += b.rejections
+                }
+                perPeer[peer] = entry
+            }
+            lock.lock()
+            _datagrams += Int(n)
+            _tooLong += tooLong
+            lock.unlock()
+            for (peer, var entry) in perPeer {
+                authorize(
+                    events: &entry.events,
+                    lines: &entry.lines,
+                    rejections: &entry.rejections,
+                    patterns: policy.patterns(for: peer)
+                )
+                pipeline.submit(
+                    .batch(
+                        events: entry.events,
+                        lines: entry.lines,
+                        parseRejections: entry.rejections,
+                        tally: tally(for: peer)
+                    )
+                )
+            }
+        }
+    }
+
+    private func tally(for peer: Peer) -> SourceTally {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = tallies[peer] { return t }
+        if tallies.count > 1000 { tallies.removeAll() }
+        let t = SourceTally(source: "datagram \(path) peer \(peer)")
+        tallies[peer] = t
+        return t
+    }
+}

@@ -1,0 +1,176 @@
+import CLinux
+import Foundation
+import NIOCore
+import NIOPosix
+import SLAWatchCore
+
+/// File descriptors passed by systemd socket activation (`sd_listen_fds_with_names(3)`), by their
+/// `FileDescriptorName=`: `ingest` (stream), `ingest-dgram` (datagram), `control` (stream).
+public struct ActivatedSockets: Sendable, Equatable {
+    /// Stream socket for events.
+    public var ingest: Int32?
+    /// Datagram socket for events.
+    public var ingestDatagram: Int32?
+    /// Stream socket for `slawatch status`.
+    public var control: Int32?
+
+    /// No activated sockets: the daemon binds its own.
+    public init(ingest: Int32? = nil, ingestDatagram: Int32? = nil, control: Int32? = nil) {
+        self.ingest = ingest
+        self.ingestDatagram = ingestDatagram
+        self.control = control
+    }
+
+    /// Picks fds by name and checks their type (`SO_TYPE`): a stream fd named for datagrams is
+    /// an error, not a silent misroute. Unknown names are errors too (a typo in the .socket unit).
+    /// - Throws: `SocketPath.StartupError` naming the fd and the problem.
+    public init(named fds: [(fd: Int32, name: String)]) throws {
+        for (fd, name) in fds {
+            let type = clinux_socket_type(fd)
+            let expected: Int32
+            switch name {
+            case "ingest", "control": expected = Int32(SOCK_STREAM.rawValue)
+            case "ingest-dgram": expected = Int32(SOCK_DGRAM.rawValue)
+            default:
+                throw SocketPath.StartupError(
+                    description:
+                        "activated fd \(fd) has FileDescriptorName=\(name); expected ingest, ingest-dgram or control"
+                )
+            }
+            guard type == expected else {
+                throw SocketPath.StartupError(
+                    description:
+                        "activated fd \(fd) named \(name) is not a \(expected == 1 ? "stream" : "datagram") socket"
+                )
+            }
+            switch name {
+            case "ingest": ingest = fd
+            case "ingest-dgram": ingestDatagram = fd
+            default: control = fd
+            }
+        }
+    }
+}
+
+/// Counts stream connections to enforce `max_connections`.
+final class ConnectionLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let limit: Int
+    private var open = 0
+    private(set) var refused = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a slot; `false` (and counted) when all are in use.
+    func acquire() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if open >= limit {
+            refused += 1
+            return false
+        }
+        open += 1
+        return true
+    }
+
+    func release() {
+        lock.lock()
+        open -= 1
+        lock.unlock()
+    }
+
+    var counts: (open: Int, refused: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (open, refused)
+    }
+}
+
+/// The peer of a Unix stream connection (`SO_PEERCRED`), `nil` when unavailable.
+func peerCredentials(_ channel: Channel) -> EventLoopFuture<Peer?> {
+    guard let provider = channel as? SocketOptionProvider else {
+        return channel.eventLoop.makeSucceededFuture(nil)
+    }
+    let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+        level: .socket,
+        name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
+    )
+    return future.map { Peer(pid: $0.pid, uid: $0.uid, gid: $0.gid) }.recover { _ in nil }
+}
+
+/// Layout of Linux `struct ucred` (pid, uid, gid), which Glibc only declares under `_GNU_SOURCE`.
+struct PeerCredentials {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}
+
+/// Starts the stream ingest server on an activated fd or a path of its own.
+func startStreamIngest(
+    group: EventLoopGroup,
+    config: DaemonConfig,
+    path: String,
+    activatedFD: Int32?,
+    pipeline: IngestPipeline,
+    policy: PeerPolicy,
+    limiter: ConnectionLimiter
+) async throws -> Channel {
+    let maxLine = config.maxLineBytes
+    let options = ParserOptions(gaugeDeltas: config.gaugeDeltas)
+    let idle = TimeAmount.nanoseconds(Int64(config.idleTimeout * 1e9))
+    let bootstrap = ServerBootstrap(group: group)
+        .serverChannelOption(.backlog, value: 256)
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
+        .childChannelInitializer { ch in
+            guard limiter.acquire() else {
+                // max_connections reached: close at once (counted).
+                return ch.close()
+            }
+            ch.closeFuture.whenComplete { _ in limiter.release() }
+            return peerCredentials(ch).flatMapThrowing { peer in
+                let source = "socket \(path) peer \(peer.map(\.description) ?? "unknown")"
+                try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                try ch.pipeline.syncOperations.addHandler(
+                    StreamIngestHandler(
+                        pipeline: pipeline,
+                        maxLineBytes: maxLine,
+                        options: options,
+                        source: source,
+                        patterns: policy.patterns(forOptional: peer)
+                    ) { _ in }
+                )
+            }
+        }
+    if let fd = activatedFD {
+        return try await bootstrap.withBoundSocket(fd).get()
+    }
+    try SocketPath.prepare(path)
+    let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+    chmod(path, mode_t(config.socketMode))
+    return channel
+}
+
+/// Starts the control server (`status`) on an activated fd or a path of its own.
+func startControl(
+    group: EventLoopGroup,
+    config: DaemonConfig,
+    path: String,
+    activatedFD: Int32?,
+    respond: @escaping @Sendable (String) async -> String
+) async throws -> Channel {
+    let bootstrap = ServerBootstrap(group: group)
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
+        .childChannelInitializer { ch in
+            ch.eventLoop.makeCompletedFuture {
+                try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                try ch.pipeline.syncOperations.addHandler(ControlHandler(respond: respond))
+            }
+        }
+    if let fd = activatedFD {
+        return try await bootstrap.withBoundSocket(fd).get()
+    }
+    try SocketPath.prepare(path)
+    let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+    chmod(path, mode_t(config.socketMode))
+    return channel
+}

@@ -1,0 +1,292 @@
+import Foundation
+import SLAWatchCore
+import Systemd
+import Testing
+
+/// Objectives over metrics the socket tests send; each value is checked exactly.
+private func objectives(_ id: String) -> String {
+    """
+    slas:
+      - name: sock-\(id)
+        provider: p
+        customer: c
+        objectives:
+          - {name: requests-\(id), metric: dd.\(id).requests, sli: count, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: cart-\(id), metric: dd.\(id).requests, labels: {route: /cart}, sli: count, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: depth-\(id), metric: dd.\(id).depth, sli: max, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: latency-\(id), metric: dd.\(id).latency, sli: sum, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: latency-count-\(id), metric: dd.\(id).latency, sli: count, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: users-\(id), metric: dd.\(id).users, sli: count, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+          - {name: sampled-\(id), metric: dd.\(id).sampled, sli: count, window: 1h, direction: at_most, baseline: 1000000, nodata: ok}
+    """
+}
+
+private func values(_ daemon: TestDaemon) -> [String: Double] {
+    guard let s = try? daemon.status(), let list = s["objectives"] as? [[String: Any]] else { return [:] }
+    var out: [String: Double] = [:]
+    for o in list {
+        if let name = o["objective"] as? String, let v = o["value"] as? Double { out[name] = v }
+    }
+    return out
+}
+
+@Suite(.serialized)
+struct SocketTests {
+    @Test func datadogClientOverTheDatagramSocketCountsExactly() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        let dgram = daemon.root.appendingPathComponent("run/ingest.dgram").path
+        // The real DogStatsD client (PyPI `datadog`) over the Unix datagram socket, buffering
+        // several metrics per datagram as it does by default for UDS, blocking sends (timeout).
+        let script = """
+            from datadog.dogstatsd import DogStatsd
+            s = DogStatsd(socket_path="\(dgram)", disable_telemetry=True, disable_buffering=False, socket_timeout=5)
+            for i in range(300):
+                s.increment("dd.\(id).requests", tags=["route:/cart" if i % 3 == 0 else "route:/home"])
+            for v in range(1, 51):
+                s.gauge("dd.\(id).depth", v, tags=["queue:main"])
+                s.histogram("dd.\(id).latency", v)
+                s.distribution("dd.\(id).latency", 2 * v, tags=["service:checkout"])
+                s.timing("dd.\(id).latency", 3 * v)
+            for u in ["alice", "bob", "alice", "carol"]:
+                s.set("dd.\(id).users", u)
+            s.flush()
+            s.close_socket()
+            """
+        let (rc, _, err) = try sh("/usr/bin/env", ["python3", "-c", script])
+        #expect(rc == 0, "python: \(err)")
+        // Sampled lines sent by hand (the client would drop some at random): each counts 1/rate.
+        let raw = """
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.connect("\(dgram)")
+            s.send(b"dd.\(id).sampled:1|c|@0.25\\ndd.\(id).sampled:2|c|@0.5\\n")
+            s.send(b"dd.\(id).sampled:1|c|@1|#a:b\\nnot a metric\\n")
+            """
+        #expect(try sh("/usr/bin/env", ["python3", "-c", raw]).0 == 0)
+        let expected: [String: Double] = [
+            "requests-\(id)": 300, "cart-\(id)": 100, "depth-\(id)": 50,
+            "latency-\(id)": 6 * 1275, "latency-count-\(id)": 150, "users-\(id)": 3, "sampled-\(id)": 9,
+        ]
+        let matched = waitUntil(10) {
+            let v = values(daemon)
+            return expected.allSatisfy { v[$0.key] == $0.value }
+        }
+        #expect(matched, "got \(values(daemon))")
+        let status = try daemon.status()
+        #expect((status["rejected"] as? [String: Any])?["missing_value"] as? Int == 1)
+    }
+
+    @Test func streamPeersSocatAndNetcat() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        var lines = ""
+        for i in 0..<500 { lines += "dd.\(id).requests:1|c|#route:\(i % 5 == 0 ? "/cart" : "/x")\n" }
+        // socat sends and half-closes; nc -U -N shuts down its write side at EOF the same way.
+        #expect(try sh("/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: lines).0 == 0)
+        let nc = try sh("/bin/nc", ["-U", "-N", daemon.ingestSocket], stdin: "dd.\(id).requests:7|c\r\n\u{FEFF}")
+        #expect(nc.0 == 0, "nc: \(nc.2)")
+        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 507 && values(daemon)["cart-\(id)"] == 100 }
+        #expect(matched, "got \(values(daemon))")
+    }
+
+    @Test func oversizeDatagramIsDroppedWholeAndLineLimitsHold() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: objectives(id),
+            extraConfig: "max_datagram_bytes: 1000\nmax_line_bytes: 100\n"
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let dgram = daemon.root.appendingPathComponent("run/ingest.dgram").path
+        // 1001 bytes: one byte over; its first line alone would parse, but nothing of it counts.
+        let big = "dd.\(id).requests:1|c\n" + String(repeating: "x", count: 1001 - "dd.\(id).requests:1|c\n".utf8.count)
+        let script = """
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.connect("\(dgram)")
+            s.send(bytes(\(Array(big.utf8))))
+            s.send(b"dd.\(id).requests:2|c\\n")
+            """
+        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        // Stream: an overlong line is discarded up to its newline; the connection goes on.
+        let stream = String(repeating: "y", count: 150) + "\ndd.\(id).requests:4|c\n"
+        #expect(try sh("/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: stream).0 == 0)
+        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 6 }
+        #expect(matched, "got \(values(daemon))")
+        let status = try daemon.status()
+        #expect(status["datagramsTooLong"] as? Int == 1)
+        let rejected = status["rejected"] as? [String: Any]
+        #expect(rejected?["datagram_too_long"] as? Int == 1)
+        #expect(rejected?["line_too_long"] as? Int == 1)
+    }
+
+    @Test func socketActivationWithNamedFileDescriptors() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        let run = daemon.root.appendingPathComponent("run").path
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let activatedIngest = daemon.root.appendingPathComponent("activated-ingest.sock").path
+        let activatedControl = daemon.root.appendingPathComponent("activated-control.sock").path
+        // Control first, ingest second: the daemon must go by name, not by position.
+        try daemon.start(
+            wrapper: [
+                "/usr/bin/systemd-socket-activate", "-l", activatedControl, "-l", activatedIngest,
+                "--fdname=control:ingest",
+            ],
+            waitForControl: false
+        )
+        defer { daemon.stop() }
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: activatedControl) })
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: activatedIngest) })
+        // systemd-socket-activate starts the daemon on the first connection.
+        let (rc, out, err) = try sh(slawatchBinary, ["push", "--socket", activatedIngest, "dd.\(id).requests:5|c"])
+        #expect(rc == 0, "push: \(err)\n\(daemon.log)")
+        #expect(out.contains("accepted 1, rejected 0"))
+        let (src, sout, _) = try sh(slawatchBinary, ["status", "--json", "--socket", activatedControl])
+        #expect(src == 0)
+        #expect(sout.contains("\"requests-\(id)\""))
+        // It did not bind its own stream sockets, but its own datagram socket (not activated).
+        #expect(!FileManager.default.fileExists(atPath: daemon.ingestSocket))
+        #expect(FileManager.default.fileExists(atPath: run + "/ingest.dgram"))
+    }
+
+    @Test func datagramSocketActivation() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        let activated = daemon.root.appendingPathComponent("activated.dgram").path
+        try daemon.start(
+            wrapper: ["/usr/bin/systemd-socket-activate", "--datagram", "-l", activated, "--fdname=ingest-dgram"],
+            waitForControl: false
+        )
+        defer { daemon.stop() }
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: activated) })
+        let script = """
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.connect("\(activated)")
+            s.send(b"dd.\(id).requests:3|c\\n")
+            """
+        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        let up = waitUntil(20) { (try? daemon.status()) != nil }
+        #expect(up, "\(daemon.log)")
+        // The datagram that triggered the start is read by the daemon once it runs.
+        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 3 }
+        #expect(matched, "got \(values(daemon))\n\(daemon.log)")
+    }
+
+    @Test func listenPIDOfAnotherProcessIsIgnored() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start(environment: ["LISTEN_PID": "1", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "ingest"])
+        defer { daemon.stop() }
+        #expect(FileManager.default.fileExists(atPath: daemon.ingestSocket))
+        let (rc, _, _) = try daemon.push(["dd.\(id).requests:1|c"])
+        #expect(rc == 0)
+    }
+
+    @Test func idleConnectionsAreClosedAndConnectionsAreCapped() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: objectives(id),
+            extraConfig: "idle_timeout: 300ms\nmax_connections: 2\n"
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let script = """
+            import socket, time
+            def conn():
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect("\(daemon.ingestSocket)")
+                return s
+            a, b = conn(), conn()
+            time.sleep(0.1)
+            c = conn()
+            c.settimeout(2)
+            print("third", c.recv(10) == b"")
+            a.settimeout(3)
+            t = time.time()
+            print("idle", a.recv(10) == b"", round(time.time() - t, 1) <= 1.5)
+            """
+        let (rc, out, err) = try sh("/usr/bin/env", ["python3", "-c", script])
+        #expect(rc == 0, "python: \(err)")
+        #expect(out.contains("third True"))
+        #expect(out.contains("idle True True"))
+        let refused = try daemon.status()["connectionsRefused"] as? Int
+        #expect(refused == 1)
+    }
+
+    @Test func authorizationByUserAndGroup() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: objectives(id),
+            extraConfig: """
+                socket_mode: "0666"
+                authorization:
+                  users:
+                    nobody: ["dd.\(id).requests"]
+                  groups:
+                    nogroup: ["dd.\(id).depth*"]
+
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: daemon.root.path)
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755],
+            ofItemAtPath: daemon.root.appendingPathComponent("run").path
+        )
+        let lines = "dd.\(id).requests:1|c\ndd.\(id).depth:9|g\ndd.\(id).users:x|s\n"
+        let (rc, _, err) = try sh(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/socat", "-u", "-",
+                "UNIX-CONNECT:\(daemon.ingestSocket)",
+            ],
+            stdin: lines
+        )
+        #expect(rc == 0, "setpriv socat: \(err)")
+        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 1 && values(daemon)["depth-\(id)"] == 9 }
+        #expect(matched, "got \(values(daemon))")
+        #expect(values(daemon)["users-\(id)"] == nil)
+        let rejected = try daemon.status()["rejected"] as? [String: Any]
+        #expect(rejected?["unauthorized"] as? Int == 1)
+        // Root may always write.
+        let root = try daemon.push(["dd.\(id).users:y|s"])
+        #expect(root.0 == 0, "push as root: \(root.1) \(root.2)")
+    }
+
+    @Test(.enabled(if: Journal.isAvailable))
+    func rejectionEntriesAreRateLimitedPerSourceWithExactCounts() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        let marker = "garbage-\(id)"
+        // One process, three connections, 2 + 3 + 4 bad lines: one entry at once, the rest held
+        // back and written (with the exact count) when the daemon stops.
+        let script = """
+            import socket
+            for n in (2, 3, 4):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect("\(daemon.ingestSocket)")
+                s.sendall(("dd.\(id).requests:1|c\\n" + "\(marker)\\n" * n + "#sync 1\\n").encode())
+                buf = b""
+                while b"ok 1" not in buf:
+                    buf += s.recv(4096)
+                s.close()
+            """
+        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        #expect(daemon.stop() == 0)
+        let entries = try journalEntries(["MESSAGE_ID=\(MessageID.inputRejected)", "SLAWATCH_FIRST_ERROR=\(marker)"])
+        #expect(entries.count == 2, "\(entries.map { $0["MESSAGE"] ?? "" })")
+        #expect(entries.compactMap { Int($0["SLAWATCH_REJECTED"] ?? "") }.reduce(0, +) == 9)
+        #expect(entries.first?["SLAWATCH_REJECTED"] == "2")
+        #expect(entries.first?["SLAWATCH_REJECT_REASONS"] == "missing_value=2")
+        #expect(entries.first?["SLAWATCH_SOURCE"]?.contains("uid=0") == true)
+    }
+}
