@@ -187,6 +187,8 @@ private let table: [Row] = [
     Row(line: #"{"metric":"a:b","value":1,"kind":"c"}"#, expected: .rejected(.invalidName)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":"yesterday"}"#, expected: .rejected(.invalidTimestamp)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":-1}"#, expected: .rejected(.invalidTimestamp)),
+    // Found by the fuzzer: a date before 1970 is not an event time.
+    Row(line: #"{"metric":"a","value":1,"kind":"c","time":"1013-11-29T10:00:00Z"}"#, expected: .rejected(.invalidTimestamp)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","labels":{"":"x"}}"#, expected: .rejected(.invalidTag)),
     Row(line: #"{"metric":"a","value":1,"kind":"c""#, expected: .rejected(.invalidJSON)),
     Row(line: #"{"metric":"a","value":1e999,"kind":"c"}"#, expected: .rejected(.invalidJSON)),

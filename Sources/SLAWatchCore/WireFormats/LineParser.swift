@@ -376,7 +376,7 @@ public struct LineParser: Sendable {
             guard n.isFinite, n > 0 else { return .failure(Rejection(.invalidTimestamp)) }
             time = n > 1e11 ? n / 1000 : n
         case .text(let s):
-            guard let t = RFC3339.parse(s) else { return .failure(Rejection(.invalidTimestamp)) }
+            guard let t = RFC3339.parse(s), t > 0 else { return .failure(Rejection(.invalidTimestamp)) }
             time = t
         }
         var labels: [String: String] = [:]
