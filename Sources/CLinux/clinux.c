@@ -2,6 +2,7 @@
 #include "clinux.h"
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -73,4 +74,9 @@ int clinux_user_groups(const char *user, uint32_t gid, uint32_t *groups, int cap
     int n = capacity;
     if (getgrouplist(user, (gid_t)gid, (gid_t *)groups, &n) < 0) return -1;
     return n;
+}
+
+int clinux_keep_allocations_on_heap(int bytes) {
+    if (mallopt(M_MMAP_THRESHOLD, bytes) != 1) return -1;
+    return mallopt(M_TRIM_THRESHOLD, bytes * 4) == 1 ? 0 : -1;
 }

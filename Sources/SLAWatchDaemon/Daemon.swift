@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Logging
 import NIOCore
@@ -48,6 +49,9 @@ public final class Daemon: Service, Sendable {
     /// - Throws: start-up errors (store cannot be opened, sockets cannot be bound, drop directory
     ///   cannot be created); each names the path involved.
     public func run() async throws {
+        // Ingest batches are arrays of a few hundred KiB; above glibc's default 128 KiB mmap
+        // threshold each would be a fresh mmap/munmap with page faults. Keep them on the heap.
+        _ = clinux_keep_allocations_on_heap(64 << 20)
         let fm = FileManager.default
         for dir in [config.stateDirectory, config.runtimeDirectory] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -57,6 +61,7 @@ public final class Daemon: Service, Sendable {
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
         let restored = try store.loadSnapshots()
         engine.restore(restored)
+        engine.tracksGaugeLevels = config.gaugeDeltas
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
         // Settle: evaluate every restored instance once; only real changes are written.
@@ -176,6 +181,7 @@ public final class Daemon: Service, Sendable {
                 var datagrams: Int
                 var datagramsTooLong: Int
                 var rejectedBySource: [String: Int]
+                var pid: Int32
             }
             let reply = Reply(
                 objectives: await actor.status(),
@@ -189,7 +195,8 @@ public final class Daemon: Service, Sendable {
                 connectionsRefused: limiter.counts.refused,
                 datagrams: datagrams.counts.datagrams,
                 datagramsTooLong: datagrams.counts.tooLong,
-                rejectedBySource: reporter.totals
+                rejectedBySource: reporter.totals,
+                pid: getpid()
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -117,6 +117,7 @@ public final class DatagramListener: @unchecked Sendable {
         let slot = maxDatagramBytes + 1
         var buffers = [UInt8](repeating: 0, count: batch * slot)
         var infos = [clinux_datagram](repeating: clinux_datagram(), count: batch)
+        var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
         while !isStopped {
             let n = buffers.withUnsafeMutableBytes { raw in
                 infos.withUnsafeMutableBufferPointer { info in
@@ -149,7 +150,7 @@ public final class DatagramListener: @unchecked Sendable {
                         )
                     )
                 } else {
-                    var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
+                    batcher.startNewStream()
                     buffers.withUnsafeBytes { raw in
                         batcher.feed(UnsafeRawBufferPointer(rebasing: raw[(i * slot)..<(i * slot + Int(info.length))]))
                     }

@@ -87,6 +87,15 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private func flush(context: ChannelHandlerContext) {
         guard !batcher.isEmpty else { return }
         let b = batcher.take()
+        if b.controls.isEmpty {
+            // The common case: one batch as parsed, no copies.
+            var events = b.events
+            var lines = b.eventLines
+            var rejections = b.rejections
+            authorize(events: &events, lines: &lines, rejections: &rejections, patterns: patterns)
+            pipeline.submit(.batch(events: events, lines: lines, parseRejections: rejections, tally: tally))
+            return
+        }
         var eventStart = 0
         var rejectionStart = 0
         for control in b.controls {

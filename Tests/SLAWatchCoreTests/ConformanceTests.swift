@@ -188,7 +188,10 @@ private let table: [Row] = [
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":"yesterday"}"#, expected: .rejected(.invalidTimestamp)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":-1}"#, expected: .rejected(.invalidTimestamp)),
     // Found by the fuzzer: a date before 1970 is not an event time.
-    Row(line: #"{"metric":"a","value":1,"kind":"c","time":"1013-11-29T10:00:00Z"}"#, expected: .rejected(.invalidTimestamp)),
+    Row(
+        line: #"{"metric":"a","value":1,"kind":"c","time":"1013-11-29T10:00:00Z"}"#,
+        expected: .rejected(.invalidTimestamp)
+    ),
     Row(line: #"{"metric":"a","value":1,"kind":"c","labels":{"":"x"}}"#, expected: .rejected(.invalidTag)),
     Row(line: #"{"metric":"a","value":1,"kind":"c""#, expected: .rejected(.invalidJSON)),
     Row(line: #"{"metric":"a","value":1e999,"kind":"c"}"#, expected: .rejected(.invalidJSON)),
@@ -292,6 +295,7 @@ private let table: [Row] = [
             baseline: Baseline(value: 100, kind: .fixed, source: "100")
         )
         var engine = Engine(objectives: [o])
+        engine.tracksGaugeLevels = true
         let parser = LineParser(options: ParserOptions(gaugeDeltas: true))
         var events: [Event] = []
         for line in ["temp:10|g|#room:a", "temp:+5|g|#room:a", "temp:-3|g|#room:b", "temp:-2|g|#room:a"] {

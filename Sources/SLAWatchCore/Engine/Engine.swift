@@ -8,9 +8,14 @@ public struct Engine: Sendable {
     public var maxFutureSkew: Double
     private var windows: [Window]
     private var states: [InstanceState]
-    private var byMetric: [String: [Int]]
+    private var byMetric: MetricIndex
     private var dirty: Set<Int> = []
+    private var dirtyFlags: [Bool]
+    private var filters: [[(String, String)]]
     private var lastValues: [Double?]
+    /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
+    /// `+N|g` changes the level; the daemon turns it on with `gauge_deltas: true`).
+    public var tracksGaugeLevels = false
     /// Current level of every gauge series (metric and labels), for the etsy delta dialect.
     public private(set) var gaugeLevels: [String: Double] = [:]
     private var dirtyGauges: Set<String> = []
@@ -24,9 +29,11 @@ public struct Engine: Sendable {
         windows = objectives.map { Window(spec: $0.window, periods: CalendarPeriods(timeZoneIdentifier: $0.timeZone)) }
         states = Array(repeating: InstanceState(), count: objectives.count)
         lastValues = Array(repeating: nil, count: objectives.count)
+        dirtyFlags = Array(repeating: false, count: objectives.count)
+        filters = objectives.map { $0.match.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
         var index: [String: [Int]] = [:]
         for (i, o) in objectives.enumerated() { index[o.metric, default: []].append(i) }
-        byMetric = index
+        byMetric = MetricIndex(index)
     }
 
     // MARK: - Ingest
@@ -54,45 +61,73 @@ public struct Engine: Sendable {
     /// (`too_late`). Events that match no objective are accepted and ignored.
     public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
         var result = IngestResult()
-        for (i, event) in events.enumerated() {
-            var e = event
-            let t = e.time ?? now
-            if t > now + maxFutureSkew {
-                result.rejected.append((i, .futureEvent))
-                continue
-            }
-            if e.kind == .gauge {
-                // etsy statsd: a signed gauge value changes the level; a first delta sets it.
-                let key = Self.seriesKey(e)
-                if e.isDelta {
-                    e.value += gaugeLevels[key] ?? 0
-                    e.isDelta = false
+        // Per batch, not per event: the oldest bucket each window still accepts at `now`.
+        var oldest = [Int64?](repeating: nil, count: objectives.count)
+        events.withUnsafeBufferPointer { batch in
+            for i in batch.indices {
+                let t = batch[i].time ?? now
+                if t > now + maxFutureSkew {
+                    result.rejected.append((i, .futureEvent))
+                    continue
                 }
-                if gaugeLevels[key] != e.value {
-                    gaugeLevels[key] = e.value
-                    dirtyGauges.insert(key)
+                var converted: Event?
+                if tracksGaugeLevels && batch[i].kind == .gauge {
+                    converted = trackGauge(batch[i])
                 }
-            }
-            guard let candidates = byMetric[e.metric] else {
-                result.accepted += 1
-                continue
-            }
-            var matched = false
-            var used = false
-            for j in candidates where objectives[j].matches(e) {
-                matched = true
-                if windows[j].add(e, at: t, now: now) {
-                    used = true
-                    dirty.insert(j)
+                guard let candidates = byMetric.lookup(batch[i].metric) else {
+                    result.accepted += 1
+                    continue
                 }
-            }
-            if matched && !used {
-                result.rejected.append((i, .tooLate))
-            } else {
-                result.accepted += 1
+                var matched = false
+                var used = false
+                for j in candidates {
+                    if !filters[j].isEmpty && !Self.labelsMatch(filters[j], batch[i].labels) { continue }
+                    matched = true
+                    if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                    let added =
+                        if let converted {
+                            windows[j].add(converted, at: t, oldest: oldest[j]!)
+                        } else {
+                            windows[j].add(batch[i], at: t, oldest: oldest[j]!)
+                        }
+                    if added {
+                        used = true
+                        if !dirtyFlags[j] {
+                            dirtyFlags[j] = true
+                            dirty.insert(j)
+                        }
+                    }
+                }
+                if matched && !used {
+                    result.rejected.append((i, .tooLate))
+                } else {
+                    result.accepted += 1
+                }
             }
         }
         return result
+    }
+
+    private static func labelsMatch(_ filter: [(String, String)], _ labels: [String: String]) -> Bool {
+        for (k, v) in filter where labels[k] != v { return false }
+        return true
+    }
+
+    /// etsy statsd: a signed gauge value changes the level; a first delta sets it. Returns the
+    /// event with its absolute level when it was a delta.
+    private mutating func trackGauge(_ e: Event) -> Event? {
+        let key = Self.seriesKey(e)
+        var level = e.value
+        if e.isDelta { level += gaugeLevels[key] ?? 0 }
+        if gaugeLevels[key] != level {
+            gaugeLevels[key] = level
+            dirtyGauges.insert(key)
+        }
+        guard e.isDelta else { return nil }
+        var absolute = e
+        absolute.value = level
+        absolute.isDelta = false
+        return absolute
     }
 
     /// `metric{k=v,…}` with labels sorted: the identity of a series.
@@ -360,6 +395,7 @@ public struct Engine: Sendable {
     /// Snapshots of the objectives changed since the last call, and clears the dirty set.
     public mutating func takeDirtySnapshots() -> [Snapshot] {
         let out = dirty.sorted().map(snapshot(of:))
+        for i in dirty { dirtyFlags[i] = false }
         dirty.removeAll()
         return out
     }

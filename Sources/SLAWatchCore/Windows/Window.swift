@@ -16,7 +16,13 @@ public struct Window: Sendable {
     /// Rolling bucket count (calendar windows: 0).
     public let bucketCount: Int
     /// Bucket id → totals. Rolling ids are `⌊t/r⌋`; calendar ids are period starts.
-    public private(set) var buckets: [Int64: Aggregate] = [:]
+    public var buckets: [Int64: Aggregate] {
+        Dictionary(uniqueKeysWithValues: zip(ids, aggregates))
+    }
+    /// Bucket ids in ascending order, parallel to `aggregates`. Most events land in the newest
+    /// bucket, so lookups check the end first (no hashing on the hot path).
+    private var ids: [Int64] = []
+    private var aggregates: [Aggregate] = []
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
     private let periods: CalendarPeriods?
@@ -62,10 +68,44 @@ public struct Window: Sendable {
     /// - Returns: `false` when the event is too late for this window (its bucket was evicted or
     ///   its period already judged); nothing is recorded then.
     public mutating func add(_ e: Event, at t: Double, now: Double) -> Bool {
+        add(e, at: t, oldest: oldestLiveBucket(now: now))
+    }
+
+    /// Adds an event given the oldest bucket id still accepted (`oldestLiveBucket(now:)`,
+    /// computed once per batch by the engine).
+    /// - Returns: `false` when the event is too late; nothing is recorded then.
+    public mutating func add(_ e: Event, at t: Double, oldest: Int64) -> Bool {
         let id = bucketID(for: t)
-        if id < oldestLiveBucket(now: now) { return false }
-        buckets[id, default: Aggregate()].add(e)
+        if id < oldest { return false }
+        aggregates[slot(for: id)].add(e)
         return true
+    }
+
+    /// The index of bucket `id` in the parallel arrays, inserting an empty bucket if needed.
+    private mutating func slot(for id: Int64) -> Int {
+        if let last = ids.last {
+            if last == id { return ids.count - 1 }
+            if last < id {
+                ids.append(id)
+                aggregates.append(Aggregate())
+                return ids.count - 1
+            }
+        } else {
+            ids.append(id)
+            aggregates.append(Aggregate())
+            return 0
+        }
+        // A late event: binary search for its bucket or its insertion point.
+        var lo = 0
+        var hi = ids.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
+        }
+        if lo < ids.count && ids[lo] == id { return lo }
+        ids.insert(id, at: lo)
+        aggregates.insert(Aggregate(), at: lo)
+        return lo
     }
 
     /// Drops buckets that can no longer be part of any window at `now`.
@@ -73,9 +113,11 @@ public struct Window: Sendable {
     @discardableResult
     public mutating func evict(now: Double) -> Bool {
         let oldest = oldestLiveBucket(now: now)
-        let before = buckets.count
-        buckets = buckets.filter { $0.key >= oldest }
-        return buckets.count != before
+        guard let first = ids.first, first < oldest else { return false }
+        let keep = ids.firstIndex { $0 >= oldest } ?? ids.count
+        ids.removeFirst(keep)
+        aggregates.removeFirst(keep)
+        return true
     }
 
     /// The smallest bucket id still accepted at `now`.
@@ -102,28 +144,33 @@ public struct Window: Sendable {
             // Merge in bucket order (at most ~60 lookups): iterating the dictionary would sum
             // doubles in an order that differs between instances, so a restored window could
             // disagree with the original in the last bit.
-            for id in oldest...newest { if let agg = buckets[id] { total.merge(agg) } }
+            for (k, id) in ids.enumerated() where id >= oldest && id <= newest { total.merge(aggregates[k]) }
         case .calendar:
-            if let agg = buckets[bucketID(for: now)] { total = agg }
+            let id = bucketID(for: now)
+            if let k = ids.firstIndex(of: id) { total = aggregates[k] }
         }
         return total
     }
 
     /// Totals of the calendar period starting at `start` (empty if nothing was recorded).
     public func aggregate(periodStarting start: Int64) -> Aggregate {
-        buckets[start] ?? Aggregate()
+        ids.firstIndex(of: start).map { aggregates[$0] } ?? Aggregate()
     }
 
     /// Marks calendar periods starting before `id` as judged: their buckets are dropped and later
     /// events for them are too late.
     public mutating func close(before id: Int64) {
         closedBefore = max(closedBefore ?? id, id)
-        buckets = buckets.filter { $0.key >= id }
+        let keep = ids.firstIndex { $0 >= id } ?? ids.count
+        ids.removeFirst(keep)
+        aggregates.removeFirst(keep)
     }
 
     /// Replaces the window's contents (restore from a snapshot).
     public mutating func restore(buckets: [Int64: Aggregate], closedBefore: Int64?) {
-        self.buckets = buckets
+        let sorted = buckets.sorted { $0.key < $1.key }
+        ids = sorted.map(\.key)
+        aggregates = sorted.map(\.value)
         self.closedBefore = closedBefore
     }
 }

@@ -22,6 +22,7 @@ public struct LineBatcher: Sendable {
     /// Ignored fields and non-metric messages seen so far.
     public private(set) var stats = ParseStats()
     private let parser: LineParser
+    private var cache = ParseCache()
     private var partial: [UInt8] = []
     private var discarding = false
 
@@ -98,6 +99,14 @@ public struct LineBatcher: Sendable {
         return (events, eventLines, rejections, controls)
     }
 
+    /// Starts numbering lines from 1 again for a new, independent stream (the next datagram),
+    /// keeping the parse cache. Call after `finish()` and `take()`.
+    public mutating func startNewStream() {
+        lineCount = 0
+        partial = []
+        discarding = false
+    }
+
     /// Whether anything is waiting in the batch.
     public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && controls.isEmpty }
 
@@ -119,7 +128,7 @@ public struct LineBatcher: Sendable {
             }
             return
         }
-        switch parser.parse(line, into: &events, stats: &stats) {
+        switch parser.parse(line, into: &events, stats: &stats, cache: &cache) {
         case .accepted(let n):
             for _ in 0..<n { eventLines.append(lineCount) }
         case .rejected(let reason):

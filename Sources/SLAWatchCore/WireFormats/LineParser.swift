@@ -46,6 +46,72 @@ public struct ParseStats: Sendable, Equatable {
     public init() {}
 }
 
+/// Remembers recently parsed metric names and tag sets so a stream of lines with repeating names
+/// and tags reuses the same `String`s and label dictionaries instead of allocating new ones for
+/// every line. Direct-mapped by an FNV-1a hash of the raw bytes; a slot is reused only when the
+/// bytes are equal. One per connection or file (inside `LineBatcher`).
+public struct ParseCache: Sendable {
+    private var names: [String?]
+    private var tagKeys: [[UInt8]?]
+    private var tagValues: [[String: String]]
+
+    /// A cache with 1,024 name slots and 256 tag-set slots.
+    public init() {
+        names = Array(repeating: nil, count: 1024)
+        tagKeys = Array(repeating: nil, count: 256)
+        tagValues = Array(repeating: [:], count: 256)
+    }
+
+    /// A cache that stores nothing (no allocation).
+    public static let disabled = ParseCache(disabled: ())
+    private init(disabled: Void) {
+        names = []
+        tagKeys = []
+        tagValues = []
+    }
+
+    var isEnabled: Bool { !names.isEmpty }
+
+    static func hash(_ b: UnsafeRawBufferPointer) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in b { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    mutating func name(_ b: UnsafeRawBufferPointer) -> String {
+        guard isEnabled else { return String(decoding: b, as: UTF8.self) }
+        let slot = Self.hash(b) & (names.count - 1)
+        if var cached = names[slot] {
+            let same = cached.withUTF8 { c in
+                c.count == b.count && (b.isEmpty || memcmp(c.baseAddress!, b.baseAddress!, b.count) == 0)
+            }
+            if same { return cached }
+        }
+        let fresh = String(decoding: b, as: UTF8.self)
+        names[slot] = fresh
+        return fresh
+    }
+
+    func labels(_ b: UnsafeRawBufferPointer) -> [String: String]? {
+        guard isEnabled else { return nil }
+        let slot = Self.hash(b) & (tagKeys.count - 1)
+        if let key = tagKeys[slot] {
+            let same = key.withUnsafeBytes { k in
+                k.count == b.count && (b.isEmpty || memcmp(k.baseAddress!, b.baseAddress!, b.count) == 0)
+            }
+            if same { return tagValues[slot] }
+        }
+        return nil
+    }
+
+    mutating func store(labels: [String: String], for b: UnsafeRawBufferPointer) {
+        guard isEnabled else { return }
+        let slot = Self.hash(b) & (tagKeys.count - 1)
+        tagKeys[slot] = Array(b)
+        tagValues[slot] = labels
+    }
+}
+
 /// Parses slawatch's wire formats straight from bytes: statsd/DogStatsD lines and JSON lines.
 /// The grammar, with one example per rule, is `docs/protocol.md`.
 ///
@@ -83,6 +149,17 @@ public struct LineParser: Sendable {
     public func parse(_ line: UnsafeRawBufferPointer, into events: inout [Event], stats: inout ParseStats)
         -> LineOutcome
     {
+        var cache = ParseCache.disabled
+        return parse(line, into: &events, stats: &stats, cache: &cache)
+    }
+
+    /// Parses one line, reusing names and label sets from `cache`.
+    public func parse(
+        _ line: UnsafeRawBufferPointer,
+        into events: inout [Event],
+        stats: inout ParseStats,
+        cache: inout ParseCache
+    ) -> LineOutcome {
         var start = 0
         var end = line.count
         // UTF-8 BOM (only meaningful at the start of a stream, harmless anywhere).
@@ -107,9 +184,9 @@ public struct LineParser: Sendable {
                 stats.ignoredMessages += 1
                 return .ignored(.serviceCheck)
             }
-            return parseStatsd(body, into: &events, stats: &stats)
+            return parseStatsd(body, into: &events, stats: &stats, cache: &cache)
         default:
-            return parseStatsd(body, into: &events, stats: &stats)
+            return parseStatsd(body, into: &events, stats: &stats, cache: &cache)
         }
     }
 
@@ -121,9 +198,12 @@ public struct LineParser: Sendable {
 
     // MARK: - statsd / DogStatsD
 
-    private func parseStatsd(_ b: UnsafeRawBufferPointer, into events: inout [Event], stats: inout ParseStats)
-        -> LineOutcome
-    {
+    private func parseStatsd(
+        _ b: UnsafeRawBufferPointer,
+        into events: inout [Event],
+        stats: inout ParseStats,
+        cache: inout ParseCache
+    ) -> LineOutcome {
         // ASCII is valid UTF-8; only lines with high bytes pay for full validation.
         var ascii = true
         for byte in b where byte >= 0x80 {
@@ -180,7 +260,14 @@ public struct LineParser: Sendable {
                 }
                 rate = r
             case UInt8(ascii: "#"):
-                guard parseTags(rest, into: &labels) else { return .rejected(.invalidTag) }
+                if let cached = cache.labels(rest) {
+                    if labels.isEmpty { labels = cached } else { labels.merge(cached) { _, new in new } }
+                } else {
+                    var parsed: [String: String] = [:]
+                    guard parseTags(rest, into: &parsed) else { return .rejected(.invalidTag) }
+                    cache.store(labels: parsed, for: rest)
+                    if labels.isEmpty { labels = parsed } else { labels.merge(parsed) { _, new in new } }
+                }
             case UInt8(ascii: "T"):
                 guard let t = parseNumber(rest), t > 0, t == t.rounded(), t < 1e11 else {
                     return .rejected(.invalidTimestamp)
@@ -191,7 +278,7 @@ public struct LineParser: Sendable {
                 stats.ignoredFields += 1
             }
         }
-        var name = String(decoding: UnsafeRawBufferPointer(rebasing: b[0..<colon]), as: UTF8.self)
+        var name = cache.name(UnsafeRawBufferPointer(rebasing: b[0..<colon]))
         if !ascii { name = name.precomposedStringWithCanonicalMapping }
         if kind == .set {
             // A set member is any text (user id, session id); packing does not apply to sets.
