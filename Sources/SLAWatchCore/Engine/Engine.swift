@@ -61,50 +61,65 @@ public struct Engine: Sendable {
     /// (`too_late`). Events that match no objective are accepted and ignored.
     public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
         var result = IngestResult()
+        // etsy gauge deltas first (they touch engine state other than the windows).
+        var levels: [Double?] = []
+        if tracksGaugeLevels {
+            levels = events.map { $0.kind == .gauge && $0.time ?? now <= now + maxFutureSkew ? trackGauge($0) : nil }
+        }
+        // Hoisted out of the loop: one retain per batch instead of several per event.
+        let index = byMetric
+        let filters = self.filters
+        let skew = maxFutureSkew
+        var flags = dirtyFlags
+        var newlyDirty: [Int] = []
         // Per batch, not per event: the oldest bucket each window still accepts at `now`.
         var oldest = [Int64?](repeating: nil, count: objectives.count)
         events.withUnsafeBufferPointer { batch in
-            for i in batch.indices {
-                let t = batch[i].time ?? now
-                if t > now + maxFutureSkew {
-                    result.rejected.append((i, .futureEvent))
-                    continue
-                }
-                var converted: Event?
-                if tracksGaugeLevels && batch[i].kind == .gauge {
-                    converted = trackGauge(batch[i])
-                }
-                guard let candidates = byMetric.lookup(batch[i].metric) else {
-                    result.accepted += 1
-                    continue
-                }
-                var matched = false
-                var used = false
-                for j in candidates {
-                    if !filters[j].isEmpty && !Self.labelsMatch(filters[j], batch[i].labels) { continue }
-                    matched = true
-                    if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                    let added =
-                        if let converted {
-                            windows[j].add(converted, at: t, oldest: oldest[j]!)
-                        } else {
-                            windows[j].add(batch[i], at: t, oldest: oldest[j]!)
-                        }
-                    if added {
-                        used = true
-                        if !dirtyFlags[j] {
-                            dirtyFlags[j] = true
-                            dirty.insert(j)
+            windows.withUnsafeMutableBufferPointer { windows in
+                for i in batch.indices {
+                    let t = batch[i].time ?? now
+                    if t > now + skew {
+                        result.rejected.append((i, .futureEvent))
+                        continue
+                    }
+                    guard let candidates = index.lookup(batch[i].metric) else {
+                        result.accepted += 1
+                        continue
+                    }
+                    var matched = false
+                    var used = false
+                    for k in candidates {
+                        let j = index.objectives[k]
+                        if !filters[j].isEmpty && !Self.labelsMatch(filters[j], batch[i].labels) { continue }
+                        matched = true
+                        if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                        let value = levels.isEmpty ? batch[i].value : (levels[i] ?? batch[i].value)
+                        let added = windows[j].add(
+                            value: value,
+                            kind: batch[i].kind,
+                            sampleRate: batch[i].sampleRate,
+                            member: batch[i].member,
+                            at: t,
+                            oldest: oldest[j]!
+                        )
+                        if added {
+                            used = true
+                            if !flags[j] {
+                                flags[j] = true
+                                newlyDirty.append(j)
+                            }
                         }
                     }
-                }
-                if matched && !used {
-                    result.rejected.append((i, .tooLate))
-                } else {
-                    result.accepted += 1
+                    if matched && !used {
+                        result.rejected.append((i, .tooLate))
+                    } else {
+                        result.accepted += 1
+                    }
                 }
             }
         }
+        dirtyFlags = flags
+        for j in newlyDirty { dirty.insert(j) }
         return result
     }
 
@@ -114,8 +129,8 @@ public struct Engine: Sendable {
     }
 
     /// etsy statsd: a signed gauge value changes the level; a first delta sets it. Returns the
-    /// event with its absolute level when it was a delta.
-    private mutating func trackGauge(_ e: Event) -> Event? {
+    /// absolute level when the event was a delta.
+    private mutating func trackGauge(_ e: Event) -> Double? {
         let key = Self.seriesKey(e)
         var level = e.value
         if e.isDelta { level += gaugeLevels[key] ?? 0 }
@@ -123,11 +138,7 @@ public struct Engine: Sendable {
             gaugeLevels[key] = level
             dirtyGauges.insert(key)
         }
-        guard e.isDelta else { return nil }
-        var absolute = e
-        absolute.value = level
-        absolute.isDelta = false
-        return absolute
+        return e.isDelta ? level : nil
     }
 
     /// `metric{k=v,…}` with labels sorted: the identity of a series.

@@ -6,7 +6,9 @@ import Foundation
 /// changes (objectives change only by building a new engine).
 struct MetricIndex: Sendable {
     private var keys: [String?]
-    private var values: [[Int]]
+    private var ranges: [Range<Int>]
+    /// Objective indexes, grouped per metric; `lookup` returns a range into it.
+    private(set) var objectives: [Int] = []
     private let mask: Int
 
     init(_ map: [String: [Int]]) {
@@ -14,12 +16,13 @@ struct MetricIndex: Sendable {
         while capacity < map.count * 2 { capacity <<= 1 }
         mask = capacity - 1
         keys = Array(repeating: nil, count: capacity)
-        values = Array(repeating: [], count: capacity)
+        ranges = Array(repeating: 0..<0, count: capacity)
         for (k, v) in map {
             var slot = Self.hash(k) & mask
             while keys[slot] != nil { slot = (slot + 1) & mask }
             keys[slot] = k
-            values[slot] = v
+            ranges[slot] = objectives.count..<(objectives.count + v.count)
+            objectives += v
         }
     }
 
@@ -32,11 +35,11 @@ struct MetricIndex: Sendable {
         }
     }
 
-    /// The objectives using `metric`, `nil` when none does.
-    func lookup(_ metric: String) -> [Int]? {
+    /// Where the objectives using `metric` are in `objectives`, `nil` when none does.
+    func lookup(_ metric: String) -> Range<Int>? {
         var slot = Self.hash(metric) & mask
         while let k = keys[slot] {
-            if k == metric { return values[slot] }
+            if k == metric { return ranges[slot] }
             slot = (slot + 1) & mask
         }
         return nil

@@ -24,24 +24,31 @@ public struct Aggregate: Sendable, Equatable, Codable {
 
     /// Adds one event.
     public mutating func add(_ e: Event) {
-        let weight = 1 / e.sampleRate
+        add(value: e.value, kind: e.kind, sampleRate: e.sampleRate, member: e.member)
+    }
+
+    /// Adds one event given its fields (the ingest path passes fields, not whole events, to
+    /// avoid copying names and labels).
+    @inline(__always)
+    public mutating func add(value: Double, kind: MetricKind, sampleRate: Double, member: String?) {
+        let weight = 1 / sampleRate
         samples += 1
-        switch e.kind {
+        switch kind {
         case .counter:
-            count += e.value * weight
-            sum += e.value * weight
+            count += value * weight
+            sum += value * weight
         case .gauge, .distribution:
             count += weight
-            sum += e.value * weight
+            sum += value * weight
         case .set:
             count += weight
-            sum += e.value * weight
+            sum += value * weight
             if members == nil { members = [] }
-            members!.insert(e.member ?? "")
+            members!.insert(member ?? "")
         }
-        valueSum += e.value
-        min = Swift.min(min ?? e.value, e.value)
-        max = Swift.max(max ?? e.value, e.value)
+        valueSum += value
+        min = Swift.min(min ?? value, value)
+        max = Swift.max(max ?? value, value)
     }
 
     /// Merges another aggregate into this one (associative and commutative).

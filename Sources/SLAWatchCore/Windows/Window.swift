@@ -75,9 +75,21 @@ public struct Window: Sendable {
     /// computed once per batch by the engine).
     /// - Returns: `false` when the event is too late; nothing is recorded then.
     public mutating func add(_ e: Event, at t: Double, oldest: Int64) -> Bool {
+        add(value: e.value, kind: e.kind, sampleRate: e.sampleRate, member: e.member, at: t, oldest: oldest)
+    }
+
+    /// Adds an event given its fields; see `add(_:at:oldest:)`.
+    public mutating func add(
+        value: Double,
+        kind: MetricKind,
+        sampleRate: Double,
+        member: String?,
+        at t: Double,
+        oldest: Int64
+    ) -> Bool {
         let id = bucketID(for: t)
         if id < oldest { return false }
-        aggregates[slot(for: id)].add(e)
+        aggregates[slot(for: id)].add(value: value, kind: kind, sampleRate: sampleRate, member: member)
         return true
     }
 

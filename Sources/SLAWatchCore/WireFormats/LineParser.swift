@@ -315,12 +315,20 @@ public struct LineParser: Sendable {
                 events.removeSubrange(first...)
                 return .rejected(.nonFiniteValue)
             }
-            var e = Event(metric: name, value: v, kind: kind, labels: labels, time: time, sampleRate: rate)
-            if kind == .gauge && options.gaugeDeltas && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-"))
-            {
-                e.isDelta = true
-            }
-            events.append(e)
+            let isDelta =
+                kind == .gauge && options.gaugeDeltas
+                && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-"))
+            events.append(
+                Event(
+                    metric: name,
+                    value: v,
+                    kind: kind,
+                    labels: labels,
+                    time: time,
+                    sampleRate: rate,
+                    isDelta: isDelta
+                )
+            )
         }
         if events.count == first { return .rejected(.missingValue) }
         return .accepted(events.count - first)
