@@ -134,12 +134,12 @@ public final class DatagramListener: @unchecked Sendable {
                 if -n == EAGAIN || -n == EWOULDBLOCK || -n == EINTR { continue }
                 break
             }
-            var perPeer: [Peer: (events: [Event], lines: [Int], rejections: [LineRejection])] = [:]
+            var perPeer: [Peer: (events: EventBatch, lines: [Int], rejections: [LineRejection])] = [:]
             var tooLong = 0
             for i in 0..<Int(n) {
                 let info = infos[i]
                 let peer = Peer(pid: info.pid, uid: info.uid, gid: info.gid)
-                var entry = perPeer[peer] ?? ([], [], [])
+                var entry = perPeer[peer] ?? (EventBatch(), [], [])
                 if info.truncated != 0 || Int(info.length) > maxDatagramBytes {
                     tooLong += 1
                     entry.rejections.append(
@@ -156,7 +156,11 @@ public final class DatagramListener: @unchecked Sendable {
                     }
                     batcher.finish()
                     let b = batcher.take()
-                    entry.events += b.events
+                    if entry.events.isEmpty {
+                        entry.events = b.events
+                    } else {
+                        entry.events.append(contentsOf: b.events)
+                    }
                     entry.lines += b.eventLines
                     entry.rejections += b.rejections
                 }

@@ -93,7 +93,7 @@ public struct DropDirectory: Sendable {
     /// - Parameter ingest: ingests the events and commits them; returns the engine's result.
     public func process(
         _ name: String,
-        ingest: @Sendable ([Event]) async throws -> Engine.IngestResult
+        ingest: @Sendable (EventBatch) async throws -> Engine.IngestResult
     ) async -> Outcome {
         let full = path + "/" + name
         var st = stat()
@@ -131,7 +131,7 @@ public struct DropDirectory: Sendable {
         }
         var rejections = b.rejections
         rejections += result.rejected.map {
-            LineRejection(line: b.eventLines[$0.index], reason: $0.reason, excerpt: b.events[$0.index].metric)
+            LineRejection(line: b.eventLines[$0.index], reason: $0.reason, excerpt: b.events.metric(at: $0.index))
         }
         // Control lines (`#…`) have no meaning in files; they count as comments.
         rejections.sort { $0.line < $1.line }

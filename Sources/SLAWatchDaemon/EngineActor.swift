@@ -31,7 +31,7 @@ public actor EngineActor {
 
     /// Ingests a batch at the current time.
     /// - Returns: the engine's result (indexes of rejected events with reasons).
-    public func ingest(_ events: [Event]) -> Engine.IngestResult {
+    public func ingest(_ events: EventBatch) -> Engine.IngestResult {
         let r = engine.ingest(events, now: clock())
         acceptedTotal += r.accepted
         for x in r.rejected { rejectedByReason[x.reason, default: 0] += 1 }
@@ -46,7 +46,7 @@ public actor EngineActor {
     /// Ingests a batch and commits it in the same call: when this returns without throwing the
     /// events are in the store (drop files are moved only after this).
     /// - Throws: the store's error; the events stay in memory and are retried by the next commit.
-    public func ingestAndCommit(_ events: [Event]) throws -> Engine.IngestResult {
+    public func ingestAndCommit(_ events: EventBatch) throws -> Engine.IngestResult {
         let r = ingest(events)
         try commit()
         return r

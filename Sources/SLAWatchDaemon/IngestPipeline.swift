@@ -47,7 +47,7 @@ public final class SourceTally: @unchecked Sendable {
 public enum IngestWork: Sendable {
     /// Parsed events with their source line numbers (parallel arrays), and the lines the
     /// parser rejected.
-    case batch(events: [Event], lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
+    case batch(events: EventBatch, lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
     /// Everything before this is ingested; commit, then call `reply`.
     case sync(tally: SourceTally, reply: @Sendable (_ committed: Bool) -> Void)
     /// Everything before this is ingested; call `done` (no commit).
@@ -84,7 +84,7 @@ public final class IngestPipeline: Sendable {
                 }
                 let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
                 let rejections = r.rejected.map { x in
-                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events[x.index].metric)
+                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
                 }
                 let all = (parseRejections + rejections).sorted { $0.line < $1.line }
                 tally.add(accepted: r.accepted, rejections: all)

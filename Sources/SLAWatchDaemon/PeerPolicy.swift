@@ -78,31 +78,25 @@ public final class PeerPolicy: @unchecked Sendable {
 }
 
 /// Filters a parsed batch by what its peer may write: refused events become `unauthorized`
-/// rejections on their lines. Decisions are cached per metric name within the call.
+/// rejections on their lines. Decided once per distinct metric name in the batch.
 func authorize(
-    events: inout [Event],
+    events: inout EventBatch,
     lines: inout [Int],
     rejections: inout [LineRejection],
     patterns: [String]?
 ) {
     guard let patterns else { return }
-    var decided: [String: Bool] = [:]
-    var keptEvents: [Event] = []
-    var keptLines: [Int] = []
-    keptEvents.reserveCapacity(events.count)
-    for (e, line) in zip(events, lines) {
-        let ok = decided[e.metric] ?? Authorization.allows(patterns, e.metric)
-        decided[e.metric] = ok
-        if ok {
-            keptEvents.append(e)
-            keptLines.append(line)
+    let allowed = events.names.map { Authorization.allows(patterns, $0) }
+    if allowed.allSatisfy({ $0 }) { return }
+    var keep: [Int] = []
+    for i in events.indices {
+        if allowed[Int(events.nameIndex[i])] {
+            keep.append(i)
         } else {
-            rejections.append(LineRejection(line: line, reason: .unauthorized, excerpt: e.metric))
+            rejections.append(LineRejection(line: lines[i], reason: .unauthorized, excerpt: events.metric(at: i)))
         }
     }
-    if keptEvents.count != events.count {
-        rejections.sort { $0.line < $1.line }
-        events = keptEvents
-        lines = keptLines
-    }
+    rejections.sort { $0.line < $1.line }
+    events = events.selecting(keep)
+    lines = keep.map { lines[$0] }
 }

@@ -109,14 +109,14 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     private func submit(
         _ b: (
-            events: [Event], eventLines: [Int], rejections: [LineRejection],
+            events: EventBatch, eventLines: [Int], rejections: [LineRejection],
             controls: [(events: Int, rejections: Int, text: String)]
         ),
         _ events: Range<Int>,
         _ rejections: Range<Int>
     ) {
         if events.isEmpty && rejections.isEmpty { return }
-        var batchEvents = Array(b.events[events])
+        var batchEvents = b.events.selecting(Array(events))
         var batchLines = Array(b.eventLines[events])
         var batchRejections = Array(b.rejections[rejections])
         authorize(events: &batchEvents, lines: &batchLines, rejections: &batchRejections, patterns: patterns)

@@ -218,7 +218,7 @@ private let table: [Row] = [
             var batcher = LineBatcher(maxLineBytes: 1024, options: row.options)
             Array((row.line + "\n").utf8).withUnsafeBytes { batcher.feed($0) }
             outcome = batcher.rejections.first.map { .rejected($0.reason) } ?? .accepted(batcher.events.count)
-            events = batcher.events
+            events = Array(batcher.events)
         }
         switch row.expected {
         case .events(let want):

@@ -60,61 +60,80 @@ public struct Engine: Sendable {
     /// (`future_event`), or when it matches objectives but is too old for all of their windows
     /// (`too_late`). Events that match no objective are accepted and ignored.
     public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
+        ingest(EventBatch(events), now: now)
+    }
+
+    /// Adds a batch of events (the daemon's path); see `ingest(_:now:)` for the rules. Each
+    /// distinct metric name is looked up once per batch, each label filter evaluated once per
+    /// distinct label set.
+    public mutating func ingest(_ input: EventBatch, now: Double) -> IngestResult {
         var result = IngestResult()
+        var batch = input
+        let skew = maxFutureSkew
         // etsy gauge deltas first (they touch engine state other than the windows).
-        var levels: [Double?] = []
         if tracksGaugeLevels {
-            levels = events.map { $0.kind == .gauge && $0.time ?? now <= now + maxFutureSkew ? trackGauge($0) : nil }
+            for i in batch.indices where batch.kinds[i] == .gauge && (batch.time(at: i) ?? now) <= now + skew {
+                if let level = trackGauge(batch[i]) { batch.setValue(level, at: i) }
+            }
         }
-        // Hoisted out of the loop: one retain per batch instead of several per event.
         let index = byMetric
         let filters = self.filters
-        let skew = maxFutureSkew
+        let candidates = batch.names.map { index.lookup($0) }
+        var filterCache: [Int: Bool] = [:]
         var flags = dirtyFlags
         var newlyDirty: [Int] = []
         // Per batch, not per event: the oldest bucket each window still accepts at `now`.
         var oldest = [Int64?](repeating: nil, count: objectives.count)
-        events.withUnsafeBufferPointer { batch in
-            windows.withUnsafeMutableBufferPointer { windows in
-                for i in batch.indices {
-                    let t = batch[i].time ?? now
-                    if t > now + skew {
-                        result.rejected.append((i, .futureEvent))
-                        continue
+        let objectiveCount = objectives.count
+        windows.withUnsafeMutableBufferPointer { windows in
+            for i in 0..<batch.count {
+                let t = batch.times[i].isNaN ? now : batch.times[i]
+                if t > now + skew {
+                    result.rejected.append((i, .futureEvent))
+                    continue
+                }
+                guard let range = candidates[Int(batch.nameIndex[i])] else {
+                    result.accepted += 1
+                    continue
+                }
+                var matched = false
+                var used = false
+                for k in range {
+                    let j = index.objectives[k]
+                    if !filters[j].isEmpty {
+                        let l = Int(batch.labelIndex[i])
+                        let key = l * objectiveCount + j
+                        let ok: Bool
+                        if let known = filterCache[key] {
+                            ok = known
+                        } else {
+                            ok = Self.labelsMatch(filters[j], batch.labelSets[l])
+                            filterCache[key] = ok
+                        }
+                        if !ok { continue }
                     }
-                    guard let candidates = index.lookup(batch[i].metric) else {
-                        result.accepted += 1
-                        continue
-                    }
-                    var matched = false
-                    var used = false
-                    for k in candidates {
-                        let j = index.objectives[k]
-                        if !filters[j].isEmpty && !Self.labelsMatch(filters[j], batch[i].labels) { continue }
-                        matched = true
-                        if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                        let value = levels.isEmpty ? batch[i].value : (levels[i] ?? batch[i].value)
-                        let added = windows[j].add(
-                            value: value,
-                            kind: batch[i].kind,
-                            sampleRate: batch[i].sampleRate,
-                            member: batch[i].member,
-                            at: t,
-                            oldest: oldest[j]!
-                        )
-                        if added {
-                            used = true
-                            if !flags[j] {
-                                flags[j] = true
-                                newlyDirty.append(j)
-                            }
+                    matched = true
+                    if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                    let added = windows[j].add(
+                        value: batch.values[i],
+                        kind: batch.kinds[i],
+                        sampleRate: batch.rates[i],
+                        member: batch.members[i],
+                        at: t,
+                        oldest: oldest[j]!
+                    )
+                    if added {
+                        used = true
+                        if !flags[j] {
+                            flags[j] = true
+                            newlyDirty.append(j)
                         }
                     }
-                    if matched && !used {
-                        result.rejected.append((i, .tooLate))
-                    } else {
-                        result.accepted += 1
-                    }
+                }
+                if matched && !used {
+                    result.rejected.append((i, .tooLate))
+                } else {
+                    result.accepted += 1
                 }
             }
         }

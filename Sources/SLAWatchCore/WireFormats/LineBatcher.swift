@@ -10,7 +10,7 @@ public struct LineBatcher: Sendable {
     /// Longest accepted line in bytes, without the `\n`.
     public let maxLineBytes: Int
     /// Parsed events, in line order.
-    public private(set) var events: [Event] = []
+    public private(set) var events = EventBatch()
     /// Source line number (1-based) of each event.
     public private(set) var eventLines: [Int] = []
     /// Rejected lines, in line order.
@@ -36,7 +36,7 @@ public struct LineBatcher: Sendable {
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
         var start = 0
         while start < chunk.count {
-            guard let nl = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+            guard let nl = findFar(UInt8(ascii: "\n"), in: chunk, from: start) else {
                 let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
                 if discarding { return }
                 if partial.count + rest.count > maxLineBytes {
@@ -87,11 +87,11 @@ public struct LineBatcher: Sendable {
 
     /// Hands over the batch parsed so far and starts a new one (line numbering continues).
     public mutating func take() -> (
-        events: [Event], eventLines: [Int], rejections: [LineRejection],
+        events: EventBatch, eventLines: [Int], rejections: [LineRejection],
         controls: [(events: Int, rejections: Int, text: String)]
     ) {
         defer {
-            events = []
+            events = EventBatch()
             eventLines = []
             rejections = []
             controls = []

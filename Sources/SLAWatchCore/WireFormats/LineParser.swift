@@ -52,22 +52,38 @@ public struct ParseStats: Sendable, Equatable {
 /// bytes are equal. One per connection or file (inside `LineBatcher`).
 public struct ParseCache: Sendable {
     private var names: [String?]
+    private var nameIDs: [Int]
+    /// The cached names' bytes, `keyWidth` per slot, compared with memcmp on a hit (no String
+    /// access); names longer than `keyWidth` are not cached.
+    private var nameKeys: [UInt8]
+    private var nameLengths: [Int32]
+    private static let keyWidth = 48
     private var tagKeys: [[UInt8]?]
     private var tagValues: [[String: String]]
+    private var tagIDs: [Int]
+    private var nextID = 0
 
-    /// A cache with 1,024 name slots and 256 tag-set slots.
+    /// A cache with 4,096 name slots and 1,024 tag-set slots (about 250 KiB).
     public init() {
-        names = Array(repeating: nil, count: 1024)
-        tagKeys = Array(repeating: nil, count: 256)
-        tagValues = Array(repeating: [:], count: 256)
+        names = Array(repeating: nil, count: 4096)
+        nameIDs = Array(repeating: -1, count: 4096)
+        nameKeys = Array(repeating: 0, count: 4096 * Self.keyWidth)
+        nameLengths = Array(repeating: -1, count: 4096)
+        tagKeys = Array(repeating: nil, count: 1024)
+        tagValues = Array(repeating: [:], count: 1024)
+        tagIDs = Array(repeating: -1, count: 1024)
     }
 
     /// A cache that stores nothing (no allocation).
     public static let disabled = ParseCache(disabled: ())
     private init(disabled: Void) {
         names = []
+        nameIDs = []
+        nameKeys = []
+        nameLengths = []
         tagKeys = []
         tagValues = []
+        tagIDs = []
     }
 
     var isEnabled: Bool { !names.isEmpty }
@@ -78,37 +94,49 @@ public struct ParseCache: Sendable {
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 
-    mutating func name(_ b: UnsafeRawBufferPointer) -> String {
-        guard isEnabled else { return String(decoding: b, as: UTF8.self) }
+    /// The name for these bytes and the id of the cache entry (unique for the cache's life),
+    /// `-1` when the cache is disabled.
+    mutating func name(_ b: UnsafeRawBufferPointer) -> (String, Int) {
+        guard isEnabled, b.count <= Self.keyWidth else { return (String(decoding: b, as: UTF8.self), -1) }
         let slot = Self.hash(b) & (names.count - 1)
-        if var cached = names[slot] {
-            let same = cached.withUTF8 { c in
-                c.count == b.count && (b.isEmpty || memcmp(c.baseAddress!, b.baseAddress!, b.count) == 0)
+        let offset = slot * Self.keyWidth
+        if nameLengths[slot] == Int32(b.count) {
+            let same = nameKeys.withUnsafeBytes { keys in
+                b.isEmpty || memcmp(keys.baseAddress! + offset, b.baseAddress!, b.count) == 0
             }
-            if same { return cached }
+            if same, let cached = names[slot] { return (cached, nameIDs[slot]) }
         }
         let fresh = String(decoding: b, as: UTF8.self)
         names[slot] = fresh
-        return fresh
+        nameKeys.withUnsafeMutableBytes { keys in
+            if !b.isEmpty { memcpy(keys.baseAddress! + offset, b.baseAddress!, b.count) }
+        }
+        nameLengths[slot] = Int32(b.count)
+        nextID += 1
+        nameIDs[slot] = nextID
+        return (fresh, nextID)
     }
 
-    func labels(_ b: UnsafeRawBufferPointer) -> [String: String]? {
+    func labels(_ b: UnsafeRawBufferPointer) -> ([String: String], Int)? {
         guard isEnabled else { return nil }
         let slot = Self.hash(b) & (tagKeys.count - 1)
         if let key = tagKeys[slot] {
             let same = key.withUnsafeBytes { k in
                 k.count == b.count && (b.isEmpty || memcmp(k.baseAddress!, b.baseAddress!, b.count) == 0)
             }
-            if same { return tagValues[slot] }
+            if same { return (tagValues[slot], tagIDs[slot]) }
         }
         return nil
     }
 
-    mutating func store(labels: [String: String], for b: UnsafeRawBufferPointer) {
-        guard isEnabled else { return }
+    mutating func store(labels: [String: String], for b: UnsafeRawBufferPointer) -> Int {
+        guard isEnabled else { return -1 }
         let slot = Self.hash(b) & (tagKeys.count - 1)
         tagKeys[slot] = Array(b)
         tagValues[slot] = labels
+        nextID += 1
+        tagIDs[slot] = nextID
+        return nextID
     }
 }
 
@@ -154,9 +182,9 @@ public struct LineParser: Sendable {
     }
 
     /// Parses one line, reusing names and label sets from `cache`.
-    public func parse(
+    public func parse<Sink: EventSink>(
         _ line: UnsafeRawBufferPointer,
-        into events: inout [Event],
+        into events: inout Sink,
         stats: inout ParseStats,
         cache: inout ParseCache
     ) -> LineOutcome {
@@ -198,9 +226,9 @@ public struct LineParser: Sendable {
 
     // MARK: - statsd / DogStatsD
 
-    private func parseStatsd(
+    private func parseStatsd<Sink: EventSink>(
         _ b: UnsafeRawBufferPointer,
-        into events: inout [Event],
+        into events: inout Sink,
         stats: inout ParseStats,
         cache: inout ParseCache
     ) -> LineOutcome {
@@ -211,7 +239,7 @@ public struct LineParser: Sendable {
             break
         }
         if !ascii && String(validating: b, as: UTF8.self) == nil { return .rejected(.invalidUTF8) }
-        guard let colon = b.firstIndex(of: UInt8(ascii: ":")) else {
+        guard let colon = find(UInt8(ascii: ":"), in: b, from: 0) else {
             return .rejected(.missingValue)
         }
         if colon == 0 { return .rejected(.emptyName) }
@@ -222,12 +250,12 @@ public struct LineParser: Sendable {
             }
         }
         // Fields after the name, split at '|' by index: values, type, then optional fields.
-        guard let firstBar = b[(colon + 1)...].firstIndex(of: UInt8(ascii: "|")) else {
+        guard let firstBar = find(UInt8(ascii: "|"), in: b, from: colon + 1) else {
             return b.count == colon + 1 ? .rejected(.missingValue) : .rejected(.missingType)
         }
         let valueField = UnsafeRawBufferPointer(rebasing: b[(colon + 1)..<firstBar])
         if valueField.isEmpty { return .rejected(.missingValue) }
-        let typeEnd = b[(firstBar + 1)...].firstIndex(of: UInt8(ascii: "|")) ?? b.count
+        let typeEnd = find(UInt8(ascii: "|"), in: b, from: firstBar + 1) ?? b.count
         let typeField = UnsafeRawBufferPointer(rebasing: b[(firstBar + 1)..<typeEnd])
         let kind: MetricKind
         var isTimer = false
@@ -244,11 +272,12 @@ public struct LineParser: Sendable {
         }
         var rate = 1.0
         var labels: [String: String] = [:]
+        var labelsID = -1
         var time: Double?
         var fieldStart = typeEnd + 1
         while fieldStart <= b.count {
             let fieldEnd =
-                fieldStart < b.count ? (b[fieldStart...].firstIndex(of: UInt8(ascii: "|")) ?? b.count) : b.count
+                fieldStart < b.count ? (find(UInt8(ascii: "|"), in: b, from: fieldStart) ?? b.count) : b.count
             let field = UnsafeRawBufferPointer(rebasing: b[fieldStart..<fieldEnd])
             fieldStart = fieldEnd + 1
             if field.isEmpty { continue }
@@ -260,13 +289,21 @@ public struct LineParser: Sendable {
                 }
                 rate = r
             case UInt8(ascii: "#"):
-                if let cached = cache.labels(rest) {
-                    if labels.isEmpty { labels = cached } else { labels.merge(cached) { _, new in new } }
+                var parsed: [String: String]
+                var id: Int
+                if let (cached, cachedID) = cache.labels(rest) {
+                    (parsed, id) = (cached, cachedID)
                 } else {
-                    var parsed: [String: String] = [:]
+                    parsed = [:]
                     guard parseTags(rest, into: &parsed) else { return .rejected(.invalidTag) }
-                    cache.store(labels: parsed, for: rest)
-                    if labels.isEmpty { labels = parsed } else { labels.merge(parsed) { _, new in new } }
+                    id = cache.store(labels: parsed, for: rest)
+                }
+                if labels.isEmpty {
+                    (labels, labelsID) = (parsed, id)
+                } else {
+                    // Several #-fields: their union is a new label set, not a cached one.
+                    labels.merge(parsed) { _, new in new }
+                    labelsID = -1
                 }
             case UInt8(ascii: "T"):
                 guard let t = parseNumber(rest), t > 0, t == t.rounded(), t < 1e11 else {
@@ -278,13 +315,25 @@ public struct LineParser: Sendable {
                 stats.ignoredFields += 1
             }
         }
-        var name = cache.name(UnsafeRawBufferPointer(rebasing: b[0..<colon]))
-        if !ascii { name = name.precomposedStringWithCanonicalMapping }
+        var (name, nameID) = cache.name(UnsafeRawBufferPointer(rebasing: b[0..<colon]))
+        if !ascii {
+            name = name.precomposedStringWithCanonicalMapping
+            nameID = -1
+        }
         if kind == .set {
             // A set member is any text (user id, session id); packing does not apply to sets.
             let member = String(decoding: valueField, as: UTF8.self)
-            events.append(
-                Event(metric: name, value: 1, kind: .set, labels: labels, time: time, sampleRate: rate, member: member)
+            events.appendFields(
+                name: name,
+                nameID: nameID,
+                labels: labels,
+                labelsID: labelsID,
+                value: 1,
+                kind: .set,
+                time: time,
+                sampleRate: rate,
+                member: member,
+                isDelta: false
             )
             return .accepted(1)
         }
@@ -294,40 +343,41 @@ public struct LineParser: Sendable {
         while vStart <= valueField.count {
             let vEnd =
                 vStart < valueField.count
-                ? (valueField[vStart...].firstIndex(of: UInt8(ascii: ":")) ?? valueField.count) : valueField.count
+                ? (find(UInt8(ascii: ":"), in: valueField, from: vStart) ?? valueField.count) : valueField.count
             let piece = UnsafeRawBufferPointer(rebasing: valueField[vStart..<vEnd])
             vStart = vEnd + 1
             if piece.isEmpty { continue }
             guard let v = parseNumber(piece) else {
-                events.removeSubrange(first...)
+                events.truncate(to: first)
                 return .rejected(.invalidValue)
             }
             guard v.isFinite else {
-                events.removeSubrange(first...)
+                events.truncate(to: first)
                 return .rejected(.nonFiniteValue)
             }
             if isTimer && v < 0 {
-                events.removeSubrange(first...)
+                events.truncate(to: first)
                 return .rejected(.negativeDuration)
             }
             // The value scaled by the sample rate must stay finite (1e308|c|@0.01 would be +Inf).
             if !(v / rate).isFinite {
-                events.removeSubrange(first...)
+                events.truncate(to: first)
                 return .rejected(.nonFiniteValue)
             }
             let isDelta =
                 kind == .gauge && options.gaugeDeltas
                 && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-"))
-            events.append(
-                Event(
-                    metric: name,
-                    value: v,
-                    kind: kind,
-                    labels: labels,
-                    time: time,
-                    sampleRate: rate,
-                    isDelta: isDelta
-                )
+            events.appendFields(
+                name: name,
+                nameID: nameID,
+                labels: labels,
+                labelsID: labelsID,
+                value: v,
+                kind: kind,
+                time: time,
+                sampleRate: rate,
+                member: nil,
+                isDelta: isDelta
             )
         }
         if events.count == first { return .rejected(.missingValue) }
@@ -393,7 +443,7 @@ public struct LineParser: Sendable {
         init(from decoder: Decoder) throws { event = try? JSONEvent(from: decoder) }
     }
 
-    private func parseJSON(_ b: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
+    private func parseJSON<Sink: EventSink>(_ b: UnsafeRawBufferPointer, into events: inout Sink) -> LineOutcome {
         guard String(validating: b, as: UTF8.self) != nil else { return .rejected(.invalidUTF8) }
         let decoded: JSONEvent
         do {
@@ -411,7 +461,9 @@ public struct LineParser: Sendable {
         }
     }
 
-    private func parseJSONBatch(_ b: UnsafeRawBufferPointer, into events: inout [Event]) -> LineOutcome {
+    private func parseJSONBatch<Sink: EventSink>(_ b: UnsafeRawBufferPointer, into events: inout Sink)
+        -> LineOutcome
+    {
         guard String(validating: b, as: UTF8.self) != nil else { return .rejected(.invalidUTF8) }
         guard let elements = try? JSONDecoder().decode([BatchElement].self, from: Data(b)) else {
             return .rejected(.invalidJSON)
@@ -494,6 +546,27 @@ public struct LineParser: Sendable {
         }
         return .success(Event(metric: metric, value: value, kind: kind, labels: labels, time: time))
     }
+}
+
+/// The index of the first `byte` in `b` at or after `from`, `nil` when absent. A plain loop:
+/// the fields of a statsd line are a few bytes long, where a memchr(3) call costs more than it
+/// saves (the line framing, which scans kilobytes, uses `findFar`).
+@inline(__always)
+func find(_ byte: UInt8, in b: UnsafeRawBufferPointer, from: Int) -> Int? {
+    var i = from
+    while i < b.count {
+        if b[i] == byte { return i }
+        i += 1
+    }
+    return nil
+}
+
+/// Like `find`, with memchr(3), for long scans.
+@inline(__always)
+func findFar(_ byte: UInt8, in b: UnsafeRawBufferPointer, from: Int) -> Int? {
+    guard from < b.count, let base = b.baseAddress else { return nil }
+    guard let hit = memchr(base + from, Int32(byte), b.count - from) else { return nil }
+    return UnsafeRawPointer(hit) - base
 }
 
 // MARK: - Number parsing
