@@ -5,7 +5,9 @@ let package = Package(
     name: "slawatch",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "slawatch", targets: ["slawatch"])
+        .executable(name: "slawatch", targets: ["slawatch"]),
+        // For the separate Benchmarks/ package.
+        .library(name: "SLAWatchCoreLibrary", targets: ["SLAWatchCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

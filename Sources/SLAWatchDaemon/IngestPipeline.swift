@@ -59,6 +59,8 @@ public enum IngestWork: Sendable {
 public final class IngestPipeline: Sendable {
     private let continuation: AsyncStream<IngestWork>.Continuation
     private let stream: AsyncStream<IngestWork>
+    /// Batches go back here once ingested; listeners fill them again (no allocation per event).
+    public let pool = EventBatchPool(capacity: 16)
 
     /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
     public init() {
@@ -74,7 +76,11 @@ public final class IngestPipeline: Sendable {
     /// Feeds the engine until `finish()` is called and the queue is drained; rejections go to
     /// `reporter` (rate-limited journal entries per source).
     public func run(engine: EngineActor, reporter: RejectionReporter? = nil) async {
+        // The last ingested batch, recycled once the work item holding it is gone (so the
+        // listener that reuses it holds the only reference and does not copy it).
+        var ingested: (EventBatch, [Int])?
         for await work in stream {
+            if let (events, lines) = ingested.take() { pool.recycle(events, lines) }
             switch work {
             case .batch(let events, let lines, let parseRejections, let tally):
                 if !parseRejections.isEmpty {
@@ -86,6 +92,7 @@ public final class IngestPipeline: Sendable {
                 let rejections = r.rejected.map { x in
                     LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
                 }
+                ingested = (events, lines)
                 let all = (parseRejections + rejections).sorted { $0.line < $1.line }
                 tally.add(accepted: r.accepted, rejections: all)
                 reporter?.note(

@@ -86,7 +86,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     private func flush(context: ChannelHandlerContext) {
         guard !batcher.isEmpty else { return }
-        let b = batcher.take()
+        let b = batcher.take(reusing: pipeline.pool)
         if b.controls.isEmpty {
             // The common case: one batch as parsed, no copies.
             var events = b.events

@@ -11,6 +11,9 @@ public struct Engine: Sendable {
     private var byMetric: MetricIndex
     private var dirty: Set<Int> = []
     private var dirtyFlags: [Bool]
+    private var scratchOldest: [Int64] = []
+    private var scratchCandidates: [Range<Int>?] = []
+    private var scratchDirty: [Int] = []
     private var filters: [[(String, String)]]
     private var lastValues: [Double?]
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
@@ -78,12 +81,23 @@ public struct Engine: Sendable {
         }
         let index = byMetric
         let filters = self.filters
-        let candidates = batch.names.map { index.lookup($0) }
+        // Scratch buffers live in the engine and are reused batch after batch (no allocation
+        // per batch in the steady state); they are moved out for the loop and back after it.
+        var candidates = scratchCandidates
+        scratchCandidates = []
+        candidates.removeAll(keepingCapacity: true)
+        for name in batch.names { candidates.append(index.lookup(name)) }
         var filterCache: [Int: Bool] = [:]
         var flags = dirtyFlags
-        var newlyDirty: [Int] = []
-        // Per batch, not per event: the oldest bucket each window still accepts at `now`.
-        var oldest = [Int64?](repeating: nil, count: objectives.count)
+        dirtyFlags = []
+        var newlyDirty = scratchDirty
+        scratchDirty = []
+        newlyDirty.removeAll(keepingCapacity: true)
+        // Per batch, not per event: the oldest bucket each window still accepts at `now`
+        // (Int64.min: not computed yet).
+        var oldest = scratchOldest
+        scratchOldest = []
+        if oldest.count != objectives.count { oldest = Array(repeating: .min, count: objectives.count) }
         let objectiveCount = objectives.count
         windows.withUnsafeMutableBufferPointer { windows in
             for i in 0..<batch.count {
@@ -113,14 +127,14 @@ public struct Engine: Sendable {
                         if !ok { continue }
                     }
                     matched = true
-                    if oldest[j] == nil { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                    if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
                     let added = windows[j].add(
                         value: batch.values[i],
                         kind: batch.kinds[i],
                         sampleRate: batch.rates[i],
                         member: batch.members[i],
                         at: t,
-                        oldest: oldest[j]!
+                        oldest: oldest[j]
                     )
                     if added {
                         used = true
@@ -139,6 +153,13 @@ public struct Engine: Sendable {
         }
         dirtyFlags = flags
         for j in newlyDirty { dirty.insert(j) }
+        for k in candidates.indices {
+            guard let range = candidates[k] else { continue }
+            for r in range { oldest[index.objectives[r]] = .min }
+        }
+        scratchOldest = oldest
+        scratchCandidates = candidates
+        scratchDirty = newlyDirty
         return result
     }
 

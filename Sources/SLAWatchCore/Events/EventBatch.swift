@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the parser puts events: an `[Event]` (simple, for tests and tools) or an `EventBatch`
 /// (the daemon's hot path).
 public protocol EventSink {
@@ -80,8 +82,10 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     /// Per event: etsy gauge delta.
     public private(set) var deltas: [Bool] = []
     // Interning without hashing: parser cache id → index in this batch, direct-mapped by id.
-    private var nameMemo: [(id: Int, index: Int32)] = []
-    private var labelsMemo: [(id: Int, index: Int32)] = []
+    // An entry is valid only for the generation it was written in (`removeAll` starts a new one).
+    private var nameMemo: [(id: Int, generation: Int, index: Int32)] = []
+    private var labelsMemo: [(id: Int, generation: Int, index: Int32)] = []
+    private var generation = 0
     private static let memoSize = 8192
 
     /// An empty batch.
@@ -123,11 +127,11 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
 
     private mutating func internName(_ name: String, id: Int) -> Int32 {
         if id >= 0 {
-            if nameMemo.isEmpty { nameMemo = Array(repeating: (-1, 0), count: Self.memoSize) }
+            if nameMemo.isEmpty { nameMemo = Array(repeating: (-1, 0, 0), count: Self.memoSize) }
             let slot = id & (Self.memoSize - 1)
-            if nameMemo[slot].id == id { return nameMemo[slot].index }
+            if nameMemo[slot].id == id && nameMemo[slot].generation == generation { return nameMemo[slot].index }
             names.append(name)
-            nameMemo[slot] = (id, Int32(names.count - 1))
+            nameMemo[slot] = (id, generation, Int32(names.count - 1))
             return Int32(names.count - 1)
         }
         if names.count < 64, let known = names.firstIndex(of: name) { return Int32(known) }
@@ -138,11 +142,11 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     private mutating func internLabels(_ labels: [String: String], id: Int) -> Int32 {
         if labels.isEmpty { return 0 }
         if id >= 0 {
-            if labelsMemo.isEmpty { labelsMemo = Array(repeating: (-1, 0), count: Self.memoSize) }
+            if labelsMemo.isEmpty { labelsMemo = Array(repeating: (-1, 0, 0), count: Self.memoSize) }
             let slot = id & (Self.memoSize - 1)
-            if labelsMemo[slot].id == id { return labelsMemo[slot].index }
+            if labelsMemo[slot].id == id && labelsMemo[slot].generation == generation { return labelsMemo[slot].index }
             labelSets.append(labels)
-            labelsMemo[slot] = (id, Int32(labelSets.count - 1))
+            labelsMemo[slot] = (id, generation, Int32(labelSets.count - 1))
             return Int32(labelSets.count - 1)
         }
         labelSets.append(labels)
@@ -197,6 +201,23 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         deltas.removeSubrange(count...)
     }
 
+    /// Empties the batch but keeps its storage, so a recycled batch fills up again without
+    /// allocating (the steady state of the ingest path allocates nothing per event).
+    public mutating func removeAll() {
+        names.removeAll(keepingCapacity: true)
+        labelSets.removeAll(keepingCapacity: true)
+        labelSets.append([:])
+        nameIndex.removeAll(keepingCapacity: true)
+        labelIndex.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        kinds.removeAll(keepingCapacity: true)
+        rates.removeAll(keepingCapacity: true)
+        times.removeAll(keepingCapacity: true)
+        members.removeAll(keepingCapacity: true)
+        deltas.removeAll(keepingCapacity: true)
+        generation += 1
+    }
+
     /// Appends every event of `other` (names and label sets re-interned).
     public mutating func append(contentsOf other: EventBatch) {
         for i in other.indices { append(other[i]) }
@@ -213,5 +234,32 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     mutating func setValue(_ v: Double, at i: Int) {
         values[i] = v
         deltas[i] = false
+    }
+}
+
+/// Batches handed back by the consumer after ingesting them, for the producer to fill again:
+/// the ingest path then reuses the same storage and allocates nothing per event in the steady
+/// state. Thread-safe; holds at most `capacity` spares.
+public final class EventBatchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var spares: [(events: EventBatch, eventLines: [Int])] = []
+    private let capacity: Int
+
+    /// A pool holding up to `capacity` spare batches.
+    public init(capacity: Int = 8) { self.capacity = capacity }
+
+    /// A spare batch, or `nil` when none is free.
+    public func take() -> (events: EventBatch, eventLines: [Int])? {
+        lock.lock()
+        defer { lock.unlock() }
+        return spares.popLast()
+    }
+
+    /// Gives a batch back (it is emptied by the next `LineBatcher.take(reusing:)`). For the
+    /// storage to be reused, the caller must hold the only reference.
+    public func recycle(_ events: EventBatch, _ eventLines: [Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if spares.count < capacity { spares.append((events, eventLines)) }
     }
 }

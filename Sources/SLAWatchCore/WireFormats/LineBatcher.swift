@@ -90,13 +90,31 @@ public struct LineBatcher: Sendable {
         events: EventBatch, eventLines: [Int], rejections: [LineRejection],
         controls: [(events: Int, rejections: Int, text: String)]
     ) {
-        defer {
-            events = EventBatch()
-            eventLines = []
-            rejections = []
-            controls = []
+        take(reusing: nil)
+    }
+
+    /// Like `take()`, continuing into a spare batch from `pool` (emptied batches handed back by
+    /// the consumer) so the next batch reuses their storage instead of allocating.
+    public mutating func take(reusing pool: EventBatchPool?) -> (
+        events: EventBatch, eventLines: [Int], rejections: [LineRejection],
+        controls: [(events: Int, rejections: Int, text: String)]
+    ) {
+        var nextEvents: EventBatch
+        var nextLines: [Int]
+        if let pool, let spare = pool.take() {
+            (nextEvents, nextLines) = spare
+            nextEvents.removeAll()
+            nextLines.removeAll(keepingCapacity: true)
+        } else {
+            nextEvents = EventBatch()
+            nextLines = []
         }
-        return (events, eventLines, rejections, controls)
+        swap(&events, &nextEvents)
+        swap(&eventLines, &nextLines)
+        let out = (nextEvents, nextLines, rejections, controls)
+        if !rejections.isEmpty { rejections = [] }
+        if !controls.isEmpty { controls = [] }
+        return out
     }
 
     /// Starts numbering lines from 1 again for a new, independent stream (the next datagram),
