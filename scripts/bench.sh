@@ -35,6 +35,14 @@ for _ in $(seq 1 100); do [ -S "$work/run/control.sock" ] && break; sleep 0.1; d
 echo "== slawatch $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%FT%TZ)"
 "$bin" bench --socket "$work/run/ingest.sock" --events "$events" --series 1000 --datagrams 50000 --lines-per-datagram 20
 "$bin" bench --socket "$work/run/ingest.sock" --events "$events" --series 100000
+echo "== allocations on the ingest hot path (Benchmarks/, ordo-one/malloc-interposer)"
+(
+    cd Benchmarks
+    swift build -c release >/dev/null
+    benchbin=$(swift build -c release --show-bin-path)
+    LD_PRELOAD="$benchbin/libMallocInterposerSwift.so" "$benchbin/ingest-allocations" "$events" 1000
+    LD_PRELOAD="$benchbin/libMallocInterposerSwift.so" "$benchbin/ingest-allocations" "$events" 100000
+)
 if command -v netdata >/dev/null; then
     nd_dir="$work/netdata"
     mkdir -p "$nd_dir"/{cache,lib,log,run}
