@@ -61,7 +61,7 @@ public final class Daemon: Service, Sendable {
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
         let restored = try store.loadSnapshots()
         engine.restore(restored)
-        engine.tracksGaugeLevels = config.gaugeDeltas
+        engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
         // Settle: evaluate every restored instance once; only real changes are written.
@@ -91,7 +91,7 @@ public final class Daemon: Service, Sendable {
             fd: datagramFD,
             path: activated.ingestDatagram == nil ? datagramSocketPath : "fd \(datagramFD)",
             maxDatagramBytes: config.maxDatagramBytes,
-            options: ParserOptions(gaugeDeltas: config.gaugeDeltas),
+            options: ParserOptions(gaugeDeltas: config.gaugeDeltasDatagram),
             pipeline: pipeline,
             policy: policy
         )
@@ -102,7 +102,14 @@ public final class Daemon: Service, Sendable {
             path: controlSocketPath,
             activatedFD: activated.control
         ) { request in
-            await Self.answer(request, actor: actor, limiter: limiter, datagrams: datagrams, reporter: reporter)
+            await Self.answer(
+                request,
+                actor: actor,
+                limiter: limiter,
+                datagrams: datagrams,
+                reporter: reporter,
+                ignored: pipeline.ignored
+            )
         }
 
         journal.enqueue([
@@ -166,7 +173,8 @@ public final class Daemon: Service, Sendable {
         actor: EngineActor,
         limiter: ConnectionLimiter,
         datagrams: DatagramListener,
-        reporter: RejectionReporter
+        reporter: RejectionReporter,
+        ignored: IgnoredCounter
     ) async -> String {
         switch request {
         case "status":
@@ -182,6 +190,8 @@ public final class Daemon: Service, Sendable {
                 var datagramsTooLong: Int
                 var rejectedBySource: [String: Int]
                 var pid: Int32
+                var ignoredFields: Int
+                var ignoredMessages: Int
             }
             let reply = Reply(
                 objectives: await actor.status(),
@@ -196,7 +206,9 @@ public final class Daemon: Service, Sendable {
                 datagrams: datagrams.counts.datagrams,
                 datagramsTooLong: datagrams.counts.tooLong,
                 rejectedBySource: reporter.totals,
-                pid: getpid()
+                pid: getpid(),
+                ignoredFields: ignored.value.ignoredFields,
+                ignoredMessages: ignored.value.ignoredMessages
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -57,20 +57,12 @@ public final class DatagramListener: @unchecked Sendable {
         guard fd >= 0 else {
             throw SocketPath.StartupError(description: "socket(): \(String(cString: strerror(errno)))")
         }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        let rc: Int32
+        do {
+            rc = try withUnixSocketAddress(path) { Glibc.bind(fd, $0, $1) }
+        } catch {
             close(fd)
-            throw SocketPath.StartupError(description: "socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+            throw error
         }
         guard rc == 0 else {
             let e = errno
@@ -118,6 +110,7 @@ public final class DatagramListener: @unchecked Sendable {
         var buffers = [UInt8](repeating: 0, count: batch * slot)
         var infos = [clinux_datagram](repeating: clinux_datagram(), count: batch)
         var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
+        var reportedStats = ParseStats()
         while !isStopped {
             let n = buffers.withUnsafeMutableBytes { raw in
                 infos.withUnsafeMutableBufferPointer { info in
@@ -166,6 +159,8 @@ public final class DatagramListener: @unchecked Sendable {
                 }
                 perPeer[peer] = entry
             }
+            pipeline.ignored.add(batcher.stats, since: reportedStats)
+            reportedStats = batcher.stats
             lock.lock()
             _datagrams += Int(n)
             _tooLong += tooLong

@@ -61,6 +61,8 @@ public final class IngestPipeline: Sendable {
     private let stream: AsyncStream<IngestWork>
     /// Batches go back here once ingested; listeners fill them again (no allocation per event).
     public let pool = EventBatchPool(capacity: 16)
+    /// Unknown `|`-fields and DogStatsD events/service checks skipped by all listeners.
+    public let ignored = IgnoredCounter()
 
     /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
     public init() {
@@ -112,5 +114,28 @@ public final class IngestPipeline: Sendable {
                 done()
             }
         }
+    }
+}
+
+/// Totals of harmless input that was skipped (not errors): unknown DogStatsD `|`-fields and
+/// `_e{…}`/`_sc|…` messages. Thread-safe.
+public final class IgnoredCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = ParseStats()
+
+    /// Adds what a listener's batcher counted since its previous report (`now − before`).
+    public func add(_ now: ParseStats, since before: ParseStats) {
+        guard now != before else { return }
+        lock.lock()
+        total.ignoredFields += now.ignoredFields - before.ignoredFields
+        total.ignoredMessages += now.ignoredMessages - before.ignoredMessages
+        lock.unlock()
+    }
+
+    /// The totals so far.
+    public var value: ParseStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return total
     }
 }

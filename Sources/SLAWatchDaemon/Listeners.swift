@@ -141,13 +141,7 @@ func startStreamIngest(
                 )
             }
         }
-    if let fd = activatedFD {
-        return try await bootstrap.withBoundSocket(fd).get()
-    }
-    try SocketPath.prepare(path)
-    let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-    chmod(path, mode_t(config.socketMode))
-    return channel
+    return try await listen(bootstrap, path: path, activatedFD: activatedFD, mode: config.socketMode)
 }
 
 /// Starts the control server (`status`) on an activated fd or a path of its own.
@@ -166,11 +160,17 @@ func startControl(
                 try ch.pipeline.syncOperations.addHandler(ControlHandler(respond: respond))
             }
         }
+    return try await listen(bootstrap, path: path, activatedFD: activatedFD, mode: config.socketMode)
+}
+
+/// Adopts the activated fd, or binds `path` (after the stale-socket check) with `mode`.
+private func listen(_ bootstrap: ServerBootstrap, path: String, activatedFD: Int32?, mode: Int) async throws -> Channel
+{
     if let fd = activatedFD {
         return try await bootstrap.withBoundSocket(fd).get()
     }
     try SocketPath.prepare(path)
     let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-    chmod(path, mode_t(config.socketMode))
+    chmod(path, mode_t(mode))
     return channel
 }

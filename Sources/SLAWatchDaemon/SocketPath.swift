@@ -23,20 +23,7 @@ enum SocketPath {
         let fd = socket(AF_UNIX, Int32(type.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw StartupError(description: "socket path too long (\(bytes.count) bytes): \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = try withUnixSocketAddress(path) { connect(fd, $0, $1) }
         if rc == 0 {
             throw StartupError(description: "another process is listening on \(path) (is slawatch already running?)")
         }
@@ -69,5 +56,28 @@ enum SocketPath {
         ftruncate(fd, 0)
         let pid = "\(getpid())\n"
         _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+}
+
+/// Calls `body` with a `sockaddr_un` for `path` (unix(7)), as the `sockaddr` pointer and length
+/// that `bind(2)`/`connect(2)` take.
+/// - Throws: `SocketPath.StartupError` when the path does not fit `sun_path` (108 bytes).
+public func withUnixSocketAddress<T>(
+    _ path: String,
+    _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T
+) throws -> T {
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        throw SocketPath.StartupError(description: "socket path too long (\(bytes.count) bytes): \(path)")
+    }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        for (i, b) in bytes.enumerated() { raw[i] = b }
+    }
+    return try withUnsafePointer(to: &addr) {
+        try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            try body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
     }
 }

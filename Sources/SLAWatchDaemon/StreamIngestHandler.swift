@@ -19,6 +19,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private let patterns: [String]?
     private let onFinished: @Sendable (SourceTally) -> Void
     private var finished = false
+    private var reportedStats = ParseStats()
 
     /// - Parameters:
     ///   - patterns: metric patterns the peer may write, `nil` for everything.
@@ -86,6 +87,8 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     private func flush(context: ChannelHandlerContext) {
         guard !batcher.isEmpty else { return }
+        pipeline.ignored.add(batcher.stats, since: reportedStats)
+        reportedStats = batcher.stats
         let b = batcher.take(reusing: pipeline.pool)
         if b.controls.isEmpty {
             // The common case: one batch as parsed, no copies.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SLAWatchDaemon
 
 /// `slawatch bench`: a load generator for a running daemon. It measures events per second through
 /// one stream connection (acknowledged with `#sync`, so everything counted is in the engine and
@@ -61,16 +62,7 @@ struct BenchCommand: ParsableCommand {
         let bytes = Array(message.utf8)
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         defer { Glibc.close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in dgram.utf8.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = try withUnixSocketAddress(dgram) { connect(fd, $0, $1) }
         guard rc == 0 else { throw ValidationError("cannot connect to \(dgram)") }
         let cpu0 = cpuSeconds(pid)
         let t0 = Date()

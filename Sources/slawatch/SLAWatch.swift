@@ -124,6 +124,11 @@ struct PushCommand: ParsableCommand {
     var socket: String?
     @Option(name: .long, help: "Seconds to wait for the acknowledgement.")
     var timeout: Double = 30
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Wait until the events are committed (#sync) and exit 1 on rejected lines (default)."
+    )
+    var sync = true
     @Argument(help: "Lines such as 'leads.qualified:1|c|#source:web'.")
     var lines: [String] = []
 
@@ -137,6 +142,17 @@ struct PushCommand: ParsableCommand {
             for l in lines { payload.append(contentsOf: Array((l + "\n").utf8)) }
         }
         let id = String(ProcessInfo.processInfo.processIdentifier)
+        if !sync {
+            // Fire and forget, like any statsd client: send, half-close, wait for the daemon to
+            // close (it has read everything by then), no acknowledgement.
+            do {
+                _ = try UnixClient.exchange(path: path, payload: payload, until: nil, timeout: timeout)
+            } catch {
+                printError("slawatch push: \(error)")
+                throw ExitCode(2)
+            }
+            return
+        }
         payload.append(contentsOf: Array("#sync \(id)\n".utf8))
         let reply: String
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchDaemon
 
 /// A blocking Unix stream-socket client for the CLI: connect, send, read the answer.
 enum UnixClient {
@@ -12,20 +13,7 @@ enum UnixClient {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Failure(description: "socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = try withUnixSocketAddress(path) { connect(fd, $0, $1) }
         guard rc == 0 else {
             throw Failure(
                 description: "cannot connect to \(path): \(String(cString: strerror(errno))) (is the daemon running?)"
@@ -43,6 +31,10 @@ enum UnixClient {
                 }
                 off += n
             }
+        }
+        if marker == nil {
+            // Nothing more to send: half-close so the daemon answers and closes.
+            shutdown(fd, Int32(SHUT_WR))
         }
         var received = Data()
         var buf = [UInt8](repeating: 0, count: 65536)

@@ -422,3 +422,20 @@ struct ObjectiveErrorCase: Sendable, CustomTestStringConvertible {
         #expect((e.first?.line ?? 0) >= 1)
     }
 }
+
+@Suite struct GaugeDeltaConfigTests {
+    @Test(arguments: [
+        ("true", true, true), ("false", false, false), ("stream", true, false), ("datagram", false, true),
+    ])
+    func perListener(_ text: String, _ stream: Bool, _ datagram: Bool) throws {
+        let c = try parseDaemon("gauge_deltas: \(text)\n").get()
+        #expect(c.gaugeDeltas == stream)
+        #expect(c.gaugeDeltasDatagram == datagram)
+    }
+
+    @Test func anythingElseIsAnError() {
+        let e = errors(parseDaemon("gauge_deltas: sometimes\n", file: "d.yaml"))
+        #expect(e.first?.key == "gauge_deltas")
+        #expect(e.first?.line == 1)
+    }
+}

@@ -90,8 +90,15 @@ struct SocketTests {
         #expect(try sh("/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: lines).0 == 0)
         let nc = try sh("/bin/nc", ["-U", "-N", daemon.ingestSocket], stdin: "dd.\(id).requests:7|c\r\n\u{FEFF}")
         #expect(nc.0 == 0, "nc: \(nc.2)")
-        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 507 && values(daemon)["cart-\(id)"] == 100 }
+        // Fire and forget (no #sync), with harmless DogStatsD extras that are skipped and counted.
+        let extras = "dd.\(id).requests:3|c|c:abc123|card:low\n_sc|db.up|0\n_e{1,1}:a|b\n"
+        let push = try sh(slawatchBinary, ["push", "--no-sync", "--socket", daemon.ingestSocket], stdin: extras)
+        #expect(push.0 == 0, "push --no-sync: \(push.2)")
+        let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 510 && values(daemon)["cart-\(id)"] == 100 }
         #expect(matched, "got \(values(daemon))")
+        let status = try daemon.status()
+        #expect(status["ignoredFields"] as? Int == 2)
+        #expect(status["ignoredMessages"] as? Int == 2)
     }
 
     @Test func oversizeDatagramIsDroppedWholeAndLineLimitsHold() throws {

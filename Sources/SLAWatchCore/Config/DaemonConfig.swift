@@ -32,8 +32,11 @@ public struct DaemonConfig: Sendable, Equatable {
     public var idleTimeout: Double
     /// Concurrent stream connections; further ones are closed at once and counted. Default 1024.
     public var maxConnections: Int
-    /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the sockets. Default false.
+    /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the stream socket.
+    /// Config: `gauge_deltas: true` (both sockets), `stream`, `datagram` or `false` (default).
     public var gaugeDeltas: Bool
+    /// The same for the datagram socket.
+    public var gaugeDeltasDatagram: Bool
     /// Who may write which metrics; empty: everyone who can open the socket.
     public var authorization: Authorization
     /// The file this was read from, `nil` for the embedded default.
@@ -55,6 +58,7 @@ public struct DaemonConfig: Sendable, Equatable {
         idleTimeout: 60,
         maxConnections: 1024,
         gaugeDeltas: false,
+        gaugeDeltasDatagram: false,
         authorization: Authorization(),
         source: nil
     )
@@ -164,9 +168,11 @@ public struct DaemonConfig: Sendable, Equatable {
         c.idleTimeout = r.duration(m["idle_timeout"], "idle_timeout", default: 60, minimum: 0.001, maximum: 86400)
         if let n = m["gauge_deltas"], let s = r.string(n, "gauge_deltas") {
             switch s {
-            case "true", "yes", "on": c.gaugeDeltas = true
-            case "false", "no", "off": c.gaugeDeltas = false
-            default: r.fail(n, "gauge_deltas", "'\(s)' is not true or false")
+            case "true", "yes", "on": (c.gaugeDeltas, c.gaugeDeltasDatagram) = (true, true)
+            case "false", "no", "off": (c.gaugeDeltas, c.gaugeDeltasDatagram) = (false, false)
+            case "stream": (c.gaugeDeltas, c.gaugeDeltasDatagram) = (true, false)
+            case "datagram": (c.gaugeDeltas, c.gaugeDeltasDatagram) = (false, true)
+            default: r.fail(n, "gauge_deltas", "'\(s)' is not true, false, stream or datagram")
             }
         }
         if let node = m["authorization"] {
