@@ -13,8 +13,11 @@ public func fuzzLineParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         switch outcome {
         case .accepted(let n):
             precondition(n == events.count, "accepted count differs from events appended")
-        case .partial(let n, let rejected):
-            precondition(n == events.count && !rejected.isEmpty, "partial outcome inconsistent")
+        case .partial(let n, let rejected, let elements):
+            precondition(
+                n == events.count && !rejected.isEmpty && rejected.count == elements.count,
+                "partial outcome inconsistent"
+            )
         case .rejected, .ignored, .empty:
             precondition(events.isEmpty, "a rejected line appended events")
         }

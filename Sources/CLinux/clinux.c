@@ -78,5 +78,5 @@ int clinux_user_groups(const char *user, uint32_t gid, uint32_t *groups, int cap
 
 int clinux_keep_allocations_on_heap(int bytes) {
     if (mallopt(M_MMAP_THRESHOLD, bytes) != 1) return -1;
-    return mallopt(M_TRIM_THRESHOLD, bytes * 4) == 1 ? 0 : -1;
+    return mallopt(M_TRIM_THRESHOLD, bytes * 2) == 1 ? 0 : -1;
 }

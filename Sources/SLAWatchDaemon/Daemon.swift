@@ -51,7 +51,7 @@ public final class Daemon: Service, Sendable {
     public func run() async throws {
         // Ingest batches are arrays of a few hundred KiB; above glibc's default 128 KiB mmap
         // threshold each would be a fresh mmap/munmap with page faults. Keep them on the heap.
-        _ = clinux_keep_allocations_on_heap(64 << 20)
+        _ = clinux_keep_allocations_on_heap(8 << 20)
         let fm = FileManager.default
         for dir in [config.stateDirectory, config.runtimeDirectory] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -86,7 +86,7 @@ public actor EngineActor {
     }
 
     /// Every objective's standing as of the last evaluation.
-    public func status() -> [Engine.Status] { engine.status() }
+    public func status() -> [Engine.Status] { engine.status(at: clock()) }
 
     /// The objective named `name`.
     public func objective(named name: String) -> Objective? { engine.objective(named: name) }

@@ -79,7 +79,7 @@ public final class RejectionReporter: @unchecked Sendable {
         var f: [(String, String)] = [
             (
                 "MESSAGE",
-                "rejected \(p.rejected) line(s) from \(source) (accepted \(p.accepted))"
+                "rejected \(p.rejected) input item(s) (lines, JSON array elements or datagrams) from \(source) (accepted \(p.accepted) events)"
                     + (p.first.map { "; first at line \($0.line): \($0.reason)" } ?? "")
             ),
             ("MESSAGE_ID", MessageID.inputRejected), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),

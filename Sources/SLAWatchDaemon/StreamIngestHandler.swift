@@ -50,18 +50,21 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, e == .inputClosed {
-            // Half-closed: answer what was sent, then close our side.
-            finish(context: context, close: true)
+            // Half-closed (a clean end of input): a final line without \n counts; answer what
+            // was sent, then close our side.
+            finish(context: context, close: true, cleanEnd: true)
         } else if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
-            // idle_timeout: nothing received for that long; lines already sent are processed.
-            finish(context: context, close: true)
+            // idle_timeout: complete lines already sent are processed; a partial one is not.
+            finish(context: context, close: true, cleanEnd: false)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(context: context, close: false)
+        // Closed without a half-close first (reset, or a peer that closed both directions at
+        // once): a partial final line is not trusted.
+        finish(context: context, close: false, cleanEnd: false)
         context.fireChannelInactive()
     }
 
@@ -69,10 +72,10 @@ final class StreamIngestHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func finish(context: ChannelHandlerContext, close: Bool) {
+    private func finish(context: ChannelHandlerContext, close: Bool, cleanEnd: Bool) {
         guard !finished else { return }
         finished = true
-        batcher.finish()
+        if cleanEnd { batcher.finish() } else { batcher.abandon() }
         flush(context: context)
         let channel = context.channel
         let tally = self.tally

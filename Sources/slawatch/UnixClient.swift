@@ -45,6 +45,12 @@ enum UnixClient {
                 if errno == EAGAIN || errno == EWOULDBLOCK {
                     throw Failure(description: "no answer from \(path) within \(Int(timeout)) s")
                 }
+                if errno == ECONNRESET {
+                    throw Failure(
+                        description:
+                            "the daemon closed the connection on \(path) without answering (max_connections reached, or it is stopping)"
+                    )
+                }
                 throw Failure(description: "recv from \(path): \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
@@ -56,7 +62,10 @@ enum UnixClient {
         }
         let text = String(decoding: received, as: UTF8.self)
         if let marker, !text.contains("ok \(marker)"), !text.contains("error \(marker)") {
-            throw Failure(description: "connection closed before the acknowledgement")
+            throw Failure(
+                description:
+                    "the daemon closed the connection on \(path) before acknowledging (max_connections reached, or it is stopping)"
+            )
         }
         return text
     }

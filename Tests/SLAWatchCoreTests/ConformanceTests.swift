@@ -178,7 +178,8 @@ private let table: [Row] = [
         line: #"[{"metric":"a","value":1,"kind":"c"},{"metric":"b","value":2,"kind":"g"}]"#,
         expected: .events([ev("a", 1, .counter), ev("b", 2, .gauge)])
     ),
-    Row(line: #"{"metric":"a","value":"1","kind":"c"}"#, expected: .rejected(.invalidJSON)),
+    Row(line: #"{"metric":"a","value":"1","kind":"c"}"#, expected: .rejected(.invalidValue)),
+    Row(line: #"{"metric":"u","value":"alice","kind":"set"}"#, expected: .events([ev("u", 1, .set, member: "alice")])),
     Row(line: #"{"metric":"a","value":true,"kind":"c"}"#, expected: .rejected(.invalidJSON)),
     Row(line: #"{"metric":"a","kind":"c"}"#, expected: .rejected(.missingValue)),
     Row(line: #"{"metric":"a","value":1}"#, expected: .rejected(.missingType)),
@@ -250,7 +251,7 @@ private let table: [Row] = [
             #"[{"metric":"a","value":1,"kind":"c"},{"metric":"b","kind":"c"},7,{"metric":"c","value":3,"kind":"g"}]"#,
             into: &events
         )
-        #expect(outcome == .partial(accepted: 2, rejected: [.missingValue, .invalidJSON]))
+        #expect(outcome == .partial(accepted: 2, rejected: [.missingValue, .invalidJSON], elements: [1, 2]))
         #expect(events.map(\.metric) == ["a", "c"])
     }
 

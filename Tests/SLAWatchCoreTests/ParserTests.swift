@@ -234,7 +234,7 @@ let badLines: [BadLine] = [
         .invalidUTF8
     ),
     BadLine(#"{"metric":"a"}"#, .invalidJSON),
-    BadLine(#"{"metric":"a","value":"x","kind":"c"}"#, .invalidJSON),
+    BadLine(#"{"metric":"a","value":"x","kind":"c"}"#, .invalidValue),
     BadLine(#"{"metric":"a","value":true,"kind":"c"}"#, .invalidJSON),
     BadLine(#"{"metric":"a","value":1,"kind":"c""#, .invalidJSON),
     BadLine(#"{"value":1,"kind":"c"}"#, .invalidJSON),
@@ -257,7 +257,7 @@ let badLines: [BadLine] = [
         // Every parser-level reason is exercised (the engine-level ones are tested in StateMachineTests,
         // the framing and socket ones in LineBatcherTests and the daemon's SocketTests).
         let notParser: Set<RejectReason> = [
-            .lineTooLong, .futureEvent, .tooLate, .unknownControl, .unauthorized, .datagramTooLong,
+            .lineTooLong, .futureEvent, .tooLate, .unknownControl, .unauthorized, .datagramTooLong, .incompleteLine,
         ]
         #expect(reasons == Set(RejectReason.allCases).subtracting(notParser))
     }

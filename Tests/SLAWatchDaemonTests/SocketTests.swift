@@ -211,6 +211,7 @@ struct SocketTests {
                 s.connect("\(daemon.ingestSocket)")
                 return s
             a, b = conn(), conn()
+            a.sendall(b"dd.\(id).requests:1|c\\ndd.\(id).requests:100|c|@0.0")
             time.sleep(0.1)
             c = conn()
             c.settimeout(2)
@@ -223,8 +224,11 @@ struct SocketTests {
         #expect(rc == 0, "python: \(err)")
         #expect(out.contains("third True"))
         #expect(out.contains("idle True True"))
-        let refused = try daemon.status()["connectionsRefused"] as? Int
-        #expect(refused == 1)
+        let status = try daemon.status()
+        #expect(status["connectionsRefused"] as? Int == 1)
+        // The complete line counts; the one cut off by the idle timeout does not.
+        #expect(values(daemon)["requests-\(id)"] == 1)
+        #expect((status["rejected"] as? [String: Any])?["incomplete_line"] as? Int == 1)
     }
 
     @Test func authorizationByUserAndGroup() throws {

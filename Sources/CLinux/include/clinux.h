@@ -31,6 +31,7 @@ int clinux_socket_type(int fd);
 /// getgrouplist(3) for a user name: fills up to `capacity` gids, returns how many, -1 on error.
 int clinux_user_groups(const char *user, uint32_t gid, uint32_t *groups, int capacity);
 /// mallopt(3): keep allocations up to `bytes` on the heap instead of fresh mmap/munmap pairs
-/// (glibc's default threshold is 128 KiB), and trim the heap only above 4× that.
+/// (glibc's default threshold is 128 KiB), and give free heap memory back to the system above
+/// 2× that.
 int clinux_keep_allocations_on_heap(int bytes);
 #endif

@@ -389,7 +389,25 @@ public struct Engine: Sendable {
     }
 
     /// The standing of every objective as of the last evaluation.
-    public func status() -> [Status] {
+    public func status() -> [Status] { status(values: lastValues) }
+
+    /// The standing of every objective with SLI values computed at `now` from the windows as
+    /// they are (states stay those of the last evaluation: only evaluation changes them). This
+    /// is what `slawatch status` shows, so an acknowledged push is visible at once.
+    public func status(at now: Double) -> [Status] {
+        var copy = self
+        let values = objectives.indices.map { i -> Double? in
+            let o = objectives[i]
+            let agg = copy.windows[i].aggregate(at: now)
+            let span = copy.windows[i].period(containing: now)
+            if o.isCumulative { return o.sliValue(agg, seconds: now - span.start) ?? 0 }
+            if case .calendar = o.window { return o.sliValue(agg, seconds: now - span.start) }
+            return o.sliValue(agg, seconds: span.end - span.start)
+        }
+        return status(values: values)
+    }
+
+    private func status(values: [Double?]) -> [Status] {
         objectives.indices.map { i in
             let o = objectives[i]
             return Status(
@@ -399,7 +417,7 @@ public struct Engine: Sendable {
                 customer: o.sla.customer,
                 sli: o.sli.rawValue,
                 window: o.window.description,
-                value: lastValues[i],
+                value: values[i],
                 baseline: o.baseline.value,
                 direction: o.direction.rawValue,
                 state: states[i].state.rawValue,

@@ -86,7 +86,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     private var nameMemo: [(id: Int, generation: Int, index: Int32)] = []
     private var labelsMemo: [(id: Int, generation: Int, index: Int32)] = []
     private var generation = 0
-    private static let memoSize = 8192
+    private static let memoSize = 2048
 
     /// An empty batch.
     public init() {}

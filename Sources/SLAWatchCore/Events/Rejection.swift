@@ -20,6 +20,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case unknownControl = "unknown_control"
     case unauthorized = "unauthorized"
     case datagramTooLong = "datagram_too_long"
+    case incompleteLine = "incomplete_line"
 
     /// A sentence naming what was wrong with the line.
     public var description: String {
@@ -44,6 +45,9 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .unauthorized:
             return "the peer's user and groups may not write this metric (authorization in slawatch.yaml)"
         case .datagramTooLong: return "datagram longer than max_datagram_bytes (dropped whole)"
+        case .incompleteLine:
+            return
+                "the connection timed out or was reset in the middle of a line (only a clean end of input completes a final line)"
         }
     }
 }

@@ -22,7 +22,10 @@ public struct LineBatcher: Sendable {
     /// Ignored fields and non-metric messages seen so far.
     public private(set) var stats = ParseStats()
     private let parser: LineParser
-    private var cache = ParseCache()
+    /// Allocated once a stream has shown it is busy (`cacheAfterLines`), so thousands of quiet
+    /// connections cost little memory.
+    private var cache = ParseCache.disabled
+    private static let cacheAfterLines = 256
     private var partial: [UInt8] = []
     private var discarding = false
 
@@ -83,6 +86,18 @@ public struct LineBatcher: Sendable {
             partial = []
             line.withUnsafeBytes { handle($0) }
         }
+    }
+
+    /// Ends the stream without a clean end of input (idle timeout, reset): a partial final line
+    /// is not parsed (it may be cut short: `x:1|c|@0.01` read as `x:1|c`) but rejected as
+    /// `incomplete_line`.
+    public mutating func abandon() {
+        if !partial.isEmpty || discarding {
+            lineCount += 1
+            if !discarding { reject(.incompleteLine, Array(partial.prefix(200))) }
+        }
+        partial = []
+        discarding = false
     }
 
     /// Hands over the batch parsed so far and starts a new one (line numbering continues).
@@ -146,14 +161,17 @@ public struct LineBatcher: Sendable {
             }
             return
         }
+        if lineCount == Self.cacheAfterLines && !cache.isEnabled { cache = ParseCache() }
         switch parser.parse(line, into: &events, stats: &stats, cache: &cache) {
         case .accepted(let n):
             for _ in 0..<n { eventLines.append(lineCount) }
         case .rejected(let reason):
             reject(reason, Array(line.prefix(200)))
-        case .partial(let n, let reasons):
+        case .partial(let n, let reasons, let positions):
             for _ in 0..<n { eventLines.append(lineCount) }
-            for reason in reasons { reject(reason, Array(line.prefix(200))) }
+            for (reason, k) in zip(reasons, positions) {
+                reject(reason, Array("[element \(k)] ".utf8) + Array(line.prefix(180)))
+            }
         case .ignored, .empty:
             break
         }

@@ -8,8 +8,9 @@ public enum LineOutcome: Sendable, Equatable {
     /// The line was dropped for this reason; nothing was appended.
     case rejected(RejectReason)
     /// A JSON array line whose elements were partly good: `accepted` events were appended, and
-    /// each bad element was dropped for the listed reason.
-    case partial(accepted: Int, rejected: [RejectReason])
+    /// each bad element was dropped for the listed reason; `elements` are their 0-based
+    /// positions in the array.
+    case partial(accepted: Int, rejected: [RejectReason], elements: [Int])
     /// A DogStatsD message that is not a metric (`_e{…}` event, `_sc|…` service check): valid
     /// input that slawatch does not use; counted, not an error.
     case ignored(IgnoredMessage)
@@ -63,15 +64,15 @@ public struct ParseCache: Sendable {
     private var tagIDs: [Int]
     private var nextID = 0
 
-    /// A cache with 4,096 name slots and 1,024 tag-set slots (about 250 KiB).
+    /// A cache with 2,048 name slots and 512 tag-set slots (about 140 KiB).
     public init() {
-        names = Array(repeating: nil, count: 4096)
-        nameIDs = Array(repeating: -1, count: 4096)
-        nameKeys = Array(repeating: 0, count: 4096 * Self.keyWidth)
-        nameLengths = Array(repeating: -1, count: 4096)
-        tagKeys = Array(repeating: nil, count: 1024)
-        tagValues = Array(repeating: [:], count: 1024)
-        tagIDs = Array(repeating: -1, count: 1024)
+        names = Array(repeating: nil, count: 2048)
+        nameIDs = Array(repeating: -1, count: 2048)
+        nameKeys = Array(repeating: 0, count: 2048 * Self.keyWidth)
+        nameLengths = Array(repeating: -1, count: 2048)
+        tagKeys = Array(repeating: nil, count: 512)
+        tagValues = Array(repeating: [:], count: 512)
+        tagIDs = Array(repeating: -1, count: 512)
     }
 
     /// A cache that stores nothing (no allocation).
@@ -86,7 +87,8 @@ public struct ParseCache: Sendable {
         tagIDs = []
     }
 
-    var isEnabled: Bool { !names.isEmpty }
+    /// Whether the cache stores anything (`disabled` does not).
+    public var isEnabled: Bool { !names.isEmpty }
 
     static func hash(_ b: UnsafeRawBufferPointer) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -404,7 +406,7 @@ public struct LineParser: Sendable {
 
     private struct JSONEvent: Decodable {
         var metric: String?
-        var value: Double?
+        var value: ValueField?
         var kind: String?
         var labels: [String: LabelValue]?
         var time: TimeValue?
@@ -425,6 +427,16 @@ public struct LineParser: Sendable {
                 let d = try c.decode(Double.self)
                 self = .text(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d))
             }
+        }
+    }
+
+    /// A JSON value: a number, or text (allowed only as a set member, e.g. a user id).
+    private enum ValueField: Decodable {
+        case number(Double)
+        case text(String)
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .text(try c.decode(String.self)) }
         }
     }
 
@@ -470,9 +482,11 @@ public struct LineParser: Sendable {
         }
         var accepted = 0
         var rejected: [RejectReason] = []
-        for element in elements {
+        var positions: [Int] = []
+        for (k, element) in elements.enumerated() {
             guard let decoded = element.event else {
                 rejected.append(.invalidJSON)
+                positions.append(k)
                 continue
             }
             switch makeEvent(decoded) {
@@ -481,11 +495,12 @@ public struct LineParser: Sendable {
                 accepted += 1
             case .failure(let reason):
                 rejected.append(reason.reason)
+                positions.append(k)
             }
         }
         if rejected.isEmpty { return elements.isEmpty ? .empty : .accepted(accepted) }
-        if accepted == 0 && rejected.count == 1 { return .rejected(rejected[0]) }
-        return .partial(accepted: accepted, rejected: rejected)
+        if accepted == 0 && rejected.count == 1 && elements.count == 1 { return .rejected(rejected[0]) }
+        return .partial(accepted: accepted, rejected: rejected, elements: positions)
     }
 
     private struct Rejection: Error {
@@ -504,8 +519,7 @@ public struct LineParser: Sendable {
             return .failure(Rejection(.invalidName))
         }
         if metric.utf8.contains(where: { $0 >= 0x80 }) { metric = metric.precomposedStringWithCanonicalMapping }
-        guard let value = decoded.value else { return .failure(Rejection(.missingValue)) }
-        guard value.isFinite else { return .failure(Rejection(.nonFiniteValue)) }
+        guard let field = decoded.value else { return .failure(Rejection(.missingValue)) }
         let kind: MetricKind
         switch decoded.kind {
         case "counter", "c": kind = .counter
@@ -515,6 +529,16 @@ public struct LineParser: Sendable {
         case nil: return .failure(Rejection(.missingType))
         default: return .failure(Rejection(.unknownType))
         }
+        let value: Double
+        var textMember: String?
+        switch field {
+        case .number(let n): value = n
+        case .text(let t):
+            guard kind == .set else { return .failure(Rejection(.invalidValue)) }
+            value = 1
+            textMember = t
+        }
+        guard value.isFinite else { return .failure(Rejection(.nonFiniteValue)) }
         if decoded.kind == "ms" || decoded.kind == "timer", value < 0 { return .failure(Rejection(.negativeDuration)) }
         var time: Double?
         switch decoded.time {
@@ -532,7 +556,7 @@ public struct LineParser: Sendable {
             if case .text(let s) = v { labels[k] = s }
         }
         if kind == .set {
-            // A JSON set member is the value's text (numbers only in JSON).
+            // A JSON set member is the value: a string as is, a number in its shortest form.
             return .success(
                 Event(
                     metric: metric,
@@ -540,7 +564,7 @@ public struct LineParser: Sendable {
                     kind: .set,
                     labels: labels,
                     time: time,
-                    member: AlertEntry.number(value)
+                    member: textMember ?? AlertEntry.number(value)
                 )
             )
         }
