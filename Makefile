@@ -2,9 +2,15 @@
 # ./.slawatch); `make test` runs every test against a real journald.
 SWIFT ?= swift
 PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+# release for packages; `make install CONFIGURATION=debug` reuses the test build.
+CONFIGURATION ?= release
+# Install the Type=notify-reload drop-in: auto (when the local systemd is >= 253), yes, no.
+NOTIFY_RELOAD ?= auto
 BIN := .build/debug/slawatch
 
-.PHONY: run test build deps journald format lint clean
+.PHONY: run test build deps journald format lint clean install
 
 deps:
 	@scripts/ensure-deps.sh
@@ -30,3 +36,29 @@ lint:
 
 clean:
 	rm -rf .build .slawatch
+
+# Puts the binary, units, sysusers/tmpfiles files, catalog, default config, man page and docs in
+# their usual places under $(DESTDIR). Runs nothing that needs a running systemd; a package's
+# postinst runs systemd-sysusers, systemd-tmpfiles --create, journalctl --update-catalog and
+# systemctl daemon-reload.
+install: deps
+	$(SWIFT) build -c $(CONFIGURATION)
+	install -Dm755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/slawatch" "$(DESTDIR)$(PREFIX)/bin/slawatch"
+	sed "s#/usr/bin/slawatch#$(PREFIX)/bin/slawatch#; s#/etc/slawatch#$(SYSCONFDIR)/slawatch#" systemd/slawatch.service \
+		| install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch.service"
+	for s in slawatch.socket slawatch-dgram.socket slawatch-control.socket; do \
+		install -Dm644 "systemd/$$s" "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$s"; done
+	v=$$(systemctl --version 2>/dev/null | awk 'NR==1 { print $$2 }'); \
+	if [ "$(NOTIFY_RELOAD)" = yes ] || { [ "$(NOTIFY_RELOAD)" = auto ] && [ "$${v:-0}" -ge 253 ]; }; then \
+		install -Dm644 systemd/slawatch.service.d/notify-reload.conf \
+			"$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch.service.d/notify-reload.conf"; fi
+	install -Dm644 systemd/sysusers.d/slawatch.conf "$(DESTDIR)$(PREFIX)/lib/sysusers.d/slawatch.conf"
+	install -Dm644 systemd/tmpfiles.d/slawatch.conf "$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/slawatch.conf"
+	install -Dm644 systemd/slawatch.catalog "$(DESTDIR)$(PREFIX)/lib/systemd/catalog/slawatch.catalog"
+	install -Dm640 config/slawatch.yaml "$(DESTDIR)$(SYSCONFDIR)/slawatch/slawatch.yaml"
+	install -d "$(DESTDIR)$(SYSCONFDIR)/slawatch/objectives.d"
+	for f in config/objectives.d/*.yaml; do \
+		install -Dm644 "$$f" "$(DESTDIR)$(PREFIX)/share/doc/slawatch/examples/objectives.d/$$(basename $$f)"; done
+	scripts/manpage.sh "$(DESTDIR)$(PREFIX)/bin/slawatch" | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/man/man8/slawatch.8"
+	for f in README.md docs/protocol.md docs/performance.md; do \
+		install -Dm644 "$$f" "$(DESTDIR)$(PREFIX)/share/doc/slawatch/$$(basename $$f)"; done

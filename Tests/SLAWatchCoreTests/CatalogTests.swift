@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@testable import SLAWatchCore
+
+/// `systemd/slawatch.catalog` explains every MESSAGE_ID the daemon writes (journalctl -x).
+@Suite struct CatalogTests {
+    static let catalog: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("systemd/slawatch.catalog"), encoding: .utf8)) ?? ""
+    }()
+
+    static let ids = [
+        MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
+        MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
+        MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
+    ]
+
+    @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
+        let entries = Self.catalog.components(separatedBy: "\n-- ").dropFirst()
+        var byID: [String: String] = [:]
+        for e in entries { byID[String(e.prefix(32))] = e }
+        #expect(Set(byID.keys) == Set(Self.ids))
+        for id in Self.ids {
+            let entry = try #require(byID[id])
+            #expect(entry.contains("\nSubject: "), "\(id) has no Subject")
+            #expect(entry.contains("\nDefined-By: slawatch"), "\(id) has no Defined-By")
+            #expect(entry.contains("\nDocumentation: "), "\(id) has no Documentation")
+        }
+    }
+
+    @Test func placeholdersNameFieldsTheDaemonWrites() {
+        // Every @FIELD@ in the catalog must be a field some entry carries, or journalctl -x
+        // prints its bare name.
+        let written: Set<String> = [
+            "SLAWATCH_OBJECTIVE", "SLAWATCH_SLA", "SLAWATCH_PROVIDER", "SLAWATCH_CUSTOMER", "SLAWATCH_STATE",
+            "SLAWATCH_VALUE", "SLAWATCH_BASELINE", "SLAWATCH_BASELINE_KIND", "SLAWATCH_BASELINE_SOURCE",
+            "SLAWATCH_DIRECTION", "SLAWATCH_SLI", "SLAWATCH_METRIC", "SLAWATCH_WINDOW", "SLAWATCH_WINDOW_START",
+            "SLAWATCH_WINDOW_END", "SLAWATCH_EPISODE", "SLAWATCH_RESULT", "SLAWATCH_SOURCE", "SLAWATCH_REJECTED",
+            "SLAWATCH_ACCEPTED", "SLAWATCH_REJECT_REASONS", "SLAWATCH_FIRST_ERROR_LINE", "SLAWATCH_FIRST_ERROR",
+            "SLAWATCH_FILE", "SLAWATCH_LINES", "SLAWATCH_ERROR", "SLAWATCH_OBJECTIVES", "SLAWATCH_RESTORED",
+            "SLAWATCH_DROPPED",
+        ]
+        let regex = /@([A-Z][A-Z0-9_]*)@/
+        let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })
+        #expect(!used.isEmpty)
+        #expect(used.subtracting(written).isEmpty, "unknown fields: \(used.subtracting(written))")
+    }
+}
