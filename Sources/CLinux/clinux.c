@@ -80,3 +80,9 @@ int clinux_keep_allocations_on_heap(int bytes) {
     if (mallopt(M_MMAP_THRESHOLD, bytes) != 1) return -1;
     return mallopt(M_TRIM_THRESHOLD, bytes * 2) == 1 ? 0 : -1;
 }
+
+#include <signal.h>
+// Runs before main: a SIGHUP (systemctl reload) that arrives while the daemon is still starting
+// must not kill it (its default action is to terminate). The daemon installs its reload handler
+// once it runs; until then the signal is ignored.
+__attribute__((constructor)) static void clinux_ignore_early_sighup(void) { signal(SIGHUP, SIG_IGN); }

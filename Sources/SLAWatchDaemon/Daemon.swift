@@ -7,6 +7,7 @@ import SLAWatchCore
 import SLAWatchStore
 import ServiceLifecycle
 import Systemd
+import UnixSignals
 
 /// The imperative shell: loads config, restores state, listens on the sockets, scans the drop
 /// directory, evaluates on a tick, snapshots on a tick, writes journal entries, and shuts down
@@ -20,6 +21,7 @@ public final class Daemon: Service, Sendable {
     private let journal: JournalWriter
     private let clock: @Sendable () -> Double
     private let activated: ActivatedSockets
+    private let configPath: String?
 
     /// Path of the ingest stream socket (`runtime_directory/ingest.sock`).
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
@@ -35,9 +37,11 @@ public final class Daemon: Service, Sendable {
         logger: Logger,
         journal: JournalWriter,
         activated: ActivatedSockets = ActivatedSockets(),
+        configPath: String? = nil,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.activated = activated
+        self.configPath = configPath
         self.config = config
         self.objectives = objectives
         self.logger = logger
@@ -65,7 +69,7 @@ public final class Daemon: Service, Sendable {
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
         // Settle: evaluate every restored instance once; only real changes are written.
-        emit(await actor.evaluate(), actor: actor)
+        await emit(await actor.evaluate(), actor: actor)
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, maxLineBytes: config.maxLineBytes)
 
@@ -137,6 +141,9 @@ public final class Daemon: Service, Sendable {
             tasks.addTask { await self.snapshotLoop(actor) }
             tasks.addTask { await self.dropLoop(drop, actor: actor) }
             tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { await self.reload(actor) }
+            }
+            tasks.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(10))
                     reporter.flush(now: Date().timeIntervalSince1970)
@@ -165,6 +172,7 @@ public final class Daemon: Service, Sendable {
             try? fm.removeItem(atPath: datagramSocketPath)
         }
         journal.flush()
+        Notifier.flush()
     }
 
     /// The control protocol: `status` → JSON `{"objectives": [...], "accepted": N, "rejected": {...}}`.
@@ -225,10 +233,59 @@ public final class Daemon: Service, Sendable {
 
     // MARK: - Loops
 
-    private func emit(_ transitions: [Transition], actor: EngineActor) {
-        for t in transitions {
-            guard let o = objectives.first(where: { $0.name == t.objective }) else { continue }
-            journal.enqueue(AlertEntry.fields(t, o))
+    private func emit(_ transitions: [Transition], actor: EngineActor) async {
+        if transitions.isEmpty { return }
+        for entry in await actor.journalEntries(transitions) { journal.enqueue(entry) }
+    }
+
+    /// SIGHUP: `RELOADING=1` with `MONOTONIC_USEC=` in one datagram, re-read the config and the
+    /// objectives, apply them or refuse them (the old ones stay, a "config refused" entry names
+    /// file, line and reason), then `READY=1` either way.
+    func reload(_ actor: EngineActor) async {
+        Notifier.reloading()
+        defer { Notifier.ready(status: "configuration reloaded") }
+        let path = configPath ?? "embedded default config"
+        do {
+            let newConfig = try configPath.map { try DaemonConfig.load(path: $0) } ?? config
+            let objectives = try ObjectivesConfig.load(directory: newConfig.objectivesDirectory)
+            let summary = await actor.reload(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
+            var settings = newConfig
+            settings.source = config.source
+            settings.objectivesDirectory = config.objectivesDirectory
+            let restartNeeded = settings != config
+            let message =
+                "slawatch reloaded \(path): \(objectives.count) objective(s), \(summary.added.count) added, "
+                + "\(summary.changed.count) changed, \(summary.removed.count) removed, \(summary.unchanged) unchanged"
+                + (restartNeeded ? "; settings other than the objectives take effect at the next restart" : "")
+            journal.enqueue([
+                ("MESSAGE", message), ("MESSAGE_ID", MessageID.configReloaded), ("PRIORITY", "5"),
+                ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_CONFIG", path),
+                ("SLAWATCH_OBJECTIVES", String(objectives.count)),
+                ("SLAWATCH_ADDED", summary.added.joined(separator: " ")),
+                ("SLAWATCH_CHANGED", summary.changed.joined(separator: " ")),
+                ("SLAWATCH_REMOVED", summary.removed.joined(separator: " ")),
+            ])
+            logger.info("\(message)")
+            try? await actor.commit()
+        } catch let e as ConfigErrors {
+            let first = e.errors.first
+            journal.enqueue([
+                (
+                    "MESSAGE",
+                    "slawatch refused the new configuration, the old one stays active: \(e.errors.map(\.description).joined(separator: "; "))"
+                ),
+                ("MESSAGE_ID", MessageID.configRefused), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                ("SLAWATCH_CONFIG", path), ("SLAWATCH_ERROR_FILE", first?.file ?? ""),
+                ("SLAWATCH_ERROR_LINE", first.map { String($0.line) } ?? ""), ("SLAWATCH_ERROR_KEY", first?.key ?? ""),
+                ("SLAWATCH_ERROR", first?.message ?? ""), ("SLAWATCH_ERRORS", String(e.errors.count)),
+            ])
+            logger.error("reload refused: \(e.description)")
+        } catch {
+            journal.enqueue([
+                ("MESSAGE", "slawatch refused the new configuration, the old one stays active: \(error)"),
+                ("MESSAGE_ID", MessageID.configRefused), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                ("SLAWATCH_CONFIG", path), ("SLAWATCH_ERROR", "\(error)"),
+            ])
         }
     }
 
@@ -241,7 +298,7 @@ public final class Daemon: Service, Sendable {
             if !transitions.isEmpty {
                 // Persist the new states before announcing them, so a restart does not re-announce.
                 do { try await actor.commit() } catch { logger.error("commit after transitions failed: \(error)") }
-                emit(transitions, actor: actor)
+                await emit(transitions, actor: actor)
             }
             let status = await actor.status()
             let text =

@@ -91,6 +91,49 @@ public actor EngineActor {
     /// The objective named `name`.
     public func objective(named name: String) -> Objective? { engine.objective(named: name) }
 
+    /// Journal entries for transitions, rendered with the objectives in force now (an objective
+    /// removed by a reload in the meantime is skipped).
+    public func journalEntries(_ transitions: [Transition]) -> [[(String, String)]] {
+        transitions.compactMap { t in engine.objective(named: t.objective).map { AlertEntry.fields(t, $0) } }
+    }
+
+    /// What a reload changed.
+    public struct ReloadSummary: Sendable, Equatable {
+        /// Objectives new in the config.
+        public var added: [String] = []
+        /// Objectives no longer in the config (their state is dropped).
+        public var removed: [String] = []
+        /// Objectives whose definition changed (state kept; window data kept only when metric,
+        /// label filter, window and time zone are unchanged).
+        public var changed: [String] = []
+        /// Objectives identical to before (state and windows kept as they are).
+        public var unchanged = 0
+    }
+
+    /// Replaces the objectives (SIGHUP). Unchanged objectives keep their state and windows;
+    /// edited ones keep their alert state and, when their data fingerprint is unchanged, their
+    /// windows; the next evaluation judges them by the new definition.
+    public func reload(objectives: [Objective], maxFutureSkew: Double) -> ReloadSummary {
+        var summary = ReloadSummary()
+        let old = Dictionary(uniqueKeysWithValues: engine.objectives.map { ($0.name, $0) })
+        let newNames = Set(objectives.map(\.name))
+        for o in objectives {
+            if let before = old[o.name] {
+                if before == o { summary.unchanged += 1 } else { summary.changed.append(o.name) }
+            } else {
+                summary.added.append(o.name)
+            }
+        }
+        summary.removed = engine.objectives.map(\.name).filter { !newNames.contains($0) }
+        var next = Engine(objectives: objectives, maxFutureSkew: maxFutureSkew)
+        next.tracksGaugeLevels = engine.tracksGaugeLevels
+        next.restore(engine.allSnapshots())
+        next.restoreGaugeLevels(engine.gaugeLevels)
+        engine = next
+        needsFullSnapshot = true
+        return summary
+    }
+
     /// Number of configured objectives.
     public var objectiveCount: Int { engine.objectives.count }
 }

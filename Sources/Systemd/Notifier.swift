@@ -2,20 +2,34 @@ import CSystemd
 import Foundation
 
 /// The service-manager notification protocol (sd_notify(3)): `READY=1`, `STATUS=…`,
-/// `STOPPING=1`, `WATCHDOG=1`. Messages are sent from the calling process (systemd only accepts
-/// them from the main pid with `NotifyAccess=main`). Without `NOTIFY_SOCKET` every call is a no-op.
+/// `STOPPING=1`, `WATCHDOG=1`. Messages are sent from this process (systemd only accepts them
+/// from the main pid with `NotifyAccess=main`), in order, on a dedicated serial queue: a manager
+/// that reads slowly can block `sendmsg`, and that must never stall the evaluation loop. Without
+/// `NOTIFY_SOCKET` every call is a no-op.
 public enum Notifier {
+    private static let queue = DispatchQueue(label: "slawatch.notify")
+
     /// Whether a service manager asked for notifications (`NOTIFY_SOCKET` is set).
     public static var isEnabled: Bool {
         ProcessInfo.processInfo.environment["NOTIFY_SOCKET"].map { !$0.isEmpty } ?? false
     }
 
-    /// Sends newline-separated assignments in one datagram.
-    /// - Returns: `true` when a manager was notified, `false` when there is none or sending failed.
+    /// Queues newline-separated assignments, sent as one datagram.
+    /// - Returns: `true` when a manager is listening (the message is queued), `false` otherwise.
     @discardableResult
     public static func notify(_ assignments: String) -> Bool {
         guard isEnabled else { return false }
-        return sd_notify(0, assignments) > 0
+        queue.async { _ = sd_notify(0, assignments) }
+        return true
+    }
+
+    /// Waits until queued messages are sent, at most `timeout` seconds (before exiting).
+    /// - Returns: `false` when the manager did not take them in time.
+    @discardableResult
+    public static func flush(timeout: Double = 2) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        queue.async { done.signal() }
+        return done.wait(timeout: .now() + timeout) == .success
     }
 
     /// `READY=1` with an optional status line.
@@ -27,6 +41,17 @@ public enum Notifier {
     /// `STATUS=…`: the one-line state shown by `systemctl status`.
     @discardableResult
     public static func status(_ text: String) -> Bool { notify("STATUS=\(text)") }
+
+    /// `RELOADING=1` and `MONOTONIC_USEC=` (CLOCK_MONOTONIC in µs) in **one** datagram, as
+    /// `Type=notify-reload` requires (sd_notify(3)); follow with `READY=1` when done, also when
+    /// the new configuration was refused.
+    @discardableResult
+    public static func reloading() -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let usec = UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+        return notify("RELOADING=1\nMONOTONIC_USEC=\(usec)")
+    }
 
     /// `STOPPING=1`: shutdown has begun.
     @discardableResult

@@ -56,6 +56,9 @@ struct DaemonCommand: AsyncParsableCommand {
     var stderr = false
 
     func run() async throws {
+        // A SIGHUP before the reload handler is installed (during start-up) must not kill the
+        // daemon: ignore it until then (sd_notify(3), Type=notify-reload).
+        signal(SIGHUP, SIG_IGN)
         var logger = Logger(label: "slawatch")
         logger.logLevel = .info
         let activated: ActivatedSockets
@@ -89,7 +92,8 @@ struct DaemonCommand: AsyncParsableCommand {
             objectives: objectives,
             logger: logger,
             journal: journal,
-            activated: activated
+            activated: activated,
+            configPath: options.config
         )
         let group = ServiceGroup(
             services: [daemon],

@@ -15,6 +15,7 @@ import Testing
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
         MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
+        MessageID.configReloaded, MessageID.configRefused,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -40,7 +41,8 @@ import Testing
             "SLAWATCH_WINDOW_END", "SLAWATCH_EPISODE", "SLAWATCH_RESULT", "SLAWATCH_SOURCE", "SLAWATCH_REJECTED",
             "SLAWATCH_ACCEPTED", "SLAWATCH_REJECT_REASONS", "SLAWATCH_FIRST_ERROR_LINE", "SLAWATCH_FIRST_ERROR",
             "SLAWATCH_FILE", "SLAWATCH_LINES", "SLAWATCH_ERROR", "SLAWATCH_OBJECTIVES", "SLAWATCH_RESTORED",
-            "SLAWATCH_DROPPED",
+            "SLAWATCH_DROPPED", "SLAWATCH_CONFIG", "SLAWATCH_ADDED", "SLAWATCH_CHANGED", "SLAWATCH_REMOVED",
+            "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

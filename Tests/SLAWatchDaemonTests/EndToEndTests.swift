@@ -32,7 +32,7 @@ struct EndToEndTests {
         let notify = try FakeNotifySocket(path: daemon.root.appendingPathComponent("notify.sock").path)
         try daemon.start(notifySocket: notify.path)
         defer { daemon.stop() }
-        #expect(notify.drain().contains { $0.contains("READY=1") })
+        #expect(waitUntil(5) { notify.drain().contains { $0.contains("READY=1") } })
 
         // 1. A slow request over `slawatch push` breaches the objective (avg 1000 > 300).
         let (rc, out, _) = try daemon.push(["\(metric):1000|ms"])
@@ -123,7 +123,7 @@ struct EndToEndTests {
 
         // 4. SIGTERM: STOPPING=1, exit 0. Start again: the breach is restored, not re-announced.
         #expect(daemon.stop() == 0)
-        #expect(notify.drain().contains { $0.contains("STOPPING=1") })
+        #expect(waitUntil(5) { notify.drain().contains { $0.contains("STOPPING=1") } })
         try daemon.start()
         #expect(daemon.state(of: objective) == "breached")
         usleep(1_000_000)  // ten evaluation ticks

@@ -55,11 +55,14 @@ func journalEntries(_ matches: [String]) throws -> [[String: String]] {
     return try JournalReader.entries(matching: matches)
 }
 
-/// A datagram socket standing in for the service manager's `NOTIFY_SOCKET` (sd_notify(3)).
+/// A datagram socket standing in for the service manager's `NOTIFY_SOCKET` (sd_notify(3)). Like
+/// systemd it reads continuously (on its own thread), so the daemon's queue never fills up.
 final class FakeNotifySocket: @unchecked Sendable {
     let path: String
     private let fd: Int32
-    private(set) var messages: [String] = []
+    private let lock = NSLock()
+    private var received: [String] = []
+    private var stopped = false
 
     init(path: String) throws {
         self.path = path
@@ -75,21 +78,44 @@ final class FakeNotifySocket: @unchecked Sendable {
             }
         }
         if rc != 0 { throw POSIXError(.init(rawValue: errno) ?? .EINVAL) }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-    }
-
-    /// Reads every datagram waiting; each is one notification (possibly several lines).
-    func drain() -> [String] {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n <= 0 { break }
-            messages.append(String(decoding: buf[0..<n], as: UTF8.self))
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let t = Thread { [self] in
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                lock.lock()
+                let stop = stopped
+                lock.unlock()
+                if stop { return }
+                let n = recv(fd, &buf, buf.count, 0)
+                if n > 0 {
+                    let message = String(decoding: buf[0..<n], as: UTF8.self)
+                    lock.lock()
+                    received.append(message)
+                    lock.unlock()
+                }
+            }
         }
-        return messages
+        t.start()
     }
 
-    deinit { close(fd) }
+    /// Every datagram received so far; each is one notification (possibly several lines).
+    var messages: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    /// Same as `messages` (kept for the call sites that poll).
+    func drain() -> [String] { messages }
+
+    deinit {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        usleep(150_000)
+        close(fd)
+    }
 }
 
 /// A daemon process on temporary directories, with a config written for the test.

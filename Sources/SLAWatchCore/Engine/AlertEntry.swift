@@ -27,6 +27,10 @@ public enum MessageID {
     public static let storeFailure = "75fc0dcc855349e8b41df840901c8b18"
     /// Journal entries were dropped because the writer queue was full (summary with count).
     public static let journalDropped = "730668d3285d42d4aa05cd4dbfe7004c"
+    /// SIGHUP: the new configuration was applied (what changed).
+    public static let configReloaded = "7056babaefa64f879a1c0b82f1267034"
+    /// SIGHUP: the new configuration was refused (file, line, reason); the old one stays.
+    public static let configRefused = "3e0b4609f0a0413c9a3da8065e0d80e0"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
