@@ -143,6 +143,9 @@ public final class Daemon: Service, Sendable {
             tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) { await self.reload(actor) }
             }
+            if let interval = Watchdog.interval() {
+                tasks.addTask { await self.watchdogLoop(actor, pipeline: pipeline, interval: interval) }
+            }
             tasks.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(10))
@@ -226,6 +229,12 @@ public final class Daemon: Service, Sendable {
                 nan: "NaN"
             )
             return (try? String(decoding: encoder.encode(reply), as: UTF8.self)) ?? "{}"
+        case let r
+        where r.hasPrefix("debug wedge-engine ")
+            && ProcessInfo.processInfo.environment["SLAWATCH_DEBUG_COMMANDS"] == "1":
+            let seconds = Double(r.dropFirst("debug wedge-engine ".count)) ?? 1
+            Task { await actor.wedge(seconds: min(seconds, 60)) }
+            return "{\"wedged\": \(seconds)}"
         default:
             return "{\"error\": \"unknown request (expected: status)\"}"
         }
@@ -310,6 +319,36 @@ public final class Daemon: Service, Sendable {
         }
     }
 
+    /// Pings `WATCHDOG=1` every half interval, but only while the engine evaluates, the ingest
+    /// pipeline drains and the journal writer keeps up; a wedged loop stops the pings and lets
+    /// systemd restart the service (sd_watchdog_enabled(3)).
+    private func watchdogLoop(_ actor: EngineActor, pipeline: IngestPipeline, interval: Double) async {
+        let heartbeat = Heartbeat()
+        var sent = Date().timeIntervalSince1970
+        pipeline.submit(.barrier { heartbeat.mark() })
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(interval / 2))
+            if Task.isCancelled { break }
+            let now = Date().timeIntervalSince1970
+            // A wedged actor blocks here, and no ping is sent.
+            let lastEvaluation = await actor.lastEvaluation
+            let engineOK = now - lastEvaluation < max(interval, 3 * config.evaluationInterval)
+            let pipelineOK = heartbeat.last >= sent
+            let journalOK = journal.isProgressing(within: interval)
+            if engineOK && pipelineOK && journalOK {
+                Watchdog.ping()
+            } else {
+                logger.warning(
+                    "watchdog ping withheld: engine \(engineOK ? "ok" : "stalled"), ingest \(pipelineOK ? "ok" : "stalled"), journal \(journalOK ? "ok" : "stalled")"
+                )
+            }
+            if pipelineOK {
+                sent = Date().timeIntervalSince1970
+                pipeline.submit(.barrier { heartbeat.mark() })
+            }
+        }
+    }
+
     private func snapshotLoop(_ actor: EngineActor) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(config.snapshotInterval))
@@ -375,5 +414,23 @@ public final class Daemon: Service, Sendable {
         case .retry(let reason):
             logger.warning("drop file \(original) left for retry: \(reason)")
         }
+    }
+}
+
+/// When the ingest pipeline last processed a watchdog barrier.
+final class Heartbeat: @unchecked Sendable {
+    private let lock = NSLock()
+    private var time = 0.0
+
+    func mark() {
+        lock.lock()
+        time = Date().timeIntervalSince1970
+        lock.unlock()
+    }
+
+    var last: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return time
     }
 }

@@ -134,6 +134,12 @@ public actor EngineActor {
         return summary
     }
 
+    /// Fault injection for tests (`debug wedge-engine SECONDS` on the control socket, only with
+    /// `SLAWATCH_DEBUG_COMMANDS=1`): blocks the actor like a stuck evaluation would.
+    public func wedge(seconds: Double) {
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
     /// Number of configured objectives.
     public var objectiveCount: Int { engine.objectives.count }
 }

@@ -59,6 +59,14 @@ public final class JournalWriter: @unchecked Sendable {
         return true
     }
 
+    /// Whether the writer keeps up: its queue is empty, or it finished an entry within the last
+    /// `seconds` (a journald that stalls for longer shows here, and stops the watchdog pings).
+    public func isProgressing(within seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return (queue.isEmpty && !inFlight) || Date().timeIntervalSince1970 - lastProgress < seconds
+    }
+
     /// Entries dropped since start.
     public var droppedCount: Int {
         condition.lock()

@@ -57,3 +57,18 @@ public enum Notifier {
     @discardableResult
     public static func stopping() -> Bool { notify("STOPPING=1") }
 }
+
+/// The service watchdog (sd_watchdog_enabled(3)).
+public enum Watchdog {
+    /// The interval systemd expects pings within (`WATCHDOG_USEC`), in seconds, when it is set
+    /// and `WATCHDOG_PID` is this process or unset; `nil` otherwise.
+    public static func interval() -> Double? {
+        var usec: UInt64 = 0
+        guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
+        return Double(usec) / 1_000_000
+    }
+
+    /// `WATCHDOG=1`.
+    @discardableResult
+    public static func ping() -> Bool { Notifier.notify("WATCHDOG=1") }
+}

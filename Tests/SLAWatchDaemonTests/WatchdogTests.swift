@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// The watchdog protocol (sd_watchdog_enabled(3)) against a fake NOTIFY_SOCKET.
+@Suite(.serialized)
+struct WatchdogTests {
+    private static let yaml = """
+        slas:
+          - name: s
+            provider: p
+            customer: c
+            objectives:
+              - {name: o, metric: m, sli: count, window: 5m, direction: at_most, baseline: 10, nodata: ok}
+        """
+
+    private func pings(_ n: FakeNotifySocket) -> Int { n.messages.filter { $0.contains("WATCHDOG=1") }.count }
+
+    @Test func pingsAtHalfTheIntervalAndStopWhileTheEngineIsWedged() throws {
+        let daemon = try TestDaemon(objectivesYAML: Self.yaml)
+        let notify = try FakeNotifySocket(path: daemon.root.appendingPathComponent("notify.sock").path)
+        try daemon.start(
+            notifySocket: notify.path,
+            environment: ["WATCHDOG_USEC": "600000", "SLAWATCH_DEBUG_COMMANDS": "1"]
+        )
+        defer { daemon.stop() }
+        // 300 ms between pings: at least 4 in 1.6 s.
+        let start = pings(notify)
+        usleep(1_600_000)
+        #expect(pings(notify) - start >= 4)
+        // Wedge the engine for 2 s: the pings stop (one may already be on its way).
+        let (rc, out, _) = try sh(
+            "/usr/bin/socat",
+            ["-", "UNIX-CONNECT:\(daemon.controlSocket)"],
+            stdin: "debug wedge-engine 2"
+        )
+        #expect(rc == 0)
+        #expect(out.contains("wedged"))
+        usleep(300_000)
+        let wedged = pings(notify)
+        usleep(1_200_000)
+        #expect(pings(notify) - wedged <= 1, "pings went on while the engine was wedged")
+        // Once it is free again, they resume.
+        usleep(1_500_000)
+        #expect(pings(notify) - wedged >= 2)
+    }
+
+    @Test func noPingsWhenWatchdogPIDIsAnotherProcess() throws {
+        let daemon = try TestDaemon(objectivesYAML: Self.yaml)
+        let notify = try FakeNotifySocket(path: daemon.root.appendingPathComponent("notify.sock").path)
+        try daemon.start(notifySocket: notify.path, environment: ["WATCHDOG_USEC": "400000", "WATCHDOG_PID": "1"])
+        defer { daemon.stop() }
+        usleep(1_000_000)
+        #expect(waitUntil(2) { notify.messages.contains { $0.contains("READY=1") } })
+        #expect(pings(notify) == 0)
+    }
+}
