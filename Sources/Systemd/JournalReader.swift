@@ -1,9 +1,10 @@
 import CSystemd
 import Foundation
 
-/// Reads entries back from the local journal with `sd_journal_open(3)` and
-/// `sd_journal_add_match(3)`; used by tests and by the CLI.
-public enum JournalReader {
+/// Reads entries back from the local journal with `sd_journal_open(3)`,
+/// `sd_journal_add_match(3)`, `sd_journal_seek_realtime_usec(3)` and `sd_journal_wait(3)`; used by
+/// tests and by `slawatch alerts`.
+public final class JournalReader {
     /// Errors from reading the journal.
     public struct ReadError: Error, CustomStringConvertible {
         /// The libsystemd call that failed.
@@ -14,36 +15,78 @@ public enum JournalReader {
         public var description: String { "\(call): \(String(cString: strerror(errno)))" }
     }
 
+    /// One entry: its fields (the first value when a field repeats) and its realtime timestamp.
+    public struct Entry: Sendable {
+        /// `FIELD` → value.
+        public var fields: [String: String]
+        /// `__REALTIME_TIMESTAMP` in unix seconds.
+        public var time: Double
+    }
+
+    private let j: OpaquePointer
+
+    /// Opens the local journal with the given matches (`FIELD=value`; the same field twice is
+    /// an OR, different fields an AND), positioned at `since` (unix seconds) or at the start.
+    /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
+    public init(matching matches: [String], since: Double? = nil) throws {
+        var handle: OpaquePointer?
+        var rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
+        guard rc >= 0, let handle else { throw ReadError(call: "sd_journal_open", errno: -rc) }
+        j = handle
+        for m in matches {
+            rc = m.withCString { sd_journal_add_match(handle, $0, 0) }
+            if rc < 0 {
+                sd_journal_close(handle)
+                throw ReadError(call: "sd_journal_add_match(\(m))", errno: -rc)
+            }
+        }
+        if let since {
+            rc = sd_journal_seek_realtime_usec(handle, UInt64(max(0, since) * 1_000_000))
+        } else {
+            rc = sd_journal_seek_head(handle)
+        }
+        if rc < 0 {
+            sd_journal_close(handle)
+            throw ReadError(call: "sd_journal_seek", errno: -rc)
+        }
+    }
+
+    deinit { sd_journal_close(j) }
+
+    /// The next entry, or `nil` at the end of the journal for now.
+    /// - Throws: `ReadError` when reading fails.
+    public func next() throws -> Entry? {
+        let rc = sd_journal_next(j)
+        if rc < 0 { throw ReadError(call: "sd_journal_next", errno: -rc) }
+        if rc == 0 { return nil }
+        var fields: [String: String] = [:]
+        var data: UnsafeRawPointer?
+        var length = 0
+        sd_journal_restart_data(j)
+        while sd_journal_enumerate_data(j, &data, &length) > 0 {
+            guard let data else { continue }
+            let field = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+            guard let eq = field.firstIndex(of: "=") else { continue }
+            let key = String(field[..<eq])
+            if fields[key] == nil { fields[key] = String(field[field.index(after: eq)...]) }
+        }
+        var usec: UInt64 = 0
+        sd_journal_get_realtime_usec(j, &usec)
+        return Entry(fields: fields, time: Double(usec) / 1_000_000)
+    }
+
+    /// Waits up to `timeout` seconds for new entries (follow mode).
+    public func wait(timeout: Double) {
+        _ = sd_journal_wait(j, UInt64(timeout * 1_000_000))
+    }
+
     /// All entries matching every `FIELD=value` in `matches` (logical AND), oldest first. When a
     /// field repeats within an entry the first value is kept.
     /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
     public static func entries(matching matches: [String], limit: Int = 10_000) throws -> [[String: String]] {
-        var j: OpaquePointer?
-        var rc = sd_journal_open(&j, Int32(SD_JOURNAL_LOCAL_ONLY))
-        guard rc >= 0, let j else { throw ReadError(call: "sd_journal_open", errno: -rc) }
-        defer { sd_journal_close(j) }
-        for m in matches {
-            rc = m.withCString { sd_journal_add_match(j, $0, 0) }
-            if rc < 0 { throw ReadError(call: "sd_journal_add_match(\(m))", errno: -rc) }
-        }
+        let reader = try JournalReader(matching: matches)
         var out: [[String: String]] = []
-        while out.count < limit {
-            rc = sd_journal_next(j)
-            if rc < 0 { throw ReadError(call: "sd_journal_next", errno: -rc) }
-            if rc == 0 { break }
-            var entry: [String: String] = [:]
-            var data: UnsafeRawPointer?
-            var length = 0
-            sd_journal_restart_data(j)
-            while sd_journal_enumerate_data(j, &data, &length) > 0 {
-                guard let data else { continue }
-                let field = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-                guard let eq = field.firstIndex(of: "=") else { continue }
-                let key = String(field[..<eq])
-                if entry[key] == nil { entry[key] = String(field[field.index(after: eq)...]) }
-            }
-            out.append(entry)
-        }
+        while out.count < limit, let e = try reader.next() { out.append(e.fields) }
         return out
     }
 }

@@ -12,7 +12,10 @@ struct SLAWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slawatch",
         abstract: "Watches service-level agreements: events in, journal alerts out.",
-        subcommands: [DaemonCommand.self, PushCommand.self, StatusCommand.self, CheckCommand.self, BenchCommand.self]
+        subcommands: [
+            DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
+            BenchCommand.self,
+        ]
     )
 }
 

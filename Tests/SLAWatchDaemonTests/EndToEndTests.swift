@@ -134,6 +134,21 @@ struct EndToEndTests {
             transitions.count == 3,
             "expected breach, recovery, breach; got \(transitions.map { $0["MESSAGE"] ?? "" })"
         )
+        // 5. Reading them back: slawatch alerts (through sd_journal), text and JSON.
+        let (arc, text, _) = try sh(slawatchBinary, ["alerts", "--objective", objective, "--state", "breached"])
+        #expect(arc == 0)
+        #expect(text.split(separator: "\n").count == 2)
+        #expect(text.contains("err      \(objective) breached: 1000 ms"))
+        let (jrc, json, _) = try sh(
+            slawatchBinary,
+            ["alerts", "--objective", objective, "--since", "1h", "--output", "json"]
+        )
+        #expect(jrc == 0)
+        let rows = json.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
+        #expect(rows.map { $0["SLAWATCH_TRANSITION"] ?? "" } == ["breach", "recovery", "breach"])
+        #expect(rows.allSatisfy { $0["SLAWATCH_CUSTOMER"] == "e2e-customer" && $0["__REALTIME_TIMESTAMP"] != nil })
         let status = try daemon.status()
         let objectives = try #require(status["objectives"] as? [[String: Any]])
         let value = try #require(objectives.first?["value"] as? Double)
@@ -198,5 +213,46 @@ struct EndToEndTests {
         #expect(err.contains("bad.yaml:9: slas[0].objectives[0].window: 'fortnight' is not a window"))
         #expect(err.contains("bad.yaml:11: slas[0].objectives[0].baseline:"))
         #expect(err.contains("division by zero"))
+    }
+}
+
+@Suite(.serialized)
+struct AlertsFollowTests {
+    @Test(.enabled(if: Journal.isAvailable))
+    func followPrintsNewEntriesAsTheyAreWritten() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - name: f-\(id)
+                    provider: p
+                    customer: follow-\(id)
+                    objectives:
+                      - {name: f-\(id), metric: f.\(id), sli: count, window: 10m, direction: at_most, baseline: 1, nodata: ok}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: slawatchBinary)
+        follower.arguments = ["alerts", "-f", "--customer", "follow-\(id)", "--output", "json"]
+        let out = Pipe()
+        follower.standardOutput = out
+        try follower.run()
+        defer { follower.terminate() }
+        usleep(300_000)
+        #expect(try daemon.push(["f.\(id):5|c"]).0 == 0)
+        // Read what the follower printed, up to 10 s.
+        let fd = out.fileHandleForReading.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var text = ""
+        let seen = waitUntil(10) {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &buf, buf.count)
+            if n > 0 { text += String(decoding: buf[0..<n], as: UTF8.self) }
+            return text.contains("\"SLAWATCH_TRANSITION\":\"breach\"")
+        }
+        #expect(seen, "follower printed: \(text)")
+        #expect(text.contains("\"SLAWATCH_OBJECTIVE\":\"f-\(id)\""))
     }
 }
