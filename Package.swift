@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "SLAWatchStoreTests", dependencies: ["SLAWatchStore", "SLAWatchCore"]),
         .testTarget(
             name: "SLAWatchDaemonTests",
-            dependencies: ["SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd"]
+            dependencies: ["SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd", "CLinux"]
         ),
     ]
 )

@@ -22,6 +22,7 @@ public final class Daemon: Service, Sendable {
     private let clock: @Sendable () -> Double
     private let activated: ActivatedSockets
     private let configPath: String?
+    private let storm: StormLimiter
 
     /// Path of the ingest stream socket (`runtime_directory/ingest.sock`).
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
@@ -42,6 +43,7 @@ public final class Daemon: Service, Sendable {
     ) {
         self.activated = activated
         self.configPath = configPath
+        self.storm = StormLimiter(limit: config.maxAlertsPerMinute)
         self.config = config
         self.objectives = objectives
         self.logger = logger
@@ -112,7 +114,8 @@ public final class Daemon: Service, Sendable {
                 limiter: limiter,
                 datagrams: datagrams,
                 reporter: reporter,
-                ignored: pipeline.ignored
+                ignored: pipeline.ignored,
+                journal: journal
             )
         }
 
@@ -163,6 +166,7 @@ public final class Daemon: Service, Sendable {
         pipeline.finish()
         await consumer.value
         reporter.flush(now: Date().timeIntervalSince1970, force: true)
+        if let summary = storm.summary(now: clock(), force: true) { journal.enqueue(summary) }
         do {
             try await actor.commit()
         } catch {
@@ -185,7 +189,8 @@ public final class Daemon: Service, Sendable {
         limiter: ConnectionLimiter,
         datagrams: DatagramListener,
         reporter: RejectionReporter,
-        ignored: IgnoredCounter
+        ignored: IgnoredCounter,
+        journal: JournalWriter
     ) async -> String {
         switch request {
         case "status":
@@ -203,6 +208,8 @@ public final class Daemon: Service, Sendable {
                 var pid: Int32
                 var ignoredFields: Int
                 var ignoredMessages: Int
+                var journalWritten: Int
+                var journalDropped: Int
             }
             let reply = Reply(
                 objectives: await actor.status(),
@@ -219,7 +226,9 @@ public final class Daemon: Service, Sendable {
                 rejectedBySource: reporter.totals,
                 pid: getpid(),
                 ignoredFields: ignored.value.ignoredFields,
-                ignoredMessages: ignored.value.ignoredMessages
+                ignoredMessages: ignored.value.ignoredMessages,
+                journalWritten: journal.writtenCount,
+                journalDropped: journal.droppedCount
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -243,8 +252,13 @@ public final class Daemon: Service, Sendable {
     // MARK: - Loops
 
     private func emit(_ transitions: [Transition], actor: EngineActor) async {
+        let now = clock()
+        if let summary = storm.summary(now: now) { journal.enqueue(summary) }
         if transitions.isEmpty { return }
-        for entry in await actor.journalEntries(transitions) { journal.enqueue(entry) }
+        for entry in await actor.journalEntries(transitions) {
+            let kind = entry.first { $0.0 == "SLAWATCH_TRANSITION" }?.1 ?? "other"
+            if storm.allow(kind: kind, now: now) { journal.enqueue(entry) }
+        }
     }
 
     /// SIGHUP: `RELOADING=1` with `MONOTONIC_USEC=` in one datagram, re-read the config and the
@@ -300,23 +314,44 @@ public final class Daemon: Service, Sendable {
 
     private func evaluationLoop(_ actor: EngineActor) async {
         var lastStatus = ""
+        var lastAccepted = await actor.acceptedTotal
+        var lastTime = clock()
+        var rate = 0.0
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(config.evaluationInterval))
             if Task.isCancelled { break }
             let transitions = await actor.evaluate()
+            if let summary = storm.summary(now: clock()) { journal.enqueue(summary) }
             if !transitions.isEmpty {
                 // Persist the new states before announcing them, so a restart does not re-announce.
                 do { try await actor.commit() } catch { logger.error("commit after transitions failed: \(error)") }
                 await emit(transitions, actor: actor)
             }
-            let status = await actor.status()
+            // STATUS= for systemctl status: objectives, breaches, and the ingest rate (events/s,
+            // smoothed over about ten seconds).
+            let now = clock()
+            let accepted = await actor.acceptedTotal
+            if now > lastTime {
+                let instant = Double(accepted - lastAccepted) / (now - lastTime)
+                rate += (instant - rate) * min(1, (now - lastTime) / 10)
+            }
+            (lastAccepted, lastTime) = (accepted, now)
+            let states = await actor.states()
             let text =
-                "watching \(status.count) objectives, \(status.filter { $0.state == "breached" }.count) breached, \(status.filter { $0.state == "nodata" }.count) without data"
+                "watching \(states.count) objectives, \(states.filter { $0 == .breached }.count) breached, "
+                + "\(states.filter { $0 == .nodata }.count) without data, \(Self.humanRate(rate)) events/s"
             if text != lastStatus {
                 Notifier.status(text)
                 lastStatus = text
             }
         }
+    }
+
+    /// `0`, `850`, `1.3 k`, `2.4 M`.
+    static func humanRate(_ r: Double) -> String {
+        if r < 1000 { return String(Int(r.rounded())) }
+        if r < 1_000_000 { return "\(AlertEntry.number((r / 100).rounded() / 10)) k" }
+        return "\(AlertEntry.number((r / 100_000).rounded() / 10)) M"
     }
 
     /// Pings `WATCHDOG=1` every half interval, but only while the engine evaluates, the ingest

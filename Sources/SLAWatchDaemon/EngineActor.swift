@@ -85,6 +85,9 @@ public actor EngineActor {
         }
     }
 
+    /// Every objective's alert state as of the last evaluation (cheap: no SLI computation).
+    public func states() -> [AlertState] { engine.status().map { AlertState(rawValue: $0.state) ?? .ok } }
+
     /// Every objective's standing as of the last evaluation.
     public func status() -> [Engine.Status] { engine.status(at: clock()) }
 

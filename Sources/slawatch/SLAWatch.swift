@@ -83,7 +83,7 @@ struct DaemonCommand: AsyncParsableCommand {
         if objectives.isEmpty {
             logger.warning("no objectives in \(config.objectivesDirectory); events are accepted but nothing is judged")
         }
-        let journal = JournalWriter(forceStderr: stderr) { dropped in
+        let journal = JournalWriter(capacity: config.journalQueueSize, forceStderr: stderr) { dropped in
             [
                 ("MESSAGE", "slawatch dropped \(dropped) journal entries: the journal writer queue was full"),
                 ("MESSAGE_ID", MessageID.journalDropped), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),

@@ -15,7 +15,7 @@ import Testing
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
         MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
-        MessageID.configReloaded, MessageID.configRefused,
+        MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -43,6 +43,7 @@ import Testing
             "SLAWATCH_FILE", "SLAWATCH_LINES", "SLAWATCH_ERROR", "SLAWATCH_OBJECTIVES", "SLAWATCH_RESTORED",
             "SLAWATCH_DROPPED", "SLAWATCH_CONFIG", "SLAWATCH_ADDED", "SLAWATCH_CHANGED", "SLAWATCH_REMOVED",
             "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
+            "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -33,6 +33,15 @@ struct EndToEndTests {
         try daemon.start(notifySocket: notify.path)
         defer { daemon.stop() }
         #expect(waitUntil(5) { notify.drain().contains { $0.contains("READY=1") } })
+        // STATUS= is kept current, and every notification comes from the daemon's own pid.
+        #expect(
+            waitUntil(5) {
+                notify.messages.contains {
+                    $0.contains("STATUS=watching 1 objectives, 0 breached") && $0.contains("events/s")
+                }
+            }
+        )
+        #expect(notify.senderPIDs == [try #require(daemon.lastPID)])
 
         // 1. A slow request over `slawatch push` breaches the objective (avg 1000 > 300).
         let (rc, out, _) = try daemon.push(["\(metric):1000|ms"])

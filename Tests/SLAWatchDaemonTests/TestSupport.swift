@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Systemd
 import Testing
@@ -62,6 +63,7 @@ final class FakeNotifySocket: @unchecked Sendable {
     private let fd: Int32
     private let lock = NSLock()
     private var received: [String] = []
+    private var senders: Set<Int32> = []
     private var stopped = false
 
     init(path: String) throws {
@@ -80,18 +82,26 @@ final class FakeNotifySocket: @unchecked Sendable {
         if rc != 0 { throw POSIXError(.init(rawValue: errno) ?? .EINVAL) }
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        // SO_PASSCRED, as systemd does: every datagram carries the sender's pid.
+        _ = clinux_enable_passcred(fd)
         let t = Thread { [self] in
             var buf = [UInt8](repeating: 0, count: 4096)
+            var info = [clinux_datagram](repeating: clinux_datagram(), count: 1)
             while true {
                 lock.lock()
                 let stop = stopped
                 lock.unlock()
                 if stop { return }
-                let n = recv(fd, &buf, buf.count, 0)
-                if n > 0 {
-                    let message = String(decoding: buf[0..<n], as: UTF8.self)
+                let n = buf.withUnsafeMutableBufferPointer { b in
+                    info.withUnsafeMutableBufferPointer { i in
+                        clinux_recv_datagrams(fd, b.baseAddress, b.count, i.baseAddress, 1)
+                    }
+                }
+                if n == 1 {
+                    let message = String(decoding: buf[0..<Int(info[0].length)], as: UTF8.self)
                     lock.lock()
                     received.append(message)
+                    senders.insert(info[0].pid)
                     lock.unlock()
                 }
             }
@@ -104,6 +114,13 @@ final class FakeNotifySocket: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return received
+    }
+
+    /// The pids that sent notifications (SCM_CREDENTIALS).
+    var senderPIDs: Set<Int32> {
+        lock.lock()
+        defer { lock.unlock() }
+        return senders
     }
 
     /// Same as `messages` (kept for the call sites that poll).
@@ -123,6 +140,8 @@ final class TestDaemon: @unchecked Sendable {
     let root: URL
     let configPath: String
     var process: Process?
+    /// The pid of the last daemon started (for journal matches on `_PID`).
+    var lastPID: Int32?
     let logPath: String
 
     var ingestSocket: String { root.appendingPathComponent("run/ingest.sock").path }
@@ -202,6 +221,7 @@ final class TestDaemon: @unchecked Sendable {
         p.standardError = log
         try p.run()
         process = p
+        lastPID = p.processIdentifier
         if !waitForControl { return }
         let up = waitUntil(20) { (try? status()) != nil }
         if !up { throw TestFailure("daemon did not start; log:\n\(self.log)") }

@@ -37,6 +37,13 @@ public struct DaemonConfig: Sendable, Equatable {
     public var gaugeDeltas: Bool
     /// The same for the datagram socket.
     public var gaugeDeltasDatagram: Bool
+    /// Journal entries queued for the writer thread before new ones are dropped (and counted,
+    /// with a summary entry once the journal drains). Default 4096.
+    public var journalQueueSize: Int
+    /// Transition entries written per minute before an alert storm is summarized: further
+    /// transitions of that minute are counted per kind and reported in one summary entry.
+    /// Default 600.
+    public var maxAlertsPerMinute: Int
     /// Who may write which metrics; empty: everyone who can open the socket.
     public var authorization: Authorization
     /// The file this was read from, `nil` for the embedded default.
@@ -59,6 +66,8 @@ public struct DaemonConfig: Sendable, Equatable {
         maxConnections: 1024,
         gaugeDeltas: false,
         gaugeDeltasDatagram: false,
+        journalQueueSize: 4096,
+        maxAlertsPerMinute: 600,
         authorization: Authorization(),
         source: nil
     )
@@ -80,6 +89,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
         "max_datagram_bytes", "idle_timeout", "max_connections", "gauge_deltas", "authorization",
+        "journal_queue_size", "max_alerts_per_minute",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -165,6 +175,8 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         if let v = count("max_datagram_bytes", min: 64, max: 16 << 20) { c.maxDatagramBytes = v }
         if let v = count("max_connections", min: 1, max: 1 << 20) { c.maxConnections = v }
+        if let v = count("journal_queue_size", min: 1, max: 1 << 24) { c.journalQueueSize = v }
+        if let v = count("max_alerts_per_minute", min: 1, max: 1 << 24) { c.maxAlertsPerMinute = v }
         c.idleTimeout = r.duration(m["idle_timeout"], "idle_timeout", default: 60, minimum: 0.001, maximum: 86400)
         if let n = m["gauge_deltas"], let s = r.string(n, "gauge_deltas") {
             switch s {

@@ -31,6 +31,8 @@ public enum MessageID {
     public static let configReloaded = "7056babaefa64f879a1c0b82f1267034"
     /// SIGHUP: the new configuration was refused (file, line, reason); the old one stays.
     public static let configRefused = "3e0b4609f0a0413c9a3da8065e0d80e0"
+    /// An alert storm: transitions beyond `max_alerts_per_minute` were counted, not written.
+    public static let alertsSuppressed = "b9b5dace85a74ab3bbe58df0d06b4d4d"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
