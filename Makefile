@@ -55,7 +55,7 @@ install: deps
 	install -Dm644 systemd/sysusers.d/slawatch.conf "$(DESTDIR)$(PREFIX)/lib/sysusers.d/slawatch.conf"
 	install -Dm644 systemd/tmpfiles.d/slawatch.conf "$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/slawatch.conf"
 	install -Dm644 systemd/slawatch.catalog "$(DESTDIR)$(PREFIX)/lib/systemd/catalog/slawatch.catalog"
-	install -Dm640 config/slawatch.yaml "$(DESTDIR)$(SYSCONFDIR)/slawatch/slawatch.yaml"
+	install -Dm644 config/slawatch.yaml "$(DESTDIR)$(SYSCONFDIR)/slawatch/slawatch.yaml"
 	install -d "$(DESTDIR)$(SYSCONFDIR)/slawatch/objectives.d"
 	for f in config/objectives.d/*.yaml; do \
 		install -Dm644 "$$f" "$(DESTDIR)$(PREFIX)/share/doc/slawatch/examples/objectives.d/$$(basename $$f)"; done
