@@ -35,12 +35,16 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
-/// Resolves the ingest socket: `--socket`, then `$SLAWATCH_SOCKET`, then the config's runtime
-/// directory.
+/// Resolves the ingest socket: `--socket`, then `$SLAWATCH_SOCKET`, then the `--config` file's
+/// runtime directory; without `--config`, the local `./.slawatch/run/ingest.sock` of `make run`
+/// when it exists, else the installed service's `/run/slawatch/ingest.sock`.
 func ingestSocket(_ explicit: String?, _ config: ConfigOption) throws -> String {
     if let explicit { return explicit }
     if let env = ProcessInfo.processInfo.environment["SLAWATCH_SOCKET"], !env.isEmpty { return env }
-    return try config.load().runtimeDirectory + "/ingest.sock"
+    let local = try config.load().runtimeDirectory + "/ingest.sock"
+    if config.config != nil || FileManager.default.fileExists(atPath: local) { return local }
+    let service = DaemonConfig.systemDefaults.runtimeDirectory + "/ingest.sock"
+    return FileManager.default.fileExists(atPath: service) ? service : local
 }
 
 func printError(_ text: String) {
