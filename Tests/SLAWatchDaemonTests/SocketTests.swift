@@ -186,6 +186,38 @@ struct SocketTests {
         #expect(matched, "got \(values(daemon))\n\(daemon.log)")
     }
 
+    @Test func streamAndDatagramActivatedTogetherInSwappedOrder() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        let dgram = daemon.root.appendingPathComponent("act.dgram").path
+        let stream = daemon.root.appendingPathComponent("act.sock").path
+        // Two systemd-socket-activate in a row (each passes on the fds it received): fd 3 is the
+        // datagram socket, fd 4 the stream socket; the daemon goes by FileDescriptorName.
+        try daemon.start(
+            wrapper: [
+                "/usr/bin/systemd-socket-activate", "--datagram", "-l", dgram, "--fdname=ingest-dgram",
+                "/usr/bin/systemd-socket-activate", "-l", stream, "--fdname=ingest-dgram:ingest",
+            ],
+            waitForControl: false
+        )
+        defer { daemon.stop() }
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: dgram) })
+        let send = """
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.sendto(b"dd.\(id).requests:3|c\\n", "\(dgram)")
+            """
+        #expect(try sh("/usr/bin/env", ["python3", "-c", send]).0 == 0)
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: stream) })
+        let (rc, out, err) = try sh(slawatchBinary, ["push", "--socket", stream, "dd.\(id).requests:4|c"])
+        #expect(rc == 0, "push: \(err)\n\(daemon.log)")
+        #expect(out.contains("accepted 1, rejected 0"))
+        #expect(waitUntil(10) { values(daemon)["requests-\(id)"] == 7 }, "got \(values(daemon))\n\(daemon.log)")
+        // Both were taken from systemd: the daemon bound neither of its own.
+        #expect(!FileManager.default.fileExists(atPath: daemon.ingestSocket))
+        #expect(!FileManager.default.fileExists(atPath: daemon.root.appendingPathComponent("run/ingest.dgram").path))
+    }
+
     @Test func listenPIDOfAnotherProcessIsIgnored() throws {
         let id = runID()
         let daemon = try TestDaemon(objectivesYAML: objectives(id))
