@@ -52,6 +52,22 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -S /run/systemd/jo
         fi
     '
 fi
+# MemoryDenyWriteExecute=yes, as the kernel enforces it (prctl PR_SET_MDWE, Linux >= 6.3): the
+# daemon starts, takes an event and stops cleanly under it.
+mdwe=$(mktemp -d)
+mkdir -p "$mdwe/objectives.d"
+printf 'state_directory: state\nruntime_directory: run\ndrop_directory: drop\nobjectives_directory: objectives.d\n' > "$mdwe/c.yaml"
+if python3 -c 'import ctypes; import sys; sys.exit(0 if ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0 else 1)'; then
+    python3 -c 'import ctypes, os, sys; ctypes.CDLL(None).prctl(65, 1, 0, 0, 0); os.execv(sys.argv[1], sys.argv[1:])' \
+        "$bin" daemon --config "$mdwe/c.yaml" --stderr > "$mdwe/log" 2>&1 &
+    mdwe_pid=$!
+    for _ in $(seq 1 100); do [ -S "$mdwe/run/control.sock" ] && break; sleep 0.1; done
+    "$bin" push --socket "$mdwe/run/ingest.sock" 'mdwe.check:1|c' >/dev/null
+    kill -TERM "$mdwe_pid"; wait "$mdwe_pid"
+    echo "units: the daemon runs under MemoryDenyWriteExecute (PR_SET_MDWE)"
+else
+    echo "units: PR_SET_MDWE not supported by this kernel; MemoryDenyWriteExecute check skipped"
+fi
 bad=0
 for f in "$bin" $(ldd "$bin" | awk '/=> \// { print $3 }'); do
     if readelf -lW "$f" | grep -q 'GNU_STACK.*RWE'; then echo "executable stack: $f" >&2; bad=1; fi
