@@ -18,7 +18,7 @@ Files: /etc/slawatch/slawatch.yaml, /etc/slawatch/objectives.d/*.yaml, /var/lib/
 (state.sqlite, drop/), /run/slawatch/{ingest.sock,ingest.dgram,control.sock}.
 See /usr/share/doc/slawatch/ for the protocol and the configuration reference.
 ROFF
-for cmd in "" daemon push status check bench; do
+for cmd in "" daemon push status alerts check bench; do
     if [ -z "$cmd" ]; then echo ".SH SYNOPSIS"; else echo ".SH COMMAND: $cmd"; fi
     echo ".nf"
     # shellcheck disable=SC2086

@@ -70,8 +70,9 @@ public final class Daemon: Service, Sendable {
         engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
-        // Settle: evaluate every restored instance once; only real changes are written.
-        await emit(await actor.evaluate(), actor: actor)
+        // Settle: evaluate every restored instance once; only real changes are written (after the
+        // "started" entry below).
+        let settled = await actor.evaluate()
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, maxLineBytes: config.maxLineBytes)
 
@@ -135,6 +136,7 @@ public final class Daemon: Service, Sendable {
                 "datagram": "\(datagrams.path)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)",
             ]
         )
+        await emit(settled, actor: actor)
         Notifier.ready(status: "watching \(objectives.count) objectives")
 
         // The pipeline is not cancelled at shutdown: it drains what the listeners already queued.

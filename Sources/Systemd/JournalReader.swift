@@ -26,9 +26,10 @@ public final class JournalReader {
     private let j: OpaquePointer
 
     /// Opens the local journal with the given matches (`FIELD=value`; the same field twice is
-    /// an OR, different fields an AND), positioned at `since` (unix seconds) or at the start.
+    /// an OR, different fields an AND), positioned at `since` (unix seconds), or before the
+    /// `last` newest entries, or at the start.
     /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
-    public init(matching matches: [String], since: Double? = nil) throws {
+    public init(matching matches: [String], since: Double? = nil, last: Int? = nil) throws {
         var handle: OpaquePointer?
         var rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
         guard rc >= 0, let handle else { throw ReadError(call: "sd_journal_open", errno: -rc) }
@@ -42,6 +43,11 @@ public final class JournalReader {
         }
         if let since {
             rc = sd_journal_seek_realtime_usec(handle, UInt64(max(0, since) * 1_000_000))
+        } else if let last {
+            // Like journalctl -n: the last entries, then whatever follows.
+            rc = sd_journal_seek_tail(handle)
+            if rc >= 0 { rc = sd_journal_previous_skip(handle, UInt64(last) + 1) }
+            if rc >= 0 && rc < Int32(last) + 1 { rc = sd_journal_seek_head(handle) }
         } else {
             rc = sd_journal_seek_head(handle)
         }

@@ -26,7 +26,10 @@ struct AlertsCommand: ParsableCommand {
     var sla: [String] = []
     @Option(name: .long, help: "Only entries into this state: ok, pending, breached, nodata.")
     var state: [String] = []
-    @Flag(name: .shortAndLong, help: "Keep running and print new entries as they are written.")
+    @Flag(
+        name: .shortAndLong,
+        help: "Keep running and print new entries as they are written (from the last 10 without --since)."
+    )
     var follow = false
     @Flag(name: .long, help: "Also show entries that are not objective transitions (input rejected, files, reloads).")
     var all = false
@@ -59,7 +62,12 @@ struct AlertsCommand: ParsableCommand {
         matches += state.map { "SLAWATCH_STATE=\($0)" }
         let reader: JournalReader
         do {
-            reader = try JournalReader(matching: matches, since: since.flatMap { Self.parseSince($0) })
+            // Following without --since starts from the last 10 entries, as journalctl -f does.
+            reader = try JournalReader(
+                matching: matches,
+                since: since.flatMap { Self.parseSince($0) },
+                last: follow && since == nil ? 10 : nil
+            )
         } catch {
             printError("slawatch alerts: cannot read the journal: \(error)")
             throw ExitCode(2)

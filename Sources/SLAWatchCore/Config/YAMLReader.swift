@@ -30,7 +30,7 @@ struct YAMLReader {
                 message = "duplicate key(s) \(duplicates.sorted().joined(separator: ", ")) in one mapping"
             default: break
             }
-            errors.append(ConfigError(file: file, line: line, key: "", message: message))
+            errors.append(ConfigError(file: file, line: line, key: "(YAML syntax)", message: message))
             return nil
         } catch {
             errors.append(ConfigError(file: file, line: 0, key: "", message: "\(error)"))
