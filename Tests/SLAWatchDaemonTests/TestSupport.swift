@@ -224,7 +224,10 @@ final class TestDaemon: @unchecked Sendable {
         lastPID = p.processIdentifier
         if !waitForControl { return }
         let up = waitUntil(20) { (try? status()) != nil }
-        if !up { throw TestFailure("daemon did not start; log:\n\(self.log)") }
+        if !up {
+            Issue.record("daemon did not start within 20 s; log:\n\(self.log)")
+            throw TestFailure("daemon did not start")
+        }
     }
 
     /// `slawatch status --json`.
