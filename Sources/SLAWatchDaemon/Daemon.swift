@@ -411,7 +411,11 @@ public final class Daemon: Service, Sendable {
             stuck = stuck.filter { names.contains($0.key) && drop.identity(of: $0.key) == $0.value }
             for name in names where stuck[name] == nil {
                 if Task.isCancelled { return }
-                let outcome = await drop.process(name) { events in try await actor.ingestAndCommit(events) }
+                let outcome = await drop.process(
+                    name,
+                    ingest: { events, entry in try await actor.ingestAndCommit(events, ledger: entry) },
+                    alreadyIngested: { await actor.alreadyIngested($0) }
+                )
                 if case .processed(_, _, _, _, _, let parseRejections) = outcome, !parseRejections.isEmpty {
                     await actor.countParseRejections(parseRejections)
                 }
@@ -447,6 +451,16 @@ public final class Daemon: Service, Sendable {
                 ("MESSAGE", "\(original): \(reason); it stays in the drop directory and will not be read again"),
                 ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
                 ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ERROR", reason),
+            ])
+        case .alreadyIngested(let name):
+            journal.enqueue([
+                (
+                    "MESSAGE",
+                    "\(original) was ingested before a restart (it is in the ledger); moved to processed/\(name) without counting it again"
+                ),
+                ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", "5"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ACCEPTED", "0"),
+                ("SLAWATCH_DUPLICATE_OF", "ledger"),
             ])
         case .retry(let reason):
             logger.warning("drop file \(original) left for retry: \(reason)")

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchStore
 import Systemd
 
 /// The drop directory: producers `rename()` finished files into it; each file is read, its events
@@ -38,6 +39,9 @@ public struct DropDirectory: Sendable {
             firstErrorLine: Int?,
             parseRejections: [RejectReason: Int]
         )
+        /// Found in the ledger (ingested before a restart, not yet moved): moved to
+        /// `processed/NAME` without being counted again.
+        case alreadyIngested(name: String)
         /// Ingested and committed, but it could not be moved out of the drop directory; the
         /// caller must not read it again (`identity` tells it apart from a new file of that name).
         case stuck(name: String, identity: FileIdentity, reason: String)
@@ -90,10 +94,15 @@ public struct DropDirectory: Sendable {
     }
 
     /// Reads, ingests (committing through `ingest`) and moves one file.
-    /// - Parameter ingest: ingests the events and commits them; returns the engine's result.
+    /// - Parameters:
+    ///   - ingest: ingests the events and commits them together with the file's ledger entry (one
+    ///     transaction); returns the engine's result.
+    ///   - alreadyIngested: whether the ledger holds the file already (the daemon stopped after
+    ///     the commit and before the move): it is then moved without being counted again.
     public func process(
         _ name: String,
-        ingest: @Sendable (EventBatch) async throws -> Engine.IngestResult
+        ingest: @Sendable (EventBatch, LedgerEntry?) async throws -> Engine.IngestResult,
+        alreadyIngested: @Sendable (LedgerEntry) async -> Bool = { _ in false }
     ) async -> Outcome {
         let full = path + "/" + name
         var st = stat()
@@ -123,9 +132,28 @@ public struct DropDirectory: Sendable {
         batcher.finish()
         let lineCount = batcher.lineCount
         let b = batcher.take()
+        let entry = identity.map {
+            LedgerEntry(
+                name: name,
+                device: $0.device,
+                inode: $0.inode,
+                size: $0.size,
+                mtimeNanoseconds: $0.mtime,
+                contentHash: Self.contentHash(data),
+                accepted: 0,
+                rejected: b.rejections.count
+            )
+        }
+        if let entry, await alreadyIngested(entry) {
+            let finalName = uniqueName(name, in: processedPath)
+            if rename(full, processedPath + "/" + finalName) != 0 {
+                return .retry(reason: "cannot move to processed/: \(String(cString: strerror(errno)))")
+            }
+            return .alreadyIngested(name: finalName)
+        }
         let result: Engine.IngestResult
         do {
-            result = try await ingest(b.events)
+            result = try await ingest(b.events, entry)
         } catch {
             return .retry(reason: "store commit failed: \(error)")
         }
@@ -197,5 +225,17 @@ public struct DropDirectory: Sendable {
             case .error: return offset
             }
         }
+    }
+
+    /// A 128-bit FNV-1a digest of a file's content (two 64-bit lanes), hex: identifies the
+    /// content in the ledger together with device, inode, size and mtime.
+    static func contentHash(_ data: Data) -> String {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x6c62_272e_07bb_0142
+        for byte in data {
+            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
+            b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 &+ 1
+        }
+        return String(a, radix: 16) + String(b, radix: 16)
     }
 }

@@ -46,10 +46,26 @@ public actor EngineActor {
     /// Ingests a batch and commits it in the same call: when this returns without throwing the
     /// events are in the store (drop files are moved only after this).
     /// - Throws: the store's error; the events stay in memory and are retried by the next commit.
-    public func ingestAndCommit(_ events: EventBatch) throws -> Engine.IngestResult {
+    public func ingestAndCommit(_ events: EventBatch, ledger: LedgerEntry? = nil) throws -> Engine.IngestResult {
         let r = ingest(events)
-        try commit()
+        if var entry = ledger {
+            entry.accepted = r.accepted
+            try commit(ledger: [entry])
+        } else {
+            try commit()
+        }
         return r
+    }
+
+    /// Whether the store's ledger already holds this drop file (see `LedgerEntry`).
+    public func alreadyIngested(_ e: LedgerEntry) -> Bool {
+        (try? store.ledgerContains(
+            device: e.device,
+            inode: e.inode,
+            size: e.size,
+            mtimeNanoseconds: e.mtimeNanoseconds,
+            contentHash: e.contentHash
+        )) ?? false
     }
 
     /// Evaluates all objectives now. Period results are queued for the next commit.
@@ -64,7 +80,7 @@ public actor EngineActor {
     /// Writes changed state (dirty window buckets, alert states, period results) in one
     /// transaction.
     /// - Throws: the store's error; the same state is written in full by the next commit.
-    public func commit() throws {
+    public func commit(ledger: [LedgerEntry] = []) throws {
         let snapshots = needsFullSnapshot ? engine.allSnapshots() : engine.takeDirtySnapshots()
         if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
         do {
@@ -72,6 +88,7 @@ public actor EngineActor {
                 snapshots,
                 periodResults: pendingPeriodResults,
                 gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
+                ledger: ledger,
                 at: clock()
             )
             pendingGauges = [:]

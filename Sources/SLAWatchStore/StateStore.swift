@@ -87,6 +87,25 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v3-drop-ledger") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE drop_ledger (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        device INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        content_hash TEXT NOT NULL,
+                        accepted INTEGER NOT NULL,
+                        rejected INTEGER NOT NULL,
+                        ingested_at REAL NOT NULL
+                    );
+                    CREATE INDEX drop_ledger_identity ON drop_ledger (device, inode, size, mtime_ns);
+                    """
+            )
+        }
         try migrator.migrate(db)
     }
 
@@ -107,9 +126,10 @@ public final class StateStore: Sendable {
         _ snapshots: [Engine.Snapshot],
         periodResults: [Transition] = [],
         gaugeLevels: [String: Double] = [:],
+        ledger: [LedgerEntry] = [],
         at now: Double
     ) throws {
-        if snapshots.isEmpty && periodResults.isEmpty && gaugeLevels.isEmpty { return }
+        if snapshots.isEmpty && periodResults.isEmpty && gaugeLevels.isEmpty && ledger.isEmpty { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try db.write { db in
@@ -139,6 +159,19 @@ public final class StateStore: Sendable {
                         ON CONFLICT(objective) DO UPDATE SET closed_before = excluded.closed_before
                         """,
                     arguments: [s.objective, s.closedBefore]
+                )
+            }
+            for e in ledger {
+                try db.execute(
+                    sql: """
+                        INSERT INTO drop_ledger
+                            (name, device, inode, size, mtime_ns, content_hash, accepted, rejected, ingested_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        e.name, Int64(bitPattern: e.device), Int64(bitPattern: e.inode), e.size, e.mtimeNanoseconds,
+                        e.contentHash, e.accepted, e.rejected, now,
+                    ]
                 )
             }
             for (series, value) in gaugeLevels {
@@ -247,6 +280,74 @@ public final class StateStore: Sendable {
                     met: $0["met"]
                 )
             }
+        }
+    }
+}
+
+/// A drop file recorded in the same transaction as its events (the exactly-once ledger): if the
+/// daemon stops after the commit but before the file is moved to `processed/`, the next start
+/// finds the file here and moves it without counting it again.
+public struct LedgerEntry: Sendable, Equatable {
+    /// The file name in the drop directory.
+    public var name: String
+    /// `st_dev`.
+    public var device: UInt64
+    /// `st_ino`.
+    public var inode: UInt64
+    /// Size in bytes.
+    public var size: Int64
+    /// Modification time in nanoseconds since the epoch.
+    public var mtimeNanoseconds: Int64
+    /// Hex digest of the content (`DropDirectory.contentHash`).
+    public var contentHash: String
+    /// Events accepted from it.
+    public var accepted: Int
+    /// Lines rejected.
+    public var rejected: Int
+
+    /// Creates a ledger entry.
+    public init(
+        name: String,
+        device: UInt64,
+        inode: UInt64,
+        size: Int64,
+        mtimeNanoseconds: Int64,
+        contentHash: String,
+        accepted: Int,
+        rejected: Int
+    ) {
+        self.name = name
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.contentHash = contentHash
+        self.accepted = accepted
+        self.rejected = rejected
+    }
+}
+
+extension StateStore {
+    /// Whether a file with this identity (device, inode, size, mtime) and content was already
+    /// ingested.
+    public func ledgerContains(
+        device: UInt64,
+        inode: UInt64,
+        size: Int64,
+        mtimeNanoseconds: Int64,
+        contentHash: String
+    ) throws -> Bool {
+        try db.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM drop_ledger
+                    WHERE device = ? AND inode = ? AND size = ? AND mtime_ns = ? AND content_hash = ?
+                    """,
+                arguments: [
+                    Int64(bitPattern: device), Int64(bitPattern: inode), size, mtimeNanoseconds, contentHash,
+                ]
+            ) ?? 0 > 0
         }
     }
 }
