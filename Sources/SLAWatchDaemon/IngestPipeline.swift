@@ -1,14 +1,12 @@
 import Foundation
 import SLAWatchCore
 
-/// Per-source tallies for acknowledgements and the end-of-connection summary. Shared between a
-/// connection's event-loop handler and the pipeline consumer, hence the lock.
+/// Per-source tallies for acknowledgements (`#sync`). Shared between a connection's event-loop
+/// handler and the pipeline consumer, hence the lock.
 public final class SourceTally: @unchecked Sendable {
     private let lock = NSLock()
     private var _accepted = 0
     private var _rejected = 0
-    private var _firstRejection: LineRejection?
-    private var _byReason: [RejectReason: Int] = [:]
     private var _sinceAck: [LineRejection] = []
     /// Who sent the lines: `socket ingest.sock peer pid=… uid=…`, a file path, ….
     public let source: String
@@ -22,8 +20,6 @@ public final class SourceTally: @unchecked Sendable {
         defer { lock.unlock() }
         _accepted += accepted
         _rejected += rejections.count
-        for r in rejections { _byReason[r.reason, default: 0] += 1 }
-        if _firstRejection == nil { _firstRejection = rejections.first }
         if _sinceAck.count < 1000 { _sinceAck += rejections.prefix(1000 - _sinceAck.count) }
     }
 
@@ -35,11 +31,11 @@ public final class SourceTally: @unchecked Sendable {
         return _sinceAck
     }
 
-    /// (accepted events, rejected lines or events, first rejection, counts per reason).
-    public var snapshot: (accepted: Int, rejected: Int, first: LineRejection?, byReason: [RejectReason: Int]) {
+    /// (accepted events, rejected lines or events) since the source connected.
+    public var totals: (accepted: Int, rejected: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return (_accepted, _rejected, _firstRejection, _byReason)
+        return (_accepted, _rejected)
     }
 }
 
@@ -49,7 +45,7 @@ public enum IngestWork: Sendable {
     /// parser rejected.
     case batch(events: EventBatch, lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
     /// Everything before this is ingested; commit, then call `reply`.
-    case sync(tally: SourceTally, reply: @Sendable (_ committed: Bool) -> Void)
+    case sync(reply: @Sendable (_ committed: Bool) -> Void)
     /// Everything before this is ingested; call `done` (no commit).
     case barrier(done: @Sendable () -> Void)
 }
@@ -103,7 +99,7 @@ public final class IngestPipeline: Sendable {
                     rejections: all,
                     now: Date().timeIntervalSince1970
                 )
-            case .sync(_, let reply):
+            case .sync(let reply):
                 do {
                     try await engine.commit()
                     reply(true)

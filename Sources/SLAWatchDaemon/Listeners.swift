@@ -137,7 +137,7 @@ func startStreamIngest(
                         options: options,
                         source: source,
                         patterns: policy.patterns(forOptional: peer)
-                    ) { _ in }
+                    )
                 )
             }
         }

@@ -27,11 +27,7 @@ enum SocketPath {
         if rc == 0 {
             throw StartupError(description: "another process is listening on \(path) (is slawatch already running?)")
         }
-        if errno == ECONNREFUSED || errno == ENOENT {
-            unlink(path)
-            return
-        }
-        // Any other error (e.g. EPROTOTYPE: a datagram socket) — the socket is not serving us.
+        // Nobody answers (ECONNREFUSED, or EPROTOTYPE for a socket of another type): a leftover.
         unlink(path)
     }
 

@@ -17,26 +17,22 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private let pipeline: IngestPipeline
     private let tally: SourceTally
     private let patterns: [String]?
-    private let onFinished: @Sendable (SourceTally) -> Void
     private var finished = false
     private var reportedStats = ParseStats()
 
     /// - Parameters:
     ///   - patterns: metric patterns the peer may write, `nil` for everything.
-    ///   - onFinished: called once the connection's last batch went through the pipeline.
     init(
         pipeline: IngestPipeline,
         maxLineBytes: Int,
         options: ParserOptions,
         source: String,
-        patterns: [String]?,
-        onFinished: @escaping @Sendable (SourceTally) -> Void
+        patterns: [String]?
     ) {
         self.pipeline = pipeline
         self.batcher = LineBatcher(maxLineBytes: maxLineBytes, options: options)
         self.tally = SourceTally(source: source)
         self.patterns = patterns
-        self.onFinished = onFinished
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -77,15 +73,10 @@ final class StreamIngestHandler: ChannelInboundHandler {
         finished = true
         if cleanEnd { batcher.finish() } else { batcher.abandon() }
         flush(context: context)
+        guard close else { return }
+        // Close our side once everything sent before the half-close went through the pipeline.
         let channel = context.channel
-        let tally = self.tally
-        let onFinished = self.onFinished
-        pipeline.submit(
-            .barrier {
-                onFinished(tally)
-                if close { channel.close(promise: nil) }
-            }
-        )
+        pipeline.submit(.barrier { channel.close(promise: nil) })
     }
 
     private func flush(context: ChannelHandlerContext) {
@@ -135,13 +126,13 @@ final class StreamIngestHandler: ChannelInboundHandler {
         let id = parts.count > 1 ? String(parts[1]) : "-"
         let tally = self.tally
         pipeline.submit(
-            .sync(tally: tally) { committed in
+            .sync { committed in
                 var reply = ""
                 for r in tally.takeRejectionsSinceAck() {
                     reply +=
                         "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
                 }
-                let s = tally.snapshot
+                let s = tally.totals
                 reply += committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n"
                 channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
             }
