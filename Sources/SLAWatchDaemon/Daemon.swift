@@ -74,7 +74,7 @@ public final class Daemon: Service, Sendable {
         // "started" entry below).
         let settled = await actor.evaluate()
         try await actor.commit()
-        let drop = try DropDirectory(path: config.dropDirectory, maxLineBytes: config.maxLineBytes)
+        let drop = try DropDirectory(path: config.dropDirectory, settings: config.drop)
 
         let pipeline = IngestPipeline()
         let group = MultiThreadedEventLoopGroup.singleton
@@ -144,7 +144,7 @@ public final class Daemon: Service, Sendable {
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.evaluationLoop(actor) }
             tasks.addTask { await self.snapshotLoop(actor) }
-            tasks.addTask { await self.dropLoop(drop, actor: actor) }
+            tasks.addTask { await self.dropLoop(drop, actor: actor, policy: policy) }
             tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) { await self.reload(actor) }
             }
@@ -403,54 +403,119 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    private func dropLoop(_ drop: DropDirectory, actor: EngineActor) async {
+    private func dropLoop(_ drop: DropDirectory, actor: EngineActor, policy: PeerPolicy) async {
+        let settings = drop.settings
+        var scheduler = DropScheduler(settle: settings.settle)
         // Files already ingested that could not be moved away: never read them twice.
         var stuck: [String: DropDirectory.FileIdentity] = [:]
-        while !Task.isCancelled {
-            let names = drop.candidates()
-            stuck = stuck.filter { names.contains($0.key) && drop.identity(of: $0.key) == $0.value }
-            for name in names where stuck[name] == nil {
-                if Task.isCancelled { return }
-                let outcome = await drop.process(
-                    name,
-                    ingest: { events, entry in try await actor.ingestAndCommit(events, ledger: entry) },
-                    alreadyIngested: { await actor.alreadyIngested($0) }
-                )
-                if case .processed(_, _, _, _, _, let parseRejections) = outcome, !parseRejections.isEmpty {
-                    await actor.countParseRejections(parseRejections)
-                }
-                if case .stuck(_, let identity, _) = outcome { stuck[name] = identity }
-                report(outcome, original: name, drop: drop)
+        let changes = Changes()
+        var watcher: DropWatcher?
+        do {
+            let w = try DropWatcher(directory: drop.path)
+            watcher = w
+            Task {
+                for await change in w.events { changes.append(change) }
             }
-            try? await Task.sleep(for: .seconds(config.dropScanInterval))
+        } catch {
+            logger.warning("drop directory: \(error); polling every \(config.dropScanInterval) s instead")
+        }
+        defer { watcher?.stop() }
+        let rescanEvery = watcher == nil ? config.dropScanInterval : settings.rescanInterval
+        var lastScan = -Double.infinity
+        var lastPrune = -Double.infinity
+        while !Task.isCancelled {
+            let now = Date().timeIntervalSince1970
+            var rescan = now - lastScan >= rescanEvery
+            for change in changes.take() {
+                if change == .overflow {
+                    rescan = true
+                    logger.warning("drop directory: inotify queue overflowed; rescanning")
+                }
+                scheduler.apply(change, now: now)
+            }
+            if rescan {
+                lastScan = now
+                let files = drop.scan().filter { f in stuck[f.name].map { $0 != f.identity } ?? true }
+                stuck = stuck.filter { s in files.contains { $0.name == s.key } || drop.identity(of: s.key) == s.value }
+                scheduler.scanned(files, now: now)
+            }
+            scheduler.tick(now: now) { name in
+                if let s = stuck[name], drop.identity(of: name) == s { return nil }
+                return drop.identity(of: name)
+            }
+            if now - lastPrune >= 3600 {
+                lastPrune = now
+                let pruned = drop.pruneProcessed(now: now)
+                if pruned > 0 {
+                    logger.info("drop directory: pruned \(pruned) processed file(s) past processed_retention")
+                }
+                await actor.pruneLedger(olderThan: settings.ledgerRetention)
+            }
+            while let name = scheduler.next() {
+                if Task.isCancelled { return }
+                if let s = stuck[name], drop.identity(of: name) == s { continue }
+                let outcome = await drop.process(name, actor: actor, policy: policy)
+                switch outcome {
+                case .stuck(_, let identity, _): stuck[name] = identity
+                case .retry: scheduler.retryLater(name, now: Date().timeIntervalSince1970)
+                default: break
+                }
+                report(outcome, original: name, drop: drop)
+                for change in changes.take() { scheduler.apply(change, now: Date().timeIntervalSince1970) }
+            }
+            try? await Task.sleep(for: .milliseconds(watcher == nil ? Int(config.dropScanInterval * 1000) : 100))
         }
     }
 
     private func report(_ outcome: DropDirectory.Outcome, original: String, drop: DropDirectory) {
+        let file = drop.path + "/" + original
         switch outcome {
-        case .processed(let name, let lines, let accepted, let rejected, let firstError, _):
-            journal.enqueue([
-                (
-                    "MESSAGE",
-                    "ingested \(original): \(accepted) event(s) from \(lines) line(s), \(rejected) rejected; moved to processed/\(name)"
-                ),
-                ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", rejected > 0 ? "4" : "6"),
-                ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_FILE", drop.path + "/" + original),
-                ("SLAWATCH_LINES", String(lines)), ("SLAWATCH_ACCEPTED", String(accepted)),
-                ("SLAWATCH_REJECTED", String(rejected)),
-                ("SLAWATCH_FIRST_ERROR_LINE", firstError.map(String.init) ?? ""),
-            ])
+        case .processed(let r):
+            var message =
+                "ingested \(original): \(r.accepted) event(s) from \(r.lines) line(s), \(r.rejected) rejected; moved to processed/\(r.name)"
+            var priority = r.rejected > 0 ? "4" : "6"
+            var extra: [(String, String)] = []
+            if let earlier = r.duplicateOf {
+                extra.append(("SLAWATCH_DUPLICATE_OF", earlier))
+                extra.append(("SLAWATCH_DUPLICATES_SKIPPED", String(r.skippedDuplicates)))
+                if r.skippedDuplicates > 0 {
+                    message +=
+                        "; it repeats \(earlier): \(r.skippedDuplicates) timestamped event(s) already counted were skipped"
+                }
+                if r.possibleDuplicates > 0 {
+                    message +=
+                        "; possible duplicate of \(earlier): its \(r.possibleDuplicates) event(s) without a timestamp were counted again"
+                    extra.append(("SLAWATCH_POSSIBLE_DUPLICATE_OF", earlier))
+                    priority = "4"
+                }
+            }
+            journal.enqueue(
+                [
+                    ("MESSAGE", message), ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", priority),
+                    ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_FILE", file), ("SLAWATCH_PROCESSED", r.name),
+                    ("SLAWATCH_LINES", String(r.lines)), ("SLAWATCH_ACCEPTED", String(r.accepted)),
+                    ("SLAWATCH_REJECTED", String(r.rejected)), ("SLAWATCH_BYTES", String(r.bytes)),
+                    ("SLAWATCH_FIRST_ERROR_LINE", r.firstErrorLine.map(String.init) ?? ""),
+                    (
+                        "SLAWATCH_REJECT_REASONS",
+                        r.rejections.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                            "\($0.key.rawValue)=\($0.value)"
+                        }
+                        .joined(separator: " ")
+                    ),
+                ] + extra
+            )
         case .failed(let name, let reason):
             journal.enqueue([
                 ("MESSAGE", "could not read \(original): \(reason); moved to failed/\(name)"),
                 ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ERROR", reason),
+                ("SLAWATCH_FILE", file), ("SLAWATCH_ERROR", reason), ("SLAWATCH_ACCEPTED", "0"),
             ])
         case .stuck(_, _, let reason):
             journal.enqueue([
                 ("MESSAGE", "\(original): \(reason); it stays in the drop directory and will not be read again"),
                 ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ERROR", reason),
+                ("SLAWATCH_FILE", file), ("SLAWATCH_ERROR", reason),
             ])
         case .alreadyIngested(let name):
             journal.enqueue([
@@ -459,12 +524,34 @@ public final class Daemon: Service, Sendable {
                     "\(original) was ingested before a restart (it is in the ledger); moved to processed/\(name) without counting it again"
                 ),
                 ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", "5"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", drop.path + "/" + original), ("SLAWATCH_ACCEPTED", "0"),
+                ("SLAWATCH_FILE", file), ("SLAWATCH_PROCESSED", name), ("SLAWATCH_ACCEPTED", "0"),
                 ("SLAWATCH_DUPLICATE_OF", "ledger"),
             ])
         case .retry(let reason):
             logger.warning("drop file \(original) left for retry: \(reason)")
+        case .vanished:
+            break
         }
+    }
+}
+
+/// inotify changes handed from the watcher's stream to the drop loop.
+final class Changes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [DropWatcher.Change] = []
+
+    func append(_ c: DropWatcher.Change) {
+        lock.lock()
+        items.append(c)
+        lock.unlock()
+    }
+
+    func take() -> [DropWatcher.Change] {
+        lock.lock()
+        defer { lock.unlock() }
+        let out = items
+        items = []
+        return out
     }
 }
 

@@ -1,54 +1,81 @@
 import Foundation
 import SLAWatchCore
 import SLAWatchStore
-import Systemd
 
-/// The drop directory: producers `rename()` finished files into it; each file is read, its events
-/// committed to the store, and only then moved to `processed/` (with `NAME.rejects` listing each
-/// bad line when there were any) or, when it cannot be read at all, to `failed/` with
-/// `NAME.error`. Formats by extension: `.statsd`, `.jsonl`. Names starting with `.` or ending in
-/// `.tmp`/`.part` are ignored (files still being written).
+/// The drop directory (docs/drop-directory.md): producers `rename()` finished files into it; each
+/// file is read in two streaming passes (content hash and UTF-8 check, then parsing), its events
+/// staged in the engine and committed together with its ledger entry in one transaction, and
+/// only then moved to `processed/` (with `NAME.rejects` listing each bad line when there were
+/// any) or, when it cannot be read at all, to `failed/` with `NAME.error`.
+///
+/// Formats by extension: `.statsd` and `.jsonl` (the socket grammar), `.json` (one JSON array of
+/// events, parsed whole), `.csv` (`CSVEventParser`), `.prom` (`PrometheusTextParser`). Names
+/// starting with `.` or ending in `.tmp`, `.part` or `~` are ignored (files still being written).
 public struct DropDirectory: Sendable {
     /// The watched directory.
     public let path: String
-    /// `path/processed`.
-    public var processedPath: String { path + "/processed" }
-    /// `path/failed`.
-    public var failedPath: String { path + "/failed" }
-    let maxLineBytes: Int
+    /// Where ingested files go (default `path/processed`).
+    public let processedPath: String
+    /// Where unreadable files go (default `path/failed`).
+    public let failedPath: String
+    /// The drop settings in force.
+    public let settings: DropSettings
+    /// Bytes read per `read(2)`: the memory a file costs beyond its parsed batch.
+    static let chunkBytes = 1 << 20
 
-    /// Creates the directory and its `processed/` and `failed/` subdirectories if missing.
+    /// Creates the directory and its `processed/` and `failed/` directories if missing.
     /// - Throws: the file system error when they cannot be created.
-    public init(path: String, maxLineBytes: Int) throws {
+    public init(path: String, settings: DropSettings = DropSettings()) throws {
         self.path = path
-        self.maxLineBytes = maxLineBytes
-        for p in [path, path + "/processed", path + "/failed"] {
+        self.settings = settings
+        self.processedPath = settings.processedDirectory ?? path + "/processed"
+        self.failedPath = settings.failedDirectory ?? path + "/failed"
+        for p in [path, processedPath, failedPath] {
             try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
         }
     }
 
     /// What happened to one file.
     public enum Outcome: Sendable, Equatable {
-        /// Ingested and moved to `processed/NAME` (the final name). `parseRejections` counts the
-        /// lines the parser refused, per reason (engine rejections are counted by the engine).
-        case processed(
-            name: String,
-            lines: Int,
-            accepted: Int,
-            rejected: Int,
-            firstErrorLine: Int?,
-            parseRejections: [RejectReason: Int]
-        )
+        /// Ingested and moved to `processed/NAME` (`name` is the final name).
+        case processed(FileReport)
         /// Found in the ledger (ingested before a restart, not yet moved): moved to
         /// `processed/NAME` without being counted again.
         case alreadyIngested(name: String)
         /// Ingested and committed, but it could not be moved out of the drop directory; the
         /// caller must not read it again (`identity` tells it apart from a new file of that name).
         case stuck(name: String, identity: FileIdentity, reason: String)
-        /// Moved to `failed/NAME` with a `.error` sidecar.
+        /// Moved to `failed/NAME` with a `.error` sidecar; nothing of it counted.
         case failed(name: String, reason: String)
-        /// Not committed (store error); left in place for the next scan.
+        /// Gone before it was read (nothing to report).
+        case vanished
+        /// Not committed (store error, reload, shutdown, changed while read); left in place for
+        /// the next scan; nothing of it counted.
         case retry(reason: String)
+    }
+
+    /// What one ingested file gave (one journal entry, `MESSAGE_ID` "file ingested").
+    public struct FileReport: Sendable, Equatable {
+        /// Final name in `processed/`.
+        public var name: String
+        /// Lines read (for `.json`, lines of the document).
+        public var lines = 0
+        /// Events counted.
+        public var accepted = 0
+        /// Lines (or JSON elements) rejected, listed in `NAME.rejects`.
+        public var rejected = 0
+        /// Line of the first rejection.
+        public var firstErrorLine: Int?
+        /// Rejections per reason (parser and engine).
+        public var rejections: [RejectReason: Int] = [:]
+        /// Size in bytes.
+        public var bytes: Int64 = 0
+        /// The earlier file with the same content (`processed/` name), when this is a repeat.
+        public var duplicateOf: String?
+        /// Timestamped events skipped because the earlier file already counted them.
+        public var skippedDuplicates = 0
+        /// Untimestamped events counted again in a repeat (a possible duplicate).
+        public var possibleDuplicates = 0
     }
 
     /// Device, inode, size and modification time: what makes a file the same file.
@@ -61,141 +88,468 @@ public struct DropDirectory: Sendable {
         public var size: Int64
         /// `st_mtim` in nanoseconds.
         public var mtime: Int64
+
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        }
     }
 
-    /// The identity of `name` in the drop directory, `nil` when it is gone.
+    /// The identity of `name` in the drop directory (not following symlinks), `nil` when gone.
     public func identity(of name: String) -> FileIdentity? {
         var st = stat()
         guard lstat(path + "/" + name, &st) == 0 else { return nil }
-        return FileIdentity(
-            device: UInt64(st.st_dev),
-            inode: UInt64(st.st_ino),
-            size: Int64(st.st_size),
-            mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        )
+        return FileIdentity(st)
     }
 
-    /// Names of files ready to be read, oldest modification first. Recreates `processed/` and
-    /// `failed/` if someone removed them.
-    public func candidates() -> [String] {
+    /// Whether a name is skipped: hidden files and `.tmp`/`.part`/`~` names (a producer's file
+    /// in progress).
+    public static func isIgnored(_ name: String) -> Bool {
+        name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") || name.hasSuffix("~")
+    }
+
+    /// Every candidate in the directory with its identity, oldest modification first. Recreates
+    /// `processed/` and `failed/` if someone removed them.
+    public func scan() -> [(name: String, identity: FileIdentity)] {
         for p in [processedPath, failedPath] {
             try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
         }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
-        var out: [(String, Double)] = []
-        for name in names {
-            if name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") { continue }
-            if name == "processed" || name == "failed" { continue }
-            var st = stat()
-            guard lstat(path + "/" + name, &st) == 0 else { continue }
-            out.append((name, Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        var out: [(String, FileIdentity)] = []
+        for name in names where !Self.isIgnored(name) {
+            let full = path + "/" + name
+            if full == processedPath || full == failedPath { continue }
+            if let id = identity(of: name) { out.append((name, id)) }
         }
-        return out.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+        return out.sorted { ($0.1.mtime, $0.0) < ($1.1.mtime, $1.0) }
     }
 
-    /// Reads, ingests (committing through `ingest`) and moves one file.
+    /// Names of files ready to be read, oldest modification first (no settle check).
+    public func candidates() -> [String] { scan().map(\.name) }
+
+    // MARK: - Processing
+
+    enum Format {
+        case lines(LineBatcher.Format)
+        case json
+    }
+
+    /// The format of a file, by extension; `nil` for an unknown one.
+    func format(of name: String) -> Format? {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "statsd", "jsonl": return .lines(.socket)
+        case "prom": return .lines(.prometheus)
+        case "csv": return .lines(.csv(settings.csv.first { $0.matches(name) }))
+        case "json": return .json
+        default: return nil
+        }
+    }
+
+    /// Reads, ingests and moves one file.
     /// - Parameters:
-    ///   - ingest: ingests the events and commits them together with the file's ledger entry (one
-    ///     transaction); returns the engine's result.
-    ///   - alreadyIngested: whether the ledger holds the file already (the daemon stopped after
-    ///     the commit and before the move): it is then moved without being counted again.
-    public func process(
-        _ name: String,
-        ingest: @Sendable (EventBatch, LedgerEntry?) async throws -> Engine.IngestResult,
-        alreadyIngested: @Sendable (LedgerEntry) async -> Bool = { _ in false }
-    ) async -> Outcome {
+    ///   - actor: stages the events and commits them with the ledger entry.
+    ///   - policy: who may write which metrics (the file's owner is the writer).
+    public func process(_ name: String, actor: EngineActor, policy: PeerPolicy) async -> Outcome {
         let full = path + "/" + name
         var st = stat()
-        guard lstat(full, &st) == 0 else { return .retry(reason: "vanished") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            let kind =
-                (st.st_mode & S_IFMT) == S_IFLNK
-                ? "a symbolic link" : (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
-            return fail(name, "\(name) is \(kind); only regular files are read")
+        guard lstat(full, &st) == 0 else { return .vanished }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: return fail(name, "\(name) is a symbolic link; only regular files are read")
+        case S_IFDIR: return fail(name, "\(name) is a directory; only regular files are read")
+        default: return fail(name, "\(name) is not a regular file (a socket, FIFO or device)")
         }
-        let ext = (name as NSString).pathExtension.lowercased()
-        guard ext == "statsd" || ext == "jsonl" else {
+        guard let format = format(of: name) else {
+            let ext = (name as NSString).pathExtension
             let what = ext.isEmpty ? "no extension" : "unknown extension '.\(ext)'"
-            return fail(name, "\(what) (expected .statsd or .jsonl)")
+            return fail(name, "\(what) (expected .statsd, .jsonl, .json, .csv or .prom)")
         }
-        let identity = self.identity(of: name)
-        guard let data = FileManager.default.contents(atPath: full) else {
-            return fail(name, "cannot read file: \(String(cString: strerror(errno)))")
+        let patterns = policy.patterns(for: Peer(pid: -1, uid: st.st_uid, gid: st.st_gid))
+        if let patterns, patterns.isEmpty {
+            let user = PeerPolicy.userName(st.st_uid) ?? "uid \(st.st_uid)"
+            return fail(name, "\(name) is owned by \(user) (uid \(st.st_uid)), who may write no metric (authorization)")
         }
-        if String(validating: data, as: UTF8.self) == nil {
-            let offset = firstInvalidUTF8Offset(data)
-            return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset))")
+        let fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ENOENT { return .vanished }
+            return fail(name, "cannot open: \(String(cString: strerror(errno)))")
         }
-        var batcher = LineBatcher(maxLineBytes: maxLineBytes)
-        // `#sync` has no meaning in a file; it is skipped like a blank line.
-        data.withUnsafeBytes { batcher.feed($0) }
-        batcher.finish()
-        let lineCount = batcher.lineCount
-        let b = batcher.take()
-        let entry = identity.map {
-            LedgerEntry(
-                name: name,
-                device: $0.device,
-                inode: $0.inode,
-                size: $0.size,
-                mtimeNanoseconds: $0.mtime,
-                contentHash: Self.contentHash(data),
-                accepted: 0,
-                rejected: b.rejections.count
+        defer { close(fd) }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            return fail(name, "\(name) is not a regular file")
+        }
+        let identity = FileIdentity(st)
+        // Pass 1: content hash and UTF-8 check, in constant memory.
+        let check: FileCheck
+        switch Self.check(fd: fd) {
+        case .success(let c): check = c
+        case .failure(let e): return fail(name, e.message)
+        }
+        if let offset = check.invalidUTF8Offset {
+            return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset)); nothing of it was counted")
+        }
+        var entry = LedgerEntry(
+            name: name,
+            device: identity.device,
+            inode: identity.inode,
+            size: identity.size,
+            mtimeNanoseconds: identity.mtime,
+            contentHash: check.hash,
+            accepted: 0,
+            rejected: 0
+        )
+        if let prior = await actor.ledgerEntry(sameFileAs: entry) {
+            return finishMove(name, to: prior.archivedName.isEmpty ? name : prior.archivedName, identity: identity)
+        }
+        let earlier = settings.dedupe ? await actor.ledgerEntry(contentHash: check.hash) : nil
+        let archivedName = uniqueName(name, in: processedPath)
+        entry.archivedName = archivedName
+        var report = FileReport(name: archivedName)
+        report.bytes = identity.size
+        report.duplicateOf = earlier.map { $0.archivedName.isEmpty ? $0.name : $0.archivedName }
+        var sidecar = RejectsWriter(path: processedPath + "/." + archivedName + ".rejects.partial", source: name)
+        // Pass 2: parse and stage.
+        let token = await actor.beginFile()
+        var tally = StageTally()
+        let staged: Result<Void, StageFailure>
+        switch format {
+        case .lines(let lineFormat):
+            staged = await stageLines(
+                fd: fd,
+                format: lineFormat,
+                actor: actor,
+                token: token,
+                patterns: patterns,
+                skipTimestamped: earlier != nil,
+                report: &report,
+                tally: &tally,
+                sidecar: &sidecar
+            )
+        case .json:
+            staged = await stageJSON(
+                fd: fd,
+                size: identity.size,
+                actor: actor,
+                token: token,
+                patterns: patterns,
+                skipTimestamped: earlier != nil,
+                report: &report,
+                tally: &tally,
+                sidecar: &sidecar
             )
         }
-        if let entry, await alreadyIngested(entry) {
-            let finalName = uniqueName(name, in: processedPath)
-            if rename(full, processedPath + "/" + finalName) != 0 {
-                return .retry(reason: "cannot move to processed/: \(String(cString: strerror(errno)))")
-            }
-            return .alreadyIngested(name: finalName)
-        }
-        let result: Engine.IngestResult
-        do {
-            result = try await ingest(b.events, entry)
-        } catch {
-            return .retry(reason: "store commit failed: \(error)")
-        }
-        var rejections = b.rejections
-        rejections += result.rejected.map {
-            LineRejection(line: b.eventLines[$0.index], reason: $0.reason, excerpt: b.events.metric(at: $0.index))
-        }
-        // Control lines (`#…`) have no meaning in files; they count as comments.
-        rejections.sort { $0.line < $1.line }
-        let finalName = uniqueName(name, in: processedPath)
-        if !rejections.isEmpty {
-            var text = "# \(rejections.count) rejected line(s) in \(name): line<TAB>reason<TAB>line text (truncated)\n"
-            for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.reason)\t\(r.excerpt)\n" }
-            _ = FileManager.default.createFile(
-                atPath: processedPath + "/" + finalName + ".rejects",
-                contents: Data(text.utf8)
-            )
-        }
-        if rename(full, processedPath + "/" + finalName) != 0 {
-            let reason = "ingested, but could not move to processed/: \(String(cString: strerror(errno)))"
-            if let identity { return .stuck(name: name, identity: identity, reason: reason) }
+        switch staged {
+        case .success: break
+        case .failure(.unreadable(let reason)):
+            await actor.abortFile(token)
+            sidecar.discard()
+            return fail(name, reason)
+        case .failure(.retry(let reason)):
+            await actor.abortFile(token)
+            sidecar.discard()
             return .retry(reason: reason)
         }
-        return .processed(
-            name: finalName,
-            lines: lineCount,
-            accepted: result.accepted,
-            rejected: rejections.count,
-            firstErrorLine: rejections.first?.line,
-            parseRejections: Dictionary(b.rejections.map { ($0.reason, 1) }, uniquingKeysWith: +)
-        )
+        // The file must not have changed under us (a producer writing in place past the settle).
+        var after = stat()
+        if fstat(fd, &after) != 0 || FileIdentity(after) != identity {
+            await actor.abortFile(token)
+            sidecar.discard()
+            return .retry(reason: "\(name) changed while it was read; it will be read again")
+        }
+        entry.accepted = report.accepted
+        entry.rejected = report.rejected
+        entry.timestamped = tally.timestamped
+        entry.untimestamped = tally.untimestamped
+        do {
+            let late = try await actor.commitFile(entry, file: token)
+            if late > 0 {
+                report.accepted -= late
+                report.rejections[.tooLate, default: 0] += late
+            }
+        } catch let e as EngineActor.FileInterrupted {
+            sidecar.discard()
+            return .retry(reason: e.description)
+        } catch {
+            // The events and the ledger entry are merged and wait for the next commit; the file
+            // must not be read again, and it is moved only once they are stored.
+            var committed = false
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if (try? await actor.commitPending()) != nil {
+                    committed = true
+                    break
+                }
+            }
+            if !committed {
+                return .stuck(name: name, identity: identity, reason: "store commit failed: \(error)")
+            }
+        }
+        report.possibleDuplicates = earlier == nil ? 0 : tally.untimestamped
+        sidecar.finish(as: processedPath + "/" + archivedName + ".rejects")
+        do {
+            try FileMover.move(from: full, toDirectory: processedPath, name: archivedName)
+        } catch {
+            return .stuck(
+                name: name,
+                identity: identity,
+                reason: "ingested, but could not move to processed/: \(error)"
+            )
+        }
+        return .processed(report)
+    }
+
+    /// Counts kept while staging.
+    struct StageTally {
+        var timestamped = 0
+        var untimestamped = 0
+    }
+
+    enum StageFailure: Error {
+        /// The file cannot be read at all (to `failed/`).
+        case unreadable(String)
+        /// Try again later (reload, shutdown, read error).
+        case retry(String)
+    }
+
+    private func stageLines(
+        fd: Int32,
+        format: LineBatcher.Format,
+        actor: EngineActor,
+        token: Int,
+        patterns: [String]?,
+        skipTimestamped: Bool,
+        report: inout FileReport,
+        tally: inout StageTally,
+        sidecar: inout RejectsWriter
+    ) async -> Result<Void, StageFailure> {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return .failure(.retry("cannot rewind: \(errnoText())")) }
+        var batcher = LineBatcher(maxLineBytes: settings.maxLineBytes, format: format)
+        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
+        while true {
+            if Task.isCancelled { return .failure(.retry("shutting down")) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.retry("read error: \(errnoText())"))
+            }
+            if n == 0 {
+                batcher.finish()
+            } else {
+                buffer.withUnsafeBytes { batcher.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+            if let fatal = batcher.fatalError { return .failure(.unreadable(fatal + "; nothing of it was counted")) }
+            let b = batcher.take()
+            report.lines = batcher.lineCount
+            do {
+                try await stage(
+                    b.events,
+                    lines: b.eventLines,
+                    parseRejections: b.rejections,
+                    actor: actor,
+                    token: token,
+                    patterns: patterns,
+                    skipTimestamped: skipTimestamped,
+                    report: &report,
+                    tally: &tally,
+                    sidecar: &sidecar
+                )
+            } catch {
+                return .failure(.retry("\(error)"))
+            }
+            if n == 0 { return .success(()) }
+        }
+    }
+
+    private func stageJSON(
+        fd: Int32,
+        size: Int64,
+        actor: EngineActor,
+        token: Int,
+        patterns: [String]?,
+        skipTimestamped: Bool,
+        report: inout FileReport,
+        tally: inout StageTally,
+        sidecar: inout RejectsWriter
+    ) async -> Result<Void, StageFailure> {
+        guard size <= settings.maxJSONBytes else {
+            return .failure(
+                .unreadable(
+                    "a .json document of \(size) bytes exceeds max_json_bytes (\(settings.maxJSONBytes)); send it as .jsonl"
+                )
+            )
+        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return .failure(.retry("cannot rewind: \(errnoText())")) }
+        var data = [UInt8]()
+        data.reserveCapacity(Int(size))
+        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.retry("read error: \(errnoText())"))
+            }
+            if n == 0 { break }
+            data += buffer[0..<n]
+        }
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
+        let elementLines = JSONDocument.elementLines(data)
+        report.lines = data.reduce(into: 1) { if $1 == UInt8(ascii: "\n") { $0 += 1 } }
+        if data.last == UInt8(ascii: "\n") { report.lines -= 1 }
+        var events = EventBatch()
+        var stats = ParseStats()
+        var cache = ParseCache.disabled
+        let trimmed = data.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard let first = trimmed.first, first == UInt8(ascii: "[") || first == UInt8(ascii: "{") else {
+            return .failure(.unreadable("not a JSON document with an array of events (expected '[' first)"))
+        }
+        let outcome = data.withUnsafeBytes {
+            LineParser().parse($0, into: &events, stats: &stats, cache: &cache)
+        }
+        var lines: [Int] = []
+        var rejections: [LineRejection] = []
+        switch outcome {
+        case .accepted(let n):
+            lines = Array(elementLines.prefix(n))
+            if lines.count < n { lines += Array(repeating: 1, count: n - lines.count) }
+        case .partial(_, let reasons, let positions):
+            let bad = Set(positions)
+            lines = elementLines.indices.filter { !bad.contains($0) }.map { elementLines[$0] }
+            for (reason, k) in zip(reasons, positions) {
+                rejections.append(
+                    LineRejection(
+                        line: k < elementLines.count ? elementLines[k] : 1,
+                        reason: reason,
+                        excerpt: "[element \(k)]"
+                    )
+                )
+            }
+        case .rejected(let reason):
+            if reason == .invalidJSON && elementLines.count != 1 {
+                return .failure(.unreadable("not valid JSON (an array of event objects was expected)"))
+            }
+            rejections.append(LineRejection(line: elementLines.first ?? 1, reason: reason, excerpt: "[element 0]"))
+        case .ignored, .empty:
+            break
+        }
+        while lines.count < events.count { lines.append(lines.last ?? 1) }
+        do {
+            try await stage(
+                events,
+                lines: lines,
+                parseRejections: rejections,
+                actor: actor,
+                token: token,
+                patterns: patterns,
+                skipTimestamped: skipTimestamped,
+                report: &report,
+                tally: &tally,
+                sidecar: &sidecar
+            )
+        } catch {
+            return .failure(.retry("\(error)"))
+        }
+        return .success(())
+    }
+
+    /// Authorizes, drops already-counted timestamped events of a repeat, stages, and records
+    /// rejections (parser, authorization and engine) in line order.
+    private func stage(
+        _ parsed: EventBatch,
+        lines parsedLines: [Int],
+        parseRejections: [LineRejection],
+        actor: EngineActor,
+        token: Int,
+        patterns: [String]?,
+        skipTimestamped: Bool,
+        report: inout FileReport,
+        tally: inout StageTally,
+        sidecar: inout RejectsWriter
+    ) async throws {
+        var events = parsed
+        var lines = parsedLines
+        var rejections = parseRejections
+        authorize(events: &events, lines: &lines, rejections: &rejections, patterns: patterns)
+        if skipTimestamped {
+            let keep = events.indices.filter { events.time(at: $0) == nil }
+            report.skippedDuplicates += events.count - keep.count
+            if keep.count != events.count {
+                events = events.selecting(keep)
+                lines = keep.map { lines[$0] }
+            }
+        }
+        if !events.isEmpty {
+            let r = try await actor.stage(events, file: token)
+            report.accepted += r.accepted
+            var rejected = Set<Int>()
+            for x in r.rejected {
+                rejected.insert(x.index)
+                rejections.append(
+                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
+                )
+            }
+            for i in events.indices where !rejected.contains(i) {
+                if events.time(at: i) == nil { tally.untimestamped += 1 } else { tally.timestamped += 1 }
+            }
+        }
+        if rejections.isEmpty { return }
+        rejections.sort { $0.line < $1.line }
+        report.rejected += rejections.count
+        if report.firstErrorLine == nil { report.firstErrorLine = rejections[0].line }
+        for r in rejections { report.rejections[r.reason, default: 0] += 1 }
+        sidecar.write(rejections)
+    }
+
+    // MARK: - Moves
+
+    /// A file found in the ledger: finish its interrupted move under the name chosen before the
+    /// commit. When a cross-device copy had completed (the archived copy exists with the same
+    /// size), only the source is unlinked.
+    private func finishMove(_ name: String, to archived: String, identity: FileIdentity) -> Outcome {
+        let full = path + "/" + name
+        let partialSidecar = processedPath + "/." + archived + ".rejects.partial"
+        if FileManager.default.fileExists(atPath: partialSidecar) {
+            rename(partialSidecar, processedPath + "/" + archived + ".rejects")
+        }
+        var st = stat()
+        if stat(processedPath + "/" + archived, &st) == 0, Int64(st.st_size) == identity.size,
+            UInt64(st.st_ino) != identity.inode || UInt64(st.st_dev) != identity.device
+        {
+            if unlink(full) == 0 { return .alreadyIngested(name: archived) }
+        }
+        let target =
+            FileManager.default.fileExists(atPath: processedPath + "/" + archived)
+            ? uniqueName(name, in: processedPath) : archived
+        do {
+            try FileMover.move(from: full, toDirectory: processedPath, name: target)
+        } catch {
+            return .stuck(name: name, identity: identity, reason: "already ingested, but could not move: \(error)")
+        }
+        return .alreadyIngested(name: target)
     }
 
     private func fail(_ name: String, _ reason: String) -> Outcome {
         let finalName = uniqueName(name, in: failedPath)
+        let src = path + "/" + name
+        var st = stat()
+        let isDirectory = lstat(src, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        do {
+            if isDirectory {
+                guard rename(src, failedPath + "/" + finalName) == 0 else { throw FileMover.Failure(errnoText()) }
+            } else {
+                try FileMover.move(from: src, toDirectory: failedPath, name: finalName)
+            }
+        } catch {
+            if let id = identity(of: name) {
+                return .stuck(name: name, identity: id, reason: "\(reason); could not move it to failed/: \(error)")
+            }
+            return .vanished
+        }
         _ = FileManager.default.createFile(
             atPath: failedPath + "/" + finalName + ".error",
-            contents: Data("\(reason)\n".utf8)
+            contents: Data("\(name): \(reason)\n".utf8)
         )
-        if rename(path + "/" + name, failedPath + "/" + finalName) != 0 {
-            return .retry(reason: "cannot move to failed/: \(String(cString: strerror(errno)))")
-        }
         return .failed(name: finalName, reason: reason)
     }
 
@@ -214,28 +568,340 @@ public struct DropDirectory: Sendable {
         return candidate
     }
 
-    private func firstInvalidUTF8Offset(_ data: Data) -> Int {
+    // MARK: - Retention
+
+    /// Deletes files in `processed/` that arrived there (ctime) more than
+    /// `processed_retention` ago.
+    /// - Returns: the number of files deleted.
+    @discardableResult
+    public func pruneProcessed(now: Double) -> Int {
+        guard settings.processedRetention > 0,
+            let names = try? FileManager.default.contentsOfDirectory(atPath: processedPath)
+        else { return 0 }
+        var removed = 0
+        for name in names {
+            var st = stat()
+            let full = processedPath + "/" + name
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let ctime = Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9
+            if now - ctime > settings.processedRetention, unlink(full) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    // MARK: - Pass 1
+
+    struct FileCheck {
+        var hash: String
+        var bytes: Int64
+        var invalidUTF8Offset: Int64?
+    }
+
+    struct CheckFailure: Error {
+        var message: String
+    }
+
+    /// Reads the whole file once: its content hash and the offset of the first byte that is not
+    /// UTF-8 (a BOM is fine). Memory: one chunk.
+    static func check(fd: Int32) -> Result<FileCheck, CheckFailure> {
+        var hasher = ContentHasher()
+        var buffer = [UInt8](repeating: 0, count: chunkBytes + 4)
+        var carry = 0
+        var offset: Int64 = 0
+        var invalid: Int64?
+        while true {
+            let n = buffer.withUnsafeMutableBytes {
+                read(fd, $0.baseAddress! + carry, chunkBytes)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(CheckFailure(message: "read error: \(errnoText())"))
+            }
+            let total = carry + n
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[carry..<total])) }
+            if invalid == nil {
+                // Validate up to the last complete scalar; carry an incomplete tail (≤ 3 bytes).
+                var end = total
+                if n > 0 {
+                    var k = total - 1
+                    var back = 0
+                    while k >= 0, back < 3, buffer[k] & 0xC0 == 0x80 {
+                        k -= 1
+                        back += 1
+                    }
+                    if k >= 0 {
+                        let lead = buffer[k]
+                        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+                        if total - k < need { end = k }
+                    }
+                }
+                let ok = buffer.withUnsafeBytes {
+                    String(validating: UnsafeRawBufferPointer(rebasing: $0[0..<end]), as: UTF8.self) != nil
+                }
+                if !ok {
+                    invalid = offset + Int64(firstInvalid(buffer[0..<end]))
+                } else if n == 0 && end < total {
+                    invalid = offset + Int64(end)
+                }
+                let rest = total - end
+                if rest > 0 { for i in 0..<rest { buffer[i] = buffer[end + i] } }
+                offset += Int64(end)
+                carry = rest
+            } else {
+                carry = 0
+            }
+            if n == 0 { break }
+        }
+        return .success(FileCheck(hash: hasher.hex, bytes: hasher.bytes, invalidUTF8Offset: invalid))
+    }
+
+    private static func firstInvalid(_ bytes: ArraySlice<UInt8>) -> Int {
         var offset = 0
-        var it = data.makeIterator()
+        var it = bytes.makeIterator()
         var decoder = UTF8()
         while true {
             switch decoder.decode(&it) {
             case .scalarValue(let s): offset += String(s).utf8.count
-            case .emptyInput: return offset
-            case .error: return offset
+            case .emptyInput, .error: return offset
             }
         }
     }
 
-    /// A 128-bit FNV-1a digest of a file's content (two 64-bit lanes), hex: identifies the
-    /// content in the ledger together with device, inode, size and mtime.
-    static func contentHash(_ data: Data) -> String {
-        var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        var b: UInt64 = 0x6c62_272e_07bb_0142
-        for byte in data {
-            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
-            b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 &+ 1
+    /// The 128-bit content hash of `data` (tests and tools; the daemon hashes while reading).
+    static func contentHash(_ data: [UInt8]) -> String {
+        var h = ContentHasher()
+        data.withUnsafeBytes { h.update($0) }
+        return h.hex
+    }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// A 128-bit non-cryptographic content digest (two 64-bit multiply–xorshift lanes over 8-byte
+/// words, length folded in): tells one file's content from another's in the ledger. Stable
+/// across runs and machines (little-endian words).
+struct ContentHasher {
+    private var a: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var b: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    private var tail: [UInt8] = []
+    private(set) var bytes: Int64 = 0
+
+    private static func mix(_ h: UInt64, _ w: UInt64, _ k: UInt64) -> UInt64 {
+        var x = (h ^ w) &* k
+        x ^= x >> 29
+        return x &* 0xBF58_476D_1CE4_E5B9
+    }
+
+    mutating func update(_ data: UnsafeRawBufferPointer) {
+        bytes += Int64(data.count)
+        var i = 0
+        if !tail.isEmpty {
+            while tail.count < 8, i < data.count {
+                tail.append(data[i])
+                i += 1
+            }
+            if tail.count < 8 { return }
+            let w = tail.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            absorb(UInt64(littleEndian: w))
+            tail.removeAll(keepingCapacity: true)
         }
-        return String(a, radix: 16) + String(b, radix: 16)
+        while i + 8 <= data.count {
+            absorb(UInt64(littleEndian: data.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            i += 8
+        }
+        while i < data.count {
+            tail.append(data[i])
+            i += 1
+        }
+    }
+
+    private mutating func absorb(_ w: UInt64) {
+        a = Self.mix(a, w, 0x94D0_49BB_1331_11EB)
+        b = Self.mix(b &+ 0x632B_E59B_D9B4_E019, w.byteSwapped, 0xFF51_AFD7_ED55_8CCD)
+    }
+
+    var hex: String {
+        var x = a
+        var y = b
+        var last: UInt64 = 0
+        for (k, byte) in tail.enumerated() { last |= UInt64(byte) << (8 * UInt64(k)) }
+        x = Self.mix(x, last ^ UInt64(bitPattern: bytes), 0x94D0_49BB_1331_11EB)
+        y = Self.mix(y, last &+ UInt64(bitPattern: bytes), 0xFF51_AFD7_ED55_8CCD)
+        x ^= x >> 31
+        y ^= y >> 31
+        func hex16(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex16(x) + hex16(y)
+    }
+}
+
+/// Where the top-level elements of a JSON array document start, as 1-based line numbers (for
+/// `.rejects` of `.json` files).
+enum JSONDocument {
+    static func elementLines(_ data: [UInt8]) -> [Int] {
+        var lines: [Int] = []
+        var line = 1
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var expectElement = false
+        for c in data {
+            if c == UInt8(ascii: "\n") { line += 1 }
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if c == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if c == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            let blank = c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09
+            if depth == 1 && expectElement && !blank && c != UInt8(ascii: "]") {
+                lines.append(line)
+                expectElement = false
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth == 1 { expectElement = c == UInt8(ascii: "[") }
+                if depth == 1 && c == UInt8(ascii: "{") { lines.append(line) }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            case UInt8(ascii: ","): if depth == 1 { expectElement = true }
+            default: break
+            }
+        }
+        return lines
+    }
+}
+
+/// Streams `NAME.rejects` while a file is read: `line<TAB>reason: description<TAB>line text
+/// (truncated to 200 bytes)`, under a hidden partial name until the file is committed.
+struct RejectsWriter {
+    let path: String
+    let source: String
+    private var fd: Int32 = -1
+
+    init(path: String, source: String) {
+        self.path = path
+        self.source = source
+    }
+
+    mutating func write(_ rejections: [LineRejection]) {
+        if fd < 0 {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { return }
+            emit("# rejected lines of \(source): line<TAB>reason<TAB>line text (truncated)\n")
+        }
+        var text = ""
+        for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.reason)\t\(r.excerpt)\n" }
+        emit(text)
+    }
+
+    private func emit(_ text: String) {
+        var bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n <= 0 { return }
+            off += n
+        }
+    }
+
+    /// Gives the sidecar its final name (nothing when there were no rejections).
+    mutating func finish(as final: String) {
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+        fd = -1
+        rename(path, final)
+    }
+
+    /// Removes the partial sidecar (the file was not committed).
+    mutating func discard() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(path)
+    }
+}
+
+/// Moves a file into a directory, durably, also across file systems.
+enum FileMover {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// `rename(2)`, then `fsync` of the target directory. On `EXDEV` (another file system):
+    /// copy to a hidden partial name in the target directory, `fsync` it, rename it into place,
+    /// `fsync` the directory, and only then unlink the source; the source is never removed
+    /// unless the copy is complete.
+    /// - Throws: `Failure` naming the step that failed (the source is then still in place).
+    static func move(from src: String, toDirectory dir: String, name: String) throws {
+        let dst = dir + "/" + name
+        if rename(src, dst) == 0 {
+            syncDirectory(dir)
+            return
+        }
+        guard errno == EXDEV else { throw Failure("rename to \(dst): \(errnoText())") }
+        let partial = dir + "/." + name + ".partial"
+        let input = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard input >= 0 else { throw Failure("open \(src): \(errnoText())") }
+        defer { close(input) }
+        var st = stat()
+        fstat(input, &st)
+        let output = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0o7777)
+        guard output >= 0 else { throw Failure("create \(partial): \(errnoText())") }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var failure: String?
+        copy: while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = "read \(src): \(errnoText())"
+                break
+            }
+            if n == 0 { break }
+            var off = 0
+            while off < n {
+                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + off, n - off) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write \(partial): \(errnoText())"
+                    break copy
+                }
+                off += w
+            }
+        }
+        if failure == nil {
+            var times = [st.st_atim, st.st_mtim]
+            futimens(output, &times)
+            if fsync(output) != 0 { failure = "fsync \(partial): \(errnoText())" }
+        }
+        if close(output) != 0 && failure == nil { failure = "close \(partial): \(errnoText())" }
+        if let failure {
+            unlink(partial)
+            throw Failure(failure + " (the source stays in place)")
+        }
+        guard rename(partial, dst) == 0 else {
+            let e = errnoText()
+            unlink(partial)
+            throw Failure("rename \(partial): \(e) (the source stays in place)")
+        }
+        syncDirectory(dir)
+        guard unlink(src) == 0 else { throw Failure("copied to \(dst), but unlink \(src): \(errnoText())") }
+        syncDirectory((src as NSString).deletingLastPathComponent)
+    }
+
+    static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
     }
 }

@@ -43,29 +43,99 @@ public actor EngineActor {
         for (k, v) in reasons { rejectedByReason[k, default: 0] += v }
     }
 
-    /// Ingests a batch and commits it in the same call: when this returns without throwing the
-    /// events are in the store (drop files are moved only after this).
-    /// - Throws: the store's error; the events stay in memory and are retried by the next commit.
-    public func ingestAndCommit(_ events: EventBatch, ledger: LedgerEntry? = nil) throws -> Engine.IngestResult {
-        let r = ingest(events)
-        if var entry = ledger {
-            entry.accepted = r.accepted
-            try commit(ledger: [entry])
-        } else {
-            try commit()
-        }
+    // MARK: - Drop files
+
+    /// A drop file's staging ended under it: a reload replaced the engine while the file was
+    /// read. Nothing of the file counts; it is read again from the start.
+    public struct FileInterrupted: Error, CustomStringConvertible {
+        /// Why.
+        public var description: String { "the objectives were reloaded while the file was read" }
+    }
+
+    private var fileGeneration = 0
+    private var openFile: Int?
+    private var stagedAccepted = 0
+    private var pendingLedger: [LedgerEntry] = []
+
+    /// Opens a drop file: until `commitFile` or `abortFile`, `stage` puts its events where
+    /// evaluation, status and snapshots do not see them (`Engine.beginStaging()`), so the file
+    /// counts all at once or not at all. One file at a time; opening another discards the first.
+    /// - Returns: a token for `stage`, `commitFile` and `abortFile`.
+    public func beginFile() -> Int {
+        engine.beginStaging()
+        fileGeneration += 1
+        openFile = fileGeneration
+        stagedAccepted = 0
+        return fileGeneration
+    }
+
+    /// Stages a batch of the open file's events (checked against the live windows at the current
+    /// time: a too-late or future event is rejected now, per line).
+    /// - Throws: `FileInterrupted` when the staging is gone (a reload, or another file opened).
+    public func stage(_ events: EventBatch, file: Int) throws -> Engine.IngestResult {
+        guard openFile == file, engine.isStaging else { throw FileInterrupted() }
+        let r = engine.ingest(events, now: clock())
+        stagedAccepted += r.accepted
+        for x in r.rejected { rejectedByReason[x.reason, default: 0] += 1 }
         return r
     }
 
-    /// Whether the store's ledger already holds this drop file (see `LedgerEntry`).
-    public func alreadyIngested(_ e: LedgerEntry) -> Bool {
-        (try? store.ledgerContains(
+    /// Merges the open file's staged events into the live windows and commits them together with
+    /// the file's ledger entry, in one transaction.
+    /// - Returns: how many staged events turned too late while the file was read (not counted).
+    /// - Throws: `FileInterrupted` (nothing merged, nothing recorded); or the store's error, in
+    ///   which case the events and the ledger entry stay in memory and go into the next commit
+    ///   that succeeds, together (`commitPending()`), so the caller must not read the file again.
+    public func commitFile(_ entry: LedgerEntry, file: Int) throws -> Int {
+        guard openFile == file, engine.isStaging else { throw FileInterrupted() }
+        openFile = nil
+        let late = engine.commitStaging(now: clock())
+        acceptedTotal += stagedAccepted - late
+        if late > 0 { rejectedByReason[.tooLate, default: 0] += late }
+        var e = entry
+        e.accepted = max(0, e.accepted - late)
+        pendingLedger.append(e)
+        try commit()
+        return late
+    }
+
+    /// Drops the open file's staged events (a read error, shutdown halfway through a file).
+    public func abortFile(_ file: Int) {
+        guard openFile == file else { return }
+        engine.discardStaging()
+        openFile = nil
+    }
+
+    /// Retries a commit that `commitFile` could not make.
+    /// - Throws: the store's error.
+    public func commitPending() throws { try commit() }
+
+    /// The ledger entry of this very file (same device, inode, size, mtime and content), also
+    /// when its commit is still pending; `nil` when it was never ingested.
+    public func ledgerEntry(sameFileAs e: LedgerEntry) -> LedgerEntry? {
+        if let p = pendingLedger.first(where: {
+            $0.device == e.device && $0.inode == e.inode && $0.size == e.size
+                && $0.mtimeNanoseconds == e.mtimeNanoseconds && $0.contentHash == e.contentHash
+        }) {
+            return p
+        }
+        return try? store.ledgerEntry(
             device: e.device,
             inode: e.inode,
             size: e.size,
             mtimeNanoseconds: e.mtimeNanoseconds,
             contentHash: e.contentHash
-        )) ?? false
+        )
+    }
+
+    /// The earliest ingested file with this content, `nil` when none.
+    public func ledgerEntry(contentHash: String) -> LedgerEntry? {
+        (try? store.ledgerEntry(contentHash: contentHash)) ?? pendingLedger.first { $0.contentHash == contentHash }
+    }
+
+    /// Deletes ledger entries older than `seconds`.
+    public func pruneLedger(olderThan seconds: Double) {
+        _ = try? store.pruneLedger(before: clock() - seconds)
     }
 
     /// Evaluates all objectives now. Period results are queued for the next commit.
@@ -77,10 +147,10 @@ public actor EngineActor {
         return t
     }
 
-    /// Writes changed state (dirty window buckets, alert states, period results) in one
-    /// transaction.
+    /// Writes changed state (dirty window buckets, alert states, period results, ledger entries of
+    /// committed drop files) in one transaction.
     /// - Throws: the store's error; the same state is written in full by the next commit.
-    public func commit(ledger: [LedgerEntry] = []) throws {
+    public func commit() throws {
         let snapshots = needsFullSnapshot ? engine.allSnapshots() : engine.takeDirtySnapshots()
         if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
         do {
@@ -88,11 +158,12 @@ public actor EngineActor {
                 snapshots,
                 periodResults: pendingPeriodResults,
                 gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
-                ledger: ledger,
+                ledger: pendingLedger,
                 at: clock()
             )
             pendingGauges = [:]
             pendingPeriodResults = []
+            pendingLedger = []
             needsFullSnapshot = false
             commits += 1
         } catch {

@@ -106,6 +106,16 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v4-ledger-archive-and-dedupe") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE drop_ledger ADD COLUMN archived_name TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE drop_ledger ADD COLUMN timestamped INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE drop_ledger ADD COLUMN untimestamped INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX drop_ledger_content ON drop_ledger (content_hash);
+                    """
+            )
+        }
         try migrator.migrate(db)
     }
 
@@ -165,12 +175,13 @@ public final class StateStore: Sendable {
                 try db.execute(
                     sql: """
                         INSERT INTO drop_ledger
-                            (name, device, inode, size, mtime_ns, content_hash, accepted, rejected, ingested_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            (name, device, inode, size, mtime_ns, content_hash, accepted, rejected, ingested_at,
+                             archived_name, timestamped, untimestamped)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         e.name, Int64(bitPattern: e.device), Int64(bitPattern: e.inode), e.size, e.mtimeNanoseconds,
-                        e.contentHash, e.accepted, e.rejected, now,
+                        e.contentHash, e.accepted, e.rejected, now, e.archivedName, e.timestamped, e.untimestamped,
                     ]
                 )
             }
@@ -286,7 +297,8 @@ public final class StateStore: Sendable {
 
 /// A drop file recorded in the same transaction as its events (the exactly-once ledger): if the
 /// daemon stops after the commit but before the file is moved to `processed/`, the next start
-/// finds the file here and moves it without counting it again.
+/// finds the file here and moves it to `archivedName` without counting it again; a later file
+/// with the same content is recognized as a repeat (`StateStore.ledgerEntry(contentHash:)`).
 public struct LedgerEntry: Sendable, Equatable {
     /// The file name in the drop directory.
     public var name: String
@@ -304,6 +316,15 @@ public struct LedgerEntry: Sendable, Equatable {
     public var accepted: Int
     /// Lines rejected.
     public var rejected: Int
+    /// The name it gets (or got) in `processed/`, chosen before the commit so that a move
+    /// interrupted by a crash is finished under the same name.
+    public var archivedName: String
+    /// Events in it that carried an explicit time (a repeat of the file skips these).
+    public var timestamped: Int
+    /// Events in it without a time (arrival time; a repeat counts these again).
+    public var untimestamped: Int
+    /// Unix seconds of the commit (set by the store when read back; ignored when written).
+    public var ingestedAt: Double
 
     /// Creates a ledger entry.
     public init(
@@ -314,7 +335,11 @@ public struct LedgerEntry: Sendable, Equatable {
         mtimeNanoseconds: Int64,
         contentHash: String,
         accepted: Int,
-        rejected: Int
+        rejected: Int,
+        archivedName: String = "",
+        timestamped: Int = 0,
+        untimestamped: Int = 0,
+        ingestedAt: Double = 0
     ) {
         self.name = name
         self.device = device
@@ -324,10 +349,36 @@ public struct LedgerEntry: Sendable, Equatable {
         self.contentHash = contentHash
         self.accepted = accepted
         self.rejected = rejected
+        self.archivedName = archivedName
+        self.timestamped = timestamped
+        self.untimestamped = untimestamped
+        self.ingestedAt = ingestedAt
     }
 }
 
 extension StateStore {
+    private static let ledgerColumns = """
+        name, device, inode, size, mtime_ns, content_hash, accepted, rejected, archived_name, timestamped,
+        untimestamped, ingested_at
+        """
+
+    private static func ledgerEntry(_ row: Row) -> LedgerEntry {
+        LedgerEntry(
+            name: row["name"],
+            device: UInt64(bitPattern: row["device"]),
+            inode: UInt64(bitPattern: row["inode"]),
+            size: row["size"],
+            mtimeNanoseconds: row["mtime_ns"],
+            contentHash: row["content_hash"],
+            accepted: row["accepted"],
+            rejected: row["rejected"],
+            archivedName: row["archived_name"],
+            timestamped: row["timestamped"],
+            untimestamped: row["untimestamped"],
+            ingestedAt: row["ingested_at"]
+        )
+    }
+
     /// Whether a file with this identity (device, inode, size, mtime) and content was already
     /// ingested.
     public func ledgerContains(
@@ -337,17 +388,66 @@ extension StateStore {
         mtimeNanoseconds: Int64,
         contentHash: String
     ) throws -> Bool {
+        try ledgerEntry(
+            device: device,
+            inode: inode,
+            size: size,
+            mtimeNanoseconds: mtimeNanoseconds,
+            contentHash: contentHash
+        ) != nil
+    }
+
+    /// The ledger entry of this very file (same identity and content), `nil` when it was never
+    /// committed.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func ledgerEntry(
+        device: UInt64,
+        inode: UInt64,
+        size: Int64,
+        mtimeNanoseconds: Int64,
+        contentHash: String
+    ) throws -> LedgerEntry? {
         try db.read { db in
-            try Int.fetchOne(
+            try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT COUNT(*) FROM drop_ledger
+                    SELECT \(Self.ledgerColumns) FROM drop_ledger
                     WHERE device = ? AND inode = ? AND size = ? AND mtime_ns = ? AND content_hash = ?
+                    ORDER BY id LIMIT 1
                     """,
                 arguments: [
                     Int64(bitPattern: device), Int64(bitPattern: inode), size, mtimeNanoseconds, contentHash,
                 ]
-            ) ?? 0 > 0
+            ).map(Self.ledgerEntry)
+        }
+    }
+
+    /// The earliest ingested file with this content (any name and identity), `nil` when none.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func ledgerEntry(contentHash: String) throws -> LedgerEntry? {
+        try db.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT \(Self.ledgerColumns) FROM drop_ledger WHERE content_hash = ? ORDER BY id LIMIT 1",
+                arguments: [contentHash]
+            ).map(Self.ledgerEntry)
+        }
+    }
+
+    /// Number of ledger entries.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func ledgerCount() throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM drop_ledger") ?? 0 }
+    }
+
+    /// Deletes ledger entries committed before `cutoff` (unix seconds).
+    /// - Returns: the number deleted.
+    /// - Throws: GRDB's `DatabaseError`.
+    @discardableResult
+    public func pruneLedger(before cutoff: Double) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM drop_ledger WHERE ingested_at < ?", arguments: [cutoff])
+            return db.changesCount
         }
     }
 }

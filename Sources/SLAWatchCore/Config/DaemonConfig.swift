@@ -1,6 +1,38 @@
 import Foundation
 import Yams
 
+/// The drop directory's settings (`drop:` in `slawatch.yaml`; docs/drop-directory.md).
+public struct DropSettings: Sendable, Equatable {
+    /// Where ingested files go (`processed_directory`; default `DROP/processed`). May be on
+    /// another file system: the move then copies, fsyncs and unlinks.
+    public var processedDirectory: String?
+    /// Where unreadable files go (`failed_directory`; default `DROP/failed`).
+    public var failedDirectory: String?
+    /// Seconds a file written in place must stay unchanged (size and mtime) after it was
+    /// closed before it is read (`settle`). Default 2.
+    public var settle: Double = 2
+    /// Seconds between full rescans while inotify watches (`rescan_interval`). Default 60.
+    public var rescanInterval: Double = 60
+    /// Seconds processed files (and their `.rejects`) are kept (`processed_retention`).
+    /// Default 7 days; 0 keeps them forever.
+    public var processedRetention: Double = 7 * 86400
+    /// Seconds ledger entries are kept for recognizing repeated files (`ledger_retention`).
+    /// Default 400 days (longer than a yearly window).
+    public var ledgerRetention: Double = 400 * 86400
+    /// Whether the same content dropped again under a new name skips its timestamped events
+    /// (`dedupe: on|off`). Default on.
+    public var dedupe = true
+    /// Longest line in a drop file, in bytes (`max_line_bytes`). Default 1 MiB.
+    public var maxLineBytes = 1 << 20
+    /// Largest `.json` document, in bytes (read whole; `max_json_bytes`). Default 256 MiB.
+    public var maxJSONBytes = 256 << 20
+    /// Mappings for CSV exports with their own columns (`csv:`), first match wins.
+    public var csv: [CSVMapping] = []
+
+    /// The defaults.
+    public init() {}
+}
+
 /// The daemon's own settings (`slawatch.yaml`, design §3). Every key has a default.
 public struct DaemonConfig: Sendable, Equatable {
     /// Holds `state.sqlite`. Default `/var/lib/slawatch`.
@@ -21,8 +53,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Longest accepted line in bytes; longer lines are dropped up to the next newline and
     /// counted. Default 65536.
     public var maxLineBytes: Int
-    /// Seconds between drop-directory scans. Default 1.
+    /// Seconds between drop-directory scans when inotify is unavailable. Default 1.
     public var dropScanInterval: Double
+    /// The drop directory's other settings (`drop:`).
+    public var drop = DropSettings()
     /// Mode of the socket files. Default 0o660.
     public var socketMode: Int
     /// Datagram socket: the longest accepted datagram in bytes; longer ones are dropped whole.
@@ -89,7 +123,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
         "max_datagram_bytes", "idle_timeout", "max_connections", "gauge_deltas", "authorization",
-        "journal_queue_size", "max_alerts_per_minute",
+        "journal_queue_size", "max_alerts_per_minute", "drop",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -164,6 +198,102 @@ public struct DaemonConfig: Sendable, Equatable {
         return c
     }
 
+    private static func parseDrop(_ node: Node, into d: inout DropSettings, reader r: inout YAMLReader) {
+        let m = r.mapping(
+            node,
+            "drop",
+            allowed: [
+                "processed_directory", "failed_directory", "settle", "rescan_interval", "processed_retention",
+                "ledger_retention", "dedupe", "max_line_bytes", "max_json_bytes", "csv",
+            ]
+        )
+        let base = URL(fileURLWithPath: r.file).deletingLastPathComponent()
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
+        if let s = r.string(m["processed_directory"], "drop.processed_directory") { d.processedDirectory = resolve(s) }
+        if let s = r.string(m["failed_directory"], "drop.failed_directory") { d.failedDirectory = resolve(s) }
+        d.settle = r.duration(m["settle"], "drop.settle", default: 2, maximum: 3600)
+        d.rescanInterval = r.duration(
+            m["rescan_interval"],
+            "drop.rescan_interval",
+            default: 60,
+            minimum: 0.01,
+            maximum: 86400
+        )
+        d.processedRetention = r.duration(
+            m["processed_retention"],
+            "drop.processed_retention",
+            default: 7 * 86400,
+            maximum: 10 * 366 * 86400
+        )
+        d.ledgerRetention = r.duration(
+            m["ledger_retention"],
+            "drop.ledger_retention",
+            default: 400 * 86400,
+            minimum: 86400,
+            maximum: 10 * 366 * 86400
+        )
+        if let n = m["dedupe"], let s = r.string(n, "drop.dedupe") {
+            switch s {
+            case "on", "true", "yes": d.dedupe = true
+            case "off", "false", "no": d.dedupe = false
+            default: r.fail(n, "drop.dedupe", "'\(s)' is not on or off")
+            }
+        }
+        for (key, minimum) in [("max_line_bytes", 64), ("max_json_bytes", 64)] {
+            guard let n = m[key], let s = r.string(n, "drop.\(key)") else { continue }
+            guard let v = Int(s), v >= minimum, v <= 1 << 32 else {
+                r.fail(n, "drop.\(key)", "'\(s)' is not a byte count of at least \(minimum)")
+                continue
+            }
+            if key == "max_line_bytes" { d.maxLineBytes = v } else { d.maxJSONBytes = v }
+        }
+        if let list = m["csv"] {
+            for (k, item) in r.sequence(list, "drop.csv").enumerated() {
+                let path = "drop.csv[\(k)]"
+                let e = r.mapping(
+                    item,
+                    path,
+                    allowed: ["match", "metric", "time_column", "value_column", "kind", "labels", "time_zone"]
+                )
+                guard let pattern = r.requiredString(e, "match", path, parent: item),
+                    let metric = r.requiredString(e, "metric", path, parent: item)
+                else { continue }
+                var mapping = CSVMapping(pattern: pattern, metric: metric)
+                if let s = r.string(e["time_column"], "\(path).time_column") { mapping.timeColumn = s }
+                if let s = r.string(e["value_column"], "\(path).value_column") { mapping.valueColumn = s }
+                if let n = e["kind"], let s = r.string(n, "\(path).kind") {
+                    if let kind = MetricKind(rawValue: s) {
+                        mapping.kind = kind
+                    } else {
+                        r.fail(n, "\(path).kind", "'\(s)' is not counter, gauge, distribution or set")
+                    }
+                }
+                if let n = e["time_zone"], let s = r.string(n, "\(path).time_zone") {
+                    if TimeZone(identifier: s) != nil {
+                        mapping.timeZone = s
+                    } else {
+                        r.fail(n, "\(path).time_zone", "'\(s)' is not an IANA time zone")
+                    }
+                }
+                if let n = e["labels"] {
+                    if case .mapping(let map) = n {
+                        for (lk, lv) in map {
+                            if let key = lk.string, let value = lv.string { mapping.labels[key] = value }
+                        }
+                    } else {
+                        r.fail(n, "\(path).labels", "expected a mapping of label names to values")
+                    }
+                }
+                if metric.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                    r.fail(e["metric"], "\(path).metric", "metric name contains a control character")
+                }
+                d.csv.append(mapping)
+            }
+        }
+    }
+
     private static func parseMore(_ m: [String: Node], into c: inout DaemonConfig, reader r: inout YAMLReader) {
         func count(_ key: String, min: Int, max: Int) -> Int? {
             guard let n = m[key], let s = r.string(n, key) else { return nil }
@@ -174,6 +304,7 @@ public struct DaemonConfig: Sendable, Equatable {
             return v
         }
         if let v = count("max_datagram_bytes", min: 64, max: 16 << 20) { c.maxDatagramBytes = v }
+        if let node = m["drop"] { parseDrop(node, into: &c.drop, reader: &r) }
         if let v = count("max_connections", min: 1, max: 1 << 20) { c.maxConnections = v }
         if let v = count("journal_queue_size", min: 1, max: 1 << 24) { c.journalQueueSize = v }
         if let v = count("max_alerts_per_minute", min: 1, max: 1 << 24) { c.maxAlertsPerMinute = v }

@@ -22,6 +22,9 @@ public struct Engine: Sendable {
     /// Current level of every gauge series (metric and labels), for the etsy delta dialect.
     public private(set) var gaugeLevels: [String: Double] = [:]
     private var dirtyGauges: Set<String> = []
+    /// Windows receiving a drop file's events while it is being read (`beginStaging()`), merged
+    /// into the live windows by `commitStaging(now:)`; `nil` when no file is open.
+    private var staged: [Window]?
 
     /// Creates an engine with fresh state for each objective.
     /// - Precondition: objective names are unique and calendar time zones valid (the config
@@ -99,58 +102,79 @@ public struct Engine: Sendable {
         scratchOldest = []
         if oldest.count != objectives.count { oldest = Array(repeating: .min, count: objectives.count) }
         let objectiveCount = objectives.count
+        // While a drop file is open its events go to the staged windows; the live windows only
+        // say which buckets are still accepted.
+        let staging = staged != nil
+        var stagedWindows = staged ?? []
+        staged = nil
         windows.withUnsafeMutableBufferPointer { windows in
-            for i in 0..<batch.count {
-                let t = batch.times[i].isNaN ? now : batch.times[i]
-                if t > now + skew {
-                    result.rejected.append((i, .futureEvent))
-                    continue
-                }
-                guard let range = candidates[Int(batch.nameIndex[i])] else {
-                    result.accepted += 1
-                    continue
-                }
-                var matched = false
-                var used = false
-                for k in range {
-                    let j = index.objectives[k]
-                    if !filters[j].isEmpty {
-                        let l = Int(batch.labelIndex[i])
-                        let key = l * objectiveCount + j
-                        let ok: Bool
-                        if let known = filterCache[key] {
-                            ok = known
-                        } else {
-                            ok = Self.labelsMatch(filters[j], batch.labelSets[l])
-                            filterCache[key] = ok
-                        }
-                        if !ok { continue }
+            stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
+                for i in 0..<batch.count {
+                    let t = batch.times[i].isNaN ? now : batch.times[i]
+                    if t > now + skew {
+                        result.rejected.append((i, .futureEvent))
+                        continue
                     }
-                    matched = true
-                    if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                    let added = windows[j].add(
-                        value: batch.values[i],
-                        kind: batch.kinds[i],
-                        sampleRate: batch.rates[i],
-                        member: batch.members[i],
-                        at: t,
-                        oldest: oldest[j]
-                    )
-                    if added {
-                        used = true
-                        if !flags[j] {
-                            flags[j] = true
-                            newlyDirty.append(j)
+                    guard let range = candidates[Int(batch.nameIndex[i])] else {
+                        result.accepted += 1
+                        continue
+                    }
+                    var matched = false
+                    var used = false
+                    for k in range {
+                        let j = index.objectives[k]
+                        if !filters[j].isEmpty {
+                            let l = Int(batch.labelIndex[i])
+                            let key = l * objectiveCount + j
+                            let ok: Bool
+                            if let known = filterCache[key] {
+                                ok = known
+                            } else {
+                                ok = Self.labelsMatch(filters[j], batch.labelSets[l])
+                                filterCache[key] = ok
+                            }
+                            if !ok { continue }
+                        }
+                        matched = true
+                        if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                        if staging {
+                            if stagedWindows[j].add(
+                                value: batch.values[i],
+                                kind: batch.kinds[i],
+                                sampleRate: batch.rates[i],
+                                member: batch.members[i],
+                                at: t,
+                                oldest: oldest[j]
+                            ) {
+                                used = true
+                            }
+                            continue
+                        }
+                        let added = windows[j].add(
+                            value: batch.values[i],
+                            kind: batch.kinds[i],
+                            sampleRate: batch.rates[i],
+                            member: batch.members[i],
+                            at: t,
+                            oldest: oldest[j]
+                        )
+                        if added {
+                            used = true
+                            if !flags[j] {
+                                flags[j] = true
+                                newlyDirty.append(j)
+                            }
                         }
                     }
-                }
-                if matched && !used {
-                    result.rejected.append((i, .tooLate))
-                } else {
-                    result.accepted += 1
+                    if matched && !used {
+                        result.rejected.append((i, .tooLate))
+                    } else {
+                        result.accepted += 1
+                    }
                 }
             }
         }
+        if staging { staged = stagedWindows }
         dirtyFlags = flags
         for j in newlyDirty { dirty.insert(j) }
         for k in candidates.indices {
@@ -162,6 +186,50 @@ public struct Engine: Sendable {
         scratchDirty = newlyDirty
         return result
     }
+
+    // MARK: - Staging (drop files)
+
+    /// Starts staging: until `commitStaging(now:)` or `discardStaging()`, `ingest` puts events in
+    /// a separate set of windows that evaluation, status and snapshots do not see. A drop file is
+    /// read this way so that it counts all at once, at its commit, or not at all (a crash or a
+    /// read error halfway leaves the live windows as if the file had never been opened), while
+    /// socket traffic keeps flowing into the live windows. Memory: one set of buckets per
+    /// objective, whatever the file's size.
+    public mutating func beginStaging() {
+        staged = objectives.map { Window(spec: $0.window, periods: CalendarPeriods(timeZoneIdentifier: $0.timeZone)) }
+    }
+
+    /// Whether a staging is open.
+    public var isStaging: Bool { staged != nil }
+
+    /// Merges the staged events into the live windows (marking them for the next snapshot) and
+    /// ends staging.
+    /// - Returns: the number of staged events that became too late while the file was read (their
+    ///   bucket left the window or their calendar period was judged in the meantime); they are
+    ///   not counted.
+    @discardableResult
+    public mutating func commitStaging(now: Double) -> Int {
+        guard let staged else { return 0 }
+        self.staged = nil
+        var late = 0
+        for j in staged.indices {
+            let buckets = staged[j].buckets
+            if buckets.isEmpty { continue }
+            let oldest = windows[j].oldestLiveBucket(now: now)
+            for (id, agg) in buckets.sorted(by: { $0.key < $1.key }) {
+                if id < oldest {
+                    late += agg.samples
+                    continue
+                }
+                windows[j].merge(agg, intoBucket: id)
+                dirty.insert(j)
+            }
+        }
+        return late
+    }
+
+    /// Drops everything staged and ends staging.
+    public mutating func discardStaging() { staged = nil }
 
     private static func labelsMatch(_ filter: [(String, String)], _ labels: [String: String]) -> Bool {
         for (k, v) in filter where labels[k] != v { return false }

@@ -21,6 +21,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case unauthorized = "unauthorized"
     case datagramTooLong = "datagram_too_long"
     case incompleteLine = "incomplete_line"
+    case invalidCSV = "invalid_csv"
 
     /// A sentence naming what was wrong with the line.
     public var description: String {
@@ -45,6 +46,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .unauthorized:
             return "the peer's user and groups may not write this metric (authorization in slawatch.yaml)"
         case .datagramTooLong: return "datagram longer than max_datagram_bytes (dropped whole)"
+        case .invalidCSV:
+            return "CSV row has the wrong number of cells or an unterminated quote (or the file's header is unusable)"
         case .incompleteLine:
             return
                 "the connection timed out or was reset in the middle of a line (only a clean end of input completes a final line)"

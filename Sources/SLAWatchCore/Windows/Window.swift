@@ -93,6 +93,12 @@ public struct Window: Sendable {
         return true
     }
 
+    /// Merges totals into bucket `id` (creating it), without a lateness check: the caller has
+    /// checked `oldestLiveBucket(now:)` (staged drop files, `Engine.commitStaging(now:)`).
+    public mutating func merge(_ aggregate: Aggregate, intoBucket id: Int64) {
+        aggregates[slot(for: id)].merge(aggregate)
+    }
+
     /// The index of bucket `id` in the parallel arrays, inserting an empty bucket if needed.
     private mutating func slot(for id: Int64) -> Int {
         if let last = ids.last {

@@ -7,6 +7,17 @@
 /// recorded with their position in the batch so the caller keeps their order; a `#` line that
 /// is not a known command is rejected (`unknown_control`).
 public struct LineBatcher: Sendable {
+    /// The grammar of the lines.
+    public enum Format: Sendable, Equatable {
+        /// The socket grammar: statsd/DogStatsD lines and JSON lines, `#` control lines.
+        case socket
+        /// Prometheus text exposition 0.0.4 (`PrometheusTextParser`); `#` lines are HELP, TYPE
+        /// or comments.
+        case prometheus
+        /// CSV with a header row (`CSVEventParser`), optionally read through a mapping.
+        case csv(CSVMapping?)
+    }
+
     /// Longest accepted line in bytes, without the `\n`.
     public let maxLineBytes: Int
     /// Parsed events, in line order.
@@ -28,12 +39,21 @@ public struct LineBatcher: Sendable {
     private static let cacheAfterLines = 256
     private var partial: [UInt8] = []
     private var discarding = false
+    private let format: Format
+    private var prometheus = PrometheusTextParser()
+    private var csv: CSVEventParser
 
-    /// Creates a batcher.
-    public init(maxLineBytes: Int, options: ParserOptions = ParserOptions()) {
+    /// Creates a batcher for lines of `format` (the socket grammar by default).
+    public init(maxLineBytes: Int, options: ParserOptions = ParserOptions(), format: Format = .socket) {
         self.maxLineBytes = maxLineBytes
         self.parser = LineParser(options: options)
+        self.format = format
+        if case .csv(let mapping) = format { csv = CSVEventParser(mapping: mapping) } else { csv = CSVEventParser() }
     }
+
+    /// A reason the whole input is unusable (a CSV header without the required columns), `nil`
+    /// otherwise.
+    public var fatalError: String? { csv.headerError }
 
     /// Feeds a chunk of bytes; complete lines are parsed into the batch.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
@@ -149,6 +169,15 @@ public struct LineBatcher: Sendable {
             reject(.lineTooLong, Array(line.prefix(200)))
             return
         }
+        switch format {
+        case .socket: break
+        case .prometheus:
+            record(prometheus.parse(line, into: &events), line)
+            return
+        case .csv:
+            record(csv.parse(line, into: &events), line)
+            return
+        }
         if let first = line.first, first == UInt8(ascii: "#") {
             // Control commands: `#sync ID`. Metric names cannot start with '#', so anything else
             // starting with '#' is an error, not silently a comment.
@@ -162,7 +191,11 @@ public struct LineBatcher: Sendable {
             return
         }
         if lineCount == Self.cacheAfterLines && !cache.isEnabled { cache = ParseCache() }
-        switch parser.parse(line, into: &events, stats: &stats, cache: &cache) {
+        record(parser.parse(line, into: &events, stats: &stats, cache: &cache), line)
+    }
+
+    private mutating func record(_ outcome: LineOutcome, _ line: UnsafeRawBufferPointer) {
+        switch outcome {
         case .accepted(let n):
             for _ in 0..<n { eventLines.append(lineCount) }
         case .rejected(let reason):

@@ -1,9 +1,17 @@
+import Foundation
+
 /// RFC 3339 timestamps (`2026-11-29T10:15:00Z`, `2026-11-29T11:15:00.250+01:00`), parsed without
 /// Foundation formatters so parsing is allocation-light and thread-safe.
 public enum RFC3339 {
     /// Parses an RFC 3339 date-time (section 5.6: `full-date "T" full-time`, `t`/space accepted in
     /// place of `T`, `z` for `Z`) into unix seconds. Returns `nil` when the text does not match.
-    public static func parse(_ text: String) -> Double? {
+    public static func parse(_ text: String) -> Double? { parse(text, naiveIn: nil) }
+
+    /// Like `parse(_:)`, and when `zone` is given also accepts a local date-time without an
+    /// offset (`2014-07-01 00:00:00`, as spreadsheets and the NAB corpus write them), read as
+    /// wall-clock time in `zone` (an ambiguous time in a DST fall-back hour takes the first,
+    /// daylight-saving reading; a skipped one is shifted forward by the gap).
+    public static func parse(_ text: String, naiveIn zone: TimeZone?) -> Double? {
         let u = Array(text.utf8)
         func num(_ from: Int, _ len: Int) -> Int? {
             guard from + len <= u.count else { return nil }
@@ -15,7 +23,7 @@ public enum RFC3339 {
             }
             return v
         }
-        guard u.count >= 20,
+        guard u.count >= 19,
             let year = num(0, 4), u[4] == UInt8(ascii: "-"), let month = num(5, 2), u[7] == UInt8(ascii: "-"),
             let day = num(8, 2), [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(u[10]),
             let hour = num(11, 2), u[13] == UInt8(ascii: ":"), let minute = num(14, 2), u[16] == UInt8(ascii: ":"),
@@ -37,7 +45,16 @@ public enum RFC3339 {
             }
             if i == s { return nil }
         }
-        guard i < u.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let wall = days * 86400 + hour * 3600 + minute * 60 + min(second, 59)
+        if i == u.count {
+            guard let zone else { return nil }
+            if zone.identifier == "UTC" || zone.identifier == "GMT" { return Double(wall) + fraction }
+            // Two rounds: the offset at the UTC reading, then at the corrected instant.
+            var guess = Double(wall - zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(wall))))
+            guess = Double(wall - zone.secondsFromGMT(for: Date(timeIntervalSince1970: guess)))
+            return guess + fraction
+        }
         var offset = 0
         if u[i] == UInt8(ascii: "Z") || u[i] == UInt8(ascii: "z") {
             i += 1
@@ -51,9 +68,7 @@ public enum RFC3339 {
             return nil
         }
         guard i == u.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86400 + hour * 3600 + minute * 60 + min(second, 59) - offset
-        return Double(seconds) + fraction
+        return Double(wall - offset) + fraction
     }
 
     /// Formats unix seconds as RFC 3339 in UTC with second precision, e.g. `2026-11-29T10:15:00Z`.

@@ -1,0 +1,156 @@
+/// Prometheus text exposition format 0.0.4 (the node_exporter textfile format), one line at a
+/// time, for `.prom` drop files.
+///
+/// Grammar (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format):
+/// `# HELP name text` and `# TYPE name counter|gauge|histogram|summary|untyped` lines describe a
+/// family; other `#` lines (including OpenMetrics' `# EOF`) are comments; a sample is
+/// `name[{label="value",…}] value [timestamp_ms]`, fields separated by spaces or tabs, label
+/// values escaped with `\\`, `\"` and `\n`, values in Go `ParseFloat` syntax (`NaN`, `+Inf` too).
+///
+/// Each sample becomes one event named by its sample name (`http_requests_total`,
+/// `rpc_seconds_bucket` with its `le` label, `rpc_seconds_sum`, `rpc_seconds_count`), labels kept,
+/// of kind `gauge`: a Prometheus counter is a cumulative total, so what the file states is the
+/// level of that total at the sample time, not an increment (the same reading Telegraf's
+/// prometheus parser and node_exporter give it). The sample timestamp (milliseconds) becomes the
+/// event time; without one the event takes its arrival time. A non-finite value (a summary's
+/// `NaN` quantile before any observation) is rejected (`non_finite_value`), costing that line.
+public struct PrometheusTextParser: Sendable {
+    /// Metric family name → declared type, from `# TYPE` lines seen so far.
+    public private(set) var types: [String: String] = [:]
+
+    /// Creates a parser for one file.
+    public init() {}
+
+    /// Parses one line (without `\n`; a trailing `\r` is ignored) into `events`.
+    /// - Returns: `.accepted(1)` for a sample, `.empty` for blank, `HELP`, `TYPE` and comment
+    ///   lines, `.rejected(reason)` for a malformed line (nothing appended).
+    public mutating func parse<Sink: EventSink>(_ line: UnsafeRawBufferPointer, into events: inout Sink)
+        -> LineOutcome
+    {
+        var end = line.count
+        var start = 0
+        if end >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF { start = 3 }
+        while end > start, line[end - 1] == UInt8(ascii: "\r") || Self.isBlank(line[end - 1]) { end -= 1 }
+        while start < end, Self.isBlank(line[start]) { start += 1 }
+        if start == end { return .empty }
+        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+        else {
+            return .rejected(.invalidUTF8)
+        }
+        let u = Array(text.utf8)
+        if u[0] == UInt8(ascii: "#") {
+            comment(u)
+            return .empty
+        }
+        return sample(u, into: &events)
+    }
+
+    private static func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+
+    private static func isNameStart(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || c == UInt8(ascii: "_") || c == UInt8(ascii: ":")
+    }
+
+    private static func isNameChar(_ c: UInt8) -> Bool { isNameStart(c) || (c >= 0x30 && c <= 0x39) }
+
+    /// `# TYPE name type` records the family's type; everything else starting with `#` is a
+    /// comment (HELP text is documentation only).
+    private mutating func comment(_ u: [UInt8]) {
+        let words = String(decoding: u, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if words.count >= 4, words[0] == "#", words[1] == "TYPE" {
+            types[String(words[2])] = String(words[3])
+        }
+    }
+
+    private func sample<Sink: EventSink>(_ u: [UInt8], into events: inout Sink) -> LineOutcome {
+        var i = 0
+        guard Self.isNameStart(u[0]) else { return .rejected(.invalidName) }
+        while i < u.count, Self.isNameChar(u[i]) { i += 1 }
+        let name = String(decoding: u[0..<i], as: UTF8.self)
+        var labels: [String: String] = [:]
+        while i < u.count, Self.isBlank(u[i]) { i += 1 }
+        if i < u.count, u[i] == UInt8(ascii: "{") {
+            i += 1
+            while true {
+                while i < u.count, Self.isBlank(u[i]) { i += 1 }
+                guard i < u.count else { return .rejected(.invalidTag) }
+                if u[i] == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                }
+                let ks = i
+                guard Self.isNameStart(u[i]), u[i] != UInt8(ascii: ":") else { return .rejected(.invalidTag) }
+                while i < u.count, Self.isNameChar(u[i]), u[i] != UInt8(ascii: ":") { i += 1 }
+                let key = String(decoding: u[ks..<i], as: UTF8.self)
+                while i < u.count, Self.isBlank(u[i]) { i += 1 }
+                guard i < u.count, u[i] == UInt8(ascii: "=") else { return .rejected(.invalidTag) }
+                i += 1
+                while i < u.count, Self.isBlank(u[i]) { i += 1 }
+                guard i < u.count, u[i] == UInt8(ascii: "\"") else { return .rejected(.invalidTag) }
+                i += 1
+                var value: [UInt8] = []
+                var closed = false
+                while i < u.count {
+                    let c = u[i]
+                    if c == UInt8(ascii: "\\"), i + 1 < u.count {
+                        switch u[i + 1] {
+                        case UInt8(ascii: "n"): value.append(UInt8(ascii: "\n"))
+                        case UInt8(ascii: "\\"): value.append(UInt8(ascii: "\\"))
+                        case UInt8(ascii: "\""): value.append(UInt8(ascii: "\""))
+                        default: value += [c, u[i + 1]]
+                        }
+                        i += 2
+                        continue
+                    }
+                    if c == UInt8(ascii: "\"") {
+                        closed = true
+                        i += 1
+                        break
+                    }
+                    value.append(c)
+                    i += 1
+                }
+                guard closed, labels[key] == nil else { return .rejected(.invalidTag) }
+                labels[key] = String(decoding: value, as: UTF8.self)
+                while i < u.count, Self.isBlank(u[i]) { i += 1 }
+                if i < u.count, u[i] == UInt8(ascii: ",") { i += 1 }
+            }
+        }
+        let rest = String(decoding: u[i...], as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let valueText = rest.first else { return .rejected(.missingValue) }
+        guard rest.count <= 2 else { return .rejected(.invalidValue) }
+        guard let value = Self.float(valueText) else { return .rejected(.invalidValue) }
+        guard value.isFinite else { return .rejected(.nonFiniteValue) }
+        var time: Double?
+        if rest.count == 2 {
+            guard let ms = Int64(rest[1]), ms > 0 else { return .rejected(.invalidTimestamp) }
+            time = Double(ms) / 1000
+        }
+        events.appendFields(
+            name: name,
+            nameID: -1,
+            labels: labels,
+            labelsID: -1,
+            value: value,
+            kind: .gauge,
+            time: time,
+            sampleRate: 1,
+            member: nil,
+            isDelta: false
+        )
+        return .accepted(1)
+    }
+
+    /// Go `strconv.ParseFloat` spellings used by exporters: decimal and exponent forms, `NaN`,
+    /// `Inf`/`+Inf`/`-Inf` (any case).
+    static func float(_ s: Substring) -> Double? {
+        switch s.lowercased() {
+        case "nan": return .nan
+        case "inf", "+inf": return .infinity
+        case "-inf": return -.infinity
+        default:
+            guard let d = Double(s) else { return nil }
+            return d
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import SLAWatchCore
+
+/// inotify(7) on the drop directory, read on a thread of its own.
+///
+/// Watches `IN_MOVED_TO` (a file renamed in: complete, read at once), `IN_CREATE`/`IN_MODIFY`
+/// (a file being written in place), `IN_CLOSE_WRITE` (its writer closed it: read after the
+/// settle period) and reports `IN_Q_OVERFLOW` (events were lost: rescan). Events are delivered
+/// through `events`.
+public final class DropWatcher: @unchecked Sendable {
+    /// One thing that happened in the directory.
+    public enum Change: Sendable, Equatable {
+        /// Renamed into the directory.
+        case movedIn(String)
+        /// Created or written to (still open for writing, as far as we know).
+        case written(String)
+        /// Closed after writing.
+        case closed(String)
+        /// Removed or renamed away.
+        case gone(String)
+        /// The kernel queue overflowed; some events were lost.
+        case overflow
+    }
+
+    /// The changes, in kernel order.
+    public let events: AsyncStream<Change>
+    private let continuation: AsyncStream<Change>.Continuation
+    private let fd: Int32
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+
+    /// Starts watching `directory`.
+    /// - Throws: `DropWatcher.Unavailable` naming the errno of `inotify_init1` or
+    ///   `inotify_add_watch` (the caller then polls).
+    public init(directory: String) throws {
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { throw Unavailable(reason: "inotify_init1: \(errnoText())") }
+        let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR)
+        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+            let reason = "inotify_add_watch \(directory): \(errnoText())"
+            close(fd)
+            throw Unavailable(reason: reason)
+        }
+        self.fd = fd
+        (events, continuation) = AsyncStream.makeStream(of: Change.self)
+        let t = Thread { [self] in self.loop() }
+        t.name = "slawatch-inotify"
+        thread = t
+        t.start()
+    }
+
+    /// inotify could not be set up.
+    public struct Unavailable: Error, CustomStringConvertible {
+        /// The failing call and its errno.
+        public var reason: String
+        /// The reason.
+        public var description: String { reason }
+    }
+
+    /// Stops the thread and ends `events`.
+    public func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while !isStopped {
+            let ready = poll(&pfd, 1, 200)
+            if ready <= 0 { continue }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { continue }
+            var off = 0
+            buffer.withUnsafeBytes { raw in
+                while off + 16 <= n {
+                    let mask = raw.loadUnaligned(fromByteOffset: off + 4, as: UInt32.self)
+                    let len = Int(raw.loadUnaligned(fromByteOffset: off + 12, as: UInt32.self))
+                    var name = ""
+                    if len > 0 {
+                        let bytes = UnsafeRawBufferPointer(rebasing: raw[(off + 16)..<(off + 16 + len)])
+                        let end = bytes.firstIndex(of: 0) ?? len
+                        name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
+                    }
+                    off += 16 + len
+                    if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                        continuation.yield(.overflow)
+                        continue
+                    }
+                    if name.isEmpty || mask & UInt32(IN_ISDIR) != 0 && mask & UInt32(IN_MOVED_TO) == 0 { continue }
+                    if mask & UInt32(IN_MOVED_TO) != 0 {
+                        continuation.yield(.movedIn(name))
+                    } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {
+                        continuation.yield(.closed(name))
+                    } else if mask & UInt32(IN_CREATE | IN_MODIFY) != 0 {
+                        continuation.yield(.written(name))
+                    } else if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
+                        continuation.yield(.gone(name))
+                    }
+                }
+            }
+        }
+        close(fd)
+        continuation.finish()
+    }
+}
+
+/// Decides when a file in the drop directory is ready to be read (pure; the daemon feeds it
+/// inotify changes, scans and the time).
+///
+/// - Renamed in (`IN_MOVED_TO`): ready at once; a rename is atomic, the file is complete.
+/// - Written in place: not ready while it is open for writing (`IN_CREATE`/`IN_MODIFY` seen, no
+///   `IN_CLOSE_WRITE` yet); after the close, ready once its size and mtime have stayed the same
+///   for `settle` seconds.
+/// - Found by a scan (start, overflow, `rescan_interval`, or polling without inotify): ready when
+///   it is not known to be open for writing and its mtime is at least `settle` seconds old and
+///   unchanged since it was first seen.
+public struct DropScheduler: Sendable {
+    /// Seconds a file written in place must stay unchanged.
+    public let settle: Double
+    private var writing: Set<String> = []
+    private var settling: [String: (identity: DropDirectory.FileIdentity?, since: Double)] = [:]
+    private var readyQueue: [String] = []
+    private var queued: Set<String> = []
+
+    /// Creates a scheduler.
+    public init(settle: Double) { self.settle = settle }
+
+    /// Files waiting to settle or open for writing (status and tests).
+    public var waiting: Int { Set(settling.keys).union(writing).count }
+
+    /// Applies one inotify change.
+    public mutating func apply(_ change: DropWatcher.Change, now: Double) {
+        switch change {
+        case .movedIn(let name):
+            guard !DropDirectory.isIgnored(name) else { return }
+            writing.remove(name)
+            settling[name] = nil
+            enqueue(name)
+        case .written(let name):
+            guard !DropDirectory.isIgnored(name) else { return }
+            writing.insert(name)
+            settling[name] = nil
+        case .closed(let name):
+            guard !DropDirectory.isIgnored(name) else { return }
+            writing.remove(name)
+            if !queued.contains(name) { settling[name] = (nil, now) }
+        case .gone(let name):
+            writing.remove(name)
+            settling[name] = nil
+        case .overflow:
+            // Lost events: who is still writing is unknown now; the scan's settle rule decides.
+            writing.removeAll()
+        }
+    }
+
+    /// Applies a scan of the directory (`DropDirectory.scan()`).
+    public mutating func scanned(_ files: [(name: String, identity: DropDirectory.FileIdentity)], now: Double) {
+        let present = Set(files.map(\.name))
+        settling = settling.filter { present.contains($0.key) }
+        writing = writing.filter { present.contains($0) }
+        for f in files where !queued.contains(f.name) && !writing.contains(f.name) {
+            if let s = settling[f.name] {
+                if s.identity != f.identity { settling[f.name] = (f.identity, now) }
+                continue
+            }
+            let age = now - Double(f.identity.mtime) / 1e9
+            if age >= settle {
+                enqueue(f.name)
+            } else {
+                settling[f.name] = (f.identity, now)
+            }
+        }
+    }
+
+    /// Moves settled files to the ready queue: those whose identity (`identity(name)`, `nil` when
+    /// gone) is unchanged for `settle` seconds.
+    public mutating func tick(now: Double, identity: (String) -> DropDirectory.FileIdentity?) {
+        for (name, s) in settling {
+            guard let current = identity(name) else {
+                settling[name] = nil
+                continue
+            }
+            if s.identity != current {
+                settling[name] = (current, now)
+            } else if now - s.since >= settle {
+                settling[name] = nil
+                enqueue(name)
+            }
+        }
+    }
+
+    /// Reads `name` again after the settle period (its read was interrupted and not counted).
+    public mutating func retryLater(_ name: String, now: Double) {
+        settling[name] = (nil, now)
+    }
+
+    /// The next file to read, `nil` when none is ready.
+    public mutating func next() -> String? {
+        guard !readyQueue.isEmpty else { return nil }
+        let name = readyQueue.removeFirst()
+        queued.remove(name)
+        return name
+    }
+
+    private mutating func enqueue(_ name: String) {
+        if queued.insert(name).inserted { readyQueue.append(name) }
+    }
+}
