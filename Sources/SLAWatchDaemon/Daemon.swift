@@ -443,7 +443,7 @@ public final class Daemon: Service, Sendable {
                 if let s = stuck[name], drop.identity(of: name) == s { return nil }
                 return drop.identity(of: name)
             }
-            if now - lastPrune >= 3600 {
+            if now - lastPrune >= min(3600, max(1, settings.processedRetention / 4)) {
                 lastPrune = now
                 let pruned = drop.pruneProcessed(now: now)
                 if pruned > 0 {

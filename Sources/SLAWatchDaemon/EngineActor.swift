@@ -74,7 +74,7 @@ public actor EngineActor {
     /// - Throws: `FileInterrupted` when the staging is gone (a reload, or another file opened).
     public func stage(_ events: EventBatch, file: Int) throws -> Engine.IngestResult {
         guard openFile == file, engine.isStaging else { throw FileInterrupted() }
-        let r = engine.ingest(events, now: clock())
+        let r = engine.ingest(events, now: clock(), staged: true)
         stagedAccepted += r.accepted
         for x in r.rejected { rejectedByReason[x.reason, default: 0] += 1 }
         return r

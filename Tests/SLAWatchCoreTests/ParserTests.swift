@@ -255,9 +255,11 @@ let badLines: [BadLine] = [
         #expect(badLines.count >= 12)
         let reasons = Set(badLines.map(\.reason))
         // Every parser-level reason is exercised (the engine-level ones are tested in StateMachineTests,
-        // the framing and socket ones in LineBatcherTests and the daemon's SocketTests).
+        // the framing and socket ones in LineBatcherTests and the daemon's SocketTests, CSV in
+        // CSVEventTests).
         let notParser: Set<RejectReason> = [
             .lineTooLong, .futureEvent, .tooLate, .unknownControl, .unauthorized, .datagramTooLong, .incompleteLine,
+            .invalidCSV,
         ]
         #expect(reasons == Set(RejectReason.allCases).subtracting(notParser))
     }

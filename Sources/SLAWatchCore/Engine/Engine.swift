@@ -73,6 +73,13 @@ public struct Engine: Sendable {
     /// distinct metric name is looked up once per batch, each label filter evaluated once per
     /// distinct label set.
     public mutating func ingest(_ input: EventBatch, now: Double) -> IngestResult {
+        ingest(input, now: now, staged: false)
+    }
+
+    /// Adds a batch of events to the open staging (`beginStaging()`) when `staged` is true (a
+    /// drop file's events), else to the live windows; see `ingest(_:now:)` for the rules.
+    /// - Precondition: `staged` only while a staging is open.
+    public mutating func ingest(_ input: EventBatch, now: Double, staged toStaging: Bool) -> IngestResult {
         var result = IngestResult()
         var batch = input
         let skew = maxFutureSkew
@@ -104,9 +111,9 @@ public struct Engine: Sendable {
         let objectiveCount = objectives.count
         // While a drop file is open its events go to the staged windows; the live windows only
         // say which buckets are still accepted.
-        let staging = staged != nil
-        var stagedWindows = staged ?? []
-        staged = nil
+        let staging = toStaging && staged != nil
+        var stagedWindows = staging ? staged! : []
+        if staging { staged = nil }
         windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
                 for i in 0..<batch.count {

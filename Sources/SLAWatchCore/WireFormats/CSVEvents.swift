@@ -108,8 +108,6 @@ public struct CSVEventParser: Sendable {
         }
         let valueText = cells[valueIndex!].trimmingCharacters(in: .whitespaces)
         if valueText.isEmpty { return .rejected(.missingValue) }
-        guard let value = Double(valueText) else { return .rejected(.invalidValue) }
-        guard value.isFinite else { return .rejected(.nonFiniteValue) }
         var time: Double?
         if let t = timeIndex {
             let raw = cells[t].trimmingCharacters(in: .whitespaces)
@@ -129,8 +127,17 @@ public struct CSVEventParser: Sendable {
                 case "set", "s": kind = .set
                 default: return .rejected(.unknownType)
                 }
-                if (raw == "ms" || raw == "timer") && value < 0 { return .rejected(.negativeDuration) }
+                if raw == "ms" || raw == "timer", let v = Double(valueText), v < 0 {
+                    return .rejected(.negativeDuration)
+                }
             }
+        }
+        // A set's value is its member (any text); every other kind needs a finite number.
+        var value = 1.0
+        if kind != .set {
+            guard let v = Double(valueText) else { return .rejected(.invalidValue) }
+            guard v.isFinite else { return .rejected(.nonFiniteValue) }
+            value = v
         }
         var labels = mapping?.labels ?? [:]
         for (label, index) in labelIndexes {
