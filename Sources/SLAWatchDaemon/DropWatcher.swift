@@ -26,6 +26,7 @@ public final class DropWatcher: @unchecked Sendable {
     public let events: AsyncStream<Change>
     private let continuation: AsyncStream<Change>.Continuation
     private let fd: Int32
+    private let directory: String
     private let lock = NSLock()
     private var stopped = false
     private var thread: Thread?
@@ -43,6 +44,7 @@ public final class DropWatcher: @unchecked Sendable {
             throw Unavailable(reason: reason)
         }
         self.fd = fd
+        self.directory = directory
         (events, continuation) = AsyncStream.makeStream(of: Change.self)
         let t = Thread { [self] in self.loop() }
         t.name = "slawatch-inotify"
@@ -95,7 +97,17 @@ public final class DropWatcher: @unchecked Sendable {
                         continuation.yield(.overflow)
                         continue
                     }
-                    if name.isEmpty || mask & UInt32(IN_ISDIR) != 0 && mask & UInt32(IN_MOVED_TO) == 0 { continue }
+                    if name.isEmpty { continue }
+                    if mask & UInt32(IN_CREATE) != 0 {
+                        // Only a regular file is written after its creation; a directory,
+                        // symlink or FIFO made in place is complete (and will be refused).
+                        var st = stat()
+                        if lstat(directory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+                            continuation.yield(.closed(name))
+                            continue
+                        }
+                    }
+                    if mask & UInt32(IN_ISDIR) != 0 && mask & UInt32(IN_MOVED_TO | IN_CREATE) == 0 { continue }
                     if mask & UInt32(IN_MOVED_TO) != 0 {
                         continuation.yield(.movedIn(name))
                     } else if mask & UInt32(IN_CLOSE_WRITE) != 0 {

@@ -118,7 +118,16 @@ private func read(
         let r = read(text, format: .csv(nil))
         #expect(r.rejections.isEmpty)
         #expect(r.events.count == 4)
-        #expect(r.events[0] == Event(metric: "leads.qualified", value: 3, kind: .counter, labels: ["region": "eu", "team": "growth"], time: 1_793_613_600))
+        #expect(
+            r.events[0]
+                == Event(
+                    metric: "leads.qualified",
+                    value: 3,
+                    kind: .counter,
+                    labels: ["region": "eu", "team": "growth"],
+                    time: 1_793_613_600
+                )
+        )
         #expect(r.events[1].time == 1_793_613_600)
         #expect(r.events[1].labels == ["region": "us"])
         #expect(r.events[2].kind == .distribution)
@@ -170,8 +179,20 @@ private func read(
         #expect(r.rejections.isEmpty)
         #expect(
             r.events == [
-                Event(metric: "taxi.passengers", value: 10844, kind: .counter, labels: ["source": "nab"], time: 1_404_172_800),
-                Event(metric: "taxi.passengers", value: 8127, kind: .counter, labels: ["source": "nab"], time: 1_404_174_600),
+                Event(
+                    metric: "taxi.passengers",
+                    value: 10844,
+                    kind: .counter,
+                    labels: ["source": "nab"],
+                    time: 1_404_172_800
+                ),
+                Event(
+                    metric: "taxi.passengers",
+                    value: 8127,
+                    kind: .counter,
+                    labels: ["source": "nab"],
+                    time: 1_404_174_600
+                ),
             ]
         )
     }

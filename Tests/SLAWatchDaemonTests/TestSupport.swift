@@ -269,6 +269,24 @@ final class TestDaemon: @unchecked Sendable {
         return p.isRunning ? nil : p.terminationStatus
     }
 
+    /// SIGKILL (a crash: no final snapshot, no cleanup), then waits for the process to go.
+    func kill9() {
+        guard let p = process else { return }
+        kill(p.processIdentifier, SIGKILL)
+        _ = waitUntil(20) { !p.isRunning }
+        process = nil
+    }
+
+    /// The value of every objective, by name, from `slawatch status` (`nil` values left out).
+    func values() throws -> [String: Double] {
+        let list = try status()["objectives"] as? [[String: Any]] ?? []
+        var out: [String: Double] = [:]
+        for o in list {
+            if let name = o["objective"] as? String, let v = o["value"] as? Double { out[name] = v }
+        }
+        return out
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     deinit {

@@ -1,0 +1,394 @@
+import Foundation
+import Systemd
+import Testing
+
+@testable import SLAWatchDaemon
+
+/// Objectives summing each metric over 30 days (never breached): their values are the totals.
+func sumObjectives(_ id: String, _ metrics: [String]) -> String {
+    var yaml = "slas:\n  - name: drop-\(id)\n    provider: p\n    customer: c\n    objectives:\n"
+    for m in metrics {
+        yaml +=
+            "      - {name: \(m), metric: \(m), sli: sum, window: 30d, direction: at_most, baseline: 1e15, nodata: ok}\n"
+    }
+    return yaml
+}
+
+extension TestDaemon {
+    /// Writes `content` elsewhere and renames it into the drop directory as `name` (the
+    /// producer contract).
+    func drop(_ name: String, _ content: [UInt8]) throws {
+        let staging = root.appendingPathComponent(".staging-\(runID())")
+        try Data(content).write(to: staging)
+        guard rename(staging.path, dropDirectory + "/" + name) == 0 else { throw TestFailure("rename failed") }
+    }
+
+    func drop(_ name: String, _ text: String) throws { try drop(name, Array(text.utf8)) }
+
+    var processedDirectory: String { dropDirectory + "/processed" }
+    var failedDirectory: String { dropDirectory + "/failed" }
+
+    func processed(_ name: String) -> Bool { FileManager.default.fileExists(atPath: processedDirectory + "/" + name) }
+    func failed(_ name: String) -> Bool { FileManager.default.fileExists(atPath: failedDirectory + "/" + name) }
+
+    /// The "file ingested" / "file failed" journal entries for `name` written by this daemon.
+    func fileEntries(_ name: String) throws -> [[String: String]] {
+        try journalEntries(["SLAWATCH_FILE=\(dropDirectory)/\(name)"])
+    }
+
+    /// Files (not directories) in the drop directory itself.
+    func leftInDrop() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dropDirectory)) ?? []).filter {
+            $0 != "processed" && $0 != "failed"
+        }
+    }
+}
+
+/// The drop directory's contract (docs/drop-directory.md), end to end through the daemon.
+@Suite(.serialized)
+struct DropDirectoryTests {
+    @Test func fileWrittenInPlaceIsReadOnlyAfterItWasClosedAndSettled() throws {
+        let id = runID()
+        let m = "slow_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let path = daemon.dropDirectory + "/slow.statsd"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        #expect(fd >= 0)
+        // A slow writer: 10 lines over 5 seconds, in place, no rename.
+        for k in 1...10 {
+            let line = Array("\(m):\(k)|c\n".utf8)
+            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            usleep(500_000)
+        }
+        #expect(!daemon.processed("slow.statsd"), "read before the writer closed it")
+        close(fd)
+        #expect(waitUntil(15) { daemon.processed("slow.statsd") })
+        #expect(try daemon.values()[m] == 55)  // 1 + 2 + … + 10: all ten lines
+        let entry = try #require(try daemon.fileEntries("slow.statsd").last)
+        #expect(entry["SLAWATCH_LINES"] == "10")
+        #expect(entry["SLAWATCH_ACCEPTED"] == "10")
+        #expect(entry["MESSAGE_ID"] == "586bccbbb66644bbb3e8882b5d7ae612")
+    }
+
+    @Test func threeHundredFilesAtOnceAreEachReadOnce() throws {
+        let id = runID()
+        let m = "many_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        var expected = 0.0
+        // Written first, then renamed in as fast as possible.
+        var staged: [(String, String)] = []
+        for k in 0..<300 {
+            let staging = daemon.root.appendingPathComponent(".f\(k)").path
+            try "\(m):\(k)|c\n\(m):1|c\n".write(toFile: staging, atomically: false, encoding: .utf8)
+            staged.append((staging, daemon.dropDirectory + "/f\(k).statsd"))
+            expected += Double(k + 1)
+        }
+        for (from, to) in staged { #expect(rename(from, to) == 0) }
+        let done = waitUntil(60) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: daemon.processedDirectory)) ?? []).count == 300
+        }
+        #expect(done)
+        #expect(daemon.leftInDrop().isEmpty)
+        #expect(try daemon.values()[m] == expected)
+        let names = try FileManager.default.contentsOfDirectory(atPath: daemon.processedDirectory)
+        #expect(Set(names) == Set((0..<300).map { "f\($0).statsd" }))
+    }
+
+    @Test func sameContentUnderANewNameIsNotCountedTwiceWhenTimestamped() throws {
+        let id = runID()
+        let (ts, plain) = ("ts_\(id)", "plain_\(id)")
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [ts, plain]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let t = Int(Date().timeIntervalSince1970) - 120
+        let stamped = "\(ts):5|c|T\(t)\n\(ts):7|c|T\(t + 1)\n"
+        try daemon.drop("export.statsd", stamped)
+        #expect(waitUntil(10) { daemon.processed("export.statsd") })
+        try daemon.drop("export-retry.statsd", stamped)
+        #expect(waitUntil(10) { daemon.processed("export-retry.statsd") })
+        #expect(try daemon.values()[ts] == 12)
+        let retry = try #require(try daemon.fileEntries("export-retry.statsd").last)
+        #expect(retry["SLAWATCH_DUPLICATE_OF"] == "export.statsd")
+        #expect(retry["SLAWATCH_DUPLICATES_SKIPPED"] == "2")
+        #expect(retry["SLAWATCH_ACCEPTED"] == "0")
+        #expect(retry["MESSAGE"]?.contains("repeats export.statsd") == true)
+        // Without timestamps the lines are new events: counted, with a notice.
+        try daemon.drop("a.statsd", "\(plain):3|c\n")
+        #expect(waitUntil(10) { daemon.processed("a.statsd") })
+        try daemon.drop("b.statsd", "\(plain):3|c\n")
+        #expect(waitUntil(10) { daemon.processed("b.statsd") })
+        #expect(try daemon.values()[plain] == 6)
+        let b = try #require(try daemon.fileEntries("b.statsd").last)
+        #expect(b["SLAWATCH_POSSIBLE_DUPLICATE_OF"] == "a.statsd")
+        #expect(b["MESSAGE"]?.contains("possible duplicate of a.statsd") == true)
+        #expect(b["PRIORITY"] == "4")
+    }
+
+    @Test func dedupeOffCountsRepeatsAgain() throws {
+        let id = runID()
+        let m = "again_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]), extraConfig: "drop:\n  dedupe: off\n")
+        try daemon.start()
+        defer { daemon.stop() }
+        let text = "\(m):4|c|T\(Int(Date().timeIntervalSince1970) - 60)\n"
+        try daemon.drop("one.statsd", text)
+        #expect(waitUntil(10) { daemon.processed("one.statsd") })
+        try daemon.drop("two.statsd", text)
+        #expect(waitUntil(10) { daemon.processed("two.statsd") })
+        #expect(try daemon.values()[m] == 8)
+    }
+
+    @Test func everyFormatAcceptsABOMCRLFAndNoFinalNewline() throws {
+        let id = runID()
+        let names = ["statsd", "jsonl", "json", "csv", "prom"].map { "bom_\($0)_\(id)" }
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, names))
+        try daemon.start()
+        defer { daemon.stop() }
+        let now = Int(Date().timeIntervalSince1970) - 30
+        let bodies = [
+            "\(names[0]):1|c\r\n\(names[0]):2|c",
+            "{\"metric\":\"\(names[1])\",\"value\":1,\"kind\":\"counter\"}\r\n{\"metric\":\"\(names[1])\",\"value\":2,\"kind\":\"counter\"}",
+            "[\r\n{\"metric\":\"\(names[2])\",\"value\":1,\"kind\":\"counter\"},\r\n{\"metric\":\"\(names[2])\",\"value\":2,\"kind\":\"counter\"}\r\n]",
+            "time,metric,value\r\n\(now),\(names[3]),1\r\n\(now),\(names[3]),2",
+            "# TYPE \(names[4]) gauge\r\n\(names[4]) 1\r\n\(names[4]){a=\"b\"} 2",
+        ]
+        for (k, ext) in ["statsd", "jsonl", "json", "csv", "prom"].enumerated() {
+            try daemon.drop("bom.\(ext)", [0xEF, 0xBB, 0xBF] + Array(bodies[k].utf8))
+        }
+        for ext in ["statsd", "jsonl", "json", "csv", "prom"] {
+            #expect(waitUntil(10) { daemon.processed("bom.\(ext)") }, "bom.\(ext)")
+            #expect(!daemon.processed("bom.\(ext).rejects"), "bom.\(ext) has rejects")
+        }
+        let values = try daemon.values()
+        for n in names { #expect(values[n] == 3, "\(n)") }
+    }
+
+    @Test func longLinesBadLinesAndTheirSidecar() throws {
+        let id = runID()
+        let (m, wide) = ("lines_\(id)", "wide_\(id)")
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m, wide]))
+        try daemon.start()
+        defer { daemon.stop() }
+        // One JSON line of 1,000 events, about 70 KB: longer than the socket's 64 KiB limit, well
+        // within a drop file's 1 MiB.
+        let element =
+            "{\"metric\":\"\(wide)\",\"value\":1,\"kind\":\"counter\",\"labels\":{\"pad\":\"\(String(repeating: "x", count: 20))\"}}"
+        let wideLine = "[" + Array(repeating: element, count: 1000).joined(separator: ",") + "]"
+        #expect(wideLine.utf8.count > 70_000)
+        try daemon.drop("wide.jsonl", wideLine + "\n")
+        // A bad line in the middle, and one over the 1 MiB line limit: each costs only itself.
+        let huge = String(repeating: "y", count: (1 << 20) + 10)
+        try daemon.drop("mixed.statsd", "\(m):1|c\n\(m):2|c\n\(m):oops|c\n\(huge)\n\(m):4|c\n\(m):8|c")
+        #expect(waitUntil(10) { daemon.processed("wide.jsonl") && daemon.processed("mixed.statsd") })
+        let values = try daemon.values()
+        #expect(values[wide] == 1000)
+        #expect(values[m] == 15)
+        let rejects = try String(contentsOfFile: daemon.processedDirectory + "/mixed.statsd.rejects", encoding: .utf8)
+        let rows = rejects.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(rows.count == 2)
+        #expect(rows.first?.hasPrefix("3\tinvalid_value: value is not a number\t\(m):oops|c") == true)
+        #expect(rows.last?.hasPrefix("4\tline_too_long") == true)
+        #expect((rows.last?.utf8.count ?? 0) < 400)
+        let entry = try #require(try daemon.fileEntries("mixed.statsd").last)
+        #expect(entry["SLAWATCH_LINES"] == "6")
+        #expect(entry["SLAWATCH_ACCEPTED"] == "4")
+        #expect(entry["SLAWATCH_REJECTED"] == "2")
+        #expect(entry["SLAWATCH_FIRST_ERROR_LINE"] == "3")
+        #expect(entry["SLAWATCH_REJECT_REASONS"] == "invalid_value=1 line_too_long=1")
+    }
+
+    @Test func unreadableFilesGoToFailedAndCountNothing() throws {
+        let id = runID()
+        let m = "bad_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let target = daemon.root.appendingPathComponent("target.statsd").path
+        try "\(m):100|c\n".write(toFile: target, atomically: true, encoding: .utf8)
+        #expect(symlink(target, daemon.dropDirectory + "/link.statsd") == 0)
+        #expect(mkdir(daemon.dropDirectory + "/adir.statsd", 0o755) == 0)
+        // A binary file: valid lines around bytes that are not UTF-8.
+        try daemon.drop(
+            "image.statsd",
+            Array("\(m):1|c\n".utf8) + [0x89, 0x50, 0x4E, 0x47, 0xFF, 0xFE, 0x0A] + Array("\(m):2|c\n".utf8)
+        )
+        try daemon.drop("notes.txt", "\(m):1|c\n")
+        try daemon.drop("columns.csv", "timestamp,value\n1,2\n")
+        try daemon.drop("object.json", "\"just a string\"")
+        let all = ["link.statsd", "adir.statsd", "image.statsd", "notes.txt", "columns.csv", "object.json"]
+        #expect(waitUntil(15) { all.allSatisfy { daemon.failed($0) && daemon.failed($0 + ".error") } })
+        #expect(daemon.leftInDrop().isEmpty)
+        #expect(try daemon.values()[m] == nil)  // nothing counted
+        #expect(FileManager.default.fileExists(atPath: target))  // a symlink's target is untouched
+        let error = try String(contentsOfFile: daemon.failedDirectory + "/image.statsd.error", encoding: .utf8)
+        #expect(error.contains("not UTF-8 (first invalid byte at offset \(m.utf8.count + 5))"))
+        let csvError = try String(contentsOfFile: daemon.failedDirectory + "/columns.csv.error", encoding: .utf8)
+        #expect(csvError.contains("has no column metric"))
+        let entry = try #require(try daemon.fileEntries("link.statsd").last)
+        #expect(entry["MESSAGE_ID"] == "ff40387b0c2040e38a555351235daede")
+        #expect(entry["SLAWATCH_ERROR"]?.contains("symbolic link") == true)
+    }
+
+    @Test func multiLineJSONArrayAndRealExporterProm() throws {
+        let id = runID()
+        let (j, hist) = ("json_\(id)", "http_request_duration_seconds_count")
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [j, hist, "http_requests_total"]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let json = """
+            [
+              {"metric": "\(j)", "value": 2, "kind": "counter",
+               "labels": {"team": "growth"}},
+              {"metric": "\(j)", "value": "many", "kind": "counter"},
+              {"metric": "\(j)", "value": 5, "kind": "counter"}
+            ]
+            """
+        try daemon.drop("batch.json", json)
+        let prom = """
+            # HELP http_requests_total The total number of HTTP requests.
+            # TYPE http_requests_total counter
+            http_requests_total{method="post",code="200",run="\(id)"} 1027
+            http_requests_total{method="post",code="400",run="\(id)"} 3
+            # HELP http_request_duration_seconds A histogram of the request duration.
+            # TYPE http_request_duration_seconds histogram
+            http_request_duration_seconds_bucket{le="0.05",run="\(id)"} 24054
+            http_request_duration_seconds_bucket{le="0.1",run="\(id)"} 33444
+            http_request_duration_seconds_bucket{le="+Inf",run="\(id)"} 144320
+            http_request_duration_seconds_sum{run="\(id)"} 53423
+            http_request_duration_seconds_count{run="\(id)"} 144320
+            # HELP rpc_duration_seconds A summary of the RPC duration in seconds.
+            # TYPE rpc_duration_seconds summary
+            rpc_duration_seconds{quantile="0.5",run="\(id)"} 4773
+            rpc_duration_seconds{quantile="0.99",run="\(id)"} NaN
+            rpc_duration_seconds_count{run="\(id)"} 2693
+
+            """
+        try daemon.drop("node.prom", prom)
+        #expect(waitUntil(10) { daemon.processed("batch.json") && daemon.processed("node.prom") })
+        let values = try daemon.values()
+        #expect(values[j] == 7)
+        #expect(values[hist] == 144_320)
+        #expect(values["http_requests_total"] == 1030)
+        let jsonRejects = try String(
+            contentsOfFile: daemon.processedDirectory + "/batch.json.rejects",
+            encoding: .utf8
+        )
+        #expect(jsonRejects.contains("4\tinvalid_value"))  // the element on line 4
+        let promEntry = try #require(try daemon.fileEntries("node.prom").last)
+        #expect(promEntry["SLAWATCH_ACCEPTED"] == "9")
+        #expect(promEntry["SLAWATCH_REJECTED"] == "1")
+        #expect(promEntry["SLAWATCH_FIRST_ERROR_LINE"] == "15")
+    }
+
+    @Test func csvWithAMappingAndOwnersNotAllowed() throws {
+        let id = runID()
+        let (mapped, allowed, other) = ("sales_\(id)", "allowed_\(id)", "other_\(id)")
+        let daemon = try TestDaemon(
+            objectivesYAML: sumObjectives(id, [mapped, allowed, other]),
+            extraConfig: """
+                authorization:
+                  users:
+                    nobody: ["allowed_*"]
+                drop:
+                  csv:
+                    - {match: "sales-*.csv", metric: \(mapped), time_column: day, value_column: amount, labels: {source: crm}}
+
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let day = RFC3339Text.now(minus: 3600)
+        try daemon.drop("sales-2026.csv", "day,amount,ignored\n\(day),10,x\n\(day),15,y\n")
+        // Owned by nobody: only the metrics nobody may write count; the rest are unauthorized.
+        let nobodyFile = daemon.root.appendingPathComponent(".nobody").path
+        try "\(allowed):1|c\n\(other):1|c\n".write(toFile: nobodyFile, atomically: false, encoding: .utf8)
+        #expect(chown(nobodyFile, 65534, 65534) == 0)
+        #expect(rename(nobodyFile, daemon.dropDirectory + "/nobody.statsd") == 0)
+        // Owned by a uid with no user and no rule: nothing of it counts.
+        let strangerFile = daemon.root.appendingPathComponent(".stranger").path
+        try "\(allowed):100|c\n".write(toFile: strangerFile, atomically: false, encoding: .utf8)
+        #expect(chown(strangerFile, 54321, 54321) == 0)
+        #expect(rename(strangerFile, daemon.dropDirectory + "/stranger.statsd") == 0)
+        #expect(waitUntil(10) { daemon.processed("sales-2026.csv") && daemon.processed("nobody.statsd") })
+        #expect(waitUntil(10) { daemon.failed("stranger.statsd") })
+        let values = try daemon.values()
+        #expect(values[mapped] == 25)
+        #expect(values[allowed] == 1)
+        #expect(values[other] == nil)
+        let rejects = try String(
+            contentsOfFile: daemon.processedDirectory + "/nobody.statsd.rejects",
+            encoding: .utf8
+        )
+        #expect(rejects.contains("2\tunauthorized"))
+        let error = try String(contentsOfFile: daemon.failedDirectory + "/stranger.statsd.error", encoding: .utf8)
+        #expect(error.contains("uid 54321"))
+    }
+
+    @Test func processedOnAnotherFileSystemAndRetention() throws {
+        let id = runID()
+        let m = "exdev_\(id)"
+        let elsewhere = "/dev/shm/slawatch-test-\(id)"
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        let daemon = try TestDaemon(
+            objectivesYAML: sumObjectives(id, [m]),
+            extraConfig: "drop:\n  processed_directory: \(elsewhere)/processed\n  processed_retention: 3s\n"
+        )
+        var a = stat()
+        var b = stat()
+        stat(daemon.root.path, &a)
+        stat("/dev/shm", &b)
+        try #require(a.st_dev != b.st_dev, "needs /dev/shm on another file system")
+        try daemon.start()
+        defer { daemon.stop() }
+        let body = "\(m):6|c\n\(m):bad\n"
+        try daemon.drop("far.statsd", body)
+        let archived = elsewhere + "/processed/far.statsd"
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: archived) })
+        #expect(try String(contentsOfFile: archived, encoding: .utf8) == body)
+        #expect(FileManager.default.fileExists(atPath: archived + ".rejects"))
+        #expect(daemon.leftInDrop().isEmpty)
+        #expect(try daemon.values()[m] == 6)
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: elsewhere + "/processed").filter {
+            $0.hasPrefix(".")
+        }
+        #expect(hidden.isEmpty)
+        // Retention: gone a few seconds later; the count stays.
+        #expect(waitUntil(15) { !FileManager.default.fileExists(atPath: archived) })
+        #expect(!FileManager.default.fileExists(atPath: archived + ".rejects"))
+        #expect(try daemon.values()[m] == 6)
+    }
+
+    @Test func aFailedCopyNeverRemovesTheSource() throws {
+        let id = runID()
+        let dir = "/dev/shm/slawatch-mover-\(id)"
+        let src = FileManager.default.temporaryDirectory.appendingPathComponent("mover-\(id).statsd").path
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: src)
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/.x.statsd.partial", withIntermediateDirectories: true)
+        try "a:1|c\n".write(toFile: src, atomically: false, encoding: .utf8)
+        // The partial copy cannot be created (a directory is in its way): the move fails, the
+        // source stays, nothing appears under the final name.
+        #expect(throws: FileMover.Failure.self) { try FileMover.move(from: src, toDirectory: dir, name: "x.statsd") }
+        #expect(FileManager.default.fileExists(atPath: src))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.statsd"))
+        try FileManager.default.removeItem(atPath: dir + "/.x.statsd.partial")
+        try FileMover.move(from: src, toDirectory: dir, name: "x.statsd")
+        #expect(!FileManager.default.fileExists(atPath: src))
+        #expect(try String(contentsOfFile: dir + "/x.statsd", encoding: .utf8) == "a:1|c\n")
+    }
+}
+
+/// RFC 3339 text for test files.
+enum RFC3339Text {
+    static func now(minus seconds: Double) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date(timeIntervalSinceNow: -seconds))
+    }
+}
