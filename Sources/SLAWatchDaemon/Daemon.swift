@@ -495,6 +495,7 @@ public final class Daemon: Service, Sendable {
                     ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_FILE", file), ("SLAWATCH_PROCESSED", r.name),
                     ("SLAWATCH_LINES", String(r.lines)), ("SLAWATCH_ACCEPTED", String(r.accepted)),
                     ("SLAWATCH_REJECTED", String(r.rejected)), ("SLAWATCH_BYTES", String(r.bytes)),
+                    ("SLAWATCH_SECONDS", String(format: "%.3f", r.seconds)),
                     ("SLAWATCH_FIRST_ERROR_LINE", r.firstErrorLine.map(String.init) ?? ""),
                     (
                         "SLAWATCH_REJECT_REASONS",

@@ -76,6 +76,8 @@ public struct DropDirectory: Sendable {
         public var skippedDuplicates = 0
         /// Untimestamped events counted again in a repeat (a possible duplicate).
         public var possibleDuplicates = 0
+        /// Seconds from opening the file to its commit (both passes, staging and the commit).
+        public var seconds = 0.0
     }
 
     /// Device, inode, size and modification time: what makes a file the same file.
@@ -153,6 +155,7 @@ public struct DropDirectory: Sendable {
     ///   - policy: who may write which metrics (the file's owner is the writer).
     public func process(_ name: String, actor: EngineActor, policy: PeerPolicy) async -> Outcome {
         let full = path + "/" + name
+        let started = DispatchTime.now().uptimeNanoseconds
         var st = stat()
         guard lstat(full, &st) == 0 else { return .vanished }
         switch st.st_mode & S_IFMT {
@@ -287,6 +290,7 @@ public struct DropDirectory: Sendable {
             }
         }
         report.possibleDuplicates = earlier == nil ? 0 : tally.untimestamped
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         sidecar.finish(as: processedPath + "/" + archivedName + ".rejects")
         do {
             try FileMover.move(from: full, toDirectory: processedPath, name: archivedName)
