@@ -392,3 +392,47 @@ enum RFC3339Text {
         return f.string(from: Date(timeIntervalSinceNow: -seconds))
     }
 }
+
+/// Large files are streamed: a 64 MiB drop file costs the daemon far less memory than its size
+/// (`scripts/bench-drop.sh` runs the same check with a 1 GiB file on a release build).
+@Suite(.serialized)
+struct DropStreamingTests {
+    /// `VmHWM` (peak resident set) of a process, in bytes.
+    static func peakRSS(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first
+            return kb.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    @Test func aLargeFileIsReadInBoundedMemory() throws {
+        let id = runID()
+        let m = "big_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let pid = try #require(daemon.lastPID)
+        // Warm up (first batch, caches), then take the baseline peak.
+        try daemon.drop("warm.statsd", "\(m):1|c\n")
+        #expect(waitUntil(10) { daemon.processed("warm.statsd") })
+        let before = try #require(Self.peakRSS(pid))
+        let staging = daemon.root.appendingPathComponent(".big").path
+        let fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let line = Array("\(m):1|c\n".utf8)
+        var block: [UInt8] = []
+        while block.count < 1 << 20 { block += line }
+        let lines = (64 << 20) / block.count * (block.count / line.count)
+        for _ in 0..<((64 << 20) / block.count) { _ = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        close(fd)
+        let size = (try FileManager.default.attributesOfItem(atPath: staging)[.size] as? Int) ?? 0
+        #expect(rename(staging, daemon.dropDirectory + "/big.statsd") == 0)
+        #expect(waitUntil(300) { daemon.processed("big.statsd") })
+        let after = try #require(Self.peakRSS(pid))
+        #expect(try daemon.values()[m] == Double(lines + 1))
+        let growth = after - before
+        print("streaming: \(size) byte file, \(lines) lines, peak RSS growth \(growth / 1024) KiB")
+        #expect(growth < 32 << 20, "peak RSS grew by \(growth) bytes for a \(size) byte file")
+    }
+}

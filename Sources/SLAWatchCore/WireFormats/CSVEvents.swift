@@ -102,15 +102,15 @@ public struct CSVEventParser: Sendable {
         if let mapping {
             name = mapping.metric
         } else {
-            name = cells[metricIndex!].trimmingCharacters(in: .whitespaces)
+            name = cells[metricIndex!].csvTrimmed
             if name.isEmpty { return .rejected(.emptyName) }
             if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return .rejected(.invalidName) }
         }
-        let valueText = cells[valueIndex!].trimmingCharacters(in: .whitespaces)
+        let valueText = cells[valueIndex!].csvTrimmed
         if valueText.isEmpty { return .rejected(.missingValue) }
         var time: Double?
         if let t = timeIndex {
-            let raw = cells[t].trimmingCharacters(in: .whitespaces)
+            let raw = cells[t].csvTrimmed
             if !raw.isEmpty {
                 guard let parsed = Self.time(raw, zone: zone) else { return .rejected(.invalidTimestamp) }
                 time = parsed
@@ -118,7 +118,7 @@ public struct CSVEventParser: Sendable {
         }
         var kind = mapping?.kind ?? .counter
         if let k = kindIndex {
-            let raw = cells[k].trimmingCharacters(in: .whitespaces).lowercased()
+            let raw = cells[k].csvTrimmed.lowercased()
             if !raw.isEmpty {
                 switch raw {
                 case "counter", "c": kind = .counter
@@ -145,7 +145,7 @@ public struct CSVEventParser: Sendable {
             if !v.isEmpty { labels[label] = v }
         }
         events.appendFields(
-            name: name.precomposedStringWithCanonicalMapping,
+            name: name.utf8.contains(where: { $0 >= 0x80 }) ? name.precomposedStringWithCanonicalMapping : name,
             nameID: -1,
             labels: labels,
             labelsID: -1,
@@ -162,7 +162,7 @@ public struct CSVEventParser: Sendable {
     private mutating func header(_ cells: [String]) {
         hasHeader = true
         columnCount = cells.count
-        let names = cells.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = cells.map { $0.csvTrimmed.lowercased() }
         func index(_ n: String) -> Int? { names.firstIndex(of: n.lowercased()) }
         var missing: [String] = []
         if let mapping {
@@ -183,7 +183,7 @@ public struct CSVEventParser: Sendable {
             if metricIndex == nil { missing.append("metric") }
             if valueIndex == nil { missing.append("value") }
             for (k, n) in names.enumerated() where n.hasPrefix("label.") && n.count > 6 {
-                labelIndexes.append((String(cells[k].trimmingCharacters(in: .whitespaces).dropFirst(6)), k))
+                labelIndexes.append((String(cells[k].csvTrimmed.dropFirst(6)), k))
             }
         }
         if !missing.isEmpty {
@@ -252,5 +252,20 @@ public struct CSVEventParser: Sendable {
         }
         guard let t = RFC3339.parse(s, naiveIn: zone), t > 0 else { return nil }
         return t
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs (the string itself when there are none,
+    /// without Foundation's character-set machinery).
+    var csvTrimmed: String {
+        let u = utf8
+        guard let first = u.first, let last = u.last else { return self }
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        if !blank(first) && !blank(last) { return self }
+        guard let start = u.firstIndex(where: { !blank($0) }), let end = u.lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
+        return String(self[start...end])
     }
 }
