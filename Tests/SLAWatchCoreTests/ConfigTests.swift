@@ -79,6 +79,63 @@ private func errors<T>(_ r: Result<T, ConfigErrors>) -> [ConfigError] {
         #expect(c.snapshotInterval == 5)
     }
 
+    @Test func dropSectionAndItsErrors() throws {
+        let c = try parseDaemon(
+            """
+            drop:
+              processed_directory: archive/processed
+              settle: 500ms
+              rescan_interval: 30s
+              processed_retention: 0s
+              dedupe: off
+              max_line_bytes: 200000
+              csv:
+                - {match: "nyc_taxi*.csv", metric: taxi.passengers, kind: gauge, labels: {source: nab}, time_zone: America/New_York}
+            """,
+            file: "/etc/slawatch/slawatch.yaml"
+        ).get()
+        #expect(c.drop.processedDirectory == "/etc/slawatch/archive/processed")
+        #expect(c.drop.failedDirectory == nil)
+        #expect(c.drop.settle == 0.5)
+        #expect(c.drop.rescanInterval == 30)
+        #expect(c.drop.processedRetention == 0)
+        #expect(c.drop.dedupe == false)
+        #expect(c.drop.maxLineBytes == 200_000)
+        #expect(
+            c.drop.csv == [
+                CSVMapping(
+                    pattern: "nyc_taxi*.csv",
+                    metric: "taxi.passengers",
+                    kind: .gauge,
+                    labels: ["source": "nab"],
+                    timeZone: "America/New_York"
+                )
+            ]
+        )
+        #expect(DaemonConfig.systemDefaults.drop == DropSettings())
+        let errs = errors(
+            parseDaemon(
+                """
+                drop:
+                  dedupe: maybe
+                  settle: soon
+                  csv:
+                    - {match: "*.csv"}
+                    - {match: "a.csv", metric: a, kind: bucket, time_zone: Mars/Base}
+                  colour: blue
+                """,
+                file: "s.yaml"
+            )
+        )
+        let lineOf = Dictionary(errs.map { ($0.key, $0.line) }, uniquingKeysWith: { a, _ in a })
+        #expect(lineOf["drop.dedupe"] == 2)
+        #expect(lineOf["drop.settle"] == 3)
+        #expect(lineOf["drop.csv[0].metric"] == 5)
+        #expect(lineOf["drop.csv[1].kind"] == 6)
+        #expect(lineOf["drop.csv[1].time_zone"] == 6)
+        #expect(lineOf["drop.colour"] == 7)
+    }
+
     @Test func errorsNameFileLineAndKey() {
         let text = """
             state_directory: /srv/slawatch
