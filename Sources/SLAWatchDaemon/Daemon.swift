@@ -23,6 +23,7 @@ public final class Daemon: Service, Sendable {
     private let activated: ActivatedSockets
     private let configPath: String?
     private let storm: StormLimiter
+    private let fileCounts = FileCounts()
 
     /// Path of the ingest stream socket (`runtime_directory/ingest.sock`).
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
@@ -116,6 +117,7 @@ public final class Daemon: Service, Sendable {
                 datagrams: datagrams,
                 reporter: reporter,
                 ignored: pipeline.ignored,
+                files: self.fileCounts,
                 journal: journal
             )
         }
@@ -192,6 +194,7 @@ public final class Daemon: Service, Sendable {
         datagrams: DatagramListener,
         reporter: RejectionReporter,
         ignored: IgnoredCounter,
+        files: FileCounts,
         journal: JournalWriter
     ) async -> String {
         switch request {
@@ -212,6 +215,7 @@ public final class Daemon: Service, Sendable {
                 var ignoredMessages: Int
                 var journalWritten: Int
                 var journalDropped: Int
+                var files: FileCounts.Snapshot
             }
             let reply = Reply(
                 objectives: await actor.status(),
@@ -230,7 +234,8 @@ public final class Daemon: Service, Sendable {
                 ignoredFields: ignored.value.ignoredFields,
                 ignoredMessages: ignored.value.ignoredMessages,
                 journalWritten: journal.writtenCount,
-                journalDropped: journal.droppedCount
+                journalDropped: journal.droppedCount,
+                files: files.snapshot
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -469,6 +474,7 @@ public final class Daemon: Service, Sendable {
 
     private func report(_ outcome: DropDirectory.Outcome, original: String, drop: DropDirectory) {
         let file = drop.path + "/" + original
+        fileCounts.count(outcome)
         switch outcome {
         case .processed(let r):
             var message =
@@ -533,6 +539,49 @@ public final class Daemon: Service, Sendable {
         case .vanished:
             break
         }
+    }
+}
+
+/// Drop files by outcome since start, for `slawatch status` (`files`).
+final class FileCounts: @unchecked Sendable {
+    /// The counts as `status` reports them.
+    struct Snapshot: Encodable {
+        /// Files ingested and moved to `processed/` (repeats included).
+        var processed = 0
+        /// Files moved to `failed/`.
+        var failed = 0
+        /// Files found in the ledger after a restart and moved without a recount.
+        var recovered = 0
+        /// Files that repeated an earlier file's content.
+        var repeats = 0
+        /// Files ingested but stuck in the drop directory (could not be moved).
+        var stuck = 0
+        /// Reads interrupted and retried (reload, changed while read, store error).
+        var retried = 0
+    }
+
+    private let lock = NSLock()
+    private var counts = Snapshot()
+
+    func count(_ outcome: DropDirectory.Outcome) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch outcome {
+        case .processed(let r):
+            counts.processed += 1
+            if r.duplicateOf != nil { counts.repeats += 1 }
+        case .failed: counts.failed += 1
+        case .alreadyIngested: counts.recovered += 1
+        case .stuck: counts.stuck += 1
+        case .retry: counts.retried += 1
+        case .vanished: break
+        }
+    }
+
+    var snapshot: Snapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
     }
 }
 

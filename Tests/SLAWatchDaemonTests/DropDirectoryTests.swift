@@ -96,6 +96,9 @@ struct DropDirectoryTests {
         #expect(try daemon.values()[m] == expected)
         let names = try FileManager.default.contentsOfDirectory(atPath: daemon.processedDirectory)
         #expect(Set(names) == Set((0..<300).map { "f\($0).statsd" }))
+        let files = try #require(try daemon.status()["files"] as? [String: Int])
+        #expect(files["processed"] == 300)
+        #expect(files["failed"] == 0)
     }
 
     @Test func sameContentUnderANewNameIsNotCountedTwiceWhenTimestamped() throws {
@@ -223,6 +226,7 @@ struct DropDirectoryTests {
         #expect(waitUntil(15) { all.allSatisfy { daemon.failed($0) && daemon.failed($0 + ".error") } })
         #expect(daemon.leftInDrop().isEmpty)
         #expect(try daemon.values()[m] == nil)  // nothing counted
+        #expect((try daemon.status()["files"] as? [String: Int])?["failed"] == 6)
         #expect(FileManager.default.fileExists(atPath: target))  // a symlink's target is untouched
         let error = try String(contentsOfFile: daemon.failedDirectory + "/image.statsd.error", encoding: .utf8)
         #expect(error.contains("not UTF-8 (first invalid byte at offset \(m.utf8.count + 5))"))
