@@ -14,7 +14,9 @@ import SLAWatchCore
 ///   closed calendar periods, for reports;
 /// - `gauge_level(series PK, value)` (migration `v2`): the current level of each gauge series, so
 ///   etsy-style gauge deltas continue from the right base after a restart. `v2` also adds
-///   `window_bucket.members` (JSON array of distinct set members).
+///   `window_bucket.members` (JSON array of distinct set members);
+/// - `drop_ledger` (`v3`, `v4`): every drop file ingested, committed with its events;
+/// - `window_bucket.sketch` (`v5`): the bucket's `QuantileSketch` (JSON), for percentile SLIs.
 ///
 /// Durability: `PRAGMA synchronous = FULL` in WAL mode, so a committed snapshot survives power
 /// loss, not only a process crash (GRDB's `DatabasePool` would lower it to NORMAL; this store
@@ -116,6 +118,9 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v5-bucket-sketch") { db in
+            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN sketch TEXT")
+        }
         try migrator.migrate(db)
     }
 
@@ -155,12 +160,19 @@ public final class StateStore: Sendable {
                 )
                 try db.execute(sql: "DELETE FROM window_bucket WHERE objective = ?", arguments: [s.objective])
                 for (id, a) in s.buckets {
+                    let members = try a.members.map {
+                        String(decoding: try encoder.encode($0.sorted()), as: UTF8.self)
+                    }
+                    let sketch = try a.sketch.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                     try db.execute(
                         sql: """
-                            INSERT INTO window_bucket (objective, bucket, samples, count, sum, value_sum, min, max)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO window_bucket
+                                (objective, bucket, samples, count, sum, value_sum, min, max, members, sketch)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
-                        arguments: [s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max]
+                        arguments: [
+                            s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max, members, sketch,
+                        ]
                     )
                 }
                 try db.execute(
@@ -220,6 +232,9 @@ public final class StateStore: Sendable {
                 a.max = row["max"]
                 if let members: String = row["members"] {
                     a.members = Set(try decoder.decode([String].self, from: Data(members.utf8)))
+                }
+                if let sketch: String = row["sketch"] {
+                    a.sketch = try decoder.decode(QuantileSketch.self, from: Data(sketch.utf8))
                 }
                 buckets[row["objective"], default: [:]][row["bucket"]] = a
             }

@@ -57,6 +57,31 @@ import Testing
         #expect(try reopened.loadSnapshots() == snapshots)
     }
 
+    @Test func setMembersAndQuantileSketchesRoundTrip() throws {
+        let path = tempPath()
+        var sketchy = Aggregate()
+        for v in [12.0, 15, 15, 900, -1, 0] {
+            sketchy.add(value: v, kind: .distribution, sampleRate: 0.5, member: nil, quantiles: true)
+        }
+        var set = Aggregate()
+        for m in ["alice", "bob", "alice", "émile"] { set.add(value: 1, kind: .set, sampleRate: 1, member: m) }
+        let snapshots = [
+            Engine.Snapshot(
+                objective: "p95",
+                fingerprint: "lat||5m|UTC|sketch",
+                state: InstanceState(),
+                buckets: [7: sketchy, 8: set],
+                closedBefore: nil
+            )
+        ]
+        do { try StateStore(path: path).save(snapshots, at: 1) }
+        let back = try StateStore(path: path).loadSnapshots()
+        #expect(back == snapshots)
+        #expect(back.first?.buckets[8]?.distinctMembers == 3)
+        #expect(back.first?.buckets[7]?.sketch?.total == 12)
+        #expect(back.first?.buckets[7]?.sketch?.quantile(0.5) == sketchy.sketch?.quantile(0.5))
+    }
+
     @Test func aLaterSnapshotReplacesEvictedBuckets() throws {
         let store = try StateStore(path: tempPath())
         let first = Engine.Snapshot(

@@ -126,10 +126,14 @@ public enum ObjectivesConfig {
         }
         var sli = SLIKind.count
         if let s = r.requiredString(m, "sli", p, parent: node) {
-            if let k = SLIKind(rawValue: s) {
+            if let k = SLIKind(name: s) {
                 sli = k
             } else {
-                r.fail(m["sli"], "\(p).sli", "'\(s)' is not an SLI (count, sum, avg, min, max, rate)")
+                r.fail(
+                    m["sli"],
+                    "\(p).sli",
+                    "'\(s)' is not an SLI (count, sum, avg, min, max, rate, or a percentile such as p95 or p99.9)"
+                )
             }
         }
         var window = WindowSpec.rolling(seconds: 300)

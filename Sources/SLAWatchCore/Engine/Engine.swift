@@ -32,7 +32,7 @@ public struct Engine: Sendable {
     public init(objectives: [Objective], maxFutureSkew: Double = 300) {
         self.objectives = objectives
         self.maxFutureSkew = maxFutureSkew
-        windows = objectives.map { Window(spec: $0.window, periods: CalendarPeriods(timeZoneIdentifier: $0.timeZone)) }
+        windows = objectives.map(Self.window(for:))
         states = Array(repeating: InstanceState(), count: objectives.count)
         lastValues = Array(repeating: nil, count: objectives.count)
         dirtyFlags = Array(repeating: false, count: objectives.count)
@@ -40,6 +40,14 @@ public struct Engine: Sendable {
         var index: [String: [Int]] = [:]
         for (i, o) in objectives.enumerated() { index[o.metric, default: []].append(i) }
         byMetric = MetricIndex(index)
+    }
+
+    /// An empty window shaped for an objective (its time zone; a sketch per bucket for a
+    /// percentile SLI).
+    static func window(for o: Objective) -> Window {
+        var w = Window(spec: o.window, periods: CalendarPeriods(timeZoneIdentifier: o.timeZone))
+        w.tracksQuantiles = o.sli.isPercentile
+        return w
     }
 
     // MARK: - Ingest
@@ -203,7 +211,7 @@ public struct Engine: Sendable {
     /// socket traffic keeps flowing into the live windows. Memory: one set of buckets per
     /// objective, whatever the file's size.
     public mutating func beginStaging() {
-        staged = objectives.map { Window(spec: $0.window, periods: CalendarPeriods(timeZoneIdentifier: $0.timeZone)) }
+        staged = objectives.map(Self.window(for:))
     }
 
     /// Whether a staging is open.

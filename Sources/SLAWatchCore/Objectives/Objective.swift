@@ -1,5 +1,6 @@
-/// The aggregation an objective judges (design §1 "SLI").
-public enum SLIKind: String, Sendable, Hashable, Codable, CaseIterable {
+/// The aggregation an objective judges (design §1 "SLI"). Written in config and journal fields
+/// by `name`: `count`, `sum`, `avg`, `min`, `max`, `rate`, or `pNN[.N]` for a percentile.
+public enum SLIKind: Sendable, Hashable, Codable {
     /// Occurrences in the window (counters: the sum of increments), scaled by sample rate; for
     /// sets, the number of distinct members.
     case count
@@ -14,6 +15,65 @@ public enum SLIKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Occurrences per second: `count` divided by the window length (rolling) or by the seconds
     /// elapsed in the current period (calendar).
     case rate
+    /// The nearest-rank percentile `p` (0 < p < 100) of the values in the window, from the
+    /// merged `QuantileSketch` of its buckets: within 1% of the exact value (`p95`, `p99.9`).
+    case percentile(Double)
+
+    /// The kinds without a parameter.
+    public static let simple: [SLIKind] = [.count, .sum, .avg, .min, .max, .rate]
+
+    /// The config spelling: `count`, …, `p95`, `p99.9`.
+    public var name: String {
+        switch self {
+        case .count: return "count"
+        case .sum: return "sum"
+        case .avg: return "avg"
+        case .min: return "min"
+        case .max: return "max"
+        case .rate: return "rate"
+        case .percentile(let p):
+            return "p" + (p == p.rounded() ? String(Int(p)) : String(p))
+        }
+    }
+
+    /// Same as `name` (kept for callers that used the former raw value).
+    public var rawValue: String { name }
+
+    /// Parses a config spelling; `nil` for anything else (`p0`, `p100`, `p99.9x`).
+    public init?(name: String) {
+        if let k = Self.simple.first(where: { $0.name == name }) {
+            self = k
+            return
+        }
+        guard name.hasPrefix("p"), name.count >= 2 else { return nil }
+        let digits = name.dropFirst()
+        guard digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), !digits.hasPrefix("."),
+            !digits.hasSuffix("."), let p = Double(digits), p > 0, p < 100
+        else { return nil }
+        self = .percentile(p)
+    }
+
+    /// Same as `init?(name:)`.
+    public init?(rawValue: String) { self.init(name: rawValue) }
+
+    /// Whether the SLI needs a quantile sketch in its window buckets.
+    public var isPercentile: Bool {
+        if case .percentile = self { return true }
+        return false
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let k = SLIKind(name: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "SLI \(text)"))
+        }
+        self = k
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(name)
+    }
 }
 
 /// Which side of the baseline is good.
@@ -177,7 +237,7 @@ public struct Objective: Sendable, Hashable {
     /// (same metric, filter, window and zone). Stable across runs (no hashing seed).
     public var dataFingerprint: String {
         let filter = match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        return "\(metric)|\(filter)|\(window)|\(timeZone)"
+        return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "")
     }
 
     /// Whether `value` is on the bad side of the baseline.
@@ -203,6 +263,10 @@ public struct Objective: Sendable, Hashable {
         case .min: return agg.min
         case .max: return agg.max
         case .rate: return agg.count / max(seconds, 1)
+        case .percentile(let p):
+            guard let v = agg.sketch?.quantile(p / 100) else { return nil }
+            // The sketch is within 1%; the exact extremes are known.
+            return Swift.min(Swift.max(v, agg.min ?? v), agg.max ?? v)
         }
     }
 }

@@ -18,6 +18,9 @@ public struct Aggregate: Sendable, Equatable, Codable {
     public var max: Double?
     /// Distinct members of set events (`|s`), `nil` when no set event was merged in.
     public var members: Set<String>?
+    /// The values' quantile sketch (weighted by `1 / sampleRate`), kept only for objectives
+    /// with a percentile SLI; `nil` otherwise.
+    public var sketch: QuantileSketch?
 
     /// An empty aggregate.
     public init() {}
@@ -30,8 +33,18 @@ public struct Aggregate: Sendable, Equatable, Codable {
     /// Adds one event given its fields (the ingest path passes fields, not whole events, to
     /// avoid copying names and labels).
     @inline(__always)
-    public mutating func add(value: Double, kind: MetricKind, sampleRate: Double, member: String?) {
+    public mutating func add(
+        value: Double,
+        kind: MetricKind,
+        sampleRate: Double,
+        member: String?,
+        quantiles: Bool = false
+    ) {
         let weight = 1 / sampleRate
+        if quantiles {
+            if sketch == nil { sketch = QuantileSketch() }
+            sketch!.add(value, weight: weight)
+        }
         samples += 1
         switch kind {
         case .counter:
@@ -60,6 +73,9 @@ public struct Aggregate: Sendable, Equatable, Codable {
         if let m = o.min { min = Swift.min(min ?? m, m) }
         if let m = o.max { max = Swift.max(max ?? m, m) }
         if let m = o.members { members = (members ?? []).union(m) }
+        if let k = o.sketch {
+            if sketch == nil { sketch = k } else { sketch!.merge(k) }
+        }
     }
 
     /// Number of distinct set members, `nil` when no set event was merged in.

@@ -27,6 +27,8 @@ public struct Window: Sendable {
     public private(set) var closedBefore: Int64?
     private let periods: CalendarPeriods?
     private var cachedPeriod: (start: Double, end: Double)?
+    /// Whether buckets keep a `QuantileSketch` of their values (percentile SLIs only).
+    public var tracksQuantiles = false
 
     /// Creates an empty window. `periods` is required for calendar windows (their time zone).
     public init(spec: WindowSpec, periods: CalendarPeriods?) {
@@ -89,7 +91,13 @@ public struct Window: Sendable {
     ) -> Bool {
         let id = bucketID(for: t)
         if id < oldest { return false }
-        aggregates[slot(for: id)].add(value: value, kind: kind, sampleRate: sampleRate, member: member)
+        aggregates[slot(for: id)].add(
+            value: value,
+            kind: kind,
+            sampleRate: sampleRate,
+            member: member,
+            quantiles: tracksQuantiles
+        )
         return true
     }
 
