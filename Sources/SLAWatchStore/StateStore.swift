@@ -16,7 +16,8 @@ import SLAWatchCore
 ///   etsy-style gauge deltas continue from the right base after a restart. `v2` also adds
 ///   `window_bucket.members` (JSON array of distinct set members);
 /// - `drop_ledger` (`v3`, `v4`): every drop file ingested, committed with its events;
-/// - `window_bucket.sketch` (`v5`): the bucket's `QuantileSketch` (JSON), for percentile SLIs.
+/// - `window_bucket.sketch` (`v5`): the bucket's `QuantileSketch` (JSON), for percentile SLIs;
+/// - `window_bucket.good` (`v6`): good events of ratio SLIs.
 ///
 /// Durability: `PRAGMA synchronous = FULL` in WAL mode, so a committed snapshot survives power
 /// loss, not only a process crash (GRDB's `DatabasePool` would lower it to NORMAL; this store
@@ -121,6 +122,9 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v5-bucket-sketch") { db in
             try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN sketch TEXT")
         }
+        migrator.registerMigration("v6-bucket-good") { db in
+            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN good REAL NOT NULL DEFAULT 0")
+        }
         try migrator.migrate(db)
     }
 
@@ -167,11 +171,12 @@ public final class StateStore: Sendable {
                     try db.execute(
                         sql: """
                             INSERT INTO window_bucket
-                                (objective, bucket, samples, count, sum, value_sum, min, max, members, sketch)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                (objective, bucket, samples, count, sum, value_sum, min, max, members, sketch, good)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max, members, sketch,
+                            a.good,
                         ]
                     )
                 }
@@ -230,6 +235,7 @@ public final class StateStore: Sendable {
                 a.valueSum = row["value_sum"]
                 a.min = row["min"]
                 a.max = row["max"]
+                a.good = row["good"]
                 if let members: String = row["members"] {
                     a.members = Set(try decoder.decode([String].self, from: Data(members.utf8)))
                 }

@@ -6,7 +6,7 @@ public enum ObjectivesConfig {
     static let slaKeys: Set<String> = ["name", "provider", "customer", "description", "objectives"]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
-        "late_tolerance", "severity", "nodata", "unit",
+        "late_tolerance", "severity", "nodata", "unit", "good",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -211,6 +211,45 @@ public enum ObjectivesConfig {
             }
         }
         let unit = r.string(m["unit"], "\(p).unit")
+        for (k, v) in match {
+            do { _ = try LabelMatcher(name: k, text: v) } catch {
+                r.fail(m["labels"], "\(p).labels.\(k)", "\(error)")
+            }
+        }
+        var good: GoodSelector?
+        if let gn = m["good"] {
+            let gm = r.mapping(gn, "\(p).good", allowed: ["metric", "labels"])
+            var selector = GoodSelector(metric: r.string(gm["metric"], "\(p).good.metric") ?? metric ?? "")
+            if let ln = gm["labels"] {
+                if case .mapping(let lm) = ln {
+                    for (k, v) in lm {
+                        guard let ks = k.string, !ks.isEmpty, let vs = r.string(v, "\(p).good.labels.\(k.string ?? "")")
+                        else {
+                            r.fail(k, "\(p).good.labels", "labels must map names to values")
+                            continue
+                        }
+                        do {
+                            _ = try LabelMatcher(name: ks, text: vs)
+                            selector.match[ks] = vs
+                        } catch {
+                            r.fail(v, "\(p).good.labels.\(ks)", "\(error)")
+                        }
+                    }
+                } else {
+                    r.fail(ln, "\(p).good.labels", "expected a mapping of label name to value")
+                }
+            }
+            if gm["metric"] == nil && gm["labels"] == nil {
+                r.fail(gn, "\(p).good", "a good selector needs a metric, labels, or both")
+            }
+            good = selector
+            if sli != .ratio { r.fail(gn, "\(p).good", "'good' applies only to sli: ratio") }
+        } else if sli == .ratio {
+            r.fail(m["sli"], "\(p).good", "sli: ratio needs a 'good' selector (metric and/or labels)")
+        }
+        if sli == .ratio, case .fixed = baseline.kind, baseline.value < 0 || baseline.value > 1 {
+            r.fail(m["baseline"], "\(p).baseline", "a ratio is between 0 and 1 (write 0.999 for 99.9%)")
+        }
         guard let name, let metric else { return nil }
         return Objective(
             name: name,
@@ -226,7 +265,8 @@ public enum ObjectivesConfig {
             lateTolerance: late,
             severity: severity,
             nodata: nodata,
-            unit: unit
+            unit: unit,
+            good: good
         )
     }
 }

@@ -14,7 +14,9 @@ public struct Engine: Sendable {
     private var scratchOldest: [Int64] = []
     private var scratchCandidates: [Range<Int>?] = []
     private var scratchDirty: [Int] = []
-    private var filters: [[(String, String)]]
+    private var filters: [[LabelMatcher]]
+    /// Ratio objectives: the good selector's metric and matchers (`nil` for other objectives).
+    private var goodSelectors: [(metric: String, matchers: [LabelMatcher])?]
     private var lastValues: [Double?]
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
     /// `+N|g` changes the level; the daemon turns it on with `gauge_deltas: true`).
@@ -36,9 +38,16 @@ public struct Engine: Sendable {
         states = Array(repeating: InstanceState(), count: objectives.count)
         lastValues = Array(repeating: nil, count: objectives.count)
         dirtyFlags = Array(repeating: false, count: objectives.count)
-        filters = objectives.map { $0.match.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        filters = objectives.map { (try? LabelMatcher.parse($0.match)) ?? [] }
+        goodSelectors = objectives.map { o in
+            guard o.sli == .ratio, let g = o.good else { return nil }
+            return (g.metric, (try? LabelMatcher.parse(g.match)) ?? [])
+        }
         var index: [String: [Int]] = [:]
-        for (i, o) in objectives.enumerated() { index[o.metric, default: []].append(i) }
+        for (i, o) in objectives.enumerated() {
+            index[o.metric, default: []].append(i)
+            if let g = goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
+        }
         byMetric = MetricIndex(index)
     }
 
@@ -99,6 +108,9 @@ public struct Engine: Sendable {
         }
         let index = byMetric
         let filters = self.filters
+        let goodSelectors = self.goodSelectors
+        var roleCache: [Int: UInt8] = [:]
+        let labelSetCount = batch.labelSets.count
         // Scratch buffers live in the engine and are reused batch after batch (no allocation
         // per batch in the steady state); they are moved out for the loop and back after it.
         var candidates = scratchCandidates
@@ -138,6 +150,56 @@ public struct Engine: Sendable {
                     var used = false
                     for k in range {
                         let j = index.objectives[k]
+                        if let g = goodSelectors[j] {
+                            // A ratio objective: the event may count in the total, the good
+                            // count, or both (decided once per name, label set and objective).
+                            let n = Int(batch.nameIndex[i])
+                            let l = Int(batch.labelIndex[i])
+                            let key = (n * labelSetCount + l) * objectiveCount + j
+                            let role: UInt8
+                            if let known = roleCache[key] {
+                                role = known
+                            } else {
+                                let labels = batch.labelSets[l]
+                                let name = batch.names[n]
+                                let isTotal =
+                                    name == self.objectives[j].metric && LabelMatcher.all(filters[j], labels)
+                                let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
+                                role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
+                                roleCache[key] = role
+                            }
+                            if role == 0 { continue }
+                            matched = true
+                            if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                            let added: Bool
+                            if staging {
+                                added = stagedWindows[j].addRatio(
+                                    value: batch.values[i],
+                                    kind: batch.kinds[i],
+                                    sampleRate: batch.rates[i],
+                                    at: t,
+                                    oldest: oldest[j],
+                                    good: role & 2 != 0,
+                                    total: role & 1 != 0
+                                )
+                            } else {
+                                added = windows[j].addRatio(
+                                    value: batch.values[i],
+                                    kind: batch.kinds[i],
+                                    sampleRate: batch.rates[i],
+                                    at: t,
+                                    oldest: oldest[j],
+                                    good: role & 2 != 0,
+                                    total: role & 1 != 0
+                                )
+                                if added && !flags[j] {
+                                    flags[j] = true
+                                    newlyDirty.append(j)
+                                }
+                            }
+                            if added { used = true }
+                            continue
+                        }
                         if !filters[j].isEmpty {
                             let l = Int(batch.labelIndex[i])
                             let key = l * objectiveCount + j
@@ -145,7 +207,7 @@ public struct Engine: Sendable {
                             if let known = filterCache[key] {
                                 ok = known
                             } else {
-                                ok = Self.labelsMatch(filters[j], batch.labelSets[l])
+                                ok = LabelMatcher.all(filters[j], batch.labelSets[l])
                                 filterCache[key] = ok
                             }
                             if !ok { continue }
@@ -245,11 +307,6 @@ public struct Engine: Sendable {
 
     /// Drops everything staged and ends staging.
     public mutating func discardStaging() { staged = nil }
-
-    private static func labelsMatch(_ filter: [(String, String)], _ labels: [String: String]) -> Bool {
-        for (k, v) in filter where labels[k] != v { return false }
-        return true
-    }
 
     /// etsy statsd: a signed gauge value changes the level; a first delta sets it. Returns the
     /// absolute level when the event was a delta.

@@ -15,12 +15,16 @@ public enum SLIKind: Sendable, Hashable, Codable {
     /// Occurrences per second: `count` divided by the window length (rolling) or by the seconds
     /// elapsed in the current period (calendar).
     case rate
+    /// `good / total`: the weighted count of events matching the `good` selector divided by the
+    /// count matching the objective's own selector, both summed over the whole window (never an
+    /// average of per-bucket ratios). Undefined (no data) when the window holds no total.
+    case ratio
     /// The nearest-rank percentile `p` (0 < p < 100) of the values in the window, from the
     /// merged `QuantileSketch` of its buckets: within 1% of the exact value (`p95`, `p99.9`).
     case percentile(Double)
 
     /// The kinds without a parameter.
-    public static let simple: [SLIKind] = [.count, .sum, .avg, .min, .max, .rate]
+    public static let simple: [SLIKind] = [.count, .sum, .avg, .min, .max, .rate, .ratio]
 
     /// The config spelling: `count`, …, `p95`, `p99.9`.
     public var name: String {
@@ -31,6 +35,7 @@ public enum SLIKind: Sendable, Hashable, Codable {
         case .min: return "min"
         case .max: return "max"
         case .rate: return "rate"
+        case .ratio: return "ratio"
         case .percentile(let p):
             return "p" + (p == p.rounded() ? String(Int(p)) : String(p))
         }
@@ -73,6 +78,21 @@ public enum SLIKind: Sendable, Hashable, Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(name)
+    }
+}
+
+/// The `good` events of a ratio objective: a metric (default: the objective's own) and label
+/// matchers (`LabelMatcher` syntax).
+public struct GoodSelector: Sendable, Hashable, Codable {
+    /// The metric of good events.
+    public var metric: String
+    /// Label conditions (`"!~5.."`, `"200"`, …), by label name.
+    public var match: [String: String]
+
+    /// Creates a selector.
+    public init(metric: String, match: [String: String] = [:]) {
+        self.metric = metric
+        self.match = match
     }
 }
 
@@ -169,8 +189,11 @@ public struct Objective: Sendable, Hashable {
     public var sla: SLA
     /// The metric whose events feed the SLI.
     public var metric: String
-    /// Label filter: only events whose labels include all of these pairs count.
+    /// Label filter: only events whose labels satisfy all of these count (label name →
+    /// `LabelMatcher` text: `value`, `!=value`, `=~regex`, `!~regex`).
     public var match: [String: String]
+    /// Ratio SLIs: the good events (the objective's `metric` and `match` select the total).
+    public var good: GoodSelector?
     /// The aggregation judged.
     public var sli: SLIKind
     /// Rolling or calendar window.
@@ -208,8 +231,10 @@ public struct Objective: Sendable, Hashable {
         lateTolerance: Double = 0,
         severity: Severity = .warning,
         nodata: NodataPolicy = .alert,
-        unit: String? = nil
+        unit: String? = nil,
+        good: GoodSelector? = nil
     ) {
+        self.good = good
         self.name = name
         self.sla = sla
         self.metric = metric
@@ -237,7 +262,13 @@ public struct Objective: Sendable, Hashable {
     /// (same metric, filter, window and zone). Stable across runs (no hashing seed).
     public var dataFingerprint: String {
         let filter = match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "")
+        var goodPart = ""
+        if let good {
+            goodPart =
+                "|good:\(good.metric)|"
+                + good.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        }
+        return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "") + goodPart
     }
 
     /// Whether `value` is on the bad side of the baseline.
@@ -245,11 +276,10 @@ public struct Objective: Sendable, Hashable {
         direction == .atLeast ? value < baseline.value : value > baseline.value
     }
 
-    /// Whether an event feeds this objective.
+    /// Whether an event feeds this objective's total (its own selector).
     public func matches(_ e: Event) -> Bool {
         guard e.metric == metric else { return false }
-        for (k, v) in match where e.labels[k] != v { return false }
-        return true
+        return LabelMatcher.all((try? LabelMatcher.parse(match)) ?? [], e.labels)
     }
 
     /// The SLI of an aggregate; `nil` when the aggregate is empty (no data).
@@ -263,6 +293,7 @@ public struct Objective: Sendable, Hashable {
         case .min: return agg.min
         case .max: return agg.max
         case .rate: return agg.count / max(seconds, 1)
+        case .ratio: return agg.count > 0 ? agg.good / agg.count : nil
         case .percentile(let p):
             guard let v = agg.sketch?.quantile(p / 100) else { return nil }
             // The sketch is within 1%; the exact extremes are known.

@@ -18,6 +18,9 @@ public struct Aggregate: Sendable, Equatable, Codable {
     public var max: Double?
     /// Distinct members of set events (`|s`), `nil` when no set event was merged in.
     public var members: Set<String>?
+    /// Ratio SLIs: occurrences of good events, scaled by sample rate (counters: the sum of
+    /// their increments), counted whether or not they also count in the total.
+    public var good: Double = 0
     /// The values' quantile sketch (weighted by `1 / sampleRate`), kept only for objectives
     /// with a percentile SLI; `nil` otherwise.
     public var sketch: QuantileSketch?
@@ -73,14 +76,21 @@ public struct Aggregate: Sendable, Equatable, Codable {
         if let m = o.min { min = Swift.min(min ?? m, m) }
         if let m = o.max { max = Swift.max(max ?? m, m) }
         if let m = o.members { members = (members ?? []).union(m) }
+        good += o.good
         if let k = o.sketch {
             if sketch == nil { sketch = k } else { sketch!.merge(k) }
         }
     }
 
+    /// Counts a good event of a ratio SLI.
+    @inline(__always)
+    public mutating func addGood(value: Double, kind: MetricKind, sampleRate: Double) {
+        good += (kind == .counter ? value : 1) / sampleRate
+    }
+
     /// Number of distinct set members, `nil` when no set event was merged in.
     public var distinctMembers: Int? { members?.count }
 
-    /// True when no event was merged in.
-    public var isEmpty: Bool { samples == 0 }
+    /// True when no event was merged in (good events included).
+    public var isEmpty: Bool { samples == 0 && good == 0 }
 }

@@ -107,6 +107,25 @@ public struct Window: Sendable {
         aggregates[slot(for: id)].merge(aggregate)
     }
 
+    /// Adds an event to a ratio SLI's window: to the total when `total`, to the good count when
+    /// `good`. - Returns: `false` when the event is too late (nothing recorded).
+    public mutating func addRatio(
+        value: Double,
+        kind: MetricKind,
+        sampleRate: Double,
+        at t: Double,
+        oldest: Int64,
+        good: Bool,
+        total: Bool
+    ) -> Bool {
+        let id = bucketID(for: t)
+        if id < oldest { return false }
+        let k = slot(for: id)
+        if total { aggregates[k].add(value: value, kind: kind, sampleRate: sampleRate, member: nil) }
+        if good { aggregates[k].addGood(value: value, kind: kind, sampleRate: sampleRate) }
+        return true
+    }
+
     /// The index of bucket `id` in the parallel arrays, inserting an empty bucket if needed.
     private mutating func slot(for id: Int64) -> Int {
         if let last = ids.last {

@@ -1,0 +1,102 @@
+import Foundation
+
+/// One label condition of an objective's selector, written as the value in `labels:` with
+/// Prometheus's matcher operators (https://prometheus.io/docs/prometheus/latest/querying/basics/):
+/// `value` (equal), `!=value` (not equal), `=~regex` (matches), `!~regex` (does not match).
+/// Regexes are anchored at both ends, like Prometheus's (`5..` matches `503`, not `1503`). A
+/// missing label reads as the empty string, so `status: "!~5.."` holds for events without a
+/// `status` label and `status: "=~.*"` holds for every event.
+public struct LabelMatcher: Sendable, Hashable {
+    /// The comparison.
+    public enum Op: String, Sendable, Hashable {
+        case equal = "="
+        case notEqual = "!="
+        case matches = "=~"
+        case notMatches = "!~"
+    }
+    /// The label name.
+    public let name: String
+    /// The comparison.
+    public let op: Op
+    /// The value or the regex text.
+    public let value: String
+    private let regex: SendableRegex?
+
+    /// Parses `labels:` value text (`503`, `!=503`, `=~5..`, `!~5..`).
+    /// - Throws: `LabelMatcher.BadRegex` when a regex does not compile.
+    public init(name: String, text: String) throws {
+        self.name = name
+        if text.hasPrefix("!=") {
+            op = .notEqual
+            value = String(text.dropFirst(2))
+        } else if text.hasPrefix("=~") {
+            op = .matches
+            value = String(text.dropFirst(2))
+        } else if text.hasPrefix("!~") {
+            op = .notMatches
+            value = String(text.dropFirst(2))
+        } else {
+            op = .equal
+            value = text
+        }
+        if op == .matches || op == .notMatches {
+            do {
+                regex = SendableRegex(try NSRegularExpression(pattern: "^(?:" + value + ")$"))
+            } catch {
+                throw BadRegex(pattern: value)
+            }
+        } else {
+            regex = nil
+        }
+    }
+
+    /// A regex in `labels:` that does not compile.
+    public struct BadRegex: Error, CustomStringConvertible {
+        /// The regex text.
+        public var pattern: String
+        /// What was wrong.
+        public var description: String { "'\(pattern)' is not a valid regular expression" }
+    }
+
+    /// Whether a label value (`nil`: the label is absent) satisfies the matcher.
+    public func matches(_ labelValue: String?) -> Bool {
+        let v = labelValue ?? ""
+        switch op {
+        case .equal: return v == value
+        case .notEqual: return v != value
+        case .matches, .notMatches:
+            let ns = v as NSString
+            let hit = regex!.regex.firstMatch(in: v, range: NSRange(location: 0, length: ns.length)) != nil
+            return op == .matches ? hit : !hit
+        }
+    }
+
+    public static func == (a: LabelMatcher, b: LabelMatcher) -> Bool {
+        a.name == b.name && a.op == b.op && a.value == b.value
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(op)
+        h.combine(value)
+    }
+
+    /// The matchers of a `labels:` mapping, sorted by label name.
+    /// - Throws: `BadRegex`.
+    public static func parse(_ labels: [String: String]) throws -> [LabelMatcher] {
+        try labels.sorted { $0.key < $1.key }.map { try LabelMatcher(name: $0.key, text: $0.value) }
+    }
+
+    /// Whether every matcher holds for `labels`.
+    public static func all(_ matchers: [LabelMatcher], _ labels: [String: String]) -> Bool {
+        for m in matchers where !m.matches(labels[m.name]) { return false }
+        return true
+    }
+}
+
+/// A compiled regex shared read-only between threads (`NSRegularExpression` is immutable and
+/// documented as thread-safe for matching).
+final class SendableRegex: @unchecked Sendable {
+    let regex: NSRegularExpression
+    init(_ r: NSRegularExpression) { regex = r }
+}
