@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// `slawatch replay` over the NAB corpus with the objectives committed in `config/examples/`.
+@Suite struct NABReplayTests {
+    /// Labelled anomaly windows of a NAB file (`labels.json`), as unix seconds.
+    static func windows(_ file: String, in dir: String) throws -> [(Double, Double)] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/nab/labels.json"))
+        let all = try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]] ?? [:]
+        let list = all[file]?["windows"] as? [[String]] ?? []
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+        return list.compactMap { w in
+            guard let a = f.date(from: w[0]), let b = f.date(from: w[1]) else { return nil }
+            return (a.timeIntervalSince1970, b.timeIntervalSince1970)
+        }
+    }
+
+    @Test func ec2LatencyBreachesInsideTheLabelledFailureWindows() throws {
+        let dir = try #require(sharedDataDirectory, "../shared/data not found (set SLAWATCH_DATA_DIR)")
+        let (rc, out, err) = try sh(
+            slawatchBinary,
+            [
+                "replay", "--objectives", packageRoot.appendingPathComponent("config/examples/nab-ec2").path,
+                "--csv-metric", "ec2.latency", "--csv-kind", "distribution", "--step", "5m", "--output", "json",
+                dir + "/nab/ec2_request_latency_system_failure.csv",
+            ]
+        )
+        #expect(rc == 0, "\(err)")
+        let entries = out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
+        let breaches = entries.filter { $0["SLAWATCH_TRANSITION"] == "breach" }
+        let f = ISO8601DateFormatter()
+        let times = breaches.compactMap { $0["SLAWATCH_AT"].flatMap { f.date(from: $0)?.timeIntervalSince1970 } }
+        let windows = try Self.windows("ec2_request_latency_system_failure.csv", in: dir)
+        #expect(windows.count == 3)
+        let hit = windows.filter { w in times.contains { $0 >= w.0 && $0 <= w.1 } }
+        let outside = times.filter { t in !windows.contains { t >= $0.0 && t <= $0.1 } }
+        print(
+            "ec2 replay: \(breaches.count) breach(es), inside \(hit.count) of 3 labelled windows, \(outside.count) outside"
+        )
+        #expect(hit.count >= 2)
+        #expect(outside.isEmpty)
+        #expect(breaches.first?["SLAWATCH_OBJECTIVE"] == "request-latency-p95-30m")
+        #expect(breaches.first?["MESSAGE_ID"] != nil)
+        #expect(err.contains("request-latency-p95-30m: 2 breach episode(s)"))
+    }
+}
