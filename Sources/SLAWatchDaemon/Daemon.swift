@@ -436,10 +436,12 @@ public final class Daemon: Service, Sendable {
                     rescan = true
                     logger.warning("drop directory: inotify queue overflowed; rescanning")
                 }
+                if change == .invalidName { rescan = true }
                 scheduler.apply(change, now: now)
             }
             if rescan {
                 lastScan = now
+                for (name, outcome) in drop.failInvalidNames() { report(outcome, original: name, drop: drop) }
                 let files = drop.scan().filter { f in stuck[f.name].map { $0 != f.identity } ?? true }
                 stuck = stuck.filter { s in files.contains { $0.name == s.key } || drop.identity(of: s.key) == s.value }
                 scheduler.scanned(files, now: now)

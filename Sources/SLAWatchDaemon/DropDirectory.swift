@@ -118,14 +118,57 @@ public struct DropDirectory: Sendable {
         for p in [processedPath, failedPath] {
             try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
         }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
         var out: [(String, FileIdentity)] = []
-        for name in names where !Self.isIgnored(name) {
+        for name in listNames().valid where !Self.isIgnored(name) {
             let full = path + "/" + name
             if full == processedPath || full == failedPath { continue }
             if let id = identity(of: name) { out.append((name, id)) }
         }
         return out.sorted { ($0.1.mtime, $0.0) < ($1.1.mtime, $1.0) }
+    }
+
+    /// The directory's entry names via readdir(3): those that are UTF-8, and the raw bytes of
+    /// those that are not (they cannot be named in journal fields or parsed as a format).
+    func listNames() -> (valid: [String], invalid: [[UInt8]]) {
+        guard let dir = opendir(path) else { return ([], []) }
+        defer { closedir(dir) }
+        var valid: [String] = []
+        var invalid: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                valid.append(name)
+            } else if bytes.first != 0x2E {
+                invalid.append(bytes)
+            }
+        }
+        return (valid, invalid)
+    }
+
+    /// Moves every file whose name is not UTF-8 to `failed/` under its name with the invalid
+    /// bytes replaced (U+FFFD), with a `.error` sidecar.
+    /// - Returns: the outcomes, one per file.
+    public func failInvalidNames() -> [(name: String, outcome: Outcome)] {
+        var out: [(String, Outcome)] = []
+        for bytes in listNames().invalid {
+            let shown = String(decoding: bytes, as: UTF8.self)
+            let finalName = uniqueName(shown, in: failedPath)
+            let src = Array(path.utf8) + [UInt8(ascii: "/")] + bytes + [0]
+            let moved = src.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, failedPath + "/" + finalName) == 0 }
+            }
+            guard moved else { continue }
+            let reason = "the file name is not UTF-8 (shown with U+FFFD for the invalid bytes); nothing of it was read"
+            _ = FileManager.default.createFile(
+                atPath: failedPath + "/" + finalName + ".error",
+                contents: Data("\(shown): \(reason)\n".utf8)
+            )
+            out.append((shown, .failed(name: finalName, reason: reason)))
+        }
+        return out
     }
 
     /// Names of files ready to be read, oldest modification first (no settle check).

@@ -20,6 +20,8 @@ public final class DropWatcher: @unchecked Sendable {
         case gone(String)
         /// The kernel queue overflowed; some events were lost.
         case overflow
+        /// A file whose name is not UTF-8 appeared (a rescan moves it to `failed/`).
+        case invalidName
     }
 
     /// The changes, in kernel order.
@@ -87,22 +89,36 @@ public final class DropWatcher: @unchecked Sendable {
                     let mask = raw.loadUnaligned(fromByteOffset: off + 4, as: UInt32.self)
                     let len = Int(raw.loadUnaligned(fromByteOffset: off + 12, as: UInt32.self))
                     var name = ""
+                    var validName = true
                     if len > 0 {
                         let bytes = UnsafeRawBufferPointer(rebasing: raw[(off + 16)..<(off + 16 + len)])
                         let end = bytes.firstIndex(of: 0) ?? len
-                        name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
+                        if let n = String(validating: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self) {
+                            name = n
+                        } else {
+                            validName = false
+                        }
                     }
                     off += 16 + len
                     if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                         continuation.yield(.overflow)
                         continue
                     }
+                    if !validName {
+                        if mask & UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE) != 0 {
+                            continuation.yield(.invalidName)
+                        }
+                        continue
+                    }
                     if name.isEmpty { continue }
                     if mask & UInt32(IN_CREATE) != 0 {
-                        // Only a regular file is written after its creation; a directory,
-                        // symlink or FIFO made in place is complete (and will be refused).
+                        // Only a regular file created by open(2) is written after its creation;
+                        // a hard link (link count above 1) or a directory, symlink or FIFO made
+                        // in place is complete (the latter are refused when read).
                         var st = stat()
-                        if lstat(directory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+                        if lstat(directory + "/" + name, &st) == 0,
+                            (st.st_mode & S_IFMT) != S_IFREG || st.st_nlink > 1
+                        {
                             continuation.yield(.closed(name))
                             continue
                         }
@@ -168,6 +184,8 @@ public struct DropScheduler: Sendable {
         case .gone(let name):
             writing.remove(name)
             settling[name] = nil
+        case .invalidName:
+            break
         case .overflow:
             // Lost events: who is still writing is unknown now; the scan's settle rule decides.
             writing.removeAll()

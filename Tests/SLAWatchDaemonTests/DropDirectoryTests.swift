@@ -237,6 +237,30 @@ struct DropDirectoryTests {
         #expect(entry["SLAWATCH_ERROR"]?.contains("symbolic link") == true)
     }
 
+    @Test func hardLinksAndNamesThatAreNotUTF8() throws {
+        let id = runID()
+        let m = "odd_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        // A hard link made in the drop directory is complete at once (nothing writes it).
+        let outside = daemon.root.appendingPathComponent("linked.statsd").path
+        try "\(m):4|c\n".write(toFile: outside, atomically: true, encoding: .utf8)
+        #expect(link(outside, daemon.dropDirectory + "/linked.statsd") == 0)
+        // A name with an invalid UTF-8 byte: it cannot be named in the journal as is.
+        let raw = Array((daemon.dropDirectory + "/lat").utf8) + [0xFF] + Array(".statsd".utf8) + [0]
+        let fd = raw.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) }
+        }
+        #expect(fd >= 0)
+        _ = Array("\(m):100|c\n".utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #expect(waitUntil(15) { daemon.processed("linked.statsd") && daemon.failed("lat\u{FFFD}.statsd.error") })
+        #expect(try daemon.values()[m] == 4)
+        #expect(FileManager.default.fileExists(atPath: outside))
+        #expect(daemon.leftInDrop().isEmpty)
+    }
+
     @Test func multiLineJSONArrayAndRealExporterProm() throws {
         let id = runID()
         let (j, hist) = ("json_\(id)", "http_request_duration_seconds_count")
