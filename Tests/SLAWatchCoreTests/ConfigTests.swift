@@ -313,6 +313,12 @@ struct ObjectiveErrorCase: Sendable, CustomTestStringConvertible {
         ObjectiveErrorCase(
             line: 12,
             replacement: "baseline: {adaptive: true}",
+            key: "slas[0].objectives[0].baseline.adaptive",
+            expectedLine: 12
+        ),
+        ObjectiveErrorCase(
+            line: 12,
+            replacement: "baseline: {adaptive: {factor: 0.5}}",
             key: "slas[0].objectives[0].baseline",
             expectedLine: 12
         ),

@@ -49,3 +49,34 @@ import Testing
         #expect(err.contains("request-latency-p95-30m: 2 breach episode(s)"))
     }
 }
+
+extension NABReplayTests {
+    @Test func nycTaxiAdaptiveSeasonalBreachesOverlapTheLabelledDrops() throws {
+        let dir = try #require(sharedDataDirectory, "../shared/data not found (set SLAWATCH_DATA_DIR)")
+        let (rc, out, err) = try sh(
+            slawatchBinary,
+            [
+                "replay", "--objectives", packageRoot.appendingPathComponent("config/examples/nab-taxi").path,
+                "--csv-metric", "taxi.passengers", "--step", "5m", "--output", "json", dir + "/nab/nyc_taxi.csv",
+            ]
+        )
+        #expect(rc == 0, "\(err)")
+        let entries = out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
+        let f = ISO8601DateFormatter()
+        let breaches = entries.filter { $0["SLAWATCH_TRANSITION"] == "breach" }.compactMap {
+            $0["SLAWATCH_AT"].flatMap { f.date(from: $0)?.timeIntervalSince1970 }
+        }
+        let windows = try Self.windows("nyc_taxi.csv", in: dir)
+        #expect(windows.count == 5)
+        // Thanksgiving, Christmas and the blizzard are windows 2, 3 and 5.
+        for k in [1, 2, 4] {
+            #expect(breaches.contains { $0 >= windows[k].0 && $0 <= windows[k].1 }, "no breach in window \(k + 1)")
+        }
+        let outside = breaches.filter { t in !windows.contains { t >= $0.0 && t <= $0.1 } }
+        print("taxi replay: \(breaches.count) breach episode(s), \(outside.count) outside the labelled windows")
+        #expect(outside.count <= 5)
+        #expect(entries.first { $0["SLAWATCH_TRANSITION"] == "breach" }?["SLAWATCH_BASELINE_KIND"] == "adaptive")
+    }
+}

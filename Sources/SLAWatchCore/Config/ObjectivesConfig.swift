@@ -102,6 +102,67 @@ public enum ObjectivesConfig {
         return (out, r.errors, lines)
     }
 
+    /// `baseline: {adaptive: {statistic, periods, every, season, factor, floor, min_history}}`.
+    static func adaptiveRule(_ node: Node, path p: String, window: WindowSpec, reader r: inout YAMLReader)
+        -> AdaptiveRule?
+    {
+        guard case .mapping = node else {
+            r.fail(node, p, "expected a mapping (statistic, periods, every, season, factor, floor, min_history)")
+            return nil
+        }
+        let m = r.mapping(
+            node,
+            p,
+            allowed: ["statistic", "periods", "every", "season", "factor", "floor", "min_history"]
+        )
+        let before = r.errors.count
+        var defaultEvery = 3600.0
+        if case .rolling(let w) = window { defaultEvery = Double(w) }
+        var rule = AdaptiveRule(every: r.duration(m["every"], "\(p).every", default: defaultEvery, minimum: 1))
+        if let n = m["statistic"], let s = r.string(n, "\(p).statistic") {
+            if s == "median" {
+                rule.statistic = 0.5
+            } else if case .percentile(let q) = SLIKind(name: s) {
+                rule.statistic = q / 100
+            } else {
+                r.fail(n, "\(p).statistic", "'\(s)' is not median or a percentile such as p25")
+            }
+        }
+        func count(_ key: String, _ range: ClosedRange<Int>) -> Int? {
+            guard let n = m[key], let s = r.string(n, "\(p).\(key)") else { return nil }
+            guard let v = Int(s), range.contains(v) else {
+                r.fail(n, "\(p).\(key)", "'\(s)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            return v
+        }
+        if let v = count("periods", 1...1000) { rule.periods = v }
+        if let v = count("min_history", 1...1000) { rule.minHistory = v }
+        if rule.minHistory > rule.periods {
+            r.fail(
+                m["min_history"],
+                "\(p).min_history",
+                "min_history (\(rule.minHistory)) exceeds periods (\(rule.periods))"
+            )
+        }
+        if let n = m["season"], let s = r.string(n, "\(p).season") {
+            if let v = AdaptiveRule.Season(rawValue: s) {
+                rule.season = v
+            } else {
+                r.fail(n, "\(p).season", "'\(s)' is not none, hour_of_day, hour_of_week or day_of_week")
+            }
+        }
+        for key in ["factor", "floor"] {
+            guard let n = m[key], let s = r.string(n, "\(p).\(key)") else { continue }
+            guard let v = Double(s), v.isFinite, key == "floor" || v > 0 else {
+                r.fail(n, "\(p).\(key)", "'\(s)' is not a \(key == "factor" ? "positive " : "")number")
+                continue
+            }
+            if key == "factor" { rule.factor = v } else { rule.floor = v }
+        }
+        return r.errors.count == before ? rule : nil
+    }
+
     static func objective(_ node: Node, path p: String, sla: SLA, reader r: inout YAMLReader) -> Objective? {
         let m = r.mapping(node, p, allowed: objectiveKeys)
         if m.isEmpty { return nil }
@@ -178,15 +239,26 @@ public enum ObjectivesConfig {
                         r.fail(bn, "\(p).baseline", "'\(text)' is not a number or an arithmetic expression: \(error)")
                     }
                 }
+            } else if case .mapping = bn, let a = r.mapping(bn, "\(p).baseline", allowed: ["adaptive"])["adaptive"] {
+                if let rule = adaptiveRule(a, path: "\(p).baseline.adaptive", window: window, reader: &r) {
+                    baseline = Baseline(value: 0, kind: .adaptive, source: rule.description, adaptive: rule)
+                }
             } else {
                 r.fail(
                     bn,
                     "\(p).baseline",
-                    "expected a number or an arithmetic expression such as 10000 / 500 / 0.20 (adaptive baselines are not supported yet)"
+                    "expected a number, an arithmetic expression such as 10000 / 500 / 0.20, or {adaptive: {…}}"
                 )
             }
         } else {
             r.fail(node, "\(p).baseline", "missing required key")
+        }
+        if baseline.kind == .adaptive, case .calendar = window, sli == .count || sli == .sum, direction == .atLeast {
+            r.fail(
+                m["baseline"],
+                "\(p).baseline",
+                "an adaptive baseline needs an objective judged continuously; a calendar count or sum at_least target is judged at period close"
+            )
         }
         let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
         let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)

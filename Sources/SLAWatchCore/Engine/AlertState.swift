@@ -25,6 +25,14 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var episodeCounter: Int = 0
     /// Cumulative objectives: start (unix seconds) of the calendar period being accumulated.
     public var trackedPeriodStart: Int64?
+    /// Adaptive baselines: the last sample boundary taken (`⌊t / every⌋`).
+    public var lastSample: Int64?
+    /// Adaptive baselines: recorded SLI samples per season slot (oldest first).
+    public var history: [Int: [Double]]?
+    /// Adaptive baselines: the baseline in force, `nil` while untrusted.
+    public var baselineValue: Double?
+    /// Adaptive baselines: since when `baselineValue` is in force (`effective_from`).
+    public var baselineSince: Double?
 
     /// A fresh instance: `ok`, no episode.
     public init() {}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The functional core of slawatch: windows keyed by event time, objective evaluation and the
 /// alert state machine. Pure: it takes events and times (unix seconds, injected by the caller)
 /// and returns transitions; no I/O, no clock of its own.
@@ -353,6 +355,8 @@ public struct Engine: Sendable {
                 evaluateCumulative(i, now: now, into: &out)
                 if windows[i].evict(now: now) { dirty.insert(i) }
             } else {
+                // Adaptive baselines sample the window at each boundary before old buckets go.
+                if let rule = objectives[i].baseline.adaptive { learn(i, rule, now: now) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
             }
@@ -360,8 +364,62 @@ public struct Engine: Sendable {
         return out
     }
 
+    /// Adaptive baselines: records the SLI at every `every` boundary since the last sample (at
+    /// most `periods × slots` of them after a long gap), then sets the baseline in force now
+    /// from the history of the current slot.
+    private mutating func learn(_ i: Int, _ rule: AdaptiveRule, now: Double) {
+        let o = objectives[i]
+        var st = states[i]
+        let zone = TimeZone(identifier: o.timeZone) ?? TimeZone(identifier: "UTC")!
+        let k = Int64((now / rule.every).rounded(.down))
+        var history = st.history ?? [:]
+        if let last = st.lastSample, last < k {
+            let slots: Int64 =
+                rule.season == .hourOfWeek ? 168 : rule.season == .hourOfDay ? 24 : rule.season == .dayOfWeek ? 7 : 1
+            let first = max(last + 1, k - Int64(rule.periods) * slots)
+            for b in first...k {
+                let boundary = Double(b) * rule.every
+                let agg = windows[i].aggregate(at: boundary)
+                let span = windows[i].period(containing: boundary)
+                let seconds: Double
+                if case .calendar = o.window {
+                    seconds = boundary - span.start
+                } else {
+                    seconds = span.end - span.start
+                }
+                guard let v = o.sliValue(agg, seconds: seconds) else { continue }
+                let slot = rule.slot(boundary - rule.every / 2, zone: zone)
+                var h = history[slot] ?? []
+                h.append(v)
+                if h.count > rule.periods { h.removeFirst(h.count - rule.periods) }
+                history[slot] = h
+            }
+        }
+        st.lastSample = k
+        st.history = history
+        // The window judged now is compared with the windows that ended at the nearest boundary
+        // in earlier seasons.
+        let nearest = (now / rule.every).rounded() * rule.every
+        let current = rule.baseline(history[rule.slot(nearest - rule.every / 2, zone: zone)] ?? [])
+        if current != st.baselineValue {
+            st.baselineValue = current
+            st.baselineSince = now
+        }
+        if st != states[i] {
+            states[i] = st
+            dirty.insert(i)
+        }
+    }
+
+    /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
+    /// the configured number.
+    private func baselineInForce(_ i: Int) -> Double? {
+        objectives[i].baseline.adaptive == nil ? objectives[i].baseline.value : states[i].baselineValue
+    }
+
     private mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = objectives[i]
+        let baseline = baselineInForce(i)
         let agg = windows[i].aggregate(at: now)
         let span = windows[i].period(containing: now)
         let seconds: Double
@@ -379,7 +437,7 @@ public struct Engine: Sendable {
                     to: to,
                     at: now,
                     value: value,
-                    baseline: o.baseline.value,
+                    baseline: baseline ?? o.baseline.value,
                     episode: st.episode,
                     periodStart: span.start,
                     periodEnd: span.end,
@@ -397,7 +455,9 @@ public struct Engine: Sendable {
             st.pendingSince = nil
             move(.breached, .breach)
         }
-        if let value, o.isBad(value) {
+        if value != nil, baseline == nil {
+            // An adaptive baseline still learning: nothing to judge against; the state stays.
+        } else if let value, let baseline, o.isBad(value, baseline: baseline) {
             switch st.state {
             case .breached: break
             case .pending:
@@ -558,7 +618,7 @@ public struct Engine: Sendable {
                 sli: o.sli.rawValue,
                 window: o.window.description,
                 value: values[i],
-                baseline: o.baseline.value,
+                baseline: baselineInForce(i) ?? o.baseline.value,
                 direction: o.direction.rawValue,
                 state: states[i].state.rawValue,
                 since: states[i].since,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The aggregation an objective judges (design §1 "SLI"). Written in config and journal fields
 /// by `name`: `count`, `sum`, `avg`, `min`, `max`, `rate`, or `pNN[.N]` for a percentile.
 public enum SLIKind: Sendable, Hashable, Codable {
@@ -148,7 +150,11 @@ public struct Baseline: Sendable, Hashable, Codable {
         case fixed
         /// An arithmetic expression of numbers, evaluated at load.
         case expression
+        /// Learned from the SLI's own history (`adaptive`).
+        case adaptive
     }
+    /// The learning rule of an adaptive baseline (`nil` for fixed and expression baselines).
+    public var adaptive: AdaptiveRule?
     /// The number the SLI is compared with.
     public var value: Double
     /// `fixed` or `expression`.
@@ -157,10 +163,109 @@ public struct Baseline: Sendable, Hashable, Codable {
     public var source: String
 
     /// Creates a baseline.
-    public init(value: Double, kind: Kind, source: String) {
+    public init(value: Double, kind: Kind, source: String, adaptive: AdaptiveRule? = nil) {
         self.value = value
         self.kind = kind
         self.source = source
+        self.adaptive = adaptive
+    }
+}
+
+/// How an adaptive baseline learns (docs/objectives.md, "Adaptive baselines").
+///
+/// Every `every` seconds the SLI of the window ending at that boundary is recorded in the
+/// history of its **season slot** (the hour of the day or week, or the day of the week, of the
+/// sampled interval's middle, in the objective's time zone; one slot without a season). The
+/// baseline in force at time `t` is `factor × statistic(last periods samples of the slot)`, the
+/// slot being that of the boundary nearest to `t`,
+/// at least `floor`; it is trusted only once the slot holds `minHistory` samples (until then the
+/// objective is not judged). A sample with no data is not recorded.
+public struct AdaptiveRule: Sendable, Hashable, Codable {
+    /// Season slots.
+    public enum Season: String, Sendable, Hashable, Codable {
+        /// One slot.
+        case none
+        /// 24 slots: the hour of the day.
+        case hourOfDay = "hour_of_day"
+        /// 168 slots: the hour of the ISO week (Monday 00:00 is slot 0).
+        case hourOfWeek = "hour_of_week"
+        /// 7 slots: the day of the ISO week.
+        case dayOfWeek = "day_of_week"
+    }
+    /// Quantile of the history taken (0.5: the median).
+    public var statistic: Double
+    /// Samples kept per slot.
+    public var periods: Int
+    /// Seconds between samples.
+    public var every: Double
+    /// Season slots.
+    public var season: Season
+    /// Multiplier applied to the statistic (e.g. 0.6: "at least 60% of the usual").
+    public var factor: Double
+    /// Lowest baseline (`nil`: none).
+    public var floor: Double?
+    /// Samples a slot needs before its baseline is trusted.
+    public var minHistory: Int
+
+    /// Creates a rule.
+    public init(
+        statistic: Double = 0.5,
+        periods: Int = 4,
+        every: Double,
+        season: Season = .none,
+        factor: Double = 1,
+        floor: Double? = nil,
+        minHistory: Int = 2
+    ) {
+        self.statistic = statistic
+        self.periods = periods
+        self.every = every
+        self.season = season
+        self.factor = factor
+        self.floor = floor
+        self.minHistory = minHistory
+    }
+
+    /// The season slot of time `t` (unix seconds) in `zone`.
+    public func slot(_ t: Double, zone: TimeZone) -> Int {
+        if season == .none { return 0 }
+        let offset = Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: t)))
+        let local: Double = t + offset
+        let days: Int = Int((local / 86400).rounded(.down))
+        let hour: Int = Int((local - Double(days) * 86400) / 3600)
+        // 1970-01-01 was a Thursday: ISO weekday index (Monday 0) is (days + 3) mod 7.
+        let weekday = ((days + 3) % 7 + 7) % 7
+        switch season {
+        case .none: return 0
+        case .hourOfDay: return hour
+        case .dayOfWeek: return weekday
+        case .hourOfWeek: return weekday * 24 + hour
+        }
+    }
+
+    /// The baseline a slot's history gives, `nil` until it holds `minHistory` samples.
+    public func baseline(_ history: [Double]) -> Double? {
+        guard history.count >= max(1, minHistory) else { return nil }
+        let sorted = history.sorted()
+        let rank = Int((statistic * Double(sorted.count) - 1e-9).rounded(.up))
+        let v = factor * sorted[max(0, min(sorted.count - 1, rank - 1))]
+        return Swift.max(v, floor ?? -Double.infinity)
+    }
+
+    /// `median of the last 4 samples of the same hour of the week × 0.6, at least 100`.
+    public var description: String {
+        let stat = statistic == 0.5 ? "median" : "p\(AlertEntry.number(statistic * 100))"
+        let seasonText: String
+        switch season {
+        case .none: seasonText = ""
+        case .hourOfDay: seasonText = " of the same hour of the day"
+        case .hourOfWeek: seasonText = " of the same hour of the week"
+        case .dayOfWeek: seasonText = " of the same day of the week"
+        }
+        var s = "\(stat) of the last \(periods) \(DurationText.format(every)) samples\(seasonText)"
+        if factor != 1 { s += " × \(AlertEntry.number(factor))" }
+        if let floor { s += ", at least \(AlertEntry.number(floor))" }
+        return s
     }
 }
 
@@ -272,8 +377,11 @@ public struct Objective: Sendable, Hashable {
     }
 
     /// Whether `value` is on the bad side of the baseline.
-    public func isBad(_ value: Double) -> Bool {
-        direction == .atLeast ? value < baseline.value : value > baseline.value
+    public func isBad(_ value: Double) -> Bool { isBad(value, baseline: baseline.value) }
+
+    /// Whether `value` is on the bad side of `baseline` (an adaptive baseline's current value).
+    public func isBad(_ value: Double, baseline b: Double) -> Bool {
+        direction == .atLeast ? value < b : value > b
     }
 
     /// Whether an event feeds this objective's total (its own selector).

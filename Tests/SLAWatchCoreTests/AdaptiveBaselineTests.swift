@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+@testable import SLAWatchCore
+
+/// Adaptive baselines: learned from the SLI's own history, per season slot.
+@Suite struct AdaptiveBaselineTests {
+    private func objective(_ rule: AdaptiveRule, forSeconds: Double = 0) -> Objective {
+        Objective(
+            name: "orders",
+            sla: SLA(name: "shop", provider: "ops", customer: "sales"),
+            metric: "orders",
+            sli: .sum,
+            window: .rolling(seconds: 60),
+            direction: .atLeast,
+            baseline: Baseline(value: 0, kind: .adaptive, source: rule.description, adaptive: rule),
+            forSeconds: forSeconds,
+            nodata: .ok
+        )
+    }
+
+    /// Feeds `perMinute[k]` orders in minute k and evaluates every 10 s; returns the transitions.
+    private func run(_ engine: inout Engine, minutes perMinute: [Double], from start: Double = 600) -> [Transition] {
+        var out: [Transition] = []
+        for (k, n) in perMinute.enumerated() {
+            let t0 = start + Double(k) * 60
+            _ = engine.ingest([Event(metric: "orders", value: n, kind: .counter, time: t0 + 1)], now: t0 + 1)
+            for s in stride(from: 10.0, through: 60, by: 10) { out += engine.evaluate(at: t0 + s) }
+        }
+        return out
+    }
+
+    @Test func learnsThenJudgesAgainstTheMedianTimesTheFactor() {
+        let rule = AdaptiveRule(statistic: 0.5, periods: 3, every: 60, factor: 0.5, minHistory: 2)
+        var engine = Engine(objectives: [objective(rule)])
+        // Untrusted at first: a minute of zero orders is not judged.
+        var t = run(&engine, minutes: [100, 0])
+        #expect(t.isEmpty)
+        // History 100, 0, 100, 120 (last 3: 0, 100, 120 → median 100 → baseline 50).
+        t = run(&engine, minutes: [100, 120], from: 720)
+        #expect(engine.status().first?.baseline == 50)
+        t = run(&engine, minutes: [40], from: 840)
+        #expect(t.map(\.kind) == [.breach])
+        #expect(t.first?.baseline == 50)
+        #expect(t.first?.value == 40)
+        // 40 joins the history (100, 120, 40 → median 100): 60 orders are fine again.
+        t = run(&engine, minutes: [60], from: 900)
+        #expect(t.map(\.kind) == [.recovery])
+    }
+
+    @Test func floorAndPercentileStatistic() {
+        let rule = AdaptiveRule(statistic: 0.25, periods: 4, every: 60, factor: 1, floor: 30, minHistory: 4)
+        #expect(rule.baseline([10, 20, 30, 40]) == 30)  // p25 = 10, floored at 30
+        #expect(rule.baseline([100, 200, 300, 400]) == 100)
+        #expect(rule.baseline([100, 200, 300]) == nil)  // untrusted
+        #expect(rule.description == "p25 of the last 4 1m samples, at least 30")
+    }
+
+    @Test func seasonSlotsFollowTheLocalWeek() {
+        let utc = TimeZone(identifier: "UTC")!
+        let rule = AdaptiveRule(every: 3600, season: .hourOfWeek)
+        // 1970-01-05 was a Monday.
+        #expect(rule.slot(4 * 86400 + 1800, zone: utc) == 0)
+        #expect(rule.slot(4 * 86400 + 86400 + 3 * 3600 + 5, zone: utc) == 27)
+        let paris = TimeZone(identifier: "Europe/Paris")!
+        // 2026-03-30 (a Monday) 00:30 in Paris is Sunday 22:30 UTC.
+        let t = RFC3339.parse("2026-03-29T22:30:00Z")!
+        #expect(rule.slot(t, zone: paris) == 0)
+        #expect(AdaptiveRule(every: 86400, season: .dayOfWeek).slot(t, zone: utc) == 6)
+    }
+
+    @Test func restartKeepsTheHistory() {
+        let rule = AdaptiveRule(statistic: 0.5, periods: 3, every: 60, factor: 0.5, minHistory: 2)
+        let minutes: [Double] = [100, 90, 110, 100, 30, 30, 100, 100, 20, 100]
+        var straight = Engine(objectives: [objective(rule)])
+        let expected = run(&straight, minutes: minutes)
+        for cut in 1..<minutes.count {
+            var first = Engine(objectives: [objective(rule)])
+            var got = run(&first, minutes: Array(minutes[..<cut]))
+            var second = Engine(objectives: [objective(rule)])
+            second.restore(first.allSnapshots())
+            got += run(&second, minutes: Array(minutes[cut...]), from: 600 + Double(cut) * 60)
+            #expect(got == expected, "restart after minute \(cut)")
+        }
+        #expect(expected.filter { $0.kind == .breach }.count == 2)
+    }
+
+    @Test func configErrors() {
+        func keys(_ baseline: String) -> [String] {
+            let text = """
+                slas:
+                  - name: s
+                    provider: p
+                    customer: c
+                    objectives:
+                      - name: o
+                        metric: m
+                        sli: sum
+                        window: 1h
+                        direction: at_least
+                        baseline: \(baseline)
+                """
+            do throws(ConfigErrors) {
+                _ = try ObjectivesConfig.parse(text, file: "o.yaml")
+                return []
+            } catch {
+                return error.errors.map(\.key)
+            }
+        }
+        #expect(keys("{adaptive: {statistic: median, periods: 4, season: hour_of_week, factor: 0.6}}").isEmpty)
+        #expect(keys("{adaptive: {statistic: mode}}") == ["slas[0].objectives[0].baseline.adaptive.statistic"])
+        #expect(keys("{adaptive: {season: fortnight}}") == ["slas[0].objectives[0].baseline.adaptive.season"])
+        #expect(keys("{adaptive: {factor: -1}}") == ["slas[0].objectives[0].baseline.adaptive.factor"])
+        #expect(
+            keys("{adaptive: {periods: 2, min_history: 3}}") == ["slas[0].objectives[0].baseline.adaptive.min_history"]
+        )
+        #expect(keys("{adaptive: true}") == ["slas[0].objectives[0].baseline.adaptive"])
+    }
+}
