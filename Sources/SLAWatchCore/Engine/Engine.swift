@@ -576,8 +576,14 @@ public struct Engine: Sendable {
         public var window: String
         /// SLI value at the last evaluation, `nil` for no data.
         public var value: Double?
-        /// Baseline number.
+        /// Baseline number in force (adaptive: the learned value; the configured one while it
+        /// is still learning).
         public var baseline: Double
+        /// `fixed`, `expression` or `adaptive`.
+        public var baselineKind: String
+        /// Adaptive baselines: since when the baseline in force applies (`effective_from`, unix
+        /// seconds); `nil` otherwise or while learning.
+        public var baselineSince: Double?
         /// `at_least` or `at_most`.
         public var direction: String
         /// Alert state.
@@ -619,6 +625,8 @@ public struct Engine: Sendable {
                 window: o.window.description,
                 value: values[i],
                 baseline: baselineInForce(i) ?? o.baseline.value,
+                baselineKind: o.baseline.kind.rawValue,
+                baselineSince: o.baseline.adaptive == nil ? nil : states[i].baselineSince,
                 direction: o.direction.rawValue,
                 state: states[i].state.rawValue,
                 since: states[i].since,
