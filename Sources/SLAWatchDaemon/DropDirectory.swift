@@ -198,6 +198,8 @@ public struct DropDirectory: Sendable {
     ///   - policy: who may write which metrics (the file's owner is the writer).
     public func process(_ name: String, actor: EngineActor, policy: PeerPolicy) async -> Outcome {
         let full = path + "/" + name
+        // processed/ and failed/ themselves (recreated, or renamed in by someone) are not input.
+        if full == processedPath || full == failedPath { return .vanished }
         let started = DispatchTime.now().uptimeNanoseconds
         var st = stat()
         guard lstat(full, &st) == 0 else { return .vanished }

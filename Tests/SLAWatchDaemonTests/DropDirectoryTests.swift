@@ -259,6 +259,15 @@ struct DropDirectoryTests {
         #expect(try daemon.values()[m] == 4)
         #expect(FileManager.default.fileExists(atPath: outside))
         #expect(daemon.leftInDrop().isEmpty)
+        // processed/ removed and then replaced by someone: the new directory is not input.
+        try FileManager.default.removeItem(atPath: daemon.processedDirectory)
+        try FileManager.default.createDirectory(atPath: daemon.processedDirectory, withIntermediateDirectories: false)
+        try daemon.drop("after.statsd", "\(m):1|c\n")
+        #expect(waitUntil(10) { daemon.processed("after.statsd") })
+        usleep(3_000_000)  // past the 2 s settle of a directory created in place
+        #expect(!daemon.failed("processed"))
+        #expect(FileManager.default.fileExists(atPath: daemon.processedDirectory + "/after.statsd"))
+        #expect(try daemon.values()[m] == 5)
     }
 
     @Test func multiLineJSONArrayAndRealExporterProm() throws {
