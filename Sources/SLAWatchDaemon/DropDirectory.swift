@@ -238,6 +238,12 @@ public struct DropDirectory: Sendable {
         if let offset = check.invalidUTF8Offset {
             return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset)); nothing of it was counted")
         }
+        if let offset = check.nulOffset {
+            return fail(
+                name,
+                "file contains a NUL byte at offset \(offset): binary data, or UTF-16 text (save it as UTF-8); nothing of it was counted"
+            )
+        }
         var entry = LedgerEntry(
             name: name,
             device: identity.device,
@@ -450,6 +456,7 @@ public struct DropDirectory: Sendable {
         var stats = ParseStats()
         var cache = ParseCache.disabled
         let trimmed = data.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        if trimmed.isEmpty { return .success(()) }  // an empty document: no events, like an empty .jsonl
         guard let first = trimmed.first, first == UInt8(ascii: "[") || first == UInt8(ascii: "{") else {
             return .failure(.unreadable("not a JSON document with an array of events (expected '[' first)"))
         }
@@ -644,6 +651,7 @@ public struct DropDirectory: Sendable {
         var hash: String
         var bytes: Int64
         var invalidUTF8Offset: Int64?
+        var nulOffset: Int64?
     }
 
     struct CheckFailure: Error {
@@ -658,6 +666,8 @@ public struct DropDirectory: Sendable {
         var carry = 0
         var offset: Int64 = 0
         var invalid: Int64?
+        var nul: Int64?
+        var read64: Int64 = 0
         while true {
             let n = buffer.withUnsafeMutableBytes {
                 read(fd, $0.baseAddress! + carry, chunkBytes)
@@ -667,7 +677,14 @@ public struct DropDirectory: Sendable {
                 return .failure(CheckFailure(message: "read error: \(errnoText())"))
             }
             let total = carry + n
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[carry..<total])) }
+            buffer.withUnsafeBytes { raw in
+                let fresh = UnsafeRawBufferPointer(rebasing: raw[carry..<total])
+                hasher.update(fresh)
+                if nul == nil, n > 0, let base = fresh.baseAddress, let hit = memchr(base, 0, n) {
+                    nul = read64 + Int64(UnsafeRawPointer(hit) - base)
+                }
+            }
+            read64 += Int64(max(n, 0))
             if invalid == nil {
                 // Validate up to the last complete scalar; carry an incomplete tail (≤ 3 bytes).
                 var end = total
@@ -701,7 +718,7 @@ public struct DropDirectory: Sendable {
             }
             if n == 0 { break }
         }
-        return .success(FileCheck(hash: hasher.hex, bytes: hasher.bytes, invalidUTF8Offset: invalid))
+        return .success(FileCheck(hash: hasher.hex, bytes: hasher.bytes, invalidUTF8Offset: invalid, nulOffset: nul))
     }
 
     private static func firstInvalid(_ bytes: ArraySlice<UInt8>) -> Int {

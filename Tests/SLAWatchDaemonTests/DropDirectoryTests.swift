@@ -222,11 +222,20 @@ struct DropDirectoryTests {
         try daemon.drop("notes.txt", "\(m):1|c\n")
         try daemon.drop("columns.csv", "timestamp,value\n1,2\n")
         try daemon.drop("object.json", "\"just a string\"")
-        let all = ["link.statsd", "adir.statsd", "image.statsd", "notes.txt", "columns.csv", "object.json"]
+        // UTF-16 (little endian, no BOM): every other byte is NUL.
+        try daemon.drop("utf16.csv", Array("time,metric,value\n".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        // An empty .json is an empty document, not an error.
+        try daemon.drop("empty.json", "")
+        let all = [
+            "link.statsd", "adir.statsd", "image.statsd", "notes.txt", "columns.csv", "object.json", "utf16.csv",
+        ]
         #expect(waitUntil(15) { all.allSatisfy { daemon.failed($0) && daemon.failed($0 + ".error") } })
         #expect(daemon.leftInDrop().isEmpty)
         #expect(try daemon.values()[m] == nil)  // nothing counted
-        #expect((try daemon.status()["files"] as? [String: Int])?["failed"] == 6)
+        #expect((try daemon.status()["files"] as? [String: Int])?["failed"] == 7)
+        #expect(waitUntil(5) { daemon.processed("empty.json") })
+        let utf16 = try String(contentsOfFile: daemon.failedDirectory + "/utf16.csv.error", encoding: .utf8)
+        #expect(utf16.contains("NUL byte at offset 1"))
         #expect(FileManager.default.fileExists(atPath: target))  // a symlink's target is untouched
         let error = try String(contentsOfFile: daemon.failedDirectory + "/image.statsd.error", encoding: .utf8)
         #expect(error.contains("not UTF-8 (first invalid byte at offset \(m.utf8.count + 5))"))
