@@ -410,7 +410,7 @@ public final class Daemon: Service, Sendable {
 
     private func dropLoop(_ drop: DropDirectory, actor: EngineActor, policy: PeerPolicy) async {
         let settings = drop.settings
-        var scheduler = DropScheduler(settle: settings.settle)
+        var scheduler = DropScheduler(settle: settings.settle, staleWriting: max(60, settings.rescanInterval))
         // Files already ingested that could not be moved away: never read them twice.
         var stuck: [String: DropDirectory.FileIdentity] = [:]
         let changes = Changes()

@@ -181,6 +181,20 @@ public struct DropDirectory: Sendable {
         case json
     }
 
+    /// How a format reads bytes, for the ledger's content key: the same bytes read through
+    /// another CSV mapping are other events.
+    static func formatKey(_ f: Format) -> String {
+        switch f {
+        case .json: return "json"
+        case .lines(.socket): return "lines"
+        case .lines(.prometheus): return "prom"
+        case .lines(.csv(nil)): return "csv"
+        case .lines(.csv(let m?)):
+            let labels = m.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return "csv:\(m.metric)|\(m.timeColumn ?? "")|\(m.valueColumn)|\(m.kind.rawValue)|\(labels)|\(m.timeZone)"
+        }
+    }
+
     /// The format of a file, by extension; `nil` for an unknown one.
     func format(of name: String) -> Format? {
         switch (name as NSString).pathExtension.lowercased() {
@@ -250,14 +264,17 @@ public struct DropDirectory: Sendable {
             inode: identity.inode,
             size: identity.size,
             mtimeNanoseconds: identity.mtime,
-            contentHash: check.hash,
+            contentHash: check.hash + "/" + Self.formatKey(format),
             accepted: 0,
             rejected: 0
         )
         if let prior = await actor.ledgerEntry(sameFileAs: entry) {
             return finishMove(name, to: prior.archivedName.isEmpty ? name : prior.archivedName, identity: identity)
         }
-        let earlier = settings.dedupe ? await actor.ledgerEntry(contentHash: check.hash) : nil
+        // The same bytes read the same way are the same events (a CSV read through another
+        // mapping is not); the hash names the format.
+        let earlier = settings.dedupe ? await actor.ledgerEntry(contentHash: entry.contentHash) : nil
+        let skip = earlier.map { RepeatSkip(notCounted: Set($0.notCounted ?? [])) }
         let archivedName = uniqueName(name, in: processedPath)
         entry.archivedName = archivedName
         var report = FileReport(name: archivedName)
@@ -276,7 +293,7 @@ public struct DropDirectory: Sendable {
                 actor: actor,
                 token: token,
                 patterns: patterns,
-                skipTimestamped: earlier != nil,
+                skip: skip,
                 report: &report,
                 tally: &tally,
                 sidecar: &sidecar
@@ -288,7 +305,7 @@ public struct DropDirectory: Sendable {
                 actor: actor,
                 token: token,
                 patterns: patterns,
-                skipTimestamped: earlier != nil,
+                skip: skip,
                 report: &report,
                 tally: &tally,
                 sidecar: &sidecar
@@ -316,6 +333,7 @@ public struct DropDirectory: Sendable {
         entry.rejected = report.rejected
         entry.timestamped = tally.timestamped
         entry.untimestamped = tally.untimestamped
+        entry.notCounted = tally.notCounted.count <= 100_000 ? tally.notCounted.sorted() : nil
         do {
             let late = try await actor.commitFile(entry, file: token)
             if late > 0 {
@@ -341,8 +359,25 @@ public struct DropDirectory: Sendable {
             }
         }
         report.possibleDuplicates = earlier == nil ? 0 : tally.untimestamped
+        // A repeat with no event either way (an empty file) is not worth a notice.
+        if report.skippedDuplicates == 0 && report.possibleDuplicates == 0 { report.duplicateOf = nil }
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        try? FileManager.default.createDirectory(atPath: processedPath, withIntermediateDirectories: true)
         sidecar.finish(as: processedPath + "/" + archivedName + ".rejects")
+        // A producer may have renamed another file over this name while it was read: that one
+        // is new input (left for the next read); this one's content is archived from the open
+        // descriptor.
+        var current = stat()
+        if lstat(full, &current) != 0 || UInt64(current.st_ino) != identity.inode
+            || UInt64(current.st_dev) != identity.device
+        {
+            do {
+                try FileMover.copy(fd: fd, toDirectory: processedPath, name: archivedName)
+            } catch {
+                report.name = "(not archived: \(error))"
+            }
+            return .processed(report)
+        }
         do {
             try FileMover.move(from: full, toDirectory: processedPath, name: archivedName)
         } catch {
@@ -359,6 +394,10 @@ public struct DropDirectory: Sendable {
     struct StageTally {
         var timestamped = 0
         var untimestamped = 0
+        /// Events parsed so far (the next event's ordinal).
+        var parsed = 0
+        /// Ordinals of parsed events that were not counted.
+        var notCounted: [Int] = []
     }
 
     enum StageFailure: Error {
@@ -374,7 +413,7 @@ public struct DropDirectory: Sendable {
         actor: EngineActor,
         token: Int,
         patterns: [String]?,
-        skipTimestamped: Bool,
+        skip: RepeatSkip?,
         report: inout FileReport,
         tally: inout StageTally,
         sidecar: inout RejectsWriter
@@ -405,7 +444,7 @@ public struct DropDirectory: Sendable {
                     actor: actor,
                     token: token,
                     patterns: patterns,
-                    skipTimestamped: skipTimestamped,
+                    skip: skip,
                     report: &report,
                     tally: &tally,
                     sidecar: &sidecar
@@ -423,7 +462,7 @@ public struct DropDirectory: Sendable {
         actor: EngineActor,
         token: Int,
         patterns: [String]?,
-        skipTimestamped: Bool,
+        skip: RepeatSkip?,
         report: inout FileReport,
         tally: inout StageTally,
         sidecar: inout RejectsWriter
@@ -455,12 +494,21 @@ public struct DropDirectory: Sendable {
         var events = EventBatch()
         var stats = ParseStats()
         var cache = ParseCache.disabled
-        let trimmed = data.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        if trimmed.isEmpty { return .success(()) }  // an empty document: no events, like an empty .jsonl
-        guard let first = trimmed.first, first == UInt8(ascii: "[") || first == UInt8(ascii: "{") else {
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+        guard let from = data.firstIndex(where: { !blank($0) }), let to = data.lastIndex(where: { !blank($0) }) else {
+            return .success(())  // an empty document: no events, like an empty .jsonl
+        }
+        let body = Array(data[from...to])
+        guard body[0] == UInt8(ascii: "[") || body[0] == UInt8(ascii: "{") else {
             return .failure(.unreadable("not a JSON document with an array of events (expected '[' first)"))
         }
-        let outcome = data.withUnsafeBytes {
+        // The document must be JSON as a whole; only then are its elements judged one by one.
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(body))
+        } catch {
+            return .failure(.unreadable("not valid JSON (\(error.localizedDescription)); nothing of it was counted"))
+        }
+        let outcome = body.withUnsafeBytes {
             LineParser().parse($0, into: &events, stats: &stats, cache: &cache)
         }
         var lines: [Int] = []
@@ -482,9 +530,6 @@ public struct DropDirectory: Sendable {
                 )
             }
         case .rejected(let reason):
-            if reason == .invalidJSON && elementLines.count != 1 {
-                return .failure(.unreadable("not valid JSON (an array of event objects was expected)"))
-            }
             rejections.append(LineRejection(line: elementLines.first ?? 1, reason: reason, excerpt: "[element 0]"))
         case .ignored, .empty:
             break
@@ -498,7 +543,7 @@ public struct DropDirectory: Sendable {
                 actor: actor,
                 token: token,
                 patterns: patterns,
-                skipTimestamped: skipTimestamped,
+                skip: skip,
                 report: &report,
                 tally: &tally,
                 sidecar: &sidecar
@@ -510,43 +555,53 @@ public struct DropDirectory: Sendable {
     }
 
     /// Authorizes, drops already-counted timestamped events of a repeat, stages, and records
-    /// rejections (parser, authorization and engine) in line order.
+    /// rejections (parser, authorization and engine) in line order. Every parsed event has an
+    /// ordinal (its position among the file's events); the ordinals of events not counted
+    /// (unauthorized, too late, in the future) go to the ledger, so that a repeat of the file
+    /// skips exactly the timestamped events that were counted.
     private func stage(
         _ parsed: EventBatch,
-        lines parsedLines: [Int],
+        lines: [Int],
         parseRejections: [LineRejection],
         actor: EngineActor,
         token: Int,
         patterns: [String]?,
-        skipTimestamped: Bool,
+        skip: RepeatSkip?,
         report: inout FileReport,
         tally: inout StageTally,
         sidecar: inout RejectsWriter
     ) async throws {
-        var events = parsed
-        var lines = parsedLines
         var rejections = parseRejections
-        authorize(events: &events, lines: &lines, rejections: &rejections, patterns: patterns)
-        if skipTimestamped {
-            let keep = events.indices.filter { events.time(at: $0) == nil }
-            report.skippedDuplicates += events.count - keep.count
-            if keep.count != events.count {
-                events = events.selecting(keep)
-                lines = keep.map { lines[$0] }
+        let base = tally.parsed
+        tally.parsed += parsed.count
+        let allowed = patterns.map { p in parsed.names.map { Authorization.allows(p, $0) } }
+        var keep: [Int] = []
+        keep.reserveCapacity(parsed.count)
+        for i in parsed.indices {
+            if let allowed, !allowed[Int(parsed.nameIndex[i])] {
+                rejections.append(LineRejection(line: lines[i], reason: .unauthorized, excerpt: parsed.metric(at: i)))
+                tally.notCounted.append(base + i)
+                continue
             }
+            if let skip, parsed.time(at: i) != nil, !skip.notCounted.contains(base + i) {
+                report.skippedDuplicates += 1
+                continue
+            }
+            keep.append(i)
         }
+        let events = keep.count == parsed.count ? parsed : parsed.selecting(keep)
         if !events.isEmpty {
             let r = try await actor.stage(events, file: token)
             report.accepted += r.accepted
             var rejected = Set<Int>()
             for x in r.rejected {
                 rejected.insert(x.index)
-                rejections.append(
-                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
-                )
+                let i = keep[x.index]
+                rejections.append(LineRejection(line: lines[i], reason: x.reason, excerpt: events.metric(at: x.index)))
+                tally.notCounted.append(base + i)
             }
-            for i in events.indices where !rejected.contains(i) {
-                if events.time(at: i) == nil { tally.untimestamped += 1 } else { tally.timestamped += 1 }
+            for k in events.indices where !rejected.contains(k) {
+                if events.time(at: k) == nil { tally.untimestamped += 1 } else { tally.timestamped += 1 }
             }
         }
         if rejections.isEmpty { return }
@@ -555,6 +610,12 @@ public struct DropDirectory: Sendable {
         if report.firstErrorLine == nil { report.firstErrorLine = rejections[0].line }
         for r in rejections { report.rejections[r.reason, default: 0] += 1 }
         sidecar.write(rejections)
+    }
+
+    /// A repeat of an earlier file: its timestamped events are skipped, except those the
+    /// earlier file did not count (by ordinal).
+    struct RepeatSkip {
+        var notCounted: Set<Int>
     }
 
     // MARK: - Moves
@@ -586,6 +647,7 @@ public struct DropDirectory: Sendable {
     }
 
     private func fail(_ name: String, _ reason: String) -> Outcome {
+        try? FileManager.default.createDirectory(atPath: failedPath, withIntermediateDirectories: true)
         let finalName = uniqueName(name, in: failedPath)
         let src = path + "/" + name
         var st = stat()
@@ -612,16 +674,36 @@ public struct DropDirectory: Sendable {
     /// `name`, or `name.1`, `name.2`, … when an earlier file of that name is already there (a
     /// same-named later file never overwrites an earlier one).
     func uniqueName(_ name: String, in dir: String) -> String {
-        var candidate = name
+        var candidate = Self.fitted(name, suffix: "")
         var n = 0
         while FileManager.default.fileExists(atPath: dir + "/" + candidate)
             || FileManager.default.fileExists(atPath: dir + "/" + candidate + ".rejects")
             || FileManager.default.fileExists(atPath: dir + "/" + candidate + ".error")
         {
             n += 1
-            candidate = "\(name).\(n)"
+            candidate = Self.fitted(name, suffix: ".\(n)")
         }
         return candidate
+    }
+
+    /// Longest archived name: `.NAME.rejects.partial` must still fit in 255 bytes (NAME_MAX).
+    static let maxArchivedName = 255 - ".".utf8.count - ".rejects.partial".utf8.count
+
+    /// `name + suffix`, shortened when it would be too long for its sidecars: the middle of the
+    /// name is replaced by `~` and 8 hex digits of its hash, keeping its start and extension.
+    static func fitted(_ name: String, suffix: String) -> String {
+        if name.utf8.count + suffix.utf8.count <= maxArchivedName { return name + suffix }
+        let ext = (name as NSString).pathExtension
+        let tail = (ext.isEmpty ? "" : "." + ext) + suffix
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        let mark = "~" + String(h, radix: 16)
+        var head = ""
+        for c in name {
+            if head.utf8.count + String(c).utf8.count + mark.utf8.count + tail.utf8.count > maxArchivedName { break }
+            head.append(c)
+        }
+        return head + mark + tail
     }
 
     // MARK: - Retention
@@ -915,10 +997,22 @@ enum FileMover {
             return
         }
         guard errno == EXDEV else { throw Failure("rename to \(dst): \(errnoText())") }
-        let partial = dir + "/." + name + ".partial"
         let input = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard input >= 0 else { throw Failure("open \(src): \(errnoText())") }
         defer { close(input) }
+        try copy(fd: input, toDirectory: dir, name: name)
+        guard unlink(src) == 0 else { throw Failure("copied to \(dst), but unlink \(src): \(errnoText())") }
+        syncDirectory((src as NSString).deletingLastPathComponent)
+    }
+
+    /// Copies an open file (from its start) to `dir/name`: a hidden partial copy, `fsync`, then
+    /// a rename into place and an `fsync` of the directory. Nothing appears under `name` unless
+    /// the copy is complete.
+    /// - Throws: `Failure` naming the step that failed.
+    static func copy(fd input: Int32, toDirectory dir: String, name: String) throws {
+        let dst = dir + "/" + name
+        let partial = dir + "/." + name + ".partial"
+        guard lseek(input, 0, SEEK_SET) == 0 else { throw Failure("rewind: \(errnoText())") }
         var st = stat()
         fstat(input, &st)
         let output = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0o7777)
@@ -929,7 +1023,7 @@ enum FileMover {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                failure = "read \(src): \(errnoText())"
+                failure = "read: \(errnoText())"
                 break
             }
             if n == 0 { break }
@@ -960,8 +1054,6 @@ enum FileMover {
             throw Failure("rename \(partial): \(e) (the source stays in place)")
         }
         syncDirectory(dir)
-        guard unlink(src) == 0 else { throw Failure("copied to \(dst), but unlink \(src): \(errnoText())") }
-        syncDirectory((src as NSString).deletingLastPathComponent)
     }
 
     static func syncDirectory(_ dir: String) {

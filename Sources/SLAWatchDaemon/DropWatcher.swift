@@ -158,9 +158,18 @@ public struct DropScheduler: Sendable {
     private var settling: [String: (identity: DropDirectory.FileIdentity?, since: Double)] = [:]
     private var readyQueue: [String] = []
     private var queued: Set<String> = []
+    /// Files believed open for writing, with their identity when a scan first saw them so.
+    private var writingSeen: [String: (identity: DropDirectory.FileIdentity, since: Double)] = [:]
+    /// Seconds a file believed open for writing may stay unchanged before scans treat it as
+    /// complete: a file linked in with `linkat(2)` from an `O_TMPFILE` descriptor gets only
+    /// `IN_CREATE` if its writer keeps the descriptor open.
+    public let staleWriting: Double
 
     /// Creates a scheduler.
-    public init(settle: Double) { self.settle = settle }
+    public init(settle: Double, staleWriting: Double = 60) {
+        self.settle = settle
+        self.staleWriting = staleWriting
+    }
 
     /// Files waiting to settle or open for writing (status and tests).
     public var waiting: Int { Set(settling.keys).union(writing).count }
@@ -197,6 +206,17 @@ public struct DropScheduler: Sendable {
         let present = Set(files.map(\.name))
         settling = settling.filter { present.contains($0.key) }
         writing = writing.filter { present.contains($0) }
+        writingSeen = writingSeen.filter { writing.contains($0.key) }
+        for f in files where writing.contains(f.name) {
+            if let seen = writingSeen[f.name], seen.identity == f.identity {
+                if now - seen.since >= staleWriting {
+                    writing.remove(f.name)
+                    writingSeen[f.name] = nil
+                }
+            } else {
+                writingSeen[f.name] = (f.identity, now)
+            }
+        }
         for f in files where !queued.contains(f.name) && !writing.contains(f.name) {
             if let s = settling[f.name] {
                 if s.identity != f.identity { settling[f.name] = (f.identity, now) }

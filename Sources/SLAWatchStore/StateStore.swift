@@ -125,6 +125,9 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v6-bucket-good") { db in
             try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN good REAL NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v7-ledger-not-counted") { db in
+            try db.execute(sql: "ALTER TABLE drop_ledger ADD COLUMN not_counted TEXT")
+        }
         try migrator.migrate(db)
     }
 
@@ -193,12 +196,13 @@ public final class StateStore: Sendable {
                     sql: """
                         INSERT INTO drop_ledger
                             (name, device, inode, size, mtime_ns, content_hash, accepted, rejected, ingested_at,
-                             archived_name, timestamped, untimestamped)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             archived_name, timestamped, untimestamped, not_counted)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         e.name, Int64(bitPattern: e.device), Int64(bitPattern: e.inode), e.size, e.mtimeNanoseconds,
                         e.contentHash, e.accepted, e.rejected, now, e.archivedName, e.timestamped, e.untimestamped,
+                        e.notCounted.map { "[" + $0.map(String.init).joined(separator: ",") + "]" },
                     ]
                 )
             }
@@ -346,6 +350,11 @@ public struct LedgerEntry: Sendable, Equatable {
     public var untimestamped: Int
     /// Unix seconds of the commit (set by the store when read back; ignored when written).
     public var ingestedAt: Double
+    /// Ordinals (positions among the file's parsed events) of events that were not counted
+    /// (unauthorized, too late, in the future): a repeat counts these. `nil` when unknown (more
+    /// than 100,000, or an entry from before this was recorded): a repeat then skips every
+    /// timestamped event.
+    public var notCounted: [Int]?
 
     /// Creates a ledger entry.
     public init(
@@ -360,8 +369,10 @@ public struct LedgerEntry: Sendable, Equatable {
         archivedName: String = "",
         timestamped: Int = 0,
         untimestamped: Int = 0,
-        ingestedAt: Double = 0
+        ingestedAt: Double = 0,
+        notCounted: [Int]? = []
     ) {
+        self.notCounted = notCounted
         self.name = name
         self.device = device
         self.inode = inode
@@ -380,7 +391,7 @@ public struct LedgerEntry: Sendable, Equatable {
 extension StateStore {
     private static let ledgerColumns = """
         name, device, inode, size, mtime_ns, content_hash, accepted, rejected, archived_name, timestamped,
-        untimestamped, ingested_at
+        untimestamped, ingested_at, not_counted
         """
 
     private static func ledgerEntry(_ row: Row) -> LedgerEntry {
@@ -396,7 +407,10 @@ extension StateStore {
             archivedName: row["archived_name"],
             timestamped: row["timestamped"],
             untimestamped: row["untimestamped"],
-            ingestedAt: row["ingested_at"]
+            ingestedAt: row["ingested_at"],
+            notCounted: (row["not_counted"] as String?).flatMap {
+                try? JSONDecoder().decode([Int].self, from: Data($0.utf8))
+            }
         )
     }
 

@@ -86,6 +86,16 @@ private func read(
         #expect(r.lines[0] == 3)
     }
 
+    @Test func exemplarsAreIgnored() {
+        let r = read(
+            "requests_total{code=\"200\"} 64 1700000000000 # {trace_id=\"abc\"} 1 1700000000.5\n",
+            format: .prometheus
+        )
+        #expect(r.rejections.isEmpty)
+        #expect(r.events.first?.value == 64)
+        #expect(r.events.first?.time == 1_700_000_000)
+    }
+
     @Test(arguments: [
         ("bad name", "9metric 1", RejectReason.invalidName),
         ("no value", "metric{a=\"b\"}", .missingValue),
@@ -96,6 +106,7 @@ private func read(
         ("bad timestamp", "metric 1 12x", .invalidTimestamp),
         ("extra field", "metric 1 2 3", .invalidValue),
         ("+Inf value", "metric +Inf", .nonFiniteValue),
+        ("hexadecimal", "metric 0x200", .invalidValue),
     ])
     func malformedSampleCostsOnlyItsLine(_ c: (String, String, RejectReason)) {
         let r = read("good 1\n\(c.1)\ngood 2\n", format: .prometheus)
@@ -166,6 +177,12 @@ private func read(
         let r = read("timestamp,value\n2014-07-01 00:00:00,10844\n", format: .csv(nil))
         #expect(r.events.isEmpty)
         #expect(r.fatal?.contains("has no column metric") == true)
+    }
+
+    @Test func repeatedHeaderColumnsMakeTheFileUnreadable() {
+        let r = read("time,metric,value,value\n1,a,1,2\n", format: .csv(nil))
+        #expect(r.events.isEmpty)
+        #expect(r.fatal?.contains("names column value more than once") == true)
     }
 
     @Test func mappingReadsAForeignExport() {

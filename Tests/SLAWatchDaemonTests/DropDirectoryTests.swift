@@ -131,6 +131,100 @@ struct DropDirectoryTests {
         #expect(b["PRIORITY"] == "4")
     }
 
+    @Test func aRepeatCountsWhatTheFirstCopyDidNotAndMappingsMakeOtherEvents() throws {
+        let id = runID()
+        let (m, a, b) = ("fut_\(id)", "csva_\(id)", "csvb_\(id)")
+        let daemon = try TestDaemon(
+            objectivesYAML: sumObjectives(id, [m, a, b]),
+            extraConfig: """
+                max_future_skew: 2s
+                drop:
+                  csv:
+                    - {match: "a-*.csv", metric: \(a)}
+                    - {match: "b-*.csv", metric: \(b)}
+
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let now = Int(Date().timeIntervalSince1970)
+        // The second line is 5 s ahead: rejected (future_event) the first time.
+        let text = "\(m):1|c|T\(now - 10)\n\(m):5|c|T\(now + 5)\n"
+        try daemon.drop("first.statsd", text)
+        #expect(waitUntil(10) { daemon.processed("first.statsd") })
+        #expect(try daemon.values()[m] == 1)
+        sleep(4)
+        // The retry: the line counted before is skipped, the one refused before counts now.
+        try daemon.drop("retry.statsd", text)
+        #expect(waitUntil(10) { daemon.processed("retry.statsd") })
+        #expect(try daemon.values()[m] == 6)
+        let retry = try #require(try daemon.fileEntries("retry.statsd").last)
+        #expect(retry["SLAWATCH_DUPLICATES_SKIPPED"] == "1")
+        #expect(retry["SLAWATCH_ACCEPTED"] == "1")
+        // The same bytes read through two mappings are two different sets of events.
+        let csv = "timestamp,value\n\(now - 60),7\n"
+        try daemon.drop("a-1.csv", csv)
+        #expect(waitUntil(10) { daemon.processed("a-1.csv") })
+        try daemon.drop("b-1.csv", csv)
+        #expect(waitUntil(10) { daemon.processed("b-1.csv") })
+        let values = try daemon.values()
+        #expect(values[a] == 7)
+        #expect(values[b] == 7)
+    }
+
+    @Test func aFileRenamedOverOneBeingReadIsReadToo() throws {
+        let id = runID()
+        let m = "race_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let line = Array("\(m):1|c\n".utf8)
+        var big: [UInt8] = []
+        big.reserveCapacity(line.count * 1_500_000)
+        for _ in 0..<1_500_000 { big += line }
+        try daemon.drop("race.statsd", big)
+        // While the big file is read, a small one takes its name.
+        usleep(300_000)
+        try daemon.drop("race.statsd", "\(m):1000|c\n")
+        #expect(
+            waitUntil(60) {
+                daemon.leftInDrop().isEmpty && daemon.processed("race.statsd") && daemon.processed("race.statsd.1")
+            }
+        )
+        usleep(300_000)
+        #expect(try daemon.values()[m] == 1_501_000)
+        let sizes = try ["race.statsd", "race.statsd.1"].map {
+            try FileManager.default.attributesOfItem(atPath: daemon.processedDirectory + "/" + $0)[.size] as? Int
+        }
+        #expect(Set(sizes.compactMap { $0 }) == [big.count, m.utf8.count + 8])
+    }
+
+    @Test func jsonDocumentsAndLongNames() throws {
+        let id = runID()
+        let m = "doc_\(id)"
+        let daemon = try TestDaemon(objectivesYAML: sumObjectives(id, [m]))
+        try daemon.start()
+        defer { daemon.stop() }
+        let event = "{\"metric\":\"\(m)\",\"value\":1,\"kind\":\"c\"}"
+        try daemon.drop("leading.json", "\n\r\n  [\(event)]\n")
+        try daemon.drop("truncated.json", "[\(event)")
+        try daemon.drop("garbage.json", "[\(event)] garbage")
+        let long = String(repeating: "a", count: 248) + ".statsd"
+        try daemon.drop(long, "\(m):2|c\n\(m):bad|c\n")
+        #expect(waitUntil(10) { daemon.processed("leading.json") && daemon.failed("truncated.json.error") })
+        #expect(waitUntil(10) { daemon.failed("garbage.json.error") })
+        #expect(waitUntil(10) { daemon.leftInDrop().isEmpty })
+        let archived = try FileManager.default.contentsOfDirectory(atPath: daemon.processedDirectory)
+        let longArchived = try #require(archived.first { $0.hasPrefix("aaaa") && $0.hasSuffix(".statsd") })
+        #expect(longArchived.utf8.count <= 238)
+        #expect(archived.contains(longArchived + ".rejects"))
+        // Again under the same long name: archived under another shortened name.
+        try daemon.drop(long, "\(m):4|c\n")
+        #expect(waitUntil(10) { daemon.leftInDrop().isEmpty })
+        usleep(300_000)
+        #expect(try daemon.values()[m] == 7)
+    }
+
     @Test func dedupeOffCountsRepeatsAgain() throws {
         let id = runID()
         let m = "again_\(id)"

@@ -47,6 +47,9 @@ public enum Replay {
         case "json":
             var bytes = [UInt8](data)
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+            while let f = bytes.first, blank(f) { bytes.removeFirst() }
+            while let l = bytes.last, blank(l) { bytes.removeLast() }
             var events: [Event] = []
             var stats = ParseStats()
             var cache = ParseCache.disabled

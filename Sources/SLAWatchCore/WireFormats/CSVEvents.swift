@@ -186,6 +186,13 @@ public struct CSVEventParser: Sendable {
                 labelIndexes.append((String(cells[k].csvTrimmed.dropFirst(6)), k))
             }
         }
+        var seen = Set<String>()
+        let repeated = names.filter { !$0.isEmpty && !seen.insert($0).inserted }
+        if !repeated.isEmpty {
+            headerError =
+                "CSV header \(cells.joined(separator: ",")) names column \(Set(repeated).sorted().joined(separator: ", ")) more than once"
+            return
+        }
         if !missing.isEmpty {
             let how =
                 mapping == nil

@@ -116,7 +116,12 @@ public struct PrometheusTextParser: Sendable {
                 if i < u.count, u[i] == UInt8(ascii: ",") { i += 1 }
             }
         }
-        let rest = String(decoding: u[i...], as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        var restText = String(decoding: u[i...], as: UTF8.self)
+        // An OpenMetrics exemplar (`value [ts] # {trace_id="…"} 1`) is not part of the sample.
+        if let hash = restText.range(of: " # ") ?? restText.range(of: "\t# ") {
+            restText = String(restText[..<hash.lowerBound])
+        }
+        let rest = restText.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard let valueText = rest.first else { return .rejected(.missingValue) }
         guard rest.count <= 2 else { return .rejected(.invalidValue) }
         guard let value = Self.float(valueText) else { return .rejected(.invalidValue) }
@@ -149,7 +154,8 @@ public struct PrometheusTextParser: Sendable {
         case "inf", "+inf": return .infinity
         case "-inf": return -.infinity
         default:
-            guard let d = Double(s) else { return nil }
+            // Decimal only: Swift's Double(_:) would also take hexadecimal (`0x200`).
+            guard !s.contains(where: { $0 == "x" || $0 == "X" }), let d = Double(s) else { return nil }
             return d
         }
     }
