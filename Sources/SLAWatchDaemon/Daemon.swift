@@ -425,6 +425,7 @@ public final class Daemon: Service, Sendable {
             logger.warning("drop directory: \(error); polling every \(config.dropScanInterval) s instead")
         }
         defer { watcher?.stop() }
+        drop.recoverTaken()
         let rescanEvery = watcher == nil ? config.dropScanInterval : settings.rescanInterval
         var lastScan = -Double.infinity
         var lastPrune = -Double.infinity

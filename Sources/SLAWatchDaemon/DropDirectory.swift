@@ -367,10 +367,7 @@ public struct DropDirectory: Sendable {
         // A producer may have renamed another file over this name while it was read: that one
         // is new input (left for the next read); this one's content is archived from the open
         // descriptor.
-        var current = stat()
-        if lstat(full, &current) != 0 || UInt64(current.st_ino) != identity.inode
-            || UInt64(current.st_dev) != identity.device
-        {
+        guard let owned = take(name, identity: identity) else {
             do {
                 try FileMover.copy(fd: fd, toDirectory: processedPath, name: archivedName)
             } catch {
@@ -379,8 +376,10 @@ public struct DropDirectory: Sendable {
             return .processed(report)
         }
         do {
-            try FileMover.move(from: full, toDirectory: processedPath, name: archivedName)
+            try FileMover.move(from: owned, toDirectory: processedPath, name: archivedName)
         } catch {
+            // Give the name back so that the stuck file stays recognizable.
+            _ = link(owned, full) == 0 ? unlink(owned) : 0
             return .stuck(
                 name: name,
                 identity: identity,
@@ -619,6 +618,52 @@ public struct DropDirectory: Sendable {
     }
 
     // MARK: - Moves
+
+    /// The hidden name a file is held under while it is moved (`.slawatch-taking-INODE-RANDOM[.EXT]`,
+    /// never an existing name).
+    static let takingPrefix = ".slawatch-taking-"
+
+    /// Takes `name` out of the input atomically: renames it to a hidden name, and keeps it only
+    /// if it is still the file that was read (`identity`). If a producer renamed another file
+    /// over the name meanwhile, that file is given back under its name (or `NAME.returned-N`
+    /// if the name is taken again) without being overwritten, and `nil` is returned.
+    /// - Returns: the hidden path now holding the file that was read, or `nil`.
+    func take(_ name: String, identity: FileIdentity) -> String? {
+        let full = path + "/" + name
+        let ext = (name as NSString).pathExtension
+        let unique = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let hidden =
+            path + "/" + Self.takingPrefix + String(identity.inode) + "-" + unique + (ext.isEmpty ? "" : "." + ext)
+        guard rename(full, hidden) == 0 else { return nil }
+        var st = stat()
+        if lstat(hidden, &st) == 0, UInt64(st.st_ino) == identity.inode, UInt64(st.st_dev) == identity.device {
+            return hidden
+        }
+        // Not ours: link(2) never replaces an existing name.
+        var back = full
+        var k = 0
+        while link(hidden, back) != 0 && errno == EEXIST && k < 1000 {
+            k += 1
+            back = path + "/" + Self.fitted(name, suffix: ".returned-\(k)")
+        }
+        unlink(hidden)
+        return nil
+    }
+
+    /// Files left under a hidden taking name by a crash: renamed back into the input as
+    /// `recovered-INODE-RANDOM[.EXT]` (the ledger recognizes them and only finishes their move).
+    public func recoverTaken() {
+        for name in listNames().valid where name.hasPrefix(Self.takingPrefix) {
+            let rest = String(name.dropFirst(Self.takingPrefix.count))
+            var target = path + "/recovered-" + rest
+            var k = 0
+            while link(path + "/" + name, target) != 0 && errno == EEXIST && k < 1000 {
+                k += 1
+                target = path + "/recovered-\(k)-" + rest
+            }
+            unlink(path + "/" + name)
+        }
+    }
 
     /// A file found in the ledger: finish its interrupted move under the name chosen before the
     /// commit. When a cross-device copy had completed (the archived copy exists with the same

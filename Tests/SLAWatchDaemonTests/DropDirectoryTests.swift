@@ -502,6 +502,28 @@ struct DropDirectoryTests {
         #expect(try daemon.values()[m] == 6)
     }
 
+    @Test func takingAFileNeverTakesOrOverwritesAReplacement() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-take-\(runID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let drop = try DropDirectory(path: dir)
+        try "a:1|c\n".write(toFile: dir + "/x.statsd", atomically: false, encoding: .utf8)
+        let first = try #require(drop.identity(of: "x.statsd"))
+        // Still the file that was read: held under a hidden name, out of the input.
+        let held = try #require(drop.take("x.statsd", identity: first))
+        #expect(held.contains("/.slawatch-taking-\(first.inode)-") && held.hasSuffix(".statsd"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.statsd"))
+        // Another file renamed over the name after the read: given back, not taken.
+        try "b:2|c\n".write(toFile: dir + "/x.statsd", atomically: true, encoding: .utf8)
+        #expect(drop.take("x.statsd", identity: first) == nil)
+        #expect(try String(contentsOfFile: dir + "/x.statsd", encoding: .utf8) == "b:2|c\n")
+        // A crash while held: the next start puts it back as input the ledger will recognize.
+        #expect(FileManager.default.fileExists(atPath: held))
+        drop.recoverTaken()
+        let recovered = "recovered-" + held.split(separator: "/").last!.dropFirst(".slawatch-taking-".count)
+        #expect(drop.identity(of: String(recovered))?.inode == first.inode)
+        #expect(!FileManager.default.fileExists(atPath: held))
+    }
+
     @Test func aFailedCopyNeverRemovesTheSource() throws {
         let id = runID()
         let dir = "/dev/shm/slawatch-mover-\(id)"
