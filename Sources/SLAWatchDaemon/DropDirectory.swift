@@ -280,37 +280,24 @@ public struct DropDirectory: Sendable {
         var report = FileReport(name: archivedName)
         report.bytes = identity.size
         report.duplicateOf = earlier.map { $0.archivedName.isEmpty ? $0.name : $0.archivedName }
-        var sidecar = RejectsWriter(path: processedPath + "/." + archivedName + ".rejects.partial", source: name)
         // Pass 2: parse and stage.
-        let token = await actor.beginFile()
-        var tally = StageTally()
+        var run = FileRun(
+            actor: actor,
+            token: await actor.beginFile(),
+            patterns: patterns,
+            skip: skip,
+            report: report,
+            sidecar: RejectsWriter(path: processedPath + "/." + archivedName + ".rejects.partial", source: name)
+        )
         let staged: Result<Void, StageFailure>
         switch format {
-        case .lines(let lineFormat):
-            staged = await stageLines(
-                fd: fd,
-                format: lineFormat,
-                actor: actor,
-                token: token,
-                patterns: patterns,
-                skip: skip,
-                report: &report,
-                tally: &tally,
-                sidecar: &sidecar
-            )
-        case .json:
-            staged = await stageJSON(
-                fd: fd,
-                size: identity.size,
-                actor: actor,
-                token: token,
-                patterns: patterns,
-                skip: skip,
-                report: &report,
-                tally: &tally,
-                sidecar: &sidecar
-            )
+        case .lines(let lineFormat): staged = await stageLines(fd: fd, format: lineFormat, &run)
+        case .json: staged = await stageJSON(fd: fd, size: identity.size, &run)
         }
+        let token = run.token
+        report = run.report
+        let tally = run.tally
+        var sidecar = run.sidecar
         switch staged {
         case .success: break
         case .failure(.unreadable(let reason)):
@@ -389,6 +376,17 @@ public struct DropDirectory: Sendable {
         return .processed(report)
     }
 
+    /// One file's read in progress: where its events go and what has been counted so far.
+    struct FileRun {
+        let actor: EngineActor
+        let token: Int
+        let patterns: [String]?
+        let skip: RepeatSkip?
+        var report: FileReport
+        var tally = StageTally()
+        var sidecar: RejectsWriter
+    }
+
     /// Counts kept while staging.
     struct StageTally {
         var timestamped = 0
@@ -406,17 +404,9 @@ public struct DropDirectory: Sendable {
         case retry(String)
     }
 
-    private func stageLines(
-        fd: Int32,
-        format: LineBatcher.Format,
-        actor: EngineActor,
-        token: Int,
-        patterns: [String]?,
-        skip: RepeatSkip?,
-        report: inout FileReport,
-        tally: inout StageTally,
-        sidecar: inout RejectsWriter
-    ) async -> Result<Void, StageFailure> {
+    private func stageLines(fd: Int32, format: LineBatcher.Format, _ run: inout FileRun) async
+        -> Result<Void, StageFailure>
+    {
         guard lseek(fd, 0, SEEK_SET) == 0 else { return .failure(.retry("cannot rewind: \(errnoText())")) }
         var batcher = LineBatcher(maxLineBytes: settings.maxLineBytes, format: format)
         var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
@@ -434,20 +424,9 @@ public struct DropDirectory: Sendable {
             }
             if let fatal = batcher.fatalError { return .failure(.unreadable(fatal + "; nothing of it was counted")) }
             let b = batcher.take()
-            report.lines = batcher.lineCount
+            run.report.lines = batcher.lineCount
             do {
-                try await stage(
-                    b.events,
-                    lines: b.eventLines,
-                    parseRejections: b.rejections,
-                    actor: actor,
-                    token: token,
-                    patterns: patterns,
-                    skip: skip,
-                    report: &report,
-                    tally: &tally,
-                    sidecar: &sidecar
-                )
+                try await stage(b.events, lines: b.eventLines, parseRejections: b.rejections, &run)
             } catch {
                 return .failure(.retry("\(error)"))
             }
@@ -455,17 +434,7 @@ public struct DropDirectory: Sendable {
         }
     }
 
-    private func stageJSON(
-        fd: Int32,
-        size: Int64,
-        actor: EngineActor,
-        token: Int,
-        patterns: [String]?,
-        skip: RepeatSkip?,
-        report: inout FileReport,
-        tally: inout StageTally,
-        sidecar: inout RejectsWriter
-    ) async -> Result<Void, StageFailure> {
+    private func stageJSON(fd: Int32, size: Int64, _ run: inout FileRun) async -> Result<Void, StageFailure> {
         guard size <= settings.maxJSONBytes else {
             return .failure(
                 .unreadable(
@@ -488,8 +457,8 @@ public struct DropDirectory: Sendable {
         }
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
         let elementLines = JSONDocument.elementLines(data)
-        report.lines = data.reduce(into: 1) { if $1 == UInt8(ascii: "\n") { $0 += 1 } }
-        if data.last == UInt8(ascii: "\n") { report.lines -= 1 }
+        run.report.lines = data.reduce(into: 1) { if $1 == UInt8(ascii: "\n") { $0 += 1 } }
+        if data.last == UInt8(ascii: "\n") { run.report.lines -= 1 }
         var events = EventBatch()
         var stats = ParseStats()
         var cache = ParseCache.disabled
@@ -535,18 +504,7 @@ public struct DropDirectory: Sendable {
         }
         while lines.count < events.count { lines.append(lines.last ?? 1) }
         do {
-            try await stage(
-                events,
-                lines: lines,
-                parseRejections: rejections,
-                actor: actor,
-                token: token,
-                patterns: patterns,
-                skip: skip,
-                report: &report,
-                tally: &tally,
-                sidecar: &sidecar
-            )
+            try await stage(events, lines: lines, parseRejections: rejections, &run)
         } catch {
             return .failure(.retry("\(error)"))
         }
@@ -562,53 +520,47 @@ public struct DropDirectory: Sendable {
         _ parsed: EventBatch,
         lines: [Int],
         parseRejections: [LineRejection],
-        actor: EngineActor,
-        token: Int,
-        patterns: [String]?,
-        skip: RepeatSkip?,
-        report: inout FileReport,
-        tally: inout StageTally,
-        sidecar: inout RejectsWriter
+        _ run: inout FileRun
     ) async throws {
         var rejections = parseRejections
-        let base = tally.parsed
-        tally.parsed += parsed.count
-        let allowed = patterns.map { p in parsed.names.map { Authorization.allows(p, $0) } }
+        let base = run.tally.parsed
+        run.tally.parsed += parsed.count
+        let allowed = run.patterns.map { p in parsed.names.map { Authorization.allows(p, $0) } }
         var keep: [Int] = []
         keep.reserveCapacity(parsed.count)
         for i in parsed.indices {
             if let allowed, !allowed[Int(parsed.nameIndex[i])] {
                 rejections.append(LineRejection(line: lines[i], reason: .unauthorized, excerpt: parsed.metric(at: i)))
-                tally.notCounted.append(base + i)
+                run.tally.notCounted.append(base + i)
                 continue
             }
-            if let skip, parsed.time(at: i) != nil, !skip.notCounted.contains(base + i) {
-                report.skippedDuplicates += 1
+            if let skip = run.skip, parsed.time(at: i) != nil, !skip.notCounted.contains(base + i) {
+                run.report.skippedDuplicates += 1
                 continue
             }
             keep.append(i)
         }
         let events = keep.count == parsed.count ? parsed : parsed.selecting(keep)
         if !events.isEmpty {
-            let r = try await actor.stage(events, file: token)
-            report.accepted += r.accepted
+            let r = try await run.actor.stage(events, file: run.token)
+            run.report.accepted += r.accepted
             var rejected = Set<Int>()
             for x in r.rejected {
                 rejected.insert(x.index)
                 let i = keep[x.index]
                 rejections.append(LineRejection(line: lines[i], reason: x.reason, excerpt: events.metric(at: x.index)))
-                tally.notCounted.append(base + i)
+                run.tally.notCounted.append(base + i)
             }
             for k in events.indices where !rejected.contains(k) {
-                if events.time(at: k) == nil { tally.untimestamped += 1 } else { tally.timestamped += 1 }
+                if events.time(at: k) == nil { run.tally.untimestamped += 1 } else { run.tally.timestamped += 1 }
             }
         }
         if rejections.isEmpty { return }
         rejections.sort { $0.line < $1.line }
-        report.rejected += rejections.count
-        if report.firstErrorLine == nil { report.firstErrorLine = rejections[0].line }
-        for r in rejections { report.rejections[r.reason, default: 0] += 1 }
-        sidecar.write(rejections)
+        run.report.rejected += rejections.count
+        if run.report.firstErrorLine == nil { run.report.firstErrorLine = rejections[0].line }
+        for r in rejections { run.report.rejections[r.reason, default: 0] += 1 }
+        run.sidecar.write(rejections)
     }
 
     /// A repeat of an earlier file: its timestamped events are skipped, except those the

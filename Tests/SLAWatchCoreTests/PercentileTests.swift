@@ -3,19 +3,6 @@ import Testing
 
 @testable import SLAWatchCore
 
-/// SplitMix64: a seeded generator so every property run is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The exact nearest-rank quantile of `values`: the smallest `v` with at least `q · n` values
 /// `≤ v`.
 func exactQuantile(_ values: [Double], _ q: Double) -> Double {
@@ -28,7 +15,7 @@ func exactQuantile(_ values: [Double], _ q: Double) -> Double {
 @Suite struct PercentileTests {
     static let quantiles = [0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0]
 
-    private static func sample(_ kind: Int, _ rng: inout SeededGenerator) -> Double {
+    private static func sample(_ kind: Int, _ rng: inout SplitMix64) -> Double {
         switch kind {
         case 0: return Double.random(in: 0.001...1000, using: &rng)  // uniform
         case 1: return exp(Double.random(in: -3...9, using: &rng))  // log-uniform over 5 decades
@@ -43,7 +30,7 @@ func exactQuantile(_ values: [Double], _ q: Double) -> Double {
 
     @Test(arguments: 0..<5)
     func withinOnePercentOfTheExactValue(distribution: Int) {
-        var rng = SeededGenerator(seed: 42 + UInt64(distribution))
+        var rng = SplitMix64(seed: 42 + UInt64(distribution))
         for trial in 0..<40 {
             let n = Int.random(in: 1...3000, using: &rng)
             let values = (0..<n).map { _ in Self.sample(distribution, &rng) }
@@ -61,7 +48,7 @@ func exactQuantile(_ values: [Double], _ q: Double) -> Double {
     }
 
     @Test func mergingPartsEqualsSketchingTheWhole() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<50 {
             let values = (0..<Int.random(in: 1...2000, using: &rng)).map { _ in Self.sample(4, &rng) }
             var whole = QuantileSketch()
@@ -131,7 +118,7 @@ func exactQuantile(_ values: [Double], _ q: Double) -> Double {
             nodata: .alert
         )
         var engine = Engine(objectives: [o])
-        var rng = SeededGenerator(seed: 99)
+        var rng = SplitMix64(seed: 99)
         var values: [Double] = []
         let now = 10_000.0
         for k in 0..<3000 {
