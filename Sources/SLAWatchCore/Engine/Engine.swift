@@ -173,33 +173,23 @@ public struct Engine: Sendable {
                             if role == 0 { continue }
                             matched = true
                             if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                            let added: Bool
-                            if staging {
-                                added = stagedWindows[j].addRatio(
-                                    value: batch.values[i],
-                                    kind: batch.kinds[i],
-                                    sampleRate: batch.rates[i],
-                                    at: t,
-                                    oldest: oldest[j],
-                                    good: role & 2 != 0,
-                                    total: role & 1 != 0
-                                )
-                            } else {
-                                added = windows[j].addRatio(
-                                    value: batch.values[i],
-                                    kind: batch.kinds[i],
-                                    sampleRate: batch.rates[i],
-                                    at: t,
-                                    oldest: oldest[j],
-                                    good: role & 2 != 0,
-                                    total: role & 1 != 0
-                                )
-                                if added && !flags[j] {
+                            // The live window, or the staged one of an open drop file.
+                            let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                            if w.pointee.addRatio(
+                                value: batch.values[i],
+                                kind: batch.kinds[i],
+                                sampleRate: batch.rates[i],
+                                at: t,
+                                oldest: oldest[j],
+                                good: role & 2 != 0,
+                                total: role & 1 != 0
+                            ) {
+                                used = true
+                                if !staging && !flags[j] {
                                     flags[j] = true
                                     newlyDirty.append(j)
                                 }
                             }
-                            if added { used = true }
                             continue
                         }
                         if !filters[j].isEmpty {
@@ -216,30 +206,17 @@ public struct Engine: Sendable {
                         }
                         matched = true
                         if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                        if staging {
-                            if stagedWindows[j].add(
-                                value: batch.values[i],
-                                kind: batch.kinds[i],
-                                sampleRate: batch.rates[i],
-                                member: batch.members[i],
-                                at: t,
-                                oldest: oldest[j]
-                            ) {
-                                used = true
-                            }
-                            continue
-                        }
-                        let added = windows[j].add(
+                        let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                        if w.pointee.add(
                             value: batch.values[i],
                             kind: batch.kinds[i],
                             sampleRate: batch.rates[i],
                             member: batch.members[i],
                             at: t,
                             oldest: oldest[j]
-                        )
-                        if added {
+                        ) {
                             used = true
-                            if !flags[j] {
+                            if !staging && !flags[j] {
                                 flags[j] = true
                                 newlyDirty.append(j)
                             }
