@@ -6,7 +6,7 @@ public enum ObjectivesConfig {
     static let slaKeys: Set<String> = ["name", "provider", "customer", "description", "objectives"]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
-        "late_tolerance", "severity", "nodata", "unit", "good",
+        "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -260,6 +260,23 @@ public enum ObjectivesConfig {
                 "an adaptive baseline needs an objective judged continuously; a calendar count or sum at_least target is judged at period close"
             )
         }
+        let keepFiringFor = r.duration(m["keep_firing_for"], "\(p).keep_firing_for", default: 0)
+        let nodataAfter = r.duration(m["nodata_after"], "\(p).nodata_after", default: 0)
+        var clearAt: Double?
+        if let n = m["clear_at"], let s = r.string(n, "\(p).clear_at") {
+            if let v = Double(s.trimmingCharactersInWhitespace()), v.isFinite {
+                clearAt = v
+                if baseline.kind != .adaptive, direction == .atLeast ? v < baseline.value : v > baseline.value {
+                    r.fail(
+                        n,
+                        "\(p).clear_at",
+                        "clear_at \(s) is on the bad side of the baseline (\(direction.phrase) \(AlertEntry.number(baseline.value))): recovery would come before the breach ends"
+                    )
+                }
+            } else {
+                r.fail(n, "\(p).clear_at", "'\(s)' is not a number")
+            }
+        }
         let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
         let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
         var severity = Severity.warning
@@ -323,7 +340,7 @@ public enum ObjectivesConfig {
             r.fail(m["baseline"], "\(p).baseline", "a ratio is between 0 and 1 (write 0.999 for 99.9%)")
         }
         guard let name, let metric else { return nil }
-        return Objective(
+        var o = Objective(
             name: name,
             sla: sla,
             metric: metric,
@@ -340,5 +357,9 @@ public enum ObjectivesConfig {
             unit: unit,
             good: good
         )
+        o.keepFiringFor = keepFiringFor
+        o.clearAt = clearAt
+        o.nodataAfter = nodataAfter
+        return o
     }
 }

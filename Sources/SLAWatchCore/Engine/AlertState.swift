@@ -25,6 +25,11 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var episodeCounter: Int = 0
     /// Cumulative objectives: start (unix seconds) of the calendar period being accumulated.
     public var trackedPeriodStart: Int64?
+    /// A breach with `keep_firing_for`/`clear_at`: since when the SLI has been past the
+    /// recovery threshold.
+    public var clearSince: Double?
+    /// `nodata_after`: since when the window has been empty.
+    public var emptySince: Double?
     /// Adaptive baselines: the last sample boundary taken (`⌊t / every⌋`).
     public var lastSample: Int64?
     /// Adaptive baselines: recorded SLI samples per season slot (oldest first).

@@ -388,6 +388,22 @@ public struct Engine: Sendable {
         }
     }
 
+    /// Whether a breached objective whose SLI is good again recovers now: the SLI must be past
+    /// `clear_at` (when set), and have stayed so for `keep_firing_for`.
+    private func recovers(_ o: Objective, value: Double, now: Double, state st: inout InstanceState) -> Bool {
+        if let clear = o.clearAt, o.direction == .atLeast ? value < clear : value > clear {
+            st.clearSince = nil
+            return false
+        }
+        if o.keepFiringFor <= 0 { return true }
+        if st.clearSince == nil { st.clearSince = now }
+        if now - st.clearSince! >= o.keepFiringFor {
+            st.clearSince = nil
+            return true
+        }
+        return false
+    }
+
     /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
     /// the configured number.
     private func baselineInForce(_ i: Int) -> Double? {
@@ -432,9 +448,20 @@ public struct Engine: Sendable {
             st.pendingSince = nil
             move(.breached, .breach)
         }
+        if value != nil { st.emptySince = nil }
         if value != nil, baseline == nil {
             // An adaptive baseline still learning: nothing to judge against; the state stays.
+        } else if st.state == .breached, let value, let baseline, !o.isBad(value, baseline: baseline),
+            !recovers(o, value: value, now: now, state: &st)
+        {
+            // Good again, but not yet past `clear_at` or not for `keep_firing_for`: still firing.
+        } else if value == nil, o.nodata == .alert, o.nodataAfter > 0, st.state != .nodata,
+            now - (st.emptySince ?? now) < o.nodataAfter
+        {
+            // An empty window within its `nodata_after` grace: nothing changes yet.
+            if st.emptySince == nil { st.emptySince = now }
         } else if let value, let baseline, o.isBad(value, baseline: baseline) {
+            st.clearSince = nil
             switch st.state {
             case .breached: break
             case .pending:

@@ -320,6 +320,16 @@ public struct Objective: Sendable, Hashable {
     public var nodata: NodataPolicy
     /// Word for the counted thing in messages (`leads`); defaults to the SLI name.
     public var unit: String?
+    /// Seconds a breach keeps firing after the SLI is good again (`keep_firing_for`, as in
+    /// Prometheus alerting rules); 0 recovers at the first good evaluation.
+    public var keepFiringFor: Double = 0
+    /// Recovery threshold (`clear_at`): a breach recovers only once the SLI is back past this
+    /// value (at least it for `at_least`, at most it for `at_most`), so a value hovering at the
+    /// baseline does not flap. `nil`: the baseline itself.
+    public var clearAt: Double?
+    /// Seconds the window must stay empty before no data is declared (`nodata_after`); 0
+    /// declares it at the first empty evaluation.
+    public var nodataAfter: Double = 0
 
     /// Creates an objective. Defaults follow design §3.
     public init(
