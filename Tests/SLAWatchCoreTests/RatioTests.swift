@@ -82,6 +82,36 @@ import Testing
         #expect(e.status(at: 20).first?.value == 0.9)
     }
 
+    @Test func errorBudgetAndBurnRateInEntriesAndStatus() {
+        var e = Engine(objectives: [objective(good: GoodSelector(metric: "api.requests", match: ["status": "!~5.."]))])
+        // 10,000 requests, 30 failed, against 99.9%: a budget of 10, overspent by 20, burning 3×.
+        _ = e.ingest(requests("200", 9970, at: 990) + requests("500", 30, at: 991), now: 1000)
+        let t = e.evaluate(at: 1000)
+        let budget = t.first?.errorBudget
+        #expect(abs((budget?.budget ?? 0) - 10) < 1e-9)
+        #expect(abs((budget?.remaining ?? 0) + 20) < 1e-9)
+        #expect(abs((budget?.burnRate ?? 0) - 3) < 1e-9)
+        let o = e.objectives[0]
+        let fields = Dictionary(AlertEntry.fields(t[0], o), uniquingKeysWith: { a, _ in a })
+        #expect(fields["SLAWATCH_ERROR_BUDGET"] == "10")
+        #expect(fields["SLAWATCH_BUDGET_REMAINING"] == "-20")
+        #expect(fields["SLAWATCH_BURN_RATE"] == "3")
+        let status = e.status(at: 1000).first
+        #expect(abs((status?.burnRate ?? 0) - 3) < 1e-9)
+        #expect(abs((status?.errorBudget ?? 0) - 10) < 1e-9)
+    }
+
+    @Test func minEventsKeepsOneFailureOnAQuietServiceFromPaging() {
+        var o = objective(good: GoodSelector(metric: "api.requests", match: ["status": "!~5.."]))
+        o.minEvents = 100
+        var e = Engine(objectives: [o])
+        _ = e.ingest(requests("200", 3, at: 990) + requests("503", 1, at: 991), now: 1000)
+        #expect(e.status(at: 1000).first?.value == 0.75)
+        #expect(e.evaluate(at: 1000).isEmpty)  // 4 requests: not judged
+        _ = e.ingest(requests("503", 100, at: 995), now: 1000)
+        #expect(e.evaluate(at: 1001).map(\.kind) == [.breach])
+    }
+
     @Test func matcherSyntax() throws {
         #expect(try LabelMatcher(name: "s", text: "!~5..").matches("503") == false)
         #expect(try LabelMatcher(name: "s", text: "!~5..").matches("1503") == true)  // anchored

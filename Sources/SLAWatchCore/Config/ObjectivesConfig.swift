@@ -7,6 +7,7 @@ public enum ObjectivesConfig {
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
+        "min_events",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -277,6 +278,14 @@ public enum ObjectivesConfig {
                 r.fail(n, "\(p).clear_at", "'\(s)' is not a number")
             }
         }
+        var minEvents = 0
+        if let n = m["min_events"], let s = r.string(n, "\(p).min_events") {
+            if let v = Int(s), v >= 0, v <= 1_000_000_000 {
+                minEvents = v
+            } else {
+                r.fail(n, "\(p).min_events", "'\(s)' is not a whole number of events")
+            }
+        }
         let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
         let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
         var severity = Severity.warning
@@ -360,6 +369,7 @@ public enum ObjectivesConfig {
         o.keepFiringFor = keepFiringFor
         o.clearAt = clearAt
         o.nodataAfter = nodataAfter
+        o.minEvents = minEvents
         return o
     }
 }

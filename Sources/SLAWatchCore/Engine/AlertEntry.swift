@@ -136,6 +136,11 @@ public enum AlertEntry {
             ("SLAWATCH_TRANSITION", t.kind.rawValue),
         ]
         if let met = t.met { f.append(("SLAWATCH_RESULT", met ? "met" : "missed")) }
+        if let e = t.errorBudget {
+            f.append(("SLAWATCH_ERROR_BUDGET", number(e.budget)))
+            f.append(("SLAWATCH_BUDGET_REMAINING", number(e.remaining)))
+            f.append(("SLAWATCH_BURN_RATE", number(e.burnRate)))
+        }
         f.append(contentsOf: extra)
         return f
     }

@@ -85,4 +85,24 @@ public struct Transition: Sendable, Equatable {
     public var periodEnd: Double
     /// Period results: whether the target was met.
     public var met: Bool?
+    /// Ratio SLIs: the total and good event counts of the judged window (error budget).
+    public var counts: (total: Double, good: Double)?
+
+    public static func == (a: Transition, b: Transition) -> Bool {
+        a.objective == b.objective && a.kind == b.kind && a.from == b.from && a.to == b.to && a.at == b.at
+            && a.value == b.value && a.baseline == b.baseline && a.episode == b.episode
+            && a.periodStart == b.periodStart && a.periodEnd == b.periodEnd && a.met == b.met
+            && a.counts?.total == b.counts?.total && a.counts?.good == b.counts?.good
+    }
+
+    /// Ratio SLIs with target `baseline` (e.g. 0.999): the error budget `(1 − target) × total`
+    /// in events, what is left of it (`budget − bad`, negative when overspent), and the burn
+    /// rate `(bad / total) / (1 − target)` (1: spending exactly the budget over the window; SRE
+    /// workbook, "Alerting on SLOs"). `nil` for other SLIs or an empty window.
+    public var errorBudget: (budget: Double, remaining: Double, burnRate: Double)? {
+        guard let c = counts, c.total > 0, baseline < 1 else { return nil }
+        let budget = (1 - baseline) * c.total
+        let bad = max(0, c.total - c.good)
+        return (budget, budget - bad, (bad / c.total) / (1 - baseline))
+    }
 }

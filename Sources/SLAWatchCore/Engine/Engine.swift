@@ -422,24 +422,27 @@ public struct Engine: Sendable {
         var st = states[i]
         let before = st
         func move(_ to: AlertState, _ kind: TransitionKind) {
-            out.append(
-                Transition(
-                    objective: o.name,
-                    kind: kind,
-                    from: st.state,
-                    to: to,
-                    at: now,
-                    value: value,
-                    baseline: baseline ?? o.baseline.value,
-                    episode: st.episode,
-                    periodStart: span.start,
-                    periodEnd: span.end,
-                    met: nil
-                )
+            var t = Transition(
+                objective: o.name,
+                kind: kind,
+                from: st.state,
+                to: to,
+                at: now,
+                value: value,
+                baseline: baseline ?? o.baseline.value,
+                episode: st.episode,
+                periodStart: span.start,
+                periodEnd: span.end,
+                met: nil
             )
+            if o.sli == .ratio { t.counts = (agg.count, agg.good) }
+            out.append(t)
             st.state = to
             st.since = now
         }
+        // `min_events`: too few events to judge (one failure on a quiet service is no breach).
+        let events = o.sli == .ratio ? agg.count : Double(agg.samples)
+        let tooFew = value != nil && Double(o.minEvents) > events
         func openEpisode() {
             if st.episode == nil {
                 st.episodeCounter += 1
@@ -449,8 +452,9 @@ public struct Engine: Sendable {
             move(.breached, .breach)
         }
         if value != nil { st.emptySince = nil }
-        if value != nil, baseline == nil {
-            // An adaptive baseline still learning: nothing to judge against; the state stays.
+        if value != nil, baseline == nil || tooFew {
+            // An adaptive baseline still learning, or fewer events than `min_events`: nothing to
+            // judge; the state stays.
         } else if st.state == .breached, let value, let baseline, !o.isBad(value, baseline: baseline),
             !recovers(o, value: value, now: now, state: &st)
         {
@@ -596,30 +600,53 @@ public struct Engine: Sendable {
         public var since: Double
         /// Open episode id.
         public var episode: String?
+        /// Ratio SLIs: the window's error budget in events, `(1 − target) × total`.
+        public var errorBudget: Double?
+        /// Ratio SLIs: what is left of the budget (negative when overspent).
+        public var budgetRemaining: Double?
+        /// Ratio SLIs: the burn rate, `(bad / total) / (1 − target)`.
+        public var burnRate: Double?
     }
 
     /// The standing of every objective as of the last evaluation.
-    public func status() -> [Status] { status(values: lastValues) }
+    public func status() -> [Status] { status(values: lastValues, counts: nil) }
 
     /// The standing of every objective with SLI values computed at `now` from the windows as
     /// they are (states stay those of the last evaluation: only evaluation changes them). This
     /// is what `slawatch status` shows, so an acknowledged push is visible at once.
     public func status(at now: Double) -> [Status] {
         var copy = self
+        var counts = [(total: Double, good: Double)?](repeating: nil, count: objectives.count)
         let values = objectives.indices.map { i -> Double? in
             let o = objectives[i]
             let agg = copy.windows[i].aggregate(at: now)
+            if o.sli == .ratio { counts[i] = (agg.count, agg.good) }
             let span = copy.windows[i].period(containing: now)
             if o.isCumulative { return o.sliValue(agg, seconds: now - span.start) ?? 0 }
             if case .calendar = o.window { return o.sliValue(agg, seconds: now - span.start) }
             return o.sliValue(agg, seconds: span.end - span.start)
         }
-        return status(values: values)
+        return status(values: values, counts: counts)
     }
 
-    private func status(values: [Double?]) -> [Status] {
+    private func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
         objectives.indices.map { i in
             let o = objectives[i]
+            var budget = Transition(
+                objective: o.name,
+                kind: .breach,
+                from: .ok,
+                to: .ok,
+                at: 0,
+                value: nil,
+                baseline: baselineInForce(i) ?? o.baseline.value,
+                episode: nil,
+                periodStart: 0,
+                periodEnd: 0,
+                met: nil
+            )
+            budget.counts = counts?[i]
+            let e = budget.errorBudget
             return Status(
                 objective: o.name,
                 sla: o.sla.name,
@@ -634,7 +661,10 @@ public struct Engine: Sendable {
                 direction: o.direction.rawValue,
                 state: states[i].state.rawValue,
                 since: states[i].since,
-                episode: states[i].episode
+                episode: states[i].episode,
+                errorBudget: e?.budget,
+                budgetRemaining: e?.remaining,
+                burnRate: e?.burnRate
             )
         }
     }

@@ -327,6 +327,9 @@ public struct Objective: Sendable, Hashable {
     /// value (at least it for `at_least`, at most it for `at_most`), so a value hovering at the
     /// baseline does not flap. `nil`: the baseline itself.
     public var clearAt: Double?
+    /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
+    /// with fewer the state stays as it is. 0: any non-empty window is judged.
+    public var minEvents: Int = 0
     /// Seconds the window must stay empty before no data is declared (`nodata_after`); 0
     /// declares it at the first empty evaluation.
     public var nodataAfter: Double = 0
