@@ -15,7 +15,8 @@ import Testing
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
         MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
-        MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed,
+        MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
+        MessageID.paceOnTrack,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -43,7 +44,8 @@ import Testing
             "SLAWATCH_FILE", "SLAWATCH_LINES", "SLAWATCH_ERROR", "SLAWATCH_OBJECTIVES", "SLAWATCH_RESTORED",
             "SLAWATCH_DROPPED", "SLAWATCH_CONFIG", "SLAWATCH_ADDED", "SLAWATCH_CHANGED", "SLAWATCH_REMOVED",
             "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
-            "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS",
+            "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
+            "SLAWATCH_PROJECTION",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -7,7 +7,7 @@ public enum ObjectivesConfig {
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
-        "min_events",
+        "min_events", "pace",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -278,6 +278,44 @@ public enum ObjectivesConfig {
                 r.fail(n, "\(p).clear_at", "'\(s)' is not a number")
             }
         }
+        var pace: PaceRule?
+        if let n = m["pace"] {
+            let pm = r.mapping(n, "\(p).pace", allowed: ["by", "holidays", "min_elapsed"])
+            var rule = PaceRule()
+            if let bn = pm["by"], let s = r.string(bn, "\(p).pace.by") {
+                if let v = PaceRule.Spread(rawValue: s) {
+                    rule.spread = v
+                } else {
+                    r.fail(bn, "\(p).pace.by", "'\(s)' is not linear or business_days")
+                }
+            }
+            if let hn = pm["holidays"] {
+                for h in r.sequence(hn, "\(p).pace.holidays") {
+                    guard let s = r.string(h, "\(p).pace.holidays") else { continue }
+                    if RFC3339.parse(s + "T00:00:00Z") != nil {
+                        rule.holidays.insert(s)
+                    } else {
+                        r.fail(h, "\(p).pace.holidays", "'\(s)' is not a date (YYYY-MM-DD)")
+                    }
+                }
+            }
+            if let en = pm["min_elapsed"], let s = r.string(en, "\(p).pace.min_elapsed") {
+                let text = s.hasSuffix("%") ? String(s.dropLast()) : s
+                if let v = Double(text), v >= 0, v <= (s.hasSuffix("%") ? 100 : 1) {
+                    rule.minElapsed = s.hasSuffix("%") ? v / 100 : v
+                } else {
+                    r.fail(en, "\(p).pace.min_elapsed", "'\(s)' is not a fraction (0.25) or a percentage (25%)")
+                }
+            }
+            let cumulative: Bool = {
+                guard case .calendar = window else { return false }
+                return (sli == .count || sli == .sum) && direction == .atLeast
+            }()
+            if !cumulative {
+                r.fail(n, "\(p).pace", "pace applies to calendar count or sum targets with direction at_least")
+            }
+            pace = rule
+        }
         var minEvents = 0
         if let n = m["min_events"], let s = r.string(n, "\(p).min_events") {
             if let v = Int(s), v >= 0, v <= 1_000_000_000 {
@@ -370,6 +408,7 @@ public enum ObjectivesConfig {
         o.clearAt = clearAt
         o.nodataAfter = nodataAfter
         o.minEvents = minEvents
+        o.pace = pace
         return o
     }
 }

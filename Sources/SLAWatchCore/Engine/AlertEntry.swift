@@ -33,6 +33,10 @@ public enum MessageID {
     public static let configRefused = "3e0b4609f0a0413c9a3da8065e0d80e0"
     /// An alert storm: transitions beyond `max_alerts_per_minute` were counted, not written.
     public static let alertsSuppressed = "b9b5dace85a74ab3bbe58df0d06b4d4d"
+    /// A cumulative target is off pace for its period.
+    public static let paceAtRisk = "9191729741074ed5928929b05d2d856e"
+    /// A cumulative target is back on pace.
+    public static let paceOnTrack = "32122f71d0e14a9283b3ac2ce97fa1f2"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
@@ -44,6 +48,8 @@ public enum MessageID {
         case .pendingCleared: return pendingCleared
         case .dataResumed: return dataResumed
         case .periodResult: return periodResult
+        case .paceAtRisk: return paceAtRisk
+        case .paceOnTrack: return paceOnTrack
         }
     }
 }
@@ -71,7 +77,8 @@ public enum AlertEntry {
         case .periodResult: return t.met == true ? Severity.notice.rawValue : o.severity.rawValue
         case .nodata: return min(o.severity.rawValue, Severity.warning.rawValue)
         case .recovery: return Severity.notice.rawValue
-        case .pending, .pendingCleared, .dataResumed: return Severity.info.rawValue
+        case .pending, .pendingCleared, .dataResumed, .paceOnTrack: return Severity.info.rawValue
+        case .paceAtRisk: return max(o.severity.rawValue, Severity.warning.rawValue)
         }
     }
 
@@ -104,6 +111,13 @@ public enum AlertEntry {
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
         case .dataResumed: return "\(o.name) has data again: \(tail)"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
+        case .paceAtRisk, .paceOnTrack:
+            let p = t.pace ?? (0, 0, 0)
+            let head = t.kind == .paceAtRisk ? "is off pace" : "is back on pace"
+            return
+                "\(o.name) \(head): \(valueText) so far \(windowPhrase(t, o)), \(number(p.expected)) expected by now "
+                + "(\(Int((p.elapsed * 100).rounded()))% of the period), on track for \(number(p.projection)); "
+                + "baseline \(o.direction.phrase) \(number(t.baseline)) (\(o.sla.provider) → \(o.sla.customer))"
         }
     }
 
@@ -136,6 +150,11 @@ public enum AlertEntry {
             ("SLAWATCH_TRANSITION", t.kind.rawValue),
         ]
         if let met = t.met { f.append(("SLAWATCH_RESULT", met ? "met" : "missed")) }
+        if let p = t.pace {
+            f.append(("SLAWATCH_EXPECTED", number(p.expected)))
+            f.append(("SLAWATCH_PROJECTION", number(p.projection)))
+            f.append(("SLAWATCH_ELAPSED", number(p.elapsed)))
+        }
         if let e = t.errorBudget {
             f.append(("SLAWATCH_ERROR_BUDGET", number(e.budget)))
             f.append(("SLAWATCH_BUDGET_REMAINING", number(e.remaining)))

@@ -30,6 +30,10 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var clearSince: Double?
     /// `nodata_after`: since when the window has been empty.
     public var emptySince: Double?
+    /// Pace: the period (start) whose pace was judged, and whether it is off pace.
+    public var pacePeriod: Int64?
+    /// Pace: whether the current period is off pace (a "pace at risk" entry was written).
+    public var paceAtRisk: Bool?
     /// Adaptive baselines: the last sample boundary taken (`⌊t / every⌋`).
     public var lastSample: Int64?
     /// Adaptive baselines: recorded SLI samples per season slot (oldest first).
@@ -59,6 +63,10 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case dataResumed = "data_resumed"
     /// A cumulative objective's calendar period closed (met or missed); not a state change by itself.
     case periodResult = "period_result"
+    /// A cumulative target is off pace: its projection to the period end is below the baseline.
+    case paceAtRisk = "pace_at_risk"
+    /// A cumulative target that was off pace is on track again.
+    case paceOnTrack = "pace_on_track"
 }
 
 /// One thing the engine decided at an evaluation: a state change, or a period result.
@@ -87,12 +95,15 @@ public struct Transition: Sendable, Equatable {
     public var met: Bool?
     /// Ratio SLIs: the total and good event counts of the judged window (error budget).
     public var counts: (total: Double, good: Double)?
+    /// Pace entries: what the target expects by now and the projection to the period end.
+    public var pace: (expected: Double, projection: Double, elapsed: Double)?
 
     public static func == (a: Transition, b: Transition) -> Bool {
         a.objective == b.objective && a.kind == b.kind && a.from == b.from && a.to == b.to && a.at == b.at
             && a.value == b.value && a.baseline == b.baseline && a.episode == b.episode
             && a.periodStart == b.periodStart && a.periodEnd == b.periodEnd && a.met == b.met
             && a.counts?.total == b.counts?.total && a.counts?.good == b.counts?.good
+            && a.pace?.expected == b.pace?.expected && a.pace?.projection == b.pace?.projection
     }
 
     /// Ratio SLIs with target `baseline` (e.g. 0.999): the error budget `(1 − target) × total`

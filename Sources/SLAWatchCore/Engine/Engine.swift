@@ -330,6 +330,7 @@ public struct Engine: Sendable {
                 // Judge before evicting: after a gap of more than one period the tracked period
                 // is older than the oldest live bucket, and evicting first would judge it as 0.
                 evaluateCumulative(i, now: now, into: &out)
+                if objectives[i].pace != nil { checkPace(i, now: now, into: &out) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
             } else {
                 // Adaptive baselines sample the window at each boundary before old buckets go.
@@ -496,6 +497,50 @@ public struct Engine: Sendable {
             move(.nodata, .nodata)
         }
         if st != before {
+            states[i] = st
+            dirty.insert(i)
+        }
+    }
+
+    /// Pace of a cumulative target: once `min_elapsed` of the period has passed, the count so
+    /// far is projected to the period end (`value / elapsed`); a projection below the baseline
+    /// writes "pace at risk" (once, until the pace recovers or the period ends), a recovery
+    /// "back on pace".
+    private mutating func checkPace(_ i: Int, now: Double, into out: inout [Transition]) {
+        let o = objectives[i]
+        guard let rule = o.pace, let periods = CalendarPeriods(timeZoneIdentifier: o.timeZone) else { return }
+        let period = windows[i].period(containing: now)
+        var st = states[i]
+        if st.pacePeriod != Int64(period.start) {
+            st.pacePeriod = Int64(period.start)
+            st.paceAtRisk = false
+        }
+        let f = rule.elapsed(start: period.start, end: period.end, now: now, periods: periods)
+        if f >= rule.minElapsed && f < 1 {
+            let value = o.sliValue(windows[i].aggregate(at: now), seconds: now - period.start) ?? 0
+            let baseline = o.baseline.value
+            let projection = value / f
+            let atRisk = o.isBad(projection, baseline: baseline)
+            if atRisk != (st.paceAtRisk ?? false) {
+                var t = Transition(
+                    objective: o.name,
+                    kind: atRisk ? .paceAtRisk : .paceOnTrack,
+                    from: st.state,
+                    to: st.state,
+                    at: now,
+                    value: value,
+                    baseline: baseline,
+                    episode: st.episode,
+                    periodStart: period.start,
+                    periodEnd: period.end,
+                    met: nil
+                )
+                t.pace = (baseline * f, projection, f)
+                out.append(t)
+                st.paceAtRisk = atRisk
+            }
+        }
+        if st != states[i] {
             states[i] = st
             dirty.insert(i)
         }

@@ -269,6 +269,58 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
     }
 }
 
+/// Pace of a cumulative calendar target ("at least 100 leads a month"): how much of the target
+/// should be reached by now, and whether the period is on track (docs/objectives.md, "Pace").
+public struct PaceRule: Sendable, Hashable, Codable {
+    /// How the target is spread over the period.
+    public enum Spread: String, Sendable, Hashable, Codable {
+        /// Evenly over time.
+        case linear
+        /// Evenly over business days (Monday to Friday, except `holidays`), in the objective's
+        /// time zone; nothing is expected on other days.
+        case businessDays = "business_days"
+    }
+    /// How the target is spread.
+    public var spread: Spread
+    /// Local dates (`YYYY-MM-DD`) that are not business days.
+    public var holidays: Set<String>
+    /// Fraction of the period (0–1) before which pace is not judged (too early to tell).
+    public var minElapsed: Double
+
+    /// Creates a rule.
+    public init(spread: Spread = .linear, holidays: Set<String> = [], minElapsed: Double = 0.1) {
+        self.spread = spread
+        self.holidays = holidays
+        self.minElapsed = minElapsed
+    }
+
+    /// The fraction (0–1) of the period `[start, end)` that counts as elapsed at `now`.
+    public func elapsed(start: Double, end: Double, now: Double, periods: CalendarPeriods) -> Double {
+        guard end > start else { return 1 }
+        if now <= start { return 0 }
+        if now >= end { return 1 }
+        switch spread {
+        case .linear:
+            return (now - start) / (end - start)
+        case .businessDays:
+            var total = 0.0
+            var done = 0.0
+            var t = start
+            while t < end {
+                let day = periods.period(.day, containing: t)
+                let business = periods.isoWeekday(day.start) <= 5 && !holidays.contains(periods.localDate(day.start))
+                if business {
+                    let length = day.end - day.start
+                    total += 1
+                    if now >= day.end { done += 1 } else if now > day.start { done += (now - day.start) / length }
+                }
+                t = day.end
+            }
+            return total > 0 ? done / total : (now - start) / (end - start)
+        }
+    }
+}
+
 /// An SLA: an agreement between a provider and a customer holding objectives.
 public struct SLA: Sendable, Hashable, Codable {
     /// SLA name, e.g. `leads-to-sales`.
@@ -327,6 +379,8 @@ public struct Objective: Sendable, Hashable {
     /// value (at least it for `at_least`, at most it for `at_most`), so a value hovering at the
     /// baseline does not flap. `nil`: the baseline itself.
     public var clearAt: Double?
+    /// Cumulative calendar targets: the pace rule (`pace:`), `nil` for no pace entries.
+    public var pace: PaceRule?
     /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
     /// with fewer the state stays as it is. 0: any non-empty window is judged.
     public var minEvents: Int = 0

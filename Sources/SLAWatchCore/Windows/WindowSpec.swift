@@ -57,6 +57,22 @@ public struct CalendarPeriods: Sendable {
         calendar = cal
     }
 
+    /// Weekday of the local day containing `t`: 1 = Monday … 7 = Sunday (ISO 8601).
+    public func isoWeekday(_ t: Double) -> Int {
+        let w = calendar.component(.weekday, from: Date(timeIntervalSince1970: t))  // 1 = Sunday
+        return w == 1 ? 7 : w - 1
+    }
+
+    /// The local date of `t` as `YYYY-MM-DD`.
+    public func localDate(_ t: Double) -> String {
+        let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: t))
+        func p(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(p(c.year ?? 0, 4))-\(p(c.month ?? 0, 2))-\(p(c.day ?? 0, 2))"
+    }
+
     /// The period of kind `unit` containing `t`, as `[start, end)` unix seconds.
     public func period(_ unit: CalendarUnit, containing t: Double) -> (start: Double, end: Double) {
         let date = Date(timeIntervalSince1970: t)
