@@ -168,7 +168,7 @@ public actor EngineActor {
             commits += 1
         } catch {
             needsFullSnapshot = true
-            pendingGauges = engine.gaugeLevels
+            pendingGauges = engine.persistedLevels
             throw error
         }
     }
@@ -219,7 +219,7 @@ public actor EngineActor {
         var next = Engine(objectives: objectives, maxFutureSkew: maxFutureSkew)
         next.tracksGaugeLevels = engine.tracksGaugeLevels
         next.restore(engine.allSnapshots())
-        next.restoreGaugeLevels(engine.gaugeLevels)
+        next.restoreGaugeLevels(engine.persistedLevels)
         engine = next
         needsFullSnapshot = true
         return summary

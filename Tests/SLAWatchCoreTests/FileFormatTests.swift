@@ -73,7 +73,11 @@ private func read(
         #expect(first.labels == ["method": "post", "code": "200"])
         #expect(first.value == 1027)
         #expect(first.time == 1_395_066_363)
-        #expect(first.kind == .gauge)
+        #expect(first.kind == .cumulative)  // a counter: counted as increases
+        #expect(r.events.first { $0.metric == "metric_without_timestamp_and_labels" }?.kind == .gauge)
+        #expect(r.events.first { $0.labels["le"] == "0.1" }?.kind == .cumulative)
+        #expect(r.events.first { $0.labels["quantile"] == "0.5" }?.kind == .gauge)
+        #expect(r.events.first { $0.metric == "rpc_duration_seconds_count" }?.kind == .cumulative)
         #expect(r.events[1].value == 3)
         #expect(r.events[2].labels["path"] == "C:\\DIR\\FILE.TXT")
         #expect(r.events[2].labels["error"] == "Cannot find file:\n\"FILE.TXT\"")

@@ -411,8 +411,18 @@ struct DropDirectoryTests {
         #expect(waitUntil(10) { daemon.processed("batch.json") && daemon.processed("node.prom") })
         let values = try daemon.values()
         #expect(values[j] == 7)
-        #expect(values[hist] == 144_320)
-        #expect(values["http_requests_total"] == 1030)
+        // Counters are running totals: the first file is the base of every series.
+        #expect(values[hist] == 0)
+        #expect(values["http_requests_total"] == 0)
+        // The next scrape: the increases count (one series restarted from zero).
+        let next =
+            prom.replacingOccurrences(of: "} 1027", with: "} 1127").replacingOccurrences(of: "} 3\n", with: "} 1\n")
+            .replacingOccurrences(of: "_count{run=\"\(id)\"} 144320", with: "_count{run=\"\(id)\"} 144420")
+        try daemon.drop("node-2.prom", next)
+        #expect(waitUntil(10) { daemon.processed("node-2.prom") })
+        let after = try daemon.values()
+        #expect(after[hist] == 100)
+        #expect(after["http_requests_total"] == 101)  // +100, and a reset to 1
         let jsonRejects = try String(
             contentsOfFile: daemon.processedDirectory + "/batch.json.rejects",
             encoding: .utf8

@@ -26,6 +26,12 @@ public struct Engine: Sendable {
     /// Current level of every gauge series (metric and labels), for the etsy delta dialect.
     public private(set) var gaugeLevels: [String: Double] = [:]
     private var dirtyGauges: Set<String> = []
+    /// Cumulative counters: the last sample (value, time) of every series.
+    private var cumulativeLast: [String: (value: Double, time: Double)] = [:]
+    private var dirtyCumulative: Set<String> = []
+    private var stagedCumulative: [String: (value: Double, time: Double)] = [:]
+    /// Key prefix of cumulative-counter bases among the persisted gauge levels.
+    static let cumulativePrefix = "cumulative\u{1F}"
     /// Windows receiving a drop file's events while it is being read (`beginStaging()`), merged
     /// into the live windows by `commitStaging(now:)`; `nil` when no file is open.
     private var staged: [Window]?
@@ -102,6 +108,34 @@ public struct Engine: Sendable {
         var result = IngestResult()
         var batch = input
         let skew = maxFutureSkew
+        // Cumulative counters become increases (per series, reset-aware; a first sample is a base).
+        if batch.kinds.contains(.cumulative) {
+            for i in batch.indices where batch.kinds[i] == .cumulative {
+                let t = batch.time(at: i) ?? now
+                if t > now + skew { continue }
+                let key = Self.seriesKey(batch[i])
+                let v = batch.values[i]
+                var increase = 0.0
+                // A staged file's bases stay aside until its commit (a file read again after an
+                // abort must see the bases it saw the first time).
+                let staging = toStaging && staged != nil
+                if let last = (staging ? stagedCumulative[key] : nil) ?? cumulativeLast[key] {
+                    if t < last.time {
+                        // An older sample than one already seen: no increase, nothing changes.
+                        batch.setCounterIncrease(0, at: i)
+                        continue
+                    }
+                    increase = v >= last.value ? v - last.value : v
+                }
+                if staging {
+                    stagedCumulative[key] = (v, t)
+                } else {
+                    cumulativeLast[key] = (v, t)
+                    dirtyCumulative.insert(key)
+                }
+                batch.setCounterIncrease(increase, at: i)
+            }
+        }
         // etsy gauge deltas first (they touch engine state other than the windows).
         if tracksGaugeLevels {
             for i in batch.indices where batch.kinds[i] == .gauge && (batch.time(at: i) ?? now) <= now + skew {
@@ -252,6 +286,7 @@ public struct Engine: Sendable {
     /// socket traffic keeps flowing into the live windows. Memory: one set of buckets per
     /// objective, whatever the file's size.
     public mutating func beginStaging() {
+        stagedCumulative = [:]
         staged = objectives.map(Self.window(for:))
     }
 
@@ -267,6 +302,11 @@ public struct Engine: Sendable {
     public mutating func commitStaging(now: Double) -> Int {
         guard let staged else { return 0 }
         self.staged = nil
+        for (k, v) in stagedCumulative {
+            cumulativeLast[k] = v
+            dirtyCumulative.insert(k)
+        }
+        stagedCumulative = [:]
         var late = 0
         for j in staged.indices {
             let buckets = staged[j].buckets
@@ -285,7 +325,10 @@ public struct Engine: Sendable {
     }
 
     /// Drops everything staged and ends staging.
-    public mutating func discardStaging() { staged = nil }
+    public mutating func discardStaging() {
+        staged = nil
+        stagedCumulative = [:]
+    }
 
     /// etsy statsd: a signed gauge value changes the level; a first delta sets it. Returns the
     /// absolute level when the event was a delta.
@@ -310,13 +353,34 @@ public struct Engine: Sendable {
 
     /// Gauge levels changed since the last call (series key → level), and clears the set.
     public mutating func takeDirtyGaugeLevels() -> [String: Double] {
-        defer { dirtyGauges.removeAll() }
-        return Dictionary(uniqueKeysWithValues: dirtyGauges.compactMap { k in gaugeLevels[k].map { (k, $0) } })
+        defer {
+            dirtyGauges.removeAll()
+            dirtyCumulative.removeAll()
+        }
+        var out = Dictionary(uniqueKeysWithValues: dirtyGauges.compactMap { k in gaugeLevels[k].map { (k, $0) } })
+        for k in dirtyCumulative {
+            if let last = cumulativeLast[k] { out[Self.cumulativePrefix + k] = last.value }
+        }
+        return out
     }
 
-    /// Restores gauge levels saved by an earlier run.
+    /// Gauge levels and cumulative-counter bases, all of them (a full snapshot after a reload).
+    public var persistedLevels: [String: Double] {
+        var out = gaugeLevels
+        for (k, v) in cumulativeLast { out[Self.cumulativePrefix + k] = v.value }
+        return out
+    }
+
+    /// Restores gauge levels and cumulative-counter bases saved by an earlier run (a restored
+    /// base has no time: any later sample is compared with it).
     public mutating func restoreGaugeLevels(_ levels: [String: Double]) {
-        gaugeLevels.merge(levels) { _, new in new }
+        for (k, v) in levels {
+            if k.hasPrefix(Self.cumulativePrefix) {
+                cumulativeLast[String(k.dropFirst(Self.cumulativePrefix.count))] = (v, -Double.infinity)
+            } else {
+                gaugeLevels[k] = v
+            }
+        }
     }
 
     // MARK: - Evaluation

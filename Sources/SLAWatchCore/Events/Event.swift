@@ -4,11 +4,17 @@
 /// - `gauge`: an absolute level (`|g`, DogStatsD semantics: `-3|g` sets −3).
 /// - `distribution`: one sample of a timer or histogram (`|ms`, `|h`, `|d`).
 /// - `set`: one member of a set (`|s`); the `count` SLI of a set is its number of distinct members.
+/// - `cumulative`: a counter's running total; counted as the increases between samples.
 public enum MetricKind: String, Sendable, Codable, Hashable, CaseIterable {
     case counter
     case gauge
     case distribution
     case set
+    /// A counter's running total (a Prometheus counter, JSON/CSV kind `cumulative`): the engine
+    /// turns each sample into the increase since the series' previous sample, reset-aware (a
+    /// drop means the counter restarted from zero: the increase is the new value), without
+    /// extrapolation; a series' first sample is a base, not an increase.
+    case cumulative
 }
 
 /// One measurement as it reaches the engine.

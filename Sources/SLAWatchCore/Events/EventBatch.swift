@@ -235,6 +235,13 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         values[i] = v
         deltas[i] = false
     }
+
+    /// Replaces an event's value and kind (a cumulative sample becomes its increase).
+    mutating func setCounterIncrease(_ v: Double, at i: Int) {
+        values[i] = v
+        kinds[i] = .counter
+        deltas[i] = false
+    }
 }
 
 /// Batches handed back by the consumer after ingesting them, for the producer to fill again:

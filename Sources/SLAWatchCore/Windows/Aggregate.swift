@@ -50,7 +50,7 @@ public struct Aggregate: Sendable, Equatable, Codable {
         }
         samples += 1
         switch kind {
-        case .counter:
+        case .counter, .cumulative:
             count += value * weight
             sum += value * weight
         case .gauge, .distribution:

@@ -49,7 +49,7 @@ public struct CSVMapping: Sendable, Equatable {
 ///
 /// The first non-blank line is the header (required). Without a mapping, the columns are
 /// `time`, `metric`, `value` (required) and optionally `kind` (`counter`, `gauge`,
-/// `distribution`, `set` or their statsd letters; default `counter`) and `label.NAME` (a label
+/// `distribution`, `set`, `cumulative` or the statsd letters; default `counter`) and `label.NAME` (a label
 /// per column; an empty cell adds no label). With a `CSVMapping` the metric, kind and labels come
 /// from the mapping and only its time and value columns are read. Column names are matched
 /// without regard to case or surrounding blanks. Times: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]`
@@ -122,6 +122,7 @@ public struct CSVEventParser: Sendable {
             if !raw.isEmpty {
                 switch raw {
                 case "counter", "c": kind = .counter
+                case "cumulative": kind = .cumulative
                 case "gauge", "g": kind = .gauge
                 case "distribution", "d", "h", "histogram", "timer", "ms": kind = .distribution
                 case "set", "s": kind = .set

@@ -523,6 +523,7 @@ public struct LineParser: Sendable {
         let kind: MetricKind
         switch decoded.kind {
         case "counter", "c": kind = .counter
+        case "cumulative": kind = .cumulative
         case "gauge", "g": kind = .gauge
         case "distribution", "d", "h", "histogram", "timer", "ms": kind = .distribution
         case "set", "s": kind = .set

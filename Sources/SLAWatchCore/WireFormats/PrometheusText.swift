@@ -8,10 +8,11 @@
 /// values escaped with `\\`, `\"` and `\n`, values in Go `ParseFloat` syntax (`NaN`, `+Inf` too).
 ///
 /// Each sample becomes one event named by its sample name (`http_requests_total`,
-/// `rpc_seconds_bucket` with its `le` label, `rpc_seconds_sum`, `rpc_seconds_count`), labels kept,
-/// of kind `gauge`: a Prometheus counter is a cumulative total, so what the file states is the
-/// level of that total at the sample time, not an increment (the same reading Telegraf's
-/// prometheus parser and node_exporter give it). The sample timestamp (milliseconds) becomes the
+/// `rpc_seconds_bucket` with its `le` label, `rpc_seconds_sum`, `rpc_seconds_count`), labels kept.
+/// Counter samples, and histograms' and summaries' `_bucket`/`_count`/`_sum`, are running totals:
+/// kind `cumulative`, which the engine counts as the increase since the series' previous sample
+/// (reset-aware, like PromQL's `increase()` without extrapolation; a series' first sample is a
+/// base). Gauges, untyped samples and summary quantiles are `gauge`. The sample timestamp (milliseconds) becomes the
 /// event time; without one the event takes its arrival time. A non-finite value (a summary's
 /// `NaN` quantile before any observation) is rejected (`non_finite_value`), costing that line.
 public struct PrometheusTextParser: Sendable {
@@ -137,13 +138,31 @@ public struct PrometheusTextParser: Sendable {
             labels: labels,
             labelsID: -1,
             value: value,
-            kind: .gauge,
+            kind: kind(of: name),
             time: time,
             sampleRate: 1,
             member: nil,
             isDelta: false
         )
         return .accepted(1)
+    }
+
+    /// A sample's kind from its family's `# TYPE`: counters, and the `_bucket`, `_count` and
+    /// `_sum` series of histograms and summaries, are running totals (`cumulative`); everything
+    /// else (gauges, untyped, summary quantiles) is a `gauge`. A counter family may be declared
+    /// with or without its `_total` suffix.
+    func kind(of name: String) -> MetricKind {
+        if types[name] == "counter" { return .cumulative }
+        for suffix in ["_total", "_bucket", "_count", "_sum", "_created"] where name.hasSuffix(suffix) {
+            let family = String(name.dropLast(suffix.count))
+            switch (types[family], suffix) {
+            case ("counter", "_total"): return .cumulative
+            case ("histogram", "_bucket"), ("histogram", "_count"), ("histogram", "_sum"): return .cumulative
+            case ("summary", "_count"), ("summary", "_sum"): return .cumulative
+            default: continue
+            }
+        }
+        return .gauge
     }
 
     /// Go `strconv.ParseFloat` spellings used by exporters: decimal and exponent forms, `NaN`,
