@@ -14,7 +14,7 @@ struct SLAWatch: AsyncParsableCommand {
         abstract: "Watches service-level agreements: events in, journal alerts out.",
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
-            ReplayCommand.self, BenchCommand.self,
+            ReplayCommand.self, TestCommand.self, BenchCommand.self,
         ]
     )
 }

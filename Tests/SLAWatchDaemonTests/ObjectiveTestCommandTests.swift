@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// `slawatch test`: objective unit tests from YAML, with a diff on failure.
+@Suite struct ObjectiveTestCommandTests {
+    @Test func theShippedExamplesPass() throws {
+        let file = packageRoot.appendingPathComponent("config/examples/tests/api.test.yaml").path
+        let (rc, out, err) = try sh(slawatchBinary, ["test", file])
+        #expect(rc == 0, "\(out)\(err)")
+        #expect(out.contains("2 of 2 test(s) passed"))
+    }
+
+    @Test func aWrongExpectationFailsWithADiffAndABadFileNamesItsLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-test-\(runID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+        slas:
+          - name: s
+            provider: p
+            customer: c
+            objectives:
+              - {name: errors, metric: errors, sli: count, window: 5m, direction: at_most, baseline: 2, nodata: ok}
+        """.write(to: dir.appendingPathComponent("o.yaml"), atomically: true, encoding: .utf8)
+        let test = dir.appendingPathComponent("t.yaml")
+        try """
+        objectives: o.yaml
+        tests:
+          - name: three errors breach at once
+            step: 1m
+            input:
+              - {at: 1m, lines: ["errors:3|c"]}
+            expect:
+              - {at: 2m, objective: errors, transition: breach, value: 3}
+        """.write(to: test, atomically: true, encoding: .utf8)
+        let (rc, out, _) = try sh(slawatchBinary, ["test", test.path])
+        #expect(rc == 1)
+        #expect(out.contains("FAIL"))
+        #expect(out.contains("- 2m errors breach value=3"))
+        #expect(out.contains("+ 1m errors breach value=3"))
+        #expect(out.contains("0 of 1 test(s) passed"))
+        try """
+        objectives: o.yaml
+        tests:
+          - name: typo
+            expect:
+              - {at: 1m, objective: errors, transition: breached}
+        """.write(to: test, atomically: true, encoding: .utf8)
+        let (rc2, _, err2) = try sh(slawatchBinary, ["test", test.path])
+        #expect(rc2 == 2)
+        #expect(err2.contains("t.yaml:5: tests[0].expect[0].transition"))
+    }
+}
