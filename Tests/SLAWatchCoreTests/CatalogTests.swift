@@ -16,7 +16,7 @@ import Testing
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
         MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
-        MessageID.paceOnTrack,
+        MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -45,7 +45,8 @@ import Testing
             "SLAWATCH_DROPPED", "SLAWATCH_CONFIG", "SLAWATCH_ADDED", "SLAWATCH_CHANGED", "SLAWATCH_REMOVED",
             "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
             "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
-            "SLAWATCH_PROJECTION",
+            "SLAWATCH_PROJECTION", "SLAWATCH_BURN_RATE_LONG", "SLAWATCH_BURN_RATE_SHORT", "SLAWATCH_BURN_RULE",
+            "SLAWATCH_BURN_FACTOR",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

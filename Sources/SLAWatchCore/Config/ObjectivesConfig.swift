@@ -7,7 +7,7 @@ public enum ObjectivesConfig {
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
-        "min_events", "pace",
+        "min_events", "pace", "burn_rate_alerts",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -316,6 +316,53 @@ public enum ObjectivesConfig {
             }
             pace = rule
         }
+        var burnRules: [BurnRateRule] = []
+        if let list = m["burn_rate_alerts"] {
+            if sli != .ratio {
+                r.fail(list, "\(p).burn_rate_alerts", "burn-rate alerts apply to sli: ratio (an error budget)")
+            }
+            for (k, item) in r.sequence(list, "\(p).burn_rate_alerts").enumerated() {
+                let bp = "\(p).burn_rate_alerts[\(k)]"
+                let bm = r.mapping(item, bp, allowed: ["factor", "long", "short", "severity"])
+                let before = r.errors.count
+                var factor = 0.0
+                if let fs = r.requiredString(bm, "factor", bp, parent: item) {
+                    if let v = Double(fs), v.isFinite, v > 0 {
+                        factor = v
+                    } else {
+                        r.fail(bm["factor"], "\(bp).factor", "'\(fs)' is not a positive number")
+                    }
+                }
+                let long = r.duration(bm["long"], "\(bp).long", default: 3600, minimum: 1)
+                let short = r.duration(bm["short"], "\(bp).short", default: long / 12, minimum: 1)
+                if bm["long"] == nil { r.fail(item, "\(bp).long", "missing required key (the long window, e.g. 1h)") }
+                if short >= long {
+                    r.fail(bm["short"], "\(bp).short", "the short window must be shorter than the long one")
+                }
+                var severity: Severity?
+                if let n = bm["severity"], let sv = r.string(n, "\(bp).severity") {
+                    if let v = Severity(name: sv) {
+                        severity = v
+                    } else {
+                        r.fail(n, "\(bp).severity", "'\(sv)' is not a journal priority")
+                    }
+                }
+                if sli == .ratio, baseline.kind != .adaptive, baseline.value < 1,
+                    factor > 1 / (1 - baseline.value) + 1e-9
+                {
+                    r.fail(
+                        bm["factor"],
+                        "\(bp).factor",
+                        "a burn rate of \(AlertEntry.number(factor)) can never happen for a target of \(AlertEntry.number(baseline.value)): even 100% bad events burn at most \(AlertEntry.number(1 / (1 - baseline.value)))×"
+                    )
+                }
+                if r.errors.count == before {
+                    burnRules.append(
+                        BurnRateRule(factor: factor, long: Int(long), short: Int(short), severity: severity)
+                    )
+                }
+            }
+        }
         var minEvents = 0
         if let n = m["min_events"], let s = r.string(n, "\(p).min_events") {
             if let v = Int(s), v >= 0, v <= 1_000_000_000 {
@@ -409,6 +456,7 @@ public enum ObjectivesConfig {
         o.nodataAfter = nodataAfter
         o.minEvents = minEvents
         o.pace = pace
+        o.burnRateAlerts = burnRules
         return o
     }
 }

@@ -37,6 +37,10 @@ public enum MessageID {
     public static let paceAtRisk = "9191729741074ed5928929b05d2d856e"
     /// A cumulative target is back on pace.
     public static let paceOnTrack = "32122f71d0e14a9283b3ac2ce97fa1f2"
+    /// A burn-rate alert fired on a ratio objective's error budget.
+    public static let burnRate = "585073d3c61d4010a292b182eb743540"
+    /// A burn-rate alert stopped.
+    public static let burnRateResolved = "b56b49f32cba446da144563220cd031f"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
@@ -50,6 +54,8 @@ public enum MessageID {
         case .periodResult: return periodResult
         case .paceAtRisk: return paceAtRisk
         case .paceOnTrack: return paceOnTrack
+        case .burnRate: return burnRate
+        case .burnRateResolved: return burnRateResolved
         }
     }
 }
@@ -79,6 +85,8 @@ public enum AlertEntry {
         case .recovery: return Severity.notice.rawValue
         case .pending, .pendingCleared, .dataResumed, .paceOnTrack: return Severity.info.rawValue
         case .paceAtRisk: return max(o.severity.rawValue, Severity.warning.rawValue)
+        case .burnRate: return (t.burn?.rule.severity ?? o.severity).rawValue
+        case .burnRateResolved: return Severity.notice.rawValue
         }
     }
 
@@ -111,6 +119,22 @@ public enum AlertEntry {
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
         case .dataResumed: return "\(o.name) has data again: \(tail)"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
+        case .burnRate, .burnRateResolved:
+            let b = t.burn ?? (BurnRateRule(factor: 0, long: 0, short: 0), 0, 0)
+            let long = DurationText.format(Double(b.rule.long))
+            let short = DurationText.format(Double(b.rule.short))
+            let rates = "\(number(b.long))× over \(long) and \(number(b.short))× over \(short)"
+            if t.kind == .burnRateResolved {
+                return
+                    "\(o.name) burn-rate alert \(b.rule.id) stopped: \(rates) (\(o.sla.provider) → \(o.sla.customer))"
+            }
+            var lasts = ""
+            if case .rolling(let w) = o.window, b.long > 0 {
+                lasts =
+                    "; at this rate the \(DurationText.format(Double(w))) budget lasts \(DurationText.format((Double(w) / b.long).rounded()))"
+            }
+            return
+                "\(o.name) is burning its error budget \(rates) (alert at \(number(b.rule.factor))×)\(lasts) (\(o.sla.provider) → \(o.sla.customer))"
         case .paceAtRisk, .paceOnTrack:
             let p = t.pace ?? (0, 0, 0)
             let head = t.kind == .paceAtRisk ? "is off pace" : "is back on pace"
@@ -150,6 +174,12 @@ public enum AlertEntry {
             ("SLAWATCH_TRANSITION", t.kind.rawValue),
         ]
         if let met = t.met { f.append(("SLAWATCH_RESULT", met ? "met" : "missed")) }
+        if let b = t.burn {
+            f.append(("SLAWATCH_BURN_RULE", b.rule.id))
+            f.append(("SLAWATCH_BURN_FACTOR", number(b.rule.factor)))
+            f.append(("SLAWATCH_BURN_RATE_LONG", number(b.long)))
+            f.append(("SLAWATCH_BURN_RATE_SHORT", number(b.short)))
+        }
         if let p = t.pace {
             f.append(("SLAWATCH_EXPECTED", number(p.expected)))
             f.append(("SLAWATCH_PROJECTION", number(p.projection)))

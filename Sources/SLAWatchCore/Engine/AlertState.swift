@@ -34,6 +34,8 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var pacePeriod: Int64?
     /// Pace: whether the current period is off pace (a "pace at risk" entry was written).
     public var paceAtRisk: Bool?
+    /// Burn-rate alerts firing: rule id → the alert's episode id.
+    public var burnFiring: [String: String]?
     /// Adaptive baselines: the last sample boundary taken (`⌊t / every⌋`).
     public var lastSample: Int64?
     /// Adaptive baselines: recorded SLI samples per season slot (oldest first).
@@ -67,6 +69,11 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case paceAtRisk = "pace_at_risk"
     /// A cumulative target that was off pace is on track again.
     case paceOnTrack = "pace_on_track"
+    /// A burn-rate alert fired: the error budget burns at least `factor` times too fast over
+    /// both of its windows.
+    case burnRate = "burn_rate"
+    /// A firing burn-rate alert stopped.
+    case burnRateResolved = "burn_rate_resolved"
 }
 
 /// One thing the engine decided at an evaluation: a state change, or a period result.
@@ -97,6 +104,8 @@ public struct Transition: Sendable, Equatable {
     public var counts: (total: Double, good: Double)?
     /// Pace entries: what the target expects by now and the projection to the period end.
     public var pace: (expected: Double, projection: Double, elapsed: Double)?
+    /// Burn-rate entries: the rule and the burn rates over its long and short windows.
+    public var burn: (rule: BurnRateRule, long: Double, short: Double)?
 
     public static func == (a: Transition, b: Transition) -> Bool {
         a.objective == b.objective && a.kind == b.kind && a.from == b.from && a.to == b.to && a.at == b.at
@@ -104,6 +113,7 @@ public struct Transition: Sendable, Equatable {
             && a.periodStart == b.periodStart && a.periodEnd == b.periodEnd && a.met == b.met
             && a.counts?.total == b.counts?.total && a.counts?.good == b.counts?.good
             && a.pace?.expected == b.pace?.expected && a.pace?.projection == b.pace?.projection
+            && a.burn?.rule == b.burn?.rule && a.burn?.long == b.burn?.long && a.burn?.short == b.burn?.short
     }
 
     /// Ratio SLIs with target `baseline` (e.g. 0.999): the error budget `(1 − target) × total`

@@ -6,6 +6,11 @@ import Foundation
 public struct Engine: Sendable {
     /// Objectives in config order.
     public private(set) var objectives: [Objective]
+    /// The configured objectives, then the hidden ones holding burn-rate windows; every
+    /// per-objective array (windows, states, …) is indexed like this one.
+    private var all: [Objective]
+    /// Configured objective index → burn window seconds → index in `all`.
+    private var shadows: [Int: [Int: Int]]
     /// Events further ahead of `now` than this (seconds) are rejected (`future_event`).
     public var maxFutureSkew: Double
     private var windows: [Window]
@@ -42,17 +47,28 @@ public struct Engine: Sendable {
     public init(objectives: [Objective], maxFutureSkew: Double = 300) {
         self.objectives = objectives
         self.maxFutureSkew = maxFutureSkew
-        windows = objectives.map(Self.window(for:))
-        states = Array(repeating: InstanceState(), count: objectives.count)
-        lastValues = Array(repeating: nil, count: objectives.count)
-        dirtyFlags = Array(repeating: false, count: objectives.count)
-        filters = objectives.map { (try? LabelMatcher.parse($0.match)) ?? [] }
-        goodSelectors = objectives.map { o in
+        // Burn-rate rules get hidden objectives for their windows, after the configured ones.
+        var all = objectives
+        var shadows: [Int: [Int: Int]] = [:]
+        for (i, o) in objectives.enumerated() where o.sli == .ratio {
+            for seconds in Set(o.burnRateAlerts.flatMap { [$0.long, $0.short] }).sorted() {
+                shadows[i, default: [:]][seconds] = all.count
+                all.append(o.burnWindow(seconds))
+            }
+        }
+        self.all = all
+        self.shadows = shadows
+        windows = all.map(Self.window(for:))
+        states = Array(repeating: InstanceState(), count: all.count)
+        lastValues = Array(repeating: nil, count: all.count)
+        dirtyFlags = Array(repeating: false, count: all.count)
+        filters = all.map { (try? LabelMatcher.parse($0.match)) ?? [] }
+        goodSelectors = all.map { o in
             guard o.sli == .ratio, let g = o.good else { return nil }
             return (g.metric, (try? LabelMatcher.parse(g.match)) ?? [])
         }
         var index: [String: [Int]] = [:]
-        for (i, o) in objectives.enumerated() {
+        for (i, o) in all.enumerated() {
             index[o.metric, default: []].append(i)
             if let g = goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
         }
@@ -163,8 +179,8 @@ public struct Engine: Sendable {
         // (Int64.min: not computed yet).
         var oldest = scratchOldest
         scratchOldest = []
-        if oldest.count != objectives.count { oldest = Array(repeating: .min, count: objectives.count) }
-        let objectiveCount = objectives.count
+        if oldest.count != all.count { oldest = Array(repeating: .min, count: all.count) }
+        let objectiveCount = all.count
         // While a drop file is open its events go to the staged windows; the live windows only
         // say which buckets are still accepted.
         let staging = toStaging && staged != nil
@@ -199,7 +215,7 @@ public struct Engine: Sendable {
                                 let labels = batch.labelSets[l]
                                 let name = batch.names[n]
                                 let isTotal =
-                                    name == self.objectives[j].metric && LabelMatcher.all(filters[j], labels)
+                                    name == self.all[j].metric && LabelMatcher.all(filters[j], labels)
                                 let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
                                 role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
                                 roleCache[key] = role
@@ -287,7 +303,7 @@ public struct Engine: Sendable {
     /// objective, whatever the file's size.
     public mutating func beginStaging() {
         stagedCumulative = [:]
-        staged = objectives.map(Self.window(for:))
+        staged = all.map(Self.window(for:))
     }
 
     /// Whether a staging is open.
@@ -401,9 +417,59 @@ public struct Engine: Sendable {
                 if let rule = objectives[i].baseline.adaptive { learn(i, rule, now: now) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
+                if shadows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
         }
+        for i in objectives.count..<all.count where windows[i].evict(now: now) { dirty.insert(i) }
         return out
+    }
+
+    /// Multi-window burn-rate alerts of ratio objective `i` (SRE workbook): the burn rate over a
+    /// window is `(bad / total) / (1 − target)`; a rule fires while both of its windows burn at
+    /// least `factor` and the long one holds `min_events`, and stops when either drops below.
+    private mutating func evaluateBurn(_ i: Int, now: Double, into out: inout [Transition]) {
+        let o = objectives[i]
+        guard let windowsOf = shadows[i], o.baseline.value < 1 else { return }
+        var st = states[i]
+        var firing = st.burnFiring ?? [:]
+        for rule in o.burnRateAlerts {
+            guard let l = windowsOf[rule.long], let s = windowsOf[rule.short] else { continue }
+            let long = windows[l].aggregate(at: now)
+            let short = windows[s].aggregate(at: now)
+            func burn(_ a: Aggregate) -> Double {
+                a.count > 0 ? (max(0, a.count - a.good) / a.count) / (1 - o.baseline.value) : 0
+            }
+            let (bl, bs) = (burn(long), burn(short))
+            let fires = bl >= rule.factor && bs >= rule.factor && long.count >= Double(max(1, o.minEvents))
+            let episode = firing[rule.id]
+            guard fires != (episode != nil) else { continue }
+            if fires {
+                st.episodeCounter += 1
+                firing[rule.id] = "burn-\(Int64(now))-\(st.episodeCounter)"
+            }
+            var t = Transition(
+                objective: o.name,
+                kind: fires ? .burnRate : .burnRateResolved,
+                from: st.state,
+                to: st.state,
+                at: now,
+                value: o.sliValue(long, seconds: Double(rule.long)),
+                baseline: o.baseline.value,
+                episode: firing[rule.id],
+                periodStart: now - Double(rule.long),
+                periodEnd: now,
+                met: nil
+            )
+            t.burn = (rule, bl, bs)
+            t.counts = (long.count, long.good)
+            out.append(t)
+            if !fires { firing[rule.id] = nil }
+        }
+        st.burnFiring = firing.isEmpty ? nil : firing
+        if st != states[i] {
+            states[i] = st
+            dirty.insert(i)
+        }
     }
 
     /// Adaptive baselines: records the SLI at every `every` boundary since the last sample (at
@@ -821,12 +887,12 @@ public struct Engine: Sendable {
     }
 
     /// Snapshots of all objectives (does not touch the dirty set).
-    public func allSnapshots() -> [Snapshot] { objectives.indices.map(snapshot(of:)) }
+    public func allSnapshots() -> [Snapshot] { all.indices.map(snapshot(of:)) }
 
     private func snapshot(of i: Int) -> Snapshot {
         Snapshot(
-            objective: objectives[i].name,
-            fingerprint: objectives[i].dataFingerprint,
+            objective: all[i].name,
+            fingerprint: all[i].dataFingerprint,
             state: states[i],
             buckets: windows[i].buckets,
             closedBefore: windows[i].closedBefore
@@ -838,9 +904,9 @@ public struct Engine: Sendable {
     /// zone) its buckets are discarded but its alert state is kept.
     public mutating func restore(_ snapshots: [Snapshot]) {
         for s in snapshots {
-            guard let i = objectives.firstIndex(where: { $0.name == s.objective }) else { continue }
+            guard let i = all.firstIndex(where: { $0.name == s.objective }) else { continue }
             states[i] = s.state
-            if s.fingerprint == objectives[i].dataFingerprint {
+            if s.fingerprint == all[i].dataFingerprint {
                 windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
             } else {
                 states[i].trackedPeriodStart = nil

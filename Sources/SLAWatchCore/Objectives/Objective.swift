@@ -321,6 +321,33 @@ public struct PaceRule: Sendable, Hashable, Codable {
     }
 }
 
+/// A multi-window burn-rate alert on a ratio objective's error budget (SRE workbook, "Alerting on
+/// SLOs", recipe 6): it fires while the burn rate is at least `factor` over both the `long` and
+/// the `short` window (the short one makes it stop soon after the problem does).
+public struct BurnRateRule: Sendable, Hashable, Codable {
+    /// Burn rate that fires (14.4: 2% of a 30-day budget spent in one hour).
+    public var factor: Double
+    /// Long window, seconds (e.g. 3600).
+    public var long: Int
+    /// Short window, seconds (e.g. 300).
+    public var short: Int
+    /// Journal priority of the alert (default: the objective's severity).
+    public var severity: Severity?
+
+    /// Creates a rule.
+    public init(factor: Double, long: Int, short: Int, severity: Severity? = nil) {
+        self.factor = factor
+        self.long = long
+        self.short = short
+        self.severity = severity
+    }
+
+    /// `14.4x 1h/5m`: the rule's identity in the state and in `SLAWATCH_BURN_RULE`.
+    public var id: String {
+        "\(AlertEntry.number(factor))x \(DurationText.format(Double(long)))/\(DurationText.format(Double(short)))"
+    }
+}
+
 /// An SLA: an agreement between a provider and a customer holding objectives.
 public struct SLA: Sendable, Hashable, Codable {
     /// SLA name, e.g. `leads-to-sales`.
@@ -379,6 +406,8 @@ public struct Objective: Sendable, Hashable {
     /// value (at least it for `at_least`, at most it for `at_most`), so a value hovering at the
     /// baseline does not flap. `nil`: the baseline itself.
     public var clearAt: Double?
+    /// Ratio SLIs: multi-window burn-rate alerts (`burn_rate_alerts:`).
+    public var burnRateAlerts: [BurnRateRule] = []
     /// Cumulative calendar targets: the pace rule (`pace:`), `nil` for no pace entries.
     public var pace: PaceRule?
     /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
@@ -441,6 +470,17 @@ public struct Objective: Sendable, Hashable {
                 + good.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
         return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "") + goodPart
+    }
+
+    /// The hidden objective that keeps the `seconds`-long window of a burn-rate rule: the same
+    /// selectors and SLI over another rolling window (its buckets are stored like any other).
+    public func burnWindow(_ seconds: Int) -> Objective {
+        var o = self
+        o.name = name + "/burn:" + DurationText.format(Double(seconds))
+        o.window = .rolling(seconds: seconds)
+        o.burnRateAlerts = []
+        o.pace = nil
+        return o
     }
 
     /// Whether `value` is on the bad side of the baseline.

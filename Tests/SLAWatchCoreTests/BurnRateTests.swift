@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+@testable import SLAWatchCore
+
+/// Multi-window multi-burn-rate alerts on a ratio objective's error budget (SRE workbook).
+@Suite struct BurnRateTests {
+    private func objective(minEvents: Int = 0) -> Objective {
+        var o = Objective(
+            name: "availability",
+            sla: SLA(name: "api", provider: "platform", customer: "web"),
+            metric: "req",
+            sli: .ratio,
+            window: .rolling(seconds: 30 * 86400),
+            direction: .atLeast,
+            baseline: Baseline(value: 0.999, kind: .fixed, source: "0.999"),
+            severity: .err,
+            nodata: .ok,
+            good: GoodSelector(metric: "req", match: ["status": "!~5.."])
+        )
+        o.burnRateAlerts = [
+            BurnRateRule(factor: 14.4, long: 3600, short: 300, severity: .crit),
+            BurnRateRule(factor: 6, long: 6 * 3600, short: 1800),
+        ]
+        o.minEvents = minEvents
+        return o
+    }
+
+    /// `n` requests per minute, `bad` of them 503, for minutes `[from, to)`, evaluating each
+    /// minute; returns the burn-rate transitions with their minute.
+    private func traffic(
+        _ e: inout Engine,
+        from: Int,
+        to: Int,
+        perMinute n: Int,
+        bad: Int
+    ) -> [(Int, TransitionKind, String)] {
+        var out: [(Int, TransitionKind, String)] = []
+        for m in from..<to {
+            let t = 1_000_000 + Double(m) * 60
+            var events = Array(
+                repeating: Event(metric: "req", value: 1, kind: .counter, labels: ["status": "200"], time: t),
+                count: n - bad
+            )
+            events += Array(
+                repeating: Event(metric: "req", value: 1, kind: .counter, labels: ["status": "503"], time: t),
+                count: bad
+            )
+            _ = e.ingest(events, now: t)
+            for x in e.evaluate(at: t + 30) where x.kind == .burnRate || x.kind == .burnRateResolved {
+                out.append((m, x.kind, x.burn?.rule.id ?? ""))
+            }
+        }
+        return out
+    }
+
+    @Test func anOutageFiresTheFastRuleAndStopsSoonAfter() {
+        var e = Engine(objectives: [objective()])
+        // An hour at 0.05% errors (burn 0.5): nothing.
+        #expect(traffic(&e, from: 0, to: 60, perMinute: 2000, bad: 1).isEmpty)
+        // A full outage: after one minute the 5m window burns 1000×/5-ish, the 1h window passes
+        // 14.4× a few minutes in.
+        let outage = traffic(&e, from: 60, to: 70, perMinute: 2000, bad: 2000)
+        #expect(outage.map(\.1) == [.burnRate, .burnRate])
+        #expect(outage.first?.2 == "14.4x 1h/5m")
+        #expect(outage.first?.0 == 60)
+        // Fixed: the 5m window clears after 5 minutes, so both alerts stop then (the 1h window
+        // still burns high: the short window is what stops the alert).
+        let after = traffic(&e, from: 70, to: 80, perMinute: 2000, bad: 0)
+        #expect(after.map(\.1) == [.burnRateResolved])
+        #expect(after.first?.0 == 74)
+        let slower = traffic(&e, from: 80, to: 100, perMinute: 2000, bad: 0)
+        #expect(slower.map(\.1) == [.burnRateResolved])
+        #expect(slower.first?.2 == "6x 6h/30m")
+    }
+
+    @Test func entryFieldsAndMessage() {
+        var e = Engine(objectives: [objective()])
+        _ = traffic(&e, from: 0, to: 60, perMinute: 1000, bad: 0)
+        let t = 1_000_000 + 60.0 * 60
+        _ = e.ingest(
+            Array(
+                repeating: Event(metric: "req", value: 1, kind: .counter, labels: ["status": "503"], time: t),
+                count: 1000
+            ),
+            now: t
+        )
+        let x = try! #require(e.evaluate(at: t + 30).first { $0.kind == .burnRate })
+        let f = Dictionary(AlertEntry.fields(x, e.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(f["MESSAGE_ID"] == MessageID.burnRate)
+        #expect(f["PRIORITY"] == "2")  // the rule's severity: crit
+        #expect(f["SLAWATCH_BURN_RULE"] == "14.4x 1h/5m")
+        #expect(f["SLAWATCH_BURN_RATE_SHORT"] == "200")  // 1000 bad of 5000 in 5 minutes
+        #expect(f["SLAWATCH_EPISODE"]?.hasPrefix("burn-") == true)
+        // 1000 bad of 59,000 in the hour (the oldest minute has left the window): 16.949×.
+        #expect(
+            f["MESSAGE"]
+                == "availability is burning its error budget 16.949× over 1h and 200× over 5m (alert at 14.4×); at this rate the 30d budget lasts 1d18h28m48s (platform → web)"
+        )
+    }
+
+    @Test func minEventsKeepsAQuietServiceFromPaging() {
+        var e = Engine(objectives: [objective(minEvents: 100)])
+        // 2 requests a minute, one of them failing: burn 500×, but 120 events an hour… and 10
+        // minutes in only 20: nothing fires until the long window holds 100.
+        let t = traffic(&e, from: 0, to: 60, perMinute: 2, bad: 1)
+        #expect(t.first?.0 == 49)  // 50 minutes × 2 = 100 events
+    }
+
+    @Test func aRestartKeepsFiringAlertsAndTheirWindows() {
+        var a = Engine(objectives: [objective()])
+        _ = traffic(&a, from: 0, to: 62, perMinute: 2000, bad: 0)
+        #expect(traffic(&a, from: 62, to: 64, perMinute: 2000, bad: 2000).map(\.1) == [.burnRate, .burnRate])
+        var b = Engine(objectives: [objective()])
+        b.restore(a.allSnapshots())
+        #expect(b.allSnapshots().count == 5)  // the objective and its four burn windows
+        // No second "fired" entry after the restart; the stop comes when the 5m window clears.
+        let after = traffic(&b, from: 64, to: 70, perMinute: 2000, bad: 0)
+        #expect(after.map(\.1) == [.burnRateResolved])
+    }
+
+    @Test func aFactorThatCanNeverFireIsAConfigError() {
+        let text = """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - name: a
+                    metric: req
+                    sli: ratio
+                    good: {labels: {status: "!~5.."}}
+                    window: 30d
+                    direction: at_least
+                    baseline: 0.99
+                    burn_rate_alerts:
+                      - {factor: 14.4, long: 1h, short: 5m}
+                      - {factor: 150, long: 1h, short: 5m}
+                      - {factor: 6, long: 30m, short: 6h}
+            """
+        do throws(ConfigErrors) {
+            _ = try ObjectivesConfig.parse(text, file: "b.yaml")
+            Issue.record("accepted")
+        } catch {
+            let keys = error.errors.map(\.key)
+            #expect(
+                keys == [
+                    "slas[0].objectives[0].burn_rate_alerts[1].factor",
+                    "slas[0].objectives[0].burn_rate_alerts[2].short",
+                ]
+            )
+            #expect(error.errors.first?.message.contains("at most 100×") == true)
+        }
+    }
+}
