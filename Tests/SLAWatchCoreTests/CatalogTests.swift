@@ -16,7 +16,7 @@ import Testing
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
         MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
-        MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved,
+        MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -46,7 +46,7 @@ import Testing
             "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
             "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
             "SLAWATCH_PROJECTION", "SLAWATCH_BURN_RATE_LONG", "SLAWATCH_BURN_RATE_SHORT", "SLAWATCH_BURN_RULE",
-            "SLAWATCH_BURN_FACTOR",
+            "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -7,7 +7,7 @@ public enum ObjectivesConfig {
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
-        "min_events", "pace", "burn_rate_alerts",
+        "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -363,6 +363,25 @@ public enum ObjectivesConfig {
                 }
             }
         }
+        var groupBy: [String] = []
+        if let n = m["group_by"] {
+            for item in r.sequence(n, "\(p).group_by") {
+                guard let l = r.string(item, "\(p).group_by"), !l.isEmpty else { continue }
+                if groupBy.contains(l) { r.fail(item, "\(p).group_by", "label '\(l)' is listed twice") }
+                groupBy.append(l)
+            }
+            if !burnRules.isEmpty {
+                r.fail(n, "\(p).group_by", "group_by and burn_rate_alerts cannot be combined yet")
+            }
+        }
+        var maxInstances = 100
+        if let n = m["max_instances"], let s = r.string(n, "\(p).max_instances") {
+            if let v = Int(s), v >= 1, v <= 100_000 {
+                maxInstances = v
+            } else {
+                r.fail(n, "\(p).max_instances", "'\(s)' is not a whole number from 1 to 100000")
+            }
+        }
         var minEvents = 0
         if let n = m["min_events"], let s = r.string(n, "\(p).min_events") {
             if let v = Int(s), v >= 0, v <= 1_000_000_000 {
@@ -457,6 +476,8 @@ public enum ObjectivesConfig {
         o.minEvents = minEvents
         o.pace = pace
         o.burnRateAlerts = burnRules
+        o.groupBy = groupBy
+        o.maxInstances = maxInstances
         return o
     }
 }

@@ -41,6 +41,8 @@ public enum MessageID {
     public static let burnRate = "585073d3c61d4010a292b182eb743540"
     /// A burn-rate alert stopped.
     public static let burnRateResolved = "b56b49f32cba446da144563220cd031f"
+    /// A `group_by` objective reached `max_instances`.
+    public static let instanceLimit = "3bf8bbc29b844704b59372de030e2cff"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
@@ -56,6 +58,7 @@ public enum MessageID {
         case .paceOnTrack: return paceOnTrack
         case .burnRate: return burnRate
         case .burnRateResolved: return burnRateResolved
+        case .instanceLimit: return instanceLimit
         }
     }
 }
@@ -87,6 +90,7 @@ public enum AlertEntry {
         case .paceAtRisk: return max(o.severity.rawValue, Severity.warning.rawValue)
         case .burnRate: return (t.burn?.rule.severity ?? o.severity).rawValue
         case .burnRateResolved: return Severity.notice.rawValue
+        case .instanceLimit: return Severity.warning.rawValue
         }
     }
 
@@ -119,6 +123,9 @@ public enum AlertEntry {
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
         case .dataResumed: return "\(o.name) has data again: \(tail)"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
+        case .instanceLimit:
+            return
+                "\(o.name) reached max_instances (\(number(t.baseline))): events for \(t.refusedInstance ?? "a new label value") and any further new \(o.groupBy.joined(separator: ", ")) are refused (\(o.sla.provider) → \(o.sla.customer))"
         case .burnRate, .burnRateResolved:
             let b = t.burn ?? (BurnRateRule(factor: 0, long: 0, short: 0), 0, 0)
             let long = DurationText.format(Double(b.rule.long))
@@ -153,11 +160,11 @@ public enum AlertEntry {
             ("MESSAGE_ID", MessageID.of(t.kind)),
             ("PRIORITY", String(priority(t, o))),
             ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_OBJECTIVE", o.name),
+            ("SLAWATCH_OBJECTIVE", o.instanceOf?.objective ?? o.name),
             ("SLAWATCH_SLA", o.sla.name),
             ("SLAWATCH_PROVIDER", o.sla.provider),
             ("SLAWATCH_CUSTOMER", o.sla.customer),
-            ("SLAWATCH_INSTANCE", o.name),
+            ("SLAWATCH_INSTANCE", o.instanceOf?.key ?? o.name),
             ("SLAWATCH_STATE", t.to.rawValue),
             ("SLAWATCH_PREVIOUS_STATE", t.from.rawValue),
             ("SLAWATCH_VALUE", t.value.map(number) ?? ""),
@@ -174,6 +181,10 @@ public enum AlertEntry {
             ("SLAWATCH_TRANSITION", t.kind.rawValue),
         ]
         if let met = t.met { f.append(("SLAWATCH_RESULT", met ? "met" : "missed")) }
+        if t.kind == .instanceLimit {
+            f.append(("SLAWATCH_MAX_INSTANCES", number(t.baseline)))
+            f.append(("SLAWATCH_REFUSED_INSTANCE", t.refusedInstance ?? ""))
+        }
         if let b = t.burn {
             f.append(("SLAWATCH_BURN_RULE", b.rule.id))
             f.append(("SLAWATCH_BURN_FACTOR", number(b.rule.factor)))

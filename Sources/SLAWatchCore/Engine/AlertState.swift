@@ -74,6 +74,8 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case burnRate = "burn_rate"
     /// A firing burn-rate alert stopped.
     case burnRateResolved = "burn_rate_resolved"
+    /// A `group_by` objective reached `max_instances`: events of a new label value are refused.
+    case instanceLimit = "instance_limit"
 }
 
 /// One thing the engine decided at an evaluation: a state change, or a period result.
@@ -104,6 +106,8 @@ public struct Transition: Sendable, Equatable {
     public var counts: (total: Double, good: Double)?
     /// Pace entries: what the target expects by now and the projection to the period end.
     public var pace: (expected: Double, projection: Double, elapsed: Double)?
+    /// Instance-limit entries: the first label value refused.
+    public var refusedInstance: String?
     /// Burn-rate entries: the rule and the burn rates over its long and short windows.
     public var burn: (rule: BurnRateRule, long: Double, short: Double)?
 

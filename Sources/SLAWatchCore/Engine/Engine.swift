@@ -11,6 +11,20 @@ public struct Engine: Sendable {
     private var all: [Objective]
     /// Configured objective index → burn window seconds → index in `all`.
     private var shadows: [Int: [Int: Int]]
+    private var shadowSet: Set<Int>
+    /// Indexes in `all` that are judged and shown: configured objectives (but `group_by`
+    /// parents), then their instances in order of creation.
+    private var judged: [Int]
+    /// Configured objectives with `group_by` (their events go to instances).
+    private var groupParents: [Int] = []
+    /// Per index in `all`: whether it is a `group_by` parent.
+    private var isGroupParent: [Bool] = []
+    /// `group_by` parent index → instance key (`customer=acme`) → index in `all`.
+    private var instances: [Int: [String: Int]] = [:]
+    /// `group_by` parents whose `max_instances` cap was hit (reported once per parent).
+    private var capReported: Set<Int> = []
+    /// Instances refused by the cap since the last evaluation: parent → refused keys.
+    private var refusedInstances: [Int: Set<String>] = [:]
     /// Events further ahead of `now` than this (seconds) are rejected (`future_event`).
     public var maxFutureSkew: Double
     private var windows: [Window]
@@ -58,6 +72,10 @@ public struct Engine: Sendable {
         }
         self.all = all
         self.shadows = shadows
+        shadowSet = Set(shadows.values.flatMap(\.values))
+        judged = objectives.indices.filter { objectives[$0].groupBy.isEmpty }
+        groupParents = objectives.indices.filter { !objectives[$0].groupBy.isEmpty }
+        isGroupParent = all.indices.map { $0 < objectives.count && !objectives[$0].groupBy.isEmpty }
         windows = all.map(Self.window(for:))
         states = Array(repeating: InstanceState(), count: all.count)
         lastValues = Array(repeating: nil, count: all.count)
@@ -73,6 +91,56 @@ public struct Engine: Sendable {
             if let g = goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
         }
         byMetric = MetricIndex(index)
+    }
+
+    /// Finds (or creates) the instance of every `group_by` objective for every label set of the
+    /// batch whose labels match the objective's selectors. Key: `labelSet << 20 | parent`;
+    /// value: the instance's index, or -1 when `max_instances` refused it.
+    private mutating func routeInstances(_ batch: EventBatch, toStaging: Bool) -> [Int: Int] {
+        var route: [Int: Int] = [:]
+        let names = Set(batch.names)
+        for p in groupParents {
+            let o = all[p]
+            guard names.contains(o.metric) || (o.good.map { names.contains($0.metric) } ?? false) else { continue }
+            for (l, labels) in batch.labelSets.enumerated() {
+                let total = LabelMatcher.all(filters[p], labels)
+                let good = goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
+                guard total || good else { continue }
+                var values: [String: String] = [:]
+                for g in o.groupBy { values[g] = labels[g] ?? "" }
+                let key = o.groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
+                if let existing = instances[p]?[key] {
+                    route[l << 20 | p] = existing
+                } else if (instances[p]?.count ?? 0) < o.maxInstances {
+                    route[l << 20 | p] = addInstance(of: p, values, toStaging: toStaging)
+                } else {
+                    route[l << 20 | p] = -1
+                    refusedInstances[p, default: []].insert(key)
+                }
+            }
+        }
+        return route
+    }
+
+    /// Appends the instance of parent `p` for `values` to every per-objective array.
+    @discardableResult
+    private mutating func addInstance(of p: Int, _ values: [String: String], toStaging: Bool = false) -> Int {
+        let o = all[p].instance(values)
+        let i = all.count
+        all.append(o)
+        windows.append(Self.window(for: o))
+        states.append(InstanceState())
+        lastValues.append(nil)
+        dirtyFlags.append(false)
+        filters.append((try? LabelMatcher.parse(o.match)) ?? [])
+        goodSelectors.append(
+            o.sli == .ratio ? o.good.map { ($0.metric, (try? LabelMatcher.parse($0.match)) ?? []) } : nil
+        )
+        isGroupParent.append(false)
+        if staged != nil { staged!.append(Self.window(for: o)) }
+        judged.append(i)
+        instances[p, default: [:]][o.instanceOf?.key ?? ""] = i
+        return i
     }
 
     /// An empty window shaped for an objective (its time zone; a sketch per bucket for a
@@ -158,6 +226,9 @@ public struct Engine: Sendable {
                 if let level = trackGauge(batch[i]) { batch.setValue(level, at: i) }
             }
         }
+        // group_by: each (objective, label set) goes to its instance, created on first sight
+        // (-1: refused by max_instances).
+        let route = groupParents.isEmpty ? [:] : routeInstances(batch, toStaging: toStaging)
         let index = byMetric
         let filters = self.filters
         let goodSelectors = self.goodSelectors
@@ -200,8 +271,17 @@ public struct Engine: Sendable {
                     }
                     var matched = false
                     var used = false
+                    var refused = false
                     for k in range {
-                        let j = index.objectives[k]
+                        var j = index.objectives[k]
+                        if isGroupParent[j] {
+                            guard let r = route[Int(batch.labelIndex[i]) << 20 | j] else { continue }
+                            if r < 0 {
+                                refused = true
+                                continue
+                            }
+                            j = r
+                        }
                         if let g = goodSelectors[j] {
                             // A ratio objective: the event may count in the total, the good
                             // count, or both (decided once per name, label set and objective).
@@ -272,7 +352,9 @@ public struct Engine: Sendable {
                             }
                         }
                     }
-                    if matched && !used {
+                    if refused && !used {
+                        result.rejected.append((i, .instanceLimit))
+                    } else if matched && !used {
                         result.rejected.append((i, .tooLate))
                     } else {
                         result.accepted += 1
@@ -405,22 +487,44 @@ public struct Engine: Sendable {
     /// objective order. Calling it twice at the same time returns nothing the second time.
     public mutating func evaluate(at now: Double) -> [Transition] {
         var out: [Transition] = []
-        for i in objectives.indices {
-            if objectives[i].isCumulative {
+        for i in judged {
+            if all[i].isCumulative {
                 // Judge before evicting: after a gap of more than one period the tracked period
                 // is older than the oldest live bucket, and evicting first would judge it as 0.
                 evaluateCumulative(i, now: now, into: &out)
-                if objectives[i].pace != nil { checkPace(i, now: now, into: &out) }
+                if all[i].pace != nil { checkPace(i, now: now, into: &out) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
             } else {
                 // Adaptive baselines sample the window at each boundary before old buckets go.
-                if let rule = objectives[i].baseline.adaptive { learn(i, rule, now: now) }
+                if let rule = all[i].baseline.adaptive { learn(i, rule, now: now) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
                 if shadows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
         }
-        for i in objectives.count..<all.count where windows[i].evict(now: now) { dirty.insert(i) }
+        for i in objectives.count..<all.count where shadowSet.contains(i) && windows[i].evict(now: now) {
+            dirty.insert(i)
+        }
+        for (p, keys) in refusedInstances.sorted(by: { $0.key < $1.key }) where !capReported.contains(p) {
+            let o = all[p]
+            capReported.insert(p)
+            var t = Transition(
+                objective: o.name,
+                kind: .instanceLimit,
+                from: .ok,
+                to: .ok,
+                at: now,
+                value: Double(instances[p]?.count ?? 0),
+                baseline: Double(o.maxInstances),
+                episode: nil,
+                periodStart: now,
+                periodEnd: now,
+                met: nil
+            )
+            t.refusedInstance = keys.sorted().first
+            out.append(t)
+        }
+        refusedInstances = [:]
         return out
     }
 
@@ -428,7 +532,7 @@ public struct Engine: Sendable {
     /// window is `(bad / total) / (1 − target)`; a rule fires while both of its windows burn at
     /// least `factor` and the long one holds `min_events`, and stops when either drops below.
     private mutating func evaluateBurn(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = objectives[i]
+        let o = all[i]
         guard let windowsOf = shadows[i], o.baseline.value < 1 else { return }
         var st = states[i]
         var firing = st.burnFiring ?? [:]
@@ -476,7 +580,7 @@ public struct Engine: Sendable {
     /// most `periods × slots` of them after a long gap), then sets the baseline in force now
     /// from the history of the current slot.
     private mutating func learn(_ i: Int, _ rule: AdaptiveRule, now: Double) {
-        let o = objectives[i]
+        let o = all[i]
         var st = states[i]
         let zone = TimeZone(identifier: o.timeZone) ?? TimeZone(identifier: "UTC")!
         let k = Int64((now / rule.every).rounded(.down))
@@ -538,11 +642,11 @@ public struct Engine: Sendable {
     /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
     /// the configured number.
     private func baselineInForce(_ i: Int) -> Double? {
-        objectives[i].baseline.adaptive == nil ? objectives[i].baseline.value : states[i].baselineValue
+        all[i].baseline.adaptive == nil ? all[i].baseline.value : states[i].baselineValue
     }
 
     private mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = objectives[i]
+        let o = all[i]
         let baseline = baselineInForce(i)
         let agg = windows[i].aggregate(at: now)
         let span = windows[i].period(containing: now)
@@ -637,7 +741,7 @@ public struct Engine: Sendable {
     /// writes "pace at risk" (once, until the pace recovers or the period ends), a recovery
     /// "back on pace".
     private mutating func checkPace(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = objectives[i]
+        let o = all[i]
         guard let rule = o.pace, let periods = CalendarPeriods(timeZoneIdentifier: o.timeZone) else { return }
         let period = windows[i].period(containing: now)
         var st = states[i]
@@ -677,7 +781,7 @@ public struct Engine: Sendable {
     }
 
     private mutating func evaluateCumulative(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = objectives[i]
+        let o = all[i]
         let current = windows[i].period(containing: now)
         lastValues[i] = o.sliValue(windows[i].aggregate(at: now), seconds: now - current.start) ?? 0
         var st = states[i]
@@ -791,22 +895,27 @@ public struct Engine: Sendable {
     /// is what `slawatch status` shows, so an acknowledged push is visible at once.
     public func status(at now: Double) -> [Status] {
         var copy = self
-        var counts = [(total: Double, good: Double)?](repeating: nil, count: objectives.count)
-        let values = objectives.indices.map { i -> Double? in
-            let o = objectives[i]
+        var counts = [(total: Double, good: Double)?](repeating: nil, count: all.count)
+        var values = [Double?](repeating: nil, count: all.count)
+        for i in judged {
+            let o = all[i]
             let agg = copy.windows[i].aggregate(at: now)
             if o.sli == .ratio { counts[i] = (agg.count, agg.good) }
             let span = copy.windows[i].period(containing: now)
-            if o.isCumulative { return o.sliValue(agg, seconds: now - span.start) ?? 0 }
-            if case .calendar = o.window { return o.sliValue(agg, seconds: now - span.start) }
-            return o.sliValue(agg, seconds: span.end - span.start)
+            if o.isCumulative {
+                values[i] = o.sliValue(agg, seconds: now - span.start) ?? 0
+            } else if case .calendar = o.window {
+                values[i] = o.sliValue(agg, seconds: now - span.start)
+            } else {
+                values[i] = o.sliValue(agg, seconds: span.end - span.start)
+            }
         }
         return status(values: values, counts: counts)
     }
 
     private func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
-        objectives.indices.map { i in
-            let o = objectives[i]
+        judged.map { i in
+            let o = all[i]
             var budget = Transition(
                 objective: o.name,
                 kind: .breach,
@@ -845,7 +954,7 @@ public struct Engine: Sendable {
     }
 
     /// The objective named `name`, if any.
-    public func objective(named name: String) -> Objective? { objectives.first { $0.name == name } }
+    public func objective(named name: String) -> Objective? { all.first { $0.name == name } }
 
     // MARK: - Snapshots
 
@@ -904,7 +1013,20 @@ public struct Engine: Sendable {
     /// zone) its buckets are discarded but its alert state is kept.
     public mutating func restore(_ snapshots: [Snapshot]) {
         for s in snapshots {
-            guard let i = all.firstIndex(where: { $0.name == s.objective }) else { continue }
+            var found = all.firstIndex(where: { $0.name == s.objective })
+            if found == nil, let p = groupParents.first(where: { s.objective.hasPrefix(all[$0].name + "{") }),
+                s.objective.hasSuffix("}"), (instances[p]?.count ?? 0) < all[p].maxInstances
+            {
+                // An instance of a group_by objective: recreate it from its key.
+                let key = s.objective.dropFirst(all[p].name.count + 1).dropLast()
+                var values: [String: String] = [:]
+                for pair in key.split(separator: ",", omittingEmptySubsequences: false) {
+                    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    if kv.count == 2 { values[String(kv[0])] = String(kv[1]) }
+                }
+                if Set(values.keys) == Set(all[p].groupBy) { found = addInstance(of: p, values) }
+            }
+            guard let i = found else { continue }
             states[i] = s.state
             if s.fingerprint == all[i].dataFingerprint {
                 windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)

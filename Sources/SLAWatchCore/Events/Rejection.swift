@@ -22,6 +22,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case datagramTooLong = "datagram_too_long"
     case incompleteLine = "incomplete_line"
     case invalidCSV = "invalid_csv"
+    case instanceLimit = "instance_limit"
 
     /// A sentence naming what was wrong with the line.
     public var description: String {
@@ -46,6 +47,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .unauthorized:
             return "the peer's user and groups may not write this metric (authorization in slawatch.yaml)"
         case .datagramTooLong: return "datagram longer than max_datagram_bytes (dropped whole)"
+        case .instanceLimit:
+            return "a group_by objective reached max_instances: no instance for this label value"
         case .invalidCSV:
             return "CSV row has the wrong number of cells or an unterminated quote (or the file's header is unusable)"
         case .incompleteLine:

@@ -406,6 +406,23 @@ public struct Objective: Sendable, Hashable {
     /// value (at least it for `at_least`, at most it for `at_most`), so a value hovering at the
     /// baseline does not flap. `nil`: the baseline itself.
     public var clearAt: Double?
+    /// Label names that split the objective into one instance per combination of their values
+    /// (`group_by:`, e.g. `[customer]`): each instance has its own window, state and journal
+    /// entries (`SLAWATCH_INSTANCE=customer=acme`).
+    public var groupBy: [String] = []
+    /// Most instances a `group_by` objective creates (`max_instances`, default 100); events of
+    /// further label values are refused, with one journal entry.
+    public var maxInstances: Int = 100
+    /// For an instance: the `group_by` objective it belongs to and its key (`customer=acme`).
+    public var instanceOf: (objective: String, key: String)? {
+        get { instanceParent.map { ($0, instanceKey ?? "") } }
+        set {
+            instanceParent = newValue?.objective
+            instanceKey = newValue?.key
+        }
+    }
+    private var instanceParent: String?
+    private var instanceKey: String?
     /// Ratio SLIs: multi-window burn-rate alerts (`burn_rate_alerts:`).
     public var burnRateAlerts: [BurnRateRule] = []
     /// Cumulative calendar targets: the pace rule (`pace:`), `nil` for no pace entries.
@@ -470,6 +487,22 @@ public struct Objective: Sendable, Hashable {
                 + good.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
         return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "") + goodPart
+    }
+
+    /// The instance of a `group_by` objective for one combination of label values: the same
+    /// objective with those labels added to its selector, named `NAME{customer=acme}`.
+    public func instance(_ values: [String: String]) -> Objective {
+        var o = self
+        let key = groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
+        o.name = name + "{" + key + "}"
+        for l in groupBy { o.match[l] = values[l] ?? "" }
+        if o.sli == .ratio, var g = o.good {
+            for l in groupBy { g.match[l] = values[l] ?? "" }
+            o.good = g
+        }
+        o.groupBy = []
+        o.instanceOf = (name, key)
+        return o
     }
 
     /// The hidden objective that keeps the `seconds`-long window of a burn-rate rule: the same

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+@testable import SLAWatchCore
+
+/// `group_by`: one objective, one instance per customer, each with its own window, state and
+/// journal entries.
+@Suite struct GroupByTests {
+    private func objective(maxInstances: Int = 100) -> Objective {
+        var o = Objective(
+            name: "latency",
+            sla: SLA(name: "api", provider: "platform", customer: "customers"),
+            metric: "lat",
+            match: ["service": "api"],
+            sli: .avg,
+            window: .rolling(seconds: 300),
+            direction: .atMost,
+            baseline: Baseline(value: 300, kind: .fixed, source: "300"),
+            nodata: .ok,
+            unit: "ms"
+        )
+        o.groupBy = ["customer"]
+        o.maxInstances = maxInstances
+        return o
+    }
+
+    private func lat(_ v: Double, _ customer: String?, at t: Double, service: String = "api") -> Event {
+        var labels = ["service": service]
+        if let customer { labels["customer"] = customer }
+        return Event(metric: "lat", value: v, kind: .distribution, labels: labels, time: t)
+    }
+
+    @Test func eachCustomerHasItsOwnStateAndEntries() throws {
+        var e = Engine(objectives: [objective()])
+        _ = e.ingest(
+            [lat(500, "acme", at: 10), lat(100, "globex", at: 10), lat(900, "initech", at: 10, service: "web")],
+            now: 10
+        )
+        let t = e.evaluate(at: 20)
+        #expect(t.map(\.objective) == ["latency{customer=acme}"])
+        #expect(t.map(\.kind) == [.breach])
+        let status = e.status(at: 20)
+        #expect(status.map(\.objective) == ["latency{customer=acme}", "latency{customer=globex}"])
+        #expect(status.map(\.value) == [500, 100])
+        // The entry names the objective and the instance separately.
+        let o = try #require(e.objective(named: "latency{customer=acme}"))
+        let f = Dictionary(AlertEntry.fields(t[0], o), uniquingKeysWith: { a, _ in a })
+        #expect(f["SLAWATCH_OBJECTIVE"] == "latency")
+        #expect(f["SLAWATCH_INSTANCE"] == "customer=acme")
+        #expect(f["MESSAGE"]?.hasPrefix("latency{customer=acme} breached: 500 ms") == true)
+        // acme recovers on its own; globex is untouched.
+        _ = e.ingest([lat(100, "acme", at: 400)], now: 400)
+        #expect(e.evaluate(at: 400).map { "\($0.objective) \($0.kind)" } == ["latency{customer=acme} recovery"])
+    }
+
+    @Test func maxInstancesRefusesNewValuesWithOneEntry() {
+        var e = Engine(objectives: [objective(maxInstances: 2)])
+        let r = e.ingest([lat(1, "a", at: 10), lat(1, "b", at: 10), lat(1, "c", at: 10), lat(1, "d", at: 11)], now: 11)
+        #expect(r.rejected.map(\.reason) == [.instanceLimit, .instanceLimit])
+        #expect(r.rejected.map(\.index) == [2, 3])
+        let t = e.evaluate(at: 20)
+        #expect(t.map(\.kind) == [.instanceLimit])
+        #expect(t.first?.refusedInstance == "customer=c")
+        let f = Dictionary(AlertEntry.fields(t[0], e.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(f["MESSAGE_ID"] == MessageID.instanceLimit)
+        #expect(f["SLAWATCH_MAX_INSTANCES"] == "2")
+        // Reported once: more refusals later write nothing new.
+        _ = e.ingest([lat(1, "e", at: 30)], now: 30)
+        #expect(e.evaluate(at: 40).isEmpty)
+        // A missing label is a value of its own (empty), like Prometheus.
+        var f2 = Engine(objectives: [objective()])
+        _ = f2.ingest([lat(1, nil, at: 10)], now: 10)
+        #expect(f2.status(at: 10).map(\.objective) == ["latency{customer=}"])
+    }
+
+    @Test func instancesSurviveARestartAndAReload() {
+        var a = Engine(objectives: [objective()])
+        _ = a.ingest([lat(500, "acme", at: 10), lat(100, "globex", at: 10)], now: 10)
+        _ = a.evaluate(at: 20)
+        var b = Engine(objectives: [objective()])
+        b.restore(a.allSnapshots())
+        #expect(b.status(at: 30).map(\.objective) == ["latency{customer=acme}", "latency{customer=globex}"])
+        #expect(b.status().first?.state == "breached")
+        #expect(b.evaluate(at: 30).isEmpty)  // no second breach entry
+        _ = b.ingest([lat(100, "acme", at: 400)], now: 400)
+        #expect(b.evaluate(at: 400).map(\.kind) == [.recovery])
+    }
+
+    @Test func aStagedFileCreatesInstancesToo() {
+        var e = Engine(objectives: [objective()])
+        e.beginStaging()
+        _ = e.ingest(EventBatch([lat(700, "acme", at: 10)]), now: 10, staged: true)
+        #expect(e.status(at: 10).first?.value == nil)  // not visible before the commit
+        e.commitStaging(now: 11)
+        #expect(e.status(at: 11).first?.value == 700)
+    }
+
+    @Test func configKeys() throws {
+        let text = """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: a, metric: m, sli: avg, window: 5m, direction: at_most, baseline: 1, group_by: [customer], max_instances: 50}
+                  - {name: b, metric: m, sli: avg, window: 5m, direction: at_most, baseline: 1, group_by: [x, x], max_instances: 0}
+            """
+        do throws(ConfigErrors) {
+            _ = try ObjectivesConfig.parse(text, file: "g.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(
+                Set(error.errors.map(\.key)) == [
+                    "slas[0].objectives[1].group_by", "slas[0].objectives[1].max_instances",
+                ]
+            )
+        }
+        let ok = try ObjectivesConfig.parse(
+            String(text.split(separator: "\n").prefix(6).joined(separator: "\n")),
+            file: "g.yaml"
+        )
+        #expect(ok.first?.groupBy == ["customer"])
+        #expect(ok.first?.maxInstances == 50)
+    }
+}
