@@ -50,6 +50,21 @@ public enum ObjectivesConfig {
                 }
             }
         }
+        let defined = Set(all.map(\.name))
+        for o in all {
+            for ref in o.baseline.references where !defined.contains(ref) || ref == o.name {
+                errors.append(
+                    ConfigError(
+                        file: (seen[o.name] ?? "").components(separatedBy: ":").dropLast().joined(separator: ":"),
+                        line: Int((seen[o.name] ?? "").components(separatedBy: ":").last ?? "") ?? 0,
+                        key: "baseline",
+                        message: ref == o.name
+                            ? "the baseline of '\(o.name)' refers to itself"
+                            : "the baseline of '\(o.name)' refers to '\(ref)', which is not an objective"
+                    )
+                )
+            }
+        }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         return all
     }
@@ -234,8 +249,12 @@ public enum ObjectivesConfig {
                     baseline = Baseline(value: v, kind: .fixed, source: text)
                 } else {
                     do {
-                        let v = try BaselineExpression.evaluate(text)
-                        baseline = Baseline(value: v, kind: .expression, source: text)
+                        let refs = BaselineExpression.references(text)
+                        // With references, check the syntax with placeholder values; the number
+                        // is computed at every evaluation.
+                        let v = try BaselineExpression.evaluate(text) { _ in refs.isEmpty ? nil : 1 }
+                        baseline = Baseline(value: refs.isEmpty ? v : 0, kind: .expression, source: text)
+                        baseline.references = refs
                     } catch {
                         r.fail(bn, "\(p).baseline", "'\(text)' is not a number or an arithmetic expression: \(error)")
                     }

@@ -181,6 +181,7 @@ public enum AlertEntry {
             ("SLAWATCH_TRANSITION", t.kind.rawValue),
         ]
         if let met = t.met { f.append(("SLAWATCH_RESULT", met ? "met" : "missed")) }
+        if let since = t.baselineSince { f.append(("SLAWATCH_BASELINE_SINCE", RFC3339.format(since))) }
         if t.kind == .instanceLimit {
             f.append(("SLAWATCH_MAX_INSTANCES", number(t.baseline)))
             f.append(("SLAWATCH_REFUSED_INSTANCE", t.refusedInstance ?? ""))

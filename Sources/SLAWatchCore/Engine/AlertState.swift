@@ -106,6 +106,8 @@ public struct Transition: Sendable, Equatable {
     public var counts: (total: Double, good: Double)?
     /// Pace entries: what the target expects by now and the projection to the period end.
     public var pace: (expected: Double, projection: Double, elapsed: Double)?
+    /// Since when the baseline in force applies (`effective_from`), when known.
+    public var baselineSince: Double?
     /// Instance-limit entries: the first label value refused.
     public var refusedInstance: String?
     /// Burn-rate entries: the rule and the burn rates over its long and short windows.

@@ -642,7 +642,15 @@ public struct Engine: Sendable {
     /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
     /// the configured number.
     private func baselineInForce(_ i: Int) -> Double? {
-        all[i].baseline.adaptive == nil ? all[i].baseline.value : states[i].baselineValue
+        let b = all[i].baseline
+        if b.adaptive != nil { return states[i].baselineValue }
+        if b.references.isEmpty { return b.value }
+        // `${objective}` references: the other objectives' latest values (this evaluation's for
+        // those judged earlier in config order); untrusted while any has none.
+        return try? BaselineExpression.evaluate(b.source) { name in
+            guard let k = self.all.firstIndex(where: { $0.name == name }) else { return nil }
+            return self.lastValues[k]
+        }
     }
 
     private mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
@@ -656,6 +664,12 @@ public struct Engine: Sendable {
         lastValues[i] = value
         var st = states[i]
         let before = st
+        // effective_from: a baseline that changed (learned, recomputed from other objectives,
+        // or edited and reloaded) is recorded with the time it took effect.
+        if let baseline, st.baselineValue != baseline {
+            st.baselineValue = baseline
+            st.baselineSince = now
+        }
         func move(_ to: AlertState, _ kind: TransitionKind) {
             var t = Transition(
                 objective: o.name,
@@ -671,6 +685,7 @@ public struct Engine: Sendable {
                 met: nil
             )
             if o.sli == .ratio { t.counts = (agg.count, agg.good) }
+            t.baselineSince = st.baselineSince
             out.append(t)
             st.state = to
             st.since = now
@@ -795,7 +810,7 @@ public struct Engine: Sendable {
         let trackedPeriod = windows[i].period(containing: Double(tracked))
         guard Double(tracked) < current.start, now >= trackedPeriod.end + o.lateTolerance else { return }
         let value = o.sliValue(windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
-        let met = !o.isBad(value)
+        let met = !o.isBad(value, baseline: baselineInForce(i) ?? o.baseline.value)
         var result = Transition(
             objective: o.name,
             kind: .periodResult,
@@ -803,7 +818,7 @@ public struct Engine: Sendable {
             to: st.state,
             at: now,
             value: value,
-            baseline: o.baseline.value,
+            baseline: baselineInForce(i) ?? o.baseline.value,
             episode: st.episode,
             periodStart: trackedPeriod.start,
             periodEnd: trackedPeriod.end,
@@ -941,7 +956,7 @@ public struct Engine: Sendable {
                 value: values[i],
                 baseline: baselineInForce(i) ?? o.baseline.value,
                 baselineKind: o.baseline.kind.rawValue,
-                baselineSince: o.baseline.adaptive == nil ? nil : states[i].baselineSince,
+                baselineSince: states[i].baselineSince,
                 direction: o.direction.rawValue,
                 state: states[i].state.rawValue,
                 since: states[i].since,

@@ -1,5 +1,7 @@
-/// Arithmetic baseline expressions: numbers, `+ - * /`, unary minus and parentheses, with the
-/// usual precedence. `10000 / 500 / 0.20` (a sales target over deal size over close rate) is 100.
+/// Arithmetic baseline expressions: numbers, `${objective}` (another objective's current SLI
+/// value), `+ - * /`, unary minus and parentheses, with the usual precedence.
+/// `10000 / 500 / 0.20` (a sales target over deal size over close rate) is 100;
+/// `${sales-target} / ${deal-size} / 0.20` takes the first two from objectives.
 public enum BaselineExpression {
     /// Why an expression could not be evaluated; `position` is a 0-based character offset.
     public struct ParseError: Error, Equatable, CustomStringConvertible {
@@ -14,7 +16,21 @@ public enum BaselineExpression {
     /// Evaluates an expression.
     /// - Throws: `ParseError` for syntax errors, division by zero or a non-finite result.
     public static func evaluate(_ text: String) throws(ParseError) -> Double {
-        var p = Parser(chars: Array(text))
+        try evaluate(text) { _ in nil }
+    }
+
+    /// Evaluates an expression whose `${name}` references take `values(name)`.
+    /// - Throws: `ParseError` as above, and for a reference `values` has no value for.
+    public static func evaluate(_ text: String, values: (String) -> Double?) throws(ParseError) -> Double {
+        try withoutActuallyEscaping(values) { (values) throws(ParseError) -> Double in
+            try evaluate(text, escaping: values)
+        }
+    }
+
+    private static func evaluate(_ text: String, escaping values: @escaping (String) -> Double?) throws(ParseError)
+        -> Double
+    {
+        var p = Parser(chars: Array(text), values: values)
         let v = try p.expression()
         p.skipSpaces()
         if p.pos < p.chars.count { throw ParseError(message: "unexpected '\(p.chars[p.pos])'", position: p.pos) }
@@ -22,8 +38,21 @@ public enum BaselineExpression {
         return v
     }
 
+    /// The objective names an expression references (`${name}`), in order of appearance.
+    public static func references(_ text: String) -> [String] {
+        var out: [String] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
+            out.append(String(rest[open.upperBound..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return out
+    }
+
     private struct Parser {
         var chars: [Character]
+        var values: (String) -> Double?
         var pos = 0
 
         mutating func skipSpaces() { while pos < chars.count, chars[pos].isWhitespace { pos += 1 } }
@@ -68,6 +97,18 @@ public enum BaselineExpression {
             if chars[pos] == "+" {
                 pos += 1
                 return try factor()
+            }
+            if chars[pos] == "$", pos + 1 < chars.count, chars[pos + 1] == "{" {
+                let open = pos
+                guard let close = chars[pos...].firstIndex(of: "}") else {
+                    throw ParseError(message: "unclosed '${'", position: open)
+                }
+                let name = String(chars[(pos + 2)..<close])
+                pos = close + 1
+                guard let v = values(name) else {
+                    throw ParseError(message: "no current value for objective '\(name)'", position: open)
+                }
+                return v
             }
             if chars[pos] == "(" {
                 let open = pos

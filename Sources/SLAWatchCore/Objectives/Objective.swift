@@ -155,6 +155,9 @@ public struct Baseline: Sendable, Hashable, Codable {
     }
     /// The learning rule of an adaptive baseline (`nil` for fixed and expression baselines).
     public var adaptive: AdaptiveRule?
+    /// Expression baselines: the objectives whose current values it uses (`${name}`); the
+    /// baseline is then computed at every evaluation from `source`.
+    public var references: [String] = []
     /// The number the SLI is compared with.
     public var value: Double
     /// `fixed` or `expression`.
