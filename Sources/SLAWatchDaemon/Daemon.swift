@@ -442,8 +442,11 @@ public final class Daemon: Service, Sendable {
             }
             if rescan {
                 lastScan = now
-                for (name, outcome) in drop.failInvalidNames() { report(outcome, original: name, drop: drop) }
-                let files = drop.scan().filter { f in stuck[f.name].map { $0 != f.identity } ?? true }
+                var failed: [(name: String, outcome: DropDirectory.Outcome)] = []
+                let files = drop.scan(failingInvalidNames: &failed).filter { f in
+                    stuck[f.name].map { $0 != f.identity } ?? true
+                }
+                for (name, outcome) in failed { report(outcome, original: name, drop: drop) }
                 stuck = stuck.filter { s in files.contains { $0.name == s.key } || drop.identity(of: s.key) == s.value }
                 scheduler.scanned(files, now: now)
             }

@@ -115,11 +115,22 @@ public struct DropDirectory: Sendable {
     /// Every candidate in the directory with its identity, oldest modification first. Recreates
     /// `processed/` and `failed/` if someone removed them.
     public func scan() -> [(name: String, identity: FileIdentity)] {
+        var failed: [(name: String, outcome: Outcome)] = []
+        return scan(failingInvalidNames: &failed)
+    }
+
+    /// Like `scan()`, and moves the files whose names are not UTF-8 to `failed/`
+    /// (`failInvalidNames(_:)`), appending their outcomes to `failed`; one directory listing.
+    public func scan(failingInvalidNames failed: inout [(name: String, outcome: Outcome)]) -> [(
+        name: String, identity: FileIdentity
+    )] {
         for p in [processedPath, failedPath] {
             try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
         }
+        let names = listNames()
+        failed += failInvalidNames(names.invalid)
         var out: [(String, FileIdentity)] = []
-        for name in listNames().valid where !Self.isIgnored(name) {
+        for name in names.valid where !Self.isIgnored(name) {
             let full = path + "/" + name
             if full == processedPath || full == failedPath { continue }
             if let id = identity(of: name) { out.append((name, id)) }
@@ -151,9 +162,9 @@ public struct DropDirectory: Sendable {
     /// Moves every file whose name is not UTF-8 to `failed/` under its name with the invalid
     /// bytes replaced (U+FFFD), with a `.error` sidecar.
     /// - Returns: the outcomes, one per file.
-    public func failInvalidNames() -> [(name: String, outcome: Outcome)] {
+    func failInvalidNames(_ invalid: [[UInt8]]) -> [(name: String, outcome: Outcome)] {
         var out: [(String, Outcome)] = []
-        for bytes in listNames().invalid {
+        for bytes in invalid {
             let shown = String(decoding: bytes, as: UTF8.self)
             let finalName = uniqueName(shown, in: failedPath)
             let src = Array(path.utf8) + [UInt8(ascii: "/")] + bytes + [0]
@@ -170,9 +181,6 @@ public struct DropDirectory: Sendable {
         }
         return out
     }
-
-    /// Names of files ready to be read, oldest modification first (no settle check).
-    public func candidates() -> [String] { scan().map(\.name) }
 
     // MARK: - Processing
 
@@ -812,12 +820,6 @@ public struct DropDirectory: Sendable {
         }
     }
 
-    /// The 128-bit content hash of `data` (tests and tools; the daemon hashes while reading).
-    static func contentHash(_ data: [UInt8]) -> String {
-        var h = ContentHasher()
-        data.withUnsafeBytes { h.update($0) }
-        return h.hex
-    }
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }

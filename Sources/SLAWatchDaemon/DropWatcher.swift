@@ -171,9 +171,6 @@ public struct DropScheduler: Sendable {
         self.staleWriting = staleWriting
     }
 
-    /// Files waiting to settle or open for writing (status and tests).
-    public var waiting: Int { Set(settling.keys).union(writing).count }
-
     /// Applies one inotify change.
     public mutating func apply(_ change: DropWatcher.Change, now: Double) {
         switch change {

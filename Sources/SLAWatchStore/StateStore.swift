@@ -414,24 +414,6 @@ extension StateStore {
         )
     }
 
-    /// Whether a file with this identity (device, inode, size, mtime) and content was already
-    /// ingested.
-    public func ledgerContains(
-        device: UInt64,
-        inode: UInt64,
-        size: Int64,
-        mtimeNanoseconds: Int64,
-        contentHash: String
-    ) throws -> Bool {
-        try ledgerEntry(
-            device: device,
-            inode: inode,
-            size: size,
-            mtimeNanoseconds: mtimeNanoseconds,
-            contentHash: contentHash
-        ) != nil
-    }
-
     /// The ledger entry of this very file (same identity and content), `nil` when it was never
     /// committed.
     /// - Throws: GRDB's `DatabaseError`.
@@ -467,12 +449,6 @@ extension StateStore {
                 arguments: [contentHash]
             ).map(Self.ledgerEntry)
         }
-    }
-
-    /// Number of ledger entries.
-    /// - Throws: GRDB's `DatabaseError`.
-    public func ledgerCount() throws -> Int {
-        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM drop_ledger") ?? 0 }
     }
 
     /// Deletes ledger entries committed before `cutoff` (unix seconds).

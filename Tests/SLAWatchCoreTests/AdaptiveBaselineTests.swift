@@ -100,12 +100,7 @@ import Testing
                         direction: at_least
                         baseline: \(baseline)
                 """
-            do throws(ConfigErrors) {
-                _ = try ObjectivesConfig.parse(text, file: "o.yaml")
-                return []
-            } catch {
-                return error.errors.map(\.key)
-            }
+            return objectiveErrors(text).map(\.key)
         }
         #expect(keys("{adaptive: {statistic: median, periods: 4, season: hour_of_week, factor: 0.6}}").isEmpty)
         #expect(keys("{adaptive: {statistic: mode}}") == ["slas[0].objectives[0].baseline.adaptive.statistic"])

@@ -155,12 +155,7 @@ import Testing
                         direction: at_least
                 \(body)
                 """
-            do throws(ConfigErrors) {
-                _ = try ObjectivesConfig.parse(text, file: "api.yaml")
-                return []
-            } catch {
-                return error.errors
-            }
+            return objectiveErrors(text, file: "api.yaml")
         }
         #expect(errors("        sli: ratio\n        baseline: 0.99").map(\.key) == ["slas[0].objectives[0].good"])
         #expect(

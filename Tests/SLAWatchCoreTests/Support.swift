@@ -82,3 +82,13 @@ func isJournalFieldName(_ name: String) -> Bool {
     var b = SplitMix64(seed: 7)
     #expect((0..<5).map { _ in a.next() } == (0..<5).map { _ in b.next() })
 }
+
+/// The errors of an objectives file (`ObjectivesConfig.parse`), empty when it parses.
+func objectiveErrors(_ text: String, file: String = "o.yaml") -> [ConfigError] {
+    do throws(ConfigErrors) {
+        _ = try ObjectivesConfig.parse(text, file: file)
+        return []
+    } catch {
+        return error.errors
+    }
+}

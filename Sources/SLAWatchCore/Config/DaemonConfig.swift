@@ -295,19 +295,13 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     private static func parseMore(_ m: [String: Node], into c: inout DaemonConfig, reader r: inout YAMLReader) {
-        func count(_ key: String, min: Int, max: Int) -> Int? {
-            guard let n = m[key], let s = r.string(n, key) else { return nil }
-            guard let v = Int(s), v >= min, v <= max else {
-                r.fail(n, key, "'\(s)' is not a whole number from \(min) to \(max)")
-                return nil
-            }
-            return v
-        }
-        if let v = count("max_datagram_bytes", min: 64, max: 16 << 20) { c.maxDatagramBytes = v }
+        if let v = r.count(m["max_datagram_bytes"], "max_datagram_bytes", 64...16 << 20) { c.maxDatagramBytes = v }
         if let node = m["drop"] { parseDrop(node, into: &c.drop, reader: &r) }
-        if let v = count("max_connections", min: 1, max: 1 << 20) { c.maxConnections = v }
-        if let v = count("journal_queue_size", min: 1, max: 1 << 24) { c.journalQueueSize = v }
-        if let v = count("max_alerts_per_minute", min: 1, max: 1 << 24) { c.maxAlertsPerMinute = v }
+        if let v = r.count(m["max_connections"], "max_connections", 1...1 << 20) { c.maxConnections = v }
+        if let v = r.count(m["journal_queue_size"], "journal_queue_size", 1...1 << 24) { c.journalQueueSize = v }
+        if let v = r.count(m["max_alerts_per_minute"], "max_alerts_per_minute", 1...1 << 24) {
+            c.maxAlertsPerMinute = v
+        }
         c.idleTimeout = r.duration(m["idle_timeout"], "idle_timeout", default: 60, minimum: 0.001, maximum: 86400)
         if let n = m["gauge_deltas"], let s = r.string(n, "gauge_deltas") {
             switch s {

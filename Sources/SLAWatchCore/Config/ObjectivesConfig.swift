@@ -144,16 +144,8 @@ public enum ObjectivesConfig {
                 r.fail(n, "\(p).statistic", "'\(s)' is not median or a percentile such as p25")
             }
         }
-        func count(_ key: String, _ range: ClosedRange<Int>) -> Int? {
-            guard let n = m[key], let s = r.string(n, "\(p).\(key)") else { return nil }
-            guard let v = Int(s), range.contains(v) else {
-                r.fail(n, "\(p).\(key)", "'\(s)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-                return nil
-            }
-            return v
-        }
-        if let v = count("periods", 1...1000) { rule.periods = v }
-        if let v = count("min_history", 1...1000) { rule.minHistory = v }
+        if let v = r.count(m["periods"], "\(p).periods", 1...1000) { rule.periods = v }
+        if let v = r.count(m["min_history"], "\(p).min_history", 1...1000) { rule.minHistory = v }
         if rule.minHistory > rule.periods {
             r.fail(
                 m["min_history"],
@@ -393,22 +385,8 @@ public enum ObjectivesConfig {
                 r.fail(n, "\(p).group_by", "group_by and burn_rate_alerts cannot be combined yet")
             }
         }
-        var maxInstances = 100
-        if let n = m["max_instances"], let s = r.string(n, "\(p).max_instances") {
-            if let v = Int(s), v >= 1, v <= 100_000 {
-                maxInstances = v
-            } else {
-                r.fail(n, "\(p).max_instances", "'\(s)' is not a whole number from 1 to 100000")
-            }
-        }
-        var minEvents = 0
-        if let n = m["min_events"], let s = r.string(n, "\(p).min_events") {
-            if let v = Int(s), v >= 0, v <= 1_000_000_000 {
-                minEvents = v
-            } else {
-                r.fail(n, "\(p).min_events", "'\(s)' is not a whole number of events")
-            }
-        }
+        let maxInstances = r.count(m["max_instances"], "\(p).max_instances", 1...100_000) ?? 100
+        let minEvents = r.count(m["min_events"], "\(p).min_events", 0...1_000_000_000) ?? 0
         let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
         let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
         var severity = Severity.warning

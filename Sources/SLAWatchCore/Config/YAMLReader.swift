@@ -83,6 +83,17 @@ struct YAMLReader {
         return s
     }
 
+    /// A whole number within `range`, or `nil` (with an error naming the key) when the node is
+    /// missing or out of range.
+    mutating func count(_ node: Node?, _ path: String, _ range: ClosedRange<Int>) -> Int? {
+        guard let node, let s = string(node, path) else { return nil }
+        guard let v = Int(s), range.contains(v) else {
+            fail(node, path, "'\(s)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return v
+    }
+
     mutating func duration(
         _ node: Node?,
         _ path: String,

@@ -127,9 +127,17 @@ public struct Transition: Sendable, Equatable {
     /// rate `(bad / total) / (1 − target)` (1: spending exactly the budget over the window; SRE
     /// workbook, "Alerting on SLOs"). `nil` for other SLIs or an empty window.
     public var errorBudget: (budget: Double, remaining: Double, burnRate: Double)? {
-        guard let c = counts, c.total > 0, baseline < 1 else { return nil }
-        let budget = (1 - baseline) * c.total
-        let bad = max(0, c.total - c.good)
-        return (budget, budget - bad, (bad / c.total) / (1 - baseline))
+        counts.flatMap { Self.errorBudget(total: $0.total, good: $0.good, target: baseline) }
+    }
+
+    /// The error budget of `total` events of which `good` were good, against `target`; `nil`
+    /// for an empty window or a target of 1 (no budget).
+    public static func errorBudget(total: Double, good: Double, target: Double) -> (
+        budget: Double, remaining: Double, burnRate: Double
+    )? {
+        guard total > 0, target < 1 else { return nil }
+        let budget = (1 - target) * total
+        let bad = max(0, total - good)
+        return (budget, budget - bad, (bad / total) / (1 - target))
     }
 }

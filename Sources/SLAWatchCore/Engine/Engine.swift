@@ -582,7 +582,7 @@ public struct Engine: Sendable {
     private mutating func learn(_ i: Int, _ rule: AdaptiveRule, now: Double) {
         let o = all[i]
         var st = states[i]
-        let zone = TimeZone(identifier: o.timeZone) ?? TimeZone(identifier: "UTC")!
+        let zone = windows[i].periods?.timeZone ?? TimeZone(identifier: "UTC")!
         let k = Int64((now / rule.every).rounded(.down))
         var history = st.history ?? [:]
         if let last = st.lastSample, last < k {
@@ -757,7 +757,7 @@ public struct Engine: Sendable {
     /// "back on pace".
     private mutating func checkPace(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = all[i]
-        guard let rule = o.pace, let periods = CalendarPeriods(timeZoneIdentifier: o.timeZone) else { return }
+        guard let rule = o.pace, let periods = windows[i].periods else { return }
         let period = windows[i].period(containing: now)
         var st = states[i]
         if st.pacePeriod != Int64(period.start) {
@@ -931,21 +931,9 @@ public struct Engine: Sendable {
     private func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
         judged.map { i in
             let o = all[i]
-            var budget = Transition(
-                objective: o.name,
-                kind: .breach,
-                from: .ok,
-                to: .ok,
-                at: 0,
-                value: nil,
-                baseline: baselineInForce(i) ?? o.baseline.value,
-                episode: nil,
-                periodStart: 0,
-                periodEnd: 0,
-                met: nil
-            )
-            budget.counts = counts?[i]
-            let e = budget.errorBudget
+            let e = counts?[i].flatMap {
+                Transition.errorBudget(total: $0.total, good: $0.good, target: baselineInForce(i) ?? o.baseline.value)
+            }
             return Status(
                 objective: o.name,
                 sla: o.sla.name,

@@ -527,12 +527,6 @@ public struct Objective: Sendable, Hashable {
         direction == .atLeast ? value < b : value > b
     }
 
-    /// Whether an event feeds this objective's total (its own selector).
-    public func matches(_ e: Event) -> Bool {
-        guard e.metric == metric else { return false }
-        return LabelMatcher.all((try? LabelMatcher.parse(match)) ?? [], e.labels)
-    }
-
     /// The SLI of an aggregate; `nil` when the aggregate is empty (no data).
     /// - Parameter seconds: the time span `rate` divides by.
     public func sliValue(_ agg: Aggregate, seconds: Double) -> Double? {

@@ -25,7 +25,8 @@ public struct Window: Sendable {
     private var aggregates: [Aggregate] = []
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
-    private let periods: CalendarPeriods?
+    /// Calendar arithmetic in the objective's time zone.
+    let periods: CalendarPeriods?
     private var cachedPeriod: (start: Double, end: Double)?
     /// Whether buckets keep a `QuantileSketch` of their values (percentile SLIs only).
     public var tracksQuantiles = false
