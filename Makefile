@@ -1,5 +1,5 @@
 # slawatch — see README.md. `make run` runs the daemon on the embedded default config (state under
-# ./.slawatch); `make test` runs every test against a real journald.
+# ./.slawatch); `make test` runs every test against a real journald of its own (a namespace).
 SWIFT ?= swift
 PREFIX ?= /usr
 SYSCONFDIR ?= /etc
@@ -24,9 +24,11 @@ build: deps
 run: build
 	$(BIN) daemon
 
-test: deps journald
+# The tests write to a journal of their own (scripts/test-journal.sh: a journald namespace,
+# `journalctl --namespace slawatch-test`), never to the machine's.
+test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/test-journal.sh $(SWIFT) test --skip-build
 
 format:
 	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift

@@ -48,12 +48,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        // What the test targets share: external programs found by name with the Debian package
+        // that provides them, process runs, and the tests' own journal (scripts/test-journal.sh).
+        .target(name: "SLAWatchTestSupport", path: "Tests/SLAWatchTestSupport"),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "SLAWatchTestSupport"]),
         .testTarget(name: "SLAWatchCoreTests", dependencies: ["SLAWatchCore"]),
         .testTarget(name: "SLAWatchStoreTests", dependencies: ["SLAWatchStore", "SLAWatchCore"]),
         .testTarget(
             name: "SLAWatchDaemonTests",
-            dependencies: ["SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd", "CLinux"]
+            dependencies: [
+                "SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd", "CLinux", "SLAWatchTestSupport",
+            ]
         ),
     ]
 )

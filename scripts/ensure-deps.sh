@@ -1,21 +1,61 @@
 #!/usr/bin/env bash
-# Installs what building and testing slawatch needs on Debian, only when it is missing:
-# libsystemd-dev (the CSystemd target links libsystemd through pkg-config), socat (tests push
-# events with it as a real peer) and the DogStatsD Python client.
+# Installs, on Debian, every package and Python module that building slawatch, its tests, its
+# scripts and the README use, and only what is missing. Each program is checked by the name the
+# tests and scripts run it by (Tests/SLAWatchTestSupport/ExternalProgram.swift lists the tests'
+# programs with their packages; keep the two lists in step).
+#   scripts/ensure-deps.sh           everything for make run, make test, make install and .ci/run
 set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
-pkg-config --exists libsystemd 2>/dev/null || missing+=(libsystemd-dev pkg-config)
-command -v socat >/dev/null 2>&1 || missing+=(socat)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
+need() { # need PROGRAM PACKAGE: install PACKAGE when PROGRAM is not on PATH (nor in sbin/systemd dirs)
+    local p=$1 pkg=$2
+    if ! PATH="$PATH:/usr/sbin:/sbin:/usr/lib/systemd:/lib/systemd" command -v "$p" >/dev/null 2>&1; then
+        [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+    fi
+}
+# Build: the CSystemd target links libsystemd through pkg-config.
+need pkg-config pkg-config
+pkg-config --exists libsystemd 2>/dev/null || missing+=(libsystemd-dev)
+need make make
+need git git
+# Tests: real peers and tools (ExternalProgram.all).
+need socat socat
+need nc.openbsd netcat-openbsd
+need python3 python3
+need journalctl systemd
+need systemd-socket-activate systemd
+need systemd-journald systemd
+need setpriv util-linux
+need unshare util-linux
+need mount mount
+need bash bash
+need sh dash
+# Scripts: check-units.sh (systemd-analyze, sysusers, tmpfiles, readelf, ldd), make install
+# (strip, objcopy), the man page (groff checks it in CI).
+need systemd-analyze systemd
+need systemd-sysusers systemd
+need systemd-tmpfiles systemd
+need systemd-cat systemd
+need readelf binutils
+need objcopy binutils
+need strip binutils
+need ldd libc-bin
+need groff groff-base
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The datagram tests drive the socket with the real DogStatsD client (PyPI `datadog`).
+# The datagram tests drive the socket with the real DogStatsD client (PyPI `datadog`; Debian has
+# no package of it). Debian's own python3 refuses pip installs (PEP 668) unless told otherwise.
 if ! python3 -c 'import datadog' 2>/dev/null; then
     echo "installing: datadog (PyPI)" >&2
-    python3 -m pip install -q datadog 2>&1 | grep -v "Running pip as the 'root' user" >&2 || true
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    fi
+    python3 -m pip install -q --root-user-action=ignore datadog 2>/dev/null \
+        || python3 -m pip install -q --root-user-action=ignore --break-system-packages datadog
+    python3 -c 'import datadog'
 fi

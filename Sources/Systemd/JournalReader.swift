@@ -1,7 +1,7 @@
 import CSystemd
 import Foundation
 
-/// Reads entries back from the local journal with `sd_journal_open(3)`,
+/// Reads entries back from the local journal (or one journal namespace) with `sd_journal_open(3)`,
 /// `sd_journal_add_match(3)`, `sd_journal_seek_realtime_usec(3)` and `sd_journal_wait(3)`; used by
 /// tests and by `slawatch alerts`.
 public final class JournalReader {
@@ -28,10 +28,17 @@ public final class JournalReader {
     /// Opens the local journal with the given matches (`FIELD=value`; the same field twice is
     /// an OR, different fields an AND), positioned at `since` (unix seconds), or before the
     /// `last` newest entries, or at the start.
+    /// - Parameter namespace: a journal namespace (`systemd-journald NAMESPACE`,
+    ///   `journalctl --namespace`) instead of the default one: `sd_journal_open_namespace(3)`.
     /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
-    public init(matching matches: [String], since: Double? = nil, last: Int? = nil) throws {
+    public init(matching matches: [String], since: Double? = nil, last: Int? = nil, namespace: String? = nil) throws {
         var handle: OpaquePointer?
-        var rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
+        var rc: Int32
+        if let namespace {
+            rc = sd_journal_open_namespace(&handle, namespace, Int32(SD_JOURNAL_LOCAL_ONLY))
+        } else {
+            rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
+        }
         guard rc >= 0, let handle else { throw ReadError(call: "sd_journal_open", errno: -rc) }
         j = handle
         for m in matches {
@@ -88,9 +95,14 @@ public final class JournalReader {
 
     /// All entries matching every `FIELD=value` in `matches` (logical AND), oldest first. When a
     /// field repeats within an entry the first value is kept.
+    /// - Parameter namespace: a journal namespace instead of the default one.
     /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
-    public static func entries(matching matches: [String], limit: Int = 10_000) throws -> [[String: String]] {
-        let reader = try JournalReader(matching: matches)
+    public static func entries(
+        matching matches: [String],
+        limit: Int = 10_000,
+        namespace: String? = nil
+    ) throws -> [[String: String]] {
+        let reader = try JournalReader(matching: matches, namespace: namespace)
         var out: [[String: String]] = []
         while out.count < limit, let e = try reader.next() { out.append(e.fields) }
         return out

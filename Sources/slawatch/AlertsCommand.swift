@@ -16,8 +16,13 @@ struct AlertsCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Start: a duration ago (7d, 12h), today, or an RFC 3339 time.")
+    @Option(
+        name: .long,
+        help: "Start: a duration ago (7d, 12h), today, yesterday, a date (2026-12-01), a local date-time, or RFC 3339."
+    )
     var since: String?
+    @Option(name: .long, help: "End, in the same forms as --since (entries at or before it).")
+    var until: String?
     @Option(name: .long, help: "Only this objective (SLAWATCH_OBJECTIVE).")
     var objective: [String] = []
     @Option(name: .long, help: "Only this customer (SLAWATCH_CUSTOMER).")
@@ -35,23 +40,24 @@ struct AlertsCommand: ParsableCommand {
     var all = false
     @Option(name: .long, help: "text or json (one object per line, journal field names).")
     var output: String = "text"
+    @Option(
+        name: .long,
+        help: "Read this journal namespace (systemd-journald NAMESPACE, journalctl --namespace) instead of the default."
+    )
+    var namespace: String?
 
     func validate() throws {
         guard output == "text" || output == "json" else { throw ValidationError("--output must be text or json") }
-        if let since, Self.parseSince(since) == nil {
-            throw ValidationError("--since '\(since)' is not a duration (7d, 12h), today, or an RFC 3339 time")
+        if let since, TimeArgument.parse(since, now: Date().timeIntervalSince1970) == nil {
+            throw ValidationError("--since '\(since)' is not \(TimeArgument.forms)")
         }
+        if let until, TimeArgument.parse(until, now: Date().timeIntervalSince1970) == nil {
+            throw ValidationError("--until '\(until)' is not \(TimeArgument.forms)")
+        }
+        if until != nil && follow { throw ValidationError("--until and --follow cannot be combined") }
         for s in state where AlertState(rawValue: s) == nil {
             throw ValidationError("--state '\(s)' is not one of ok, pending, breached, nodata")
         }
-    }
-
-    /// `7d` → now − 7 days; `today` → local midnight; RFC 3339 as is.
-    static func parseSince(_ text: String, now: Date = Date()) -> Double? {
-        if text == "today" { return Calendar.current.startOfDay(for: now).timeIntervalSince1970 }
-        if let t = RFC3339.parse(text) { return t }
-        if let d = DurationText.seconds(text) { return now.timeIntervalSince1970 - d }
-        return nil
     }
 
     func run() throws {
@@ -60,13 +66,16 @@ struct AlertsCommand: ParsableCommand {
         matches += customer.map { "SLAWATCH_CUSTOMER=\($0)" }
         matches += sla.map { "SLAWATCH_SLA=\($0)" }
         matches += state.map { "SLAWATCH_STATE=\($0)" }
+        let now = Date().timeIntervalSince1970
+        let end = until.flatMap { TimeArgument.parse($0, now: now) }
         let reader: JournalReader
         do {
             // Following without --since starts from the last 10 entries, as journalctl -f does.
             reader = try JournalReader(
                 matching: matches,
-                since: since.flatMap { Self.parseSince($0) },
-                last: follow && since == nil ? 10 : nil
+                since: since.flatMap { TimeArgument.parse($0, now: now) },
+                last: follow && since == nil ? 10 : nil,
+                namespace: namespace
             )
         } catch {
             printError("slawatch alerts: cannot read the journal: \(error)")
@@ -75,6 +84,7 @@ struct AlertsCommand: ParsableCommand {
         var shown = 0
         repeat {
             while let entry = try reader.next() {
+                if let end, entry.time > end { break }
                 if !all && entry.fields["SLAWATCH_TRANSITION"] == nil { continue }
                 print(render(entry))
                 shown += 1

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// Exactly once through crashes: the daemon is killed with SIGKILL at random moments while it

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Systemd
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// The drop-directory ledger: a file recorded in the same transaction as its events is never

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchTestSupport
 import Systemd
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// SQLite file and the real journald, read back through sd_journal.
 @Suite(.serialized)
 struct EndToEndTests {
-    @Test(.enabled(if: Journal.isAvailable, "needs a running systemd-journald (make test starts one)"))
+    @Test(.enabled(if: TestJournal.isAvailable, "needs the tests' own journal (make test starts it)"))
     func breachRecoveryRestartAndDropDirectory() throws {
         let id = runID()
         let objective = "e2e-\(id)-latency"
@@ -75,7 +76,7 @@ struct EndToEndTests {
         // 2. Fast requests through socat (avg still 366) and a renamed drop file bring the average
         // down: recovery.
         let (src, _, serr) = try sh(
-            "/usr/bin/socat",
+            .socat,
             ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"],
             stdin: "\(metric):50|ms\n\(metric):50|ms\n"
         )
@@ -144,13 +145,17 @@ struct EndToEndTests {
             "expected breach, recovery, breach; got \(transitions.map { $0["MESSAGE"] ?? "" })"
         )
         // 5. Reading them back: slawatch alerts (through sd_journal), text and JSON.
-        let (arc, text, _) = try sh(slawatchBinary, ["alerts", "--objective", objective, "--state", "breached"])
+        let (arc, text, _) = try slawatch([
+            "alerts", "--objective", objective, "--state", "breached", "--namespace", TestJournal.namespace,
+        ])
         #expect(arc == 0)
         #expect(text.split(separator: "\n").count == 2)
         #expect(text.contains("err      \(objective) breached: 1000 ms"))
-        let (jrc, json, _) = try sh(
-            slawatchBinary,
-            ["alerts", "--objective", objective, "--since", "1h", "--output", "json"]
+        let (jrc, json, _) = try slawatch(
+            [
+                "alerts", "--objective", objective, "--since", "1h", "--output", "json", "--namespace",
+                TestJournal.namespace,
+            ]
         )
         #expect(jrc == 0)
         let rows = json.split(separator: "\n").compactMap {
@@ -214,8 +219,7 @@ struct EndToEndTests {
                 direction: at_least
                 baseline: 10 / 0
         """.write(to: dir.appendingPathComponent("objectives.d/bad.yaml"), atomically: true, encoding: .utf8)
-        let (rc, _, err) = try sh(
-            slawatchBinary,
+        let (rc, _, err) = try slawatch(
             ["check", "--config", dir.appendingPathComponent("slawatch.yaml").path]
         )
         #expect(rc == 1)
@@ -227,7 +231,7 @@ struct EndToEndTests {
 
 @Suite(.serialized)
 struct AlertsFollowTests {
-    @Test(.enabled(if: Journal.isAvailable))
+    @Test(.enabled(if: TestJournal.isAvailable))
     func followPrintsNewEntriesAsTheyAreWritten() throws {
         let id = runID()
         let daemon = try TestDaemon(
@@ -244,7 +248,9 @@ struct AlertsFollowTests {
         defer { daemon.stop() }
         let follower = Process()
         follower.executableURL = URL(fileURLWithPath: slawatchBinary)
-        follower.arguments = ["alerts", "-f", "--customer", "follow-\(id)", "--output", "json"]
+        follower.arguments = [
+            "alerts", "-f", "--customer", "follow-\(id)", "--output", "json", "--namespace", TestJournal.namespace,
+        ]
         let out = Pipe()
         follower.standardOutput = out
         try follower.run()

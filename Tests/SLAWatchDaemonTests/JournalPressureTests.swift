@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchTestSupport
 import Systemd
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// journald never blocks ingestion.
 @Suite(.serialized)
 struct JournalPressureTests {
-    @Test(.enabled(if: Journal.isAvailable))
+    @Test(.enabled(if: TestJournal.isAvailable))
     func alertStormIsSummarizedWithExactCounts() throws {
         let id = runID()
         var yaml = "slas:\n  - name: storm-\(id)\n    provider: p\n    customer: storm-\(id)\n    objectives:\n"
@@ -39,7 +40,7 @@ struct JournalPressureTests {
         #expect(summaries.first?["SLAWATCH_WRITTEN"] == "5")
     }
 
-    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    @Test(.enabled(if: getuid() == 0 && ExternalProgram.unshare.isInstalled))
     func stalledJournaldNeverBlocksIngestionAndDropsAreCounted() throws {
         let id = runID()
         let daemon = try TestDaemon(
@@ -81,7 +82,9 @@ struct JournalPressureTests {
             exec "$@"
             """
         try daemon.start(wrapper: [
-            "/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", wrapper, "sh",
+            try ExternalProgram.unshare.path(), "-m", "--propagation", "private", try ExternalProgram.sh.path(), "-c",
+            wrapper,
+            "sh",
         ])
         defer { daemon.stop() }
         // 30 producers with one bad line each: 30 "input rejected" entries (one per source), far

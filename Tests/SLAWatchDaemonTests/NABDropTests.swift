@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// The shared real-data directory (`../shared/data` next to the repository; `SLAWATCH_DATA_DIR`

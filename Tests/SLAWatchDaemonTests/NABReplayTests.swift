@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// `slawatch replay` over the NAB corpus with the objectives committed in `config/examples/`.
@@ -20,8 +21,7 @@ import Testing
 
     @Test func ec2LatencyBreachesInsideTheLabelledFailureWindows() throws {
         let dir = try #require(sharedDataDirectory, "../shared/data not found (set SLAWATCH_DATA_DIR)")
-        let (rc, out, err) = try sh(
-            slawatchBinary,
+        let (rc, out, err) = try slawatch(
             [
                 "replay", "--objectives", packageRoot.appendingPathComponent("config/examples/nab-ec2").path,
                 "--csv-metric", "ec2.latency", "--csv-kind", "distribution", "--step", "5m", "--output", "json",
@@ -53,8 +53,7 @@ import Testing
 extension NABReplayTests {
     @Test func nycTaxiAdaptiveSeasonalBreachesOverlapTheLabelledDrops() throws {
         let dir = try #require(sharedDataDirectory, "../shared/data not found (set SLAWATCH_DATA_DIR)")
-        let (rc, out, err) = try sh(
-            slawatchBinary,
+        let (rc, out, err) = try slawatch(
             [
                 "replay", "--objectives", packageRoot.appendingPathComponent("config/examples/nab-taxi").path,
                 "--csv-metric", "taxi.passengers", "--step", "5m", "--output", "json", dir + "/nab/nyc_taxi.csv",

@@ -1,11 +1,12 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// `slawatch test`: objective unit tests from YAML, with a diff on failure.
 @Suite struct ObjectiveTestCommandTests {
     @Test func theShippedExamplesPass() throws {
         let file = packageRoot.appendingPathComponent("config/examples/tests/api.test.yaml").path
-        let (rc, out, err) = try sh(slawatchBinary, ["test", file])
+        let (rc, out, err) = try slawatch(["test", file])
         #expect(rc == 0, "\(out)\(err)")
         #expect(out.contains("2 of 2 test(s) passed"))
     }
@@ -33,7 +34,7 @@ import Testing
             expect:
               - {at: 2m, objective: errors, transition: breach, value: 3}
         """.write(to: test, atomically: true, encoding: .utf8)
-        let (rc, out, _) = try sh(slawatchBinary, ["test", test.path])
+        let (rc, out, _) = try slawatch(["test", test.path])
         #expect(rc == 1)
         #expect(out.contains("FAIL"))
         #expect(out.contains("- 2m errors breach value=3"))
@@ -46,7 +47,7 @@ import Testing
             expect:
               - {at: 1m, objective: errors, transition: breached}
         """.write(to: test, atomically: true, encoding: .utf8)
-        let (rc2, _, err2) = try sh(slawatchBinary, ["test", test.path])
+        let (rc2, _, err2) = try slawatch(["test", test.path])
         #expect(rc2 == 2)
         #expect(err2.contains("t.yaml:5: tests[0].expect[0].transition"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchTestSupport
 import Systemd
 import Testing
 
@@ -26,7 +27,7 @@ struct ReloadTests {
         return out
     }
 
-    @Test(.enabled(if: Journal.isAvailable))
+    @Test(.enabled(if: TestJournal.isAvailable))
     func reloadAppliesGoodConfigAndRefusesBadOneWithReadyEachTime() throws {
         let id = runID()
         let daemon = try TestDaemon(objectivesYAML: Self.yaml(id, baseline: 100))

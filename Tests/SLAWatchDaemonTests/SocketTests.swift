@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchTestSupport
 import Systemd
 import Testing
 
@@ -55,7 +56,7 @@ struct SocketTests {
             s.flush()
             s.close_socket()
             """
-        let (rc, _, err) = try sh("/usr/bin/env", ["python3", "-c", script])
+        let (rc, _, err) = try sh(.python3, ["-c", script])
         #expect(rc == 0, "python: \(err)")
         // Sampled lines sent by hand (the client would drop some at random): each counts 1/rate.
         let raw = """
@@ -65,7 +66,7 @@ struct SocketTests {
             s.send(b"dd.\(id).sampled:1|c|@0.25\\ndd.\(id).sampled:2|c|@0.5\\n")
             s.send(b"dd.\(id).sampled:1|c|@1|#a:b\\nnot a metric\\n")
             """
-        #expect(try sh("/usr/bin/env", ["python3", "-c", raw]).0 == 0)
+        #expect(try sh(.python3, ["-c", raw]).0 == 0)
         let expected: [String: Double] = [
             "requests-\(id)": 300, "cart-\(id)": 100, "depth-\(id)": 50,
             "latency-\(id)": 6 * 1275, "latency-count-\(id)": 150, "users-\(id)": 3, "sampled-\(id)": 9,
@@ -87,12 +88,12 @@ struct SocketTests {
         var lines = ""
         for i in 0..<500 { lines += "dd.\(id).requests:1|c|#route:\(i % 5 == 0 ? "/cart" : "/x")\n" }
         // socat sends and half-closes; nc -U -N shuts down its write side at EOF the same way.
-        #expect(try sh("/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: lines).0 == 0)
-        let nc = try sh("/bin/nc", ["-U", "-N", daemon.ingestSocket], stdin: "dd.\(id).requests:7|c\r\n\u{FEFF}")
+        #expect(try sh(.socat, ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: lines).0 == 0)
+        let nc = try sh(.nc, ["-U", "-N", daemon.ingestSocket], stdin: "dd.\(id).requests:7|c\r\n\u{FEFF}")
         #expect(nc.0 == 0, "nc: \(nc.2)")
         // Fire and forget (no #sync), with harmless DogStatsD extras that are skipped and counted.
         let extras = "dd.\(id).requests:3|c|c:abc123|card:low\n_sc|db.up|0\n_e{1,1}:a|b\n"
-        let push = try sh(slawatchBinary, ["push", "--no-sync", "--socket", daemon.ingestSocket], stdin: extras)
+        let push = try slawatch(["push", "--no-sync", "--socket", daemon.ingestSocket], stdin: extras)
         #expect(push.0 == 0, "push --no-sync: \(push.2)")
         let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 510 && values(daemon)["cart-\(id)"] == 100 }
         #expect(matched, "got \(values(daemon))")
@@ -119,10 +120,10 @@ struct SocketTests {
             s.send(bytes(\(Array(big.utf8))))
             s.send(b"dd.\(id).requests:2|c\\n")
             """
-        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        #expect(try sh(.python3, ["-c", script]).0 == 0)
         // Stream: an overlong line is discarded up to its newline; the connection goes on.
         let stream = String(repeating: "y", count: 150) + "\ndd.\(id).requests:4|c\n"
-        #expect(try sh("/usr/bin/socat", ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: stream).0 == 0)
+        #expect(try sh(.socat, ["-u", "-", "UNIX-CONNECT:\(daemon.ingestSocket)"], stdin: stream).0 == 0)
         let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 6 }
         #expect(matched, "got \(values(daemon))")
         let status = try daemon.status()
@@ -142,7 +143,7 @@ struct SocketTests {
         // Control first, ingest second: the daemon must go by name, not by position.
         try daemon.start(
             wrapper: [
-                "/usr/bin/systemd-socket-activate", "-l", activatedControl, "-l", activatedIngest,
+                try ExternalProgram.systemdSocketActivate.path(), "-l", activatedControl, "-l", activatedIngest,
                 "--fdname=control:ingest",
             ],
             waitForControl: false
@@ -151,10 +152,10 @@ struct SocketTests {
         #expect(waitUntil(10) { FileManager.default.fileExists(atPath: activatedControl) })
         #expect(waitUntil(10) { FileManager.default.fileExists(atPath: activatedIngest) })
         // systemd-socket-activate starts the daemon on the first connection.
-        let (rc, out, err) = try sh(slawatchBinary, ["push", "--socket", activatedIngest, "dd.\(id).requests:5|c"])
+        let (rc, out, err) = try slawatch(["push", "--socket", activatedIngest, "dd.\(id).requests:5|c"])
         #expect(rc == 0, "push: \(err)\n\(daemon.log)")
         #expect(out.contains("accepted 1, rejected 0"))
-        let (src, sout, _) = try sh(slawatchBinary, ["status", "--json", "--socket", activatedControl])
+        let (src, sout, _) = try slawatch(["status", "--json", "--socket", activatedControl])
         #expect(src == 0)
         #expect(sout.contains("\"requests-\(id)\""))
         // It did not bind its own stream sockets, but its own datagram socket (not activated).
@@ -167,7 +168,10 @@ struct SocketTests {
         let daemon = try TestDaemon(objectivesYAML: objectives(id))
         let activated = daemon.root.appendingPathComponent("activated.dgram").path
         try daemon.start(
-            wrapper: ["/usr/bin/systemd-socket-activate", "--datagram", "-l", activated, "--fdname=ingest-dgram"],
+            wrapper: [
+                try ExternalProgram.systemdSocketActivate.path(), "--datagram", "-l", activated,
+                "--fdname=ingest-dgram",
+            ],
             waitForControl: false
         )
         defer { daemon.stop() }
@@ -178,7 +182,7 @@ struct SocketTests {
             s.connect("\(activated)")
             s.send(b"dd.\(id).requests:3|c\\n")
             """
-        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        #expect(try sh(.python3, ["-c", script]).0 == 0)
         let up = waitUntil(20) { (try? daemon.status()) != nil }
         #expect(up, "\(daemon.log)")
         // The datagram that triggered the start is read by the daemon once it runs.
@@ -195,8 +199,8 @@ struct SocketTests {
         // datagram socket, fd 4 the stream socket; the daemon goes by FileDescriptorName.
         try daemon.start(
             wrapper: [
-                "/usr/bin/systemd-socket-activate", "--datagram", "-l", dgram, "--fdname=ingest-dgram",
-                "/usr/bin/systemd-socket-activate", "-l", stream, "--fdname=ingest-dgram:ingest",
+                try ExternalProgram.systemdSocketActivate.path(), "--datagram", "-l", dgram, "--fdname=ingest-dgram",
+                try ExternalProgram.systemdSocketActivate.path(), "-l", stream, "--fdname=ingest-dgram:ingest",
             ],
             waitForControl: false
         )
@@ -207,9 +211,9 @@ struct SocketTests {
             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             s.sendto(b"dd.\(id).requests:3|c\\n", "\(dgram)")
             """
-        #expect(try sh("/usr/bin/env", ["python3", "-c", send]).0 == 0)
+        #expect(try sh(.python3, ["-c", send]).0 == 0)
         #expect(waitUntil(10) { FileManager.default.fileExists(atPath: stream) })
-        let (rc, out, err) = try sh(slawatchBinary, ["push", "--socket", stream, "dd.\(id).requests:4|c"])
+        let (rc, out, err) = try slawatch(["push", "--socket", stream, "dd.\(id).requests:4|c"])
         #expect(rc == 0, "push: \(err)\n\(daemon.log)")
         #expect(out.contains("accepted 1, rejected 0"))
         #expect(waitUntil(10) { values(daemon)["requests-\(id)"] == 7 }, "got \(values(daemon))\n\(daemon.log)")
@@ -252,7 +256,7 @@ struct SocketTests {
             t = time.time()
             print("idle", a.recv(10) == b"", round(time.time() - t, 1) <= 1.5)
             """
-        let (rc, out, err) = try sh("/usr/bin/env", ["python3", "-c", script])
+        let (rc, out, err) = try sh(.python3, ["-c", script])
         #expect(rc == 0, "python: \(err)")
         #expect(out.contains("third True"))
         #expect(out.contains("idle True True"))
@@ -286,9 +290,9 @@ struct SocketTests {
         )
         let lines = "dd.\(id).requests:1|c\ndd.\(id).depth:9|g\ndd.\(id).users:x|s\n"
         let (rc, _, err) = try sh(
-            "/usr/bin/setpriv",
+            .setpriv,
             [
-                "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/socat", "-u", "-",
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", try ExternalProgram.socat.path(), "-u", "-",
                 "UNIX-CONNECT:\(daemon.ingestSocket)",
             ],
             stdin: lines
@@ -304,7 +308,7 @@ struct SocketTests {
         #expect(root.0 == 0, "push as root: \(root.1) \(root.2)")
     }
 
-    @Test(.enabled(if: Journal.isAvailable))
+    @Test(.enabled(if: TestJournal.isAvailable))
     func rejectionEntriesAreRateLimitedPerSourceWithExactCounts() throws {
         let id = runID()
         let daemon = try TestDaemon(objectivesYAML: objectives(id))
@@ -323,7 +327,7 @@ struct SocketTests {
                     buf += s.recv(4096)
                 s.close()
             """
-        #expect(try sh("/usr/bin/env", ["python3", "-c", script]).0 == 0)
+        #expect(try sh(.python3, ["-c", script]).0 == 0)
         #expect(daemon.stop() == 0)
         let entries = try journalEntries(["MESSAGE_ID=\(MessageID.inputRejected)", "SLAWATCH_FIRST_ERROR=\(marker)"])
         #expect(entries.count == 2, "\(entries.map { $0["MESSAGE"] ?? "" })")

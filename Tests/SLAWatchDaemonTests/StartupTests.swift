@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// Start-up safety: sockets and state are never shared by two daemons, a stale socket from a
@@ -18,7 +19,7 @@ struct StartupTests {
         let daemon = try TestDaemon(objectivesYAML: Self.yaml)
         try daemon.start()
         defer { daemon.stop() }
-        let (rc, _, err) = try sh(slawatchBinary, ["daemon", "--config", daemon.configPath])
+        let (rc, _, err) = try slawatch(["daemon", "--config", daemon.configPath])
         #expect(rc != 0)
         #expect(err.contains("is using the state directory"))
         // The first daemon still owns its sockets.
@@ -54,7 +55,7 @@ struct StartupTests {
 
         // A regular file where the control socket should be: start-up stops and the file stays.
         try "precious".write(toFile: daemon.controlSocket, atomically: true, encoding: .utf8)
-        let (drc, _, err) = try sh(slawatchBinary, ["daemon", "--config", daemon.configPath])
+        let (drc, _, err) = try slawatch(["daemon", "--config", daemon.configPath])
         #expect(drc != 0)
         #expect(err.contains("exists and is not a socket"))
         #expect((try? String(contentsOfFile: daemon.controlSocket, encoding: .utf8)) == "precious")
@@ -65,7 +66,7 @@ struct StartupTests {
         try daemon.start()
         defer { daemon.stop() }
         // socat sends "status" and half-closes at EOF of its input: no newline needed either.
-        let (rc, out, _) = try sh("/usr/bin/socat", ["-", "UNIX-CONNECT:\(daemon.controlSocket)"], stdin: "status")
+        let (rc, out, _) = try sh(.socat, ["-", "UNIX-CONNECT:\(daemon.controlSocket)"], stdin: "status")
         #expect(rc == 0)
         let json = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
         #expect((json?["objectives"] as? [[String: Any]])?.first?["objective"] as? String == "o")

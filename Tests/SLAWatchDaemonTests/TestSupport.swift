@@ -1,11 +1,8 @@
 import CLinux
 import Foundation
+import SLAWatchTestSupport
 import Systemd
 import Testing
-
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// The built `slawatch` binary (`make test` builds it before running the tests).
 let slawatchBinary: String = {
@@ -13,47 +10,17 @@ let slawatchBinary: String = {
     return packageRoot.appendingPathComponent(".build/debug/slawatch").path
 }()
 
-/// A short random id for names that must not collide with earlier runs in the shared journal.
-func runID() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
-
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
-func waitUntil(_ timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
-}
-
-/// Runs a command to completion and returns (status, stdout, stderr).
+/// Runs the `slawatch` binary to completion and returns (status, stdout, stderr).
 @discardableResult
-func sh(_ path: String, _ args: [String], stdin: String? = nil, env: [String: String]? = nil) throws -> (
-    Int32, String, String
-) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let env { p.environment = env }
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    let input = Pipe()
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+func slawatch(_ args: [String], stdin: String? = nil, env: [String: String]? = nil) throws -> (Int32, String, String) {
+    try runExecutable(slawatchBinary, args, stdin: stdin, env: env)
 }
 
-/// Journal entries matching all `FIELD=value` pairs, after `journalctl --sync`.
+/// Journal entries of the tests' own journal (`TestJournal`) matching all `FIELD=value` pairs,
+/// after `journalctl --namespace … --sync`.
 func journalEntries(_ matches: [String]) throws -> [[String: String]] {
-    _ = try? sh("/bin/journalctl", ["--sync"])
-    return try JournalReader.entries(matching: matches)
+    TestJournal.sync()
+    return try JournalReader.entries(matching: matches, namespace: TestJournal.namespace)
 }
 
 /// A datagram socket standing in for the service manager's `NOTIFY_SOCKET` (sd_notify(3)). Like
@@ -186,7 +153,12 @@ final class TestDaemon: @unchecked Sendable {
         waitForControl: Bool = true
     ) throws {
         let p = Process()
-        var command = wrapper + [slawatchBinary, "daemon", "--config", configPath]
+        // Test daemons write to the tests' own journal, never to the operator's (TestJournal).
+        // Without a test journal (not root, plain `swift test`), entries go to stderr instead.
+        let isolation = TestJournal.isAvailable ? try TestJournal.wrapper() : []
+        let daemonCommand =
+            [slawatchBinary, "daemon", "--config", configPath] + (TestJournal.isAvailable ? [] : ["--stderr"])
+        var command = isolation + wrapper + daemonCommand
         if !wrapper.isEmpty {
             // systemd-socket-activate closes inherited fds before exec, including the one
             // Foundation's Process watches to notice an exit; it then blocks in waitpid for a
@@ -205,7 +177,7 @@ final class TestDaemon: @unchecked Sendable {
                 _, status = os.waitpid(pid, 0)
                 sys.exit(os.waitstatus_to_exitcode(status))
                 """
-            command = ["/usr/bin/env", "python3", "-c", script] + command
+            command = isolation + [try ExternalProgram.python3.path(), "-c", script] + wrapper + daemonCommand
         }
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
@@ -232,7 +204,7 @@ final class TestDaemon: @unchecked Sendable {
 
     /// `slawatch status --json`.
     func status() throws -> [String: Any] {
-        let (rc, out, _) = try sh(slawatchBinary, ["status", "--json", "--socket", controlSocket])
+        let (rc, out, _) = try slawatch(["status", "--json", "--socket", controlSocket])
         guard rc == 0, let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
             throw TestFailure("status failed")
         }
@@ -247,7 +219,7 @@ final class TestDaemon: @unchecked Sendable {
 
     /// `slawatch push --socket … LINE…` → (exit status, stdout, stderr).
     func push(_ lines: [String]) throws -> (Int32, String, String) {
-        try sh(slawatchBinary, ["push", "--socket", ingestSocket] + lines)
+        try slawatch(["push", "--socket", ingestSocket] + lines)
     }
 
     private var childPIDPath: String { root.appendingPathComponent("daemon.pid").path }
@@ -292,9 +264,4 @@ final class TestDaemon: @unchecked Sendable {
     deinit {
         if let p = process, p.isRunning { p.terminate() }
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 /// The watchdog protocol (sd_watchdog_enabled(3)) against a fake NOTIFY_SOCKET.
@@ -29,7 +30,7 @@ struct WatchdogTests {
         #expect(pings(notify) - start >= 4)
         // Wedge the engine for 2 s: the pings stop (one may already be on its way).
         let (rc, out, _) = try sh(
-            "/usr/bin/socat",
+            .socat,
             ["-", "UNIX-CONNECT:\(daemon.controlSocket)"],
             stdin: "debug wedge-engine 2"
         )

@@ -1,4 +1,5 @@
 import Foundation
+import SLAWatchTestSupport
 import Testing
 
 @testable import Systemd
@@ -31,7 +32,15 @@ import Testing
     }
 }
 
-@Suite(.serialized, .enabled(if: Journal.isAvailable, "needs a running systemd-journald (make test starts one)"))
+/// Writes from this process: only when it runs inside the tests' own journal (`make test` runs
+/// the test binary through scripts/test-journal.sh), never into the operator's.
+@Suite(
+    .serialized,
+    .enabled(
+        if: TestJournal.isCurrentProcessIsolated && Journal.isAvailable,
+        "needs the tests' own journal (make test)"
+    )
+)
 struct JournalRoundTripTests {
     @Test func sendvEntryIsReadBackWithEveryField() throws {
         let run = UUID().uuidString
@@ -74,12 +83,11 @@ struct JournalRoundTripTests {
     private func readBack(_ run: String, expecting n: Int) throws -> [[String: String]] {
         var entries: [[String: String]] = []
         for _ in 0..<100 {
-            let sync = Process()
-            sync.executableURL = URL(fileURLWithPath: "/bin/journalctl")
-            sync.arguments = ["--sync"]
-            try sync.run()
-            sync.waitUntilExit()
-            entries = try JournalReader.entries(matching: ["SLAWATCH_TEST_RUN=\(run)"])
+            TestJournal.sync()
+            entries = try JournalReader.entries(
+                matching: ["SLAWATCH_TEST_RUN=\(run)"],
+                namespace: TestJournal.namespace
+            )
             if entries.count >= n { break }
             usleep(50_000)
         }
