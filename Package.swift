@@ -46,6 +46,8 @@ let package = Package(
             dependencies: [
                 "SLAWatchDaemon", "SLAWatchCore", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // What the test targets share: external programs found by name with the Debian package

@@ -24,6 +24,10 @@ public final class Daemon: Service, Sendable {
     private let configPath: String?
     private let storm: StormLimiter
     private let fileCounts = FileCounts()
+    private let counters = IngestCounters()
+    /// Why the daemon is stopping, set by whoever asks it to stop (the command's signal handler);
+    /// written in the "stopped" journal entry.
+    public let stopReason = StopReason()
 
     /// Path of the ingest stream socket (`runtime_directory/ingest.sock`).
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
@@ -59,6 +63,7 @@ public final class Daemon: Service, Sendable {
         // Ingest batches are arrays of a few hundred KiB; above glibc's default 128 KiB mmap
         // threshold each would be a fresh mmap/munmap with page faults. Keep them on the heap.
         _ = clinux_keep_allocations_on_heap(8 << 20)
+        let startedAt = clock()
         let fm = FileManager.default
         for dir in [config.stateDirectory, config.runtimeDirectory] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -77,7 +82,7 @@ public final class Daemon: Service, Sendable {
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, settings: config.drop)
 
-        let pipeline = IngestPipeline()
+        let pipeline = IngestPipeline(counters: counters)
         let group = MultiThreadedEventLoopGroup.singleton
         let policy = PeerPolicy(config.authorization)
         let limiter = ConnectionLimiter(limit: config.maxConnections)
@@ -116,21 +121,24 @@ public final class Daemon: Service, Sendable {
                 limiter: limiter,
                 datagrams: datagrams,
                 reporter: reporter,
-                ignored: pipeline.ignored,
+                counters: self.counters,
                 files: self.fileCounts,
-                journal: journal
+                journal: journal,
+                startedAt: startedAt
             )
         }
 
         journal.enqueue([
             (
                 "MESSAGE",
-                "slawatch started: watching \(objectives.count) objective(s), restored state of \(restored.count), listening on \(ingestSocketPath)"
+                "slawatch \(SLAWatchVersion.current) started: watching \(objectives.count) objective(s), restored state of \(restored.count), listening on \(ingestSocketPath)"
             ),
             ("MESSAGE_ID", MessageID.started), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "slawatch"),
+            ("SLAWATCH_VERSION", SLAWatchVersion.current),
             ("SLAWATCH_OBJECTIVES", String(objectives.count)), ("SLAWATCH_RESTORED", String(restored.count)),
             ("SLAWATCH_SOCKET", ingestSocketPath),
         ])
+        stopReason.started(at: startedAt)
         logger.info(
             "listening",
             metadata: [
@@ -182,69 +190,64 @@ public final class Daemon: Service, Sendable {
             close(datagramFD)
             try? fm.removeItem(atPath: datagramSocketPath)
         }
+        journal.enqueue(Self.stoppedEntry(stopReason.reason ?? .signal("SIGTERM"), uptime: clock() - startedAt))
         journal.flush()
         Notifier.flush()
     }
 
-    /// The control protocol: `status` → JSON `{"objectives": [...], "accepted": N, "rejected": {...}}`.
+    /// The "stopped" journal entry: why, after how long, which version.
+    public static func stoppedEntry(_ reason: StopReason.Reason, uptime: Double) -> [(String, String)] {
+        let up = DurationText.format(max(0, uptime).rounded())
+        var fields: [(String, String)]
+        switch reason {
+        case .signal(let name):
+            fields = [
+                ("MESSAGE", "slawatch \(SLAWatchVersion.current) stopped: \(name), after \(up); final snapshot written"),
+                ("PRIORITY", "6"), ("SLAWATCH_REASON", name),
+            ]
+        case .fatalError(let error):
+            fields = [
+                ("MESSAGE", "slawatch \(SLAWatchVersion.current) stopped: fatal error after \(up): \(error)"),
+                ("PRIORITY", "3"), ("SLAWATCH_REASON", "fatal_error"), ("SLAWATCH_ERROR", error),
+            ]
+        }
+        return fields + [
+            ("MESSAGE_ID", MessageID.stopped), ("SYSLOG_IDENTIFIER", "slawatch"),
+            ("SLAWATCH_VERSION", SLAWatchVersion.current), ("SLAWATCH_UPTIME", String(Int(max(0, uptime).rounded()))),
+        ]
+    }
+
+    /// The control protocol: `status` → `StatusReply` as JSON.
     static func answer(
         _ request: String,
         actor: EngineActor,
         limiter: ConnectionLimiter,
         datagrams: DatagramListener,
         reporter: RejectionReporter,
-        ignored: IgnoredCounter,
+        counters: IngestCounters,
         files: FileCounts,
-        journal: JournalWriter
+        journal: JournalWriter,
+        startedAt: Double
     ) async -> String {
         switch request {
         case "status":
-            struct Reply: Encodable {
-                var objectives: [Engine.Status]
-                var accepted: Int
-                var rejected: [String: Int]
-                var commits: Int
-                var lastEvaluation: Double
-                var connections: Int
-                var connectionsRefused: Int
-                var datagrams: Int
-                var datagramsTooLong: Int
-                var rejectedBySource: [String: Int]
-                var pid: Int32
-                var ignoredFields: Int
-                var ignoredMessages: Int
-                var journalWritten: Int
-                var journalDropped: Int
-                var files: FileCounts.Snapshot
-            }
-            let reply = Reply(
-                objectives: await actor.status(),
-                accepted: await actor.acceptedTotal,
-                rejected: Dictionary(
-                    uniqueKeysWithValues: await actor.rejectedByReason.map { ($0.key.rawValue, $0.value) }
-                ),
+            let last = await actor.lastEvaluation
+            return StatusReply(
+                pid: getpid(),
+                startedAt: startedAt,
+                lastEvaluation: last > 0 ? last : nil,
                 commits: await actor.commits,
-                lastEvaluation: await actor.lastEvaluation,
+                objectives: await actor.status(),
+                sources: counters.snapshot,
+                rejectedBySource: reporter.totals,
                 connections: limiter.counts.open,
                 connectionsRefused: limiter.counts.refused,
                 datagrams: datagrams.counts.datagrams,
                 datagramsTooLong: datagrams.counts.tooLong,
-                rejectedBySource: reporter.totals,
-                pid: getpid(),
-                ignoredFields: ignored.value.ignoredFields,
-                ignoredMessages: ignored.value.ignoredMessages,
                 journalWritten: journal.writtenCount,
                 journalDropped: journal.droppedCount,
                 files: files.snapshot
-            )
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(
-                positiveInfinity: "+Inf",
-                negativeInfinity: "-Inf",
-                nan: "NaN"
-            )
-            return (try? String(decoding: encoder.encode(reply), as: UTF8.self)) ?? "{}"
+            ).json
         case let r
         where r.hasPrefix("debug wedge-engine ")
             && ProcessInfo.processInfo.environment["SLAWATCH_DEBUG_COMMANDS"] == "1":
@@ -483,6 +486,8 @@ public final class Daemon: Service, Sendable {
         fileCounts.count(outcome)
         switch outcome {
         case .processed(let r):
+            counters.add(.drop, accepted: r.accepted, rejectedByReason: r.rejections)
+            counters.addIgnored(.drop, r.ignored, since: ParseStats())
             var message =
                 "ingested \(original): \(r.accepted) event(s) from \(r.lines) line(s), \(r.rejected) rejected; moved to processed/\(r.name)"
             var priority = r.rejected > 0 ? "4" : "6"
@@ -548,22 +553,69 @@ public final class Daemon: Service, Sendable {
     }
 }
 
+/// Why the daemon stops: set once by the command that stops it (a signal) or fails (a fatal
+/// error), read when the "stopped" entry is written. Thread-safe.
+public final class StopReason: @unchecked Sendable {
+    /// What made the daemon stop.
+    public enum Reason: Sendable, Equatable {
+        /// A signal asked for a graceful stop: `SIGTERM`, `SIGINT`.
+        case signal(String)
+        /// An error the daemon cannot go on after.
+        case fatalError(String)
+    }
+
+    private let lock = NSLock()
+    private var value: Reason?
+    private var startTime: Double?
+
+    /// Nothing recorded yet.
+    public init() {}
+
+    /// The first reason recorded, if any.
+    public var reason: Reason? {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    /// When the daemon wrote its "started" entry (`nil` before: a fatal error then needs its own
+    /// "stopped" entry from the caller).
+    public var startedAt: Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        return startTime
+    }
+
+    /// Records the reason unless one was recorded already (a second Ctrl-C keeps the first).
+    public func record(_ reason: Reason) {
+        lock.lock()
+        defer { lock.unlock() }
+        if value == nil { value = reason }
+    }
+
+    func started(at t: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        startTime = t
+    }
+}
+
 /// Drop files by outcome since start, for `slawatch status` (`files`).
-final class FileCounts: @unchecked Sendable {
+public final class FileCounts: @unchecked Sendable {
     /// The counts as `status` reports them.
-    struct Snapshot: Encodable {
+    public struct Snapshot: Sendable, Codable {
         /// Files ingested and moved to `processed/` (repeats included).
-        var processed = 0
+        public var processed = 0
         /// Files moved to `failed/`.
-        var failed = 0
+        public var failed = 0
         /// Files found in the ledger after a restart and moved without a recount.
-        var recovered = 0
+        public var recovered = 0
         /// Files that repeated an earlier file's content.
-        var repeats = 0
+        public var repeats = 0
         /// Files ingested but stuck in the drop directory (could not be moved).
-        var stuck = 0
+        public var stuck = 0
         /// Reads interrupted and retried (reload, changed while read, store error).
-        var retried = 0
+        public var retried = 0
     }
 
     private let lock = NSLock()

@@ -159,7 +159,7 @@ public final class DatagramListener: @unchecked Sendable {
                 }
                 perPeer[peer] = entry
             }
-            pipeline.ignored.add(batcher.stats, since: reportedStats)
+            pipeline.counters.addIgnored(.datagram, batcher.stats, since: reportedStats)
             reportedStats = batcher.stats
             lock.lock()
             _datagrams += Int(n)
@@ -189,7 +189,7 @@ public final class DatagramListener: @unchecked Sendable {
         defer { lock.unlock() }
         if let t = tallies[peer] { return t }
         if tallies.count > 1000 { tallies.removeAll() }
-        let t = SourceTally(source: "datagram \(path) peer \(peer)")
+        let t = SourceTally(source: "datagram \(path) peer \(peer)", kind: .datagram)
         tallies[peer] = t
         return t
     }

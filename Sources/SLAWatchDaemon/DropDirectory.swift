@@ -78,6 +78,8 @@ public struct DropDirectory: Sendable {
         public var possibleDuplicates = 0
         /// Seconds from opening the file to its commit (both passes, staging and the commit).
         public var seconds = 0.0
+        /// Harmless input skipped: unknown DogStatsD `|`-fields, DogStatsD events and service checks.
+        public var ignored = ParseStats()
     }
 
     /// Device, inode, size and modification time: what makes a file the same file.
@@ -433,6 +435,7 @@ public struct DropDirectory: Sendable {
             if let fatal = batcher.fatalError { return .failure(.unreadable(fatal + "; nothing of it was counted")) }
             let b = batcher.take()
             run.report.lines = batcher.lineCount
+            run.report.ignored = batcher.stats
             do {
                 try await stage(b.events, lines: b.eventLines, parseRejections: b.rejections, &run)
             } catch {
@@ -487,6 +490,7 @@ public struct DropDirectory: Sendable {
         let outcome = body.withUnsafeBytes {
             LineParser().parse($0, into: &events, stats: &stats, cache: &cache)
         }
+        run.report.ignored = stats
         var lines: [Int] = []
         var rejections: [LineRejection] = []
         switch outcome {
@@ -501,12 +505,15 @@ public struct DropDirectory: Sendable {
                     LineRejection(
                         line: k < elementLines.count ? elementLines[k] : 1,
                         reason: reason,
-                        excerpt: "[element \(k)]"
+                        excerpt: "[element \(k)]",
+                        grammar: .json
                     )
                 )
             }
         case .rejected(let reason):
-            rejections.append(LineRejection(line: elementLines.first ?? 1, reason: reason, excerpt: "[element 0]"))
+            rejections.append(
+                LineRejection(line: elementLines.first ?? 1, reason: reason, excerpt: "[element 0]", grammar: .json)
+            )
         case .ignored, .empty:
             break
         }
@@ -945,7 +952,7 @@ struct RejectsWriter {
             emit("# rejected lines of \(source): line<TAB>reason<TAB>line text (truncated)\n")
         }
         var text = ""
-        for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.reason)\t\(r.excerpt)\n" }
+        for r in rejections { text += "\(r.line)\t\(r.reason.rawValue): \(r.explanation)\t\(r.excerpt)\n" }
         emit(text)
     }
 

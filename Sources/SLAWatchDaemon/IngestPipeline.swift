@@ -10,9 +10,14 @@ public final class SourceTally: @unchecked Sendable {
     private var _sinceAck: [LineRejection] = []
     /// Who sent the lines: `socket ingest.sock peer pid=… uid=…`, a file path, ….
     public let source: String
+    /// Which input it came through, for the per-source counters of `slawatch status`.
+    public let kind: IngestSource
 
     /// Creates an empty tally for `source`.
-    public init(source: String) { self.source = source }
+    public init(source: String, kind: IngestSource) {
+        self.source = source
+        self.kind = kind
+    }
 
     /// Adds accepted events and rejected lines.
     public func add(accepted: Int, rejections: [LineRejection]) {
@@ -57,11 +62,14 @@ public final class IngestPipeline: Sendable {
     private let stream: AsyncStream<IngestWork>
     /// Batches go back here once ingested; listeners fill them again (no allocation per event).
     public let pool = EventBatchPool(capacity: 16)
-    /// Unknown `|`-fields and DogStatsD events/service checks skipped by all listeners.
-    public let ignored = IgnoredCounter()
+    /// Accepted, rejected and ignored input per source (stream, datagram, drop directory).
+    public let counters: IngestCounters
 
     /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
-    public init() {
+    /// - Parameter counters: where stream and datagram input is counted (the daemon's, shared
+    ///   with the drop directory).
+    public init(counters: IngestCounters = IngestCounters()) {
+        self.counters = counters
         (stream, continuation) = AsyncStream<IngestWork>.makeStream()
     }
 
@@ -93,6 +101,7 @@ public final class IngestPipeline: Sendable {
                 ingested = (events, lines)
                 let all = (parseRejections + rejections).sorted { $0.line < $1.line }
                 tally.add(accepted: r.accepted, rejections: all)
+                counters.add(tally.kind, accepted: r.accepted, rejections: all.map(\.reason))
                 reporter?.note(
                     source: tally.source,
                     accepted: r.accepted,
@@ -113,25 +122,100 @@ public final class IngestPipeline: Sendable {
     }
 }
 
-/// Totals of harmless input that was skipped (not errors): unknown DogStatsD `|`-fields and
-/// `_e{…}`/`_sc|…` messages. Thread-safe.
-public final class IgnoredCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total = ParseStats()
+/// Where input comes from, as `slawatch status` counts it.
+public enum IngestSource: String, Sendable, CaseIterable, Codable {
+    /// The stream socket (`ingest.sock`).
+    case stream
+    /// The datagram socket (`ingest.dgram`).
+    case datagram
+    /// Files of the drop directory.
+    case drop
+}
 
-    /// Adds what a listener's batcher counted since its previous report (`now − before`).
-    public func add(_ now: ParseStats, since before: ParseStats) {
-        guard now != before else { return }
-        lock.lock()
-        total.ignoredFields += now.ignoredFields - before.ignoredFields
-        total.ignoredMessages += now.ignoredMessages - before.ignoredMessages
-        lock.unlock()
+/// What one source delivered since the daemon started: events accepted, input items rejected
+/// (lines, JSON array elements, datagrams; per reason) and harmless input ignored (unknown
+/// DogStatsD `|`-fields, DogStatsD events and service checks).
+public struct SourceCounts: Sendable, Codable, Equatable {
+    /// Events accepted (counted in windows, or matching no objective).
+    public var accepted = 0
+    /// Input items rejected.
+    public var rejected = 0
+    /// `ignoredFields + ignoredMessages`.
+    public var ignored = 0
+    /// Unknown `|`-fields skipped (the line itself counts).
+    public var ignoredFields = 0
+    /// DogStatsD events (`_e{…}`) and service checks (`_sc|…`) skipped.
+    public var ignoredMessages = 0
+    /// `rejected` per reason code (`invalid_value`, `too_late`, …).
+    public var rejectedByReason: [String: Int] = [:]
+
+    /// Zero counts.
+    public init() {}
+
+    /// The sum of two sources' counts.
+    public static func + (a: SourceCounts, b: SourceCounts) -> SourceCounts {
+        var c = a
+        c.accepted += b.accepted
+        c.rejected += b.rejected
+        c.ignored += b.ignored
+        c.ignoredFields += b.ignoredFields
+        c.ignoredMessages += b.ignoredMessages
+        c.rejectedByReason.merge(b.rejectedByReason, uniquingKeysWith: +)
+        return c
     }
+}
 
-    /// The totals so far.
-    public var value: ParseStats {
+/// The per-source counters of `slawatch status`, fed by the pipeline (stream and datagram
+/// batches), the listeners (ignored input) and the drop directory (each ingested file). Thread-safe.
+public final class IngestCounters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [IngestSource: SourceCounts] = [:]
+
+    /// Creates zero counters.
+    public init() {}
+
+    /// Adds accepted events and rejected items of one source.
+    public func add(_ source: IngestSource, accepted: Int, rejections: [RejectReason]) {
         lock.lock()
         defer { lock.unlock() }
-        return total
+        var c = counts[source] ?? SourceCounts()
+        c.accepted += accepted
+        c.rejected += rejections.count
+        for r in rejections { c.rejectedByReason[r.rawValue, default: 0] += 1 }
+        counts[source] = c
+    }
+
+    /// Adds accepted events and rejected items (counted per reason) of one source.
+    public func add(_ source: IngestSource, accepted: Int, rejectedByReason: [RejectReason: Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        var c = counts[source] ?? SourceCounts()
+        c.accepted += accepted
+        for (r, n) in rejectedByReason where n > 0 {
+            c.rejected += n
+            c.rejectedByReason[r.rawValue, default: 0] += n
+        }
+        counts[source] = c
+    }
+
+    /// Adds what a listener's batcher counted as ignored since its previous report (`now − before`).
+    public func addIgnored(_ source: IngestSource, _ now: ParseStats, since before: ParseStats) {
+        guard now != before else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        var c = counts[source] ?? SourceCounts()
+        c.ignoredFields += now.ignoredFields - before.ignoredFields
+        c.ignoredMessages += now.ignoredMessages - before.ignoredMessages
+        c.ignored = c.ignoredFields + c.ignoredMessages
+        counts[source] = c
+    }
+
+    /// Every source's counts (zero for a source that sent nothing), by `IngestSource` raw value.
+    public var snapshot: [String: SourceCounts] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [String: SourceCounts] = [:]
+        for s in IngestSource.allCases { out[s.rawValue] = counts[s] ?? SourceCounts() }
+        return out
     }
 }

@@ -80,7 +80,7 @@ public final class RejectionReporter: @unchecked Sendable {
             (
                 "MESSAGE",
                 "rejected \(p.rejected) input item(s) (lines, JSON array elements or datagrams) from \(source) (accepted \(p.accepted) events)"
-                    + (p.first.map { "; first at line \($0.line): \($0.reason)" } ?? "")
+                    + (p.first.map { "; first at line \($0.line): \($0.explanation) (\($0.reason.rawValue))" } ?? "")
             ),
             ("MESSAGE_ID", MessageID.inputRejected), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
             ("SLAWATCH_SOURCE", source), ("SLAWATCH_ACCEPTED", String(p.accepted)),

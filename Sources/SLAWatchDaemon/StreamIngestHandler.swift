@@ -31,7 +31,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
     ) {
         self.pipeline = pipeline
         self.batcher = LineBatcher(maxLineBytes: maxLineBytes, options: options)
-        self.tally = SourceTally(source: source)
+        self.tally = SourceTally(source: source, kind: .stream)
         self.patterns = patterns
     }
 
@@ -81,7 +81,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     private func flush(context: ChannelHandlerContext) {
         guard !batcher.isEmpty else { return }
-        pipeline.ignored.add(batcher.stats, since: reportedStats)
+        pipeline.counters.addIgnored(.stream, batcher.stats, since: reportedStats)
         reportedStats = batcher.stats
         let b = batcher.take(reusing: pipeline.pool)
         if b.controls.isEmpty {

@@ -78,7 +78,7 @@ struct ReplayCommand: ParsableCommand {
             do {
                 let f = try Replay.read(path: path, csv: mappings)
                 for r in f.rejections.prefix(5) {
-                    printError("\(path):\(r.line): \(r.reason.rawValue): \(r.reason) (\(r.excerpt))")
+                    printError("\(path):\(r.line): \(r.reason.rawValue): \(r.explanation) (\(r.excerpt))")
                 }
                 if f.rejections.count > 5 { printError("\(path): \(f.rejections.count - 5) more rejected line(s)") }
                 events += f.events

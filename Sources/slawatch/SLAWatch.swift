@@ -5,6 +5,7 @@ import SLAWatchCore
 import SLAWatchDaemon
 import ServiceLifecycle
 import Systemd
+import UnixSignals
 
 /// `slawatch`: the daemon and its command-line client (design §3 "CLI").
 @main
@@ -12,11 +13,27 @@ struct SLAWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slawatch",
         abstract: "Watches service-level agreements: events in, journal alerts out.",
+        version: SLAWatchVersion.current,
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
             ReplayCommand.self, TestCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Parses and runs, first answering a mistyped command with the closest one
+    /// (`slawatch statsu` → "did you mean 'status'?"), which swift-argument-parser does not do.
+    static func main() async {
+        let args = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if let first = args.first, !first.hasPrefix("-"), !names.contains(first) {
+            let hint = Suggestion.closest(to: first, among: names).map { "; did you mean '\($0)'?" } ?? ""
+            printError(
+                "Error: unknown command '\(first)'\(hint)\nUsage: slawatch <subcommand>\n  See 'slawatch --help' for more information."
+            )
+            Glibc.exit(64)  // EX_USAGE, as swift-argument-parser exits on other usage errors
+        }
+        await main(nil)
+    }
 }
 
 /// Options shared by commands that need the config.
@@ -102,16 +119,29 @@ struct DaemonCommand: AsyncParsableCommand {
             activated: activated,
             configPath: options.config
         )
-        let group = ServiceGroup(
-            services: [daemon],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            cancellationSignals: [],
-            logger: logger
-        )
+        // SIGTERM and SIGINT stop the daemon gracefully; the signal is handled here (not by the
+        // service group) so that the "stopped" entry can say which one it was.
+        let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        // Trapped before the task runs, so a signal in between is not lost.
+        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let signals = Task {
+            for await signal in stopSignals {
+                daemon.stopReason.record(.signal(signal == .sigint ? "SIGINT" : "SIGTERM"))
+                await group.triggerGracefulShutdown()
+            }
+        }
+        defer { signals.cancel() }
         do {
             try await group.run()
         } catch {
             printError("slawatch: \(error)")
+            // The daemon writes its own "stopped" entry when it gets that far; an error before
+            // or instead of that is said here.
+            let reason = StopReason.Reason.fatalError("\(error)")
+            daemon.stopReason.record(reason)
+            let uptime = daemon.stopReason.startedAt.map { Date().timeIntervalSince1970 - $0 } ?? 0
+            journal.enqueue(Daemon.stoppedEntry(reason, uptime: uptime))
+            journal.flush()
             journal.shutdown()
             throw ExitCode(1)
         }
@@ -219,40 +249,14 @@ struct StatusCommand: ParsableCommand {
             print(reply.trimmingCharacters(in: .whitespacesAndNewlines))
             return
         }
-        struct Reply: Decodable {
-            var objectives: [Engine.Status]
-            var accepted: Int
-            var rejected: [String: Int]
-        }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "+Inf",
-            negativeInfinity: "-Inf",
-            nan: "NaN"
-        )
-        guard let r = try? decoder.decode(Reply.self, from: Data(reply.utf8)) else {
-            printError("slawatch status: unexpected answer: \(reply)")
+        let r: StatusReply
+        do {
+            r = try StatusReply.decode(reply)
+        } catch {
+            printError("slawatch status: unexpected answer from \(path) (a daemon of another version?): \(reply)")
             throw ExitCode(2)
         }
-        let header = ["OBJECTIVE", "SLA", "WINDOW", "SLI", "VALUE", "BASELINE", "STATE"]
-        var rows = [header]
-        for o in r.objectives {
-            rows.append([
-                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli,
-                o.value.map(AlertEntry.number) ?? "-",
-                "\(o.direction == "at_least" ? "≥" : "≤") \(AlertEntry.number(o.baseline))", o.state,
-            ])
-        }
-        let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
-        for row in rows {
-            print(
-                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
-                    separator: "  "
-                )
-            )
-        }
-        let rejected = r.rejected.values.reduce(0, +)
-        print("\naccepted \(r.accepted) event(s), rejected \(rejected)")
+        print(r.text(now: Date().timeIntervalSince1970))
     }
 }
 

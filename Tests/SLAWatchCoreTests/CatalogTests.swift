@@ -14,7 +14,7 @@ import Testing
     static let ids = [
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
-        MessageID.fileFailed, MessageID.started, MessageID.storeFailure, MessageID.journalDropped,
+        MessageID.fileFailed, MessageID.started, MessageID.stopped, MessageID.storeFailure, MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
     ]
@@ -46,7 +46,8 @@ import Testing
             "SLAWATCH_ERROR_FILE", "SLAWATCH_ERROR_LINE", "SLAWATCH_ERROR_KEY", "SLAWATCH_ERRORS",
             "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
             "SLAWATCH_PROJECTION", "SLAWATCH_BURN_RATE_LONG", "SLAWATCH_BURN_RATE_SHORT", "SLAWATCH_BURN_RULE",
-            "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE",
+            "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE", "SLAWATCH_VERSION",
+            "SLAWATCH_REASON", "SLAWATCH_UPTIME",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -76,8 +76,10 @@ struct SocketTests {
             return expected.allSatisfy { v[$0.key] == $0.value }
         }
         #expect(matched, "got \(values(daemon))")
-        let status = try daemon.status()
-        #expect((status["rejected"] as? [String: Any])?["missing_value"] as? Int == 1)
+        let datagram = try daemon.counts(of: "datagram")
+        #expect(datagram["rejected"] as? Int == 1)
+        #expect((datagram["rejectedByReason"] as? [String: Any])?["missing_value"] as? Int == 1)
+        #expect(try daemon.counts(of: "stream")["accepted"] as? Int == 0)
     }
 
     @Test func streamPeersSocatAndNetcat() throws {
@@ -97,9 +99,12 @@ struct SocketTests {
         #expect(push.0 == 0, "push --no-sync: \(push.2)")
         let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 510 && values(daemon)["cart-\(id)"] == 100 }
         #expect(matched, "got \(values(daemon))")
-        let status = try daemon.status()
-        #expect(status["ignoredFields"] as? Int == 2)
-        #expect(status["ignoredMessages"] as? Int == 2)
+        let stream = try daemon.counts(of: "stream")
+        #expect(stream["ignoredFields"] as? Int == 2)
+        #expect(stream["ignoredMessages"] as? Int == 2)
+        #expect(stream["ignored"] as? Int == 4)
+        #expect(stream["accepted"] as? Int == 502)
+        #expect(try daemon.status()["ignored"] as? Int == 4)
     }
 
     @Test func oversizeDatagramIsDroppedWholeAndLineLimitsHold() throws {
@@ -128,9 +133,12 @@ struct SocketTests {
         #expect(matched, "got \(values(daemon))")
         let status = try daemon.status()
         #expect(status["datagramsTooLong"] as? Int == 1)
-        let rejected = status["rejected"] as? [String: Any]
-        #expect(rejected?["datagram_too_long"] as? Int == 1)
-        #expect(rejected?["line_too_long"] as? Int == 1)
+        let byReason = status["rejectedByReason"] as? [String: Any]
+        #expect(byReason?["datagram_too_long"] as? Int == 1)
+        #expect(byReason?["line_too_long"] as? Int == 1)
+        #expect((try daemon.counts(of: "datagram")["rejectedByReason"] as? [String: Any])?["datagram_too_long"] as? Int == 1)
+        #expect((try daemon.counts(of: "stream")["rejectedByReason"] as? [String: Any])?["line_too_long"] as? Int == 1)
+        #expect(status["rejected"] as? Int == 2)
     }
 
     @Test func socketActivationWithNamedFileDescriptors() throws {
@@ -264,7 +272,7 @@ struct SocketTests {
         #expect(status["connectionsRefused"] as? Int == 1)
         // The complete line counts; the one cut off by the idle timeout does not.
         #expect(values(daemon)["requests-\(id)"] == 1)
-        #expect((status["rejected"] as? [String: Any])?["incomplete_line"] as? Int == 1)
+        #expect((status["rejectedByReason"] as? [String: Any])?["incomplete_line"] as? Int == 1)
     }
 
     @Test func authorizationByUserAndGroup() throws {
@@ -301,7 +309,7 @@ struct SocketTests {
         let matched = waitUntil(10) { values(daemon)["requests-\(id)"] == 1 && values(daemon)["depth-\(id)"] == 9 }
         #expect(matched, "got \(values(daemon))")
         #expect(values(daemon)["users-\(id)"] == nil)
-        let rejected = try daemon.status()["rejected"] as? [String: Any]
+        let rejected = try daemon.counts(of: "stream")["rejectedByReason"] as? [String: Any]
         #expect(rejected?["unauthorized"] as? Int == 1)
         // Root may always write.
         let root = try daemon.push(["dd.\(id).users:y|s"])

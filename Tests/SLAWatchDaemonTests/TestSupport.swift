@@ -211,6 +211,14 @@ final class TestDaemon: @unchecked Sendable {
         return obj
     }
 
+    /// The counters of one input source (`stream`, `datagram`, `drop`) from `slawatch status --json`.
+    func counts(of source: String) throws -> [String: Any] {
+        guard let sources = try status()["sources"] as? [String: Any], let c = sources[source] as? [String: Any] else {
+            throw TestFailure("status has no counters for \(source)")
+        }
+        return c
+    }
+
     /// State of one objective according to `slawatch status`.
     func state(of objective: String) -> String? {
         guard let s = try? status(), let list = s["objectives"] as? [[String: Any]] else { return nil }
@@ -224,17 +232,17 @@ final class TestDaemon: @unchecked Sendable {
 
     private var childPIDPath: String { root.appendingPathComponent("daemon.pid").path }
 
-    /// SIGTERM, then waits for the exit status.
+    /// SIGTERM (or `signal`), then waits for the exit status.
     @discardableResult
-    func stop() -> Int32? {
+    func stop(signal: Int32 = SIGTERM) -> Int32? {
         guard let p = process else { return nil }
         if let text = try? String(contentsOfFile: childPIDPath, encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
         {
-            kill(pid, SIGTERM)
+            kill(pid, signal)
             try? FileManager.default.removeItem(atPath: childPIDPath)
         } else {
-            p.terminate()
+            kill(p.processIdentifier, signal)
         }
         _ = waitUntil(20) { !p.isRunning }
         process = nil

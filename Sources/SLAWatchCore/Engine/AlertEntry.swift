@@ -23,6 +23,8 @@ public enum MessageID {
     public static let fileFailed = "ff40387b0c2040e38a555351235daede"
     /// The daemon started (with what it restored).
     public static let started = "93b48843133d463e9754cfea9831d5f5"
+    /// The daemon stopped, and why (SIGTERM, SIGINT, a fatal error); pairs with `started`.
+    public static let stopped = "02114f350b4a4ed9b2b5a8b06af8de9a"
     /// Writing a snapshot to the store failed.
     public static let storeFailure = "75fc0dcc855349e8b41df840901c8b18"
     /// Journal entries were dropped because the writer queue was full (summary with count).
@@ -77,6 +79,13 @@ public enum AlertEntry {
         return s
     }
 
+    /// A value of an SLI as people read it: a ratio as a percentage (`0.995` → `99.5 %`, with
+    /// up to three decimals), anything else as `number(_:)` followed by `unit` when given.
+    public static func value(_ v: Double, sli: SLIKind, unit: String? = nil) -> String {
+        if sli == .ratio && v.isFinite { return "\(number(v * 100)) %" }
+        return unit.map { "\(number(v)) \($0)" } ?? number(v)
+    }
+
     /// The journal priority of a transition: breaches and missed periods use the objective's
     /// severity, nodata `warning` (or the severity if more urgent), recoveries `notice`, the rest
     /// `info`.
@@ -109,10 +118,10 @@ public enum AlertEntry {
     /// The `MESSAGE=` sentence, e.g. "qualified-leads-monthly breached: 42 leads in the month
     /// starting 2026-10-01, baseline at least 100 (marketing → sales)".
     public static func message(_ t: Transition, _ o: Objective) -> String {
-        let what = o.unit ?? o.sli.rawValue
-        let valueText = t.value.map { "\(number($0)) \(what)" } ?? "no data"
+        let valueText = t.value.map { value($0, sli: o.sli, unit: o.unit ?? o.sli.rawValue) } ?? "no data"
+        let baselineText = value(t.baseline, sli: o.sli)
         let tail =
-            "\(valueText) \(windowPhrase(t, o)), baseline \(o.direction.phrase) \(number(t.baseline)) (\(o.sla.provider) → \(o.sla.customer))"
+            "\(valueText) \(windowPhrase(t, o)), baseline \(o.direction.phrase) \(baselineText) (\(o.sla.provider) → \(o.sla.customer))"
         switch t.kind {
         case .breach: return "\(o.name) breached: \(tail)"
         case .recovery: return "\(o.name) recovered: \(tail)"

@@ -44,6 +44,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var baselineValue: Double?
     /// Adaptive baselines: since when `baselineValue` is in force (`effective_from`).
     public var baselineSince: Double?
+    /// Event time (unix seconds) of the newest event counted in the instance's window (its
+    /// metric "last seen"); `nil` for never. Filled in by the engine when it snapshots.
+    public var lastSeen: Double?
 
     /// A fresh instance: `ok`, no episode.
     public init() {}

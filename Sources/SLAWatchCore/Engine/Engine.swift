@@ -39,6 +39,11 @@ public struct Engine: Sendable {
     /// Ratio objectives: the good selector's metric and matchers (`nil` for other objectives).
     private var goodSelectors: [(metric: String, matchers: [LabelMatcher])?]
     private var lastValues: [Double?]
+    /// Per index in `all`: event time (unix seconds) of the newest event counted in its window,
+    /// `-infinity` for never; kept in `InstanceState.lastSeen` across restarts.
+    private var lastSeen: [Double]
+    /// `lastSeen` of the open drop file's staged events, merged at `commitStaging(now:)`.
+    private var stagedLastSeen: [Double]?
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
     /// `+N|g` changes the level; the daemon turns it on with `gauge_deltas: true`).
     public var tracksGaugeLevels = false
@@ -79,6 +84,7 @@ public struct Engine: Sendable {
         windows = all.map(Self.window(for:))
         states = Array(repeating: InstanceState(), count: all.count)
         lastValues = Array(repeating: nil, count: all.count)
+        lastSeen = Array(repeating: -.infinity, count: all.count)
         dirtyFlags = Array(repeating: false, count: all.count)
         filters = all.map { (try? LabelMatcher.parse($0.match)) ?? [] }
         goodSelectors = all.map { o in
@@ -131,6 +137,8 @@ public struct Engine: Sendable {
         windows.append(Self.window(for: o))
         states.append(InstanceState())
         lastValues.append(nil)
+        lastSeen.append(-.infinity)
+        stagedLastSeen?.append(-.infinity)
         dirtyFlags.append(false)
         filters.append((try? LabelMatcher.parse(o.match)) ?? [])
         goodSelectors.append(
@@ -257,6 +265,9 @@ public struct Engine: Sendable {
         let staging = toStaging && staged != nil
         var stagedWindows = staging ? staged! : []
         if staging { staged = nil }
+        // Moved out for the loop and back after it, like the scratch buffers (no copy).
+        var seen = staging ? (stagedLastSeen ?? []) : lastSeen
+        if staging { stagedLastSeen = nil } else { lastSeen = [] }
         windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
                 for i in 0..<batch.count {
@@ -315,6 +326,7 @@ public struct Engine: Sendable {
                                 total: role & 1 != 0
                             ) {
                                 used = true
+                                if t > seen[j] { seen[j] = t }
                                 if !staging && !flags[j] {
                                     flags[j] = true
                                     newlyDirty.append(j)
@@ -346,6 +358,7 @@ public struct Engine: Sendable {
                             oldest: oldest[j]
                         ) {
                             used = true
+                            if t > seen[j] { seen[j] = t }
                             if !staging && !flags[j] {
                                 flags[j] = true
                                 newlyDirty.append(j)
@@ -363,6 +376,7 @@ public struct Engine: Sendable {
             }
         }
         if staging { staged = stagedWindows }
+        if staging { stagedLastSeen = seen } else { lastSeen = seen }
         dirtyFlags = flags
         for j in newlyDirty { dirty.insert(j) }
         for k in candidates.indices {
@@ -386,6 +400,7 @@ public struct Engine: Sendable {
     public mutating func beginStaging() {
         stagedCumulative = [:]
         staged = all.map(Self.window(for:))
+        stagedLastSeen = Array(repeating: -.infinity, count: all.count)
     }
 
     /// Whether a staging is open.
@@ -405,6 +420,10 @@ public struct Engine: Sendable {
             dirtyCumulative.insert(k)
         }
         stagedCumulative = [:]
+        if let seen = stagedLastSeen {
+            for j in seen.indices where seen[j] > lastSeen[j] { lastSeen[j] = seen[j] }
+        }
+        stagedLastSeen = nil
         var late = 0
         for j in staged.indices {
             let buckets = staged[j].buckets
@@ -425,6 +444,7 @@ public struct Engine: Sendable {
     /// Drops everything staged and ends staging.
     public mutating func discardStaging() {
         staged = nil
+        stagedLastSeen = nil
         stagedCumulative = [:]
     }
 
@@ -864,7 +884,7 @@ public struct Engine: Sendable {
 
     /// One objective's current standing, for `slawatch status`.
     public struct Status: Sendable, Equatable, Codable {
-        /// Objective name.
+        /// Objective name (an instance's full name, `NAME{customer=acme}`).
         public var objective: String
         /// SLA name, provider and customer.
         public var sla: String
@@ -872,6 +892,8 @@ public struct Engine: Sendable {
         public var provider: String
         /// Customer party.
         public var customer: String
+        /// The metric the SLI is computed from.
+        public var metric: String
         /// SLI name (`count`, `avg`, …).
         public var sli: String
         /// Window text (`5m`, `month`).
@@ -900,6 +922,115 @@ public struct Engine: Sendable {
         public var budgetRemaining: Double?
         /// Ratio SLIs: the burn rate, `(bad / total) / (1 − target)`.
         public var burnRate: Double?
+        /// Event time (unix seconds) of the newest event of the objective's metric counted in its
+        /// window; `nil` when none ever was (a typo in `metric` shows here).
+        public var lastSeen: Double?
+
+        private enum CodingKeys: String, CodingKey {
+            case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
+                baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen
+        }
+
+        /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
+        /// "never" and "no data" as `null` (every key is present), numbers rounded to the 12
+        /// significant digits they carry (`JSONNumber.rounded`).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(objective, forKey: .objective)
+            try c.encode(sla, forKey: .sla)
+            try c.encode(provider, forKey: .provider)
+            try c.encode(customer, forKey: .customer)
+            try c.encode(metric, forKey: .metric)
+            try c.encode(sli, forKey: .sli)
+            try c.encode(window, forKey: .window)
+            try c.encode(value.map(JSONNumber.rounded), forKey: .value)
+            try c.encode(JSONNumber.rounded(baseline), forKey: .baseline)
+            try c.encode(baselineKind, forKey: .baselineKind)
+            try c.encode(baselineSince.map(RFC3339.formatMilliseconds), forKey: .baselineSince)
+            try c.encode(direction, forKey: .direction)
+            try c.encode(state, forKey: .state)
+            try c.encode(since > 0 ? RFC3339.formatMilliseconds(since) : nil, forKey: .since)
+            try c.encode(episode, forKey: .episode)
+            try c.encode(errorBudget.map(JSONNumber.rounded), forKey: .errorBudget)
+            try c.encode(budgetRemaining.map(JSONNumber.rounded), forKey: .budgetRemaining)
+            try c.encode(burnRate.map(JSONNumber.rounded), forKey: .burnRate)
+            try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
+        }
+
+        /// Reads what `encode(to:)` wrote.
+        /// - Throws: `DecodingError` when a key is missing or a time is not RFC 3339.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func time(_ key: CodingKeys) throws -> Double? {
+                guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+                guard let t = RFC3339.parse(text) else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not RFC 3339: \(text)")
+                }
+                return t
+            }
+            objective = try c.decode(String.self, forKey: .objective)
+            sla = try c.decode(String.self, forKey: .sla)
+            provider = try c.decode(String.self, forKey: .provider)
+            customer = try c.decode(String.self, forKey: .customer)
+            metric = try c.decode(String.self, forKey: .metric)
+            sli = try c.decode(String.self, forKey: .sli)
+            window = try c.decode(String.self, forKey: .window)
+            value = try c.decodeIfPresent(Double.self, forKey: .value)
+            baseline = try c.decode(Double.self, forKey: .baseline)
+            baselineKind = try c.decode(String.self, forKey: .baselineKind)
+            baselineSince = try time(.baselineSince)
+            direction = try c.decode(String.self, forKey: .direction)
+            state = try c.decode(String.self, forKey: .state)
+            since = try time(.since) ?? 0
+            episode = try c.decodeIfPresent(String.self, forKey: .episode)
+            errorBudget = try c.decodeIfPresent(Double.self, forKey: .errorBudget)
+            budgetRemaining = try c.decodeIfPresent(Double.self, forKey: .budgetRemaining)
+            burnRate = try c.decodeIfPresent(Double.self, forKey: .burnRate)
+            lastSeen = try time(.lastSeen)
+        }
+
+        /// Creates a status record.
+        public init(
+            objective: String,
+            sla: String,
+            provider: String,
+            customer: String,
+            metric: String,
+            sli: String,
+            window: String,
+            value: Double?,
+            baseline: Double,
+            baselineKind: String,
+            baselineSince: Double?,
+            direction: String,
+            state: String,
+            since: Double,
+            episode: String?,
+            errorBudget: Double?,
+            budgetRemaining: Double?,
+            burnRate: Double?,
+            lastSeen: Double?
+        ) {
+            self.objective = objective
+            self.sla = sla
+            self.provider = provider
+            self.customer = customer
+            self.metric = metric
+            self.sli = sli
+            self.window = window
+            self.value = value
+            self.baseline = baseline
+            self.baselineKind = baselineKind
+            self.baselineSince = baselineSince
+            self.direction = direction
+            self.state = state
+            self.since = since
+            self.episode = episode
+            self.errorBudget = errorBudget
+            self.budgetRemaining = budgetRemaining
+            self.burnRate = burnRate
+            self.lastSeen = lastSeen
+        }
     }
 
     /// The standing of every objective as of the last evaluation.
@@ -939,6 +1070,7 @@ public struct Engine: Sendable {
                 sla: o.sla.name,
                 provider: o.sla.provider,
                 customer: o.sla.customer,
+                metric: o.metric,
                 sli: o.sli.rawValue,
                 window: o.window.description,
                 value: values[i],
@@ -951,7 +1083,8 @@ public struct Engine: Sendable {
                 episode: states[i].episode,
                 errorBudget: e?.budget,
                 budgetRemaining: e?.remaining,
-                burnRate: e?.burnRate
+                burnRate: e?.burnRate,
+                lastSeen: lastSeen[i].isFinite ? lastSeen[i] : nil
             )
         }
     }
@@ -1002,10 +1135,12 @@ public struct Engine: Sendable {
     public func allSnapshots() -> [Snapshot] { all.indices.map(snapshot(of:)) }
 
     private func snapshot(of i: Int) -> Snapshot {
-        Snapshot(
+        var state = states[i]
+        state.lastSeen = lastSeen[i].isFinite ? lastSeen[i] : nil
+        return Snapshot(
             objective: all[i].name,
             fingerprint: all[i].dataFingerprint,
-            state: states[i],
+            state: state,
             buckets: windows[i].buckets,
             closedBefore: windows[i].closedBefore
         )
@@ -1031,10 +1166,12 @@ public struct Engine: Sendable {
             }
             guard let i = found else { continue }
             states[i] = s.state
+            lastSeen[i] = s.state.lastSeen ?? -.infinity
             if s.fingerprint == all[i].dataFingerprint {
                 windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
             } else {
                 states[i].trackedPeriodStart = nil
+                lastSeen[i] = -.infinity
                 dirty.insert(i)
             }
         }

@@ -24,8 +24,42 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case invalidCSV = "invalid_csv"
     case instanceLimit = "instance_limit"
 
-    /// A sentence naming what was wrong with the line.
-    public var description: String {
+    /// A sentence naming what was wrong with a statsd line (`explanation(in:)` for the others).
+    public var description: String { explanation(in: .statsd) }
+
+    /// A sentence naming what was wrong, in the terms of the grammar the line was read with: a
+    /// JSON event without `kind` is told about its `kind` member, not about `name:value|type`.
+    public func explanation(in grammar: LineGrammar) -> String {
+        switch (self, grammar) {
+        case (.emptyName, .json): return "\"metric\" is empty"
+        case (.invalidName, .json):
+            return "\"metric\" contains ':', '|', '#' or a control character"
+        case (.missingValue, .json):
+            return "no \"value\" member (expected {\"metric\": …, \"value\": …, \"kind\": …})"
+        case (.missingValue, .csv): return "the value cell is empty"
+        case (.missingValue, .prometheus): return "no value after the series name"
+        case (.invalidValue, .json):
+            return "\"value\" is not a number (a string is a member only for kind set)"
+        case (.invalidValue, .csv): return "the value cell is not a number"
+        case (.missingType, .json):
+            return "no \"kind\" member (expected \(Self.jsonKinds))"
+        case (.unknownType, .json), (.unknownType, .csv):
+            return "unknown kind (expected \(Self.jsonKinds))"
+        case (.negativeDuration, .json), (.negativeDuration, .csv): return "a timer value is negative"
+        case (.invalidTag, .json): return "a label with an empty name"
+        case (.invalidTimestamp, .json):
+            return "\"time\" is not an RFC 3339 string or unix seconds (milliseconds above 10¹¹)"
+        case (.invalidTimestamp, .csv): return "the time cell is not an RFC 3339 time, a local date-time or unix seconds"
+        case (.invalidTimestamp, .prometheus): return "the timestamp is not unix milliseconds"
+        default: return statsdExplanation
+        }
+    }
+
+    /// Every JSON and CSV `kind`, for messages.
+    public static let jsonKinds =
+        "counter, cumulative, gauge, distribution, histogram, timer or set; or c, g, ms, h, d, s"
+
+    private var statsdExplanation: String {
         switch self {
         case .invalidUTF8: return "line is not valid UTF-8"
         case .emptyName: return "metric name is empty"
@@ -34,7 +68,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .invalidValue: return "value is not a number"
         case .nonFiniteValue: return "value is not finite (NaN or Inf)"
         case .missingType: return "no metric type (expected name:value|type)"
-        case .unknownType: return "unknown metric type (expected c, g, ms, h or d)"
+        case .unknownType:
+            return "unknown metric type (expected c counter, g gauge, ms timer, h histogram, d distribution or s set)"
         case .negativeDuration: return "timer (ms) value is negative"
         case .invalidSampleRate: return "sample rate is not a number in (0, 1]"
         case .invalidTag: return "tag without a key"
@@ -58,6 +93,26 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     }
 }
 
+/// The grammar a line was read with, so that a rejection is explained in its terms.
+public enum LineGrammar: String, Sendable, Codable, Hashable {
+    /// statsd/DogStatsD (`name:value|type|…`).
+    case statsd
+    /// JSON events (`{"metric": …}`, an array of them, a `.json` document).
+    case json
+    /// CSV rows.
+    case csv
+    /// Prometheus text exposition.
+    case prometheus
+
+    /// The grammar of a socket line: JSON when its first non-blank byte is `{` or `[`, else statsd.
+    public static func socket<Bytes: Collection<UInt8>>(_ line: Bytes) -> LineGrammar {
+        for b in line where b != 0x20 && b != 0x09 {
+            return b == UInt8(ascii: "{") || b == UInt8(ascii: "[") ? .json : .statsd
+        }
+        return .statsd
+    }
+}
+
 /// One rejected line: where it came from (1-based line number within its source), the reason,
 /// and the line itself truncated to 200 bytes for sidecars and journal entries.
 public struct LineRejection: Sendable, Equatable {
@@ -67,11 +122,17 @@ public struct LineRejection: Sendable, Equatable {
     public var reason: RejectReason
     /// The offending line, lossily decoded and truncated to at most 200 bytes.
     public var excerpt: String
+    /// The grammar the line was read with.
+    public var grammar: LineGrammar
 
     /// Creates a rejection record.
-    public init(line: Int, reason: RejectReason, excerpt: String) {
+    public init(line: Int, reason: RejectReason, excerpt: String, grammar: LineGrammar = .statsd) {
         self.line = line
         self.reason = reason
         self.excerpt = excerpt
+        self.grammar = grammar
     }
+
+    /// The reason as a sentence in the terms of the line's grammar.
+    public var explanation: String { reason.explanation(in: grammar) }
 }

@@ -58,10 +58,10 @@ public enum Replay {
             events = Array(batch)
             var rejections: [LineRejection] = []
             switch outcome {
-            case .rejected(let r): rejections.append(LineRejection(line: 1, reason: r, excerpt: "[document]"))
+            case .rejected(let r): rejections.append(LineRejection(line: 1, reason: r, excerpt: "[document]", grammar: .json))
             case .partial(_, let reasons, let positions):
                 for (r, k) in zip(reasons, positions) {
-                    rejections.append(LineRejection(line: 1, reason: r, excerpt: "[element \(k)]"))
+                    rejections.append(LineRejection(line: 1, reason: r, excerpt: "[element \(k)]", grammar: .json))
                 }
             default: break
             }

@@ -213,6 +213,14 @@ public struct LineBatcher: Sendable {
     private mutating func reject(_ reason: RejectReason, _ excerpt: [UInt8]) {
         var text = String(decoding: excerpt, as: UTF8.self)
         while text.hasSuffix("\r") { text.removeLast() }
-        rejections.append(LineRejection(line: lineCount, reason: reason, excerpt: text))
+        rejections.append(LineRejection(line: lineCount, reason: reason, excerpt: text, grammar: grammar(of: excerpt)))
+    }
+
+    private func grammar(of line: [UInt8]) -> LineGrammar {
+        switch format {
+        case .socket: return line.starts(with: Array("[element ".utf8)) ? .json : LineGrammar.socket(line)
+        case .prometheus: return .prometheus
+        case .csv: return .csv
+        }
     }
 }

@@ -1,0 +1,212 @@
+import Foundation
+import SLAWatchCore
+
+/// The control protocol's answer to `status` (`slawatch status --json`): the daemon, its input
+/// counters and every objective instance. Times are RFC 3339 strings, "never" is `null` (every
+/// key is present), numbers are rounded to the digits they carry (`JSONNumber.rounded`).
+public struct StatusReply: Sendable, Codable {
+    /// `SLAWatchVersion.current` of the running daemon.
+    public var version: String
+    /// The daemon's pid.
+    public var pid: Int32
+    /// When the daemon started (RFC 3339).
+    public var startedAt: String
+    /// The last evaluation (RFC 3339), `nil` before the first.
+    public var lastEvaluation: String?
+    /// Successful store commits since start.
+    public var commits: Int
+    /// Every objective instance, in config order.
+    public var objectives: [Engine.Status]
+    /// Events accepted from every source (the sum of `sources`).
+    public var accepted: Int
+    /// Input items rejected from every source.
+    public var rejected: Int
+    /// Harmless input ignored from every source.
+    public var ignored: Int
+    /// `rejected` per reason code, every source together.
+    public var rejectedByReason: [String: Int]
+    /// Counts per source: `stream`, `datagram`, `drop`.
+    public var sources: [String: SourceCounts]
+    /// Rejected items per sending peer or file (`socket … peer pid=… uid=…`).
+    public var rejectedBySource: [String: Int]
+    /// Stream connections open now.
+    public var connections: Int
+    /// Stream connections refused (`max_connections`).
+    public var connectionsRefused: Int
+    /// Datagrams received.
+    public var datagrams: Int
+    /// Datagrams longer than `max_datagram_bytes`, dropped whole.
+    public var datagramsTooLong: Int
+    /// Journal entries written.
+    public var journalWritten: Int
+    /// Journal entries dropped because the writer's queue was full.
+    public var journalDropped: Int
+    /// Drop files by outcome.
+    public var files: FileCounts.Snapshot
+
+    /// Creates a reply; the totals are summed from `sources`.
+    public init(
+        pid: Int32,
+        startedAt: Double,
+        lastEvaluation: Double?,
+        commits: Int,
+        objectives: [Engine.Status],
+        sources: [String: SourceCounts],
+        rejectedBySource: [String: Int],
+        connections: Int,
+        connectionsRefused: Int,
+        datagrams: Int,
+        datagramsTooLong: Int,
+        journalWritten: Int,
+        journalDropped: Int,
+        files: FileCounts.Snapshot
+    ) {
+        version = SLAWatchVersion.current
+        self.pid = pid
+        self.startedAt = RFC3339.formatMilliseconds(startedAt)
+        self.lastEvaluation = lastEvaluation.map(RFC3339.formatMilliseconds)
+        self.commits = commits
+        self.objectives = objectives
+        let total = sources.values.reduce(SourceCounts(), +)
+        accepted = total.accepted
+        rejected = total.rejected
+        ignored = total.ignored
+        rejectedByReason = total.rejectedByReason
+        self.sources = sources
+        self.rejectedBySource = rejectedBySource
+        self.connections = connections
+        self.connectionsRefused = connectionsRefused
+        self.datagrams = datagrams
+        self.datagramsTooLong = datagramsTooLong
+        self.journalWritten = journalWritten
+        self.journalDropped = journalDropped
+        self.files = files
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case version, pid, startedAt, lastEvaluation, commits, objectives, accepted, rejected, ignored,
+            rejectedByReason, sources, rejectedBySource, connections, connectionsRefused, datagrams,
+            datagramsTooLong, journalWritten, journalDropped, files
+    }
+
+    /// Writes every key, `null` for a missing `lastEvaluation`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(lastEvaluation, forKey: .lastEvaluation)
+        try c.encode(commits, forKey: .commits)
+        try c.encode(objectives, forKey: .objectives)
+        try c.encode(accepted, forKey: .accepted)
+        try c.encode(rejected, forKey: .rejected)
+        try c.encode(ignored, forKey: .ignored)
+        try c.encode(rejectedByReason, forKey: .rejectedByReason)
+        try c.encode(sources, forKey: .sources)
+        try c.encode(rejectedBySource, forKey: .rejectedBySource)
+        try c.encode(connections, forKey: .connections)
+        try c.encode(connectionsRefused, forKey: .connectionsRefused)
+        try c.encode(datagrams, forKey: .datagrams)
+        try c.encode(datagramsTooLong, forKey: .datagramsTooLong)
+        try c.encode(journalWritten, forKey: .journalWritten)
+        try c.encode(journalDropped, forKey: .journalDropped)
+        try c.encode(files, forKey: .files)
+    }
+
+    /// The JSON text: sorted keys, infinities as `"+Inf"`/`"-Inf"`, NaN as `"NaN"`.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "+Inf",
+            negativeInfinity: "-Inf",
+            nan: "NaN"
+        )
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    /// Reads the daemon's JSON answer.
+    /// - Throws: `DecodingError` when it is not a status reply of this version's shape.
+    public static func decode(_ text: String) throws -> StatusReply {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "+Inf",
+            negativeInfinity: "-Inf",
+            nan: "NaN"
+        )
+        return try decoder.decode(StatusReply.self, from: Data(text.utf8))
+    }
+}
+
+extension StatusReply {
+    /// The text view of `slawatch status`: one row per objective instance (value and baseline as
+    /// people read them, ratios as percentages; since when in its state; when its metric was last
+    /// seen), then the daemon and its input per source.
+    /// - Parameter now: unix seconds, for "12s ago".
+    public func text(now: Double) -> String {
+        let r = self
+        let header = ["OBJECTIVE", "SLA", "WINDOW", "SLI", "VALUE", "BASELINE", "STATE", "SINCE", "LAST SEEN"]
+        var rows = [header]
+        for o in r.objectives {
+            let sli = SLIKind(name: o.sli) ?? .count
+            rows.append([
+                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli,
+                o.value.map { AlertEntry.value($0, sli: sli) } ?? "no data",
+                "\(o.direction == "at_least" ? "≥" : "≤") \(AlertEntry.value(o.baseline, sli: sli))", o.state,
+                o.since > 0 ? Self.ago(o.since, now: now) : "-", o.lastSeen.map { Self.ago($0, now: now) } ?? "never",
+            ])
+        }
+        var out: [String] = Self.table(rows)
+        if r.objectives.isEmpty { out = ["no objectives are watched (see objectives_directory in the config)"] }
+        out.append("")
+        let started = RFC3339.parse(r.startedAt) ?? now
+        let evaluated = r.lastEvaluation.flatMap(RFC3339.parse).map { "last evaluation \(Self.ago($0, now: now))" }
+        out.append(
+            "slawatch \(r.version), pid \(r.pid), up \(DurationText.format(max(0, now - started).rounded())), "
+                + (evaluated ?? "not evaluated yet") + ", \(r.commits) commit(s)"
+        )
+        var input = [["INPUT", "ACCEPTED", "REJECTED", "IGNORED"]]
+        for source in IngestSource.allCases {
+            let c = r.sources[source.rawValue] ?? SourceCounts()
+            input.append([source.rawValue, String(c.accepted), String(c.rejected), String(c.ignored)])
+        }
+        input.append(["total", String(r.accepted), String(r.rejected), String(r.ignored)])
+        out += Self.table(input)
+        if !r.rejectedByReason.isEmpty {
+            out.append(
+                "rejected by reason: "
+                    + r.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            )
+        }
+        let f = r.files
+        out.append(
+            "drop files: \(f.processed) processed (\(f.repeats) repeat(s)), \(f.failed) failed, \(f.recovered) recovered, \(f.stuck) stuck"
+        )
+        if r.journalDropped > 0 { out.append("journal: \(r.journalDropped) entries dropped (queue full)") }
+        return out.joined(separator: "\n")
+    }
+
+    /// `12s ago`, `3m ago`, `2h 5m ago`, `in 10s` (a time ahead of now).
+    static func ago(_ t: Double, now: Double) -> String {
+        let d = now - t
+        if abs(d) < 1 { return "now" }
+        let text = DurationText.format(coarse(abs(d)))
+        return d >= 0 ? "\(text) ago" : "in \(text)"
+    }
+
+    /// Seconds rounded to what people read: whole seconds under a minute, whole minutes under a
+    /// day, whole hours beyond.
+    private static func coarse(_ s: Double) -> Double {
+        if s < 60 { return s.rounded() }
+        if s < 86400 { return (s / 60).rounded(.down) * 60 }
+        return (s / 3600).rounded(.down) * 3600
+    }
+
+    private static func table(_ rows: [[String]]) -> [String] {
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}
