@@ -202,7 +202,10 @@ public final class Daemon: Service, Sendable {
         switch reason {
         case .signal(let name):
             fields = [
-                ("MESSAGE", "slawatch \(SLAWatchVersion.current) stopped: \(name), after \(up); final snapshot written"),
+                (
+                    "MESSAGE",
+                    "slawatch \(SLAWatchVersion.current) stopped: \(name), after \(up); final snapshot written"
+                ),
                 ("PRIORITY", "6"), ("SLAWATCH_REASON", name),
             ]
         case .fatalError(let error):

@@ -175,7 +175,9 @@ extension StatusReply {
         if !r.rejectedByReason.isEmpty {
             out.append(
                 "rejected by reason: "
-                    + r.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + r.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "
+                    )
             )
         }
         let f = r.files

@@ -54,7 +54,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let objs: [Objective]
         do {
-            objs = try ObjectivesConfig.load(directory: objectives)
+            objs = try ObjectivesConfig.loadRequired(directory: objectives)
         } catch {
             printError("slawatch replay: \(error)")
             throw ExitCode(2)
@@ -72,7 +72,14 @@ struct ReplayCommand: ParsableCommand {
                 )
             )
         }
-        if let config { mappings += try DaemonConfig.load(path: config).drop.csv }
+        if let config {
+            do {
+                mappings += try DaemonConfig.load(path: config).drop.csv
+            } catch {
+                printError("slawatch replay: \(error)")
+                throw ExitCode(2)
+            }
+        }
         var events: [Event] = []
         for path in files {
             do {
@@ -87,6 +94,8 @@ struct ReplayCommand: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        // A metric that never appears is most often a typo: say so before the results.
+        for u in Replay.unseen(objectives: objs, events: events) { printError("warning: \(u)") }
         let stepSeconds = DurationText.seconds(step) ?? 60
         let json = output == "json"
         let summary = Replay.run(objectives: objs, events: events, step: stepSeconds) { fields, at in

@@ -121,7 +121,12 @@ struct DaemonCommand: AsyncParsableCommand {
         )
         // SIGTERM and SIGINT stop the daemon gracefully; the signal is handled here (not by the
         // service group) so that the "stopped" entry can say which one it was.
-        let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        let group = ServiceGroup(
+            services: [daemon],
+            gracefulShutdownSignals: [],
+            cancellationSignals: [],
+            logger: logger
+        )
         // Trapped before the task runs, so a signal in between is not lost.
         let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let signals = Task {
@@ -203,10 +208,12 @@ struct PushCommand: ParsableCommand {
             throw ExitCode(2)
         }
         var rejected = 0
+        // The lines as sent, to show each rejected one whole (the daemon echoes at most 200 bytes).
+        let sent = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         for line in reply.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 3)
             if parts.first == "rejected", parts.count >= 3 {
-                printError("line \(parts[1]): \(parts[2])\(parts.count > 3 ? ": \(parts[3])" : "")")
+                printError(Self.explain(rejected: parts, sent: sent))
             } else if parts.first == "ok", parts.count >= 4 {
                 print("accepted \(parts[2]), rejected \(parts[3])")
                 rejected = Int(parts[3]) ?? 0
@@ -216,6 +223,20 @@ struct PushCommand: ParsableCommand {
             }
         }
         if rejected > 0 { throw ExitCode(1) }
+    }
+
+    /// `line 2: value is not a number (invalid_value): leads.qualified:oops|c`: the reason in the
+    /// terms of the line's own grammar (JSON or statsd), its code, and the line as sent.
+    static func explain(rejected parts: [Substring], sent: [Substring]) -> String {
+        let number = Int(parts[1]) ?? 0
+        let code = String(parts[2])
+        var text = parts.count > 3 ? String(parts[3]) : ""
+        if number >= 1 && number <= sent.count {
+            text = String(sent[number - 1])
+            while text.hasSuffix("\r") { text.removeLast() }
+        }
+        let reason = RejectReason(rawValue: code)?.explanation(in: LineGrammar.socket(Array(text.utf8)))
+        return "line \(number): \(reason.map { "\($0) (\(code))" } ?? code): \(text)"
     }
 }
 
@@ -263,38 +284,67 @@ struct StatusCommand: ParsableCommand {
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the daemon config and objectives; errors name file, line and key."
+        abstract: "Validate the daemon config and objectives; errors name file, line and key.",
+        discussion: """
+            Exits 0 when everything is valid, 1 with one `file:line: key: message` per problem, 2 \
+            when there is nothing to check (the objectives directory does not exist or holds no \
+            objective). With event FILEs (any drop-directory format), also warns about each \
+            objective whose metric never appears in them, or never with its labels, and suggests \
+            the closest metric that does.
+            """
     )
 
     @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "Objectives directory to check instead of the config's objectives_directory.")
+    var objectives: String?
+    @Argument(help: "Recorded event files to check the objectives' metrics against.")
+    var files: [String] = []
 
     func run() throws {
+        let config: DaemonConfig
         do {
-            let config = try options.load()
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: config.objectivesDirectory, isDirectory: &isDirectory)
-                || !isDirectory.boolValue
-            {
-                throw ConfigErrors([
-                    ConfigError(
-                        file: config.source ?? "embedded default config",
-                        line: 0,
-                        key: "objectives_directory",
-                        message: "\(config.objectivesDirectory) is not a directory"
-                    )
-                ])
-            }
-            let objectives = try ObjectivesConfig.load(directory: config.objectivesDirectory)
-            print("\(config.source ?? "embedded default config"): ok")
-            print("\(objectives.count) objective(s) in \(config.objectivesDirectory)")
-            for o in objectives {
-                print(
-                    "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.number(o.baseline.value))"
-                )
-            }
-        } catch let e as ConfigErrors {
-            printError(e.description)
+            config = try options.load()
+        } catch {
+            printError("\(error)")
             throw ExitCode(1)
         }
+        let directory = objectives ?? config.objectivesDirectory
+        let loaded: [Objective]
+        do {
+            try ObjectivesConfig.requireObjectiveFiles(in: directory)
+        } catch {
+            printError("slawatch check: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            loaded = try ObjectivesConfig.load(directory: directory)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        if loaded.isEmpty {
+            printError("slawatch check: \(directory): objectives directory holds no objective")
+            throw ExitCode(2)
+        }
+        print("\(config.source ?? "embedded default config"): ok")
+        print("\(loaded.count) objective(s) in \(directory)")
+        for o in loaded {
+            print(
+                "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.value(o.baseline.value, sli: o.sli))"
+            )
+        }
+        if files.isEmpty { return }
+        var events: [Event] = []
+        for path in files {
+            do {
+                events += try Replay.read(path: path, csv: config.drop.csv).events
+            } catch {
+                printError("slawatch check: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let unseen = Replay.unseen(objectives: loaded, events: events)
+        for u in unseen { printError("warning: \(u)") }
+        print("\(events.count) event(s) in \(files.count) file(s); \(unseen.count) objective input(s) never seen")
     }
 }

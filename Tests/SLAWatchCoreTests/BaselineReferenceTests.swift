@@ -91,11 +91,10 @@ import Testing
             _ = try ObjectivesConfig.load(directory: dir.path)
             Issue.record("accepted")
         } catch {
-            #expect(
-                error.errors.first?.message
-                    == "the baseline of 'qualified-leads' refers to 'deal-sizes', which is not an objective"
-            )
-            #expect(error.errors.first?.line == 8)
+            #expect(error.errors.first?.message == "'${deal-sizes}' is not an objective; did you mean ${deal-size}?")
+            // The baseline's own line and key path, not the objective's.
+            #expect(error.errors.first?.line == 13)
+            #expect(error.errors.first?.key == "slas[0].objectives[2].baseline")
             #expect(error.errors.first?.file.hasSuffix("l.yaml") == true)
         }
         #expect(BaselineExpression.references("${a} * (2 + ${b-c})") == ["a", "b-c"])

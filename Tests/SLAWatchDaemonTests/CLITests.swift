@@ -48,4 +48,135 @@ struct CLITests {
         #expect(Int(s["SLAWATCH_UPTIME"] ?? "") != nil)
         #expect(s["MESSAGE"]?.hasPrefix("slawatch \(SLAWatchVersion.current) stopped: \(name), after ") == true)
     }
+
+    @Test func pushExplainsEachRejectedLineLikeTheJournal() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - {name: p-\(id), provider: p, customer: c, objectives: [{name: p-\(id), metric: p.\(id), sli: count, window: 5m, direction: at_most, baseline: 9, nodata: ok}]}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let (rc, out, err) = try daemon.push([
+            "p.\(id):1|c", "p.\(id):oops|c", #"{"metric":"p.\#(id)","value":1}"#, "p.\(id):1|x",
+        ])
+        #expect(rc == 1)
+        #expect(out == "accepted 1, rejected 3\n")
+        #expect(
+            err.split(separator: "\n").map(String.init) == [
+                "line 2: value is not a number (invalid_value): p.\(id):oops|c",
+                #"line 3: no "kind" member (expected counter, cumulative, gauge, distribution, histogram, timer or set; or c, g, ms, h, d, s) (missing_type): {"metric":"p.\#(id)","value":1}"#,
+                "line 4: unknown metric type (expected c counter, g gauge, ms timer, h histogram, d distribution or s set) (unknown_type): p.\(id):1|x",
+            ]
+        )
+    }
+
+    @Test func replayTestAndCheckRefuseAnObjectivesDirectoryWithNothingInIt() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(runID())")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("empty"),
+            withIntermediateDirectories: true
+        )
+        defer { try? FileManager.default.removeItem(at: root) }
+        let events = root.appendingPathComponent("in.statsd").path
+        try "a:1|c|T1764669600\n".write(toFile: events, atomically: true, encoding: .utf8)
+        let typo = packageRoot.appendingPathComponent("config/examples/nab-ec").path
+        let (rc, out, err) = try slawatch(["replay", "--objectives", typo, events])
+        #expect(rc == 2)
+        #expect(out.isEmpty)
+        #expect(err == "slawatch replay: \(typo): objectives directory: No such file or directory\n")
+        let empty = root.appendingPathComponent("empty").path
+        #expect(try slawatch(["replay", "--objectives", empty, events]).0 == 2)
+        let (crc, _, cerr) = try slawatch(["check", "--objectives", empty])
+        #expect(crc == 2)
+        #expect(cerr.contains("holds no objective files"))
+        // A test file whose objectives directory holds no objective.
+        try "slas: []\n".write(to: root.appendingPathComponent("empty/none.yaml"), atomically: true, encoding: .utf8)
+        let test = root.appendingPathComponent("t.yaml").path
+        try "objectives: empty\ntests:\n  - name: x\n    input: []\n    expect: []\n".write(
+            toFile: test,
+            atomically: true,
+            encoding: .utf8
+        )
+        let (trc, _, terr) = try slawatch(["test", test])
+        #expect(trc == 2)
+        #expect(terr.contains("objectives directory holds no objective"), "\(terr)")
+        let (nrc, _, nerr) = try slawatch(["test", root.appendingPathComponent("nope.yaml").path])
+        #expect(nrc == 2)
+        #expect(nerr.hasSuffix("nope.yaml: No such file or directory\n"))
+    }
+
+    @Test func replayAndCheckWarnAboutAMetricThatNeverAppears() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(runID())")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("objectives"),
+            withIntermediateDirectories: true
+        )
+        defer { try? FileManager.default.removeItem(at: root) }
+        try """
+        slas:
+          - name: api
+            provider: platform
+            customer: web
+            objectives:
+              - {name: api-errors, metric: api.requests.faild, sli: count, window: 5m, direction: at_most, baseline: 50}
+              - {name: api-cart, metric: api.requests.failed, labels: {route: /kart}, sli: count, window: 5m, direction: at_most, baseline: 50}
+              - {name: api-all, metric: api.requests.failed, sli: count, window: 5m, direction: at_most, baseline: 500}
+        """.write(to: root.appendingPathComponent("objectives/api.yaml"), atomically: true, encoding: .utf8)
+        let events = root.appendingPathComponent("in.statsd").path
+        try (0..<400).map { "api.requests.failed:1|c|#route:/cart|T\(1_764_669_600 + $0)" }.joined(separator: "\n")
+            .write(toFile: events, atomically: true, encoding: .utf8)
+        let expected = [
+            "warning: objective api-errors: metric api.requests.faild never appears in the input; 400 event(s) of api.requests.failed do: did you mean api.requests.failed?",
+            "warning: objective api-cart: 400 event(s) of api.requests.failed in the input, but none with labels {route=/kart}",
+        ]
+        let (rc, _, err) = try slawatch([
+            "replay", "--objectives", root.appendingPathComponent("objectives").path, events,
+        ])
+        #expect(rc == 0)
+        #expect(Array(err.split(separator: "\n").map(String.init).prefix(2)) == expected)
+        let (crc, out, cerr) = try slawatch([
+            "check", "--objectives", root.appendingPathComponent("objectives").path, events,
+        ])
+        #expect(crc == 0)
+        #expect(cerr.split(separator: "\n").map(String.init) == expected)
+        #expect(out.contains("400 event(s) in 1 file(s); 2 objective input(s) never seen"))
+    }
+
+    @Test(.enabled(if: TestJournal.isAvailable, "needs the tests' own journal"))
+    func alertsSinceAndUntilTakeDatesAndWords() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - {name: a-\(id), provider: p, customer: c, objectives: [{name: a-\(id), metric: a.\(id), sli: count, window: 5m, direction: at_most, baseline: 0, nodata: ok}]}
+                """
+        )
+        try daemon.start()
+        #expect(try daemon.push(["a.\(id):1|c"]).0 == 0)
+        #expect(waitUntil(10) { daemon.state(of: "a-\(id)") == "breached" })
+        #expect(daemon.stop() == 0)
+        TestJournal.sync()
+        func alerts(_ extra: [String]) throws -> [Substring] {
+            let (_, out, _) = try slawatch(
+                ["alerts", "--namespace", TestJournal.namespace, "--objective", "a-\(id)", "--output", "json"] + extra
+            )
+            return out.split(separator: "\n")
+        }
+        #expect(try alerts(["--since", "yesterday"]).count == 1)
+        #expect(try alerts(["--since", "today"]).count == 1)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        let today = formatter.string(from: Date())
+        #expect(try alerts(["--since", today]).count == 1)
+        #expect(try alerts(["--until", "yesterday"]).isEmpty)
+        #expect(try alerts(["--since", "1h", "--until", "now"]).count == 1)
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        #expect(try alerts(["--until", formatter.string(from: Date().addingTimeInterval(-3600))]).isEmpty)
+        let (rc, _, err) = try slawatch(["alerts", "--since", "last tuesday"])
+        #expect(rc != 0)
+        #expect(err.contains("--since 'last tuesday' is not a duration ago (7d, 12h), now, today, yesterday"))
+    }
 }

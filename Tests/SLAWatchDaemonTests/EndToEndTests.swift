@@ -186,8 +186,12 @@ struct EndToEndTests {
         let (rc, out, err) = try daemon.push(["m.\(id):1|c", "m.\(id):x|c", "m.\(id):1|zz", "m.\(id):2|c"])
         #expect(rc == 1)
         #expect(out.contains("accepted 2, rejected 2"))
-        #expect(err.contains("line 2: invalid_value"))
-        #expect(err.contains("line 3: unknown_type"))
+        #expect(err.contains("line 2: value is not a number (invalid_value): m.\(id):x|c"))
+        #expect(
+            err.contains(
+                "line 3: unknown metric type (expected c counter, g gauge, ms timer, h histogram, d distribution or s set) (unknown_type): m.\(id):1|zz"
+            )
+        )
         // An acknowledged push is visible in status at once (values are computed when asked).
         let status = try daemon.status()
         let objectives = try #require(status["objectives"] as? [[String: Any]])

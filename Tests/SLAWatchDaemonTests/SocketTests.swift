@@ -136,7 +136,9 @@ struct SocketTests {
         let byReason = status["rejectedByReason"] as? [String: Any]
         #expect(byReason?["datagram_too_long"] as? Int == 1)
         #expect(byReason?["line_too_long"] as? Int == 1)
-        #expect((try daemon.counts(of: "datagram")["rejectedByReason"] as? [String: Any])?["datagram_too_long"] as? Int == 1)
+        #expect(
+            (try daemon.counts(of: "datagram")["rejectedByReason"] as? [String: Any])?["datagram_too_long"] as? Int == 1
+        )
         #expect((try daemon.counts(of: "stream")["rejectedByReason"] as? [String: Any])?["line_too_long"] as? Int == 1)
         #expect(status["rejected"] as? Int == 2)
     }

@@ -113,10 +113,12 @@ struct StatusCommandTests {
         let now = try #require(RFC3339.parse("2026-12-02T11:00:00Z"))
         let text = reply.text(now: now)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[1].split(separator: " ", omittingEmptySubsequences: true) == [
-            "avail", "api", "(platform", "→", "sales)", "30d", "ratio", "99.123", "%", "≥", "99.9", "%", "breached",
-            "30m", "ago", "10s", "ago",
-        ])
+        #expect(
+            lines[1].split(separator: " ", omittingEmptySubsequences: true) == [
+                "avail", "api", "(platform", "→", "sales)", "30d", "ratio", "99.123", "%", "≥", "99.9", "%", "breached",
+                "30m", "ago", "10s", "ago",
+            ]
+        )
         #expect(text.contains("slawatch 9.9.9, pid 42, up 1h, not evaluated yet, 3 commit(s)"))
         #expect(text.contains("rejected by reason: invalid_value 1"))
     }

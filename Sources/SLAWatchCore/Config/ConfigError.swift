@@ -17,10 +17,11 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `file:line: key: message`, the shape compilers use, so editors can jump to it.
+    /// `file:line: key: message`, the shape compilers use, so editors can jump to it; `file:
+    /// message` when no line applies (the file cannot be read at all).
     public var description: String {
         let k = key.isEmpty ? "" : "\(key): "
-        return "\(file):\(line): \(k)\(message)"
+        return line > 0 ? "\(file):\(line): \(k)\(message)" : "\(file): \(k)\(message)"
     }
 }
 

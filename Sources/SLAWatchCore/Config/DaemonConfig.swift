@@ -130,11 +130,11 @@ public struct DaemonConfig: Sendable, Equatable {
     /// - Throws: `ConfigErrors` naming file, line and key for each problem (unreadable file,
     ///   YAML syntax, unknown key, bad duration or number).
     public static func load(path: String) throws(ConfigErrors) -> DaemonConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "cannot read file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "file is not UTF-8")])
+        let text: String
+        do {
+            text = try TextFile.read(path)
+        } catch {
+            throw ConfigErrors([error.configError])
         }
         return try parse(text, file: path)
     }

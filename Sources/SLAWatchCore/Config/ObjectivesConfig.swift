@@ -25,16 +25,21 @@ public enum ObjectivesConfig {
         var all: [Objective] = []
         var errors: [ConfigError] = []
         var seen: [String: String] = [:]
+        // Where each objective's baseline is written, for errors about its references.
+        var baselineSites: [String: ConfigError] = [:]
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-            else {
-                errors.append(ConfigError(file: path, line: 0, key: "", message: "cannot read file as UTF-8"))
+            let text: String
+            do {
+                text = try TextFile.read(path)
+            } catch {
+                errors.append(error.configError)
                 continue
             }
-            let (objectives, errs, lines) = parseDetailed(text, file: path)
+            let (objectives, errs, sites) = parseDetailed(text, file: path)
             errors += errs
-            for (o, line) in zip(objectives, lines) {
+            for (o, site) in zip(objectives, sites) {
+                let line = site.line
                 if let first = seen[o.name] {
                     errors.append(
                         ConfigError(
@@ -46,47 +51,150 @@ public enum ObjectivesConfig {
                     )
                 } else {
                     seen[o.name] = "\(path):\(line)"
+                    baselineSites[o.name] = ConfigError(
+                        file: path,
+                        line: site.baselineLine,
+                        key: site.baselineKey,
+                        message: ""
+                    )
                     all.append(o)
                 }
             }
         }
-        let defined = Set(all.map(\.name))
-        for o in all {
-            for ref in o.baseline.references where !defined.contains(ref) || ref == o.name {
-                errors.append(
-                    ConfigError(
-                        file: (seen[o.name] ?? "").components(separatedBy: ":").dropLast().joined(separator: ":"),
-                        line: Int((seen[o.name] ?? "").components(separatedBy: ":").last ?? "") ?? 0,
-                        key: "baseline",
-                        message: ref == o.name
-                            ? "the baseline of '\(o.name)' refers to itself"
-                            : "the baseline of '\(o.name)' refers to '\(ref)', which is not an objective"
-                    )
-                )
-            }
-        }
+        errors += referenceErrors(all, sites: baselineSites)
         if !errors.isEmpty { throw ConfigErrors(errors) }
         return all
     }
 
-    /// Parses one SLA file.
-    /// - Throws: `ConfigErrors` naming file, line and key for each problem.
-    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [Objective] {
-        let (objectives, errors, _) = parseDetailed(text, file: file)
-        if !errors.isEmpty { throw ConfigErrors(errors) }
-        let names = objectives.map(\.name)
-        if Set(names).count != names.count {
+    /// `${name}` references in baselines that name no objective (or the objective itself), each
+    /// reported at the baseline's own line and key path.
+    static func referenceErrors(_ all: [Objective], sites: [String: ConfigError]) -> [ConfigError] {
+        let defined = Set(all.map(\.name))
+        var errors: [ConfigError] = []
+        for o in all {
+            for ref in o.baseline.references where !defined.contains(ref) || ref == o.name {
+                var e = sites[o.name] ?? ConfigError(file: "", line: 0, key: "baseline", message: "")
+                if ref == o.name {
+                    e.message = "the baseline of '\(o.name)' refers to itself"
+                } else if let near = Suggestion.closest(to: ref, among: defined) {
+                    e.message = "'${\(ref)}' is not an objective; did you mean ${\(near)}?"
+                } else {
+                    e.message = "'${\(ref)}' is not an objective (a reference names an objective of any file)"
+                }
+                errors.append(e)
+            }
+        }
+        return errors
+    }
+
+    /// Loads the objectives of `directory` for a command that has nothing to do without them
+    /// (`check`, `replay`, `test`): unlike `load(directory:)`, a directory that does not exist,
+    /// is not a directory, or holds no objective is an error.
+    /// - Throws: `ConfigErrors`: the OS reason for a missing or unreadable directory ("No such
+    ///   file or directory"), "holds no objective files" or "holds no objective", or every
+    ///   problem `load(directory:)` finds.
+    public static func loadRequired(directory: String) throws(ConfigErrors) -> [Objective] {
+        try requireObjectiveFiles(in: directory)
+        let objectives = try load(directory: directory)
+        if objectives.isEmpty {
             throw ConfigErrors([
-                ConfigError(file: file, line: 0, key: "name", message: "objective names must be unique")
+                ConfigError(file: directory, line: 0, key: "", message: "objectives directory holds no objective")
             ])
         }
         return objectives
     }
 
-    static func parseDetailed(_ text: String, file: String) -> ([Objective], [ConfigError], [Int]) {
+    /// Checks that `directory` exists, is a readable directory and holds `*.yaml`/`*.yml` files.
+    /// - Throws: `ConfigErrors` with one error saying which of these fails (the OS reason for a
+    ///   missing or unreadable directory).
+    public static func requireObjectiveFiles(in directory: String) throws(ConfigErrors) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
+            throw ConfigErrors([
+                ConfigError(
+                    file: directory,
+                    line: 0,
+                    key: "",
+                    message: "objectives directory: No such file or directory"
+                )
+            ])
+        }
+        guard isDir.boolValue else {
+            throw ConfigErrors([
+                ConfigError(
+                    file: directory,
+                    line: 0,
+                    key: "",
+                    message: "objectives directory: Not a directory (give the directory holding the *.yaml files)"
+                )
+            ])
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            let reason = access(directory, R_OK | X_OK) != 0 ? String(cString: strerror(errno)) : "\(error)"
+            throw ConfigErrors([
+                ConfigError(file: directory, line: 0, key: "", message: "objectives directory: \(reason)")
+            ])
+        }
+        if !names.contains(where: { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix(".") }) {
+            throw ConfigErrors([
+                ConfigError(
+                    file: directory,
+                    line: 0,
+                    key: "",
+                    message: "objectives directory holds no objective files (*.yaml, *.yml)"
+                )
+            ])
+        }
+    }
+
+    /// Parses one SLA file.
+    /// - Throws: `ConfigErrors` naming file, line and key for each problem.
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [Objective] {
+        let (objectives, errors, sites) = parseDetailed(text, file: file)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        var first: [String: Int] = [:]
+        var duplicates: [ConfigError] = []
+        for (o, site) in zip(objectives, sites) {
+            if let line = first[o.name] {
+                duplicates.append(
+                    ConfigError(
+                        file: file,
+                        line: site.line,
+                        key: "name",
+                        message: "objective '\(o.name)' is already defined at \(file):\(line)"
+                    )
+                )
+            } else {
+                first[o.name] = site.line
+            }
+        }
+        if !duplicates.isEmpty { throw ConfigErrors(duplicates) }
+        var baselineSites: [String: ConfigError] = [:]
+        for (o, site) in zip(objectives, sites) {
+            baselineSites[o.name] = ConfigError(file: file, line: site.baselineLine, key: site.baselineKey, message: "")
+        }
+        let refs = referenceErrors(objectives, sites: baselineSites)
+        if !refs.isEmpty { throw ConfigErrors(refs) }
+        return objectives
+    }
+
+    /// Where an objective and its baseline are written in their file.
+    struct Site {
+        /// Line of the objective's mapping.
+        var line: Int
+        /// Line of its `baseline` value.
+        var baselineLine: Int
+        /// Full key path of the baseline: `slas[0].objectives[2].baseline`.
+        var baselineKey: String
+    }
+
+    static func parseDetailed(_ text: String, file: String) -> ([Objective], [ConfigError], [Site]) {
         var r = YAMLReader(file: file)
         var out: [Objective] = []
-        var lines: [Int] = []
+        var lines: [Site] = []
         guard let root = r.compose(text) else { return ([], r.errors, []) }
         let top = r.mapping(root, "", allowed: ["slas"])
         guard let slasNode = top["slas"] else {
@@ -111,7 +219,15 @@ public enum ObjectivesConfig {
                     r.errors.count == before, name != nil, provider != nil, customer != nil
                 {
                     out.append(o)
-                    lines.append(YAMLReader.line(oNode))
+                    let p = "\(sp).objectives[\(oi)]"
+                    let baselineNode = oNode.mapping?["baseline"]
+                    lines.append(
+                        Site(
+                            line: YAMLReader.line(oNode),
+                            baselineLine: YAMLReader.line(baselineNode ?? oNode),
+                            baselineKey: "\(p).baseline"
+                        )
+                    )
                 }
             }
         }

@@ -39,7 +39,7 @@ struct YAMLReader {
     }
 
     /// The pairs of a mapping, checking keys against `allowed` (unknown keys are errors: a typo
-    /// must not silently become a default).
+    /// must not silently become a default; the closest allowed key is suggested).
     mutating func mapping(_ node: Node, _ path: String, allowed: Set<String>) -> [String: Node] {
         guard case .mapping(let m) = node else {
             fail(node, path, "expected a mapping (key: value pairs)")
@@ -53,7 +53,11 @@ struct YAMLReader {
             }
             let full = path.isEmpty ? key : "\(path).\(key)"
             if !allowed.contains(key) {
-                fail(k, full, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                if let near = Suggestion.closest(to: key, among: allowed) {
+                    fail(k, full, "unknown key; did you mean \(near)?")
+                } else {
+                    fail(k, full, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                }
                 continue
             }
             out[key] = v

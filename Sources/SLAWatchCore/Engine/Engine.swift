@@ -964,7 +964,11 @@ public struct Engine: Sendable {
             func time(_ key: CodingKeys) throws -> Double? {
                 guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
                 guard let t = RFC3339.parse(text) else {
-                    throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not RFC 3339: \(text)")
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key,
+                        in: c,
+                        debugDescription: "not RFC 3339: \(text)"
+                    )
                 }
                 return t
             }

@@ -49,7 +49,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case (.invalidTag, .json): return "a label with an empty name"
         case (.invalidTimestamp, .json):
             return "\"time\" is not an RFC 3339 string or unix seconds (milliseconds above 10¹¹)"
-        case (.invalidTimestamp, .csv): return "the time cell is not an RFC 3339 time, a local date-time or unix seconds"
+        case (.invalidTimestamp, .csv):
+            return "the time cell is not an RFC 3339 time, a local date-time or unix seconds"
         case (.invalidTimestamp, .prometheus): return "the timestamp is not unix milliseconds"
         default: return statsdExplanation
         }

@@ -72,9 +72,11 @@ public enum ObjectiveTests {
     /// - Throws: `ConfigErrors` naming file, line and key (for the test file and the objective
     ///   files it names).
     public static func load(path: String) throws(ConfigErrors) -> Suite {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "cannot read file as UTF-8")])
+        let text: String
+        do {
+            text = try TextFile.read(path)
+        } catch {
+            throw ConfigErrors([error.configError])
         }
         var r = YAMLReader(file: path)
         guard let root = r.compose(text) else { throw ConfigErrors(r.errors) }
@@ -85,9 +87,11 @@ public enum ObjectiveTests {
             let target = s.hasPrefix("/") ? s : base.appendingPathComponent(s).standardizedFileURL.path
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: target, isDirectory: &isDir) {
-                objectives = isDir.boolValue ? try ObjectivesConfig.load(directory: target) : try loadFile(target)
+                objectives =
+                    isDir.boolValue ? try ObjectivesConfig.loadRequired(directory: target) : try loadFile(target)
+                if objectives.isEmpty { r.fail(m["objectives"], "objectives", "'\(s)' holds no objective") }
             } else {
-                r.fail(m["objectives"], "objectives", "'\(s)' does not exist")
+                r.fail(m["objectives"], "objectives", "'\(s)' (\(target)): No such file or directory")
             }
         }
         var cases: [Case] = []
@@ -103,9 +107,11 @@ public enum ObjectiveTests {
     }
 
     private static func loadFile(_ path: String) throws(ConfigErrors) -> [Objective] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw ConfigErrors([ConfigError(file: path, line: 0, key: "", message: "cannot read file as UTF-8")])
+        let text: String
+        do {
+            text = try TextFile.read(path)
+        } catch {
+            throw ConfigErrors([error.configError])
         }
         return try ObjectivesConfig.parse(text, file: path)
     }

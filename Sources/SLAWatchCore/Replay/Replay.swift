@@ -32,11 +32,11 @@ public enum Replay {
     /// - Throws: `FileError` for an unreadable file, an unknown extension, non-UTF-8 content or
     ///   an unusable CSV header.
     public static func read(path: String, csv: [CSVMapping]) throws -> FileEvents {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileError(path: path, reason: "cannot read")
-        }
-        guard String(validating: data, as: UTF8.self) != nil else {
-            throw FileError(path: path, reason: "not UTF-8")
+        let data: Data
+        do {
+            data = Data(try TextFile.read(path).utf8)
+        } catch {
+            throw FileError(path: path, reason: error.reason)
         }
         let name = (path as NSString).lastPathComponent
         let format: LineBatcher.Format
@@ -58,7 +58,8 @@ public enum Replay {
             events = Array(batch)
             var rejections: [LineRejection] = []
             switch outcome {
-            case .rejected(let r): rejections.append(LineRejection(line: 1, reason: r, excerpt: "[document]", grammar: .json))
+            case .rejected(let r):
+                rejections.append(LineRejection(line: 1, reason: r, excerpt: "[document]", grammar: .json))
             case .partial(_, let reasons, let positions):
                 for (r, k) in zip(reasons, positions) {
                     rejections.append(LineRejection(line: 1, reason: r, excerpt: "[element \(k)]", grammar: .json))
@@ -138,5 +139,77 @@ public enum Replay {
             now += step
         }
         return summary
+    }
+}
+
+extension Replay {
+    /// An objective whose input never shows up in recorded events: its metric never appears (a
+    /// typo such as `api.requests.faild` while 400 `api.requests.failed` events go by), or it
+    /// appears but never with the labels the objective selects.
+    public struct Unseen: Sendable, Equatable, CustomStringConvertible {
+        /// The objective.
+        public var objective: String
+        /// The metric that was not seen (the objective's, or its `good` selector's).
+        public var metric: String
+        /// Events of `metric` in the input (0: the name never appears).
+        public var eventsOfMetric: Int
+        /// The label filter that no event of `metric` satisfied (empty when the name never appears).
+        public var labels: [String: String]
+        /// A metric of the input close to `metric`, with its number of events.
+        public var suggestion: (metric: String, events: Int)?
+
+        /// "objective X: metric M never appears in the input (400 events of N do: did you mean N?)".
+        public var description: String {
+            if eventsOfMetric == 0 {
+                let hint =
+                    suggestion.map { "; \($0.events) event(s) of \($0.metric) do: did you mean \($0.metric)?" } ?? ""
+                return "objective \(objective): metric \(metric) never appears in the input\(hint)"
+            }
+            let filter = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            return
+                "objective \(objective): \(eventsOfMetric) event(s) of \(metric) in the input, but none with labels {\(filter)}"
+        }
+
+        public static func == (a: Unseen, b: Unseen) -> Bool {
+            a.objective == b.objective && a.metric == b.metric && a.eventsOfMetric == b.eventsOfMetric
+                && a.labels == b.labels && a.suggestion?.metric == b.suggestion?.metric
+                && a.suggestion?.events == b.suggestion?.events
+        }
+    }
+
+    /// The objectives (and `good` selectors) that no event of `events` feeds, in objective order.
+    public static func unseen(objectives: [Objective], events: [Event]) -> [Unseen] {
+        var countByMetric: [String: Int] = [:]
+        var labelSets: [String: Set<[String: String]>] = [:]
+        for e in events {
+            countByMetric[e.metric, default: 0] += 1
+            if labelSets[e.metric, default: []].count < 10_000 { labelSets[e.metric, default: []].insert(e.labels) }
+        }
+        var out: [Unseen] = []
+        for o in objectives {
+            var selectors = [(o.metric, o.match)]
+            if let g = o.good { selectors.append((g.metric, g.match)) }
+            for (metric, match) in selectors {
+                let n = countByMetric[metric] ?? 0
+                if n == 0 {
+                    let near = Suggestion.closest(to: metric, among: countByMetric.keys)
+                    out.append(
+                        Unseen(
+                            objective: o.name,
+                            metric: metric,
+                            eventsOfMetric: 0,
+                            labels: [:],
+                            suggestion: near.map { ($0, countByMetric[$0] ?? 0) }
+                        )
+                    )
+                    continue
+                }
+                guard !match.isEmpty, let matchers = try? LabelMatcher.parse(match) else { continue }
+                if !(labelSets[metric] ?? []).contains(where: { LabelMatcher.all(matchers, $0) }) {
+                    out.append(Unseen(objective: o.name, metric: metric, eventsOfMetric: n, labels: match))
+                }
+            }
+        }
+        return out
     }
 }
