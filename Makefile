@@ -39,13 +39,23 @@ lint:
 clean:
 	rm -rf .build .slawatch
 
-# Puts the binary, units, sysusers/tmpfiles files, catalog, default config, man page and docs in
-# their usual places under $(DESTDIR). Runs nothing that needs a running systemd; a package's
-# postinst runs systemd-sysusers, systemd-tmpfiles --create, journalctl --update-catalog and
-# systemctl daemon-reload.
+# Puts the binary (stripped; its debug info under lib/debug/.build-id, found by gdb and
+# debuginfod), units, sysusers/tmpfiles files, catalog, default config, man page (generated from
+# the commands' help by swift-argument-parser's generate-manual plugin), bash/zsh/fish
+# completions and every document the man page points to in their usual places under $(DESTDIR).
+# Runs nothing that needs a running systemd; a package's postinst runs systemd-sysusers,
+# systemd-tmpfiles --create, journalctl --update-catalog and systemctl daemon-reload.
 install: deps
 	$(SWIFT) build -c $(CONFIGURATION)
-	install -Dm755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/slawatch" "$(DESTDIR)$(PREFIX)/bin/slawatch"
+	bin="$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/slawatch"; \
+	dest="$(DESTDIR)$(PREFIX)/bin/slawatch"; \
+	install -Dm755 "$$bin" "$$dest"; \
+	id=$$(readelf -n "$$dest" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p'); \
+	debug="$(DESTDIR)$(PREFIX)/lib/debug/.build-id/$$(echo $$id | cut -c1-2)/$$(echo $$id | cut -c3-).debug"; \
+	install -d "$$(dirname "$$debug")"; \
+	objcopy --only-keep-debug --compress-debug-sections "$$dest" "$$debug"; chmod 644 "$$debug"; \
+	strip --remove-section=.comment --remove-section=.note --strip-all "$$dest"; \
+	objcopy --add-gnu-debuglink="$$debug" "$$dest"
 	sed "s#/usr/bin/slawatch#$(PREFIX)/bin/slawatch#; s#/etc/slawatch#$(SYSCONFDIR)/slawatch#" systemd/slawatch.service \
 		| install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch.service"
 	for s in slawatch.socket slawatch-dgram.socket slawatch-control.socket; do \
@@ -61,6 +71,10 @@ install: deps
 	install -d "$(DESTDIR)$(SYSCONFDIR)/slawatch/objectives.d"
 	for f in config/objectives.d/*.yaml; do \
 		install -Dm644 "$$f" "$(DESTDIR)$(PREFIX)/share/doc/slawatch/examples/objectives.d/$$(basename $$f)"; done
-	scripts/manpage.sh "$(DESTDIR)$(PREFIX)/bin/slawatch" | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/man/man8/slawatch.8"
-	for f in README.md docs/protocol.md docs/performance.md; do \
+	scripts/manpage.sh $(CONFIGURATION) | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/man/man8/slawatch.8"
+	for f in README.md docs/*.md; do \
 		install -Dm644 "$$f" "$(DESTDIR)$(PREFIX)/share/doc/slawatch/$$(basename $$f)"; done
+	bin="$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/slawatch"; \
+	"$$bin" --generate-completion-script bash | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/slawatch"; \
+	"$$bin" --generate-completion-script zsh | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_slawatch"; \
+	"$$bin" --generate-completion-script fish | install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/slawatch.fish"

@@ -32,7 +32,7 @@ need mount mount
 need bash bash
 need sh dash
 # Scripts: check-units.sh (systemd-analyze, sysusers, tmpfiles, readelf, ldd), make install
-# (strip, objcopy), the man page (groff checks it in CI).
+# (strip, objcopy), the man page (CI renders it with man --warnings).
 need systemd-analyze systemd
 need systemd-sysusers systemd
 need systemd-tmpfiles systemd
@@ -41,6 +41,7 @@ need readelf binutils
 need objcopy binutils
 need strip binutils
 need ldd libc-bin
+need man man-db
 need groff groff-base
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2

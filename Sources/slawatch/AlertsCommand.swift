@@ -12,7 +12,10 @@ struct AlertsCommand: ParsableCommand {
         discussion: """
             Equivalent journalctl filters: --customer sales is SLAWATCH_CUSTOMER=sales, --objective X \
             is SLAWATCH_OBJECTIVE=X, --state breached is SLAWATCH_STATE=breached, --since 7d is \
-            --since "-7d"; all entries: journalctl SYSLOG_IDENTIFIER=slawatch -o json.
+            --since "-7d", --namespace N is --namespace N; all entries: journalctl \
+            SYSLOG_IDENTIFIER=slawatch -o json. --since and --until take a duration ago (7d, 12h), \
+            now, today, yesterday, a date (2026-12-01), a local date-time (2026-12-01 14:30) or an \
+            RFC 3339 time.
             """
     )
 

@@ -12,14 +12,14 @@ struct ReplayCommand: ParsableCommand {
             their events by event time, and runs the same engine the daemon runs, evaluating every \
             --step seconds of event time. Prints the journal entries the daemon would have written \
             (text, or --output json with the same field names as `journalctl -o json`), then a \
-            summary of breach episodes on standard error. Events without a time are skipped.
-
-            CSV exports with their own columns: --csv-metric NAME reads every CSV file's time and \
-            value columns (--csv-time-column, --csv-value-column) as metric NAME; or put drop.csv \
-            mappings in the --config file.
-
-              slawatch replay --objectives config/examples/nab-taxi --csv-metric taxi.passengers \\
-                  ../shared/data/nab/nyc_taxi.csv
+            summary of breach episodes on standard error. Events without a time are skipped. An \
+            objective whose metric never appears in the files (or never with its labels) gets a \
+            warning naming the closest metric that does. Exits 2 when the objectives directory is \
+            missing or holds no objective, or a file cannot be read. CSV exports with their own \
+            columns: --csv-metric NAME reads every CSV file's time and value columns \
+            (--csv-time-column, --csv-value-column) as metric NAME; or put drop.csv mappings in the \
+            --config file. Example: slawatch replay --objectives config/examples/nab-taxi \
+            --csv-metric taxi.passengers ../shared/data/nab/nyc_taxi.csv
             """
     )
 

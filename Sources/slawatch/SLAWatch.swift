@@ -13,6 +13,21 @@ struct SLAWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slawatch",
         abstract: "Watches service-level agreements: events in, journal alerts out.",
+        discussion: """
+            slawatch keeps rolling and calendar windows of metric events (statsd/DogStatsD or JSON \
+            lines on Unix sockets, or files in a drop directory), judges every objective of every \
+            SLA against its baseline, keeps its state in SQLite so that nothing acknowledged is \
+            lost, and writes one structured journal entry per state change: journalctl \
+            SYSLOG_IDENTIFIER=slawatch, with journalctl -x explaining each MESSAGE_ID. Files: \
+            /etc/slawatch/slawatch.yaml (the daemon), /etc/slawatch/objectives.d/*.yaml (SLAs and \
+            objectives), /var/lib/slawatch (state.sqlite, drop/), /run/slawatch (ingest.sock, \
+            ingest.dgram, control.sock). Reference: /usr/share/doc/slawatch/README.md (operations), \
+            /usr/share/doc/slawatch/protocol.md (the input protocol), \
+            /usr/share/doc/slawatch/objectives.md (every objective key, with examples), \
+            /usr/share/doc/slawatch/drop-directory.md (files), \
+            /usr/share/doc/slawatch/performance.md (measured figures); example objectives in \
+            /usr/share/doc/slawatch/examples/objectives.d/.
+            """,
         version: SLAWatchVersion.current,
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,

@@ -179,4 +179,32 @@ struct CLITests {
         #expect(rc != 0)
         #expect(err.contains("--since 'last tuesday' is not a duration ago (7d, 12h), now, today, yesterday"))
     }
+
+    /// Whether the built binary can be run by `nobody` (every directory above it is searchable).
+    static var nobodyCanRunSlawatch: Bool {
+        guard getuid() == 0,
+            let r = try? sh(
+                .setpriv,
+                ["--reuid=nobody", "--regid=nogroup", "--clear-groups", slawatchBinary, "--version"]
+            )
+        else { return false }
+        return r.0 == 0
+    }
+
+    @Test(.enabled(if: nobodyCanRunSlawatch, "needs root and a binary that nobody may run"))
+    func anUnreadableConfigGivesPermissionDenied() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("perm-\(runID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("slawatch.yaml").path
+        try "state_directory: state\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: config)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        let (rc, _, err) = try sh(
+            .setpriv,
+            ["--reuid=nobody", "--regid=nogroup", "--clear-groups", slawatchBinary, "check", "--config", config]
+        )
+        #expect(rc == 1)
+        #expect(err == "\(config): Permission denied\n")
+    }
 }
