@@ -23,6 +23,14 @@ import Testing
         }
     }
 
+    @Test func fullQueueDropsAndCountsInsteadOfBlocking() {
+        // Capacity 0: every enqueue is refused immediately; the caller never waits.
+        let writer = JournalWriter(capacity: 0, forceStderr: true) { n in [("MESSAGE", "dropped \(n)")] }
+        for _ in 0..<25 { #expect(!writer.enqueue([("MESSAGE", "x")])) }
+        #expect(writer.droppedCount == 25)
+        writer.shutdown()
+    }
+
     @Test func stderrLineKeepsEveryFieldOnOneLine() {
         let line = Journal.stderrLine([
             ("MESSAGE", "two\nlines"), ("PRIORITY", "3"), ("SLAWATCH_STATE", "breached"), ("SLAWATCH_SLA", "a b"),
@@ -70,14 +78,6 @@ struct JournalRoundTripTests {
         #expect(writer.droppedCount == 0)
         let entries = try readBack(run, expecting: 200)
         #expect(entries.map { $0["SLAWATCH_N"] ?? "" } == (0..<200).map(String.init))
-    }
-
-    @Test func fullQueueDropsAndCountsInsteadOfBlocking() throws {
-        // Capacity 0: every enqueue is refused immediately; the caller never waits.
-        let writer = JournalWriter(capacity: 0, forceStderr: true) { n in [("MESSAGE", "dropped \(n)")] }
-        for _ in 0..<25 { #expect(!writer.enqueue([("MESSAGE", "x")])) }
-        #expect(writer.droppedCount == 25)
-        writer.shutdown()
     }
 
     private func readBack(_ run: String, expecting n: Int) throws -> [[String: String]] {
