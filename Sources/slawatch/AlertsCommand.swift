@@ -19,12 +19,15 @@ struct AlertsCommand: ParsableCommand {
             """
     )
 
+    // `.unconditional`: `--since -12h` (journalctl's spelling) is a value, not an option.
     @Option(
         name: .long,
-        help: "Start: a duration ago (7d, 12h), today, yesterday, a date (2026-12-01), a local date-time, or RFC 3339."
+        parsing: .unconditional,
+        help:
+            "Start: a duration ago (7d, -12h), now, today, yesterday, a date (2026-12-01), a local date-time (2026-12-01 14:30), or RFC 3339."
     )
     var since: String?
-    @Option(name: .long, help: "End, in the same forms as --since (entries at or before it).")
+    @Option(name: .long, parsing: .unconditional, help: "End, in the same forms as --since (entries at or before it).")
     var until: String?
     @Option(name: .long, help: "Only this objective (SLAWATCH_OBJECTIVE).")
     var objective: [String] = []

@@ -47,7 +47,9 @@ struct ReplayCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one event file") }
         if output != "text" && output != "json" { throw ValidationError("--output is text or json") }
-        if DurationText.seconds(step) == nil { throw ValidationError("--step '\(step)' is not a duration") }
+        if (DurationText.seconds(step) ?? 0) <= 0 {
+            throw ValidationError("--step '\(step)' is not a duration longer than zero (60s, 5m)")
+        }
         if MetricKind(rawValue: csvKind) == nil { throw ValidationError("--csv-kind '\(csvKind)' is not a kind") }
     }
 

@@ -194,7 +194,13 @@ struct PushCommand: ParsableCommand {
     var lines: [String] = []
 
     func run() throws {
-        let path = try ingestSocket(socket, options)
+        let path: String
+        do {
+            path = try ingestSocket(socket, options)
+        } catch {
+            printError("slawatch push: \(error)")
+            throw ExitCode(2)
+        }
         var payload = Data()
         if lines.isEmpty {
             payload = FileHandle.standardInput.readDataToEndOfFile()
@@ -223,16 +229,18 @@ struct PushCommand: ParsableCommand {
             throw ExitCode(2)
         }
         var rejected = 0
-        // The lines as sent, to show each rejected one whole (the daemon echoes at most 200 bytes).
-        let sent = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        for line in reply.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 3)
+        // The lines as sent, to show each rejected one whole (the daemon echoes at most 200
+        // bytes). Split on the byte: in Swift "\r\n" is one Character, never equal to "\n".
+        let sent = Self.lines(payload)
+        for line in Self.lines(Data(reply.utf8)) {
+            let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
             if parts.first == "rejected", parts.count >= 3 {
                 printError(Self.explain(rejected: parts, sent: sent))
-            } else if parts.first == "ok", parts.count >= 4 {
+            } else if parts.first == "ok", parts.count >= 4, parts[1] == id {
+                // (An "ok" for a #sync line of the user's own is not the summary.)
                 print("accepted \(parts[2]), rejected \(parts[3])")
                 rejected = Int(parts[3]) ?? 0
-            } else if parts.first == "error" {
+            } else if parts.first == "error", parts.count >= 2, parts[1] == id {
                 printError("slawatch push: daemon answered: \(line)")
                 throw ExitCode(2)
             }
@@ -242,16 +250,35 @@ struct PushCommand: ParsableCommand {
 
     /// `line 2: value is not a number (invalid_value): leads.qualified:oops|c`: the reason in the
     /// terms of the line's own grammar (JSON or statsd), its code, and the line as sent.
-    static func explain(rejected parts: [Substring], sent: [Substring]) -> String {
+    /// For a JSON array line, the daemon's excerpt starts `[element K] `: that element is named.
+    static func explain(rejected parts: [String], sent: [String]) -> String {
         let number = Int(parts[1]) ?? 0
-        let code = String(parts[2])
-        var text = parts.count > 3 ? String(parts[3]) : ""
-        if number >= 1 && number <= sent.count {
-            text = String(sent[number - 1])
-            while text.hasSuffix("\r") { text.removeLast() }
+        let code = parts[2]
+        var text = parts.count > 3 ? parts[3] : ""
+        var element = ""
+        var elementIndex: Int?
+        if text.hasPrefix("[element "), let close = text.firstIndex(of: "]") {
+            element = ", " + text[text.index(after: text.startIndex)..<close]
+            elementIndex = Int(text[text.index(text.startIndex, offsetBy: 9)..<close])
         }
-        let reason = RejectReason(rawValue: code)?.explanation(in: LineGrammar.socket(Array(text.utf8)))
-        return "line \(number): \(reason.map { "\($0) (\(code))" } ?? code): \(text)"
+        if number >= 1 && number <= sent.count { text = sent[number - 1] }
+        let grammar = element.isEmpty ? LineGrammar.socket(Array(text.utf8)) : .json
+        let reason = RejectReason(rawValue: code).map { r in
+            r == .invalidJSON && grammar == .json
+                ? JSONDiagnosis.explain(text, element: elementIndex) ?? r.explanation(in: grammar)
+                : r.explanation(in: grammar)
+        }
+        if text.utf8.count > 300 { text = String(decoding: Array(text.utf8.prefix(300)), as: UTF8.self) + "…" }
+        return "line \(number)\(element): \(reason.map { "\($0) (\(code))" } ?? code): \(text)"
+    }
+
+    /// The lines of `data`, split at each `\n` byte, a trailing `\r` removed from each.
+    static func lines(_ data: Data) -> [String] {
+        data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { bytes in
+            var b = bytes
+            while b.last == UInt8(ascii: "\r") { b = b.dropLast() }
+            return String(decoding: b, as: UTF8.self)
+        }
     }
 }
 
@@ -272,13 +299,24 @@ struct StatusCommand: ParsableCommand {
         if let socket {
             path = socket
         } else {
-            path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
+            do {
+                path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
+            } catch {
+                printError("slawatch status: \(error)")
+                throw ExitCode(2)
+            }
         }
         let reply: String
         do {
             reply = try UnixClient.exchange(path: path, payload: Data("status\n".utf8), until: nil, timeout: 10)
         } catch {
             printError("slawatch status: \(error)")
+            throw ExitCode(2)
+        }
+        if reply.isEmpty {
+            printError(
+                "slawatch status: \(path) gave no answer; status talks to the control socket (control.sock), not to an ingest socket"
+            )
             throw ExitCode(2)
         }
         if json {
@@ -345,7 +383,8 @@ struct CheckCommand: ParsableCommand {
         print("\(loaded.count) objective(s) in \(directory)")
         for o in loaded {
             print(
-                "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) \(AlertEntry.value(o.baseline.value, sli: o.sli))"
+                "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) "
+                    + (o.baseline.kind == .fixed ? AlertEntry.value(o.baseline.value, sli: o.sli) : o.baseline.source)
             )
         }
         if files.isEmpty { return }

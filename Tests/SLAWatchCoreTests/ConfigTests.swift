@@ -396,7 +396,7 @@ struct ObjectiveErrorCase: Sendable, CustomTestStringConvertible {
         let text = seed(line: 15, "- name: qualified-leads-monthly")
         let errs = errors(parseObjectives(text, file: "dup.yaml"))
         #expect(errs.count == 1)
-        #expect(errs.first?.key == "name")
+        #expect(errs.first?.key == "slas[0].objectives[1].name")
         #expect(errs.first?.file == "dup.yaml")
     }
 
@@ -431,7 +431,7 @@ struct ObjectiveErrorCase: Sendable, CustomTestStringConvertible {
             let e = error.errors.first
             #expect(e?.file == dir.appendingPathComponent("b.yml").path)
             #expect(e?.line == 6)
-            #expect(e?.key == "name")
+            #expect(e?.key == "slas[0].objectives[0].name")
             #expect(e?.message.contains("a.yaml:6") == true)
         }
         try FileManager.default.removeItem(at: dir.appendingPathComponent("b.yml"))

@@ -211,4 +211,202 @@ import Testing
         #expect(RFC3339.formatMilliseconds(1_764_669_600.25) == "2025-12-02T10:00:00.250Z")
         #expect(RFC3339.formatMilliseconds(1_764_669_600) == "2025-12-02T10:00:00Z")
     }
+
+    // MARK: From a breaking session
+
+    @Test func jsonLinesSayWhichMemberHasTheWrongType() {
+        #expect(
+            JSONDiagnosis.explain(#"{"metric":"a","value":true,"kind":"c"}"#)
+                == #""value" is a boolean, not a number (or, for kind set, a string)"#
+        )
+        #expect(JSONDiagnosis.explain(#"{"metric":5,"value":1,"kind":"c"}"#) == #""metric" is a number, not a string"#)
+        #expect(JSONDiagnosis.explain(#"{"value":1,"kind":"c"}"#) == #"no "metric" member"#)
+        #expect(
+            JSONDiagnosis.explain(#"{"metric":"a","value":1,"kind":"c","labels":[1]}"#)
+                == #""labels" is an array, not an object of strings"#
+        )
+        #expect(
+            JSONDiagnosis.explain(#"{"metric":"a","value":1,"kind":"c","labels":{"x":{}}}"#)
+                == #"label "x" is an object, not a string"#
+        )
+        #expect(
+            JSONDiagnosis.explain(#"{"metric":"a","value":1,"kind":"c","time":true}"#)
+                == #""time" is a boolean, not an RFC 3339 string or unix seconds"#
+        )
+        #expect(JSONDiagnosis.explain(#"{"metric":"a","value":1e400,"kind":"c"}"#)?.hasPrefix("not valid JSON") == true)
+        #expect(
+            JSONDiagnosis.explain(#"[{"metric":"a","value":1,"kind":"c"},{"metric":"b"},7]"#, element: 2)
+                == #"an event is a JSON object {"metric": …, "value": …, "kind": …}, not a number"#
+        )
+        #expect(JSONDiagnosis.explain(#"{"metric":"a","value":1,"kind":"c"}"#) == nil)
+        // Through the batcher, as sidecars and journal entries read it.
+        var b = LineBatcher(maxLineBytes: 1000)
+        b.feed(text: #"{"metric":"a","value":true,"kind":"c"}"# + "\n")
+        b.finish()
+        #expect(
+            b.take().rejections.map(\.explanation) == [
+                #""value" is a boolean, not a number (or, for kind set, a string)"#
+            ]
+        )
+    }
+
+    @Test func statsdTimestampsAreExplainedAsTheTField() {
+        #expect(parseLine("a:1|c|T2026-12-02T04:00:00Z").0 == .rejected(.invalidTimestamp))
+        #expect(
+            RejectReason.invalidTimestamp.explanation(in: .statsd) == "the |T field is not unix seconds (|T1764669600)"
+        )
+    }
+
+    @Test func referencesAreTrimmedEmptyOnesRefusedAndNeverSuggestThemselves() {
+        func errors(_ baseline: String) -> [String] {
+            objectiveErrors(
+                """
+                slas:
+                  - name: s
+                    provider: p
+                    customer: c
+                    objectives:
+                      - {name: t, metric: m, sli: count, window: 5m, direction: at_most, baseline: 3}
+                      - {name: zz, metric: m, sli: count, window: 5m, direction: at_most, baseline: "\(baseline)"}
+                """
+            ).map(\.description)
+        }
+        #expect(errors("${ t } * 2").isEmpty)
+        #expect(
+            errors("${zzz}") == [
+                "o.yaml:7: slas[0].objectives[1].baseline: '${zzz}' is not an objective (a reference names an objective of any file)"
+            ]
+        )
+        #expect(errors("${}").first?.contains("empty reference '${}'") == true)
+        #expect(errors("${ }").first?.contains("empty reference '${}'") == true)
+        #expect(
+            errors("${tt}") == [
+                "o.yaml:7: slas[0].objectives[1].baseline: '${tt}' is not an objective; did you mean ${t}?"
+            ]
+        )
+    }
+
+    @Test func aSuggestionIsNeverAKeyThatIsAlreadyThere() {
+        let errors = objectiveErrors(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: o, metric: m, sli: count, window: 5m, direction: at_most, directon: at_most}
+            """
+        ).map(\.description)
+        #expect(
+            errors.contains("o.yaml:6: slas[0].objectives[0].directon: unknown key; did you mean baseline?") == false
+        )
+        #expect(errors.contains { $0.contains("directon: unknown key") && !$0.contains("did you mean direction") })
+    }
+
+    @Test func aDuplicateObjectiveNamesItsFullKeyPath() {
+        let errors = objectiveErrors(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: t, metric: m, sli: count, window: 5m, direction: at_most, baseline: 3}
+                  - {name: t, metric: m, sli: count, window: 5m, direction: at_most, baseline: 3}
+            """
+        ).map(\.description)
+        #expect(errors == ["o.yaml:7: slas[0].objectives[1].name: objective 't' is already defined at o.yaml:6"])
+    }
+
+    @Test func anEmptyTestFileOrOneWithoutTestsSaysSo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func message(_ text: String) throws -> String {
+            let path = dir.appendingPathComponent("t.yaml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            do throws(ConfigErrors) {
+                _ = try ObjectiveTests.load(path: path)
+                return "loaded"
+            } catch {
+                return error.description.replacingOccurrences(of: dir.path + "/", with: "")
+            }
+        }
+        #expect(try message("") == "t.yaml:1: the file is empty (expected objectives: and tests:)")
+        #expect(try message("# nothing\n\n") == "t.yaml:1: the file is empty (expected objectives: and tests:)")
+        try
+            "slas:\n  - {name: s, provider: p, customer: c, objectives: [{name: o, metric: m, sli: count, window: 5m, direction: at_most, baseline: 1}]}\n"
+            .write(to: dir.appendingPathComponent("o.yaml"), atomically: true, encoding: .utf8)
+        #expect(
+            try message("objectives: o.yaml\ntests: []\n")
+                == "t.yaml:2: tests: no test case (a list of tests, each with input and expect)"
+        )
+        #expect(try message("objectives: ~\ntests: []\n").contains("t.yaml:1: objectives: has no value (null)"))
+        let typo = try message(
+            "objectives: o.yaml\ntests:\n  - name: x\n    input: []\n    expect:\n      - {at: 1m, objective: oo, transition: breech}\n"
+        )
+        #expect(
+            typo.contains("tests[0].expect[0].transition: 'breech' is not a transition kind; did you mean breach?"),
+            "\(typo)"
+        )
+        let unknown = try message(
+            "objectives: o.yaml\ntests:\n  - name: x\n    input: []\n    expect:\n      - {at: 1m, objective: oo, transition: breach}\n"
+        )
+        #expect(
+            unknown
+                == "t.yaml:6: tests[0].expect[0].objective: 'oo' is not an objective of this file's objectives; did you mean o?"
+        )
+    }
+
+    @Test func aFIFONamedYAMLInAnObjectivesDirectoryIsRefusedNotWaitedOn() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(mkfifo(dir.appendingPathComponent("pipe.yaml").path, 0o644) == 0)
+        do throws(ConfigErrors) {
+            _ = try ObjectivesConfig.load(directory: dir.path)
+            Issue.record("a FIFO loaded")
+        } catch {
+            #expect(error.description == "\(dir.path)/pipe.yaml: not a regular file (a FIFO, socket or device)")
+        }
+    }
+
+    @Test func unseenMetricsAreSaidOncePerObjectiveWithTheirMatchers() throws {
+        let objectives = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: avail, metric: api.requests, sli: ratio, good: {labels: {status: "=~2.."}}, window: 5m, direction: at_least, baseline: 0.99}
+            """,
+            file: "o.yaml"
+        )
+        let none = Replay.unseen(
+            objectives: objectives,
+            events: [Event(metric: "api.request", value: 1, kind: .counter)]
+        )
+        #expect(
+            none.map(\.description) == [
+                "objective avail: metric api.requests never appears in the input; 1 event(s) of api.request do: did you mean api.request?"
+            ]
+        )
+        let bad = Replay.unseen(
+            objectives: objectives,
+            events: [Event(metric: "api.requests", value: 1, kind: .counter, labels: ["status": "500"])]
+        )
+        #expect(
+            bad.map(\.description) == [
+                "objective avail: 1 event(s) of api.requests in the input, but none with labels {status=~2..}"
+            ]
+        )
+    }
+
+    @Test func anExactlySpentBudgetIsZeroNotFloatNoise() throws {
+        let e = try #require(Transition.errorBudget(total: 1000, good: 999, target: 0.999))
+        #expect(e.budget == 1.0000000000000009 || e.budget == 1)
+        #expect(e.remaining == 0)
+        #expect(e.burnRate == 1)
+    }
 }

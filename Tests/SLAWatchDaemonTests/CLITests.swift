@@ -207,4 +207,72 @@ struct CLITests {
         #expect(rc == 1)
         #expect(err == "\(config): Permission denied\n")
     }
+
+    @Test func pushNamesTheRightLineWithCRLFJSONBatchesAndAUsersOwnSync() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - {name: q-\(id), provider: p, customer: c, objectives: [{name: q-\(id), metric: q.\(id), sli: count, window: 5m, direction: at_most, baseline: 9, nodata: ok}]}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        // CRLF from standard input: line 2 is the bad one, shown without its \r.
+        let crlf = try slawatch(["push", "--socket", daemon.ingestSocket], stdin: "q.\(id):1|c\r\nq.\(id):x|c\r\n")
+        #expect(crlf.0 == 1)
+        #expect(crlf.2 == "line 2: value is not a number (invalid_value): q.\(id):x|c\n")
+        // A JSON batch: each bad element is named, in JSON terms.
+        let batch = #"[{"metric":"q.\#(id)","value":1,"kind":"c"},{"metric":"q.\#(id)","value":true,"kind":"c"},7]"#
+        let b = try slawatch(["push", "--socket", daemon.ingestSocket, batch])
+        #expect(b.0 == 1)
+        #expect(
+            b.2.split(separator: "\n").map(String.init) == [
+                #"line 1, element 1: "value" is a boolean, not a number (or, for kind set, a string) (invalid_json): "#
+                    + batch,
+                #"line 1, element 2: an event is a JSON object {"metric": …, "value": …, "kind": …}, not a number (invalid_json): "#
+                    + batch,
+            ]
+        )
+        #expect(b.1 == "accepted 1, rejected 2\n")
+        // A #sync line of the user's own is not push's summary.
+        let own = try slawatch(["push", "--socket", daemon.ingestSocket, "#sync 5", "q.\(id):x|c"])
+        #expect(own.0 == 1)
+        #expect(own.1 == "accepted 0, rejected 1\n")
+        // A config that does not exist is push's own error (exit 2), not a rejected line (exit 1).
+        let (rc, _, err) = try slawatch(["push", "--config", "/nonexistent/slawatch.yaml", "q.\(id):1|c"])
+        #expect(rc == 2)
+        #expect(err == "slawatch push: /nonexistent/slawatch.yaml: No such file or directory\n")
+    }
+
+    @Test func sinceTakesJournalctlsMinusSpellingAsAValue() throws {
+        let (rc, _, err) = try slawatch([
+            "alerts", "--namespace", "slawatch-no-such-namespace", "--since", "-12h", "--until", "-1h",
+        ])
+        #expect(!err.contains("Missing value"), "\(err)")
+        #expect(rc == 0 || err.contains("journal"), "\(err)")
+        let (brc, _, berr) = try slawatch(["alerts", "--since", "-12x"])
+        #expect(brc == 64)
+        #expect(berr.contains("--since '-12x' is not a duration ago"))
+    }
+
+    @Test(.enabled(if: nobodyCanRunSlawatch, "needs root and a binary that nobody may run"))
+    func aDirectoryBehindAnUnsearchableParentIsPermissionDenied() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("perm-\(runID())")
+        let hidden = dir.appendingPathComponent("private")
+        try FileManager.default.createDirectory(
+            at: hidden.appendingPathComponent("objs"),
+            withIntermediateDirectories: true
+        )
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: hidden.path)
+        let objs = hidden.appendingPathComponent("objs").path
+        let (rc, _, err) = try sh(
+            .setpriv,
+            ["--reuid=nobody", "--regid=nogroup", "--clear-groups", slawatchBinary, "check", "--objectives", objs]
+        )
+        #expect(rc == 2)
+        #expect(err == "slawatch check: \(objs): objectives directory: Permission denied\n")
+    }
 }

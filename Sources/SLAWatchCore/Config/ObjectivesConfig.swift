@@ -31,7 +31,8 @@ public enum ObjectivesConfig {
             let path = (directory as NSString).appendingPathComponent(name)
             let text: String
             do {
-                text = try TextFile.read(path)
+                // Only regular files: a FIFO named *.yaml would block the load forever.
+                text = try TextFile.read(path, regularFileOnly: true)
             } catch {
                 errors.append(error.configError)
                 continue
@@ -45,7 +46,7 @@ public enum ObjectivesConfig {
                         ConfigError(
                             file: path,
                             line: line,
-                            key: "name",
+                            key: "\(site.path).name",
                             message: "objective '\(o.name)' is already defined at \(first)"
                         )
                     )
@@ -76,7 +77,7 @@ public enum ObjectivesConfig {
                 var e = sites[o.name] ?? ConfigError(file: "", line: 0, key: "baseline", message: "")
                 if ref == o.name {
                     e.message = "the baseline of '\(o.name)' refers to itself"
-                } else if let near = Suggestion.closest(to: ref, among: defined) {
+                } else if let near = Suggestion.closest(to: ref, among: defined.subtracting([o.name])) {
                     e.message = "'${\(ref)}' is not an objective; did you mean ${\(near)}?"
                 } else {
                     e.message = "'${\(ref)}' is not an objective (a reference names an objective of any file)"
@@ -108,18 +109,16 @@ public enum ObjectivesConfig {
     /// - Throws: `ConfigErrors` with one error saying which of these fails (the OS reason for a
     ///   missing or unreadable directory).
     public static func requireObjectiveFiles(in directory: String) throws(ConfigErrors) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
+        var st = stat()
+        guard stat(directory, &st) == 0 else {
+            // The OS's own reason: a missing directory, or one behind a directory this user may
+            // not search (Permission denied), are different problems.
+            let reason = String(cString: strerror(errno))
             throw ConfigErrors([
-                ConfigError(
-                    file: directory,
-                    line: 0,
-                    key: "",
-                    message: "objectives directory: No such file or directory"
-                )
+                ConfigError(file: directory, line: 0, key: "", message: "objectives directory: \(reason)")
             ])
         }
-        guard isDir.boolValue else {
+        guard st.st_mode & S_IFMT == S_IFDIR else {
             throw ConfigErrors([
                 ConfigError(
                     file: directory,
@@ -163,7 +162,7 @@ public enum ObjectivesConfig {
                     ConfigError(
                         file: file,
                         line: site.line,
-                        key: "name",
+                        key: "\(site.path).name",
                         message: "objective '\(o.name)' is already defined at \(file):\(line)"
                     )
                 )
@@ -185,6 +184,8 @@ public enum ObjectivesConfig {
     struct Site {
         /// Line of the objective's mapping.
         var line: Int
+        /// Its key path: `slas[0].objectives[2]`.
+        var path: String
         /// Line of its `baseline` value.
         var baselineLine: Int
         /// Full key path of the baseline: `slas[0].objectives[2].baseline`.
@@ -224,6 +225,7 @@ public enum ObjectivesConfig {
                     lines.append(
                         Site(
                             line: YAMLReader.line(oNode),
+                            path: p,
                             baselineLine: YAMLReader.line(baselineNode ?? oNode),
                             baselineKey: "\(p).baseline"
                         )
@@ -317,7 +319,7 @@ public enum ObjectivesConfig {
                 r.fail(
                     m["sli"],
                     "\(p).sli",
-                    "'\(s)' is not an SLI (count, sum, avg, min, max, rate, or a percentile such as p95 or p99.9)"
+                    "'\(s)' is not an SLI (count, sum, avg, min, max, rate, ratio, or a percentile such as p95 or p99.9)"
                 )
             }
         }

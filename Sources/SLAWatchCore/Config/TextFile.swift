@@ -17,11 +17,20 @@ public enum TextFile {
     }
 
     /// The file's bytes.
+    /// - Parameter regularFileOnly: refuse anything but a regular file (a FIFO or a device
+    ///   found in a directory scan would block or never end); opened without blocking to check.
     /// - Throws: `ReadError` with `strerror(errno)` of the failing `open(2)`/`read(2)`.
-    public static func bytes(_ path: String) throws(ReadError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    public static func bytes(_ path: String, regularFileOnly: Bool = false) throws(ReadError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularFileOnly ? O_NONBLOCK : 0))
         if fd < 0 { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        if regularFileOnly {
+            var st = stat()
+            if fstat(fd, &st) != 0 { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
+            if st.st_mode & S_IFMT != S_IFREG {
+                throw ReadError(path: path, reason: "not a regular file (a FIFO, socket or device)")
+            }
+        }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -37,8 +46,8 @@ public enum TextFile {
 
     /// The file as UTF-8 text (a leading byte-order mark is kept; YAML and the parsers skip it).
     /// - Throws: `ReadError` with the OS reason, or "not UTF-8 text (first invalid byte at offset N)".
-    public static func read(_ path: String) throws(ReadError) -> String {
-        let b = try bytes(path)
+    public static func read(_ path: String, regularFileOnly: Bool = false) throws(ReadError) -> String {
+        let b = try bytes(path, regularFileOnly: regularFileOnly)
         if let text = String(validating: b, as: UTF8.self) { return text }
         var offset = 0
         var bytes = b.makeIterator()

@@ -10,7 +10,7 @@ import Foundation
 public enum TimeArgument {
     /// The forms accepted, for error messages.
     public static let forms =
-        "a duration ago (7d, 12h), now, today, yesterday, a date (2026-12-01), a local date-time (2026-12-01 14:30), or an RFC 3339 time"
+        "a duration ago (7d, 12h), now, today, yesterday, tomorrow, a date (2026-12-01), a local date-time (2026-12-01 14:30), or an RFC 3339 time"
 
     /// Parses `text` into unix seconds, or `nil` when it is none of the forms above.
     /// - Parameters:

@@ -24,13 +24,13 @@ struct YAMLReader {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
                 .composer(_, let problem, let mark, _):
                 line = mark.line
-                message = "YAML syntax error: \(problem)"
+                message = problem
             case .duplicatedKeysInMapping(let duplicates, let context):
                 line = context.mark.line
                 message = "duplicate key(s) \(duplicates.sorted().joined(separator: ", ")) in one mapping"
             default: break
             }
-            errors.append(ConfigError(file: file, line: line, key: "(YAML syntax)", message: message))
+            errors.append(ConfigError(file: file, line: line, key: "", message: "YAML syntax error: \(message)"))
             return nil
         } catch {
             errors.append(ConfigError(file: file, line: 0, key: "", message: "\(error)"))
@@ -53,7 +53,9 @@ struct YAMLReader {
             }
             let full = path.isEmpty ? key : "\(path).\(key)"
             if !allowed.contains(key) {
-                if let near = Suggestion.closest(to: key, among: allowed) {
+                // Keys already in the mapping are not what the typo meant.
+                let present = Set(m.compactMap { $0.key.string })
+                if let near = Suggestion.closest(to: key, among: allowed.subtracting(present)) {
                     fail(k, full, "unknown key; did you mean \(near)?")
                 } else {
                     fail(k, full, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
@@ -65,8 +67,10 @@ struct YAMLReader {
         return out
     }
 
+    /// A scalar's text; `nil` for a missing key and for a YAML null (`~`, `null`, nothing), which
+    /// means "not given".
     mutating func string(_ node: Node?, _ path: String) -> String? {
-        guard let node else { return nil }
+        guard let node, node.null == nil else { return nil }
         guard case .scalar(let s) = node else {
             fail(node, path, "expected a single value")
             return nil
@@ -77,6 +81,10 @@ struct YAMLReader {
     mutating func requiredString(_ m: [String: Node], _ key: String, _ path: String, parent: Node) -> String? {
         guard let n = m[key] else {
             fail(parent, path.isEmpty ? key : "\(path).\(key)", "missing required key")
+            return nil
+        }
+        if n.null != nil {
+            fail(n, path.isEmpty ? key : "\(path).\(key)", "has no value (null)")
             return nil
         }
         let s = string(n, path.isEmpty ? key : "\(path).\(key)")

@@ -141,6 +141,12 @@ public struct Transition: Sendable, Equatable {
         guard total > 0, target < 1 else { return nil }
         let budget = (1 - target) * total
         let bad = max(0, total - good)
-        return (budget, budget - bad, (bad / total) / (1 - target))
+        // 1 − 0.999 is 0.0010000000000000009 in binary: a budget of 1 spent by 1 bad event would
+        // leave 8.9e-16. What is below the precision of the totals is nothing.
+        var remaining = budget - bad
+        if abs(remaining) < total * 1e-12 { remaining = 0 }
+        var rate = (bad / total) / (1 - target)
+        if abs(rate - rate.rounded()) < 1e-9 { rate = rate.rounded() }
+        return (budget, remaining, rate)
     }
 }

@@ -74,7 +74,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .negativeDuration: return "timer (ms) value is negative"
         case .invalidSampleRate: return "sample rate is not a number in (0, 1]"
         case .invalidTag: return "tag without a key"
-        case .invalidTimestamp: return "time is not RFC 3339 or unix seconds"
+        case .invalidTimestamp: return "the |T field is not unix seconds (|T1764669600)"
         case .invalidJSON: return "JSON line is not an object with metric, value and kind"
         case .lineTooLong: return "line longer than max_line_bytes"
         case .futureEvent: return "event time is further in the future than max_future_skew"
@@ -134,6 +134,14 @@ public struct LineRejection: Sendable, Equatable {
         self.grammar = grammar
     }
 
-    /// The reason as a sentence in the terms of the line's grammar.
-    public var explanation: String { reason.explanation(in: grammar) }
+    /// The reason as a sentence in the terms of the line's grammar; for an `invalid_json` line
+    /// kept whole (under 200 bytes), what exactly is wrong with it (`JSONDiagnosis`).
+    public var explanation: String {
+        if reason == .invalidJSON, grammar == .json, excerpt.utf8.count < 200, !excerpt.hasPrefix("[element "),
+            let detail = JSONDiagnosis.explain(excerpt)
+        {
+            return detail
+        }
+        return reason.explanation(in: grammar)
+    }
 }

@@ -38,13 +38,14 @@ public enum BaselineExpression {
         return v
     }
 
-    /// The objective names an expression references (`${name}`), in order of appearance.
+    /// The objective names an expression references (`${name}`, spaces around the name
+    /// ignored), in order of appearance.
     public static func references(_ text: String) -> [String] {
         var out: [String] = []
         var rest = Substring(text)
         while let open = rest.range(of: "${") {
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
-            out.append(String(rest[open.upperBound..<close]))
+            out.append(rest[open.upperBound..<close].trimmingCharacters(in: .whitespaces))
             rest = rest[rest.index(after: close)...]
         }
         return out
@@ -103,7 +104,10 @@ public enum BaselineExpression {
                 guard let close = chars[pos...].firstIndex(of: "}") else {
                     throw ParseError(message: "unclosed '${'", position: open)
                 }
-                let name = String(chars[(pos + 2)..<close])
+                let name = String(chars[(pos + 2)..<close]).trimmingCharacters(in: .whitespaces)
+                if name.isEmpty {
+                    throw ParseError(message: "empty reference '${}' (write ${objective-name})", position: open)
+                }
                 pos = close + 1
                 guard let v = values(name) else {
                     throw ParseError(message: "no current value for objective '\(name)'", position: open)

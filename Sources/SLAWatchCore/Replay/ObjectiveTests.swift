@@ -79,31 +79,75 @@ public enum ObjectiveTests {
             throw ConfigErrors([error.configError])
         }
         var r = YAMLReader(file: path)
-        guard let root = r.compose(text) else { throw ConfigErrors(r.errors) }
+        guard let root = r.compose(text) else {
+            if r.errors.isEmpty {
+                r.errors.append(
+                    ConfigError(
+                        file: path,
+                        line: 1,
+                        key: "",
+                        message: "the file is empty (expected objectives: and tests:)"
+                    )
+                )
+            }
+            throw ConfigErrors(r.errors)
+        }
         let m = r.mapping(root, "", allowed: ["objectives", "tests"])
         var objectives: [Objective] = []
         if let s = r.requiredString(m, "objectives", "", parent: root) {
             let base = URL(fileURLWithPath: path).deletingLastPathComponent()
             let target = s.hasPrefix("/") ? s : base.appendingPathComponent(s).standardizedFileURL.path
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: target, isDirectory: &isDir) {
+            var st = stat()
+            if stat(target, &st) == 0 {
                 objectives =
-                    isDir.boolValue ? try ObjectivesConfig.loadRequired(directory: target) : try loadFile(target)
+                    st.st_mode & S_IFMT == S_IFDIR
+                    ? try ObjectivesConfig.loadRequired(directory: target) : try loadFile(target)
                 if objectives.isEmpty { r.fail(m["objectives"], "objectives", "'\(s)' holds no objective") }
             } else {
-                r.fail(m["objectives"], "objectives", "'\(s)' (\(target)): No such file or directory")
+                r.fail(m["objectives"], "objectives", "'\(s)' (\(target)): \(String(cString: strerror(errno)))")
             }
         }
         var cases: [Case] = []
         if let list = m["tests"] {
-            for (k, node) in r.sequence(list, "tests").enumerated() {
+            let items = r.sequence(list, "tests")
+            if items.isEmpty, r.errors.isEmpty {
+                r.fail(list, "tests", "no test case (a list of tests, each with input and expect)")
+            }
+            for (k, node) in items.enumerated() {
                 if let c = testCase(node, path: "tests[\(k)]", reader: &r) { cases.append(c) }
             }
         } else {
             r.fail(root, "tests", "missing required key (a list of tests)")
         }
+        // An expected entry must name an objective of the suite (or an instance of a group_by one).
+        let names = Set(objectives.map(\.name))
+        for (k, c) in cases.enumerated() {
+            for (e, entry) in c.expect.enumerated() where !entry.objective.isEmpty && !names.contains(entry.objective) {
+                let parent = entry.objective.split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
+                if entry.objective.hasSuffix("}"),
+                    objectives.contains(where: { $0.name == parent && !$0.groupBy.isEmpty })
+                {
+                    continue
+                }
+                let node = Self.expectNode(root, test: k, entry: e)
+                let hint = Suggestion.closest(to: entry.objective, among: names).map { "; did you mean \($0)?" } ?? ""
+                r.fail(
+                    node,
+                    "tests[\(k)].expect[\(e)].objective",
+                    "'\(entry.objective)' is not an objective of this file's objectives\(hint)"
+                )
+            }
+        }
         if !r.errors.isEmpty { throw ConfigErrors(r.errors) }
         return Suite(objectives: objectives, cases: cases)
+    }
+
+    /// The `objective` value node of `tests[k].expect[e]`, for an error's line.
+    private static func expectNode(_ root: Node, test k: Int, entry e: Int) -> Node? {
+        guard let tests = root.mapping?["tests"]?.sequence, k < tests.count,
+            let expect = tests[k].mapping?["expect"]?.sequence, e < expect.count
+        else { return nil }
+        return expect[e].mapping?["objective"] ?? expect[e]
     }
 
     private static func loadFile(_ path: String) throws(ConfigErrors) -> [Objective] {
@@ -153,7 +197,7 @@ public enum ObjectiveTests {
             for n in r.sequence(list, "\(p).ignore") {
                 guard let s = r.string(n, "\(p).ignore") else { continue }
                 if TransitionKind(rawValue: s) == nil {
-                    r.fail(n, "\(p).ignore", "'\(s)' is not a transition kind")
+                    r.fail(n, "\(p).ignore", "'\(s)' is not a transition kind\(Self.transitionHint(s))")
                 } else {
                     c.ignore.insert(s)
                 }
@@ -167,7 +211,11 @@ public enum ObjectiveTests {
                 let objective = r.requiredString(em, "objective", ep, parent: item) ?? ""
                 let transition = r.requiredString(em, "transition", ep, parent: item) ?? ""
                 if !transition.isEmpty, TransitionKind(rawValue: transition) == nil {
-                    r.fail(em["transition"], "\(ep).transition", "'\(transition)' is not a transition kind")
+                    r.fail(
+                        em["transition"],
+                        "\(ep).transition",
+                        "'\(transition)' is not a transition kind\(Self.transitionHint(transition))"
+                    )
                 }
                 var value: Double?
                 if let vn = em["value"], let s = r.string(vn, "\(ep).value") {
@@ -177,6 +225,13 @@ public enum ObjectiveTests {
             }
         }
         return r.errors.count == before ? c : nil
+    }
+
+    /// "; did you mean breach?", or the list of kinds when nothing is close.
+    private static func transitionHint(_ s: String) -> String {
+        let kinds = TransitionKind.allCases.map(\.rawValue)
+        if let near = Suggestion.closest(to: s, among: kinds) { return "; did you mean \(near)?" }
+        return " (\(kinds.joined(separator: ", ")))"
     }
 
     /// Runs every case of a suite.

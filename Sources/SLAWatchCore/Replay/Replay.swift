@@ -165,7 +165,11 @@ extension Replay {
                     suggestion.map { "; \($0.events) event(s) of \($0.metric) do: did you mean \($0.metric)?" } ?? ""
                 return "objective \(objective): metric \(metric) never appears in the input\(hint)"
             }
-            let filter = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            // Matcher texts carry their operator (`=~2..`, `!=x`); a plain value means equals.
+            let filter = labels.sorted { $0.key < $1.key }.map { k, v in
+                ["=", "!"].contains(where: v.hasPrefix) ? "\(k)\(v)" : "\(k)=\(v)"
+            }
+            .joined(separator: ", ")
             return
                 "objective \(objective): \(eventsOfMetric) event(s) of \(metric) in the input, but none with labels {\(filter)}"
         }
@@ -188,8 +192,12 @@ extension Replay {
         var out: [Unseen] = []
         for o in objectives {
             var selectors = [(o.metric, o.match)]
-            if let g = o.good { selectors.append((g.metric, g.match)) }
+            // A good selector on the same metric and labels as the total is the same input.
+            if let g = o.good, g.metric != o.metric || g.match != o.match { selectors.append((g.metric, g.match)) }
+            var reported: Set<String> = []
             for (metric, match) in selectors {
+                // The same metric never seen is said once per objective.
+                if countByMetric[metric] == nil, !reported.insert(metric).inserted { continue }
                 let n = countByMetric[metric] ?? 0
                 if n == 0 {
                     let near = Suggestion.closest(to: metric, among: countByMetric.keys)
