@@ -65,8 +65,10 @@ public final class Daemon: Service, Sendable {
         _ = clinux_keep_allocations_on_heap(8 << 20)
         let startedAt = clock()
         let fm = FileManager.default
-        for dir in [config.stateDirectory, config.runtimeDirectory] {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (dir, what) in [(config.stateDirectory, "state"), (config.runtimeDirectory, "runtime")] {
+            if let reason = StartupError.makeDirectories(dir) {
+                throw StartupError("cannot create the \(what) directory \(dir): \(reason)")
+            }
         }
         try SocketPath.lockStateDirectory(config.stateDirectory)
         let store = try StateStore(path: config.stateDirectory + "/state.sqlite")
@@ -553,6 +555,26 @@ public final class Daemon: Service, Sendable {
         case .vanished:
             break
         }
+    }
+}
+
+/// A start-up failure the daemon cannot go on after, said in words (no Foundation error dump).
+public struct StartupError: Error, CustomStringConvertible {
+    /// What failed and why: "cannot create the state directory /x: Permission denied".
+    public var description: String
+
+    /// Creates the error.
+    public init(_ description: String) { self.description = description }
+
+    /// `mkdir -p` (mode 0755 less the umask): `nil` when `path` is a directory afterwards, else
+    /// `strerror(errno)` of the step that failed ("Not a directory", "Permission denied").
+    public static func makeDirectories(_ path: String) -> String? {
+        var st = stat()
+        if stat(path, &st) == 0 { return st.st_mode & S_IFMT == S_IFDIR ? nil : String(cString: strerror(ENOTDIR)) }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path, let reason = makeDirectories(parent) { return reason }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { return String(cString: strerror(errno)) }
+        return nil
     }
 }
 

@@ -409,4 +409,35 @@ import Testing
         #expect(e.remaining == 0)
         #expect(e.burnRate == 1)
     }
+
+    @Test func aRatioBreachReadsInPercent() throws {
+        let objectives = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: api
+                provider: platform
+                customer: web
+                objectives:
+                  - {name: avail, metric: api.requests, sli: ratio, good: {labels: {status: "!~5.."}}, window: 5m, direction: at_least, baseline: 0.995, nodata: ok}
+            """,
+            file: "o.yaml"
+        )
+        var e = Engine(objectives: objectives)
+        var events = (0..<97).map { _ in
+            Event(metric: "api.requests", value: 1, kind: .counter, labels: ["status": "200"], time: 100)
+        }
+        events += (0..<3).map { _ in
+            Event(metric: "api.requests", value: 1, kind: .counter, labels: ["status": "503"], time: 100)
+        }
+        _ = e.ingest(events, now: 100)
+        let t = try #require(e.evaluate(at: 101).first { $0.kind == .breach })
+        #expect(
+            AlertEntry.message(t, objectives[0])
+                == "avail breached: 97 % over the last 5m, baseline at least 99.5 % (platform → web)"
+        )
+        // The journal fields keep the numbers machines read.
+        let fields = Dictionary(AlertEntry.fields(t, objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(fields["SLAWATCH_VALUE"] == "0.97")
+        #expect(fields["SLAWATCH_BASELINE"] == "0.995")
+    }
 }

@@ -275,4 +275,31 @@ struct CLITests {
         #expect(rc == 2)
         #expect(err == "slawatch check: \(objs): objectives directory: Permission denied\n")
     }
+
+    @Test(.enabled(if: TestJournal.isAvailable, "needs the tests' own journal"))
+    func aFatalErrorIsSaidInAStoppedEntry() throws {
+        let id = runID()
+        // A state directory that cannot be created (a path below a regular file).
+        let daemon = try TestDaemon(objectivesYAML: "slas: []\n")
+        let config = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "state_directory: state", with: "state_directory: /dev/null/fatal-\(id)")
+            .write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        try daemon.start(waitForControl: false)
+        let p = try #require(daemon.process)
+        #expect(waitUntil(20) { !p.isRunning })
+        #expect(p.terminationStatus == 1)
+        var stopped: [[String: String]] = []
+        _ = try waitUntil(10) {
+            stopped = try journalEntries(["_PID=\(daemon.lastPID ?? 0)", "MESSAGE_ID=\(MessageID.stopped)"])
+            return stopped.count == 1
+        }
+        let s = try #require(stopped.first)
+        #expect(s["SLAWATCH_REASON"] == "fatal_error")
+        #expect(s["PRIORITY"] == "3")
+        #expect(
+            s["SLAWATCH_ERROR"] == "cannot create the state directory /dev/null/fatal-\(id): Not a directory",
+            "\(s["SLAWATCH_ERROR"] ?? "")"
+        )
+        #expect(s["MESSAGE"]?.hasPrefix("slawatch \(SLAWatchVersion.current) stopped: fatal error after 0s: ") == true)
+    }
 }
