@@ -4,7 +4,11 @@
 # tests and scripts run it by (Tests/SLAWatchTestSupport/ExternalProgram.swift lists the tests'
 # programs with their packages; keep the two lists in step).
 #   scripts/ensure-deps.sh           everything for make run, make test, make install and .ci/run
+#   scripts/ensure-deps.sh --bench   also the peers and tools of scripts/bench.sh (netdata's statsd
+#                                    from netdata-core, valgrind for instruction counts)
 set -euo pipefail
+bench=no
+[ "${1:-}" = "--bench" ] && bench=yes
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
@@ -43,6 +47,11 @@ need strip binutils
 need ldd libc-bin
 need man man-db
 need groff groff-base
+if [ "$bench" = yes ]; then
+    need netdata netdata-core
+    need valgrind valgrind
+    need ss iproute2
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     $SUDO apt-get update -qq

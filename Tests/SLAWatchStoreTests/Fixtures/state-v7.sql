@@ -1,0 +1,267 @@
+BEGIN TRANSACTION;
+CREATE TABLE drop_ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    device INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    ingested_at REAL NOT NULL
+, archived_name TEXT NOT NULL DEFAULT '', timestamped INTEGER NOT NULL DEFAULT 0, untimestamped INTEGER NOT NULL DEFAULT 0, not_counted TEXT);
+INSERT INTO "drop_ledger" VALUES(1,'leads.statsd',64769,1234567,4096,1764000000123456789,'0123456789abcdef/statsd',10,1,1764900000.0,'leads.statsd',10,0,'[3]');
+CREATE TABLE gauge_level (
+    series TEXT PRIMARY KEY NOT NULL,
+    value REAL NOT NULL
+);
+INSERT INTO "gauge_level" VALUES('queue.depth{q=a}',3.0);
+CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+INSERT INTO "grdb_migrations" VALUES('v1');
+INSERT INTO "grdb_migrations" VALUES('v2-sets-and-gauges');
+INSERT INTO "grdb_migrations" VALUES('v3-drop-ledger');
+INSERT INTO "grdb_migrations" VALUES('v4-ledger-archive-and-dedupe');
+INSERT INTO "grdb_migrations" VALUES('v5-bucket-sketch');
+INSERT INTO "grdb_migrations" VALUES('v6-bucket-good');
+INSERT INTO "grdb_migrations" VALUES('v7-ledger-not-counted');
+CREATE TABLE objective_state (
+    objective TEXT PRIMARY KEY NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+INSERT INTO "objective_state" VALUES('errors-30d','api.errors||30d|UTC','{"baselineSince":1764029701,"baselineValue":500,"episode":"1764179701-1","episodeCounter":1,"lastSeen":1764899700,"since":1764179701,"state":"breached"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('latency-p99-30d','api.latency||30d|UTC|sketch','{"baselineSince":1764029701,"baselineValue":300,"episode":"1764029701-1","episodeCounter":1,"lastSeen":1764899700,"since":1764029701,"state":"breached"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('avail-30d','api.requests||30d|UTC|good:api.requests|status=!~5..','{"baselineSince":1764029701,"baselineValue":0.999,"episode":"1764029701-1","episodeCounter":1,"lastSeen":1764899700,"since":1764029701,"state":"breached"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('users-7d','app.users||7d|UTC','{"baselineSince":1764029701,"baselineValue":3,"episodeCounter":0,"lastSeen":1764899700,"since":0,"state":"ok"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('leads-monthly','leads.qualified||month|Europe/Paris','{"episodeCounter":0,"lastSeen":1764899700,"since":1764029701,"state":"ok","trackedPeriodStart":1764543600}',1764900000.0);
+INSERT INTO "objective_state" VALUES('per-customer','api.errors||30d|UTC','{"episodeCounter":0,"since":0,"state":"ok"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('avail-30d/burn:5m','api.requests||5m|UTC|good:api.requests|status=!~5..','{"episodeCounter":0,"lastSeen":1764899700,"since":0,"state":"ok"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('avail-30d/burn:1h','api.requests||1h|UTC|good:api.requests|status=!~5..','{"episodeCounter":0,"lastSeen":1764899700,"since":0,"state":"ok"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('per-customer{customer=}','api.errors|customer=|30d|UTC','{"baselineSince":1764029701,"baselineValue":50,"episodeCounter":0,"since":1764029701,"state":"nodata"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('per-customer{customer=acme}','api.errors|customer=acme|30d|UTC','{"baselineSince":1764029701,"baselineValue":50,"episode":"1764059701-1","episodeCounter":1,"lastSeen":1764899100,"since":1764059701,"state":"breached"}',1764900000.0);
+INSERT INTO "objective_state" VALUES('per-customer{customer=zed}','api.errors|customer=zed|30d|UTC','{"baselineSince":1764029701,"baselineValue":50,"episode":"1764029701-1","episodeCounter":1,"lastSeen":1764899700,"since":1764029701,"state":"breached"}',1764900000.0);
+CREATE TABLE period_result (
+    objective TEXT NOT NULL,
+    period_start REAL NOT NULL,
+    period_end REAL NOT NULL,
+    value REAL NOT NULL,
+    baseline REAL NOT NULL,
+    met INTEGER NOT NULL,
+    judged_at REAL NOT NULL,
+    PRIMARY KEY (objective, period_start)
+);
+CREATE TABLE window_bucket (
+    objective TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    count REAL NOT NULL,
+    sum REAL NOT NULL,
+    value_sum REAL NOT NULL,
+    min REAL,
+    max REAL, members TEXT, sketch TEXT, good REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (objective, bucket)
+);
+INSERT INTO "window_bucket" VALUES('errors-30d',40838,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40834,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40850,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40835,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40852,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40841,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40840,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40844,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40846,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40847,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40853,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40833,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40842,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40854,24,24.0,24.0,24.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40837,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40849,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40839,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40843,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40845,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40851,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40848,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('errors-30d',40836,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40841,144,158.0,43397.0,38990.0,20.0,509.0,NULL,'{"n":[],"nw":[],"p":[150,157,159,163,171,177,186,190,199,201,208,210,211,215,221,227,234,235,236,237,238,239,243,244,246,248,249,250,253,255,258,261,262,264,265,266,269,272,273,274,276,277,279,280,282,283,284,285,286,287,288,289,290,292,293,294,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312],"pw":[2,1,1,3,2,1,1,1,1,1,1,2,3,1,1,1,1,2,2,1,2,1,1,1,3,1,3,2,2,1,2,1,2,1,5,1,1,1,1,1,1,5,1,3,1,1,2,6,3,2,2,2,7,2,3,4,2,6,1,3,2,2,1,2,2,4,8,4,3,2,1,2,6],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40837,144,159.0,44157.0,39696.0,22.0,506.0,NULL,'{"n":[],"nw":[],"p":[155,161,171,177,181,187,198,204,210,211,214,218,220,221,223,225,227,229,237,238,242,243,244,248,251,255,258,262,263,264,265,266,267,268,269,270,271,272,273,274,275,276,278,279,281,282,284,285,287,288,289,291,292,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,309,310,311,312],"pw":[1,1,1,1,1,2,2,1,1,1,1,1,1,1,1,2,4,2,1,2,1,3,4,2,1,3,1,1,1,2,1,2,1,2,2,3,1,2,1,1,3,1,2,2,5,4,3,7,2,3,2,3,1,3,1,5,3,1,1,1,4,2,3,1,1,7,4,10,4,2,4,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40850,144,159.0,42993.0,39258.0,20.0,516.0,NULL,'{"n":[],"nw":[],"p":[150,153,165,167,171,178,184,187,189,190,197,203,206,208,211,212,213,216,218,223,224,227,234,235,237,240,241,242,243,245,246,247,248,250,251,252,255,256,260,261,262,263,265,266,268,269,270,271,272,274,275,276,277,278,279,281,282,285,286,287,288,289,290,292,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,2,1,2,1,1,1,1,4,1,1,1,1,1,1,1,1,1,1,1,1,1,2,1,3,1,1,1,4,3,1,2,1,4,1,2,1,1,2,1,2,2,1,1,1,1,1,3,1,3,1,1,3,1,1,2,1,2,2,2,1,4,1,4,1,1,1,3,2,3,1,1,3,3,2,2,2,7,5,5,3,4,7,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40851,144,158.0,45449.0,41304.0,20.0,517.0,NULL,'{"n":[],"nw":[],"p":[150,155,169,174,181,182,184,186,189,192,194,204,208,209,212,216,223,224,229,230,232,234,237,238,239,241,242,244,245,247,249,252,253,254,255,256,257,258,262,264,265,267,272,273,275,276,277,278,279,281,282,283,285,286,287,288,289,290,292,293,294,295,296,298,299,300,301,302,303,304,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,1,1,1,2,1,1,1,1,1,2,3,1,2,1,1,1,1,1,1,2,2,1,2,1,2,2,1,1,1,1,1,3,1,1,5,1,2,2,1,2,2,3,2,1,1,1,2,2,7,2,1,4,3,2,7,1,2,1,2,5,3,3,4,7,3,4,3,5,5,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40847,144,159.0,40962.0,37744.0,22.0,518.0,NULL,'{"n":[],"nw":[],"p":[155,161,165,174,175,180,194,197,206,208,211,213,219,220,222,225,228,229,232,234,240,241,242,243,244,249,250,251,252,253,254,255,256,257,258,259,260,261,262,263,265,267,268,269,270,271,272,273,274,276,277,278,281,282,283,284,286,287,288,289,290,291,292,293,294,295,296,297,298,299,300,301,302,303,305,306,307,308,309,310,311,312,313],"pw":[1,2,1,2,2,1,1,1,1,1,1,1,1,4,2,1,1,2,1,2,2,1,2,1,1,1,2,3,2,2,2,1,3,1,2,1,1,1,1,1,3,2,1,1,1,2,1,4,1,3,2,2,2,2,2,6,4,4,2,1,1,2,2,1,3,2,3,1,3,3,2,5,2,2,2,3,2,1,3,1,4,2,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40849,144,158.0,43735.0,39813.0,22.0,519.0,NULL,'{"n":[],"nw":[],"p":[155,159,167,172,175,177,181,184,190,199,204,205,207,217,218,228,230,233,234,236,237,240,241,243,245,246,247,249,250,252,257,262,263,266,270,271,272,273,276,277,278,279,280,281,283,284,285,286,287,288,289,290,291,292,293,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,2,1,2,2,1,1,1,2,1,1,1,2,1,2,1,2,1,1,3,1,1,3,1,2,4,1,1,1,2,1,1,2,2,1,3,1,3,2,3,2,1,1,2,4,6,2,3,8,1,3,1,2,1,2,1,1,2,4,8,1,2,1,1,5,4,2,2,4,3,5,4,2,2],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40844,144,158.0,46456.0,41794.0,23.0,517.0,NULL,'{"n":[],"nw":[],"p":[157,165,174,180,185,194,195,196,198,201,208,214,219,227,229,230,234,235,236,239,242,243,244,246,247,251,252,255,256,258,259,261,262,263,264,265,267,270,272,273,275,276,277,278,279,280,281,282,283,284,285,287,288,289,290,291,292,293,294,295,296,297,298,299,300,301,302,303,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,2,2,1,1,1,1,2,2,1,1,1,1,1,1,2,1,2,1,2,1,2,2,1,2,1,1,1,1,1,1,2,2,2,1,2,3,1,4,1,2,1,1,1,1,1,3,1,2,2,1,7,1,1,5,1,1,4,4,6,4,1,5,4,3,5,2,6,9,3,2,2,1,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40833,96,106.0,29724.0,26845.0,20.0,511.0,NULL,'{"n":[],"nw":[],"p":[150,153,155,171,175,180,190,196,207,211,212,216,219,221,224,232,238,242,247,248,251,253,255,257,258,260,262,264,265,266,267,268,269,270,271,273,276,277,278,279,280,283,284,287,288,289,290,291,292,293,294,295,296,297,298,300,301,303,304,305,306,309,310,311,312],"pw":[1,1,1,1,1,1,1,1,1,1,1,1,1,2,1,2,2,1,1,2,1,1,1,1,1,1,1,1,1,1,1,1,2,1,1,1,1,4,1,2,2,2,1,2,1,2,3,5,1,1,5,1,2,2,1,1,2,3,1,1,1,5,2,5,5],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40836,144,158.0,42975.0,38886.0,22.0,518.0,NULL,'{"n":[],"nw":[],"p":[155,157,163,169,175,182,189,195,198,200,211,214,215,216,218,219,221,222,223,228,229,230,234,235,236,237,241,242,243,246,249,250,251,254,255,256,257,259,260,261,262,263,265,266,267,269,271,272,273,275,276,277,278,279,280,281,282,283,284,286,287,288,289,292,293,294,295,297,298,299,300,301,302,303,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,2,1,1,1,1,1,1,1,2,1,1,2,1,1,1,1,1,2,2,1,1,1,1,1,2,2,2,1,1,4,2,3,5,1,1,1,3,2,2,2,1,1,1,5,1,2,2,1,1,1,3,1,5,2,1,1,1,4,3,4,1,3,2,2,1,6,5,2,2,2,2,6,5,4,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40839,144,158.0,44679.0,39994.0,21.0,517.0,NULL,'{"n":[],"nw":[],"p":[153,155,165,167,185,191,199,204,206,213,216,219,221,227,228,230,231,232,233,234,236,238,240,241,242,245,246,249,250,252,254,255,257,259,261,263,264,265,267,270,273,274,277,278,279,280,281,282,283,284,286,287,288,289,290,291,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,2,1,1,1,1,1,1,1,1,1,1,2,1,2,1,2,1,1,3,1,1,1,2,3,2,1,1,3,1,2,1,1,2,3,4,2,1,2,3,2,2,1,1,1,3,2,2,1,1,2,4,2,1,6,4,2,3,3,2,4,2,3,4,4,1,3,2,1,4,1,3,4,4,6,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40834,144,158.0,42753.0,38673.0,25.0,518.0,NULL,'{"n":[],"nw":[],"p":[161,163,174,182,193,201,206,210,211,212,216,217,219,224,227,230,232,233,237,239,242,244,245,248,249,250,253,254,255,257,258,259,260,261,262,263,264,265,266,269,272,273,274,276,277,278,280,281,282,283,284,285,286,287,290,292,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,1,3,2,2,1,1,1,1,3,1,1,2,1,1,1,2,1,4,1,3,1,1,1,4,2,5,3,2,2,1,1,1,2,1,1,3,1,1,2,2,3,3,4,2,2,4,5,2,6,3,1,5,2,1,1,2,2,2,4,2,2,1,5,4,3,1,1,4,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40840,144,159.0,42602.0,38236.0,20.0,518.0,NULL,'{"n":[],"nw":[],"p":[150,184,193,195,202,203,208,209,211,214,215,216,223,224,225,227,231,233,235,236,243,246,247,248,251,252,253,254,255,256,257,258,259,260,262,263,264,265,266,268,270,271,272,273,274,276,277,279,280,281,282,283,284,285,286,287,288,289,290,291,292,293,294,295,296,297,298,299,300,302,303,304,305,306,308,309,310,311,312,313],"pw":[1,2,1,1,1,2,1,1,1,1,2,1,1,1,1,3,2,2,3,1,2,2,1,1,2,1,3,2,1,1,2,4,1,3,1,3,1,3,2,1,1,2,1,1,1,1,1,2,1,1,1,4,4,2,2,5,2,2,2,3,3,1,2,1,4,1,3,2,4,3,5,4,3,5,2,3,1,4,2,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40842,144,159.0,41408.0,37656.0,25.0,519.0,NULL,'{"n":[],"nw":[],"p":[161,167,178,180,182,185,194,195,197,198,199,200,201,203,204,213,214,215,217,220,221,222,223,224,227,230,231,232,234,235,236,238,239,240,243,244,248,250,251,253,254,258,260,261,262,263,264,265,266,268,269,270,271,272,273,275,276,277,278,279,282,283,284,286,287,288,289,290,291,292,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,311,312,313],"pw":[1,1,2,1,2,1,1,1,2,1,1,1,1,1,1,1,1,1,2,1,1,1,1,1,1,1,2,1,1,1,1,1,1,1,1,1,1,1,1,2,3,1,1,1,1,1,1,1,3,2,3,1,1,2,3,5,1,2,2,2,3,3,1,4,4,2,1,1,1,1,2,2,5,2,2,1,9,5,1,2,2,2,1,2,2,2,3,5,3,2],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40838,144,158.0,45253.0,41367.0,27.0,518.0,NULL,'{"n":[],"nw":[],"p":[165,177,180,185,189,192,197,201,208,213,216,220,224,227,228,229,230,231,240,241,242,244,245,246,248,250,253,254,255,256,260,263,264,265,266,267,268,271,272,273,275,277,279,280,281,283,284,285,286,287,289,290,291,292,293,294,295,296,297,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[2,1,1,1,1,1,1,1,3,1,1,2,1,2,1,1,1,1,1,1,1,1,3,1,2,1,1,1,1,3,1,3,2,3,1,1,2,1,3,5,1,5,1,1,1,2,2,3,5,3,4,4,3,1,2,3,4,3,5,5,3,1,1,1,2,3,2,4,2,2,5,4,4,4],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40846,144,158.0,43618.0,39525.0,26.0,515.0,NULL,'{"n":[],"nw":[],"p":[163,184,192,194,204,207,211,213,214,215,217,227,228,230,231,233,236,237,238,239,242,243,244,246,248,250,251,252,253,254,255,258,259,260,263,264,266,267,268,269,270,271,272,274,275,276,277,279,281,285,286,287,290,292,293,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,2,1,3,1,1,1,1,3,1,2,1,1,1,1,3,2,1,1,1,1,2,1,2,1,2,2,3,3,1,1,1,1,4,3,1,1,2,1,1,2,3,3,2,5,2,2,4,2,2,6,3,5,3,4,2,5,2,1,1,3,2,5,5,1,2,2,5,2,3,3],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40848,144,158.0,42821.0,39146.0,21.0,516.0,NULL,'{"n":[],"nw":[],"p":[153,155,171,192,199,202,203,204,210,216,219,220,221,224,225,226,227,229,231,232,233,236,237,238,240,244,245,246,247,249,251,253,261,263,264,265,266,267,268,270,272,273,275,276,277,278,279,280,281,282,283,285,286,287,289,290,291,292,293,294,295,297,298,299,300,301,302,305,306,307,308,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,3,3,1,1,1,2,1,2,1,2,3,1,1,1,1,2,2,1,1,1,4,2,1,3,1,3,4,1,3,1,2,2,3,1,1,1,1,1,5,1,2,3,2,1,3,1,2,2,3,1,2,4,3,2,2,5,6,2,1,4,5,2,6,6,1,5,2],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40853,144,158.0,41247.0,37560.0,20.0,518.0,NULL,'{"n":[],"nw":[],"p":[150,186,187,189,190,192,196,199,200,202,204,206,211,218,220,225,227,228,230,233,237,239,243,245,246,248,249,251,252,254,258,259,262,264,265,266,267,268,269,270,271,272,273,275,276,277,279,281,282,283,284,285,286,287,288,289,290,291,292,293,294,295,296,298,299,300,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,3,2,3,1,1,2,1,1,2,1,2,1,1,1,2,1,1,3,1,1,1,2,2,2,2,1,3,3,2,1,4,2,3,5,1,2,1,2,3,1,1,6,1,3,3,1,4,4,3,1,2,4,1,3,1,2,6,5,1,3,2,2,3,1,3,4,2,2,1,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40843,144,158.0,41053.0,37540.0,26.0,512.0,NULL,'{"n":[],"nw":[],"p":[163,165,171,186,191,195,198,200,202,203,205,208,209,210,215,216,219,220,223,224,227,229,232,233,235,239,241,246,248,249,251,252,253,254,255,257,259,260,261,262,263,265,266,269,271,273,275,276,278,279,280,281,283,284,285,287,289,290,291,292,293,294,295,296,297,298,300,302,303,304,306,307,308,309,310,311,312],"pw":[2,1,1,1,1,2,2,3,1,1,1,1,3,1,1,1,1,1,1,1,1,1,2,1,1,1,1,1,1,2,2,1,1,1,2,1,2,2,2,1,2,1,4,1,2,1,3,4,1,6,3,3,2,3,3,6,2,6,3,3,3,2,6,1,1,1,2,4,2,1,6,1,3,2,2,4,4],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40835,144,159.0,43287.0,39136.0,30.0,519.0,NULL,'{"n":[],"nw":[],"p":[171,174,178,180,190,191,193,196,208,211,212,216,218,221,223,225,228,229,230,231,233,235,236,237,240,241,242,244,246,248,250,253,254,255,257,260,261,263,265,266,267,268,270,271,272,273,274,275,276,279,280,281,282,283,284,285,286,287,288,289,290,291,292,293,295,296,297,298,299,300,301,302,303,304,306,307,308,309,310,311,312,313],"pw":[1,1,1,1,1,1,1,1,2,1,3,2,1,3,1,1,1,1,2,1,3,2,1,2,1,1,2,1,1,2,1,3,2,1,1,2,1,1,2,2,2,1,3,1,1,2,1,1,3,1,2,2,1,2,1,2,4,3,1,2,3,3,2,2,1,3,3,5,3,1,3,5,3,1,3,2,6,1,1,3,4,6],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40854,24,26.0,6809.0,6404.0,32.0,508.0,NULL,'{"n":[],"nw":[],"p":[174,182,199,203,221,223,238,249,273,280,281,283,284,286,287,288,289,303,306,307,309,312],"pw":[1,1,1,1,1,1,2,1,1,1,1,1,2,1,1,1,1,2,1,2,1,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40852,144,159.0,42068.0,37965.0,21.0,513.0,NULL,'{"n":[],"nw":[],"p":[153,161,171,194,195,198,199,201,204,206,216,222,224,227,228,229,233,235,236,239,240,241,242,246,255,257,259,261,262,263,264,265,266,267,269,270,271,272,273,274,275,277,278,279,280,281,282,283,284,285,286,287,289,290,292,293,294,295,296,297,298,299,300,301,302,303,304,305,306,307,308,309,310,311,312,313],"pw":[1,1,1,2,1,1,2,1,1,1,3,1,1,1,1,3,2,2,5,3,1,3,2,1,1,1,1,5,3,3,1,1,2,1,4,3,3,2,2,1,2,1,2,3,3,1,2,1,4,2,2,2,2,2,1,1,1,3,1,5,1,3,4,3,3,4,4,2,6,1,3,1,3,3,1,1],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('latency-p99-30d',40845,144,159.0,44551.0,40028.0,21.0,511.0,NULL,'{"n":[],"nw":[],"p":[153,167,172,174,175,177,181,184,185,187,192,202,205,214,215,220,222,224,225,227,230,232,236,241,242,243,244,251,252,253,255,258,259,260,262,263,265,268,269,270,271,272,273,274,275,276,277,278,279,280,281,282,283,284,285,286,287,288,289,291,292,293,295,296,297,299,300,301,302,303,304,306,307,308,309,310,311,312],"pw":[1,1,1,1,1,2,1,1,1,1,1,2,1,1,2,1,1,1,1,1,1,1,1,1,1,1,2,1,1,8,2,3,3,1,4,3,1,1,3,1,1,2,1,1,1,1,1,3,2,1,1,1,1,2,3,4,1,2,1,1,1,2,6,4,2,3,3,4,6,2,2,4,3,2,5,5,6,5],"z":0}',0.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40838,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40842,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40852,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40853,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40849,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40845,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40848,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40836,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40847,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40854,24,24.0,24.0,24.0,1.0,1.0,NULL,NULL,24.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40840,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40846,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40835,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40833,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,95.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40841,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40837,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40843,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40844,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40834,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40850,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,142.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40851,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('avail-30d',40839,144,144.0,144.0,144.0,1.0,1.0,NULL,NULL,143.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175084,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175087,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175054,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175081,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175031,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175030,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175053,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175082,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175036,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175055,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175086,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175060,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175075,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175037,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175033,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175074,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175056,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175070,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175073,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175061,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175077,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175040,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175051,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175079,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175038,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175039,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175034,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175088,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175052,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175066,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175045,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175063,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175057,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175071,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175041,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175062,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175078,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175044,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175068,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175083,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175069,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175089,9,9.0,9.0,9.0,1.0,1.0,'["user-0","user-1","user-16","user-2","user-3","user-4","user-5","user-6","user-7"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175080,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175067,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175049,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175065,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175058,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175050,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175047,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175048,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175064,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175085,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175059,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175035,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175032,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175042,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175072,33,33.0,33.0,33.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175043,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175046,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('users-7d',175076,34,34.0,34.0,34.0,1.0,1.0,'["user-0","user-1","user-10","user-11","user-12","user-13","user-14","user-15","user-16","user-2","user-3","user-4","user-5","user-6","user-7","user-8","user-9"]',NULL,0.0);
+INSERT INTO "window_bucket" VALUES('leads-monthly',1764543600,1188,1188.0,1188.0,1188.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414955,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414985,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414990,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414970,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414960,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414950,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414965,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414975,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414980,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414945,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('avail-30d/burn:1h',29414995,1,1.0,1.0,1.0,1.0,1.0,NULL,NULL,1.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40834,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40841,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40845,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40835,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40837,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40854,8,8.0,8.0,8.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40833,32,32.0,32.0,32.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40842,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40847,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40838,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40843,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40853,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40844,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40846,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40839,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40840,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40850,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40852,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40848,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40849,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40836,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=acme}',40851,48,48.0,48.0,48.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40841,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40833,64,64.0,64.0,64.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40837,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40835,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40847,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40845,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40849,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40836,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40844,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40850,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40843,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40842,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40846,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40839,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40851,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40838,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40852,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40834,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40840,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40848,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40853,96,96.0,96.0,96.0,1.0,1.0,NULL,NULL,0.0);
+INSERT INTO "window_bucket" VALUES('per-customer{customer=zed}',40854,16,16.0,16.0,16.0,1.0,1.0,NULL,NULL,0.0);
+CREATE TABLE window_meta (
+    objective TEXT PRIMARY KEY NOT NULL,
+    closed_before INTEGER
+);
+INSERT INTO "window_meta" VALUES('errors-30d',NULL);
+INSERT INTO "window_meta" VALUES('latency-p99-30d',NULL);
+INSERT INTO "window_meta" VALUES('avail-30d',NULL);
+INSERT INTO "window_meta" VALUES('users-7d',NULL);
+INSERT INTO "window_meta" VALUES('leads-monthly',1764543600);
+INSERT INTO "window_meta" VALUES('per-customer',NULL);
+INSERT INTO "window_meta" VALUES('avail-30d/burn:5m',NULL);
+INSERT INTO "window_meta" VALUES('avail-30d/burn:1h',NULL);
+INSERT INTO "window_meta" VALUES('per-customer{customer=}',NULL);
+INSERT INTO "window_meta" VALUES('per-customer{customer=acme}',NULL);
+INSERT INTO "window_meta" VALUES('per-customer{customer=zed}',NULL);
+CREATE INDEX drop_ledger_identity ON drop_ledger (device, inode, size, mtime_ns);
+CREATE INDEX drop_ledger_content ON drop_ledger (content_hash);
+DELETE FROM "sqlite_sequence";
+INSERT INTO "sqlite_sequence" VALUES('drop_ledger',1);
+COMMIT;
