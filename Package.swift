@@ -55,7 +55,11 @@ let package = Package(
         .target(name: "SLAWatchTestSupport", path: "Tests/SLAWatchTestSupport"),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "SLAWatchTestSupport"]),
         .testTarget(name: "SLAWatchCoreTests", dependencies: ["SLAWatchCore"]),
-        .testTarget(name: "SLAWatchStoreTests", dependencies: ["SLAWatchStore", "SLAWatchCore"]),
+        .testTarget(
+            name: "SLAWatchStoreTests",
+            dependencies: ["SLAWatchStore", "SLAWatchCore"],
+            exclude: ["Fixtures"]  // read by path (#filePath), not bundled
+        ),
         .testTarget(
             name: "SLAWatchDaemonTests",
             dependencies: [

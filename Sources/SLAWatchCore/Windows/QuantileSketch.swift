@@ -10,23 +10,79 @@ import Foundation
 /// computed from the merged bins of its buckets (never by averaging per-bucket percentiles).
 ///
 /// `quantile(q)` answers the nearest-rank quantile: the smallest value `v` such that at least
-/// `q · n` of the (weighted) values are `≤ v`, to within 1% of `v`. Memory: one bin per distinct
-/// `k`, about 1,100 bins for values spanning 1 µs to 1 hour.
-public struct QuantileSketch: Sendable, Equatable, Codable {
+/// `q · n` of the (weighted) values are `≤ v`, to within 1% of `v`.
+///
+/// Bins are stored densely, as DDSketch's "dense store": one `Double` per bin index between the
+/// smallest and the largest index seen (8 bytes a bin; values from 1 ms to 60 s span about 550
+/// bins), so adding and merging are array arithmetic without hashing. Equality compares the
+/// weights per bin index, whatever the arrays' extent.
+public struct QuantileSketch: Sendable, Codable {
     /// Relative accuracy α.
     public static let relativeAccuracy = 0.01
     static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
     static let logGamma = log(gamma)
     static let minIndexable = 1e-9
 
-    /// Bin index → weight, for positive values.
-    public private(set) var positive: [Int32: Double] = [:]
-    /// Bin index → weight, for negative values (index of `|x|`).
-    public private(set) var negative: [Int32: Double] = [:]
+    /// Bin weights of positive values; `positive.bins[i]` is bin `positive.offset + i`.
+    private(set) var positive = Bins()
+    /// Bin weights of negative values (indexed by `|x|`).
+    private(set) var negative = Bins()
     /// Weight of values with `|x| < 1e-9`.
     public private(set) var zero: Double = 0
     /// Total weight.
     public private(set) var total: Double = 0
+
+    /// A contiguous run of bins.
+    struct Bins: Sendable, Hashable {
+        /// Index of `bins[0]`.
+        var offset: Int32 = 0
+        /// Weights.
+        var bins: [Double] = []
+
+        @inline(__always)
+        mutating func add(_ k: Int32, _ w: Double) {
+            if bins.isEmpty {
+                offset = k
+                bins.append(w)
+                return
+            }
+            if k < offset {
+                bins.insert(contentsOf: repeatElement(0, count: Int(offset - k)), at: 0)
+                offset = k
+            } else if Int(k - offset) >= bins.count {
+                bins.append(contentsOf: repeatElement(0, count: Int(k - offset) - bins.count + 1))
+            }
+            bins[Int(k - offset)] += w
+        }
+
+        mutating func merge(_ o: Bins) {
+            if o.bins.isEmpty { return }
+            if bins.isEmpty {
+                self = o
+                return
+            }
+            let lo = min(offset, o.offset)
+            let hi = max(offset + Int32(bins.count), o.offset + Int32(o.bins.count))
+            if lo < offset { bins.insert(contentsOf: repeatElement(0, count: Int(offset - lo)), at: 0) }
+            offset = lo
+            if Int(hi - offset) > bins.count {
+                bins.append(contentsOf: repeatElement(0, count: Int(hi - offset) - bins.count))
+            }
+            let shift = Int(o.offset - offset)
+            bins.withUnsafeMutableBufferPointer { dst in
+                o.bins.withUnsafeBufferPointer { src in
+                    for i in 0..<src.count { dst[shift + i] += src[i] }
+                }
+            }
+        }
+
+        /// `(index, weight)` of the non-empty bins, ascending.
+        var nonEmpty: [(Int32, Double)] {
+            var out: [(Int32, Double)] = []
+            for (i, w) in bins.enumerated() where w != 0 { out.append((offset + Int32(i), w)) }
+            return out
+        }
+    }
 
     /// An empty sketch.
     public init() {}
@@ -44,9 +100,9 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
         guard x.isFinite, weight > 0 else { return }
         total += weight
         if x > Self.minIndexable {
-            positive[Self.index(x), default: 0] += weight
+            positive.add(Self.index(x), weight)
         } else if x < -Self.minIndexable {
-            negative[Self.index(-x), default: 0] += weight
+            negative.add(Self.index(-x), weight)
         } else {
             zero += weight
         }
@@ -56,12 +112,33 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
     public mutating func merge(_ o: QuantileSketch) {
         total += o.total
         zero += o.zero
-        for (k, w) in o.positive { positive[k, default: 0] += w }
-        for (k, w) in o.negative { negative[k, default: 0] += w }
+        positive.merge(o.positive)
+        negative.merge(o.negative)
     }
 
     /// Whether nothing was added.
     public var isEmpty: Bool { total <= 0 }
+
+    /// Number of non-empty bins (memory and encoding size grow with it).
+    public var binCount: Int { positive.bins.count(where: { $0 != 0 }) + negative.bins.count(where: { $0 != 0 }) }
+
+    /// `(bin index, weight)` of the non-empty positive bins, ascending (for encoders).
+    public var positiveBins: [(index: Int32, weight: Double)] { positive.nonEmpty.map { ($0.0, $0.1) } }
+
+    /// `(bin index, weight)` of the non-empty negative bins (index of `|x|`), ascending.
+    public var negativeBins: [(index: Int32, weight: Double)] { negative.nonEmpty.map { ($0.0, $0.1) } }
+
+    /// A sketch from its bins (decoders): `total` is the sum of every weight.
+    public init(
+        positive p: [(index: Int32, weight: Double)],
+        negative n: [(index: Int32, weight: Double)],
+        zero: Double
+    ) {
+        for (k, w) in p { positive.add(k, w) }
+        for (k, w) in n { negative.add(k, w) }
+        self.zero = zero
+        total = zero + p.reduce(0) { $0 + $1.weight } + n.reduce(0) { $0 + $1.weight }
+    }
 
     /// The nearest-rank `q`-quantile (`q` in [0, 1]), `nil` when empty.
     public func quantile(_ q: Double) -> Double? {
@@ -70,42 +147,64 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
         // Walk from the most negative value up; a tiny slack absorbs rounding of weights.
         var seen = 0.0
         let slack = total * 1e-12
-        for k in negative.keys.sorted(by: >) {
-            seen += negative[k]!
-            if seen + slack >= rank && seen > 0 { return -Self.value(k) }
+        for i in stride(from: negative.bins.count - 1, through: 0, by: -1) where negative.bins[i] != 0 {
+            seen += negative.bins[i]
+            if seen + slack >= rank && seen > 0 { return -Self.value(negative.offset + Int32(i)) }
         }
         seen += zero
         if zero > 0 && seen + slack >= rank { return 0 }
-        for k in positive.keys.sorted() {
-            seen += positive[k]!
-            if seen + slack >= rank { return Self.value(k) }
+        var last: Int32?
+        for i in 0..<positive.bins.count where positive.bins[i] != 0 {
+            seen += positive.bins[i]
+            last = positive.offset + Int32(i)
+            if seen + slack >= rank { return Self.value(last!) }
         }
-        return positive.keys.max().map(Self.value) ?? 0
+        return last.map(Self.value) ?? 0
     }
 
-    // Codable as parallel arrays (compact in the store).
+    // Codable as parallel arrays of the non-empty bins (the v7 store's JSON form).
     private enum CodingKeys: String, CodingKey { case p, pw, n, nw, z }
 
+    /// Reads `{"p": [bin…], "pw": [weight…], "n": […], "nw": […], "z": zero}`.
+    /// - Throws: `DecodingError` when a key is missing or the arrays differ in length.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let p = try c.decode([Int32].self, forKey: .p)
         let pw = try c.decode([Double].self, forKey: .pw)
         let n = try c.decode([Int32].self, forKey: .n)
         let nw = try c.decode([Double].self, forKey: .nw)
-        zero = try c.decode(Double.self, forKey: .z)
-        positive = Dictionary(zip(p, pw), uniquingKeysWith: +)
-        negative = Dictionary(zip(n, nw), uniquingKeysWith: +)
-        total = zero + pw.reduce(0, +) + nw.reduce(0, +)
+        guard p.count == pw.count, n.count == nw.count else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .pw,
+                in: c,
+                debugDescription: "bins and weights differ in length"
+            )
+        }
+        self.init(
+            positive: zip(p, pw).map { ($0, $1) },
+            negative: zip(n, nw).map { ($0, $1) },
+            zero: try c.decode(Double.self, forKey: .z)
+        )
     }
 
+    /// Writes the non-empty bins as parallel arrays, ascending.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        let p = positive.sorted { $0.key < $1.key }
-        let n = negative.sorted { $0.key < $1.key }
-        try c.encode(p.map(\.key), forKey: .p)
-        try c.encode(p.map(\.value), forKey: .pw)
-        try c.encode(n.map(\.key), forKey: .n)
-        try c.encode(n.map(\.value), forKey: .nw)
+        let p = positive.nonEmpty
+        let n = negative.nonEmpty
+        try c.encode(p.map(\.0), forKey: .p)
+        try c.encode(p.map(\.1), forKey: .pw)
+        try c.encode(n.map(\.0), forKey: .n)
+        try c.encode(n.map(\.1), forKey: .nw)
         try c.encode(zero, forKey: .z)
+    }
+}
+
+extension QuantileSketch: Equatable {
+    /// Same weight in every bin (whatever the arrays' extent), same zero weight and total.
+    public static func == (a: QuantileSketch, b: QuantileSketch) -> Bool {
+        a.zero == b.zero && a.total == b.total
+            && a.positive.nonEmpty.elementsEqual(b.positive.nonEmpty) { $0.0 == $1.0 && $0.1 == $1.1 }
+            && a.negative.nonEmpty.elementsEqual(b.negative.nonEmpty) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 }

@@ -8,6 +8,11 @@
 /// Calendar windows keep one bucket per period, keyed by the period's start (unix seconds): the
 /// current period and the previous one (kept until it is judged, then closed). The window at `t`
 /// is the period containing `t`. Buckets are `[start, end)` everywhere.
+///
+/// Incremental state: the window remembers which buckets changed and below which id buckets
+/// were dropped since `takeChanges()`, so a commit writes only those. A rolling window keeps the
+/// merge of its sealed buckets (all but the newest) and rebuilds it only when the span moves on
+/// or a late event lands in a sealed bucket, so judging a window costs one merge, not sixty.
 public struct Window: Sendable {
     /// The window's shape.
     public let spec: WindowSpec
@@ -23,6 +28,16 @@ public struct Window: Sendable {
     /// bucket, so lookups check the end first (no hashing on the hot path).
     private var ids: [Int64] = []
     private var aggregates: [Aggregate] = []
+    /// Per slot, parallel to `ids`: changed since the last `takeChanges()`.
+    private var changed: [Bool] = []
+    private var changedCount = 0
+    /// Buckets below this id were dropped since the last `takeChanges()`.
+    private var droppedBefore: Int64?
+    /// Rolling windows: the merge of the buckets with ids in `sealedLow...sealedHigh` (`nil`: to
+    /// rebuild).
+    private var sealed: Aggregate?
+    private var sealedLow: Int64 = 1
+    private var sealedHigh: Int64 = 0
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
     /// Calendar arithmetic in the objective's time zone.
@@ -92,20 +107,34 @@ public struct Window: Sendable {
     ) -> Bool {
         let id = bucketID(for: t)
         if id < oldest { return false }
-        aggregates[slot(for: id)].add(
+        let k = slot(for: id)
+        aggregates[k].add(
             value: value,
             kind: kind,
             sampleRate: sampleRate,
             member: member,
             quantiles: tracksQuantiles
         )
+        touch(k, id)
         return true
+    }
+
+    /// Marks slot `k` (bucket `id`) changed, and the sealed merge stale when it holds `id`.
+    @inline(__always)
+    private mutating func touch(_ k: Int, _ id: Int64) {
+        if !changed[k] {
+            changed[k] = true
+            changedCount += 1
+        }
+        if id <= sealedHigh && id >= sealedLow { sealed = nil }
     }
 
     /// Merges totals into bucket `id` (creating it), without a lateness check: the caller has
     /// checked `oldestLiveBucket(now:)` (staged drop files, `Engine.commitStaging(now:)`).
     public mutating func merge(_ aggregate: Aggregate, intoBucket id: Int64) {
-        aggregates[slot(for: id)].merge(aggregate)
+        let k = slot(for: id)
+        aggregates[k].merge(aggregate)
+        touch(k, id)
     }
 
     /// Adds an event to a ratio SLI's window: to the total when `total`, to the good count when
@@ -124,6 +153,7 @@ public struct Window: Sendable {
         let k = slot(for: id)
         if total { aggregates[k].add(value: value, kind: kind, sampleRate: sampleRate, member: nil) }
         if good { aggregates[k].addGood(value: value, kind: kind, sampleRate: sampleRate) }
+        touch(k, id)
         return true
     }
 
@@ -134,11 +164,13 @@ public struct Window: Sendable {
             if last < id {
                 ids.append(id)
                 aggregates.append(Aggregate())
+                changed.append(false)
                 return ids.count - 1
             }
         } else {
             ids.append(id)
             aggregates.append(Aggregate())
+            changed.append(false)
             return 0
         }
         // A late event: binary search for its bucket or its insertion point.
@@ -151,8 +183,39 @@ public struct Window: Sendable {
         if lo < ids.count && ids[lo] == id { return lo }
         ids.insert(id, at: lo)
         aggregates.insert(Aggregate(), at: lo)
+        changed.insert(false, at: lo)
         return lo
     }
+
+    /// Removes the first `n` slots (evicted or closed buckets), remembering the drop for the store.
+    private mutating func dropFirst(_ n: Int, below id: Int64) {
+        guard n > 0 else { return }
+        changedCount -= changed[0..<n].count(where: { $0 })
+        ids.removeFirst(n)
+        aggregates.removeFirst(n)
+        changed.removeFirst(n)
+        droppedBefore = max(droppedBefore ?? id, id)
+        sealed = nil
+    }
+
+    /// The buckets changed since the last call (ascending ids, with their totals now) and the id
+    /// below which buckets were dropped since then; clears both.
+    public mutating func takeChanges() -> (buckets: [(id: Int64, aggregate: Aggregate)], droppedBefore: Int64?) {
+        var out: [(id: Int64, aggregate: Aggregate)] = []
+        if changedCount > 0 {
+            out.reserveCapacity(changedCount)
+            for k in ids.indices where changed[k] {
+                out.append((ids[k], aggregates[k]))
+                changed[k] = false
+            }
+            changedCount = 0
+        }
+        defer { droppedBefore = nil }
+        return (out, droppedBefore)
+    }
+
+    /// Whether buckets changed or were dropped since the last `takeChanges()`.
+    public var hasChanges: Bool { changedCount > 0 || droppedBefore != nil }
 
     /// Drops buckets that can no longer be part of any window at `now`.
     /// - Returns: `true` when something was dropped.
@@ -161,8 +224,7 @@ public struct Window: Sendable {
         let oldest = oldestLiveBucket(now: now)
         guard let first = ids.first, first < oldest else { return false }
         let keep = ids.firstIndex { $0 >= oldest } ?? ids.count
-        ids.removeFirst(keep)
-        aggregates.removeFirst(keep)
+        dropFirst(keep, below: oldest)
         return true
     }
 
@@ -187,10 +249,20 @@ public struct Window: Sendable {
         case .rolling:
             let newest = bucketID(for: now)
             let oldest = newest - Int64(bucketCount) + 1
-            // Merge in bucket order (at most ~60 lookups): iterating the dictionary would sum
-            // doubles in an order that differs between instances, so a restored window could
-            // disagree with the original in the last bit.
-            for (k, id) in ids.enumerated() where id >= oldest && id <= newest { total.merge(aggregates[k]) }
+            // The sealed buckets' merge, rebuilt when the span moved or a sealed bucket changed:
+            // always merged in bucket order from empty, so a restored window gives the very same
+            // doubles as the original (summing in another order could differ in the last bit).
+            if sealed == nil || sealedLow != oldest || sealedHigh != newest - 1 {
+                var merged = Aggregate()
+                for (k, id) in ids.enumerated() where id >= oldest && id < newest { merged.merge(aggregates[k]) }
+                sealed = merged
+                (sealedLow, sealedHigh) = (oldest, newest - 1)
+            }
+            total = sealed!
+            // The newest bucket is the last one unless events from the near future made later ones.
+            var k = ids.count - 1
+            while k >= 0 && ids[k] > newest { k -= 1 }
+            if k >= 0 && ids[k] == newest { total.merge(aggregates[k]) }
         case .calendar:
             let id = bucketID(for: now)
             if let k = ids.firstIndex(of: id) { total = aggregates[k] }
@@ -208,8 +280,7 @@ public struct Window: Sendable {
     public mutating func close(before id: Int64) {
         closedBefore = max(closedBefore ?? id, id)
         let keep = ids.firstIndex { $0 >= id } ?? ids.count
-        ids.removeFirst(keep)
-        aggregates.removeFirst(keep)
+        dropFirst(keep, below: id)
     }
 
     /// Replaces the window's contents (restore from a snapshot).
@@ -217,6 +288,10 @@ public struct Window: Sendable {
         let sorted = buckets.sorted { $0.key < $1.key }
         ids = sorted.map(\.key)
         aggregates = sorted.map(\.value)
+        changed = Array(repeating: false, count: ids.count)
+        changedCount = 0
+        droppedBefore = nil
+        sealed = nil
         self.closedBefore = closedBefore
     }
 }
