@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SLAWatchCoreTests", dependencies: ["SLAWatchCore"]),
         .testTarget(
             name: "SLAWatchStoreTests",
-            dependencies: ["SLAWatchStore", "SLAWatchCore"],
+            dependencies: ["SLAWatchStore", "SLAWatchCore", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Fixtures"]  // read by path (#filePath), not bundled
         ),
         .testTarget(

@@ -186,6 +186,7 @@ public final class Daemon: Service, Sendable {
         } catch {
             logger.error("final snapshot failed: \(error)")
         }
+        actor.writer.stop()
         if activated.ingest == nil { try? fm.removeItem(atPath: ingestSocketPath) }
         if activated.control == nil { try? fm.removeItem(atPath: controlSocketPath) }
         if activated.ingestDatagram == nil {

@@ -8,16 +8,22 @@ import SLAWatchStore
 public actor EngineActor {
     private var engine: Engine
     private let store: StateStore
+    /// Writes batches on its own thread (group commit).
+    public let writer: StoreWriter
     private let clock: @Sendable () -> Double
     private var pendingPeriodResults: [Transition] = []
     private var needsFullSnapshot = false
-    private var pendingGauges: [String: Double] = [:]
+    /// Drop files whose ledger entries were taken into a commit that has not succeeded yet
+    /// (with the take's sequence number), so a repeat is recognized before the write lands.
+    private var unconfirmedLedger: [(take: Int, entry: LedgerEntry)] = []
+    private var takes = 0
+    private var confirmedTake = 0
     /// Events accepted since start.
     public private(set) var acceptedTotal = 0
     /// Lines or events rejected since start, per reason.
     public private(set) var rejectedByReason: [RejectReason: Int] = [:]
     /// Successful commits since start.
-    public private(set) var commits = 0
+    public var commits: Int { writer.commits }
     /// Unix seconds of the last evaluation (watchdog and status).
     public private(set) var lastEvaluation: Double = 0
 
@@ -27,6 +33,7 @@ public actor EngineActor {
         self.engine = engine
         self.store = store
         self.clock = clock
+        self.writer = StoreWriter(store: store, clock: clock)
     }
 
     /// Ingests a batch at the current time.
@@ -86,7 +93,7 @@ public actor EngineActor {
     /// - Throws: `FileInterrupted` (nothing merged, nothing recorded); or the store's error, in
     ///   which case the events and the ledger entry stay in memory and go into the next commit
     ///   that succeeds, together (`commitPending()`), so the caller must not read the file again.
-    public func commitFile(_ entry: LedgerEntry, file: Int) throws -> Int {
+    public func commitFile(_ entry: LedgerEntry, file: Int) async throws -> Int {
         guard openFile == file, engine.isStaging else { throw FileInterrupted() }
         openFile = nil
         let late = engine.commitStaging(now: clock())
@@ -95,7 +102,7 @@ public actor EngineActor {
         var e = entry
         e.accepted = max(0, e.accepted - late)
         pendingLedger.append(e)
-        try commit()
+        try await commit()
         return late
     }
 
@@ -108,12 +115,12 @@ public actor EngineActor {
 
     /// Retries a commit that `commitFile` could not make.
     /// - Throws: the store's error.
-    public func commitPending() throws { try commit() }
+    public func commitPending() async throws { try await commit() }
 
     /// The ledger entry of this very file (same device, inode, size, mtime and content), also
     /// when its commit is still pending; `nil` when it was never ingested.
     public func ledgerEntry(sameFileAs e: LedgerEntry) -> LedgerEntry? {
-        if let p = pendingLedger.first(where: {
+        if let p = (pendingLedger + unconfirmedLedger.map(\.entry)).first(where: {
             $0.device == e.device && $0.inode == e.inode && $0.size == e.size
                 && $0.mtimeNanoseconds == e.mtimeNanoseconds && $0.contentHash == e.contentHash
         }) {
@@ -130,7 +137,8 @@ public actor EngineActor {
 
     /// The earliest ingested file with this content, `nil` when none.
     public func ledgerEntry(contentHash: String) -> LedgerEntry? {
-        (try? store.ledgerEntry(contentHash: contentHash)) ?? pendingLedger.first { $0.contentHash == contentHash }
+        (try? store.ledgerEntry(contentHash: contentHash))
+            ?? (unconfirmedLedger.map(\.entry) + pendingLedger).first { $0.contentHash == contentHash }
     }
 
     /// Deletes ledger entries older than `seconds`.
@@ -147,29 +155,48 @@ public actor EngineActor {
         return t
     }
 
-    /// Writes changed state (dirty window buckets, alert states, period results, ledger entries of
-    /// committed drop files) in one transaction.
-    /// - Throws: the store's error; the same state is written in full by the next commit.
-    public func commit() throws {
-        let snapshots = needsFullSnapshot ? engine.allSnapshots() : engine.takeDirtySnapshots()
-        if needsFullSnapshot { _ = engine.takeDirtySnapshots() }
-        do {
-            try store.save(
-                snapshots,
-                periodResults: pendingPeriodResults,
-                gaugeLevels: pendingGauges.merging(engine.takeDirtyGaugeLevels()) { _, n in n },
-                ledger: pendingLedger,
-                at: clock()
-            )
-            pendingGauges = [:]
-            pendingPeriodResults = []
-            pendingLedger = []
-            needsFullSnapshot = false
-            commits += 1
-        } catch {
-            needsFullSnapshot = true
-            pendingGauges = engine.persistedLevels
-            throw error
+    /// Takes what changed since the last take (changed buckets, dropped buckets, changed states,
+    /// period results, gauge levels, ledger entries of committed drop files) as one batch.
+    private func takeBatch() -> (batch: StoreBatch, take: Int) {
+        let full = needsFullSnapshot
+        needsFullSnapshot = false
+        takes += 1
+        let batch = StoreBatch(
+            instances: engine.takeChanges(full: full),
+            full: full,
+            periodResults: pendingPeriodResults,
+            gaugeLevels: full ? engine.persistedLevels : engine.takeDirtyGaugeLevels(),
+            ledger: pendingLedger
+        )
+        if full { _ = engine.takeDirtyGaugeLevels() }
+        unconfirmedLedger += pendingLedger.map { (takes, $0) }
+        pendingPeriodResults = []
+        pendingLedger = []
+        return (batch, takes)
+    }
+
+    private func confirm(_ take: Int) {
+        confirmedTake = max(confirmedTake, take)
+        unconfirmedLedger.removeAll { $0.take <= confirmedTake }
+    }
+
+    /// Commits what changed and waits until it is durable. The write runs on the store writer's
+    /// thread; the actor serves ingest and status meanwhile, and every commit requested while a
+    /// write is in flight is answered by the next write (group commit).
+    /// - Throws: the store's error; the changes are kept and written with the next commit.
+    public func commit() async throws {
+        let (batch, take) = takeBatch()
+        try await writer.commit(batch)
+        confirm(take)
+    }
+
+    /// Requests a commit of what changed and returns at once; `completion` runs on the store
+    /// writer's thread once it is durable (`true`) or failed (`false`), in request order (`#sync`).
+    public func requestCommit(_ completion: @escaping @Sendable (Bool) -> Void) {
+        let (batch, take) = takeBatch()
+        writer.submit(batch) { [weak self] error in
+            completion(error == nil)
+            if error == nil, let self { Task { await self.confirm(take) } }
         }
     }
 

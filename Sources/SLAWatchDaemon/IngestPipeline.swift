@@ -49,8 +49,11 @@ public enum IngestWork: Sendable {
     /// Parsed events with their source line numbers (parallel arrays), and the lines the
     /// parser rejected.
     case batch(events: EventBatch, lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
-    /// Everything before this is ingested; commit, then call `reply`.
-    case sync(reply: @Sendable (_ committed: Bool) -> Void)
+    /// Everything before this is ingested: `prepare` runs now, in order (it reads the
+    /// connection's tallies as of this point), and the function it returns runs once the commit
+    /// holding everything before is durable (`true`) or failed (`false`), on the store writer's
+    /// thread, in request order. The pipeline does not wait: later lines are ingested meanwhile.
+    case sync(prepare: @Sendable () -> @Sendable (_ committed: Bool) -> Void)
     /// Everything before this is ingested; call `done` (no commit).
     case barrier(done: @Sendable () -> Void)
 }
@@ -108,13 +111,8 @@ public final class IngestPipeline: Sendable {
                     rejections: all,
                     now: Date().timeIntervalSince1970
                 )
-            case .sync(let reply):
-                do {
-                    try await engine.commit()
-                    reply(true)
-                } catch {
-                    reply(false)
-                }
+            case .sync(let prepare):
+                await engine.requestCommit(prepare())
             case .barrier(let done):
                 done()
             }

@@ -126,15 +126,21 @@ final class StreamIngestHandler: ChannelInboundHandler {
         let id = parts.count > 1 ? String(parts[1]) : "-"
         let tally = self.tally
         pipeline.submit(
-            .sync { committed in
-                var reply = ""
+            .sync {
+                // The tallies as of this line: later lines of the connection are not in this answer.
+                var rejected = ""
                 for r in tally.takeRejectionsSinceAck() {
-                    reply +=
+                    rejected +=
                         "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
                 }
                 let s = tally.totals
-                reply += committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n"
-                channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
+                let lines = rejected
+                return { committed in
+                    let reply =
+                        lines
+                        + (committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n")
+                    channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
+                }
             }
         )
     }

@@ -4,20 +4,25 @@ import SLAWatchCore
 
 /// Persistence of engine state in SQLite (GRDB, WAL) at `state_directory/state.sqlite`.
 ///
-/// Tables (migration `v1`):
-/// - `objective_state(objective PK, fingerprint, state JSON, updated_at)`: one alert state per
-///   objective instance;
-/// - `window_bucket(objective, bucket, samples, count, sum, value_sum, min, max)`: window
-///   buckets (rolling ids `⌊t/r⌋`, calendar ids = period start, unix seconds);
-/// - `window_meta(objective PK, closed_before)`: calendar periods already judged;
+/// Tables (migrations `v1` to `v8`):
+/// - `instance(id PK, name UNIQUE, fingerprint, state JSON, closed_before, last_seen, updated_at)`
+///   (`v8`): one row per objective instance; `state` is rewritten only when the alert state
+///   changes;
+/// - `bucket(instance, id, data BLOB, PK (instance, id)) WITHOUT ROWID` (`v8`): one row per window
+///   bucket in `BucketCodec`'s binary form (rolling ids `⌊t/r⌋`, calendar ids = period start); a
+///   commit upserts only the buckets that changed and deletes the ones a window dropped;
 /// - `period_result(objective, period_start, period_end, value, baseline, met, judged_at)`:
 ///   closed calendar periods, for reports;
-/// - `gauge_level(series PK, value)` (migration `v2`): the current level of each gauge series, so
-///   etsy-style gauge deltas continue from the right base after a restart. `v2` also adds
-///   `window_bucket.members` (JSON array of distinct set members);
-/// - `drop_ledger` (`v3`, `v4`): every drop file ingested, committed with its events;
-/// - `window_bucket.sketch` (`v5`): the bucket's `QuantileSketch` (JSON), for percentile SLIs;
-/// - `window_bucket.good` (`v6`): good events of ratio SLIs.
+/// - `gauge_level(series PK, value)` (`v2`): the current level of each gauge series (etsy gauge
+///   deltas) and each cumulative counter's base;
+/// - `drop_ledger` (`v3`, `v4`, `v7`): every drop file ingested, committed with its events.
+///
+/// `v8` migrates the earlier `objective_state`, `window_meta` and `window_bucket` (one row per
+/// bucket with JSON sketches and set members) into `instance` and `bucket`, then drops them.
+///
+/// Writes go through cached prepared statements in one transaction per commit
+/// (`write(_:at:)`); `StoreWriter` runs them on a thread of their own and answers every waiter of
+/// a commit together (group commit).
 ///
 /// Durability: `PRAGMA synchronous = FULL` in WAL mode, so a committed snapshot survives power
 /// loss, not only a process crash (GRDB's `DatabasePool` would lower it to NORMAL; this store
@@ -26,9 +31,13 @@ public final class StateStore: Sendable {
     /// The SQLite file.
     public let path: String
     private let db: DatabaseQueue
+    /// Instance name → row id, filled at open and by writes (used inside `db` transactions only,
+    /// which GRDB serializes).
+    private let ids = InstanceIDs()
 
     /// Opens (creating if needed) the store at `path` and migrates it.
-    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated, or
+    ///   `BucketCodec.DecodeError`/`DecodingError` for a corrupt row met while migrating.
     public init(path: String) throws {
         self.path = path
         try FileManager.default.createDirectory(
@@ -42,93 +51,16 @@ public final class StateStore: Sendable {
         }
         db = try DatabaseQueue(path: path, configuration: config)
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE objective_state (
-                        objective TEXT PRIMARY KEY NOT NULL,
-                        fingerprint TEXT NOT NULL,
-                        state TEXT NOT NULL,
-                        updated_at REAL NOT NULL
-                    );
-                    CREATE TABLE window_bucket (
-                        objective TEXT NOT NULL,
-                        bucket INTEGER NOT NULL,
-                        samples INTEGER NOT NULL,
-                        count REAL NOT NULL,
-                        sum REAL NOT NULL,
-                        value_sum REAL NOT NULL,
-                        min REAL,
-                        max REAL,
-                        PRIMARY KEY (objective, bucket)
-                    );
-                    CREATE TABLE window_meta (
-                        objective TEXT PRIMARY KEY NOT NULL,
-                        closed_before INTEGER
-                    );
-                    CREATE TABLE period_result (
-                        objective TEXT NOT NULL,
-                        period_start REAL NOT NULL,
-                        period_end REAL NOT NULL,
-                        value REAL NOT NULL,
-                        baseline REAL NOT NULL,
-                        met INTEGER NOT NULL,
-                        judged_at REAL NOT NULL,
-                        PRIMARY KEY (objective, period_start)
-                    );
-                    """
-            )
-        }
-        migrator.registerMigration("v2-sets-and-gauges") { db in
-            try db.execute(
-                sql: """
-                    ALTER TABLE window_bucket ADD COLUMN members TEXT;
-                    CREATE TABLE gauge_level (
-                        series TEXT PRIMARY KEY NOT NULL,
-                        value REAL NOT NULL
-                    );
-                    """
-            )
-        }
-        migrator.registerMigration("v3-drop-ledger") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE drop_ledger (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        name TEXT NOT NULL,
-                        device INTEGER NOT NULL,
-                        inode INTEGER NOT NULL,
-                        size INTEGER NOT NULL,
-                        mtime_ns INTEGER NOT NULL,
-                        content_hash TEXT NOT NULL,
-                        accepted INTEGER NOT NULL,
-                        rejected INTEGER NOT NULL,
-                        ingested_at REAL NOT NULL
-                    );
-                    CREATE INDEX drop_ledger_identity ON drop_ledger (device, inode, size, mtime_ns);
-                    """
-            )
-        }
-        migrator.registerMigration("v4-ledger-archive-and-dedupe") { db in
-            try db.execute(
-                sql: """
-                    ALTER TABLE drop_ledger ADD COLUMN archived_name TEXT NOT NULL DEFAULT '';
-                    ALTER TABLE drop_ledger ADD COLUMN timestamped INTEGER NOT NULL DEFAULT 0;
-                    ALTER TABLE drop_ledger ADD COLUMN untimestamped INTEGER NOT NULL DEFAULT 0;
-                    CREATE INDEX drop_ledger_content ON drop_ledger (content_hash);
-                    """
-            )
-        }
-        migrator.registerMigration("v5-bucket-sketch") { db in
-            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN sketch TEXT")
-        }
-        migrator.registerMigration("v6-bucket-good") { db in
-            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN good REAL NOT NULL DEFAULT 0")
-        }
-        migrator.registerMigration("v7-ledger-not-counted") { db in
-            try db.execute(sql: "ALTER TABLE drop_ledger ADD COLUMN not_counted TEXT")
+        Self.registerLegacyMigrations(&migrator)
+        migrator.registerMigration("v8-incremental-binary-buckets") { db in
+            try Self.migrateToIncremental(db)
         }
         try migrator.migrate(db)
+        try db.read { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
+                ids.set(row["name"], row["id"])
+            }
+        }
     }
 
     /// `PRAGMA synchronous` of the connection (2 = FULL) and `journal_mode`, for tests.
@@ -141,78 +73,98 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Writes snapshots and period results in one transaction: for each snapshot, its state row
-    /// and all its buckets replace what was stored.
+    /// Writes one commit's worth of changes in one transaction: per instance its changed buckets
+    /// (upserted), dropped buckets (deleted), and its state, `last_seen` and `closed_before` when
+    /// they changed; then ledger entries, gauge levels and period results. With `batch.full`,
+    /// instances not in the batch are deleted with their buckets.
     /// - Throws: GRDB's `DatabaseError`; nothing is written then.
-    public func save(
-        _ snapshots: [Engine.Snapshot],
-        periodResults: [Transition] = [],
-        gaugeLevels: [String: Double] = [:],
-        ledger: [LedgerEntry] = [],
-        at now: Double
-    ) throws {
-        if snapshots.isEmpty && periodResults.isEmpty && gaugeLevels.isEmpty && ledger.isEmpty { return }
+    public func write(_ batch: StoreBatch, at now: Double) throws {
+        if batch.isEmpty { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try db.write { db in
-            for s in snapshots {
-                let json = String(decoding: try encoder.encode(s.state), as: UTF8.self)
-                try db.execute(
-                    sql: """
-                        INSERT INTO objective_state (objective, fingerprint, state, updated_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT(objective) DO UPDATE SET fingerprint = excluded.fingerprint,
-                            state = excluded.state, updated_at = excluded.updated_at
-                        """,
-                    arguments: [s.objective, s.fingerprint, json, now]
-                )
-                try db.execute(sql: "DELETE FROM window_bucket WHERE objective = ?", arguments: [s.objective])
-                for (id, a) in s.buckets {
-                    let members = try a.members.map {
-                        String(decoding: try encoder.encode($0.sorted()), as: UTF8.self)
+        var blob: [UInt8] = []
+        blob.reserveCapacity(256)
+        let added = try db.write { db -> [(String, Int64)] in
+            let insertInstance = try db.cachedStatement(
+                sql: """
+                    INSERT INTO instance (name, fingerprint, state, closed_before, last_seen, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            )
+            let updateState = try db.cachedStatement(
+                sql: "UPDATE instance SET state = ?, fingerprint = ?, updated_at = ? WHERE id = ?"
+            )
+            let updateMeta = try db.cachedStatement(
+                sql: "UPDATE instance SET closed_before = ?, last_seen = ?, fingerprint = ? WHERE id = ?"
+            )
+            let upsertBucket = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO bucket (instance, id, data) VALUES (?, ?, ?)"
+            )
+            let dropBuckets = try db.cachedStatement(sql: "DELETE FROM bucket WHERE instance = ? AND id < ?")
+            let clearBuckets = try db.cachedStatement(sql: "DELETE FROM bucket WHERE instance = ?")
+            var added: [(String, Int64)] = []
+            for c in batch.instances {
+                let stateJSON = try c.state.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let id: Int64
+                if let known = ids.get(c.objective) {
+                    id = known
+                    if let stateJSON {
+                        try updateState.execute(arguments: [stateJSON, c.fingerprint, now, id])
                     }
-                    let sketch = try a.sketch.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-                    try db.execute(
-                        sql: """
-                            INSERT INTO window_bucket
-                                (objective, bucket, samples, count, sum, value_sum, min, max, members, sketch, good)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            s.objective, id, a.samples, a.count, a.sum, a.valueSum, a.min, a.max, members, sketch,
-                            a.good,
-                        ]
-                    )
+                    try updateMeta.execute(arguments: [c.closedBefore, c.lastSeen, c.fingerprint, id])
+                } else {
+                    let json = try stateJSON ?? String(decoding: try encoder.encode(InstanceState()), as: UTF8.self)
+                    try insertInstance.execute(arguments: [
+                        c.objective, c.fingerprint, json, c.closedBefore, c.lastSeen, now,
+                    ])
+                    id = db.lastInsertedRowID
+                    added.append((c.objective, id))
                 }
-                try db.execute(
-                    sql: """
-                        INSERT INTO window_meta (objective, closed_before) VALUES (?, ?)
-                        ON CONFLICT(objective) DO UPDATE SET closed_before = excluded.closed_before
-                        """,
-                    arguments: [s.objective, s.closedBefore]
-                )
+                if c.replaceAll {
+                    try clearBuckets.execute(arguments: [id])
+                } else if let before = c.dropBefore {
+                    try dropBuckets.execute(arguments: [id, before])
+                }
+                for (bucket, aggregate) in c.buckets {
+                    blob.removeAll(keepingCapacity: true)
+                    BucketCodec.encode(aggregate, into: &blob)
+                    try upsertBucket.execute(arguments: [id, bucket, Data(blob)])
+                }
             }
-            for e in ledger {
-                try db.execute(
+            if batch.full {
+                let keep = Set(batch.instances.map(\.objective))
+                for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
+                    let name: String = row["name"]
+                    if keep.contains(name) { continue }
+                    let id: Int64 = row["id"]
+                    try db.execute(sql: "DELETE FROM bucket WHERE instance = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
+                }
+            }
+            if !batch.ledger.isEmpty {
+                let insert = try db.cachedStatement(
                     sql: """
                         INSERT INTO drop_ledger
                             (name, device, inode, size, mtime_ns, content_hash, accepted, rejected, ingested_at,
                              archived_name, timestamped, untimestamped, not_counted)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
+                        """
+                )
+                for e in batch.ledger {
+                    try insert.execute(arguments: [
                         e.name, Int64(bitPattern: e.device), Int64(bitPattern: e.inode), e.size, e.mtimeNanoseconds,
                         e.contentHash, e.accepted, e.rejected, now, e.archivedName, e.timestamped, e.untimestamped,
                         e.notCounted.map { "[" + $0.map(String.init).joined(separator: ",") + "]" },
-                    ]
-                )
+                    ])
+                }
             }
-            for (series, value) in gaugeLevels {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)",
-                    arguments: [series, value]
+            if !batch.gaugeLevels.isEmpty {
+                let upsert = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)"
                 )
+                for (series, value) in batch.gaugeLevels { try upsert.execute(arguments: [series, value]) }
             }
-            for r in periodResults where r.kind == .periodResult {
+            for r in batch.periodResults where r.kind == .periodResult {
                 try db.execute(
                     sql: """
                         INSERT OR REPLACE INTO period_result
@@ -222,45 +174,75 @@ public final class StateStore: Sendable {
                     arguments: [r.objective, r.periodStart, r.periodEnd, r.value ?? 0, r.baseline, r.met == true, r.at]
                 )
             }
+            return added
         }
+        // Known ids only once the transaction committed (a rollback leaves them unknown).
+        for (name, id) in added { ids.set(name, id) }
+        if batch.full { ids.retain(Set(batch.instances.map(\.objective))) }
     }
 
-    /// Loads every stored snapshot.
-    /// - Throws: GRDB's `DatabaseError`, or a decoding error for a corrupt state row.
+    /// Writes whole snapshots (every bucket replaces what was stored) with the other records, in
+    /// one transaction; see `write(_:at:)`.
+    /// - Throws: GRDB's `DatabaseError`; nothing is written then.
+    public func save(
+        _ snapshots: [Engine.Snapshot],
+        periodResults: [Transition] = [],
+        gaugeLevels: [String: Double] = [:],
+        ledger: [LedgerEntry] = [],
+        at now: Double
+    ) throws {
+        let instances = snapshots.map { s in
+            var state = s.state
+            state.lastSeen = nil
+            return Engine.InstanceChange(
+                objective: s.objective,
+                fingerprint: s.fingerprint,
+                state: state,
+                lastSeen: s.state.lastSeen,
+                closedBefore: s.closedBefore,
+                buckets: s.buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                dropBefore: nil,
+                replaceAll: true
+            )
+        }
+        try write(
+            StoreBatch(instances: instances, periodResults: periodResults, gaugeLevels: gaugeLevels, ledger: ledger),
+            at: now
+        )
+    }
+
+    /// Loads every stored instance with its buckets.
+    /// - Throws: GRDB's `DatabaseError`, a `DecodingError` for a corrupt state, or
+    ///   `BucketCodec.DecodeError` for a corrupt bucket (naming the instance and bucket).
     public func loadSnapshots() throws -> [Engine.Snapshot] {
         let decoder = JSONDecoder()
         return try db.read { db in
-            var buckets: [String: [Int64: Aggregate]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM window_bucket") {
-                var a = Aggregate()
-                a.samples = row["samples"]
-                a.count = row["count"]
-                a.sum = row["sum"]
-                a.valueSum = row["value_sum"]
-                a.min = row["min"]
-                a.max = row["max"]
-                a.good = row["good"]
-                if let members: String = row["members"] {
-                    a.members = Set(try decoder.decode([String].self, from: Data(members.utf8)))
+            var buckets: [Int64: [Int64: Aggregate]] = [:]
+            let cursor = try Row.fetchCursor(db, sql: "SELECT instance, id, data FROM bucket ORDER BY instance, id")
+            while let row = try cursor.next() {
+                let instance: Int64 = row[0]
+                let id: Int64 = row[1]
+                let aggregate = try row.withUnsafeData(atIndex: 2) { data -> Aggregate in
+                    guard let data else { return Aggregate() }
+                    do {
+                        return try data.withUnsafeBytes { raw in try BucketCodec.decode(raw) }
+                    } catch {
+                        throw BucketCodec.DecodeError(description: "instance \(instance) bucket \(id): \(error)")
+                    }
                 }
-                if let sketch: String = row["sketch"] {
-                    a.sketch = try decoder.decode(QuantileSketch.self, from: Data(sketch.utf8))
-                }
-                buckets[row["objective"], default: [:]][row["bucket"]] = a
+                buckets[instance, default: [:]][id] = aggregate
             }
-            var closed: [String: Int64?] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM window_meta") {
-                closed[row["objective"]] = row["closed_before"] as Int64?
-            }
-            return try Row.fetchAll(db, sql: "SELECT * FROM objective_state ORDER BY objective").map { row in
-                let name: String = row["objective"]
+            return try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name").map { row in
+                let id: Int64 = row["id"]
                 let json: String = row["state"]
+                var state = try decoder.decode(InstanceState.self, from: Data(json.utf8))
+                state.lastSeen = row["last_seen"]
                 return Engine.Snapshot(
-                    objective: name,
+                    objective: row["name"],
                     fingerprint: row["fingerprint"],
-                    state: try decoder.decode(InstanceState.self, from: Data(json.utf8)),
-                    buckets: buckets[name] ?? [:],
-                    closedBefore: closed[name] ?? nil
+                    state: state,
+                    buckets: buckets[id] ?? [:],
+                    closedBefore: row["closed_before"]
                 )
             }
         }
@@ -460,5 +442,268 @@ extension StateStore {
             try db.execute(sql: "DELETE FROM drop_ledger WHERE ingested_at < ?", arguments: [cutoff])
             return db.changesCount
         }
+    }
+}
+
+extension StateStore {
+    /// Migrations `v1` to `v7`, as the formats before the incremental store created them.
+    static func registerLegacyMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE objective_state (
+                        objective TEXT PRIMARY KEY NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE window_bucket (
+                        objective TEXT NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        samples INTEGER NOT NULL,
+                        count REAL NOT NULL,
+                        sum REAL NOT NULL,
+                        value_sum REAL NOT NULL,
+                        min REAL,
+                        max REAL,
+                        PRIMARY KEY (objective, bucket)
+                    );
+                    CREATE TABLE window_meta (
+                        objective TEXT PRIMARY KEY NOT NULL,
+                        closed_before INTEGER
+                    );
+                    CREATE TABLE period_result (
+                        objective TEXT NOT NULL,
+                        period_start REAL NOT NULL,
+                        period_end REAL NOT NULL,
+                        value REAL NOT NULL,
+                        baseline REAL NOT NULL,
+                        met INTEGER NOT NULL,
+                        judged_at REAL NOT NULL,
+                        PRIMARY KEY (objective, period_start)
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v2-sets-and-gauges") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE window_bucket ADD COLUMN members TEXT;
+                    CREATE TABLE gauge_level (
+                        series TEXT PRIMARY KEY NOT NULL,
+                        value REAL NOT NULL
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v3-drop-ledger") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE drop_ledger (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        device INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        content_hash TEXT NOT NULL,
+                        accepted INTEGER NOT NULL,
+                        rejected INTEGER NOT NULL,
+                        ingested_at REAL NOT NULL
+                    );
+                    CREATE INDEX drop_ledger_identity ON drop_ledger (device, inode, size, mtime_ns);
+                    """
+            )
+        }
+        migrator.registerMigration("v4-ledger-archive-and-dedupe") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE drop_ledger ADD COLUMN archived_name TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE drop_ledger ADD COLUMN timestamped INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE drop_ledger ADD COLUMN untimestamped INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX drop_ledger_content ON drop_ledger (content_hash);
+                    """
+            )
+        }
+        migrator.registerMigration("v5-bucket-sketch") { db in
+            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN sketch TEXT")
+        }
+        migrator.registerMigration("v6-bucket-good") { db in
+            try db.execute(sql: "ALTER TABLE window_bucket ADD COLUMN good REAL NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v7-ledger-not-counted") { db in
+            try db.execute(sql: "ALTER TABLE drop_ledger ADD COLUMN not_counted TEXT")
+        }
+    }
+
+    /// `v8`: `instance` and binary `bucket` rows from `objective_state`, `window_meta` and
+    /// `window_bucket` (whose JSON sketches and members are decoded once, here), which are dropped.
+    static func migrateToIncremental(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE instance (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    fingerprint TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    closed_before INTEGER,
+                    last_seen REAL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE bucket (
+                    instance INTEGER NOT NULL,
+                    id INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (instance, id)
+                ) WITHOUT ROWID;
+                """
+        )
+        let decoder = JSONDecoder()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var closed: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT objective, closed_before FROM window_meta") {
+            if let c: Int64 = row["closed_before"] { closed[row["objective"]] = c }
+        }
+        var ids: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM objective_state ORDER BY objective") {
+            let name: String = row["objective"]
+            let json: String = row["state"]
+            var state = try decoder.decode(InstanceState.self, from: Data(json.utf8))
+            let lastSeen = state.lastSeen
+            state.lastSeen = nil
+            try db.execute(
+                sql: """
+                    INSERT INTO instance (name, fingerprint, state, closed_before, last_seen, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    name, row["fingerprint"] as String, String(decoding: try encoder.encode(state), as: UTF8.self),
+                    closed[name], lastSeen, row["updated_at"] as Double,
+                ]
+            )
+            ids[name] = db.lastInsertedRowID
+        }
+        let insert = try db.makeStatement(sql: "INSERT INTO bucket (instance, id, data) VALUES (?, ?, ?)")
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM window_bucket") {
+            guard let instance = ids[row["objective"]] else { continue }
+            var a = Aggregate()
+            a.samples = row["samples"]
+            a.count = row["count"]
+            a.sum = row["sum"]
+            a.valueSum = row["value_sum"]
+            a.min = row["min"]
+            a.max = row["max"]
+            a.good = row["good"]
+            if let members: String = row["members"] {
+                a.members = Set(try decoder.decode([String].self, from: Data(members.utf8)))
+            }
+            if let sketch: String = row["sketch"] {
+                a.sketch = try decoder.decode(QuantileSketch.self, from: Data(sketch.utf8))
+            }
+            try insert.execute(arguments: [instance, row["bucket"] as Int64, Data(BucketCodec.encode(a))])
+        }
+        try db.execute(sql: "DROP TABLE window_bucket; DROP TABLE window_meta; DROP TABLE objective_state;")
+    }
+}
+
+/// One commit's worth of state changes (`StateStore.write(_:at:)`).
+public struct StoreBatch: Sendable {
+    /// Changed instances.
+    public var instances: [Engine.InstanceChange]
+    /// `instances` holds every instance: stored ones not in it are deleted.
+    public var full: Bool
+    /// Closed calendar periods.
+    public var periodResults: [Transition]
+    /// Changed gauge levels and cumulative bases.
+    public var gaugeLevels: [String: Double]
+    /// Drop files whose events are in this commit.
+    public var ledger: [LedgerEntry]
+
+    /// Creates a batch.
+    public init(
+        instances: [Engine.InstanceChange] = [],
+        full: Bool = false,
+        periodResults: [Transition] = [],
+        gaugeLevels: [String: Double] = [:],
+        ledger: [LedgerEntry] = []
+    ) {
+        self.instances = instances
+        self.full = full
+        self.periodResults = periodResults
+        self.gaugeLevels = gaugeLevels
+        self.ledger = ledger
+    }
+
+    /// Nothing to write.
+    public var isEmpty: Bool {
+        instances.isEmpty && !full && periodResults.isEmpty && gaugeLevels.isEmpty && ledger.isEmpty
+    }
+
+    /// Adds a later batch to this one (a failed commit's batch absorbs the next): later bucket
+    /// totals, states and levels win; drops and replacements accumulate.
+    public mutating func absorb(_ later: StoreBatch) {
+        if later.full {
+            let carried = self
+            self = later
+            ledger = carried.ledger + later.ledger
+            periodResults = carried.periodResults + later.periodResults
+            gaugeLevels = carried.gaugeLevels.merging(later.gaugeLevels) { _, n in n }
+            return
+        }
+        var index: [String: Int] = [:]
+        for (k, c) in instances.enumerated() { index[c.objective] = k }
+        for c in later.instances {
+            guard let k = index[c.objective] else {
+                index[c.objective] = instances.count
+                instances.append(c)
+                continue
+            }
+            var merged = instances[k]
+            if c.replaceAll {
+                merged = c
+            } else {
+                if let d = c.dropBefore {
+                    merged.dropBefore = max(merged.dropBefore ?? d, d)
+                    merged.buckets.removeAll { $0.id < d }
+                }
+                var byID: [Int64: Aggregate] = [:]
+                for b in merged.buckets { byID[b.id] = b.aggregate }
+                for b in c.buckets { byID[b.id] = b.aggregate }
+                merged.buckets = byID.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                merged.state = c.state ?? merged.state
+                merged.lastSeen = c.lastSeen ?? merged.lastSeen
+                merged.closedBefore = c.closedBefore ?? merged.closedBefore
+                merged.fingerprint = c.fingerprint
+            }
+            instances[k] = merged
+        }
+        periodResults += later.periodResults
+        gaugeLevels.merge(later.gaugeLevels) { _, n in n }
+        ledger += later.ledger
+    }
+}
+
+/// Instance name → row id, shared by the store's transactions. Thread-safe.
+final class InstanceIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String: Int64] = [:]
+
+    func get(_ name: String) -> Int64? {
+        lock.lock()
+        defer { lock.unlock() }
+        return ids[name]
+    }
+
+    func set(_ name: String, _ id: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        ids[name] = id
+    }
+
+    func retain(_ names: Set<String>) {
+        lock.lock()
+        defer { lock.unlock() }
+        ids = ids.filter { names.contains($0.key) }
     }
 }

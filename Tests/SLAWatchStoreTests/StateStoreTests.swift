@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import SLAWatchCore
@@ -154,5 +155,52 @@ import Testing
         let later = restarted.evaluate(at: t0 + 400)  // the errors left the window
         #expect(later.map(\.kind) == [.recovery])
         #expect(later.first?.episode == first.first?.episode)
+    }
+}
+
+/// The store of the previous format (v7: JSON states, one row per bucket with JSON sketches) is
+/// migrated on first open, and reads back exactly what v7 read from it.
+@Suite struct StoreMigrationTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// A v7 `state.sqlite` built from the SQL dump (SQLite through GRDB, no sqlite3 program needed).
+    static func v7Store() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-v7-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("state.sqlite").path
+        let sql = try String(contentsOf: fixtures.appendingPathComponent("state-v7.sql"), encoding: .utf8)
+        let q = try DatabaseQueue(path: path)
+        try q.writeWithoutTransaction { db in try db.execute(sql: sql) }
+        return path
+    }
+
+    @Test func v7IsMigratedAndReadsBackTheSame() throws {
+        let path = try Self.v7Store()
+        let store = try StateStore(path: path)
+        let expected = try JSONDecoder().decode(
+            [Engine.Snapshot].self,
+            from: Data(contentsOf: Self.fixtures.appendingPathComponent("state-v7-snapshots.json"))
+        )
+        let migrated = try store.loadSnapshots()
+        #expect(migrated.count == 11)
+        #expect(migrated.map(\.buckets.count).reduce(0, +) == 182)
+        #expect(migrated == expected.sorted { $0.objective < $1.objective })
+        let gauges = try JSONDecoder().decode(
+            [String: Double].self,
+            from: Data(contentsOf: Self.fixtures.appendingPathComponent("state-v7-gauges.json"))
+        )
+        #expect(try store.loadGaugeLevels() == gauges)
+        let ledger = try #require(try store.ledgerEntry(contentHash: "0123456789abcdef/statsd"))
+        #expect(ledger.notCounted == [3])
+        #expect(ledger.accepted == 10)
+        // The old tables are gone; a second open does not migrate again.
+        let tables = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        #expect(!tables.contains("window_bucket") && !tables.contains("objective_state") && tables.contains("bucket"))
+        #expect(try StateStore(path: path).loadSnapshots() == migrated)
+        // A p99 bucket kept its sketch bit for bit.
+        let p99 = try #require(migrated.first { $0.objective == "latency-p99-30d" })
+        #expect(p99.buckets.values.contains { ($0.sketch?.binCount ?? 0) > 50 })
     }
 }

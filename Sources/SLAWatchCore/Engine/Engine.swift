@@ -44,6 +44,12 @@ public struct Engine: Sendable {
     private var lastSeen: [Double]
     /// `lastSeen` of the open drop file's staged events, merged at `commitStaging(now:)`.
     private var stagedLastSeen: [Double]?
+    /// Per index in `all`: the state and `lastSeen` as of the last `takeChanges`, so a commit
+    /// writes a state only when it changed.
+    private var persistedStates: [InstanceState]
+    private var persistedLastSeen: [Double]
+    /// Instances whose stored buckets must all be replaced (their fingerprint changed).
+    private var replaceBuckets: Set<Int> = []
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
     /// `+N|g` changes the level; the daemon turns it on with `gauge_deltas: true`).
     public var tracksGaugeLevels = false
@@ -85,6 +91,8 @@ public struct Engine: Sendable {
         states = Array(repeating: InstanceState(), count: all.count)
         lastValues = Array(repeating: nil, count: all.count)
         lastSeen = Array(repeating: -.infinity, count: all.count)
+        persistedStates = Array(repeating: InstanceState(), count: all.count)
+        persistedLastSeen = Array(repeating: -.infinity, count: all.count)
         dirtyFlags = Array(repeating: false, count: all.count)
         filters = all.map { (try? LabelMatcher.parse($0.match)) ?? [] }
         goodSelectors = all.map { o in
@@ -138,6 +146,8 @@ public struct Engine: Sendable {
         states.append(InstanceState())
         lastValues.append(nil)
         lastSeen.append(-.infinity)
+        persistedStates.append(InstanceState())
+        persistedLastSeen.append(-.infinity)
         stagedLastSeen?.append(-.infinity)
         dirtyFlags.append(false)
         filters.append((try? LabelMatcher.parse(o.match)) ?? [])
@@ -1127,6 +1137,85 @@ public struct Engine: Sendable {
         }
     }
 
+    /// What changed in one instance since the last `takeChanges`: what a commit writes.
+    public struct InstanceChange: Sendable {
+        /// Instance name (`NAME` or `NAME{k=v}`).
+        public var objective: String
+        /// `Objective.dataFingerprint`.
+        public var fingerprint: String
+        /// The alert state, when it changed (`nil`: unchanged). Its `lastSeen` is `nil`; see
+        /// `lastSeen`.
+        public var state: InstanceState?
+        /// The newest counted event time, when it changed.
+        public var lastSeen: Double?
+        /// Calendar windows: periods before this id are closed.
+        public var closedBefore: Int64?
+        /// Buckets written or changed, ascending ids, with their totals now.
+        public var buckets: [(id: Int64, aggregate: Aggregate)]
+        /// Stored buckets below this id are gone (evicted or closed).
+        public var dropBefore: Int64?
+        /// Every stored bucket of the instance is replaced by `buckets`.
+        public var replaceAll: Bool
+
+        /// Creates a change record.
+        public init(
+            objective: String,
+            fingerprint: String,
+            state: InstanceState?,
+            lastSeen: Double?,
+            closedBefore: Int64?,
+            buckets: [(id: Int64, aggregate: Aggregate)],
+            dropBefore: Int64?,
+            replaceAll: Bool
+        ) {
+            self.objective = objective
+            self.fingerprint = fingerprint
+            self.state = state
+            self.lastSeen = lastSeen
+            self.closedBefore = closedBefore
+            self.buckets = buckets
+            self.dropBefore = dropBefore
+            self.replaceAll = replaceAll
+        }
+    }
+
+    /// The changes since the last call, per changed instance (changed buckets, dropped buckets,
+    /// a changed state or `lastSeen`), and clears them. With `full`, every instance with every
+    /// bucket and its state, each replacing what is stored (after a reload or a failed store).
+    public mutating func takeChanges(full: Bool = false) -> [InstanceChange] {
+        let candidates = full ? Array(all.indices) : dirty.sorted()
+        var out: [InstanceChange] = []
+        out.reserveCapacity(candidates.count)
+        for i in candidates {
+            let (buckets, dropped) = windows[i].takeChanges()
+            var st = states[i]
+            st.lastSeen = nil
+            let stateChanged = full || states[i] != persistedStates[i]
+            let seenChanged = lastSeen[i] != persistedLastSeen[i]
+            let replace = full || replaceBuckets.contains(i)
+            if buckets.isEmpty && dropped == nil && !stateChanged && !seenChanged && !replace { continue }
+            out.append(
+                InstanceChange(
+                    objective: all[i].name,
+                    fingerprint: all[i].dataFingerprint,
+                    state: stateChanged ? st : nil,
+                    lastSeen: lastSeen[i].isFinite ? lastSeen[i] : nil,
+                    closedBefore: windows[i].closedBefore,
+                    buckets: replace
+                        ? windows[i].buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : buckets,
+                    dropBefore: replace ? nil : dropped,
+                    replaceAll: replace
+                )
+            )
+            persistedStates[i] = states[i]
+            persistedLastSeen[i] = lastSeen[i]
+        }
+        for i in dirty { dirtyFlags[i] = false }
+        dirty.removeAll()
+        replaceBuckets.removeAll()
+        return out
+    }
+
     /// Snapshots of the objectives changed since the last call, and clears the dirty set.
     public mutating func takeDirtySnapshots() -> [Snapshot] {
         let out = dirty.sorted().map(snapshot(of:))
@@ -1171,11 +1260,14 @@ public struct Engine: Sendable {
             guard let i = found else { continue }
             states[i] = s.state
             lastSeen[i] = s.state.lastSeen ?? -.infinity
+            persistedStates[i] = s.state
+            persistedLastSeen[i] = lastSeen[i]
             if s.fingerprint == all[i].dataFingerprint {
                 windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
             } else {
                 states[i].trackedPeriodStart = nil
                 lastSeen[i] = -.infinity
+                replaceBuckets.insert(i)
                 dirty.insert(i)
             }
         }

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Runs the store's writes on a thread of its own, off the engine actor and off Swift's
+/// cooperative pool, with group commit: every batch submitted while a write is in flight joins
+/// the next write, and each of their waiters is answered by that one transaction, in the order
+/// they were submitted.
+///
+/// A batch whose write fails is kept and written with the next one (its waiters are told it
+/// failed), so nothing taken from the engine is ever dropped: a drop file's events and its ledger
+/// entry stay together until a write holding both succeeds.
+public final class StoreWriter: @unchecked Sendable {
+    /// Called once the batch it was submitted with is durable (`nil`) or its write failed.
+    public typealias Completion = @Sendable (_ error: Error?) -> Void
+
+    private let store: StateStore
+    private let clock: @Sendable () -> Double
+    private let condition = NSCondition()
+    private var queued: StoreBatch?
+    private var waiting: [Completion] = []
+    private var retained: StoreBatch?
+    private var stopped = false
+    private var writing = false
+    private var _commits = 0
+    private var _failures = 0
+    private var _lastError: String?
+
+    /// Starts the writer thread.
+    /// - Parameter clock: unix seconds, for `updated_at` and `ingested_at`.
+    public init(store: StateStore, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.clock = clock
+        let thread = Thread { [self] in run() }
+        thread.name = "slawatch-store"
+        thread.start()
+    }
+
+    /// Queues a batch; `completion` is called on the writer thread once it is durable or failed.
+    public func submit(_ batch: StoreBatch, completion: @escaping Completion) {
+        condition.lock()
+        if queued == nil { queued = batch } else { queued!.absorb(batch) }
+        waiting.append(completion)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues a batch and waits until it is durable.
+    /// - Throws: the store's error when the write failed (the batch is kept for the next write).
+    public func commit(_ batch: StoreBatch) async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            submit(batch) { error in
+                if let error { c.resume(throwing: error) } else { c.resume() }
+            }
+        }
+    }
+
+    /// Successful writes since start.
+    public var commits: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return _commits
+    }
+
+    /// Failed writes since start, and the last failure's text.
+    public var failures: (count: Int, last: String?) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (_failures, _lastError)
+    }
+
+    /// Whether everything submitted so far is written (or failed): nothing queued, nothing in flight.
+    public var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queued == nil && !writing
+    }
+
+    /// Lets the thread finish what is queued, then end. Later submissions fail.
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private struct Stopped: Error, CustomStringConvertible {
+        var description: String { "the store writer has stopped" }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queued == nil && !stopped { condition.wait() }
+            guard let next = queued else {
+                let late = waiting
+                waiting = []
+                condition.unlock()
+                for w in late { w(Stopped()) }
+                return
+            }
+            var batch = retained ?? StoreBatch()
+            batch.absorb(next)
+            let waiters = waiting
+            queued = nil
+            waiting = []
+            writing = true
+            condition.unlock()
+            var failure: Error?
+            do {
+                try store.write(batch, at: clock())
+            } catch {
+                failure = error
+            }
+            condition.lock()
+            writing = false
+            if let failure {
+                retained = batch
+                _failures += 1
+                _lastError = "\(failure)"
+            } else {
+                retained = nil
+                _commits += 1
+            }
+            condition.unlock()
+            for w in waiters { w(failure) }
+        }
+    }
+}
