@@ -49,13 +49,24 @@ public enum IngestWork: Sendable {
     /// Parsed events with their source line numbers (parallel arrays), and the lines the
     /// parser rejected.
     case batch(events: EventBatch, lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
-    /// Everything before this is ingested: `prepare` runs now, in order (it reads the
-    /// connection's tallies as of this point), and the function it returns runs once the commit
-    /// holding everything before is durable (`true`) or failed (`false`), on the store writer's
-    /// thread, in request order. The pipeline does not wait: later lines are ingested meanwhile.
-    case sync(prepare: @Sendable () -> @Sendable (_ committed: Bool) -> Void)
+    /// A batch with `#sync` lines in it: the whole batch is ingested at once, then each sync's
+    /// `prepare` runs in line order once the tallies of the lines before it are added (it reads
+    /// them), and one commit answers them all: the functions `prepare` returned run once it is
+    /// durable (`true`) or failed (`false`), on the store writer's thread, in order. A batch cut at every sync would cost a name lookup
+    /// per event for a producer that syncs often.
+    case batchWithSyncs(
+        events: EventBatch,
+        lines: [Int],
+        parseRejections: [LineRejection],
+        tally: SourceTally,
+        syncs: [(line: Int, prepare: @Sendable () -> @Sendable (_ committed: Bool) -> Void)]
+    )
     /// Everything before this is ingested; call `done` (no commit).
     case barrier(done: @Sendable () -> Void)
+    /// Everything before this is ingested, and the answers of every `#sync` before it are
+    /// written: `done` runs after the next commit (in commit order), e.g. to close a connection
+    /// only after its acknowledgements went out.
+    case afterAnswers(done: @Sendable () -> Void)
 }
 
 /// The ordered hand-off between listeners (on NIO event loops) and the engine actor: listeners
@@ -91,6 +102,48 @@ public final class IngestPipeline: Sendable {
         for await work in stream {
             if let (events, lines) = ingested.take() { pool.recycle(events, lines) }
             switch work {
+            case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs):
+                let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
+                ingested = (events, lines)
+                var rejectedIndex = Set<Int>()
+                var all = parseRejections
+                for x in r.rejected {
+                    rejectedIndex.insert(x.index)
+                    all.append(
+                        LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
+                    )
+                }
+                all.sort { $0.line < $1.line }
+                counters.add(tally.kind, accepted: r.accepted, rejections: all.map(\.reason))
+                reporter?.note(
+                    source: tally.source,
+                    accepted: r.accepted,
+                    rejections: all,
+                    now: Date().timeIntervalSince1970
+                )
+                // Each sync answers for the lines before it: tallies are added in line order.
+                var e = 0
+                var k = 0
+                var finishers: [@Sendable (Bool) -> Void] = []
+                for sync in syncs {
+                    var accepted = 0
+                    while e < lines.count && lines[e] < sync.line {
+                        if !rejectedIndex.contains(e) { accepted += 1 }
+                        e += 1
+                    }
+                    let k0 = k
+                    while k < all.count && all[k].line < sync.line { k += 1 }
+                    tally.add(accepted: accepted, rejections: Array(all[k0..<k]))
+                    finishers.append(sync.prepare())
+                }
+                var rest = 0
+                while e < lines.count {
+                    if !rejectedIndex.contains(e) { rest += 1 }
+                    e += 1
+                }
+                tally.add(accepted: rest, rejections: Array(all[k...]))
+                let answer = finishers
+                await engine.requestCommit { ok in for f in answer { f(ok) } }
             case .batch(let events, let lines, let parseRejections, let tally):
                 if !parseRejections.isEmpty {
                     await engine.countParseRejections(
@@ -111,8 +164,8 @@ public final class IngestPipeline: Sendable {
                     rejections: all,
                     now: Date().timeIntervalSince1970
                 )
-            case .sync(let prepare):
-                await engine.requestCommit(prepare())
+            case .afterAnswers(let done):
+                await engine.requestCommit { _ in done() }
             case .barrier(let done):
                 done()
             }

@@ -18,6 +18,8 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private let tally: SourceTally
     private let patterns: [String]?
     private var finished = false
+    /// Whether the client sent a `#sync` (its answers must go out before the connection closes).
+    private var sawSync = false
     private var reportedStats = ParseStats()
 
     /// - Parameters:
@@ -74,9 +76,11 @@ final class StreamIngestHandler: ChannelInboundHandler {
         if cleanEnd { batcher.finish() } else { batcher.abandon() }
         flush(context: context)
         guard close else { return }
-        // Close our side once everything sent before the half-close went through the pipeline.
+        // Close our side once everything sent before the half-close went through the pipeline,
+        // and, when the client asked for acknowledgements, once they are written.
         let channel = context.channel
-        pipeline.submit(.barrier { channel.close(promise: nil) })
+        let close: @Sendable () -> Void = { channel.close(promise: nil) }
+        pipeline.submit(sawSync ? .afterAnswers(done: close) : .barrier(done: close))
     }
 
     private func flush(context: ChannelHandlerContext) {
@@ -93,56 +97,44 @@ final class StreamIngestHandler: ChannelInboundHandler {
             pipeline.submit(.batch(events: events, lines: lines, parseRejections: rejections, tally: tally))
             return
         }
-        var eventStart = 0
-        var rejectionStart = 0
-        for control in b.controls {
-            submit(b, eventStart..<control.events, rejectionStart..<control.rejections)
-            eventStart = control.events
-            rejectionStart = control.rejections
-            handleControl(control.text, channel: context.channel)
+        // #sync lines ride with the batch: it is ingested whole, then each sync is answered for
+        // the lines before it.
+        var events = b.events
+        var lines = b.eventLines
+        var rejections = b.rejections
+        authorize(events: &events, lines: &lines, rejections: &rejections, patterns: patterns)
+        if !b.controls.isEmpty { sawSync = true }
+        let syncs = b.controls.compactMap { control in
+            syncRequest(control.text, channel: context.channel).map { (line: control.line, prepare: $0) }
         }
-        submit(b, eventStart..<b.events.count, rejectionStart..<b.rejections.count)
+        pipeline.submit(
+            .batchWithSyncs(events: events, lines: lines, parseRejections: rejections, tally: tally, syncs: syncs)
+        )
     }
 
-    private func submit(
-        _ b: (
-            events: EventBatch, eventLines: [Int], rejections: [LineRejection],
-            controls: [(events: Int, rejections: Int, text: String)]
-        ),
-        _ events: Range<Int>,
-        _ rejections: Range<Int>
-    ) {
-        if events.isEmpty && rejections.isEmpty { return }
-        var batchEvents = b.events.selecting(Array(events))
-        var batchLines = Array(b.eventLines[events])
-        var batchRejections = Array(b.rejections[rejections])
-        authorize(events: &batchEvents, lines: &batchLines, rejections: &batchRejections, patterns: patterns)
-        pipeline.submit(.batch(events: batchEvents, lines: batchLines, parseRejections: batchRejections, tally: tally))
-    }
-
-    private func handleControl(_ text: String, channel: Channel) {
+    /// The `prepare` of a `#sync` line (nil for anything else): run when everything before the
+    /// line is ingested, it reads the connection's tallies then, and returns what answers the
+    /// client once the commit is durable.
+    private func syncRequest(_ text: String, channel: Channel) -> (@Sendable () -> @Sendable (Bool) -> Void)? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.first == "#sync" else { return }
+        guard parts.first == "#sync" else { return nil }
         let id = parts.count > 1 ? String(parts[1]) : "-"
         let tally = self.tally
-        pipeline.submit(
-            .sync {
-                // The tallies as of this line: later lines of the connection are not in this answer.
-                var rejected = ""
-                for r in tally.takeRejectionsSinceAck() {
-                    rejected +=
-                        "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
-                }
-                let s = tally.totals
-                let lines = rejected
-                return { committed in
-                    let reply =
-                        lines
-                        + (committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n")
-                    channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
-                }
+        return {
+            // The tallies as of this line: later lines of the connection are not in this answer.
+            var rejected = ""
+            for r in tally.takeRejectionsSinceAck() {
+                rejected +=
+                    "rejected \(r.line) \(r.reason.rawValue) \(r.excerpt.replacingOccurrences(of: "\n", with: " "))\n"
             }
-        )
+            let s = tally.totals
+            let lines = rejected
+            return { committed in
+                let reply =
+                    lines + (committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n")
+                channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
+            }
+        }
     }
 }
 

@@ -82,6 +82,39 @@ struct SocketTests {
         #expect(try daemon.counts(of: "stream")["accepted"] as? Int == 0)
     }
 
+    /// Several `#sync` lines in one read: each answers for the lines before it, in order, with
+    /// the connection's totals as of that line, though the daemon ingests the read at once.
+    @Test func syncsInOneWriteAnswerForTheLinesBeforeThem() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            s.sendall(b"dd.\(id).requests:1|c\\nbad line\\n#sync one\\ndd.\(id).requests:2|c\\n#sync two\\n"
+                      b"dd.\(id).requests:x|c\\ndd.\(id).requests:3|c\\n#sync three\\n")
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            sys.stdout.write(data.decode())
+            """
+        let (rc, out, err) = try python(script, args: [daemon.ingestSocket])
+        #expect(rc == 0, "\(err)")
+        #expect(
+            out.split(separator: "\n").map(String.init) == [
+                "rejected 2 missing_value bad line", "ok one 1 1", "ok two 2 1",
+                "rejected 6 invalid_value dd.\(id).requests:x|c", "ok three 3 2",
+            ]
+        )
+        #expect(values(daemon)["requests-\(id)"] == 6)
+    }
+
     @Test func streamPeersSocatAndNetcat() throws {
         let id = runID()
         let daemon = try TestDaemon(objectivesYAML: objectives(id))

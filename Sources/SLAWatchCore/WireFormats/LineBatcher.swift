@@ -26,8 +26,9 @@ public struct LineBatcher: Sendable {
     public private(set) var eventLines: [Int] = []
     /// Rejected lines, in line order.
     public private(set) var rejections: [LineRejection] = []
-    /// Control lines with the number of events and rejections that preceded them in this batch.
-    public private(set) var controls: [(events: Int, rejections: Int, text: String)] = []
+    /// Control lines with the number of events and rejections that preceded them in this batch,
+    /// and their line number.
+    public private(set) var controls: [(events: Int, rejections: Int, line: Int, text: String)] = []
     /// Lines seen so far (including blank, rejected and control lines).
     public private(set) var lineCount = 0
     /// Ignored fields and non-metric messages seen so far.
@@ -123,7 +124,7 @@ public struct LineBatcher: Sendable {
     /// Hands over the batch parsed so far and starts a new one (line numbering continues).
     public mutating func take() -> (
         events: EventBatch, eventLines: [Int], rejections: [LineRejection],
-        controls: [(events: Int, rejections: Int, text: String)]
+        controls: [(events: Int, rejections: Int, line: Int, text: String)]
     ) {
         take(reusing: nil)
     }
@@ -132,7 +133,7 @@ public struct LineBatcher: Sendable {
     /// the consumer) so the next batch reuses their storage instead of allocating.
     public mutating func take(reusing pool: EventBatchPool?) -> (
         events: EventBatch, eventLines: [Int], rejections: [LineRejection],
-        controls: [(events: Int, rejections: Int, text: String)]
+        controls: [(events: Int, rejections: Int, line: Int, text: String)]
     ) {
         var nextEvents: EventBatch
         var nextLines: [Int]
@@ -184,7 +185,7 @@ public struct LineBatcher: Sendable {
             var text = String(decoding: line, as: UTF8.self)
             while text.hasSuffix("\r") || text.hasSuffix(" ") { text.removeLast() }
             if text == "#sync" || text.hasPrefix("#sync ") {
-                controls.append((events.count, rejections.count, text))
+                controls.append((events.count, rejections.count, lineCount, text))
             } else {
                 reject(.unknownControl, Array(line.prefix(200)))
             }
