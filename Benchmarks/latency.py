@@ -14,7 +14,7 @@ Measures, while R events/s (default 1,000) spread over the N metrics keep every 
 and then, flat out, events/s with `#sync` every 1,000 events (acks pipelined) against none.
 Prints `name value` lines that scripts/bench.sh collects.
 """
-import os, socket, sys, threading, time
+import os, random, socket, sys, threading, time
 
 args = sys.argv[1:]
 run_dir, log_path = args[0], args[1]
@@ -141,7 +141,8 @@ for i in range(steps):
             probe_sent[name] = time.monotonic()
         probe_conn.sendall(f"probe.{k}:1|c\n".encode())
         k += 1
-        next_probe += probe_every
+        # A random phase against the evaluation tick, so the figures sample all of it.
+        next_probe += probe_every * (0.5 + random.random())
 elapsed = time.monotonic() - t0
 trickle_cpu = (cpu(pid) - cpu0) / elapsed
 time.sleep(2.5)

@@ -34,6 +34,7 @@ public final class StateStore: Sendable {
     /// Instance name → row id, filled at open and by writes (used inside `db` transactions only,
     /// which GRDB serializes).
     private let ids = InstanceIDs()
+    private let checkpointConnection = Locked<DatabaseQueue?>(nil)
 
     /// Opens (creating if needed) the store at `path` and migrates it.
     /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated, or
@@ -48,6 +49,11 @@ public final class StateStore: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoints run on a connection of their own (`checkpoint()`), never inside a commit:
+            // an automatic one would hold the commit, and every #sync behind it, for ~100 ms.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // Once a checkpoint completed and the WAL restarts, a file grown past 64 MiB shrinks.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         db = try DatabaseQueue(path: path, configuration: config)
         var migrator = DatabaseMigrator()
@@ -60,6 +66,31 @@ public final class StateStore: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
                 ids.set(row["name"], row["id"])
             }
+        }
+    }
+
+    /// Copies committed WAL frames into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) on a
+    /// connection of its own, so commits never wait for it: a passive checkpoint takes no lock a
+    /// writer needs. Run it from a thread of its own (`StoreWriter` does, after commits).
+    /// - Returns: `(frames in the WAL, frames checkpointed)`.
+    /// - Throws: GRDB's `DatabaseError`.
+    @discardableResult
+    public func checkpoint() throws -> (log: Int, checkpointed: Int) {
+        try checkpointer.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            return (row?[1] ?? 0, row?[2] ?? 0)
+        }
+    }
+
+    /// The connection that runs checkpoints.
+    private var checkpointer: DatabaseQueue {
+        get throws {
+            if let q = checkpointConnection.value { return q }
+            var config = Configuration()
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            let q = try DatabaseQueue(path: path, configuration: config)
+            checkpointConnection.value = q
+            return q
         }
     }
 
@@ -681,6 +712,27 @@ public struct StoreBatch: Sendable {
         periodResults += later.periodResults
         gaugeLevels.merge(later.gaugeLevels) { _, n in n }
         ledger += later.ledger
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            defer { lock.unlock() }
+            stored = newValue
+        }
     }
 }
 
