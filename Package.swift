@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "slawatch", targets: ["slawatch"]),
         // For the separate Benchmarks/ package.
         .library(name: "SLAWatchCoreLibrary", targets: ["SLAWatchCore"]),
+        .library(name: "SLAWatchStoreLibrary", targets: ["SLAWatchStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -19,6 +19,14 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Sources/IngestAllocations"
-        )
+        ),
+        .executableTarget(
+            name: "make-state",
+            dependencies: [
+                .product(name: "SLAWatchCoreLibrary", package: "slawatch"),
+                .product(name: "SLAWatchStoreLibrary", package: "slawatch"),
+            ],
+            path: "Sources/MakeState"
+        ),
     ]
 )

@@ -73,7 +73,7 @@ public final class Daemon: Service, Sendable {
         try SocketPath.lockStateDirectory(config.stateDirectory)
         let store = try StateStore(path: config.stateDirectory + "/state.sqlite")
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
-        let restored = try store.loadSnapshots()
+        let restored = try store.loadSnapshots(keepingSketchesPacked: true)
         engine.restore(restored)
         engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
         engine.restoreGaugeLevels(try store.loadGaugeLevels())

@@ -225,7 +225,7 @@ public actor EngineActor {
     }
 
     /// Every objective's alert state as of the last evaluation (cheap: no SLI computation).
-    public func states() -> [AlertState] { engine.status().map { AlertState(rawValue: $0.state) ?? .ok } }
+    public func states() -> [AlertState] { engine.alertStates }
 
     /// Every objective's standing as of the last evaluation.
     public func status() -> [Engine.Status] { engine.status(at: clock()) }

@@ -529,6 +529,8 @@ public struct Engine: Sendable {
                 if let rule = all[i].baseline.adaptive { learn(i, rule, now: now) }
                 if windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
+                // A rebuilt sealed merge of a percentile window is stored for the next start-up.
+                if windows[i].hasSummaryChange { dirty.insert(i) }
                 if shadows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
         }
@@ -1050,6 +1052,9 @@ public struct Engine: Sendable {
     /// The standing of every objective as of the last evaluation.
     public func status() -> [Status] { status(values: lastValues, counts: nil) }
 
+    /// The alert state of every shown instance, in `status()` order (cheap: no strings built).
+    public var alertStates: [AlertState] { judged.map { states[$0].state } }
+
     /// The standing of every objective with SLI values computed at `now` from the windows as
     /// they are (states stay those of the last evaluation: only evaluation changes them). This
     /// is what `slawatch status` shows, so an acknowledged push is visible at once.
@@ -1120,6 +1125,24 @@ public struct Engine: Sendable {
         public var buckets: [Int64: Aggregate]
         /// Calendar windows: periods before this id are closed.
         public var closedBefore: Int64?
+        /// Buckets as the store read them with their sketches still packed
+        /// (`BucketCodec.decodeKeepingSketchPacked`), instead of `buckets`: a restore then
+        /// decodes nothing it does not need. Not encoded.
+        public var packedBuckets: [(id: Int64, aggregate: Aggregate, sketch: [UInt8]?)] = []
+        /// The sealed merge the store kept for the window (with `packedBuckets`). Not encoded.
+        public var sealedSummary: (low: Int64, high: Int64, aggregate: Aggregate)?
+
+        private enum CodingKeys: String, CodingKey { case objective, fingerprint, state, buckets, closedBefore }
+
+        /// Equal objective, fingerprint, state, buckets and closed periods (packed buckets are a
+        /// restore's transport, compared by id and totals).
+        public static func == (a: Snapshot, b: Snapshot) -> Bool {
+            a.objective == b.objective && a.fingerprint == b.fingerprint && a.state == b.state && a.buckets == b.buckets
+                && a.closedBefore == b.closedBefore
+                && a.packedBuckets.map(\.id) == b.packedBuckets.map(\.id)
+                && a.packedBuckets.map(\.aggregate) == b.packedBuckets.map(\.aggregate)
+                && a.packedBuckets.map(\.sketch) == b.packedBuckets.map(\.sketch)
+        }
 
         /// Creates a snapshot record.
         public init(
@@ -1156,6 +1179,8 @@ public struct Engine: Sendable {
         public var dropBefore: Int64?
         /// Every stored bucket of the instance is replaced by `buckets`.
         public var replaceAll: Bool
+        /// The window's sealed merge to store or forget (percentile windows).
+        public var sealedSummary: Window.SummaryChange = .unchanged
 
         /// Creates a change record.
         public init(
@@ -1188,13 +1213,18 @@ public struct Engine: Sendable {
         out.reserveCapacity(candidates.count)
         for i in candidates {
             let (buckets, dropped) = windows[i].takeChanges()
+            let summary = windows[i].takeSealedSummary()
             var st = states[i]
             st.lastSeen = nil
             let stateChanged = full || states[i] != persistedStates[i]
             let seenChanged = lastSeen[i] != persistedLastSeen[i]
             let replace = full || replaceBuckets.contains(i)
-            if buckets.isEmpty && dropped == nil && !stateChanged && !seenChanged && !replace { continue }
-            out.append(
+            var summaryChanged = true
+            if case .unchanged = summary { summaryChanged = false }
+            if buckets.isEmpty && dropped == nil && !stateChanged && !seenChanged && !replace && !summaryChanged {
+                continue
+            }
+            var change =
                 InstanceChange(
                     objective: all[i].name,
                     fingerprint: all[i].dataFingerprint,
@@ -1206,7 +1236,8 @@ public struct Engine: Sendable {
                     dropBefore: replace ? nil : dropped,
                     replaceAll: replace
                 )
-            )
+            change.sealedSummary = replace && !summaryChanged ? .clear : summary
+            out.append(change)
             persistedStates[i] = states[i]
             persistedLastSeen[i] = lastSeen[i]
         }
@@ -1243,8 +1274,12 @@ public struct Engine: Sendable {
     /// are ignored; when an objective's data fingerprint changed (other metric, filter, window or
     /// zone) its buckets are discarded but its alert state is kept.
     public mutating func restore(_ snapshots: [Snapshot]) {
+        // Names to indexes once (restoring 100,000 instances by a linear search each is quadratic).
+        var index: [String: Int] = [:]
+        index.reserveCapacity(all.count + snapshots.count)
+        for (i, o) in all.enumerated() { index[o.name] = i }
         for s in snapshots {
-            var found = all.firstIndex(where: { $0.name == s.objective })
+            var found = index[s.objective]
             if found == nil, let p = groupParents.first(where: { s.objective.hasPrefix(all[$0].name + "{") }),
                 s.objective.hasSuffix("}"), (instances[p]?.count ?? 0) < all[p].maxInstances
             {
@@ -1255,7 +1290,10 @@ public struct Engine: Sendable {
                     let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     if kv.count == 2 { values[String(kv[0])] = String(kv[1]) }
                 }
-                if Set(values.keys) == Set(all[p].groupBy) { found = addInstance(of: p, values) }
+                if Set(values.keys) == Set(all[p].groupBy) {
+                    found = addInstance(of: p, values)
+                    if let f = found { index[all[f].name] = f }
+                }
             }
             guard let i = found else { continue }
             states[i] = s.state
@@ -1263,7 +1301,15 @@ public struct Engine: Sendable {
             persistedStates[i] = s.state
             persistedLastSeen[i] = lastSeen[i]
             if s.fingerprint == all[i].dataFingerprint {
-                windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
+                if s.packedBuckets.isEmpty {
+                    windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
+                } else {
+                    windows[i].restore(
+                        packedBuckets: s.packedBuckets,
+                        closedBefore: s.closedBefore,
+                        sealedSummary: s.sealedSummary
+                    )
+                }
             } else {
                 states[i].trackedPeriodStart = nil
                 lastSeen[i] = -.infinity

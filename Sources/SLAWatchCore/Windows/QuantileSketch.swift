@@ -47,10 +47,14 @@ public struct QuantileSketch: Sendable, Codable {
                 return
             }
             if k < offset {
-                bins.insert(contentsOf: repeatElement(0, count: Int(offset - k)), at: 0)
-                offset = k
+                // Room for a few more on that side, so growing bin by bin does not shift the
+                // array each time (empty bins cost 8 bytes and are skipped everywhere).
+                let extra = Int(offset - k) + min(32, bins.count / 4)
+                bins.insert(contentsOf: repeatElement(0, count: extra), at: 0)
+                offset -= Int32(extra)
             } else if Int(k - offset) >= bins.count {
-                bins.append(contentsOf: repeatElement(0, count: Int(k - offset) - bins.count + 1))
+                let extra = Int(k - offset) - bins.count + 1 + min(32, bins.count / 4)
+                bins.append(contentsOf: repeatElement(0, count: extra))
             }
             bins[Int(k - offset)] += w
         }
@@ -108,6 +112,21 @@ public struct QuantileSketch: Sendable, Codable {
         }
     }
 
+    /// Adds `w` (negative: takes it out) to one bin: `BucketCodec` merges packed sketches bin by
+    /// bin. A bin that reaches 0 stays in the arrays (equality ignores it).
+    @inline(__always)
+    public mutating func addWeight(bin k: Int32, negative: Bool, _ w: Double) {
+        total += w
+        if negative { self.negative.add(k, w) } else { positive.add(k, w) }
+    }
+
+    /// Adds `w` to the weight of values near zero (negative: takes it out).
+    @inline(__always)
+    public mutating func addWeight(zero w: Double) {
+        total += w
+        zero += w
+    }
+
     /// Adds another sketch's bins (associative and commutative).
     public mutating func merge(_ o: QuantileSketch) {
         total += o.total
@@ -134,6 +153,15 @@ public struct QuantileSketch: Sendable, Codable {
         negative n: [(index: Int32, weight: Double)],
         zero: Double
     ) {
+        // One allocation per side: the extent is known from the ascending indexes.
+        if let lo = p.first?.index, let hi = p.last?.index, hi >= lo {
+            positive.offset = lo
+            positive.bins = Array(repeating: 0, count: Int(hi - lo) + 1)
+        }
+        if let lo = n.first?.index, let hi = n.last?.index, hi >= lo {
+            negative.offset = lo
+            negative.bins = Array(repeating: 0, count: Int(hi - lo) + 1)
+        }
         for (k, w) in p { positive.add(k, w) }
         for (k, w) in n { negative.add(k, w) }
         self.zero = zero

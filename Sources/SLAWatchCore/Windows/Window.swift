@@ -22,12 +22,17 @@ public struct Window: Sendable {
     public let bucketCount: Int
     /// Bucket id → totals. Rolling ids are `⌊t/r⌋`; calendar ids are period starts.
     public var buckets: [Int64: Aggregate] {
-        Dictionary(uniqueKeysWithValues: zip(ids, aggregates))
+        Dictionary(uniqueKeysWithValues: ids.indices.map { (ids[$0], unpacked($0)) })
     }
     /// Bucket ids in ascending order, parallel to `aggregates`. Most events land in the newest
     /// bucket, so lookups check the end first (no hashing on the hot path).
     private var ids: [Int64] = []
     private var aggregates: [Aggregate] = []
+    /// Per slot: the sketch of a sealed bucket in `BucketCodec`'s packed form (its aggregate then
+    /// holds no sketch), empty otherwise. Percentile windows only: a 30-day window keeps 59
+    /// sealed sketches that change only when a late event arrives, at ~2.5 bytes a bin rather
+    /// than 8.
+    private var packed: [[UInt8]] = []
     /// Per slot, parallel to `ids`: changed since the last `takeChanges()`.
     private var changed: [Bool] = []
     private var changedCount = 0
@@ -38,6 +43,23 @@ public struct Window: Sendable {
     private var sealed: Aggregate?
     private var sealedLow: Int64 = 1
     private var sealedHigh: Int64 = 0
+    /// Rolling windows: the whole window's totals for the span ending at `totalNewest`, until a
+    /// bucket of it changes (an idle window is judged without merging anything).
+    private var total: Aggregate?
+    private var totalNewest: Int64 = .min
+    /// Percentile windows: what happened to the sealed merge since `takeSealedSummary()` (the
+    /// store keeps it, so a start-up decodes one merged sketch per window instead of fifty-nine).
+    private var summary = SummaryChange.unchanged
+
+    /// What a commit does with the stored sealed merge of a window.
+    public enum SummaryChange: Sendable {
+        /// Nothing.
+        case unchanged
+        /// Store this one: the span of bucket ids it covers, and its totals.
+        case set(low: Int64, high: Int64, aggregate: Aggregate)
+        /// Forget the stored one (a late event changed a bucket in its span).
+        case clear
+    }
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
     /// Calendar arithmetic in the objective's time zone.
@@ -108,6 +130,7 @@ public struct Window: Sendable {
         let id = bucketID(for: t)
         if id < oldest { return false }
         let k = slot(for: id)
+        if !packed[k].isEmpty { unpack(k) }
         aggregates[k].add(
             value: value,
             kind: kind,
@@ -122,17 +145,22 @@ public struct Window: Sendable {
     /// Marks slot `k` (bucket `id`) changed, and the sealed merge stale when it holds `id`.
     @inline(__always)
     private mutating func touch(_ k: Int, _ id: Int64) {
+        total = nil
         if !changed[k] {
             changed[k] = true
             changedCount += 1
         }
-        if id <= sealedHigh && id >= sealedLow { sealed = nil }
+        if id <= sealedHigh && id >= sealedLow {
+            sealed = nil
+            if tracksQuantiles { summary = .clear }
+        }
     }
 
     /// Merges totals into bucket `id` (creating it), without a lateness check: the caller has
     /// checked `oldestLiveBucket(now:)` (staged drop files, `Engine.commitStaging(now:)`).
     public mutating func merge(_ aggregate: Aggregate, intoBucket id: Int64) {
         let k = slot(for: id)
+        if !packed[k].isEmpty { unpack(k) }
         aggregates[k].merge(aggregate)
         touch(k, id)
     }
@@ -165,12 +193,16 @@ public struct Window: Sendable {
                 ids.append(id)
                 aggregates.append(Aggregate())
                 changed.append(false)
+                packed.append([])
+                // The former newest bucket is sealed now: keep its sketch packed.
+                if tracksQuantiles { packSealed() }
                 return ids.count - 1
             }
         } else {
             ids.append(id)
             aggregates.append(Aggregate())
             changed.append(false)
+            packed.append([])
             return 0
         }
         // A late event: binary search for its bucket or its insertion point.
@@ -184,7 +216,40 @@ public struct Window: Sendable {
         ids.insert(id, at: lo)
         aggregates.insert(Aggregate(), at: lo)
         changed.insert(false, at: lo)
+        packed.insert([], at: lo)
         return lo
+    }
+
+    /// Packs the sketch of every bucket but the newest that holds one decoded.
+    private mutating func packSealed() {
+        guard ids.count > 1 else { return }
+        for k in 0..<(ids.count - 1) where aggregates[k].sketch != nil {
+            packed[k] = BucketCodec.packSketch(aggregates[k].sketch!)
+            aggregates[k].sketch = nil
+        }
+    }
+
+    /// Decodes slot `k`'s packed sketch back into its aggregate (a late event or a merge changes it).
+    private mutating func unpack(_ k: Int) {
+        aggregates[k].sketch = try? BucketCodec.unpackSketch(packed[k])
+        packed[k] = []
+    }
+
+    /// Slot `k`'s totals with its sketch, decoded if packed.
+    private func unpacked(_ k: Int) -> Aggregate {
+        guard !packed[k].isEmpty else { return aggregates[k] }
+        var a = aggregates[k]
+        a.sketch = try? BucketCodec.unpackSketch(packed[k])
+        return a
+    }
+
+    /// Merges slot `k` into `total`, its packed sketch straight from the bytes.
+    private func merge(_ k: Int, into total: inout Aggregate) {
+        total.merge(aggregates[k])
+        if !packed[k].isEmpty {
+            if total.sketch == nil { total.sketch = QuantileSketch() }
+            try? BucketCodec.mergePacked(packed[k], into: &total.sketch!)
+        }
     }
 
     /// Removes the first `n` slots (evicted or closed buckets), remembering the drop for the store.
@@ -194,8 +259,10 @@ public struct Window: Sendable {
         ids.removeFirst(n)
         aggregates.removeFirst(n)
         changed.removeFirst(n)
+        packed.removeFirst(n)
         droppedBefore = max(droppedBefore ?? id, id)
         sealed = nil
+        total = nil
     }
 
     /// The buckets changed since the last call (ascending ids, with their totals now) and the id
@@ -205,7 +272,7 @@ public struct Window: Sendable {
         if changedCount > 0 {
             out.reserveCapacity(changedCount)
             for k in ids.indices where changed[k] {
-                out.append((ids[k], aggregates[k]))
+                out.append((ids[k], unpacked(k)))
                 changed[k] = false
             }
             changedCount = 0
@@ -248,31 +315,35 @@ public struct Window: Sendable {
         switch spec {
         case .rolling:
             let newest = bucketID(for: now)
+            if let cached = self.total, totalNewest == newest { return cached }
             let oldest = newest - Int64(bucketCount) + 1
             // The sealed buckets' merge, rebuilt when the span moved or a sealed bucket changed:
             // always merged in bucket order from empty, so a restored window gives the very same
             // doubles as the original (summing in another order could differ in the last bit).
             if sealed == nil || sealedLow != oldest || sealedHigh != newest - 1 {
                 var merged = Aggregate()
-                for (k, id) in ids.enumerated() where id >= oldest && id < newest { merged.merge(aggregates[k]) }
+                for (k, id) in ids.enumerated() where id >= oldest && id < newest { merge(k, into: &merged) }
                 sealed = merged
                 (sealedLow, sealedHigh) = (oldest, newest - 1)
+                if tracksQuantiles { summary = .set(low: oldest, high: newest - 1, aggregate: merged) }
             }
             total = sealed!
             // The newest bucket is the last one unless events from the near future made later ones.
             var k = ids.count - 1
             while k >= 0 && ids[k] > newest { k -= 1 }
-            if k >= 0 && ids[k] == newest { total.merge(aggregates[k]) }
+            if k >= 0 && ids[k] == newest { merge(k, into: &total) }
+            self.total = total
+            totalNewest = newest
         case .calendar:
             let id = bucketID(for: now)
-            if let k = ids.firstIndex(of: id) { total = aggregates[k] }
+            if let k = ids.firstIndex(of: id) { total = unpacked(k) }
         }
         return total
     }
 
     /// Totals of the calendar period starting at `start` (empty if nothing was recorded).
     public func aggregate(periodStarting start: Int64) -> Aggregate {
-        ids.firstIndex(of: start).map { aggregates[$0] } ?? Aggregate()
+        ids.firstIndex(of: start).map { unpacked($0) } ?? Aggregate()
     }
 
     /// Marks calendar periods starting before `id` as judged: their buckets are dropped and later
@@ -283,15 +354,64 @@ public struct Window: Sendable {
         dropFirst(keep, below: id)
     }
 
+    /// What became of the merge of the sealed buckets of a rolling percentile window since the
+    /// last call: rebuilt (the span of bucket ids it covers and its totals, which the store keeps
+    /// for the next start-up), made stale by a late event, or unchanged (always, for other
+    /// windows).
+    /// Whether `takeSealedSummary()` has something for the store.
+    public var hasSummaryChange: Bool {
+        if case .unchanged = summary { return false }
+        return true
+    }
+
+    public mutating func takeSealedSummary() -> SummaryChange {
+        defer { summary = .unchanged }
+        return summary
+    }
+
+    /// Replaces the window's contents with buckets whose sketches are still packed, as the store
+    /// reads them (`StateStore.loadSnapshots(keepingSketchesPacked:)`): nothing is decoded.
+    /// - Parameter sealedSummary: the sealed merge kept by the store (`takeSealedSummary()`):
+    ///   used while the window's span is still the one it covers, so judging the window right
+    ///   after a start-up merges no sealed bucket.
+    public mutating func restore(
+        packedBuckets: [(id: Int64, aggregate: Aggregate, sketch: [UInt8]?)],
+        closedBefore: Int64?,
+        sealedSummary: (low: Int64, high: Int64, aggregate: Aggregate)? = nil
+    ) {
+        var isSorted = true
+        for k in packedBuckets.indices.dropFirst() where packedBuckets[k - 1].id >= packedBuckets[k].id {
+            isSorted = false
+            break
+        }
+        let sorted = isSorted ? packedBuckets : packedBuckets.sorted { $0.id < $1.id }
+        ids = sorted.map(\.id)
+        aggregates = sorted.map(\.aggregate)
+        packed = sorted.map { $0.sketch ?? [] }
+        // The newest keeps its sketch decoded: events go there.
+        if let last = packed.indices.last, !packed[last].isEmpty { unpack(last) }
+        changed = Array(repeating: false, count: ids.count)
+        changedCount = 0
+        droppedBefore = nil
+        sealed = sealedSummary?.aggregate
+        total = nil
+        (sealedLow, sealedHigh) = sealedSummary.map { ($0.low, $0.high) } ?? (1, 0)
+        summary = .unchanged
+        self.closedBefore = closedBefore
+    }
+
     /// Replaces the window's contents (restore from a snapshot).
     public mutating func restore(buckets: [Int64: Aggregate], closedBefore: Int64?) {
         let sorted = buckets.sorted { $0.key < $1.key }
         ids = sorted.map(\.key)
         aggregates = sorted.map(\.value)
+        packed = Array(repeating: [], count: ids.count)
+        if tracksQuantiles { packSealed() }
         changed = Array(repeating: false, count: ids.count)
         changedCount = 0
         droppedBefore = nil
         sealed = nil
+        total = nil
         self.closedBefore = closedBefore
     }
 }

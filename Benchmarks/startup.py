@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Start-up and idle figures of slawatch on a prepared state directory (docs/performance.md).
+
+usage: startup.py SLAWATCH_BINARY DIR [IDLE_SECONDS]
+
+Starts `SLAWATCH_BINARY daemon --config DIR/slawatch.yaml --stderr` with NOTIFY_SOCKET pointing at a
+datagram socket of this script (as systemd would), and prints:
+  ready_seconds   from exec to READY=1 (config read, state restored, sockets taken)
+  rss_mib         resident memory at READY and after the idle period
+  idle_cpu_percent  the daemon's CPU share of one core while idle (evaluating every second)
+then stops the daemon with SIGTERM and prints stop_seconds.
+"""
+import os, socket, subprocess, sys, tempfile, time
+
+binary, directory = sys.argv[1], sys.argv[2]
+idle = float(sys.argv[3]) if len(sys.argv) > 3 else 10
+tick = os.sysconf("SC_CLK_TCK")
+sock_path = os.path.join(tempfile.mkdtemp(), "notify.sock")
+notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+notify.bind(sock_path)
+notify.settimeout(0.05)
+
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+log = open(os.path.join(directory, "daemon.log"), "w")
+start = time.monotonic()
+p = subprocess.Popen([binary, "daemon", "--config", os.path.join(directory, "slawatch.yaml"), "--stderr"],
+                     env=env, stdout=log, stderr=log)
+ready = None
+while ready is None and p.poll() is None and time.monotonic() - start < 600:
+    try:
+        msg = notify.recv(4096)
+    except socket.timeout:
+        continue
+    if b"READY=1" in msg:
+        ready = time.monotonic() - start
+if ready is None:
+    print("the daemon did not get ready; see", os.path.join(directory, "daemon.log"))
+    p.kill()
+    sys.exit(1)
+print(f"ready_seconds {ready:.2f}")
+print(f"rss_ready_mib {rss_mib(p.pid):.0f}")
+time.sleep(2)  # the first evaluations after READY
+c0, t0 = cpu(p.pid), time.monotonic()
+time.sleep(idle)
+used = cpu(p.pid) - c0
+print(f"idle_cpu_percent {100 * used / (time.monotonic() - t0):.1f}")
+print(f"rss_idle_mib {rss_mib(p.pid):.0f}")
+s0 = time.monotonic()
+p.terminate()
+p.wait(120)
+print(f"stop_seconds {time.monotonic() - s0:.2f}")
