@@ -127,15 +127,33 @@ public final class DatagramListener: @unchecked Sendable {
                 if -n == EAGAIN || -n == EWOULDBLOCK || -n == EINTR { continue }
                 break
             }
-            var perPeer: [Peer: (events: EventBatch, lines: [Int], rejections: [LineRejection])] = [:]
+            // Consecutive datagrams of one peer (the usual case: one sender) go into one batch,
+            // parsed straight from the receive buffer; a change of peer hands the batch over.
+            var current: Peer?
+            var oversize: [LineRejection] = []
             var tooLong = 0
+            func handOver() {
+                guard let peer = current, !batcher.isEmpty || !oversize.isEmpty else { return }
+                let b = batcher.take(reusing: pipeline.pool)
+                var events = b.events
+                var lines = b.eventLines
+                var rejections = b.rejections + oversize
+                oversize = []
+                authorize(events: &events, lines: &lines, rejections: &rejections, patterns: policy.patterns(for: peer))
+                pipeline.submit(
+                    .batch(events: events, lines: lines, parseRejections: rejections, tally: tally(for: peer))
+                )
+            }
             for i in 0..<Int(n) {
                 let info = infos[i]
                 let peer = Peer(pid: info.pid, uid: info.uid, gid: info.gid)
-                var entry = perPeer[peer] ?? (EventBatch(), [], [])
+                if peer != current {
+                    handOver()
+                    current = peer
+                }
                 if info.truncated != 0 || Int(info.length) > maxDatagramBytes {
                     tooLong += 1
-                    entry.rejections.append(
+                    oversize.append(
                         LineRejection(
                             line: 1,
                             reason: .datagramTooLong,
@@ -143,44 +161,22 @@ public final class DatagramListener: @unchecked Sendable {
                         )
                     )
                 } else {
+                    // Each datagram is a stream of its own: lines numbered from 1, a final line
+                    // without a newline complete.
                     batcher.startNewStream()
                     buffers.withUnsafeBytes { raw in
                         batcher.feed(UnsafeRawBufferPointer(rebasing: raw[(i * slot)..<(i * slot + Int(info.length))]))
                     }
                     batcher.finish()
-                    let b = batcher.take()
-                    if entry.events.isEmpty {
-                        entry.events = b.events
-                    } else {
-                        entry.events.append(contentsOf: b.events)
-                    }
-                    entry.lines += b.eventLines
-                    entry.rejections += b.rejections
                 }
-                perPeer[peer] = entry
             }
+            handOver()
             pipeline.counters.addIgnored(.datagram, batcher.stats, since: reportedStats)
             reportedStats = batcher.stats
             lock.lock()
             _datagrams += Int(n)
             _tooLong += tooLong
             lock.unlock()
-            for (peer, var entry) in perPeer {
-                authorize(
-                    events: &entry.events,
-                    lines: &entry.lines,
-                    rejections: &entry.rejections,
-                    patterns: policy.patterns(for: peer)
-                )
-                pipeline.submit(
-                    .batch(
-                        events: entry.events,
-                        lines: entry.lines,
-                        parseRejections: entry.rejections,
-                        tally: tally(for: peer)
-                    )
-                )
-            }
         }
     }
 
