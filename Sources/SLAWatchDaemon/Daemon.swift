@@ -84,7 +84,7 @@ public final class Daemon: Service, Sendable {
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, settings: config.drop)
 
-        let pipeline = IngestPipeline(counters: counters)
+        let pipeline = IngestPipeline(counters: counters, limit: config.maxQueuedEvents)
         let group = MultiThreadedEventLoopGroup.singleton
         let policy = PeerPolicy(config.authorization)
         let limiter = ConnectionLimiter(limit: config.maxConnections)
@@ -124,6 +124,7 @@ public final class Daemon: Service, Sendable {
                 datagrams: datagrams,
                 reporter: reporter,
                 counters: self.counters,
+                pipeline: pipeline,
                 files: self.fileCounts,
                 journal: journal,
                 startedAt: startedAt
@@ -231,6 +232,7 @@ public final class Daemon: Service, Sendable {
         datagrams: DatagramListener,
         reporter: RejectionReporter,
         counters: IngestCounters,
+        pipeline: IngestPipeline,
         files: FileCounts,
         journal: JournalWriter,
         startedAt: Double
@@ -252,7 +254,8 @@ public final class Daemon: Service, Sendable {
                 datagramsTooLong: datagrams.counts.tooLong,
                 journalWritten: journal.writtenCount,
                 journalDropped: journal.droppedCount,
-                files: files.snapshot
+                files: files.snapshot,
+                queued: pipeline.queued
             ).json
         case let r
         where r.hasPrefix("debug wedge-engine ")

@@ -112,6 +112,8 @@ public final class DatagramListener: @unchecked Sendable {
         var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
         var reportedStats = ParseStats()
         while !isStopped {
+            // Back-pressure: while the engine is behind, datagrams wait in the socket's queue.
+            pipeline.waitForRoom()
             let n = buffers.withUnsafeMutableBytes { raw in
                 infos.withUnsafeMutableBufferPointer { info in
                     clinux_recv_datagrams(

@@ -71,9 +71,15 @@ public enum IngestWork: Sendable {
 
 /// The ordered hand-off between listeners (on NIO event loops) and the engine actor: listeners
 /// yield whole batches into an `AsyncStream`; one consumer task feeds the engine.
+///
+/// Bounded: when more than `limit` events wait, `isFull` holds and listeners stop reading (the
+/// stream handler turns autoRead off and registers `whenRoom`; the datagram thread waits in
+/// `waitForRoom()`) until the consumer has taken the queue below half the limit. Senders then
+/// wait in the kernel's socket buffers: nothing is dropped, and memory stays flat.
 public final class IngestPipeline: Sendable {
     private let continuation: AsyncStream<IngestWork>.Continuation
     private let stream: AsyncStream<IngestWork>
+    private let gate: QueueGate
     /// Batches go back here once ingested; listeners fill them again (no allocation per event).
     public let pool = EventBatchPool(capacity: 16)
     /// Accepted, rejected and ignored input per source (stream, datagram, drop directory).
@@ -82,13 +88,30 @@ public final class IngestPipeline: Sendable {
     /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
     /// - Parameter counters: where stream and datagram input is counted (the daemon's, shared
     ///   with the drop directory).
-    public init(counters: IngestCounters = IngestCounters()) {
+    /// - Parameter limit: events queued at most before listeners stop reading (`max_queued_events`).
+    public init(counters: IngestCounters = IngestCounters(), limit: Int = 500_000) {
         self.counters = counters
+        self.gate = QueueGate(limit: limit)
         (stream, continuation) = AsyncStream<IngestWork>.makeStream()
     }
 
     /// Queues work; safe from any thread.
-    public func submit(_ work: IngestWork) { continuation.yield(work) }
+    public func submit(_ work: IngestWork) {
+        gate.add(work.eventCount)
+        continuation.yield(work)
+    }
+
+    /// More events wait than the limit: a listener should stop reading until `whenRoom` calls back.
+    public var isFull: Bool { gate.isFull }
+
+    /// Calls `resume` once the queue is below half its limit (at once if it is already).
+    public func whenRoom(_ resume: @escaping @Sendable () -> Void) { gate.whenRoom(resume) }
+
+    /// Blocks the calling thread while the queue is full (the datagram listener's thread).
+    public func waitForRoom() { gate.waitForRoom() }
+
+    /// Events queued now, and the most ever queued.
+    public var queued: (now: Int, peak: Int) { gate.counts }
 
     /// Stops accepting work; `run` returns after draining what was queued.
     public func finish() { continuation.finish() }
@@ -101,6 +124,7 @@ public final class IngestPipeline: Sendable {
         var ingested: (EventBatch, [Int])?
         for await work in stream {
             if let (events, lines) = ingested.take() { pool.recycle(events, lines) }
+            defer { gate.remove(work.eventCount) }
             switch work {
             case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs):
                 let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
@@ -268,5 +292,77 @@ public final class IngestCounters: @unchecked Sendable {
         var out: [String: SourceCounts] = [:]
         for s in IngestSource.allCases { out[s.rawValue] = counts[s] ?? SourceCounts() }
         return out
+    }
+}
+
+extension IngestWork {
+    /// Events the work item carries (what the queue's limit counts).
+    var eventCount: Int {
+        switch self {
+        case .batch(let events, _, _, _), .batchWithSyncs(let events, _, _, _, _): return events.count
+        case .barrier, .afterAnswers: return 0
+        }
+    }
+}
+
+/// The count of queued events against a limit, with the listeners waiting for room.
+final class QueueGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let limit: Int
+    private var queued = 0
+    private var peak = 0
+    private var waiting: [@Sendable () -> Void] = []
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    var isFull: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queued > limit
+    }
+
+    var counts: (now: Int, peak: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (queued, peak)
+    }
+
+    func add(_ n: Int) {
+        guard n > 0 else { return }
+        condition.lock()
+        queued += n
+        peak = max(peak, queued)
+        condition.unlock()
+    }
+
+    func remove(_ n: Int) {
+        guard n > 0 else { return }
+        condition.lock()
+        queued -= n
+        var resume: [@Sendable () -> Void] = []
+        if queued <= limit / 2 {
+            resume = waiting
+            waiting = []
+            condition.broadcast()
+        }
+        condition.unlock()
+        for r in resume { r() }
+    }
+
+    func whenRoom(_ resume: @escaping @Sendable () -> Void) {
+        condition.lock()
+        if queued <= limit / 2 {
+            condition.unlock()
+            resume()
+            return
+        }
+        waiting.append(resume)
+        condition.unlock()
+    }
+
+    func waitForRoom() {
+        condition.lock()
+        while queued > limit { condition.wait() }
+        condition.unlock()
     }
 }

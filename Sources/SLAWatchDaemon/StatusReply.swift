@@ -43,6 +43,11 @@ public struct StatusReply: Sendable, Codable {
     public var journalDropped: Int
     /// Drop files by outcome.
     public var files: FileCounts.Snapshot
+    /// Events parsed and waiting for the engine now, and the most that ever waited
+    /// (`max_queued_events` bounds it, up to one read's worth).
+    public var queuedEvents: Int
+    /// See `queuedEvents`.
+    public var queuedEventsPeak: Int
 
     /// Creates a reply; the totals are summed from `sources`.
     public init(
@@ -59,7 +64,8 @@ public struct StatusReply: Sendable, Codable {
         datagramsTooLong: Int,
         journalWritten: Int,
         journalDropped: Int,
-        files: FileCounts.Snapshot
+        files: FileCounts.Snapshot,
+        queued: (now: Int, peak: Int) = (0, 0)
     ) {
         version = SLAWatchVersion.current
         self.pid = pid
@@ -81,12 +87,14 @@ public struct StatusReply: Sendable, Codable {
         self.journalWritten = journalWritten
         self.journalDropped = journalDropped
         self.files = files
+        queuedEvents = queued.now
+        queuedEventsPeak = queued.peak
     }
 
     private enum CodingKeys: String, CodingKey {
         case version, pid, startedAt, lastEvaluation, commits, objectives, accepted, rejected, ignored,
             rejectedByReason, sources, rejectedBySource, connections, connectionsRefused, datagrams,
-            datagramsTooLong, journalWritten, journalDropped, files
+            datagramsTooLong, journalWritten, journalDropped, files, queuedEvents, queuedEventsPeak
     }
 
     /// Writes every key, `null` for a missing `lastEvaluation`.
@@ -111,6 +119,8 @@ public struct StatusReply: Sendable, Codable {
         try c.encode(journalWritten, forKey: .journalWritten)
         try c.encode(journalDropped, forKey: .journalDropped)
         try c.encode(files, forKey: .files)
+        try c.encode(queuedEvents, forKey: .queuedEvents)
+        try c.encode(queuedEventsPeak, forKey: .queuedEventsPeak)
     }
 
     /// The JSON text: sorted keys, infinities as `"+Inf"`/`"-Inf"`, NaN as `"NaN"`.

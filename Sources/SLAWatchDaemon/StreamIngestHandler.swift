@@ -18,6 +18,8 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private let tally: SourceTally
     private let patterns: [String]?
     private var finished = false
+    /// Reading is off while the ingest queue is full (an idle timeout then is not the peer's).
+    private var paused = false
     /// Whether the client sent a `#sync` (its answers must go out before the connection closes).
     private var sawSync = false
     private var reportedStats = ParseStats()
@@ -44,6 +46,21 @@ final class StreamIngestHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flush(context: context)
+        // Back-pressure: while the engine is behind, read no more from this peer (its writes
+        // wait in the socket buffer); reading resumes once the queue is below half its limit.
+        if pipeline.isFull && !paused {
+            paused = true
+            let channel = context.channel
+            _ = channel.setOption(ChannelOptions.autoRead, value: false)
+            let loop = context.eventLoop
+            let resume = NIOLoopBound(self, eventLoop: loop)
+            pipeline.whenRoom {
+                loop.execute {
+                    resume.value.paused = false
+                    _ = channel.setOption(ChannelOptions.autoRead, value: true)
+                }
+            }
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -51,7 +68,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
             // Half-closed (a clean end of input): a final line without \n counts; answer what
             // was sent, then close our side.
             finish(context: context, close: true, cleanEnd: true)
-        } else if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
+        } else if let e = event as? IdleStateHandler.IdleStateEvent, e == .read, !paused {
             // idle_timeout: complete lines already sent are processed; a partial one is not.
             finish(context: context, close: true, cleanEnd: false)
         } else {

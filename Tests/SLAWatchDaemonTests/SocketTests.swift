@@ -380,3 +380,55 @@ struct SocketTests {
         #expect(entries.first?["SLAWATCH_SOURCE"]?.contains("uid=0") == true)
     }
 }
+
+/// Back-pressure: while the engine is behind, the daemon stops reading instead of queuing without
+/// bound, and every event is counted once it catches up.
+@Suite(.serialized)
+struct BackPressureTests {
+    @Test func aFloodWhileTheEngineIsStuckStaysBoundedAndLosesNothing() throws {
+        let id = runID()
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - {name: bp-\(id), provider: p, customer: c, objectives: [{name: bp-\(id), metric: bp.\(id), sli: count, window: 1h, direction: at_most, baseline: 1e12, nodata: ok}]}
+                """,
+            extraConfig: "max_queued_events: 20000\n"
+        )
+        try daemon.start(environment: ["SLAWATCH_DEBUG_COMMANDS": "1"])
+        defer { daemon.stop() }
+        // Stick the engine for 3 s, then send 400,000 events (20x the limit) on one connection
+        // and 2,000 datagrams of 50 lines.
+        #expect(try sh(.socat, ["-", "UNIX-CONNECT:\(daemon.controlSocket)"], stdin: "debug wedge-engine 3").0 == 0)
+        let dgram = daemon.root.appendingPathComponent("run/ingest.dgram").path
+        let script = """
+            import socket, sys, threading
+            lines = b"".join(b"bp.\(id):1|c\\n" for _ in range(400000)) + b"#sync flood\\n"
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            d.connect(sys.argv[2])
+            def datagrams():
+                msg = b"".join(b"bp.\(id):1|c\\n" for _ in range(50))
+                for _ in range(2000):
+                    d.send(msg)
+            t = threading.Thread(target=datagrams)
+            t.start()
+            s.sendall(lines)
+            data = b""
+            while b"flood" not in data:
+                data += s.recv(4096)
+            t.join()
+            print(data.decode().strip())
+            """
+        let (rc, out, err) = try python(script, args: [daemon.ingestSocket, dgram])
+        #expect(rc == 0, "\(err)")
+        #expect(out == "ok flood 400000 0\n")
+        #expect(waitUntil(20) { (try? daemon.status())?["accepted"] as? Int == 500_000 })
+        let status = try daemon.status()
+        let peak = try #require(status["queuedEventsPeak"] as? Int)
+        // Bounded: the limit plus what was in flight from one read of each listener.
+        #expect(peak <= 20000 + 70000, "peak \(peak)")
+        #expect(peak > 0)
+        #expect(status["queuedEvents"] as? Int == 0)
+    }
+}

@@ -107,7 +107,8 @@ struct StatusCommandTests {
              "accepted":5,"rejected":1,"ignored":0,"rejectedByReason":{"invalid_value":1},
              "sources":{"stream":{"accepted":5,"rejected":1,"ignored":0,"ignoredFields":0,"ignoredMessages":0,"rejectedByReason":{"invalid_value":1}}},
              "rejectedBySource":{},"connections":0,"connectionsRefused":0,"datagrams":0,"datagramsTooLong":0,
-             "journalWritten":2,"journalDropped":0,"files":{"processed":0,"failed":0,"recovered":0,"repeats":0,"stuck":0,"retried":0}}
+             "journalWritten":2,"journalDropped":0,"files":{"processed":0,"failed":0,"recovered":0,"repeats":0,"stuck":0,"retried":0},
+             "queuedEvents":0,"queuedEventsPeak":0}
             """
         )
         let now = try #require(RFC3339.parse("2026-12-02T11:00:00Z"))

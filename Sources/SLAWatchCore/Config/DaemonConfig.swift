@@ -66,6 +66,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var idleTimeout: Double
     /// Concurrent stream connections; further ones are closed at once and counted. Default 1024.
     public var maxConnections: Int
+    /// Events parsed but not yet in the engine, at most (`max_queued_events`, default 500,000:
+    /// about 25 MB). Above it the daemon stops reading the sockets until the engine catches up:
+    /// senders wait, nothing is dropped, and memory stays flat under any sender.
+    public var maxQueuedEvents: Int = 500_000
     /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the stream socket.
     /// Config: `gauge_deltas: true` (both sockets), `stream`, `datagram` or `false` (default).
     public var gaugeDeltas: Bool
@@ -122,7 +126,7 @@ public struct DaemonConfig: Sendable, Equatable {
     static let keys: Set<String> = [
         "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
-        "max_datagram_bytes", "idle_timeout", "max_connections", "gauge_deltas", "authorization",
+        "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "gauge_deltas", "authorization",
         "journal_queue_size", "max_alerts_per_minute", "drop",
     ]
 
@@ -298,6 +302,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if let v = r.count(m["max_datagram_bytes"], "max_datagram_bytes", 64...16 << 20) { c.maxDatagramBytes = v }
         if let node = m["drop"] { parseDrop(node, into: &c.drop, reader: &r) }
         if let v = r.count(m["max_connections"], "max_connections", 1...1 << 20) { c.maxConnections = v }
+        if let v = r.count(m["max_queued_events"], "max_queued_events", 1000...1 << 30) { c.maxQueuedEvents = v }
         if let v = r.count(m["journal_queue_size"], "journal_queue_size", 1...1 << 24) { c.journalQueueSize = v }
         if let v = r.count(m["max_alerts_per_minute"], "max_alerts_per_minute", 1...1 << 24) {
             c.maxAlertsPerMinute = v
