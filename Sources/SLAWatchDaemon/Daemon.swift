@@ -76,6 +76,7 @@ public final class Daemon: Service, Sendable {
         let restored = try store.loadSnapshots(keepingSketchesPacked: true)
         engine.restore(restored)
         engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
+        engine.maxSeries = config.maxSeries
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let actor = EngineActor(engine: engine, store: store, clock: clock)
         // Settle: evaluate every restored instance once; only real changes are written (after the
@@ -341,6 +342,16 @@ public final class Daemon: Service, Sendable {
             if Task.isCancelled { break }
             let transitions = await actor.evaluate()
             if let summary = storm.summary(now: clock()) { journal.enqueue(summary) }
+            if let limit = await actor.takeSeriesLimitNotice() {
+                journal.enqueue([
+                    (
+                        "MESSAGE",
+                        "slawatch reached max_series (\(limit)): events that would start a new gauge or cumulative counter series are refused (series_limit) and counted"
+                    ),
+                    ("MESSAGE_ID", MessageID.seriesLimit), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
+                    ("SLAWATCH_MAX_SERIES", String(limit)),
+                ])
+            }
             if !transitions.isEmpty {
                 // Persist the new states before announcing them, so a restart does not re-announce.
                 do { try await actor.commit() } catch { logger.error("commit after transitions failed: \(error)") }

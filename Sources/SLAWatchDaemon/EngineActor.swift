@@ -224,6 +224,9 @@ public actor EngineActor {
         startWriteIfIdle()
     }
 
+    /// `max_series` once, the first time it refused a series.
+    public func takeSeriesLimitNotice() -> Int? { engine.takeSeriesLimitNotice() }
+
     /// Every objective's alert state as of the last evaluation (cheap: no SLI computation).
     public func states() -> [AlertState] { engine.alertStates }
 
@@ -269,6 +272,7 @@ public actor EngineActor {
         summary.removed = engine.objectives.map(\.name).filter { !newNames.contains($0) }
         var next = Engine(objectives: objectives, maxFutureSkew: maxFutureSkew)
         next.tracksGaugeLevels = engine.tracksGaugeLevels
+        next.maxSeries = engine.maxSeries
         next.restore(engine.allSnapshots())
         next.restoreGaugeLevels(engine.persistedLevels)
         engine = next

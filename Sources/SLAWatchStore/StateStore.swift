@@ -198,6 +198,9 @@ public final class StateStore: Sendable {
                     ])
                 }
             }
+            // A full write holds every series kept: the others (metrics no objective uses any
+            // more, series beyond max_series) go.
+            if batch.full { try db.execute(sql: "DELETE FROM gauge_level") }
             if !batch.gaugeLevels.isEmpty {
                 let upsert = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)"

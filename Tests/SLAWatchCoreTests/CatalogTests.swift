@@ -14,7 +14,8 @@ import Testing
     static let ids = [
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
-        MessageID.fileFailed, MessageID.started, MessageID.stopped, MessageID.storeFailure, MessageID.journalDropped,
+        MessageID.fileFailed, MessageID.started, MessageID.stopped, MessageID.seriesLimit, MessageID.storeFailure,
+        MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
     ]
@@ -47,7 +48,7 @@ import Testing
             "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
             "SLAWATCH_PROJECTION", "SLAWATCH_BURN_RATE_LONG", "SLAWATCH_BURN_RATE_SHORT", "SLAWATCH_BURN_RULE",
             "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE", "SLAWATCH_VERSION",
-            "SLAWATCH_REASON", "SLAWATCH_UPTIME",
+            "SLAWATCH_REASON", "SLAWATCH_UPTIME", "SLAWATCH_MAX_SERIES",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -259,7 +259,7 @@ let badLines: [BadLine] = [
         // CSVEventTests).
         let notParser: Set<RejectReason> = [
             .lineTooLong, .futureEvent, .tooLate, .unknownControl, .unauthorized, .datagramTooLong, .incompleteLine,
-            .invalidCSV, .instanceLimit,
+            .invalidCSV, .instanceLimit, .seriesLimit,
         ]
         #expect(reasons == Set(RejectReason.allCases).subtracting(notParser))
     }

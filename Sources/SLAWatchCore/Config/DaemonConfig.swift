@@ -70,6 +70,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// about 25 MB). Above it the daemon stops reading the sockets until the engine catches up:
     /// senders wait, nothing is dropped, and memory stays flat under any sender.
     public var maxQueuedEvents: Int = 500_000
+    /// Gauge and cumulative-counter series whose state is kept at most (`max_series`, default
+    /// 100,000): more distinct series are refused (`series_limit`), with one journal entry.
+    public var maxSeries: Int = 100_000
     /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the stream socket.
     /// Config: `gauge_deltas: true` (both sockets), `stream`, `datagram` or `false` (default).
     public var gaugeDeltas: Bool
@@ -126,7 +129,8 @@ public struct DaemonConfig: Sendable, Equatable {
     static let keys: Set<String> = [
         "state_directory", "runtime_directory", "drop_directory", "objectives_directory", "snapshot_interval",
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
-        "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "gauge_deltas", "authorization",
+        "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "max_series", "gauge_deltas",
+        "authorization",
         "journal_queue_size", "max_alerts_per_minute", "drop",
     ]
 
@@ -303,6 +307,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if let node = m["drop"] { parseDrop(node, into: &c.drop, reader: &r) }
         if let v = r.count(m["max_connections"], "max_connections", 1...1 << 20) { c.maxConnections = v }
         if let v = r.count(m["max_queued_events"], "max_queued_events", 1000...1 << 30) { c.maxQueuedEvents = v }
+        if let v = r.count(m["max_series"], "max_series", 1...1 << 30) { c.maxSeries = v }
         if let v = r.count(m["journal_queue_size"], "journal_queue_size", 1...1 << 24) { c.journalQueueSize = v }
         if let v = r.count(m["max_alerts_per_minute"], "max_alerts_per_minute", 1...1 << 24) {
             c.maxAlertsPerMinute = v

@@ -23,6 +23,8 @@ public enum MessageID {
     public static let fileFailed = "ff40387b0c2040e38a555351235daede"
     /// The daemon started (with what it restored).
     public static let started = "93b48843133d463e9754cfea9831d5f5"
+    /// `max_series` refused a new gauge or cumulative series (once per run).
+    public static let seriesLimit = "94f91916f427446e8283436205c832f4"
     /// The daemon stopped, and why (SIGTERM, SIGINT, a fatal error); pairs with `started`.
     public static let stopped = "02114f350b4a4ed9b2b5a8b06af8de9a"
     /// Writing a snapshot to the store failed.

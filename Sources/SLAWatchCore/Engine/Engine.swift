@@ -53,6 +53,13 @@ public struct Engine: Sendable {
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
     /// `+N|g` changes the level; the daemon turns it on with `gauge_deltas: true`).
     public var tracksGaugeLevels = false
+    /// Series (gauge levels and cumulative-counter bases) kept at most (`max_series`): state is
+    /// kept only for metrics an objective uses, and an event that would start one more series is
+    /// rejected (`series_limit`), so memory stays bounded whatever the senders make up.
+    public var maxSeries = 100_000
+    /// Events refused by `maxSeries` since start.
+    public private(set) var seriesRefused = 0
+    private var seriesLimitNoticed = false
     /// Current level of every gauge series (metric and labels), for the etsy delta dialect.
     public private(set) var gaugeLevels: [String: Double] = [:]
     private var dirtyGauges: Set<String> = []
@@ -210,12 +217,39 @@ public struct Engine: Sendable {
         var result = IngestResult()
         var batch = input
         let skew = maxFutureSkew
-        // Cumulative counters become increases (per series, reset-aware; a first sample is a base).
-        if batch.kinds.contains(.cumulative) {
-            for i in batch.indices where batch.kinds[i] == .cumulative {
+        // Which of the batch's names an objective uses (series state is kept for those only), and
+        // the events refused because they would start a series beyond `maxSeries`.
+        var candidates = scratchCandidates
+        scratchCandidates = []
+        candidates.removeAll(keepingCapacity: true)
+        for name in batch.names { candidates.append(byMetric.lookup(name)) }
+        var refusedSeries: Set<Int> = []
+        // Series state, in event order (so `maxSeries` refuses the latest series, not a kind):
+        // cumulative counters become increases (per series, reset-aware; a first sample is a
+        // base), and etsy gauge deltas become levels.
+        let tracksCumulative = batch.kinds.contains(.cumulative)
+        if tracksCumulative || tracksGaugeLevels {
+            for i in batch.indices {
+                let kind = batch.kinds[i]
+                guard (kind == .cumulative || (kind == .gauge && tracksGaugeLevels)),
+                    candidates[Int(batch.nameIndex[i])] != nil
+                else { continue }
                 let t = batch.time(at: i) ?? now
                 if t > now + skew { continue }
+                if kind == .gauge {
+                    let e = batch[i]
+                    if gaugeLevels[Self.seriesKey(e)] == nil && !roomForSeries() {
+                        refusedSeries.insert(i)
+                        continue
+                    }
+                    if let level = trackGauge(e) { batch.setValue(level, at: i) }
+                    continue
+                }
                 let key = Self.seriesKey(batch[i])
+                if cumulativeLast[key] == nil && stagedCumulative[key] == nil && !roomForSeries() {
+                    refusedSeries.insert(i)
+                    continue
+                }
                 let v = batch.values[i]
                 var increase = 0.0
                 // A staged file's bases stay aside until its commit (a file read again after an
@@ -238,12 +272,6 @@ public struct Engine: Sendable {
                 batch.setCounterIncrease(increase, at: i)
             }
         }
-        // etsy gauge deltas first (they touch engine state other than the windows).
-        if tracksGaugeLevels {
-            for i in batch.indices where batch.kinds[i] == .gauge && (batch.time(at: i) ?? now) <= now + skew {
-                if let level = trackGauge(batch[i]) { batch.setValue(level, at: i) }
-            }
-        }
         // group_by: each (objective, label set) goes to its instance, created on first sight
         // (-1: refused by max_instances).
         let route = groupParents.isEmpty ? [:] : routeInstances(batch, toStaging: toStaging)
@@ -254,10 +282,6 @@ public struct Engine: Sendable {
         let labelSetCount = batch.labelSets.count
         // Scratch buffers live in the engine and are reused batch after batch (no allocation
         // per batch in the steady state); they are moved out for the loop and back after it.
-        var candidates = scratchCandidates
-        scratchCandidates = []
-        candidates.removeAll(keepingCapacity: true)
-        for name in batch.names { candidates.append(index.lookup(name)) }
         var filterCache: [Int: Bool] = [:]
         var flags = dirtyFlags
         dirtyFlags = []
@@ -284,6 +308,10 @@ public struct Engine: Sendable {
                     let t = batch.times[i].isNaN ? now : batch.times[i]
                     if t > now + skew {
                         result.rejected.append((i, .futureEvent))
+                        continue
+                    }
+                    if !refusedSeries.isEmpty && refusedSeries.contains(i) {
+                        result.rejected.append((i, .seriesLimit))
                         continue
                     }
                     guard let range = candidates[Int(batch.nameIndex[i])] else {
@@ -479,6 +507,20 @@ public struct Engine: Sendable {
             + "}"
     }
 
+    /// Whether one more series may be kept (counting the refusals when not).
+    private mutating func roomForSeries() -> Bool {
+        if gaugeLevels.count + cumulativeLast.count + stagedCumulative.count < maxSeries { return true }
+        seriesRefused += 1
+        return false
+    }
+
+    /// `maxSeries` the first time it refused a series, once (the daemon writes one journal entry).
+    public mutating func takeSeriesLimitNotice() -> Int? {
+        guard seriesRefused > 0, !seriesLimitNoticed else { return nil }
+        seriesLimitNoticed = true
+        return maxSeries
+    }
+
     /// Gauge levels changed since the last call (series key → level), and clears the set.
     public mutating func takeDirtyGaugeLevels() -> [String: Double] {
         defer {
@@ -500,9 +542,14 @@ public struct Engine: Sendable {
     }
 
     /// Restores gauge levels and cumulative-counter bases saved by an earlier run (a restored
-    /// base has no time: any later sample is compared with it).
+    /// base has no time: any later sample is compared with it). Series of metrics no objective
+    /// uses any more are left out (the next full write removes them from the store).
     public mutating func restoreGaugeLevels(_ levels: [String: Double]) {
         for (k, v) in levels {
+            // Only series of metrics an objective uses, and at most `maxSeries` of them.
+            let series = k.hasPrefix(Self.cumulativePrefix) ? String(k.dropFirst(Self.cumulativePrefix.count)) : k
+            let metric = series.split(separator: "{", maxSplits: 1).first.map(String.init) ?? series
+            if byMetric.lookup(metric) == nil || gaugeLevels.count + cumulativeLast.count >= maxSeries { continue }
             if k.hasPrefix(Self.cumulativePrefix) {
                 cumulativeLast[String(k.dropFirst(Self.cumulativePrefix.count))] = (v, -Double.infinity)
             } else {

@@ -23,6 +23,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
     case incompleteLine = "incomplete_line"
     case invalidCSV = "invalid_csv"
     case instanceLimit = "instance_limit"
+    case seriesLimit = "series_limit"
 
     /// A sentence naming what was wrong with a statsd line (`explanation(in:)` for the others).
     public var description: String { explanation(in: .statsd) }
@@ -85,6 +86,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .datagramTooLong: return "datagram longer than max_datagram_bytes (dropped whole)"
         case .instanceLimit:
             return "a group_by objective reached max_instances: no instance for this label value"
+        case .seriesLimit:
+            return "max_series reached: no state is kept for a new gauge or cumulative counter series"
         case .invalidCSV:
             return "CSV row has the wrong number of cells or an unterminated quote (or the file's header is unusable)"
         case .incompleteLine:
