@@ -21,6 +21,11 @@ let package = Package(
             path: "Sources/IngestAllocations"
         ),
         .executableTarget(
+            name: "ingest-instructions",
+            dependencies: [.product(name: "SLAWatchCoreLibrary", package: "slawatch")],
+            path: "Sources/IngestInstructions"
+        ),
+        .executableTarget(
             name: "make-state",
             dependencies: [
                 .product(name: "SLAWatchCoreLibrary", package: "slawatch"),

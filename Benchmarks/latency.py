@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Latency and trickle figures of a running slawatch daemon (docs/performance.md).
 
-usage: latency.py RUN_DIR DAEMON_LOG [--objectives N] [--seconds S] [--rate R] [--probes P]
+usage: latency.py RUN_DIR DAEMON_LOG [--objectives N] [--seconds S] [--rate R] [--probes P] [--no-flat]
 
 RUN_DIR holds ingest.sock and control.sock; DAEMON_LOG is the daemon's stderr (it runs with
 --stderr, one line per journal entry). The daemon must watch `bench.s0` … `bench.s{N-1}` (count, 5m)
@@ -11,7 +11,8 @@ Measures, while R events/s (default 1,000) spread over the N metrics keep every 
   sync      `#sync` round trips on the producing connection (p50, p99, max, in ms)
   alert     breaching event sent → its "breached" line in the log (p50, p99, max, in ms)
   trickle   the daemon's CPU share of one core at that rate
-and then, flat out, events/s with `#sync` every 1,000 events (acks pipelined) against none.
+and then (unless --no-flat), flat out, events/s with `#sync` every 1,000 events (acks
+pipelined) against none. --rate 0: no load but the probes (idle alert latency).
 Prints `name value` lines that scripts/bench.sh collects.
 """
 import os, random, socket, sys, threading, time
@@ -112,7 +113,7 @@ probe_conn.connect(os.path.join(run_dir, "ingest.sock"))
 probe_every = seconds / max(1, probes)
 
 step = 0.01
-per_step = max(1, int(rate * step))
+per_step = int(rate * step)
 cpu0, t0 = cpu(pid), time.monotonic()
 k = 0
 n = 0
@@ -157,6 +158,10 @@ print(f"alert_max_ms {max(alert_ms) if alert_ms else float('nan'):.0f}")
 print(f"alert_count {len(alert_ms)} of {k}")
 print(f"trickle_events_per_s {n / elapsed:.0f}")
 print(f"trickle_cpu_percent {trickle_cpu * 100:.1f}")
+
+if "--no-flat" in args:
+    done.set()
+    sys.exit(0)
 
 # Flat out: the same events with #sync every 1,000 (acks pipelined) against none.
 def flat_out(count, sync_every):

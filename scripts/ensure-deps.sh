@@ -51,6 +51,7 @@ if [ "$bench" = yes ]; then
     need netdata netdata-core
     need valgrind valgrind
     need ss iproute2
+    need cc gcc
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
