@@ -5,7 +5,7 @@
 # programs with their packages; keep the two lists in step).
 #   scripts/ensure-deps.sh           everything for make run, make test, make install and .ci/run
 #   scripts/ensure-deps.sh --bench   also the peers and tools of scripts/bench.sh (netdata's statsd
-#                                    from netdata-core, valgrind for instruction counts)
+#                                    from netdata-core, ss, a C compiler for Benchmarks/bench_io.c)
 set -euo pipefail
 bench=no
 [ "${1:-}" = "--bench" ] && bench=yes
@@ -47,9 +47,10 @@ need strip binutils
 need ldd libc-bin
 need man man-db
 need groff groff-base
+# CI's count gate (scripts/check-counts.sh): instruction counts by callgrind.
+need valgrind valgrind
 if [ "$bench" = yes ]; then
     need netdata netdata-core
-    need valgrind valgrind
     need ss iproute2
     need cc gcc
 fi

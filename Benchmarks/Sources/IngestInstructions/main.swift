@@ -66,6 +66,36 @@ func run(
     return parsed
 }
 
+/// The measured part of `parse` and `ingest` (callgrind collects inside it only:
+/// `--toggle-collect='*measuredRun*'`).
+@inline(never)
+func measuredRun(
+    _ payload: [UInt8],
+    _ range: Range<Int>,
+    batcher: inout LineBatcher,
+    engine: inout Engine,
+    pool: EventBatchPool,
+    engineToo: Bool
+) -> Int {
+    run(payload, range, batcher: &batcher, engine: &engine, pool: pool, engineToo: engineToo)
+}
+
+/// The measured part of `commit`: take the changes and encode their buckets as the store does.
+@inline(never)
+func measuredCommit(_ engine: inout Engine) -> (instances: Int, bytes: Int) {
+    let changes = engine.takeChanges()
+    var blob: [UInt8] = []
+    var bytes = 0
+    for c in changes {
+        for bucket in c.buckets {
+            blob.removeAll(keepingCapacity: true)
+            BucketCodec.encode(bucket.aggregate, into: &blob)
+            bytes += blob.count
+        }
+    }
+    return (changes.count, bytes)
+}
+
 func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
     var engine = Engine(objectives: objectives)
     var batcher = LineBatcher(maxLineBytes: 65536)
@@ -76,7 +106,7 @@ func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
         let warm = payload.count / 10
         _ = run(payload, 0..<warm, batcher: &batcher, engine: &engine, pool: pool, engineToo: mode == "ingest")
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let n = run(payload, warm..<payload.count, batcher: &batcher, engine: &engine, pool: pool, engineToo: mode == "ingest")
+        let n = measuredRun(payload, warm..<payload.count, batcher: &batcher, engine: &engine, pool: pool, engineToo: mode == "ingest")
         let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
         print(String(format: "%@ %d %.1f", mode, n, ns / Double(n)))
     case "commit":
@@ -88,18 +118,9 @@ func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
         let b = batcher.take()
         _ = engine.ingest(b.events, now: now + 1)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let changes = engine.takeChanges()
-        var blob: [UInt8] = []
-        var bytes = 0
-        for c in changes {
-            for bucket in c.buckets {
-                blob.removeAll(keepingCapacity: true)
-                BucketCodec.encode(bucket.aggregate, into: &blob)
-                bytes += blob.count
-            }
-        }
+        let (count, bytes) = measuredCommit(&engine)
         let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
-        print(String(format: "commit %d instances %d bytes %.1f ns per instance", changes.count, bytes, ns / Double(changes.count)))
+        print(String(format: "commit %d instances %d bytes %.1f ns per instance", count, bytes, ns / Double(count)))
     default:
         FileHandle.standardError.write(Data("usage: ingest-instructions parse|ingest|commit [EVENTS] [SERIES]\n".utf8))
         exit(2)
