@@ -544,7 +544,7 @@ public struct DropDirectory: Sendable {
         var keep: [Int] = []
         keep.reserveCapacity(parsed.count)
         for i in parsed.indices {
-            if let allowed, !allowed[Int(parsed.nameIndex[i])] {
+            if let allowed, !allowed[Int(parsed.records[i].nameIndex)] {
                 rejections.append(LineRejection(line: lines[i], reason: .unauthorized, excerpt: parsed.metric(at: i)))
                 run.tally.notCounted.append(base + i)
                 continue

@@ -90,7 +90,7 @@ func authorize(
     if allowed.allSatisfy({ $0 }) { return }
     var keep: [Int] = []
     for i in events.indices {
-        if allowed[Int(events.nameIndex[i])] {
+        if allowed[Int(events.records[i].nameIndex)] {
             keep.append(i)
         } else {
             rejections.append(LineRejection(line: lines[i], reason: .unauthorized, excerpt: events.metric(at: i)))

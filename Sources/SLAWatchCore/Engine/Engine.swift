@@ -227,12 +227,12 @@ public struct Engine: Sendable {
         // Series state, in event order (so `maxSeries` refuses the latest series, not a kind):
         // cumulative counters become increases (per series, reset-aware; a first sample is a
         // base), and etsy gauge deltas become levels.
-        let tracksCumulative = batch.kinds.contains(.cumulative)
+        let tracksCumulative = batch.hasCumulative
         if tracksCumulative || tracksGaugeLevels {
             for i in batch.indices {
-                let kind = batch.kinds[i]
+                let kind = batch.records[i].kind
                 guard (kind == .cumulative || (kind == .gauge && tracksGaugeLevels)),
-                    candidates[Int(batch.nameIndex[i])] != nil
+                    candidates[Int(batch.records[i].nameIndex)] != nil
                 else { continue }
                 let t = batch.time(at: i) ?? now
                 if t > now + skew { continue }
@@ -250,7 +250,7 @@ public struct Engine: Sendable {
                     refusedSeries.insert(i)
                     continue
                 }
-                let v = batch.values[i]
+                let v = batch.records[i].value
                 var increase = 0.0
                 // A staged file's bases stay aside until its commit (a file read again after an
                 // abort must see the bases it saw the first time).
@@ -305,7 +305,7 @@ public struct Engine: Sendable {
         windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
                 for i in 0..<batch.count {
-                    let t = batch.times[i].isNaN ? now : batch.times[i]
+                    let t = batch.records[i].time.isNaN ? now : batch.records[i].time
                     if t > now + skew {
                         result.rejected.append((i, .futureEvent))
                         continue
@@ -314,7 +314,7 @@ public struct Engine: Sendable {
                         result.rejected.append((i, .seriesLimit))
                         continue
                     }
-                    guard let range = candidates[Int(batch.nameIndex[i])] else {
+                    guard let range = candidates[Int(batch.records[i].nameIndex)] else {
                         result.accepted += 1
                         continue
                     }
@@ -324,7 +324,7 @@ public struct Engine: Sendable {
                     for k in range {
                         var j = index.objectives[k]
                         if isGroupParent[j] {
-                            guard let r = route[Int(batch.labelIndex[i]) << 20 | j] else { continue }
+                            guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else { continue }
                             if r < 0 {
                                 refused = true
                                 continue
@@ -334,8 +334,8 @@ public struct Engine: Sendable {
                         if let g = goodSelectors[j] {
                             // A ratio objective: the event may count in the total, the good
                             // count, or both (decided once per name, label set and objective).
-                            let n = Int(batch.nameIndex[i])
-                            let l = Int(batch.labelIndex[i])
+                            let n = Int(batch.records[i].nameIndex)
+                            let l = Int(batch.records[i].labelIndex)
                             let key = (n * labelSetCount + l) * objectiveCount + j
                             let role: UInt8
                             if let known = roleCache[key] {
@@ -355,9 +355,9 @@ public struct Engine: Sendable {
                             // The live window, or the staged one of an open drop file.
                             let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
                             if w.pointee.addRatio(
-                                value: batch.values[i],
-                                kind: batch.kinds[i],
-                                sampleRate: batch.rates[i],
+                                value: batch.records[i].value,
+                                kind: batch.records[i].kind,
+                                sampleRate: batch.records[i].rate,
                                 at: t,
                                 oldest: oldest[j],
                                 good: role & 2 != 0,
@@ -373,7 +373,7 @@ public struct Engine: Sendable {
                             continue
                         }
                         if !filters[j].isEmpty {
-                            let l = Int(batch.labelIndex[i])
+                            let l = Int(batch.records[i].labelIndex)
                             let key = l * objectiveCount + j
                             let ok: Bool
                             if let known = filterCache[key] {
@@ -388,10 +388,10 @@ public struct Engine: Sendable {
                         if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
                         let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
                         if w.pointee.add(
-                            value: batch.values[i],
-                            kind: batch.kinds[i],
-                            sampleRate: batch.rates[i],
-                            member: batch.members[i],
+                            value: batch.records[i].value,
+                            kind: batch.records[i].kind,
+                            sampleRate: batch.records[i].rate,
+                            member: batch.member(at: i),
                             at: t,
                             oldest: oldest[j]
                         ) {

@@ -64,12 +64,12 @@ public struct ParseCache: Sendable {
     private var tagIDs: [Int]
     private var nextID = 0
 
-    /// A cache with 2,048 name slots and 512 tag-set slots (about 140 KiB).
+    /// A cache with 2,048 two-way sets of names and 512 tag-set slots (about 260 KiB).
     public init() {
-        names = Array(repeating: nil, count: 2048)
-        nameIDs = Array(repeating: -1, count: 2048)
-        nameKeys = Array(repeating: 0, count: 2048 * Self.keyWidth)
-        nameLengths = Array(repeating: -1, count: 2048)
+        names = Array(repeating: nil, count: 4096)
+        nameIDs = Array(repeating: -1, count: 4096)
+        nameKeys = Array(repeating: 0, count: 4096 * Self.keyWidth)
+        nameLengths = Array(repeating: -1, count: 4096)
         tagKeys = Array(repeating: nil, count: 512)
         tagValues = Array(repeating: [:], count: 512)
         tagIDs = Array(repeating: -1, count: 512)
@@ -90,33 +90,46 @@ public struct ParseCache: Sendable {
     /// Whether the cache stores anything (`disabled` does not).
     public var isEnabled: Bool { !names.isEmpty }
 
-    static func hash(_ b: UnsafeRawBufferPointer) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in b { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
-    }
+    static func hash(_ b: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: fnvHash(b)) }
 
-    /// The name for these bytes and the id of the cache entry (unique for the cache's life),
-    /// `-1` when the cache is disabled.
-    mutating func name(_ b: UnsafeRawBufferPointer) -> (String, Int) {
-        guard isEnabled, b.count <= Self.keyWidth else { return (String(decoding: b, as: UTF8.self), -1) }
-        let slot = Self.hash(b) & (names.count - 1)
-        let offset = slot * Self.keyWidth
-        if nameLengths[slot] == Int32(b.count) {
+    /// The cache entry of the name `b` whose hash (`hash(_:)`) is `hash`: its slot (for
+    /// `string(at:)`) and its id (unique for the cache's life), `(-1, -1)` when the cache is
+    /// disabled or the name is too long to cache. Two-way set-associative: names whose hashes
+    /// collide in a set take its two ways, so a thousand names in 2,048 sets do not evict each
+    /// other. No `String` is made or copied on a hit.
+    @inline(__always)
+    mutating func entry(_ b: UnsafeRawBufferPointer, hash: Int) -> (slot: Int, id: Int) {
+        guard isEnabled, b.count <= Self.keyWidth else { return (-1, -1) }
+        let set = (hash & (names.count / 2 - 1)) << 1
+        for way in 0..<2 where nameLengths[set + way] == Int32(b.count) {
+            let offset = (set + way) * Self.keyWidth
             let same = nameKeys.withUnsafeBytes { keys in
                 b.isEmpty || memcmp(keys.baseAddress! + offset, b.baseAddress!, b.count) == 0
             }
-            if same, let cached = names[slot] { return (cached, nameIDs[slot]) }
+            if same { return (set + way, nameIDs[set + way]) }
         }
-        let fresh = String(decoding: b, as: UTF8.self)
-        names[slot] = fresh
+        // A miss: take the way not used last (its id is the smaller).
+        let slot = nameIDs[set] <= nameIDs[set + 1] ? set : set + 1
+        names[slot] = String(decoding: b, as: UTF8.self)
+        let offset = slot * Self.keyWidth
         nameKeys.withUnsafeMutableBytes { keys in
             if !b.isEmpty { memcpy(keys.baseAddress! + offset, b.baseAddress!, b.count) }
         }
         nameLengths[slot] = Int32(b.count)
         nextID += 1
         nameIDs[slot] = nextID
-        return (fresh, nextID)
+        return (slot, nextID)
+    }
+
+    /// The name held in `slot` (from `entry`).
+    @inline(__always)
+    func string(at slot: Int) -> String { names[slot]! }
+
+    /// The name for these bytes and the id of the cache entry (unique for the cache's life),
+    /// `-1` when the cache is disabled.
+    mutating func name(_ b: UnsafeRawBufferPointer) -> (String, Int) {
+        let (slot, id) = entry(b, hash: Self.hash(b))
+        return slot < 0 ? (String(decoding: b, as: UTF8.self), -1) : (string(at: slot), id)
     }
 
     func labels(_ b: UnsafeRawBufferPointer) -> ([String: String], Int)? {
@@ -235,22 +248,13 @@ public struct LineParser: Sendable {
         cache: inout ParseCache
     ) -> LineOutcome {
         // ASCII is valid UTF-8; only lines with high bytes pay for full validation.
-        var ascii = true
-        for byte in b where byte >= 0x80 {
-            ascii = false
-            break
-        }
+        let ascii = isASCII(b)
         if !ascii && String(validating: b, as: UTF8.self) == nil { return .rejected(.invalidUTF8) }
-        guard let colon = find(UInt8(ascii: ":"), in: b, from: 0) else {
-            return .rejected(.missingValue)
-        }
+        // One pass over the name: find the ':', check the name's bytes, hash them for the cache.
+        let (colon, badName, h) = scanName(b)
+        if colon < 0 { return .rejected(.missingValue) }
         if colon == 0 { return .rejected(.emptyName) }
-        for i in 0..<colon {
-            let byte = b[i]
-            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") {
-                return .rejected(.invalidName)
-            }
-        }
+        if badName { return .rejected(.invalidName) }
         // Fields after the name, split at '|' by index: values, type, then optional fields.
         guard let firstBar = find(UInt8(ascii: "|"), in: b, from: colon + 1) else {
             return b.count == colon + 1 ? .rejected(.missingValue) : .rejected(.missingType)
@@ -273,8 +277,8 @@ public struct LineParser: Sendable {
         default: return .rejected(.unknownType)
         }
         var rate = 1.0
-        var labels: [String: String] = [:]
-        var labelsID = -1
+        var labels: [String: String]?
+        var labelsID = 0
         var time: Double?
         var fieldStart = typeEnd + 1
         while fieldStart <= b.count {
@@ -300,11 +304,11 @@ public struct LineParser: Sendable {
                     guard parseTags(rest, into: &parsed) else { return .rejected(.invalidTag) }
                     id = cache.store(labels: parsed, for: rest)
                 }
-                if labels.isEmpty {
+                if labels == nil {
                     (labels, labelsID) = (parsed, id)
                 } else {
                     // Several #-fields: their union is a new label set, not a cached one.
-                    labels.merge(parsed) { _, new in new }
+                    labels!.merge(parsed) { _, new in new }
                     labelsID = -1
                 }
             case UInt8(ascii: "T"):
@@ -317,18 +321,22 @@ public struct LineParser: Sendable {
                 stats.ignoredFields += 1
             }
         }
-        var (name, nameID) = cache.name(UnsafeRawBufferPointer(rebasing: b[0..<colon]))
-        if !ascii {
-            name = name.precomposedStringWithCanonicalMapping
-            nameID = -1
+        let nameBytes = UnsafeRawBufferPointer(rebasing: b[0..<colon])
+        var (slot, nameID) = cache.entry(nameBytes, hash: Int(truncatingIfNeeded: h))
+        if !ascii { (slot, nameID) = (-1, -1) }
+        // The name's String only when the batch meets this id for the first time.
+        func name() -> String {
+            if slot >= 0 { return cache.string(at: slot) }
+            let decoded = String(decoding: nameBytes, as: UTF8.self)
+            return ascii ? decoded : decoded.precomposedStringWithCanonicalMapping
         }
         if kind == .set {
             // A set member is any text (user id, session id); packing does not apply to sets.
             let member = String(decoding: valueField, as: UTF8.self)
             events.appendFields(
-                name: name,
+                name: name(),
                 nameID: nameID,
-                labels: labels,
+                labels: labels ?? [:],
                 labelsID: labelsID,
                 value: 1,
                 kind: .set,
@@ -370,9 +378,9 @@ public struct LineParser: Sendable {
                 kind == .gauge && options.gaugeDeltas
                 && (piece[0] == UInt8(ascii: "+") || piece[0] == UInt8(ascii: "-"))
             events.appendFields(
-                name: name,
+                name: name(),
                 nameID: nameID,
-                labels: labels,
+                labels: labels ?? [:],
                 labelsID: labelsID,
                 value: v,
                 kind: kind,
@@ -573,6 +581,72 @@ public struct LineParser: Sendable {
     }
 }
 
+/// The statsd name at the start of `b`: the index of the `:` after it (-1: none), whether it holds
+/// a byte a name may not (a control character, DEL, `|` or `#`), and the FNV-1a hash of its bytes
+/// (`ParseCache.hash`), all in one pass: eight bytes at a time while no `:` or bad byte is in
+/// the word.
+@inline(__always)
+func scanName(_ b: UnsafeRawBufferPointer) -> (colon: Int, bad: Bool, hash: UInt64) {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    var bad = false
+    var i = 0
+    if let base = b.baseAddress {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func has(_ w: UInt64, _ c: UInt8) -> Bool {
+            let x = w ^ (ones &* UInt64(c))
+            return (x &- ones) & ~x & highs != 0
+        }
+        while i + 8 <= b.count {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // A control byte (< 0x20), DEL, ':', '|' or '#' somewhere: finish byte by byte.
+            if (w &- ones &* 0x20) & ~w & highs != 0 || has(w, 0x7F) || has(w, UInt8(ascii: ":"))
+                || has(w, UInt8(ascii: "|")) || has(w, UInt8(ascii: "#"))
+            {
+                break
+            }
+            for k in 0..<8 { h = (h ^ ((w >> (8 * UInt64(k))) & 0xFF)) &* 0x100_0000_01b3 }
+            i += 8
+        }
+    }
+    while i < b.count {
+        let byte = b[i]
+        if byte == UInt8(ascii: ":") { return (i, bad, finishHash(h)) }
+        if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "|") || byte == UInt8(ascii: "#") { bad = true }
+        h = (h ^ UInt64(byte)) &* 0x100_0000_01b3
+        i += 1
+    }
+    return (-1, bad, 0)
+}
+
+/// FNV-1a of bytes, finished (the parse cache's key for names and tag sets).
+@inline(__always)
+func fnvHash(_ b: UnsafeRawBufferPointer) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in b { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return finishHash(h)
+}
+
+@inline(__always)
+func finishHash(_ h: UInt64) -> UInt64 { h ^ (h >> 29) }
+
+/// Whether every byte is below 0x80, eight at a time.
+@inline(__always)
+func isASCII(_ b: UnsafeRawBufferPointer) -> Bool {
+    var i = 0
+    if let base = b.baseAddress {
+        while i + 8 <= b.count {
+            if base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+    }
+    while i < b.count {
+        if b[i] >= 0x80 { return false }
+        i += 1
+    }
+    return true
+}
+
 /// The index of the first `byte` in `b` at or after `from`, `nil` when absent. A plain loop:
 /// the fields of a statsd line are a few bytes long, where a memchr(3) call costs more than it
 /// saves (the line framing, which scans kilobytes, uses `findFar`).
@@ -636,7 +710,8 @@ func parseNumber(_ b: UnsafeRawBufferPointer) -> Double? {
         i += 1
     }
     if fast && anyDigit && fractionDigits <= 22 {
-        let v = Double(mantissa) / powersOfTen[fractionDigits]
+        // Whole numbers (the usual counter "1") need no table.
+        let v = fractionDigits == 0 ? Double(mantissa) : Double(mantissa) / powersOfTen[fractionDigits]
         return negative ? -v : v
     }
     // Only decimal syntax reaches Double(String): it would accept hexadecimal floats, and strtod
