@@ -38,6 +38,26 @@ public struct Engine: Sendable {
     private var filters: [[LabelMatcher]]
     /// Ratio objectives: the good selector's metric and matchers (`nil` for other objectives).
     private var goodSelectors: [(metric: String, matchers: [LabelMatcher])?]
+    /// Per index in `all`, what the ingest loop does with a matching event (plain numbers, so the
+    /// loop does not touch the arrays of strings and matchers for the common case).
+    private var routing: [Routing]
+
+    enum Routing: UInt8 {
+        /// Into the window (no label filter).
+        case plain
+        /// Into the window when the labels pass `filters`.
+        case filtered
+        /// A ratio objective: total and/or good.
+        case ratio
+        /// A `group_by` parent: to the instance of the labels.
+        case parent
+    }
+
+    static func routing(_ o: Objective, isParent: Bool) -> Routing {
+        if isParent { return .parent }
+        if o.sli == .ratio && o.good != nil { return .ratio }
+        return o.match.isEmpty ? .plain : .filtered
+    }
     private var lastValues: [Double?]
     /// Per index in `all`: event time (unix seconds) of the newest event counted in its window,
     /// `-infinity` for never; kept in `InstanceState.lastSeen` across restarts.
@@ -102,6 +122,9 @@ public struct Engine: Sendable {
         persistedLastSeen = Array(repeating: -.infinity, count: all.count)
         dirtyFlags = Array(repeating: false, count: all.count)
         filters = all.map { (try? LabelMatcher.parse($0.match)) ?? [] }
+        routing = all.indices.map { i in
+            Self.routing(all[i], isParent: i < objectives.count && !objectives[i].groupBy.isEmpty)
+        }
         goodSelectors = all.map { o in
             guard o.sli == .ratio, let g = o.good else { return nil }
             return (g.metric, (try? LabelMatcher.parse(g.match)) ?? [])
@@ -162,6 +185,7 @@ public struct Engine: Sendable {
             o.sli == .ratio ? o.good.map { ($0.metric, (try? LabelMatcher.parse($0.match)) ?? []) } : nil
         )
         isGroupParent.append(false)
+        routing.append(Self.routing(o, isParent: false))
         if staged != nil { staged!.append(Self.window(for: o)) }
         judged.append(i)
         instances[p, default: [:]][o.instanceOf?.key ?? ""] = i
@@ -278,6 +302,7 @@ public struct Engine: Sendable {
         let index = byMetric
         let filters = self.filters
         let goodSelectors = self.goodSelectors
+        let routing = self.routing
         var roleCache: [Int: UInt8] = [:]
         let labelSetCount = batch.labelSets.count
         // Scratch buffers live in the engine and are reused batch after batch (no allocation
@@ -323,15 +348,17 @@ public struct Engine: Sendable {
                     var refused = false
                     for k in range {
                         var j = index.objectives[k]
-                        if isGroupParent[j] {
+                        var how = routing[j]
+                        if how == .parent {
                             guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else { continue }
                             if r < 0 {
                                 refused = true
                                 continue
                             }
                             j = r
+                            how = routing[j]
                         }
-                        if let g = goodSelectors[j] {
+                        if how == .ratio, let g = goodSelectors[j] {
                             // A ratio objective: the event may count in the total, the good
                             // count, or both (decided once per name, label set and objective).
                             let n = Int(batch.records[i].nameIndex)
@@ -372,7 +399,7 @@ public struct Engine: Sendable {
                             }
                             continue
                         }
-                        if !filters[j].isEmpty {
+                        if how == .filtered {
                             let l = Int(batch.records[i].labelIndex)
                             let key = l * objectiveCount + j
                             let ok: Bool

@@ -43,8 +43,8 @@ public struct Window: Sendable {
     private var sealed: Aggregate?
     private var sealedLow: Int64 = 1
     private var sealedHigh: Int64 = 0
-    /// Rolling windows: the whole window's totals for the span ending at `totalNewest`, until a
-    /// bucket of it changes (an idle window is judged without merging anything).
+    /// Rolling windows: the whole window's totals for the span ending at `totalNewest` (`.min`:
+    /// stale), until a bucket of it changes (an idle window is judged without merging anything).
     private var total: Aggregate?
     private var totalNewest: Int64 = .min
     /// Percentile windows: what happened to the sealed merge since `takeSealedSummary()` (the
@@ -86,10 +86,18 @@ public struct Window: Sendable {
     /// The bucket id an event time falls into.
     public mutating func bucketID(for t: Double) -> Int64 {
         switch spec {
-        case .rolling: return Int64((t / Double(resolution)).rounded(.down))
+        case .rolling:
+            // Most events of a batch fall in the bucket of the one before (often `now`).
+            if t >= lastBucket.start && t < lastBucket.end { return lastBucket.id }
+            let id = Int64((t / Double(resolution)).rounded(.down))
+            lastBucket = (Double(id) * Double(resolution), Double(id + 1) * Double(resolution), id)
+            return id
         case .calendar: return Int64(period(containing: t).start)
         }
     }
+
+    /// The last rolling bucket an event time fell in: `[start, end)` and its id.
+    private var lastBucket: (start: Double, end: Double, id: Int64) = (1, 0, 0)
 
     /// The calendar period containing `t` (rolling windows: the covered span ending at `t`).
     public mutating func period(containing t: Double) -> (start: Double, end: Double) {
@@ -145,7 +153,7 @@ public struct Window: Sendable {
     /// Marks slot `k` (bucket `id`) changed, and the sealed merge stale when it holds `id`.
     @inline(__always)
     private mutating func touch(_ k: Int, _ id: Int64) {
-        total = nil
+        totalNewest = .min
         if !changed[k] {
             changed[k] = true
             changedCount += 1
@@ -315,7 +323,7 @@ public struct Window: Sendable {
         switch spec {
         case .rolling:
             let newest = bucketID(for: now)
-            if let cached = self.total, totalNewest == newest { return cached }
+            if totalNewest == newest, let cached = self.total { return cached }
             let oldest = newest - Int64(bucketCount) + 1
             // The sealed buckets' merge, rebuilt when the span moved or a sealed bucket changed:
             // always merged in bucket order from empty, so a restored window gives the very same
