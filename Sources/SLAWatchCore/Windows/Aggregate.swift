@@ -43,7 +43,7 @@ public struct Aggregate: Sendable, Equatable, Codable {
         member: String?,
         quantiles: Bool = false
     ) {
-        let weight = 1 / sampleRate
+        let weight = sampleRate == 1 ? 1 : 1 / sampleRate
         if quantiles {
             if sketch == nil { sketch = QuantileSketch() }
             sketch!.add(value, weight: weight)

@@ -84,6 +84,7 @@ public struct Window: Sendable {
     }
 
     /// The bucket id an event time falls into.
+    @inline(__always)
     public mutating func bucketID(for t: Double) -> Int64 {
         switch spec {
         case .rolling:
@@ -194,9 +195,18 @@ public struct Window: Sendable {
     }
 
     /// The index of bucket `id` in the parallel arrays, inserting an empty bucket if needed.
+    @inline(__always)
     private mutating func slot(for id: Int64) -> Int {
+        // The usual case: the newest bucket.
+        let n = ids.count
+        if n > 0 && ids[n - 1] == id { return n - 1 }
+        return newSlot(for: id)
+    }
+
+    /// `slot(for:)` when the bucket is not the newest: a new newest, or a late event's.
+    @inline(never)
+    private mutating func newSlot(for id: Int64) -> Int {
         if let last = ids.last {
-            if last == id { return ids.count - 1 }
             if last < id {
                 ids.append(id)
                 aggregates.append(Aggregate())
