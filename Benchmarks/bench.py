@@ -321,7 +321,7 @@ def latency_section(args, rows, work):
                               "--rate", rate, "--probes", "30"] + (["--no-flat"] if label == "idle" else []),
                              check=True, capture_output=True, text=True).stdout
         d.stop()
-        results[label] = dict(line.split() for line in out.strip().splitlines())
+        results[label] = dict(line.split(maxsplit=1) for line in out.strip().splitlines())
     b, i = results["busy"], results["idle"]
     rows.append(("`#sync` round trip, 1,000 busy objectives, 1,000 events/s (ms)",
                  f"p50 **{b['sync_p50_ms']}**, p99 **{b['sync_p99_ms']}**, max {b['sync_max_ms']}", "", ""))
