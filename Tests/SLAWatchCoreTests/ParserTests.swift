@@ -430,3 +430,140 @@ let badLines: [BadLine] = [
         #expect(r.excerpt == String(repeating: "y", count: 200))
     }
 }
+
+/// The fast lane (`LineParser.parseCommonStatsd`) against the general parser: a stream of
+/// generated lines, common shapes and near misses mixed, must give the same events, line
+/// numbers, rejections and counters with the lane on and off.
+@Suite struct FastLaneTests {
+    /// SplitMix64: the same lines on every run.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let prefixes = ["", "", "", " ", "\t", "\u{FEFF}", "_", "_e{1,1}", "_sc", "{", "#"]
+    static let names = [
+        "a", "page.views", "bench.s12345", "api.requests.total", "x-y_z/w", "exactly.eight",
+        "sixteen.bytes.ab", "caf\u{E9}", "e\u{301}", "tab\tname", "del\u{7F}x", "bar|x", "hash#x",
+        String(repeating: "n", count: 48), String(repeating: "n", count: 49), "", "with space", "a:b",
+    ]
+    static let values = [
+        "1", "0", "007", "42", "123456789012345", "1234567890123456", "1.5", "-3", "+2", "", "1e3",
+        "nan", "inf", "1:2:3", "1::2", "x",
+    ]
+    static let types = ["c", "c", "g", "ms", "h", "d", "s", "x", "m", "cc", "", "msx", "C"]
+    static let suffixes = [
+        "", "", "", "|#env:prod", "|#env:prod,az:b", "|#shard:7", "|#", "|@0.5", "|@2",
+        "|#env:prod|T1700000000", "|T1700000000", "\r", " ", "|#env:prod\r", "|#env:prod ", "|c:abc",
+        "|#env:prod|#az:b", "|", "||", "|#:x", "|#env:prod|",
+    ]
+
+    func run(_ lines: [String], fastLane: Bool) -> LineBatcher {
+        var b = LineBatcher(maxLineBytes: 4096, options: ParserOptions(), format: .socket, fastLane: fastLane)
+        b.feed(bytes: Array(lines.joined(separator: "\n").utf8) + [10])
+        b.finish()
+        return b
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8])
+    func bothLanesAgree(seed: UInt64) {
+        var rng = Seeded(state: seed)
+        // Past the 256 lines after which a stream gets its cache (and the lane opens), with
+        // repeats so names and tag sets are cached by the time they come back.
+        var lines: [String] = []
+        for _ in 0..<3000 {
+            if Bool.random(using: &rng) {
+                // A common line (the lane's shape), with a tag set from a short list.
+                lines.append(
+                    Self.names.prefix(7).randomElement(using: &rng)! + ":"
+                        + Self.values.prefix(5).randomElement(using: &rng)! + "|"
+                        + Self.types.prefix(6).randomElement(using: &rng)!
+                        + Self.suffixes.prefix(7).randomElement(using: &rng)!
+                )
+                continue
+            }
+            lines.append(
+                Self.prefixes.randomElement(using: &rng)! + Self.names.randomElement(using: &rng)! + ":"
+                    + Self.values.randomElement(using: &rng)! + "|" + Self.types.randomElement(using: &rng)!
+                    + Self.suffixes.randomElement(using: &rng)!
+            )
+        }
+        let fast = run(lines, fastLane: true)
+        let general = run(lines, fastLane: false)
+        #expect(Array(fast.events) == Array(general.events))
+        #expect(fast.eventLines == general.eventLines)
+        #expect(fast.rejections == general.rejections)
+        #expect(fast.stats == general.stats)
+        #expect(fast.lineCount == 3000)
+        #expect(fast.fastLaneLines > 1000)
+        #expect(general.fastLaneLines == 0)
+        // The generator reaches both outcomes often enough to mean something.
+        #expect(general.events.count > 300)
+        #expect(general.rejections.count > 300)
+    }
+
+    @Test func commonLinesTakeTheLaneWithTheSameResult() {
+        let lines = (0..<400).map { "svc.s\($0 % 10):\($0)|\(["c", "g", "ms", "h", "d"][$0 % 5])|#shard:\($0 % 3)" }
+        let fast = run(lines, fastLane: true)
+        #expect(fast.events.count == 400)
+        #expect(fast.events[395] == Event(metric: "svc.s5", value: 395, kind: .counter, labels: ["shard": "2"]))
+        #expect(fast.events[398].kind == .distribution)
+        #expect(Array(fast.events) == Array(run(lines, fastLane: false).events))
+        // Lines 257–400 (the cache opens at line 256), less the first sight of two tag sets
+        // after it (`shard:1` and `shard:2` are cached by the general parser first).
+        #expect(fast.fastLaneLines == 142)
+    }
+}
+
+@Suite struct ParseCacheTests {
+    /// Ten thousand names seen round-robin: the table grows instead of evicting, and every name
+    /// keeps the id it was first given (batches remember names by id).
+    @Test func growsWithTheStreamsVarietyAndKeepsIDs() {
+        var cache = ParseCache()
+        #expect(cache.capacity.names == 4096)
+        let names = (0..<10_000).map { Array("svc.requests.s\($0)".utf8) }
+        var first: [Int] = []
+        for n in names { n.withUnsafeBytes { first.append(cache.name($0).1) } }
+        #expect(first == Array(1...10_000))
+        var again: [Int] = []
+        for n in names { n.withUnsafeBytes { again.append(cache.name($0).1) } }
+        #expect(again == first)
+        #expect(cache.capacity.names == 32_768)
+        names[9_999].withUnsafeBytes { #expect(cache.name($0) == ("svc.requests.s9999", 10_000)) }
+    }
+
+    /// Past its largest size the table starts empty: names come back with new ids, and memory
+    /// stays bounded.
+    @Test func aFullTableStartsAgain() {
+        var cache = ParseCache()
+        let count = ParseCache.maxNameSlots / 2 + 10
+        for k in 0..<count { Array("n\(k)".utf8).withUnsafeBytes { _ = cache.name($0) } }
+        #expect(cache.capacity.names == ParseCache.maxNameSlots)
+        // The last ten came after the reset; the first name is gone and gets a new id.
+        Array("n0".utf8).withUnsafeBytes { #expect(cache.name($0).1 == count + 1) }
+        Array("n\(count - 1)".utf8).withUnsafeBytes { #expect(cache.name($0).1 == count) }
+    }
+
+    @Test func tagSetsGrowAndKeepIDs() {
+        var cache = ParseCache()
+        let tags = (0..<2000).map { Array("shard:\($0),env:prod".utf8) }
+        var ids: [Int] = []
+        for (k, t) in tags.enumerated() {
+            t.withUnsafeBytes { ids.append(cache.store(labels: ["shard": "\(k)", "env": "prod"], for: $0)) }
+        }
+        for (k, t) in tags.enumerated() {
+            t.withUnsafeBytes { b in
+                let hit = cache.labels(b)
+                #expect(hit?.0 == ["shard": "\(k)", "env": "prod"])
+                #expect(hit?.1 == ids[k])
+            }
+        }
+        #expect(cache.capacity.tags == 4096)
+    }
+}

@@ -41,14 +41,25 @@ public struct LineBatcher: Sendable {
     private var partial: [UInt8] = []
     private var discarding = false
     private let format: Format
+    private let isSocket: Bool
+    /// Whether busy streams try `LineParser.parseCommonStatsd` first (tests compare both lanes).
+    let fastLane: Bool
+    /// Lines the fast lane took (tests).
+    private(set) var fastLaneLines = 0
     private var prometheus = PrometheusTextParser()
     private var csv: CSVEventParser
 
     /// Creates a batcher for lines of `format` (the socket grammar by default).
     public init(maxLineBytes: Int, options: ParserOptions = ParserOptions(), format: Format = .socket) {
+        self.init(maxLineBytes: maxLineBytes, options: options, format: format, fastLane: true)
+    }
+
+    init(maxLineBytes: Int, options: ParserOptions, format: Format, fastLane: Bool) {
         self.maxLineBytes = maxLineBytes
         self.parser = LineParser(options: options)
         self.format = format
+        self.isSocket = format == .socket
+        self.fastLane = fastLane
         if case .csv(let mapping) = format { csv = CSVEventParser(mapping: mapping) } else { csv = CSVEventParser() }
     }
 
@@ -168,6 +179,12 @@ public struct LineBatcher: Sendable {
         lineCount += 1
         if line.count > maxLineBytes {
             reject(.lineTooLong, Array(line.prefix(200)))
+            return
+        }
+        // A busy stream's common lines (`name:1|c`) take the fast lane; the rest fall through.
+        if isSocket && cache.isEnabled && fastLane && parser.parseCommonStatsd(line, into: &events, cache: &cache) {
+            eventLines.append(lineCount)
+            fastLaneLines &+= 1
             return
         }
         switch format {

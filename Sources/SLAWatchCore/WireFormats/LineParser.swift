@@ -49,30 +49,49 @@ public struct ParseStats: Sendable, Equatable {
 
 /// Remembers recently parsed metric names and tag sets so a stream of lines with repeating names
 /// and tags reuses the same `String`s and label dictionaries instead of allocating new ones for
-/// every line. Direct-mapped by an FNV-1a hash of the raw bytes; a slot is reused only when the
-/// bytes are equal. One per connection or file (inside `LineBatcher`).
+/// every line. Two open-addressing tables (linear probing, at most half full), keyed by the hash
+/// `scanName` computes; an entry is used only when its bytes are equal. A table doubles when half
+/// full, up to `maxNameSlots` / `maxTagSlots`; one that is full at its largest starts empty again
+/// (ids stay unique), so a stream of endless distinct names costs bounded memory and never
+/// thrashes a few names against each other. One per connection or file (inside `LineBatcher`).
 public struct ParseCache: Sendable {
     private var names: [String?]
     private var nameIDs: [Int]
-    /// The cached names' bytes, `keyWidth` per slot, compared with memcmp on a hit (no String
-    /// access); names longer than `keyWidth` are not cached.
+    /// The cached names' bytes, `keyWidth` per slot, compared eight bytes at a time on a hit (no
+    /// String access); names longer than `keyWidth` are not cached.
     private var nameKeys: [UInt8]
+    /// A slot's name length, -1 when the slot is free.
     private var nameLengths: [Int32]
+    private var nameHashes: [Int]
+    private var nameCount = 0
     private static let keyWidth = 48
+    /// Name slots a table may grow to (65,536: 3 MiB of keys, 32,768 names).
+    static let maxNameSlots = 65_536
     private var tagKeys: [[UInt8]?]
     private var tagValues: [[String: String]]
     private var tagIDs: [Int]
+    private var tagHashes: [Int]
+    private var tagCount = 0
+    /// Tag-set slots a table may grow to (8,192 tag sets).
+    static let maxTagSlots = 16_384
     private var nextID = 0
 
-    /// A cache with 2,048 two-way sets of names and 512 tag-set slots (about 260 KiB).
+    /// A cache with 4,096 name slots and 512 tag-set slots (about 330 KiB), growing with the
+    /// stream's variety.
     public init() {
-        names = Array(repeating: nil, count: 4096)
-        nameIDs = Array(repeating: -1, count: 4096)
-        nameKeys = Array(repeating: 0, count: 4096 * Self.keyWidth)
-        nameLengths = Array(repeating: -1, count: 4096)
-        tagKeys = Array(repeating: nil, count: 512)
-        tagValues = Array(repeating: [:], count: 512)
-        tagIDs = Array(repeating: -1, count: 512)
+        self.init(nameSlots: 4096, tagSlots: 512)
+    }
+
+    private init(nameSlots: Int, tagSlots: Int) {
+        names = Array(repeating: nil, count: nameSlots)
+        nameIDs = Array(repeating: -1, count: nameSlots)
+        nameKeys = Array(repeating: 0, count: nameSlots * Self.keyWidth)
+        nameLengths = Array(repeating: -1, count: nameSlots)
+        nameHashes = Array(repeating: 0, count: nameSlots)
+        tagKeys = Array(repeating: nil, count: tagSlots)
+        tagValues = Array(repeating: [:], count: tagSlots)
+        tagIDs = Array(repeating: -1, count: tagSlots)
+        tagHashes = Array(repeating: 0, count: tagSlots)
     }
 
     /// A cache that stores nothing (no allocation).
@@ -82,43 +101,115 @@ public struct ParseCache: Sendable {
         nameIDs = []
         nameKeys = []
         nameLengths = []
+        nameHashes = []
         tagKeys = []
         tagValues = []
         tagIDs = []
+        tagHashes = []
     }
 
     /// Whether the cache stores anything (`disabled` does not).
     public var isEnabled: Bool { !names.isEmpty }
 
+    /// Name slots and tag-set slots now (they grow; tests).
+    var capacity: (names: Int, tags: Int) { (names.count, tagKeys.count) }
+
     static func hash(_ b: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: fnvHash(b)) }
 
     /// The cache entry of the name `b` whose hash (`hash(_:)`) is `hash`: its slot (for
     /// `string(at:)`) and its id (unique for the cache's life), `(-1, -1)` when the cache is
-    /// disabled or the name is too long to cache. Two-way set-associative: names whose hashes
-    /// collide in a set take its two ways, so a thousand names in 2,048 sets do not evict each
-    /// other. No `String` is made or copied on a hit.
+    /// disabled or the name is too long to cache. No `String` is made or copied on a hit.
     @inline(__always)
     mutating func entry(_ b: UnsafeRawBufferPointer, hash: Int) -> (slot: Int, id: Int) {
         guard isEnabled, b.count <= Self.keyWidth else { return (-1, -1) }
-        let set = (hash & (names.count / 2 - 1)) << 1
-        for way in 0..<2 where nameLengths[set + way] == Int32(b.count) {
-            let offset = (set + way) * Self.keyWidth
-            let same = nameKeys.withUnsafeBytes { keys in
-                b.isEmpty || memcmp(keys.baseAddress! + offset, b.baseAddress!, b.count) == 0
+        let mask = names.count - 1
+        var slot = hash & mask
+        while true {
+            let length = nameLengths[slot]
+            if length < 0 { break }
+            if length == Int32(b.count) && nameHashes[slot] == hash {
+                let offset = slot * Self.keyWidth
+                if nameKeys.withUnsafeBytes({ Self.equal($0.baseAddress! + offset, b) }) {
+                    return (slot, nameIDs[slot])
+                }
             }
-            if same { return (set + way, nameIDs[set + way]) }
+            slot = (slot + 1) & mask
         }
-        // A miss: take the way not used last (its id is the smaller).
-        let slot = nameIDs[set] <= nameIDs[set + 1] ? set : set + 1
-        names[slot] = String(decoding: b, as: UTF8.self)
-        let offset = slot * Self.keyWidth
+        return insertName(b, hash: hash, at: slot)
+    }
+
+    /// A miss: the name goes into the free `slot` its probe ended at, after the table doubled
+    /// (or, at its largest, emptied) if it was half full.
+    @inline(never)
+    private mutating func insertName(_ b: UnsafeRawBufferPointer, hash: Int, at free: Int) -> (slot: Int, id: Int) {
+        var slot = free
+        if (nameCount + 1) * 2 > names.count {
+            let size = names.count < Self.maxNameSlots ? names.count * 2 : names.count
+            var fresh = ParseCache(nameSlots: size, tagSlots: 0)
+            if size > names.count {
+                for old in names.indices where nameLengths[old] >= 0 {
+                    let offset = old * Self.keyWidth
+                    _ = nameKeys.withUnsafeBytes { keys in
+                        fresh.putName(
+                            names[old]!,
+                            bytes: UnsafeRawBufferPointer(rebasing: keys[offset..<(offset + Int(nameLengths[old]))]),
+                            hash: nameHashes[old],
+                            id: nameIDs[old]
+                        )
+                    }
+                }
+            }
+            names = fresh.names
+            nameIDs = fresh.nameIDs
+            nameKeys = fresh.nameKeys
+            nameLengths = fresh.nameLengths
+            nameHashes = fresh.nameHashes
+            nameCount = fresh.nameCount
+            slot = -1
+        }
+        nextID += 1
+        let at = putName(String(decoding: b, as: UTF8.self), bytes: b, hash: hash, id: nextID, at: slot)
+        return (at, nextID)
+    }
+
+    /// Stores a name at `slot`, or at the first free slot of its probe when `slot` is -1.
+    @discardableResult
+    private mutating func putName(_ name: String, bytes b: UnsafeRawBufferPointer, hash: Int, id: Int, at slot: Int = -1) -> Int {
+        var at = slot
+        if at < 0 {
+            let mask = names.count - 1
+            at = hash & mask
+            while nameLengths[at] >= 0 { at = (at + 1) & mask }
+        }
+        names[at] = name
+        let offset = at * Self.keyWidth
         nameKeys.withUnsafeMutableBytes { keys in
             if !b.isEmpty { memcpy(keys.baseAddress! + offset, b.baseAddress!, b.count) }
         }
-        nameLengths[slot] = Int32(b.count)
-        nextID += 1
-        nameIDs[slot] = nextID
-        return (slot, nextID)
+        nameLengths[at] = Int32(b.count)
+        nameHashes[at] = hash
+        nameIDs[at] = id
+        nameCount += 1
+        return at
+    }
+
+    /// Whether the `b.count` bytes at `key` are `b`'s, eight at a time (no memcmp(3) call for a
+    /// name of a dozen bytes).
+    @inline(__always)
+    static func equal(_ key: UnsafeRawPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard let base = b.baseAddress else { return true }
+        var i = 0
+        while i + 8 <= b.count {
+            if key.loadUnaligned(fromByteOffset: i, as: UInt64.self) != base.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < b.count {
+            if key.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// The name held in `slot` (from `entry`).
@@ -133,25 +224,63 @@ public struct ParseCache: Sendable {
     }
 
     func labels(_ b: UnsafeRawBufferPointer) -> ([String: String], Int)? {
+        guard let (slot, id) = labelsEntry(b) else { return nil }
+        return (tagValues[slot], id)
+    }
+
+    /// The slot (for `labelSet(at:)`) and id of the cached tag set `b`, `nil` when not cached;
+    /// no dictionary is copied.
+    @inline(__always)
+    func labelsEntry(_ b: UnsafeRawBufferPointer) -> (slot: Int, id: Int)? {
         guard isEnabled else { return nil }
-        let slot = Self.hash(b) & (tagKeys.count - 1)
-        if let key = tagKeys[slot] {
-            let same = key.withUnsafeBytes { k in
-                k.count == b.count && (b.isEmpty || memcmp(k.baseAddress!, b.baseAddress!, b.count) == 0)
+        let hash = Self.hash(b)
+        let mask = tagKeys.count - 1
+        var slot = hash & mask
+        while let key = tagKeys[slot] {
+            if tagHashes[slot] == hash && key.count == b.count
+                && key.withUnsafeBytes({ Self.equal($0.baseAddress!, b) })
+            {
+                return (slot, tagIDs[slot])
             }
-            if same { return (tagValues[slot], tagIDs[slot]) }
+            slot = (slot + 1) & mask
         }
         return nil
     }
 
+    /// The label set held in `slot` (from `labelsEntry`).
+    @inline(__always)
+    func labelSet(at slot: Int) -> [String: String] { tagValues[slot] }
+
+    /// Caches the label set parsed from the tag bytes `b` (not cached yet: `labelsEntry` missed);
+    /// returns its new id (`-1` when the cache is disabled). The table doubles when half full,
+    /// and at its largest starts empty again.
     mutating func store(labels: [String: String], for b: UnsafeRawBufferPointer) -> Int {
         guard isEnabled else { return -1 }
-        let slot = Self.hash(b) & (tagKeys.count - 1)
-        tagKeys[slot] = Array(b)
-        tagValues[slot] = labels
+        if (tagCount + 1) * 2 > tagKeys.count {
+            let size = tagKeys.count < Self.maxTagSlots ? tagKeys.count * 2 : tagKeys.count
+            let old = (tagKeys, tagValues, tagIDs, tagHashes)
+            tagKeys = Array(repeating: nil, count: size)
+            tagValues = Array(repeating: [:], count: size)
+            tagIDs = Array(repeating: -1, count: size)
+            tagHashes = Array(repeating: 0, count: size)
+            tagCount = 0
+            if size > old.0.count {
+                for i in old.0.indices {
+                    if let key = old.0[i] { putTags(key, old.1[i], hash: old.3[i], id: old.2[i]) }
+                }
+            }
+        }
         nextID += 1
-        tagIDs[slot] = nextID
+        putTags(Array(b), labels, hash: Self.hash(b), id: nextID)
         return nextID
+    }
+
+    private mutating func putTags(_ key: [UInt8], _ labels: [String: String], hash: Int, id: Int) {
+        let mask = tagKeys.count - 1
+        var slot = hash & mask
+        while tagKeys[slot] != nil { slot = (slot + 1) & mask }
+        (tagKeys[slot], tagValues[slot], tagIDs[slot], tagHashes[slot]) = (key, labels, id, hash)
+        tagCount += 1
     }
 }
 
@@ -241,6 +370,111 @@ public struct LineParser: Sendable {
 
     // MARK: - statsd / DogStatsD
 
+    /// The fast lane for the commonest statsd line, tried before `parse` on busy streams:
+    /// `name:digits|c` (or `|g`, `|ms`, `|h`, `|d`), optionally followed by one `|#tags` field
+    /// whose bytes are already in `cache`, with an ASCII name, 1–15 digits and nothing else (no
+    /// sign, sample rate, timestamp, trailing `\r` or space). Appends exactly the event `parse`
+    /// would and returns `true`; returns `false`, having touched nothing but the name cache, for
+    /// any other line, which then takes `parse` (so errors and rare shapes are judged in one
+    /// place). `LineBatcherTests` checks both lanes agree on generated lines.
+    @inline(__always)
+    func parseCommonStatsd<Sink: EventSink>(
+        _ b: UnsafeRawBufferPointer,
+        into events: inout Sink,
+        cache: inout ParseCache
+    ) -> Bool {
+        let n = b.count
+        guard n >= 5, let p = b.baseAddress else { return false }
+        // The first byte: not what `parse` strips or routes elsewhere (space, BOM, JSON, `_e{`).
+        switch p.load(as: UInt8.self) {
+        case UInt8(ascii: " "), UInt8(ascii: "_"), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "#"): return false
+        default: break
+        }
+        // The name, as `scanName` reads it (same hash), but giving up at any byte ≥ 0x80.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func has(_ w: UInt64, _ c: UInt8) -> Bool {
+            let x = w ^ (ones &* UInt64(c))
+            return (x &- ones) & ~x & highs != 0
+        }
+        while i + 8 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if w & highs != 0 || (w &- ones &* 0x20) & ~w & highs != 0 || has(w, 0x7F) || has(w, UInt8(ascii: ":"))
+                || has(w, UInt8(ascii: "|")) || has(w, UInt8(ascii: "#"))
+            {
+                break
+            }
+            h = mixWord(h, w)
+            i += 8
+        }
+        while true {
+            guard i < n else { return false }
+            let c = p.load(fromByteOffset: i, as: UInt8.self)
+            if c == UInt8(ascii: ":") { break }
+            if c < 0x20 || c >= 0x7F || c == UInt8(ascii: "|") || c == UInt8(ascii: "#") { return false }
+            h = (h ^ UInt64(c)) &* 0x100_0000_01b3
+            i += 1
+        }
+        let colon = i
+        guard colon > 0 else { return false }
+        // The value: 1 to 15 decimal digits, then '|'.
+        i += 1
+        var m: UInt64 = 0
+        while i < n {
+            let d = p.load(fromByteOffset: i, as: UInt8.self) &- UInt8(ascii: "0")
+            if d > 9 { break }
+            m = m &* 10 &+ UInt64(d)
+            i += 1
+        }
+        let digits = i - colon - 1
+        guard digits >= 1, digits <= 15, i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|")
+        else { return false }
+        // The type, then the end of the line or '|'.
+        let kind: MetricKind
+        switch p.load(fromByteOffset: i + 1, as: UInt8.self) {
+        case UInt8(ascii: "c"): kind = .counter
+        case UInt8(ascii: "g"): kind = .gauge
+        case UInt8(ascii: "h"), UInt8(ascii: "d"): kind = .distribution
+        case UInt8(ascii: "m"):
+            guard i + 2 < n, p.load(fromByteOffset: i + 2, as: UInt8.self) == UInt8(ascii: "s") else { return false }
+            kind = .distribution
+            i += 1
+        default: return false
+        }
+        i += 2
+        var tagSlot = -1
+        var labelsID = 0
+        if i < n {
+            // Only `|#tags` to the end of the line, already cached (a cached key holds no '|'
+            // and no trailing space: it came from a line `parse` took apart).
+            guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
+                p.load(fromByteOffset: i + 1, as: UInt8.self) == UInt8(ascii: "#"),
+                let (slot, id) = cache.labelsEntry(UnsafeRawBufferPointer(rebasing: b[(i + 2)...]))
+            else { return false }
+            (tagSlot, labelsID) = (slot, id)
+        }
+        let (slot, nameID) = cache.entry(
+            UnsafeRawBufferPointer(rebasing: b[0..<colon]),
+            hash: Int(truncatingIfNeeded: finishHash(h))
+        )
+        guard slot >= 0 else { return false }
+        events.appendFields(
+            name: cache.string(at: slot),
+            nameID: nameID,
+            labels: tagSlot < 0 ? [:] : cache.labelSet(at: tagSlot),
+            labelsID: labelsID,
+            value: Double(m),
+            kind: kind,
+            time: nil,
+            sampleRate: 1,
+            member: nil,
+            isDelta: false
+        )
+        return true
+    }
+
     private func parseStatsd<Sink: EventSink>(
         _ b: UnsafeRawBufferPointer,
         into events: inout Sink,
@@ -265,16 +499,19 @@ public struct LineParser: Sendable {
         let typeField = UnsafeRawBufferPointer(rebasing: b[(firstBar + 1)..<typeEnd])
         let kind: MetricKind
         var isTimer = false
-        switch (typeField.count, typeField.first, typeField.count == 2 ? typeField[1] : 0) {
-        case (0, _, _): return .rejected(.missingType)
-        case (1, UInt8(ascii: "c"), _): kind = .counter
-        case (1, UInt8(ascii: "g"), _): kind = .gauge
-        case (1, UInt8(ascii: "h"), _), (1, UInt8(ascii: "d"), _): kind = .distribution
-        case (1, UInt8(ascii: "s"), _): kind = .set
-        case (2, UInt8(ascii: "m"), UInt8(ascii: "s")):
+        if typeField.count == 1 {
+            switch typeField[0] {
+            case UInt8(ascii: "c"): kind = .counter
+            case UInt8(ascii: "g"): kind = .gauge
+            case UInt8(ascii: "h"), UInt8(ascii: "d"): kind = .distribution
+            case UInt8(ascii: "s"): kind = .set
+            default: return .rejected(.unknownType)
+            }
+        } else if typeField.count == 2 && typeField[0] == UInt8(ascii: "m") && typeField[1] == UInt8(ascii: "s") {
             kind = .distribution
             isTimer = true
-        default: return .rejected(.unknownType)
+        } else {
+            return .rejected(typeField.isEmpty ? .missingType : .unknownType)
         }
         var rate = 1.0
         var labels: [String: String]?
@@ -370,7 +607,7 @@ public struct LineParser: Sendable {
                 return .rejected(.negativeDuration)
             }
             // The value scaled by the sample rate must stay finite (1e308|c|@0.01 would be +Inf).
-            if !(v / rate).isFinite {
+            if rate != 1 && !(v / rate).isFinite {
                 events.truncate(to: first)
                 return .rejected(.nonFiniteValue)
             }
@@ -646,7 +883,13 @@ func mixWord(_ h: UInt64, _ w: UInt64) -> UInt64 {
 }
 
 @inline(__always)
-func finishHash(_ h: UInt64) -> UInt64 { h ^ (h >> 29) }
+func finishHash(_ h: UInt64) -> UInt64 {
+    // FNV's multiply carries a byte's effect only upwards: the low bits, which pick a cache set,
+    // would hardly depend on the last digits of `bench.s123`. One more multiply and a fold bring
+    // the high bits down.
+    let x = h &* 0x9E37_79B9_7F4A_7C15
+    return x ^ (x >> 32)
+}
 
 /// Whether every byte is below 0x80, eight at a time.
 @inline(__always)
