@@ -246,7 +246,7 @@ public struct Engine: Sendable {
         var candidates = scratchCandidates
         scratchCandidates = []
         candidates.removeAll(keepingCapacity: true)
-        for name in batch.names { candidates.append(byMetric.lookup(name)) }
+        for n in batch.names.indices { candidates.append(byMetric.lookup(batch.names[n], hash: batch.nameHashes[n])) }
         var refusedSeries: Set<Int> = []
         // Series state, in event order (so `maxSeries` refuses the latest series, not a kind):
         // cumulative counters become increases (per series, reset-aware; a first sample is a

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Metric name → objective indexes, looked up once per event on the ingest path. An
-/// open-addressing table hashed with FNV-1a over the name's UTF-8 bytes: cheaper than `String`'s
+/// open-addressing table hashed with `fnvHash` of the name's UTF-8 bytes (the parser's hash, carried in
+/// `EventBatch.nameHashes`, so a name is not hashed twice): cheaper than `String`'s
 /// seeded SipHash for the short names metrics have, and the table is built once and never
 /// changes (objectives change only by building a new engine).
 struct MetricIndex: Sendable {
@@ -26,18 +27,16 @@ struct MetricIndex: Sendable {
         }
     }
 
-    static func hash(_ s: String) -> Int {
-        var copy = s
-        return copy.withUTF8 { b in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in b { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return Int(truncatingIfNeeded: h ^ (h >> 29))
-        }
-    }
+    /// `fnvHash` of the name's UTF-8 bytes (`EventBatch.nameHashes` holds the same).
+    static func hash(_ s: String) -> Int { EventBatch.hash(s) }
 
     /// Where the objectives using `metric` are in `objectives`, `nil` when none does.
-    func lookup(_ metric: String) -> Range<Int>? {
-        var slot = Self.hash(metric) & mask
+    func lookup(_ metric: String) -> Range<Int>? { lookup(metric, hash: Self.hash(metric)) }
+
+    /// `lookup(_:)` given the name's hash (`EventBatch.nameHashes`).
+    @inline(__always)
+    func lookup(_ metric: String, hash: Int) -> Range<Int>? {
+        var slot = hash & mask
         while let k = keys[slot] {
             if k == metric { return ranges[slot] }
             slot = (slot + 1) & mask

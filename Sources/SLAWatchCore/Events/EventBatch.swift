@@ -10,9 +10,12 @@ public protocol EventSink {
     /// Appends an event from parsed fields. `nameID`/`labelsID` identify the name and label set
     /// in the parser's cache (`-1` when uncached; `labelsID` 0: no labels) so a batch can intern
     /// them without hashing, and asks for the strings only the first time it sees an id.
+    /// `nameHash` is `fnvHash` of the name's UTF-8 bytes when the parser has it (`nil`: the batch
+    /// computes it), kept per name for the engine's metric lookup.
     mutating func appendFields(
         name: @autoclosure () -> String,
         nameID: Int,
+        nameHash: Int?,
         labels: @autoclosure () -> [String: String],
         labelsID: Int,
         value: Double,
@@ -30,6 +33,7 @@ extension Array: EventSink where Element == Event {
     public mutating func appendFields(
         name: @autoclosure () -> String,
         nameID: Int,
+        nameHash: Int?,
         labels: @autoclosure () -> [String: String],
         labelsID: Int,
         value: Double,
@@ -82,6 +86,9 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
 
     /// Distinct metric names, in order of first appearance.
     public private(set) var names: [String] = []
+    /// `fnvHash` of each name's UTF-8 bytes, parallel to `names` (the engine's `MetricIndex`
+    /// looks names up by it without hashing them again).
+    public private(set) var nameHashes: [Int] = []
     /// Distinct label sets; index 0 is the empty set.
     public private(set) var labelSets: [[String: String]] = [[:]]
     /// Per event, in order.
@@ -139,19 +146,31 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     public static func == (a: EventBatch, b: [Event]) -> Bool { Array(a) == b }
 
     @inline(__always)
-    private mutating func internName(_ name: () -> String, id: Int) -> Int32 {
+    private mutating func internName(_ name: () -> String, id: Int, hash: Int?) -> Int32 {
         if id >= 0 {
             if nameMemo.isEmpty { nameMemo = Array(repeating: (-1, 0, 0), count: Self.memoSize) }
             let slot = id & (Self.memoSize - 1)
             if nameMemo[slot].id == id && nameMemo[slot].generation == generation { return nameMemo[slot].index }
-            names.append(name())
+            addName(name(), hash: hash)
             nameMemo[slot] = (id, generation, Int32(names.count - 1))
             return Int32(names.count - 1)
         }
         let n = name()
         if names.count < 64, let known = names.firstIndex(of: n) { return Int32(known) }
-        names.append(n)
+        addName(n, hash: hash)
         return Int32(names.count - 1)
+    }
+
+    @inline(never)
+    private mutating func addName(_ name: String, hash: Int?) {
+        names.append(name)
+        nameHashes.append(hash ?? Self.hash(name))
+    }
+
+    /// `fnvHash` of a name's UTF-8 bytes (what the statsd parser computes while scanning it).
+    static func hash(_ name: String) -> Int {
+        var copy = name
+        return copy.withUTF8 { Int(truncatingIfNeeded: fnvHash(UnsafeRawBufferPointer($0))) }
     }
 
     @inline(__always)
@@ -175,6 +194,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         appendFields(
             name: e.metric,
             nameID: -1,
+            nameHash: nil,
             labels: e.labels,
             labelsID: -1,
             value: e.value,
@@ -189,6 +209,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     public mutating func appendFields(
         name: @autoclosure () -> String,
         nameID: Int,
+        nameHash: Int?,
         labels: @autoclosure () -> [String: String],
         labelsID: Int,
         value: Double,
@@ -202,7 +223,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         if kind == .cumulative { hasCumulative = true }
         records.append(
             Record(
-                nameIndex: internName(name, id: nameID),
+                nameIndex: internName(name, id: nameID, hash: nameHash),
                 labelIndex: internLabels(labels, id: labelsID),
                 kind: kind,
                 isDelta: isDelta,
@@ -222,6 +243,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     /// allocating (the steady state of the ingest path allocates nothing per event).
     public mutating func removeAll() {
         names.removeAll(keepingCapacity: true)
+        nameHashes.removeAll(keepingCapacity: true)
         labelSets.removeAll(keepingCapacity: true)
         labelSets.append([:])
         records.removeAll(keepingCapacity: true)

@@ -148,6 +148,7 @@ public struct CSVEventParser: Sendable {
         events.appendFields(
             name: name.utf8.contains(where: { $0 >= 0x80 }) ? name.precomposedStringWithCanonicalMapping : name,
             nameID: -1,
+            nameHash: nil,
             labels: labels,
             labelsID: -1,
             value: kind == .set ? 1 : value,

@@ -55,17 +55,16 @@ public struct ParseStats: Sendable, Equatable {
 /// (ids stay unique), so a stream of endless distinct names costs bounded memory and never
 /// thrashes a few names against each other. One per connection or file (inside `LineBatcher`).
 public struct ParseCache: Sendable {
+    /// Each name slot's `String` (nil: free).
     private var names: [String?]
-    private var nameIDs: [Int]
-    /// The cached names' bytes, `keyWidth` per slot, compared eight bytes at a time on a hit (no
-    /// String access); names longer than `keyWidth` are not cached.
-    private var nameKeys: [UInt8]
-    /// A slot's name length, -1 when the slot is free.
-    private var nameLengths: [Int32]
-    private var nameHashes: [Int]
+    /// The name slots, 64 bytes each (one cache line: a hit reads one line): the hash (8 bytes),
+    /// the id (8), the name's length + 1 (2; 0: free), the name's bytes (`keyWidth`). Aligned
+    /// to 64 bytes from `slotBase`; names longer than `keyWidth` are not cached.
+    private var nameTable: [UInt8]
     private var nameCount = 0
-    private static let keyWidth = 48
-    /// Name slots a table may grow to (65,536: 3 MiB of keys, 32,768 names).
+    private static let slotSize = 64
+    private static let keyWidth = 46
+    /// Name slots a table may grow to (65,536: 4 MiB, 32,768 names).
     static let maxNameSlots = 65_536
     private var tagKeys: [[UInt8]?]
     private var tagValues: [[String: String]]
@@ -84,10 +83,7 @@ public struct ParseCache: Sendable {
 
     private init(nameSlots: Int, tagSlots: Int) {
         names = Array(repeating: nil, count: nameSlots)
-        nameIDs = Array(repeating: -1, count: nameSlots)
-        nameKeys = Array(repeating: 0, count: nameSlots * Self.keyWidth)
-        nameLengths = Array(repeating: -1, count: nameSlots)
-        nameHashes = Array(repeating: 0, count: nameSlots)
+        nameTable = Array(repeating: 0, count: (nameSlots + 1) * Self.slotSize)
         tagKeys = Array(repeating: nil, count: tagSlots)
         tagValues = Array(repeating: [:], count: tagSlots)
         tagIDs = Array(repeating: -1, count: tagSlots)
@@ -98,10 +94,7 @@ public struct ParseCache: Sendable {
     public static let disabled = ParseCache(disabled: ())
     private init(disabled: Void) {
         names = []
-        nameIDs = []
-        nameKeys = []
-        nameLengths = []
-        nameHashes = []
+        nameTable = []
         tagKeys = []
         tagValues = []
         tagIDs = []
@@ -116,6 +109,12 @@ public struct ParseCache: Sendable {
 
     static func hash(_ b: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: fnvHash(b)) }
 
+    /// The first 64-byte boundary in the table's storage (the array is one slot longer).
+    @inline(__always)
+    private static func slotBase(_ raw: UnsafeRawPointer) -> UnsafeRawPointer {
+        raw + ((64 - (Int(bitPattern: raw) & 63)) & 63)
+    }
+
     /// The cache entry of the name `b` whose hash (`hash(_:)`) is `hash`: its slot (for
     /// `string(at:)`) and its id (unique for the cache's life), `(-1, -1)` when the cache is
     /// disabled or the name is too long to cache. No `String` is made or copied on a hit.
@@ -123,19 +122,23 @@ public struct ParseCache: Sendable {
     mutating func entry(_ b: UnsafeRawBufferPointer, hash: Int) -> (slot: Int, id: Int) {
         guard isEnabled, b.count <= Self.keyWidth else { return (-1, -1) }
         let mask = names.count - 1
-        var slot = hash & mask
-        while true {
-            let length = nameLengths[slot]
-            if length < 0 { break }
-            if length == Int32(b.count) && nameHashes[slot] == hash {
-                let offset = slot * Self.keyWidth
-                if nameKeys.withUnsafeBytes({ Self.equal($0.baseAddress! + offset, b) }) {
-                    return (slot, nameIDs[slot])
+        let tag = UInt16(truncatingIfNeeded: b.count + 1)
+        // (slot, id) on a hit; (-1 - the free slot the probe ended at, 0) on a miss.
+        let found: (Int, Int) = nameTable.withUnsafeBytes { raw in
+            let table = Self.slotBase(raw.baseAddress!)
+            var slot = hash & mask
+            while true {
+                let s = table + slot &* Self.slotSize
+                let stored = s.load(fromByteOffset: 16, as: UInt16.self)
+                if stored == 0 { return (-1 - slot, 0) }
+                if stored == tag && s.load(as: Int.self) == hash && Self.equal(s + 18, b) {
+                    return (slot, s.load(fromByteOffset: 8, as: Int.self))
                 }
+                slot = (slot &+ 1) & mask
             }
-            slot = (slot + 1) & mask
         }
-        return insertName(b, hash: hash, at: slot)
+        if found.0 >= 0 { return found }
+        return insertName(b, hash: hash, at: -1 - found.0)
     }
 
     /// A miss: the name goes into the free `slot` its probe ended at, after the table doubled
@@ -147,23 +150,23 @@ public struct ParseCache: Sendable {
             let size = names.count < Self.maxNameSlots ? names.count * 2 : names.count
             var fresh = ParseCache(nameSlots: size, tagSlots: 0)
             if size > names.count {
-                for old in names.indices where nameLengths[old] >= 0 {
-                    let offset = old * Self.keyWidth
-                    _ = nameKeys.withUnsafeBytes { keys in
+                nameTable.withUnsafeBytes { raw in
+                    let table = Self.slotBase(raw.baseAddress!)
+                    for old in names.indices {
+                        let s = table + old * Self.slotSize
+                        let stored = Int(s.load(fromByteOffset: 16, as: UInt16.self))
+                        if stored == 0 { continue }
                         fresh.putName(
                             names[old]!,
-                            bytes: UnsafeRawBufferPointer(rebasing: keys[offset..<(offset + Int(nameLengths[old]))]),
-                            hash: nameHashes[old],
-                            id: nameIDs[old]
+                            bytes: UnsafeRawBufferPointer(start: s + 18, count: stored - 1),
+                            hash: s.load(as: Int.self),
+                            id: s.load(fromByteOffset: 8, as: Int.self)
                         )
                     }
                 }
             }
             names = fresh.names
-            nameIDs = fresh.nameIDs
-            nameKeys = fresh.nameKeys
-            nameLengths = fresh.nameLengths
-            nameHashes = fresh.nameHashes
+            nameTable = fresh.nameTable
             nameCount = fresh.nameCount
             slot = -1
         }
@@ -174,21 +177,29 @@ public struct ParseCache: Sendable {
 
     /// Stores a name at `slot`, or at the first free slot of its probe when `slot` is -1.
     @discardableResult
-    private mutating func putName(_ name: String, bytes b: UnsafeRawBufferPointer, hash: Int, id: Int, at slot: Int = -1) -> Int {
-        var at = slot
-        if at < 0 {
-            let mask = names.count - 1
-            at = hash & mask
-            while nameLengths[at] >= 0 { at = (at + 1) & mask }
+    private mutating func putName(
+        _ name: String,
+        bytes b: UnsafeRawBufferPointer,
+        hash: Int,
+        id: Int,
+        at slot: Int = -1
+    ) -> Int {
+        let mask = names.count - 1
+        let at: Int = nameTable.withUnsafeMutableBytes { raw in
+            let table = UnsafeMutableRawPointer(mutating: Self.slotBase(raw.baseAddress!))
+            var at = slot
+            if at < 0 {
+                at = hash & mask
+                while table.load(fromByteOffset: at * Self.slotSize + 16, as: UInt16.self) != 0 { at = (at + 1) & mask }
+            }
+            let s = table + at * Self.slotSize
+            s.storeBytes(of: hash, as: Int.self)
+            s.storeBytes(of: id, toByteOffset: 8, as: Int.self)
+            s.storeBytes(of: UInt16(b.count + 1), toByteOffset: 16, as: UInt16.self)
+            if let src = b.baseAddress { (s + 18).copyMemory(from: src, byteCount: b.count) }
+            return at
         }
         names[at] = name
-        let offset = at * Self.keyWidth
-        nameKeys.withUnsafeMutableBytes { keys in
-            if !b.isEmpty { memcpy(keys.baseAddress! + offset, b.baseAddress!, b.count) }
-        }
-        nameLengths[at] = Int32(b.count)
-        nameHashes[at] = hash
-        nameIDs[at] = id
         nameCount += 1
         return at
     }
@@ -200,13 +211,17 @@ public struct ParseCache: Sendable {
         guard let base = b.baseAddress else { return true }
         var i = 0
         while i + 8 <= b.count {
-            if key.loadUnaligned(fromByteOffset: i, as: UInt64.self) != base.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            if key.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                != base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
                 return false
             }
             i += 8
         }
         while i < b.count {
-            if key.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) { return false }
+            if key.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) {
+                return false
+            }
             i += 1
         }
         return true
@@ -455,14 +470,13 @@ public struct LineParser: Sendable {
             else { return false }
             (tagSlot, labelsID) = (slot, id)
         }
-        let (slot, nameID) = cache.entry(
-            UnsafeRawBufferPointer(rebasing: b[0..<colon]),
-            hash: Int(truncatingIfNeeded: finishHash(h))
-        )
+        let hash = Int(truncatingIfNeeded: finishHash(h))
+        let (slot, nameID) = cache.entry(UnsafeRawBufferPointer(rebasing: b[0..<colon]), hash: hash)
         guard slot >= 0 else { return false }
         events.appendFields(
             name: cache.string(at: slot),
             nameID: nameID,
+            nameHash: hash,
             labels: tagSlot < 0 ? [:] : cache.labelSet(at: tagSlot),
             labelsID: labelsID,
             value: Double(m),
@@ -573,6 +587,7 @@ public struct LineParser: Sendable {
             events.appendFields(
                 name: name(),
                 nameID: nameID,
+                nameHash: ascii ? Int(truncatingIfNeeded: h) : nil,
                 labels: labels ?? [:],
                 labelsID: labelsID,
                 value: 1,
@@ -617,6 +632,7 @@ public struct LineParser: Sendable {
             events.appendFields(
                 name: name(),
                 nameID: nameID,
+                nameHash: ascii ? Int(truncatingIfNeeded: h) : nil,
                 labels: labels ?? [:],
                 labelsID: labelsID,
                 value: v,

@@ -135,6 +135,7 @@ public struct PrometheusTextParser: Sendable {
         events.appendFields(
             name: name,
             nameID: -1,
+            nameHash: nil,
             labels: labels,
             labelsID: -1,
             value: value,
