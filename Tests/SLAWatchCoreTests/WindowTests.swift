@@ -156,6 +156,37 @@ private func randomEvent(_ rng: inout SplitMix64) -> Event {
         }
     }
 
+    /// The store's replica, rebuilt from `takeChanges()` alone (as commits write it), equals the
+    /// window after every commit, whatever mix of events, evaluations, evictions and clock steps
+    /// came between: no change is ever left out (the newest bucket's fast path included).
+    @Test(arguments: [(1 as UInt64, false), (2, false), (3, true), (4, true)])
+    func takenChangesReplicateTheWindow(seed: UInt64, quantiles: Bool) {
+        var rng = SplitMix64(seed: seed)
+        var w = Window(spec: .rolling(seconds: 300), periods: nil)
+        w.tracksQuantiles = quantiles
+        var replica: [Int64: Aggregate] = [:]
+        var now = 1_000_000.0
+        var commits = 0
+        for _ in 0..<4000 {
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0..<12:
+                // Mostly now, sometimes late, sometimes a little ahead.
+                let t = now - [0, 0, 0, 1, 7, 60, 290, 320, -3].randomElement(using: &rng)!
+                _ = w.add(randomEvent(&rng), at: t, now: now)
+            case 12, 13: _ = w.aggregate(at: now)
+            case 14, 15: now += Double(Int.random(in: 0...9, using: &rng))
+            case 16: w.evict(now: now)
+            default:
+                let (buckets, droppedBefore) = w.takeChanges()
+                if let d = droppedBefore { replica = replica.filter { $0.key >= d } }
+                for (id, a) in buckets { replica[id] = a }
+                #expect(replica == w.buckets)
+                commits += 1
+            }
+        }
+        #expect(commits > 100)
+    }
+
     @Test func windowCoversLastWSecondsAtBucketGranularity() {
         // 300 s window: 60 buckets of 5 s. At t = 1000 (bucket 200) the window is buckets 141…200,
         // i.e. event times [705, 1005).

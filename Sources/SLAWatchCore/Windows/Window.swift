@@ -60,6 +60,12 @@ public struct Window: Sendable {
         /// Forget the stored one (a late event changed a bucket in its span).
         case clear
     }
+    /// The newest bucket's id and slot once it needs no bookkeeping on an add (marked changed, no
+    /// packed sketch, outside the sealed span): the next events go straight to its totals, with
+    /// no look at the other arrays (`.min`: none; any change to slots, flags or the sealed span
+    /// resets it).
+    private var hotID: Int64 = .min
+    private var hotSlot = 0
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
     /// Calendar arithmetic in the objective's time zone.
@@ -138,6 +144,17 @@ public struct Window: Sendable {
     ) -> Bool {
         let id = bucketID(for: t)
         if id < oldest { return false }
+        if id == hotID {
+            aggregates[hotSlot].add(
+                value: value,
+                kind: kind,
+                sampleRate: sampleRate,
+                member: member,
+                quantiles: tracksQuantiles
+            )
+            totalNewest = .min
+            return true
+        }
         let k = slot(for: id)
         if !packed[k].isEmpty { unpack(k) }
         aggregates[k].add(
@@ -148,6 +165,7 @@ public struct Window: Sendable {
             quantiles: tracksQuantiles
         )
         touch(k, id)
+        if k == ids.count - 1 && !(id <= sealedHigh && id >= sealedLow) { (hotID, hotSlot) = (id, k) }
         return true
     }
 
@@ -206,6 +224,7 @@ public struct Window: Sendable {
     /// `slot(for:)` when the bucket is not the newest: a new newest, or a late event's.
     @inline(never)
     private mutating func newSlot(for id: Int64) -> Int {
+        hotID = .min
         if let last = ids.last {
             if last < id {
                 ids.append(id)
@@ -273,6 +292,7 @@ public struct Window: Sendable {
     /// Removes the first `n` slots (evicted or closed buckets), remembering the drop for the store.
     private mutating func dropFirst(_ n: Int, below id: Int64) {
         guard n > 0 else { return }
+        hotID = .min
         changedCount -= changed[0..<n].count(where: { $0 })
         ids.removeFirst(n)
         aggregates.removeFirst(n)
@@ -287,6 +307,7 @@ public struct Window: Sendable {
     /// below which buckets were dropped since then; clears both.
     public mutating func takeChanges() -> (buckets: [(id: Int64, aggregate: Aggregate)], droppedBefore: Int64?) {
         var out: [(id: Int64, aggregate: Aggregate)] = []
+        hotID = .min
         if changedCount > 0 {
             out.reserveCapacity(changedCount)
             for k in ids.indices where changed[k] {
@@ -343,6 +364,7 @@ public struct Window: Sendable {
                 for (k, id) in ids.enumerated() where id >= oldest && id < newest { merge(k, into: &merged) }
                 sealed = merged
                 (sealedLow, sealedHigh) = (oldest, newest - 1)
+                hotID = .min
                 if tracksQuantiles { summary = .set(low: oldest, high: newest - 1, aggregate: merged) }
             }
             total = sealed!
@@ -403,6 +425,7 @@ public struct Window: Sendable {
             break
         }
         let sorted = isSorted ? packedBuckets : packedBuckets.sorted { $0.id < $1.id }
+        hotID = .min
         ids = sorted.map(\.id)
         aggregates = sorted.map(\.aggregate)
         packed = sorted.map { $0.sketch ?? [] }
@@ -421,6 +444,7 @@ public struct Window: Sendable {
     /// Replaces the window's contents (restore from a snapshot).
     public mutating func restore(buckets: [Int64: Aggregate], closedBefore: Int64?) {
         let sorted = buckets.sorted { $0.key < $1.key }
+        hotID = .min
         ids = sorted.map(\.key)
         aggregates = sorted.map(\.value)
         packed = Array(repeating: [], count: ids.count)
