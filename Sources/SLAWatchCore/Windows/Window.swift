@@ -20,6 +20,22 @@ public struct Window: Sendable {
     public let resolution: Int
     /// Rolling bucket count (calendar windows: 0).
     public let bucketCount: Int
+    // The fields an event touches come first, together (a window is several hundred bytes;
+    // with a thousand windows, every other cache line an event reads is a miss).
+    /// The last rolling bucket an event time fell in: `[start, end)` and its id.
+    private var lastBucket: (start: Double, end: Double, id: Int64) = (1, 0, 0)
+    /// The newest bucket's id and slot once it needs no bookkeeping on an add (marked changed, no
+    /// packed sketch, outside the sealed span): the next events go straight to its totals, with
+    /// no look at the other arrays (`.min`: none; any change to slots, flags or the sealed span
+    /// resets it).
+    private var hotID: Int64 = .min
+    private var hotSlot = 0
+    /// Per slot, parallel to `ids`: the bucket's totals.
+    private var aggregates: [Aggregate] = []
+    /// Rolling windows: the span `total` is for (`.min`: stale).
+    private var totalNewest: Int64 = .min
+    /// Whether buckets keep a `QuantileSketch` of their values (percentile SLIs only).
+    public var tracksQuantiles = false
     /// Bucket id → totals. Rolling ids are `⌊t/r⌋`; calendar ids are period starts.
     public var buckets: [Int64: Aggregate] {
         Dictionary(uniqueKeysWithValues: ids.indices.map { (ids[$0], unpacked($0)) })
@@ -27,7 +43,6 @@ public struct Window: Sendable {
     /// Bucket ids in ascending order, parallel to `aggregates`. Most events land in the newest
     /// bucket, so lookups check the end first (no hashing on the hot path).
     private var ids: [Int64] = []
-    private var aggregates: [Aggregate] = []
     /// Per slot: the sketch of a sealed bucket in `BucketCodec`'s packed form (its aggregate then
     /// holds no sketch), empty otherwise. Percentile windows only: a 30-day window keeps 59
     /// sealed sketches that change only when a late event arrives, at ~2.5 bytes a bin rather
@@ -43,10 +58,9 @@ public struct Window: Sendable {
     private var sealed: Aggregate?
     private var sealedLow: Int64 = 1
     private var sealedHigh: Int64 = 0
-    /// Rolling windows: the whole window's totals for the span ending at `totalNewest` (`.min`:
-    /// stale), until a bucket of it changes (an idle window is judged without merging anything).
+    /// Rolling windows: the whole window's totals for the span ending at `totalNewest`, until a
+    /// bucket of it changes (an idle window is judged without merging anything).
     private var total: Aggregate?
-    private var totalNewest: Int64 = .min
     /// Percentile windows: what happened to the sealed merge since `takeSealedSummary()` (the
     /// store keeps it, so a start-up decodes one merged sketch per window instead of fifty-nine).
     private var summary = SummaryChange.unchanged
@@ -60,19 +74,11 @@ public struct Window: Sendable {
         /// Forget the stored one (a late event changed a bucket in its span).
         case clear
     }
-    /// The newest bucket's id and slot once it needs no bookkeeping on an add (marked changed, no
-    /// packed sketch, outside the sealed span): the next events go straight to its totals, with
-    /// no look at the other arrays (`.min`: none; any change to slots, flags or the sealed span
-    /// resets it).
-    private var hotID: Int64 = .min
-    private var hotSlot = 0
     /// Calendar windows: periods starting before this id are closed (judged) and reject events.
     public private(set) var closedBefore: Int64?
     /// Calendar arithmetic in the objective's time zone.
     let periods: CalendarPeriods?
     private var cachedPeriod: (start: Double, end: Double)?
-    /// Whether buckets keep a `QuantileSketch` of their values (percentile SLIs only).
-    public var tracksQuantiles = false
 
     /// Creates an empty window. `periods` is required for calendar windows (their time zone).
     public init(spec: WindowSpec, periods: CalendarPeriods?) {
@@ -102,9 +108,6 @@ public struct Window: Sendable {
         case .calendar: return Int64(period(containing: t).start)
         }
     }
-
-    /// The last rolling bucket an event time fell in: `[start, end)` and its id.
-    private var lastBucket: (start: Double, end: Double, id: Int64) = (1, 0, 0)
 
     /// The calendar period containing `t` (rolling windows: the covered span ending at `t`).
     public mutating func period(containing t: Double) -> (start: Double, end: Double) {
