@@ -452,9 +452,27 @@ let badLines: [BadLine] = [
         "|#env:prod|#az:b", "|", "||", "|#:x", "|#env:prod|",
     ]
 
-    func run(_ lines: [String], fastLane: Bool) -> LineBatcher {
-        var b = LineBatcher(maxLineBytes: 4096, options: ParserOptions(), format: .socket, fastLane: fastLane)
-        b.feed(bytes: Array(lines.joined(separator: "\n").utf8) + [10])
+    /// The lines through a batcher, fed whole or (`chunking`) in reads of 1 to 200 bytes, so
+    /// lines are cut at every position by a read's end.
+    func run(
+        _ lines: [String],
+        fastLane: Bool,
+        maxLineBytes: Int = 4096,
+        chunking seed: UInt64? = nil
+    ) -> LineBatcher {
+        var b = LineBatcher(maxLineBytes: maxLineBytes, options: ParserOptions(), format: .socket, fastLane: fastLane)
+        let bytes = Array(lines.joined(separator: "\n").utf8) + [10]
+        if let seed {
+            var rng = SplitMix64(seed: seed)
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + Int.random(in: 1...200, using: &rng))
+                b.feed(bytes: Array(bytes[start..<end]))
+                start = end
+            }
+        } else {
+            b.feed(bytes: bytes)
+        }
         b.finish()
         return b
     }
@@ -482,14 +500,21 @@ let badLines: [BadLine] = [
                     + Self.suffixes.randomElement(using: &rng)!
             )
         }
-        let fast = run(lines, fastLane: true)
         let general = run(lines, fastLane: false)
-        #expect(Array(fast.events) == Array(general.events))
-        #expect(fast.eventLines == general.eventLines)
-        #expect(fast.rejections == general.rejections)
-        #expect(fast.stats == general.stats)
-        #expect(fast.lineCount == 3000)
-        #expect(fast.fastLaneLines > 1000)
+        // Whole, in short reads, and with a line limit that long tag sets exceed; each against
+        // the general lane fed the same way.
+        for (limit, chunking) in [(4096, nil), (4096, seed), (20, seed)] as [(Int, UInt64?)] {
+            let fast = run(lines, fastLane: true, maxLineBytes: limit, chunking: chunking)
+            let reference = run(lines, fastLane: false, maxLineBytes: limit, chunking: chunking)
+            #expect(fast.events.count == reference.events.count)
+            #expect(Array(fast.events) == Array(reference.events))
+            #expect(fast.eventLines == reference.eventLines)
+            #expect(fast.rejections.count == reference.rejections.count)
+            #expect(fast.rejections == reference.rejections)
+            #expect(fast.stats == reference.stats)
+            #expect(fast.lineCount == 3000)
+            #expect(fast.fastLaneLines > (limit == 4096 ? 1000 : 300))
+        }
         #expect(general.fastLaneLines == 0)
         // The generator reaches both outcomes often enough to mean something.
         #expect(general.events.count > 300)
@@ -506,6 +531,24 @@ let badLines: [BadLine] = [
         // Lines 257–400 (the cache opens at line 256), less the first sight of two tag sets
         // after it (`shard:1` and `shard:2` are cached by the general parser first).
         #expect(fast.fastLaneLines == 142)
+    }
+}
+
+extension FastLaneTests {
+    /// A datagram listener's batcher starts a new stream per datagram (line numbers from 1): the
+    /// cache and the lane open after 256 lines in all, not 256 lines in one datagram.
+    @Test func datagramsOpenTheLaneAcrossStreams() {
+        var b = LineBatcher(maxLineBytes: 8192, options: ParserOptions(), format: .socket, fastLane: true)
+        for d in 0..<40 {
+            b.feed(text: (0..<20).map { "dgram.s\($0 % 4):\(d)|c" }.joined(separator: "\n"))
+            b.finish()
+            #expect(b.lineCount == 20)
+            b.startNewStream()
+        }
+        #expect(b.events.count == 800)
+        #expect(b.events[799] == Event(metric: "dgram.s3", value: 39, kind: .counter))
+        // Datagrams 13 to 40 (the cache opens at the 256th line, in datagram 13).
+        #expect(b.fastLaneLines == 800 - 256)
     }
 }
 

@@ -38,6 +38,9 @@ public struct LineBatcher: Sendable {
     /// connections cost little memory.
     private var cache = ParseCache.disabled
     private static let cacheAfterLines = 256
+    /// Lines handed to the general parser since the batcher was made (all streams: a datagram
+    /// listener's batcher serves every datagram, each a stream of its own).
+    private var linesParsed = 0
     private var partial: [UInt8] = []
     private var discarding = false
     private let format: Format
@@ -71,6 +74,24 @@ public struct LineBatcher: Sendable {
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
         var start = 0
         while start < chunk.count {
+            if partial.isEmpty && !discarding && isSocket && fastLane && cache.isEnabled {
+                // Common lines in one pass each (no memchr first); the first other line, or a
+                // line cut by the chunk's end, goes the general way below.
+                while start < chunk.count {
+                    let length = parser.parseCommonStatsdLine(
+                        UnsafeRawBufferPointer(rebasing: chunk[start...]),
+                        maxLineBytes: maxLineBytes,
+                        into: &events,
+                        cache: &cache
+                    )
+                    if length < 0 { break }
+                    lineCount += 1
+                    eventLines.append(lineCount)
+                    fastLaneLines &+= 1
+                    start += length + 1
+                }
+                if start >= chunk.count { return }
+            }
             guard let nl = findFar(UInt8(ascii: "\n"), in: chunk, from: start) else {
                 let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
                 if discarding { return }
@@ -208,7 +229,8 @@ public struct LineBatcher: Sendable {
             }
             return
         }
-        if lineCount == Self.cacheAfterLines && !cache.isEnabled { cache = ParseCache() }
+        linesParsed &+= 1
+        if !cache.isEnabled && linesParsed >= Self.cacheAfterLines { cache = ParseCache() }
         record(parser.parse(line, into: &events, stats: &stats, cache: &cache), line)
     }
 

@@ -398,11 +398,40 @@ public struct LineParser: Sendable {
         into events: inout Sink,
         cache: inout ParseCache
     ) -> Bool {
+        parseCommonStatsd(b, untilNewline: false, maxLineBytes: .max, into: &events, cache: &cache) >= 0
+    }
+
+    /// The fast lane on the next line of a chunk: `b` starts at a line and runs to the end of
+    /// what was read; a line of the lane's shape, ended by `\n` within `b` and at most
+    /// `maxLineBytes` long (the `\n` not counted), is appended as by `parseCommonStatsd(_:into:cache:)`
+    /// and the offset of its `\n` returned. Anything else returns -1 having touched nothing but
+    /// the name cache, and the line is then found (memchr) and parsed as usual. One pass over a
+    /// common line instead of two (memchr, then the lane).
+    @inline(__always)
+    func parseCommonStatsdLine<Sink: EventSink>(
+        _ b: UnsafeRawBufferPointer,
+        maxLineBytes: Int,
+        into events: inout Sink,
+        cache: inout ParseCache
+    ) -> Int {
+        parseCommonStatsd(b, untilNewline: true, maxLineBytes: maxLineBytes, into: &events, cache: &cache)
+    }
+
+    /// Both lanes: the line is `b` whole (`untilNewline` false) or `b`'s bytes up to the first
+    /// `\n` (true). Returns the line's length, -1 when the line is not of the lane's shape.
+    @inline(__always)
+    private func parseCommonStatsd<Sink: EventSink>(
+        _ b: UnsafeRawBufferPointer,
+        untilNewline: Bool,
+        maxLineBytes: Int,
+        into events: inout Sink,
+        cache: inout ParseCache
+    ) -> Int {
         let n = b.count
-        guard n >= 5, let p = b.baseAddress else { return false }
+        guard n >= 5, let p = b.baseAddress else { return -1 }
         // The first byte: not what `parse` strips or routes elsewhere (space, BOM, JSON, `_e{`).
         switch p.load(as: UInt8.self) {
-        case UInt8(ascii: " "), UInt8(ascii: "_"), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "#"): return false
+        case UInt8(ascii: " "), UInt8(ascii: "_"), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "#"): return -1
         default: break
         }
         // The name, as `scanName` reads it (same hash), but giving up at any byte ≥ 0x80.
@@ -425,15 +454,15 @@ public struct LineParser: Sendable {
             i += 8
         }
         while true {
-            guard i < n else { return false }
+            guard i < n else { return -1 }
             let c = p.load(fromByteOffset: i, as: UInt8.self)
             if c == UInt8(ascii: ":") { break }
-            if c < 0x20 || c >= 0x7F || c == UInt8(ascii: "|") || c == UInt8(ascii: "#") { return false }
+            if c < 0x20 || c >= 0x7F || c == UInt8(ascii: "|") || c == UInt8(ascii: "#") { return -1 }
             h = (h ^ UInt64(c)) &* 0x100_0000_01b3
             i += 1
         }
         let colon = i
-        guard colon > 0 else { return false }
+        guard colon > 0 else { return -1 }
         // The value: 1 to 15 decimal digits, then '|'.
         i += 1
         var m: UInt64 = 0
@@ -445,7 +474,7 @@ public struct LineParser: Sendable {
         }
         let digits = i - colon - 1
         guard digits >= 1, digits <= 15, i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|")
-        else { return false }
+        else { return -1 }
         // The type, then the end of the line or '|'.
         let kind: MetricKind
         switch p.load(fromByteOffset: i + 1, as: UInt8.self) {
@@ -453,26 +482,39 @@ public struct LineParser: Sendable {
         case UInt8(ascii: "g"): kind = .gauge
         case UInt8(ascii: "h"), UInt8(ascii: "d"): kind = .distribution
         case UInt8(ascii: "m"):
-            guard i + 2 < n, p.load(fromByteOffset: i + 2, as: UInt8.self) == UInt8(ascii: "s") else { return false }
+            guard i + 2 < n, p.load(fromByteOffset: i + 2, as: UInt8.self) == UInt8(ascii: "s") else { return -1 }
             kind = .distribution
             i += 1
-        default: return false
+        default: return -1
         }
         i += 2
         var tagSlot = -1
         var labelsID = 0
-        if i < n {
+        var end = n
+        if untilNewline {
+            guard i < n else { return -1 }
+            if p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "\n") {
+                end = i
+            } else {
+                guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
+                    let nl = findFar(UInt8(ascii: "\n"), in: b, from: i + 1)
+                else { return -1 }
+                end = nl
+            }
+            guard end <= maxLineBytes else { return -1 }
+        }
+        if i < end {
             // Only `|#tags` to the end of the line, already cached (a cached key holds no '|'
             // and no trailing space: it came from a line `parse` took apart).
-            guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
+            guard i + 1 < end, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
                 p.load(fromByteOffset: i + 1, as: UInt8.self) == UInt8(ascii: "#"),
-                let (slot, id) = cache.labelsEntry(UnsafeRawBufferPointer(rebasing: b[(i + 2)...]))
-            else { return false }
+                let (slot, id) = cache.labelsEntry(UnsafeRawBufferPointer(rebasing: b[(i + 2)..<end]))
+            else { return -1 }
             (tagSlot, labelsID) = (slot, id)
         }
         let hash = Int(truncatingIfNeeded: finishHash(h))
         let (slot, nameID) = cache.entry(UnsafeRawBufferPointer(rebasing: b[0..<colon]), hash: hash)
-        guard slot >= 0 else { return false }
+        guard slot >= 0 else { return -1 }
         events.appendFields(
             name: cache.string(at: slot),
             nameID: nameID,
@@ -486,7 +528,7 @@ public struct LineParser: Sendable {
             member: nil,
             isDelta: false
         )
-        return true
+        return end
     }
 
     private func parseStatsd<Sink: EventSink>(
