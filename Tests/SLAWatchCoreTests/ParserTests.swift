@@ -597,4 +597,42 @@ extension FastLaneTests {
         }
         #expect(cache.capacity.tags == 4096)
     }
+
+    /// Keys longer than a slot's 40 inline bytes keep their tail aside: keys equal in their first
+    /// 40 bytes stay apart, survive the table's growth, and keys past `maxCachedTagBytes` are
+    /// not cached (parsed each time) but still work.
+    @Test func longTagSetsKeepTheirTails() {
+        var cache = ParseCache()
+        let prefix = "env:production,service:checkout-api,az:" + "x"  // 40 bytes
+        #expect(prefix.utf8.count == 40)
+        let tags = (0..<1500).map { Array("\(prefix)\($0),version:1.2.\($0 % 7)".utf8) }
+        for (k, t) in tags.enumerated() {
+            t.withUnsafeBytes { #expect(cache.store(labels: ["k": "\(k)"], for: $0) == k + 1) }
+        }
+        #expect(cache.capacity.tags == 4096)
+        for (k, t) in tags.enumerated() {
+            t.withUnsafeBytes { b in
+                let hit = cache.labels(b)
+                #expect(hit?.0 == ["k": "\(k)"])
+                #expect(hit?.1 == k + 1)
+            }
+        }
+        // Same length and first 40 bytes as a cached key, another tail: a miss.
+        Array("\(prefix)9999,version:1.2.3".utf8).withUnsafeBytes { #expect(cache.labels($0) == nil) }
+        let huge = Array(("big:" + String(repeating: "y", count: ParseCache.maxCachedTagBytes)).utf8)
+        huge.withUnsafeBytes { b in
+            #expect(cache.store(labels: ["big": "y"], for: b) == -1)
+            #expect(cache.labels(b) == nil)
+        }
+        // A line with such tags still parses (the general parser, every time).
+        var events: [Event] = []
+        var lineCache = ParseCache()
+        let line = Array("m:1|c|#".utf8) + huge
+        for _ in 0..<2 {
+            var stats = ParseStats()
+            line.withUnsafeBytes { _ = LineParser().parse($0, into: &events, stats: &stats, cache: &lineCache) }
+        }
+        #expect(events.count == 2)
+        #expect(events[1].labels == ["big": String(repeating: "y", count: ParseCache.maxCachedTagBytes)])
+    }
 }

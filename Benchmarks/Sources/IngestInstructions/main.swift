@@ -2,7 +2,7 @@
 // repeatable whatever else the machine does) and, run natively, nanoseconds per event.
 //
 // usage: ingest-instructions MODE [EVENTS] [SERIES]
-//   parse   LineBatcher framing and parsing of EVENTS counter lines (64 KiB reads, as NIO
+//   parse   LineBatcher framing and parsing of EVENTS counter lines (256 KiB reads, as NIO
 //           delivers them), no engine
 //   ingest  the same, and Engine.ingest of each batch with 1,000 count objectives over the
 //           metrics (every event updates a window)
@@ -41,7 +41,7 @@ let objectives = (0..<names).map { i in
         nodata: .ok
     )
 }
-/// Feeds `range` of the payload in 64 KiB reads; returns the events parsed. Locals only: no
+/// Feeds `range` of the payload in 256 KiB reads; returns the events parsed. Locals only: no
 /// global is touched per read (Swift checks exclusive access to globals at run time).
 func run(
     _ payload: [UInt8],
@@ -55,7 +55,7 @@ func run(
     var offset = range.lowerBound
     let now = 1_764_000_000.0
     while offset < range.upperBound {
-        let end = min(offset + 65536, range.upperBound)
+        let end = min(offset + 262_144, range.upperBound)
         payload.withUnsafeBytes { raw in batcher.feed(UnsafeRawBufferPointer(rebasing: raw[offset..<end])) }
         let b = batcher.take(reusing: pool)
         parsed += b.events.count
@@ -106,7 +106,14 @@ func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
         let warm = payload.count / 10
         _ = run(payload, 0..<warm, batcher: &batcher, engine: &engine, pool: pool, engineToo: mode == "ingest")
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let n = measuredRun(payload, warm..<payload.count, batcher: &batcher, engine: &engine, pool: pool, engineToo: mode == "ingest")
+        let n = measuredRun(
+            payload,
+            warm..<payload.count,
+            batcher: &batcher,
+            engine: &engine,
+            pool: pool,
+            engineToo: mode == "ingest"
+        )
         let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
         print(String(format: "%@ %d %.1f", mode, n, ns / Double(n)))
     case "commit":

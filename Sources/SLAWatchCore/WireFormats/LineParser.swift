@@ -66,11 +66,19 @@ public struct ParseCache: Sendable {
     private static let keyWidth = 46
     /// Name slots a table may grow to (65,536: 4 MiB, 32,768 names).
     static let maxNameSlots = 65_536
-    private var tagKeys: [[UInt8]?]
+    /// The tag-set slots, 64 bytes each, aligned like the name slots: the hash (8 bytes), the id
+    /// (8), the key's length + 1 (4; 0: free), where bytes past the first `tagInline` are in
+    /// `tagTails` (4), then the key's first `tagInline` bytes. A hit on a key of up to 40 bytes
+    /// reads one cache line and copies nothing.
+    private var tagTable: [UInt8]
+    /// Each tag slot's label set, parallel to the slots.
     private var tagValues: [[String: String]]
-    private var tagIDs: [Int]
-    private var tagHashes: [Int]
+    /// The bytes of long keys past their first `tagInline`, end to end.
+    private var tagTails: [UInt8] = []
     private var tagCount = 0
+    private static let tagInline = 40
+    /// Tag fields longer than this are parsed every time instead of cached (bounds `tagTails`).
+    static let maxCachedTagBytes = 1024
     /// Tag-set slots a table may grow to (8,192 tag sets).
     static let maxTagSlots = 16_384
     private var nextID = 0
@@ -84,10 +92,8 @@ public struct ParseCache: Sendable {
     private init(nameSlots: Int, tagSlots: Int) {
         names = Array(repeating: nil, count: nameSlots)
         nameTable = Array(repeating: 0, count: (nameSlots + 1) * Self.slotSize)
-        tagKeys = Array(repeating: nil, count: tagSlots)
+        tagTable = Array(repeating: 0, count: tagSlots == 0 ? 0 : (tagSlots + 1) * Self.slotSize)
         tagValues = Array(repeating: [:], count: tagSlots)
-        tagIDs = Array(repeating: -1, count: tagSlots)
-        tagHashes = Array(repeating: 0, count: tagSlots)
     }
 
     /// A cache that stores nothing (no allocation).
@@ -95,17 +101,15 @@ public struct ParseCache: Sendable {
     private init(disabled: Void) {
         names = []
         nameTable = []
-        tagKeys = []
+        tagTable = []
         tagValues = []
-        tagIDs = []
-        tagHashes = []
     }
 
     /// Whether the cache stores anything (`disabled` does not).
     public var isEnabled: Bool { !names.isEmpty }
 
     /// Name slots and tag-set slots now (they grow; tests).
-    var capacity: (names: Int, tags: Int) { (names.count, tagKeys.count) }
+    var capacity: (names: Int, tags: Int) { (names.count, tagValues.count) }
 
     static func hash(_ b: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: fnvHash(b)) }
 
@@ -247,19 +251,33 @@ public struct ParseCache: Sendable {
     /// no dictionary is copied.
     @inline(__always)
     func labelsEntry(_ b: UnsafeRawBufferPointer) -> (slot: Int, id: Int)? {
-        guard isEnabled else { return nil }
+        guard isEnabled, b.count <= Self.maxCachedTagBytes else { return nil }
         let hash = Self.hash(b)
-        let mask = tagKeys.count - 1
-        var slot = hash & mask
-        while let key = tagKeys[slot] {
-            if tagHashes[slot] == hash && key.count == b.count
-                && key.withUnsafeBytes({ Self.equal($0.baseAddress!, b) })
-            {
-                return (slot, tagIDs[slot])
+        let mask = tagValues.count - 1
+        let tag = UInt32(truncatingIfNeeded: b.count + 1)
+        let inline = Swift.min(b.count, Self.tagInline)
+        return tagTable.withUnsafeBytes { raw -> (slot: Int, id: Int)? in
+            let table = Self.slotBase(raw.baseAddress!)
+            var slot = hash & mask
+            while true {
+                let s = table + slot &* Self.slotSize
+                let stored = s.load(fromByteOffset: 16, as: UInt32.self)
+                if stored == 0 { return nil }
+                if stored == tag && s.load(as: Int.self) == hash
+                    && Self.equal(s + 24, UnsafeRawBufferPointer(rebasing: b[0..<inline]))
+                    && (inline == b.count
+                        || tagTails.withUnsafeBytes {
+                            Self.equal(
+                                $0.baseAddress! + Int(s.load(fromByteOffset: 20, as: UInt32.self)),
+                                UnsafeRawBufferPointer(rebasing: b[inline...])
+                            )
+                        })
+                {
+                    return (slot, s.load(fromByteOffset: 8, as: Int.self))
+                }
+                slot = (slot &+ 1) & mask
             }
-            slot = (slot + 1) & mask
         }
-        return nil
     }
 
     /// The label set held in `slot` (from `labelsEntry`).
@@ -267,34 +285,69 @@ public struct ParseCache: Sendable {
     func labelSet(at slot: Int) -> [String: String] { tagValues[slot] }
 
     /// Caches the label set parsed from the tag bytes `b` (not cached yet: `labelsEntry` missed);
-    /// returns its new id (`-1` when the cache is disabled). The table doubles when half full,
-    /// and at its largest starts empty again.
+    /// returns its new id (`-1` when the cache is disabled or `b` is longer than
+    /// `maxCachedTagBytes`). The table doubles when half full, and at its largest starts empty
+    /// again.
     mutating func store(labels: [String: String], for b: UnsafeRawBufferPointer) -> Int {
-        guard isEnabled else { return -1 }
-        if (tagCount + 1) * 2 > tagKeys.count {
-            let size = tagKeys.count < Self.maxTagSlots ? tagKeys.count * 2 : tagKeys.count
-            let old = (tagKeys, tagValues, tagIDs, tagHashes)
-            tagKeys = Array(repeating: nil, count: size)
-            tagValues = Array(repeating: [:], count: size)
-            tagIDs = Array(repeating: -1, count: size)
-            tagHashes = Array(repeating: 0, count: size)
-            tagCount = 0
-            if size > old.0.count {
-                for i in old.0.indices {
-                    if let key = old.0[i] { putTags(key, old.1[i], hash: old.3[i], id: old.2[i]) }
+        guard isEnabled, b.count <= Self.maxCachedTagBytes else { return -1 }
+        if (tagCount + 1) * 2 > tagValues.count {
+            let size = tagValues.count < Self.maxTagSlots ? tagValues.count * 2 : tagValues.count
+            var fresh = ParseCache(nameSlots: 0, tagSlots: size)
+            if size > tagValues.count {
+                fresh.tagTails = tagTails
+                tagTable.withUnsafeBytes { raw in
+                    let table = Self.slotBase(raw.baseAddress!)
+                    for old in tagValues.indices {
+                        let s = table + old * Self.slotSize
+                        if s.load(fromByteOffset: 16, as: UInt32.self) == 0 { continue }
+                        fresh.putTags(copying: s, tagValues[old])
+                    }
                 }
             }
+            (tagTable, tagValues, tagTails, tagCount) = (
+                fresh.tagTable, fresh.tagValues, fresh.tagTails, fresh.tagCount
+            )
         }
         nextID += 1
-        putTags(Array(b), labels, hash: Self.hash(b), id: nextID)
+        let hash = Self.hash(b)
+        let inline = Swift.min(b.count, Self.tagInline)
+        let tail = tagTails.count
+        tagTails.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[inline...]))
+        let slot = freeTagSlot(hash)
+        tagTable.withUnsafeMutableBytes { raw in
+            let s = UnsafeMutableRawPointer(mutating: Self.slotBase(raw.baseAddress!)) + slot * Self.slotSize
+            s.storeBytes(of: hash, as: Int.self)
+            s.storeBytes(of: nextID, toByteOffset: 8, as: Int.self)
+            s.storeBytes(of: UInt32(b.count + 1), toByteOffset: 16, as: UInt32.self)
+            s.storeBytes(of: UInt32(tail), toByteOffset: 20, as: UInt32.self)
+            if let src = b.baseAddress { (s + 24).copyMemory(from: src, byteCount: inline) }
+        }
+        tagValues[slot] = labels
+        tagCount += 1
         return nextID
     }
 
-    private mutating func putTags(_ key: [UInt8], _ labels: [String: String], hash: Int, id: Int) {
-        let mask = tagKeys.count - 1
-        var slot = hash & mask
-        while tagKeys[slot] != nil { slot = (slot + 1) & mask }
-        (tagKeys[slot], tagValues[slot], tagIDs[slot], tagHashes[slot]) = (key, labels, id, hash)
+    /// The first free slot of the probe for `hash`.
+    private func freeTagSlot(_ hash: Int) -> Int {
+        let mask = tagValues.count - 1
+        return tagTable.withUnsafeBytes { raw in
+            let table = Self.slotBase(raw.baseAddress!)
+            var slot = hash & mask
+            while table.load(fromByteOffset: slot * Self.slotSize + 16, as: UInt32.self) != 0 {
+                slot = (slot + 1) & mask
+            }
+            return slot
+        }
+    }
+
+    /// Re-inserts a slot of a smaller table (its 64 bytes as they are: the tails stay put).
+    private mutating func putTags(copying old: UnsafeRawPointer, _ labels: [String: String]) {
+        let slot = freeTagSlot(old.load(as: Int.self))
+        tagTable.withUnsafeMutableBytes { raw in
+            let s = UnsafeMutableRawPointer(mutating: Self.slotBase(raw.baseAddress!)) + slot * Self.slotSize
+            s.copyMemory(from: old, byteCount: Self.slotSize)
+        }
+        tagValues[slot] = labels
         tagCount += 1
     }
 }
