@@ -327,6 +327,7 @@ public struct Engine: Sendable {
         // Moved out for the loop and back after it, like the scratch buffers (no copy).
         var seen = staging ? (stagedLastSeen ?? []) : lastSeen
         if staging { stagedLastSeen = nil } else { lastSeen = [] }
+        let hasMembers = batch.hasMembers
         windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
                 for i in 0..<batch.count {
@@ -414,14 +415,28 @@ public struct Engine: Sendable {
                         matched = true
                         if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
                         let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
-                        if w.pointee.add(
-                            value: batch.records[i].value,
-                            kind: batch.records[i].kind,
-                            sampleRate: batch.records[i].rate,
-                            member: batch.member(at: i),
-                            at: t,
-                            oldest: oldest[j]
-                        ) {
+                        let r = batch.records[i]
+                        // Set members only when the batch has any (a literal nil: no String to
+                        // release per event).
+                        let added =
+                            hasMembers
+                            ? w.pointee.add(
+                                value: r.value,
+                                kind: r.kind,
+                                sampleRate: r.rate,
+                                member: batch.member(at: i),
+                                at: t,
+                                oldest: oldest[j]
+                            )
+                            : w.pointee.add(
+                                value: r.value,
+                                kind: r.kind,
+                                sampleRate: r.rate,
+                                member: nil,
+                                at: t,
+                                oldest: oldest[j]
+                            )
+                        if added {
                             used = true
                             if t > seen[j] { seen[j] = t }
                             if !staging && !flags[j] {

@@ -137,6 +137,10 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     /// The event time of event `i`, `nil` for arrival time.
     public func time(at i: Int) -> Double? { records[i].time.isNaN ? nil : records[i].time }
 
+    /// Whether any event of the batch is a set member (`member(at:)` is nil for every event
+    /// otherwise).
+    public var hasMembers: Bool { !members.isEmpty }
+
     /// The set member of event `i` (`nil` for other kinds).
     public func member(at i: Int) -> String? { members.isEmpty ? nil : members[i] }
 
