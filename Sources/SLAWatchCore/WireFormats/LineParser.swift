@@ -251,8 +251,13 @@ public struct ParseCache: Sendable {
     /// no dictionary is copied.
     @inline(__always)
     func labelsEntry(_ b: UnsafeRawBufferPointer) -> (slot: Int, id: Int)? {
+        labelsEntry(b, hash: Self.hash(b))
+    }
+
+    /// `labelsEntry(_:)` given `b`'s hash (`hash(_:)`).
+    @inline(__always)
+    func labelsEntry(_ b: UnsafeRawBufferPointer, hash: Int) -> (slot: Int, id: Int)? {
         guard isEnabled, b.count <= Self.maxCachedTagBytes else { return nil }
-        let hash = Self.hash(b)
         let mask = tagValues.count - 1
         let tag = UInt32(truncatingIfNeeded: b.count + 1)
         let inline = Swift.min(b.count, Self.tagInline)
@@ -544,27 +549,43 @@ public struct LineParser: Sendable {
         var tagSlot = -1
         var labelsID = 0
         var end = n
-        if untilNewline {
-            guard i < n else { return -1 }
-            if p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "\n") {
-                end = i
-            } else {
-                guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
-                    let nl = findFar(UInt8(ascii: "\n"), in: b, from: i + 1)
-                else { return -1 }
-                end = nl
-            }
-            guard end <= maxLineBytes else { return -1 }
-        }
-        if i < end {
+        if untilNewline && i < n && p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "\n") {
+            end = i
+        } else if i < n {
             // Only `|#tags` to the end of the line, already cached (a cached key holds no '|'
-            // and no trailing space: it came from a line `parse` took apart).
-            guard i + 1 < end, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
-                p.load(fromByteOffset: i + 1, as: UInt8.self) == UInt8(ascii: "#"),
-                let (slot, id) = cache.labelsEntry(UnsafeRawBufferPointer(rebasing: b[(i + 2)..<end]))
+            // and no trailing space: it came from a line `parse` took apart). One pass finds the
+            // line's end and hashes the tags as `ParseCache.hash` does (words, then bytes).
+            guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
+                p.load(fromByteOffset: i + 1, as: UInt8.self) == UInt8(ascii: "#")
+            else { return -1 }
+            let tags = i + 2
+            var th: UInt64 = 0xcbf2_9ce4_8422_2325
+            var k = tags
+            while k + 8 <= n {
+                let w = p.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                if untilNewline && has(w, UInt8(ascii: "\n")) { break }
+                th = mixWord(th, w)
+                k += 8
+            }
+            while k < n {
+                let c = p.load(fromByteOffset: k, as: UInt8.self)
+                if untilNewline && c == UInt8(ascii: "\n") { break }
+                th = (th ^ UInt64(c)) &* 0x100_0000_01b3
+                k += 1
+            }
+            if untilNewline && k == n { return -1 }
+            end = k
+            guard
+                let (slot, id) = cache.labelsEntry(
+                    UnsafeRawBufferPointer(rebasing: b[tags..<end]),
+                    hash: Int(truncatingIfNeeded: finishHash(th))
+                )
             else { return -1 }
             (tagSlot, labelsID) = (slot, id)
+        } else if untilNewline {
+            return -1
         }
+        if untilNewline && end > maxLineBytes { return -1 }
         let hash = Int(truncatingIfNeeded: finishHash(h))
         let (slot, nameID) = cache.entry(UnsafeRawBufferPointer(rebasing: b[0..<colon]), hash: hash)
         guard slot >= 0 else { return -1 }
