@@ -74,7 +74,9 @@ public final class Daemon: Service, Sendable {
         let store = try StateStore(path: config.stateDirectory + "/state.sqlite")
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
         let restored = try store.loadSnapshots(keepingSketchesPacked: true)
-        engine.restore(restored)
+        let restoredCount = restored.count
+        // Handed over (`consume`): the windows take the snapshots' arrays without copying them.
+        engine.restore(consume restored)
         engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
         engine.maxSeries = config.maxSeries
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
@@ -135,11 +137,11 @@ public final class Daemon: Service, Sendable {
         journal.enqueue([
             (
                 "MESSAGE",
-                "slawatch \(SLAWatchVersion.current) started: watching \(objectives.count) objective(s), restored state of \(restored.count), listening on \(ingestSocketPath)"
+                "slawatch \(SLAWatchVersion.current) started: watching \(objectives.count) objective(s), restored state of \(restoredCount), listening on \(ingestSocketPath)"
             ),
             ("MESSAGE_ID", MessageID.started), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "slawatch"),
             ("SLAWATCH_VERSION", SLAWatchVersion.current),
-            ("SLAWATCH_OBJECTIVES", String(objectives.count)), ("SLAWATCH_RESTORED", String(restored.count)),
+            ("SLAWATCH_OBJECTIVES", String(objectives.count)), ("SLAWATCH_RESTORED", String(restoredCount)),
             ("SLAWATCH_SOCKET", ingestSocketPath),
         ])
         stopReason.started(at: startedAt)

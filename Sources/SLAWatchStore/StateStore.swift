@@ -265,18 +265,24 @@ public final class StateStore: Sendable {
         let decoder = JSONDecoder()
         return try db.read { db in
             var buckets: [Int64: [Int64: Aggregate]] = [:]
-            var packed: [Int64: [(id: Int64, aggregate: Aggregate, sketch: [UInt8]?)]] = [:]
+            var packed: [Int64: PackedBuckets] = [:]
+            // Rows come grouped by instance: its buckets gather here, then go to `packed` once.
+            var current: (instance: Int64, buckets: PackedBuckets)?
             let cursor = try Row.fetchCursor(db, sql: "SELECT instance, id, data FROM bucket ORDER BY instance, id")
             while let row = try cursor.next() {
                 let instance: Int64 = row[0]
                 let id: Int64 = row[1]
+                if keepingSketchesPacked && current?.instance != instance {
+                    if let done = current { packed[done.instance] = done.buckets }
+                    current = (instance, PackedBuckets())
+                }
                 try row.withUnsafeData(atIndex: 2) { data in
                     guard let data else { return }
                     do {
                         try data.withUnsafeBytes { raw in
                             if keepingSketchesPacked {
                                 let (a, sketch) = try BucketCodec.decodeKeepingSketchPacked(raw)
-                                packed[instance, default: []].append((id, a, sketch))
+                                current!.buckets.append(id: id, aggregate: a, sketch: sketch)
                             } else {
                                 buckets[instance, default: [:]][id] = try BucketCodec.decode(raw)
                             }
@@ -286,6 +292,8 @@ public final class StateStore: Sendable {
                     }
                 }
             }
+            if let done = current { packed[done.instance] = done.buckets }
+            current = nil
             return try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name").map { row in
                 let id: Int64 = row["id"]
                 let json: String = row["state"]
@@ -298,7 +306,7 @@ public final class StateStore: Sendable {
                     buckets: buckets[id] ?? [:],
                     closedBefore: row["closed_before"]
                 )
-                snapshot.packedBuckets = packed[id] ?? []
+                snapshot.packedBuckets = packed.removeValue(forKey: id) ?? PackedBuckets()
                 if keepingSketchesPacked, let low: Int64 = row["sealed_low"], let high: Int64 = row["sealed_high"],
                     let data: Data = row["sealed"]
                 {

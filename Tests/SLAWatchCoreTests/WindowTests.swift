@@ -187,6 +187,43 @@ private func randomEvent(_ rng: inout SplitMix64) -> Event {
         #expect(commits > 100)
     }
 
+    /// A window restored from packed buckets (as the store reads them, in any order) holds
+    /// the same buckets, judges the same p99, and takes new events into its newest bucket.
+    @Test(arguments: [false, true])
+    func restoredFromPackedBucketsEqualsTheOriginal(shuffled: Bool) throws {
+        var rng = SplitMix64(seed: 9)
+        var w = Window(spec: .rolling(seconds: 300), periods: nil)
+        w.tracksQuantiles = true
+        let now = 1_000_000.0
+        for k in 0..<3000 {
+            _ = w.add(
+                Event(metric: "m", value: Double.random(in: 1...500, using: &rng), kind: .distribution),
+                at: now - Double(k % 290),
+                now: now
+            )
+        }
+        var packed = PackedBuckets()
+        var entries = w.buckets.sorted { $0.key < $1.key }
+        if shuffled { entries.shuffle(using: &rng) }
+        for (id, a) in entries {
+            let bytes = BucketCodec.encode(a)
+            let (fields, sketch) = try bytes.withUnsafeBytes { try BucketCodec.decodeKeepingSketchPacked($0) }
+            packed.append(id: id, aggregate: fields, sketch: sketch)
+        }
+        #expect(packed.count == 59)
+        var restored = Window(spec: .rolling(seconds: 300), periods: nil)
+        restored.tracksQuantiles = true
+        restored.restore(packedBuckets: packed, closedBefore: nil)
+        #expect(restored.buckets == w.buckets)
+        let p99 = restored.aggregate(at: now).sketch?.quantile(0.99)
+        #expect(p99 != nil)
+        #expect(p99 == w.aggregate(at: now).sketch?.quantile(0.99))
+        let added = restored.add(Event(metric: "m", value: 7, kind: .distribution), at: now, now: now)
+        #expect(added)
+        let after = restored.aggregate(at: now)
+        #expect(after.samples == 3001)
+    }
+
     @Test func windowCoversLastWSecondsAtBucketGranularity() {
         // 300 s window: 60 buckets of 5 s. At t = 1000 (bucket 200) the window is buckets 141…200,
         // i.e. event times [705, 1005).

@@ -1217,7 +1217,7 @@ public struct Engine: Sendable {
         /// Buckets as the store read them with their sketches still packed
         /// (`BucketCodec.decodeKeepingSketchPacked`), instead of `buckets`: a restore then
         /// decodes nothing it does not need. Not encoded.
-        public var packedBuckets: [(id: Int64, aggregate: Aggregate, sketch: [UInt8]?)] = []
+        public var packedBuckets = PackedBuckets()
         /// The sealed merge the store kept for the window (with `packedBuckets`). Not encoded.
         public var sealedSummary: (low: Int64, high: Int64, aggregate: Aggregate)?
 
@@ -1228,9 +1228,7 @@ public struct Engine: Sendable {
         public static func == (a: Snapshot, b: Snapshot) -> Bool {
             a.objective == b.objective && a.fingerprint == b.fingerprint && a.state == b.state && a.buckets == b.buckets
                 && a.closedBefore == b.closedBefore
-                && a.packedBuckets.map(\.id) == b.packedBuckets.map(\.id)
-                && a.packedBuckets.map(\.aggregate) == b.packedBuckets.map(\.aggregate)
-                && a.packedBuckets.map(\.sketch) == b.packedBuckets.map(\.sketch)
+                && a.packedBuckets == b.packedBuckets
         }
 
         /// Creates a snapshot record.
@@ -1362,12 +1360,20 @@ public struct Engine: Sendable {
     /// Restores snapshots taken by an earlier run. Snapshots of objectives no longer configured
     /// are ignored; when an objective's data fingerprint changed (other metric, filter, window or
     /// zone) its buckets are discarded but its alert state is kept.
-    public mutating func restore(_ snapshots: [Snapshot]) {
+    ///
+    /// Snapshots handed over (`consume`) are taken apart: each window takes its buckets' arrays
+    /// without copying them.
+    public mutating func restore(_ snapshots: consuming [Snapshot]) {
         // Names to indexes once (restoring 100,000 instances by a linear search each is quadratic).
         var index: [String: Int] = [:]
         index.reserveCapacity(all.count + snapshots.count)
         for (i, o) in all.enumerated() { index[o.name] = i }
-        for s in snapshots {
+        for k in snapshots.indices {
+            // The packed buckets are moved out (the window is then their only owner and
+            // unpacks its newest bucket in place).
+            let packedBuckets = snapshots[k].packedBuckets
+            snapshots[k].packedBuckets = PackedBuckets()
+            let s = snapshots[k]
             var found = index[s.objective]
             if found == nil, let p = groupParents.first(where: { s.objective.hasPrefix(all[$0].name + "{") }),
                 s.objective.hasSuffix("}"), (instances[p]?.count ?? 0) < all[p].maxInstances
@@ -1390,11 +1396,11 @@ public struct Engine: Sendable {
             persistedStates[i] = s.state
             persistedLastSeen[i] = lastSeen[i]
             if s.fingerprint == all[i].dataFingerprint {
-                if s.packedBuckets.isEmpty {
+                if packedBuckets.isEmpty {
                     windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
                 } else {
                     windows[i].restore(
-                        packedBuckets: s.packedBuckets,
+                        packedBuckets: consume packedBuckets,
                         closedBefore: s.closedBefore,
                         sealedSummary: s.sealedSummary
                     )

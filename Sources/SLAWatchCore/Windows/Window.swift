@@ -418,20 +418,15 @@ public struct Window: Sendable {
     ///   used while the window's span is still the one it covers, so judging the window right
     ///   after a start-up merges no sealed bucket.
     public mutating func restore(
-        packedBuckets: [(id: Int64, aggregate: Aggregate, sketch: [UInt8]?)],
+        packedBuckets: consuming PackedBuckets,
         closedBefore: Int64?,
         sealedSummary: (low: Int64, high: Int64, aggregate: Aggregate)? = nil
     ) {
-        var isSorted = true
-        for k in packedBuckets.indices.dropFirst() where packedBuckets[k - 1].id >= packedBuckets[k].id {
-            isSorted = false
-            break
-        }
-        let sorted = isSorted ? packedBuckets : packedBuckets.sorted { $0.id < $1.id }
+        packedBuckets.sortByID()
         hotID = .min
-        ids = sorted.map(\.id)
-        aggregates = sorted.map(\.aggregate)
-        packed = sorted.map { $0.sketch ?? [] }
+        // The store's arrays are taken over (no element is copied; handed over with `consume`,
+        // the window is their only owner and unpacks the newest bucket in place).
+        (ids, aggregates, packed) = packedBuckets.take()
         // The newest keeps its sketch decoded: events go there.
         if let last = packed.indices.last, !packed[last].isEmpty { unpack(last) }
         changed = Array(repeating: false, count: ids.count)
@@ -458,5 +453,47 @@ public struct Window: Sendable {
         sealed = nil
         total = nil
         self.closedBefore = closedBefore
+    }
+}
+
+/// A window's buckets as the store reads them (`BucketCodec.decodeKeepingSketchPacked`), in
+/// three parallel arrays that `Window.restore(packedBuckets:closedBefore:sealedSummary:)` takes
+/// over whole: a start-up copies no bucket. Sketches stay in `BucketCodec`'s packed form (empty:
+/// none).
+public struct PackedBuckets: Sendable, Equatable {
+    /// Bucket ids (ascending when read from the store).
+    public private(set) var ids: [Int64] = []
+    /// Per bucket, its totals (no sketch).
+    public private(set) var aggregates: [Aggregate] = []
+    /// Per bucket, its packed sketch (empty: none).
+    public private(set) var sketches: [[UInt8]] = []
+
+    /// No buckets.
+    public init() {}
+
+    /// Whether there are none.
+    public var isEmpty: Bool { ids.isEmpty }
+
+    /// Number of buckets.
+    public var count: Int { ids.count }
+
+    /// Appends a bucket (`sketch` nil or empty: none).
+    public mutating func append(id: Int64, aggregate: Aggregate, sketch: [UInt8]?) {
+        ids.append(id)
+        aggregates.append(aggregate)
+        sketches.append(sketch ?? [])
+    }
+
+    /// The three arrays, leaving this empty (so the caller becomes their only owner).
+    mutating func take() -> (ids: [Int64], aggregates: [Aggregate], sketches: [[UInt8]]) {
+        defer { self = PackedBuckets() }
+        return (ids, aggregates, sketches)
+    }
+
+    /// Puts the buckets in ascending id order (nothing moves when they already are).
+    mutating func sortByID() {
+        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) { return }
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        (ids, aggregates, sketches) = (order.map { ids[$0] }, order.map { aggregates[$0] }, order.map { sketches[$0] })
     }
 }
