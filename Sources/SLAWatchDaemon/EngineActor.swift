@@ -205,9 +205,34 @@ public actor EngineActor {
 
     private var commitWaiters: [StoreWriter.Completion] = []
     private var writeInFlight = false
+    /// When the last write was taken (monotonic); until when the next one waits, and whether
+    /// its start is scheduled.
+    private var lastWriteStart: ContinuousClock.Instant?
+    private var throttledUntil: ContinuousClock.Instant?
+    private var startScheduled = false
+    /// Under a sustained stream of `#sync`s (more arrived while a write was in flight), writes
+    /// start at most this often: one take and one transaction then answer every sync of the
+    /// interval, instead of one write per few thousand events (each a take of every changed
+    /// window and an upsert per bucket, and on two cores a store thread that evicts the
+    /// parser's and the engine's caches). A sync that finds the store idle is written at once,
+    /// so producers that sync now and then see no delay; one behind a busy store waits at most
+    /// this long more (a bounded group-commit delay, as PostgreSQL's `commit_delay`).
+    static let minWriteInterval: Duration = .milliseconds(50)
 
     private func startWriteIfIdle() {
         guard !writeInFlight, !commitWaiters.isEmpty else { return }
+        let now = ContinuousClock.now
+        if let until = throttledUntil, now < until {
+            guard !startScheduled else { return }
+            startScheduled = true
+            Task {
+                try? await Task.sleep(until: until, clock: .continuous)
+                self.scheduledStart()
+            }
+            return
+        }
+        throttledUntil = nil
+        lastWriteStart = now
         writeInFlight = true
         let waiters = commitWaiters
         commitWaiters = []
@@ -218,9 +243,17 @@ public actor EngineActor {
         }
     }
 
+    private func scheduledStart() {
+        startScheduled = false
+        startWriteIfIdle()
+    }
+
     private func writeFinished(_ take: Int, ok: Bool) {
         if ok { confirm(take) }
         writeInFlight = false
+        // Syncs came while the write was in flight: the producer syncs faster than the store
+        // writes, so the next write waits out the interval and answers more of them at once.
+        if !commitWaiters.isEmpty, let start = lastWriteStart { throttledUntil = start + Self.minWriteInterval }
         startWriteIfIdle()
     }
 

@@ -49,17 +49,20 @@ public enum IngestWork: Sendable {
     /// Parsed events with their source line numbers (parallel arrays), and the lines the
     /// parser rejected.
     case batch(events: EventBatch, lines: [Int], parseRejections: [LineRejection], tally: SourceTally)
-    /// A batch with `#sync` lines in it: the whole batch is ingested at once, then each sync's
-    /// `prepare` runs in line order once the tallies of the lines before it are added (it reads
-    /// them), and one commit answers them all: the functions `prepare` returned run once it is
-    /// durable (`true`) or failed (`false`), on the store writer's thread, in order. A batch cut at every sync would cost a name lookup
-    /// per event for a producer that syncs often.
+    /// A batch with `#sync` lines in it (all from one connection): the whole batch is ingested
+    /// at once, then each sync's `prepare` runs in line order once the tallies of the lines
+    /// before it are added (it reads them), and one commit answers them all: once it is durable
+    /// (`true`) or failed (`false`), the answers the functions `prepare` returned make, in line
+    /// order, go to `deliver` as one text (one write to the connection, however many syncs).
+    /// A batch cut at every sync would cost a name lookup per event for a producer that syncs
+    /// often.
     case batchWithSyncs(
         events: EventBatch,
         lines: [Int],
         parseRejections: [LineRejection],
         tally: SourceTally,
-        syncs: [(line: Int, prepare: @Sendable () -> @Sendable (_ committed: Bool) -> Void)]
+        syncs: [(line: Int, prepare: @Sendable () -> @Sendable (_ committed: Bool) -> String)],
+        deliver: @Sendable (String) -> Void
     )
     /// Everything before this is ingested; call `done` (no commit).
     case barrier(done: @Sendable () -> Void)
@@ -126,7 +129,7 @@ public final class IngestPipeline: Sendable {
             if let (events, lines) = ingested.take() { pool.recycle(events, lines) }
             defer { gate.remove(work.eventCount) }
             switch work {
-            case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs):
+            case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs, let deliver):
                 let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
                 ingested = (events, lines)
                 var rejectedIndex = Set<Int>()
@@ -148,7 +151,7 @@ public final class IngestPipeline: Sendable {
                 // Each sync answers for the lines before it: tallies are added in line order.
                 var e = 0
                 var k = 0
-                var finishers: [@Sendable (Bool) -> Void] = []
+                var finishers: [@Sendable (Bool) -> String] = []
                 for sync in syncs {
                     var accepted = 0
                     while e < lines.count && lines[e] < sync.line {
@@ -167,7 +170,7 @@ public final class IngestPipeline: Sendable {
                 }
                 tally.add(accepted: rest, rejections: Array(all[k...]))
                 let answer = finishers
-                await engine.requestCommit { ok in for f in answer { f(ok) } }
+                await engine.requestCommit { ok in deliver(answer.map { $0(ok) }.joined()) }
             case .batch(let events, let lines, let parseRejections, let tally):
                 if !parseRejections.isEmpty {
                     await engine.countParseRejections(
@@ -299,7 +302,7 @@ extension IngestWork {
     /// Events the work item carries (what the queue's limit counts).
     var eventCount: Int {
         switch self {
-        case .batch(let events, _, _, _), .batchWithSyncs(let events, _, _, _, _): return events.count
+        case .batch(let events, _, _, _), .batchWithSyncs(let events, _, _, _, _, _): return events.count
         case .barrier, .afterAnswers: return 0
         }
     }

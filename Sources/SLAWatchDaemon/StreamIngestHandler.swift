@@ -122,17 +122,27 @@ final class StreamIngestHandler: ChannelInboundHandler {
         authorize(events: &events, lines: &lines, rejections: &rejections, patterns: patterns)
         if !b.controls.isEmpty { sawSync = true }
         let syncs = b.controls.compactMap { control in
-            syncRequest(control.text, channel: context.channel).map { (line: control.line, prepare: $0) }
+            syncRequest(control.text).map { (line: control.line, prepare: $0) }
         }
         pipeline.submit(
-            .batchWithSyncs(events: events, lines: lines, parseRejections: rejections, tally: tally, syncs: syncs)
+            .batchWithSyncs(
+                events: events,
+                lines: lines,
+                parseRejections: rejections,
+                tally: tally,
+                syncs: syncs,
+                deliver: { [channel = context.channel] reply in
+                    if !reply.isEmpty { channel.writeAndFlush(ByteBuffer(string: reply), promise: nil) }
+                }
+            )
         )
     }
 
     /// The `prepare` of a `#sync` line (nil for anything else): run when everything before the
-    /// line is ingested, it reads the connection's tallies then, and returns what answers the
-    /// client once the commit is durable.
-    private func syncRequest(_ text: String, channel: Channel) -> (@Sendable () -> @Sendable (Bool) -> Void)? {
+    /// line is ingested, it reads the connection's tallies then, and returns the answer's text
+    /// (`ok ID ACCEPTED REJECTED`, after a `rejected` line per rejection) once the commit is
+    /// durable or failed.
+    private func syncRequest(_ text: String) -> (@Sendable () -> @Sendable (Bool) -> String)? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.first == "#sync" else { return nil }
         let id = parts.count > 1 ? String(parts[1]) : "-"
@@ -147,9 +157,7 @@ final class StreamIngestHandler: ChannelInboundHandler {
             let s = tally.totals
             let lines = rejected
             return { committed in
-                let reply =
-                    lines + (committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n")
-                channel.writeAndFlush(ByteBuffer(string: reply), promise: nil)
+                lines + (committed ? "ok \(id) \(s.accepted) \(s.rejected)\n" : "error \(id) commit failed\n")
             }
         }
     }

@@ -115,6 +115,40 @@ struct SocketTests {
         #expect(values(daemon)["requests-\(id)"] == 6)
     }
 
+    /// A producer that syncs faster than the store writes (2,000 syncs sent at once): every
+    /// sync is answered, in order, with the totals as of its line, and the answers share a few
+    /// commits (group commit, and writes spaced while syncs keep coming) instead of one each.
+    @Test func pipelinedSyncsShareCommitsAndAreAnsweredInOrder() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        let commitsBefore = try #require(try daemon.status()["commits"] as? Int)
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            s.sendall(b"".join(b"dd.\(id).requests:1|c\\n#sync s%d\\n" % k for k in range(1, 2001)))
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            sys.stdout.write(data.decode())
+            """
+        let (rc, out, err) = try python(script, args: [daemon.ingestSocket])
+        #expect(rc == 0, "\(err)")
+        let answers = out.split(separator: "\n").map(String.init)
+        #expect(answers.count == 2000)
+        #expect(answers == (1...2000).map { "ok s\($0) \($0) 0" })
+        let commits = try #require(try daemon.status()["commits"] as? Int) - commitsBefore
+        #expect(commits >= 1)
+        #expect(commits <= 40, "\(commits) commits for 2,000 syncs")
+        #expect(values(daemon)["requests-\(id)"] == 2000)
+    }
+
     @Test func streamPeersSocatAndNetcat() throws {
         let id = runID()
         let daemon = try TestDaemon(objectivesYAML: objectives(id))
