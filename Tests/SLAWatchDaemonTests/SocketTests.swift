@@ -82,19 +82,15 @@ struct SocketTests {
         #expect(try daemon.counts(of: "stream")["accepted"] as? Int == 0)
     }
 
-    /// Several `#sync` lines in one read: each answers for the lines before it, in order, with
-    /// the connection's totals as of that line, though the daemon ingests the read at once.
-    @Test func syncsInOneWriteAnswerForTheLinesBeforeThem() throws {
-        let id = runID()
-        let daemon = try TestDaemon(objectivesYAML: objectives(id))
-        try daemon.start()
-        defer { daemon.stop() }
+    /// Sends the bytes the Python expression `bytes` makes over one stream connection to the
+    /// daemon's ingest socket, half-closes, and returns everything answered until the daemon
+    /// closes (python3's exit status, stdout, stderr).
+    func exchange(sending bytes: String, with daemon: TestDaemon) throws -> (Int32, String, String) {
         let script = """
             import socket, sys
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(sys.argv[1])
-            s.sendall(b"dd.\(id).requests:1|c\\nbad line\\n#sync one\\ndd.\(id).requests:2|c\\n#sync two\\n"
-                      b"dd.\(id).requests:x|c\\ndd.\(id).requests:3|c\\n#sync three\\n")
+            s.sendall(\(bytes))
             s.shutdown(socket.SHUT_WR)
             data = b""
             while True:
@@ -104,7 +100,23 @@ struct SocketTests {
                 data += chunk
             sys.stdout.write(data.decode())
             """
-        let (rc, out, err) = try python(script, args: [daemon.ingestSocket])
+        return try python(script, args: [daemon.ingestSocket])
+    }
+
+    /// Several `#sync` lines in one read: each answers for the lines before it, in order, with
+    /// the connection's totals as of that line, though the daemon ingests the read at once.
+    @Test func syncsInOneWriteAnswerForTheLinesBeforeThem() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        let (rc, out, err) = try exchange(
+            sending: """
+                b"dd.\(id).requests:1|c\\nbad line\\n#sync one\\ndd.\(id).requests:2|c\\n#sync two\\n"
+                b"dd.\(id).requests:x|c\\ndd.\(id).requests:3|c\\n#sync three\\n"
+                """,
+            with: daemon
+        )
         #expect(rc == 0, "\(err)")
         #expect(
             out.split(separator: "\n").map(String.init) == [
@@ -124,21 +136,10 @@ struct SocketTests {
         try daemon.start()
         defer { daemon.stop() }
         let commitsBefore = try #require(try daemon.status()["commits"] as? Int)
-        let script = """
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(sys.argv[1])
-            s.sendall(b"".join(b"dd.\(id).requests:1|c\\n#sync s%d\\n" % k for k in range(1, 2001)))
-            s.shutdown(socket.SHUT_WR)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            sys.stdout.write(data.decode())
-            """
-        let (rc, out, err) = try python(script, args: [daemon.ingestSocket])
+        let (rc, out, err) = try exchange(
+            sending: #"b"".join(b"dd.\#(id).requests:1|c\n#sync s%d\n" % k for k in range(1, 2001))"#,
+            with: daemon
+        )
         #expect(rc == 0, "\(err)")
         let answers = out.split(separator: "\n").map(String.init)
         #expect(answers.count == 2000)
