@@ -31,10 +31,10 @@ test: deps
 	scripts/test-journal.sh $(SWIFT) test --skip-build
 
 format:
-	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift
+	$(SWIFT) format format --in-place --recursive --parallel Sources Tests TestSupport Package.swift
 
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests TestSupport Package.swift
 
 clean:
 	rm -rf .build .slawatch

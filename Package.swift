@@ -53,7 +53,7 @@ let package = Package(
         ),
         // What the test targets share: external programs found by name with the Debian package
         // that provides them, process runs, and the tests' own journal (scripts/test-journal.sh).
-        .target(name: "SLAWatchTestSupport", path: "Tests/SLAWatchTestSupport"),
+        .target(name: "SLAWatchTestSupport", path: "TestSupport"),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "SLAWatchTestSupport"]),
         .testTarget(name: "SLAWatchCoreTests", dependencies: ["SLAWatchCore"]),
         .testTarget(

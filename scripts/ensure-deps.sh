@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, on Debian, every package and Python module that building slawatch, its tests, its
 # scripts and the README use, and only what is missing. Each program is checked by the name the
-# tests and scripts run it by (Tests/SLAWatchTestSupport/ExternalProgram.swift lists the tests'
+# tests and scripts run it by (TestSupport/ExternalProgram.swift lists the tests'
 # programs with their packages; keep the two lists in step).
 #   scripts/ensure-deps.sh           everything for make run, make test, make install and .ci/run
 #   scripts/ensure-deps.sh --bench   also the peers and tools of scripts/bench.sh (netdata's statsd
