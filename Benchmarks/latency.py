@@ -16,6 +16,7 @@ pipelined) against none. --rate 0: no load but the probes (idle alert latency).
 Prints `name value` lines that scripts/bench.sh collects.
 """
 import os, random, socket, sys, threading, time
+from bench import cpu  # the process CPU seconds, as bench.py reads them
 
 args = sys.argv[1:]
 run_dir, log_path = args[0], args[1]
@@ -25,7 +26,6 @@ objectives = int(opt("--objectives", 1000))
 seconds = opt("--seconds", 20)
 rate = opt("--rate", 1000)
 probes = int(opt("--probes", 40))
-tick = os.sysconf("SC_CLK_TCK")
 
 def status_pid():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -40,12 +40,6 @@ def status_pid():
         data += chunk
     import json
     return json.loads(data)["pid"]
-
-def cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 
 def pct(values, q):
     v = sorted(values)

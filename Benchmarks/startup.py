@@ -11,20 +11,14 @@ datagram socket of this script (as systemd would), and prints:
 then stops the daemon with SIGTERM and prints stop_seconds.
 """
 import os, socket, subprocess, sys, tempfile, time
+from bench import cpu  # the process CPU seconds, as bench.py reads them
 
 binary, directory = sys.argv[1], sys.argv[2]
 idle = float(sys.argv[3]) if len(sys.argv) > 3 else 10
-tick = os.sysconf("SC_CLK_TCK")
 sock_path = os.path.join(tempfile.mkdtemp(), "notify.sock")
 notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 notify.bind(sock_path)
 notify.settimeout(0.05)
-
-def cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
