@@ -88,7 +88,7 @@ public final class IngestPipeline: Sendable {
     /// Accepted, rejected and ignored input per source (stream, datagram, drop directory).
     public let counters: IngestCounters
 
-    /// Creates the pipeline (unbounded buffer; back-pressure comes in a later issue).
+    /// Creates the pipeline, bounded at `limit` queued events (back-pressure on the listeners).
     /// - Parameter counters: where stream and datagram input is counted (the daemon's, shared
     ///   with the drop directory).
     /// - Parameter limit: events queued at most before listeners stop reading (`max_queued_events`).
