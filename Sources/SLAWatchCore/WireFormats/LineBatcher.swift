@@ -74,6 +74,8 @@ public struct LineBatcher: Sendable {
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
         var start = 0
         while start < chunk.count {
+            // Whether the line at `start` was already offered to the fast lane (and refused).
+            var laneTried = false
             if partial.isEmpty && !discarding && isSocket && fastLane && cache.isEnabled {
                 // Common lines in one pass each (no memchr first); the first other line, or a
                 // line cut by the chunk's end, goes the general way below.
@@ -91,6 +93,7 @@ public struct LineBatcher: Sendable {
                     start += length + 1
                 }
                 if start >= chunk.count { return }
+                laneTried = true
             }
             guard let nl = findFar(UInt8(ascii: "\n"), in: chunk, from: start) else {
                 let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
@@ -113,7 +116,7 @@ public struct LineBatcher: Sendable {
                 continue
             }
             if partial.isEmpty {
-                handle(piece)
+                handle(piece, laneTried: laneTried)
             } else if partial.count + piece.count > maxLineBytes {
                 lineCount += 1
                 reject(.lineTooLong, Array(partial.prefix(200)))
@@ -196,14 +199,17 @@ public struct LineBatcher: Sendable {
     /// Whether anything is waiting in the batch.
     public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && controls.isEmpty }
 
-    private mutating func handle(_ line: UnsafeRawBufferPointer) {
+    /// Parses one complete line; `laneTried`: the fast lane already refused it (in `feed`).
+    private mutating func handle(_ line: UnsafeRawBufferPointer, laneTried: Bool = false) {
         lineCount += 1
         if line.count > maxLineBytes {
             reject(.lineTooLong, Array(line.prefix(200)))
             return
         }
         // A busy stream's common lines (`name:1|c`) take the fast lane; the rest fall through.
-        if isSocket && cache.isEnabled && fastLane && parser.parseCommonStatsd(line, into: &events, cache: &cache) {
+        if !laneTried && isSocket && cache.isEnabled && fastLane
+            && parser.parseCommonStatsd(line, into: &events, cache: &cache)
+        {
             eventLines.append(lineCount)
             fastLaneLines &+= 1
             return
