@@ -2,7 +2,6 @@ import Foundation
 
 /// The package root, found from this file's path.
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// The tests' own journal: a `systemd-journald` in its own namespace (`slawatch-test`), so that
 /// no test ever writes into the operator's journal.
