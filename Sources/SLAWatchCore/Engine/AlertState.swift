@@ -81,7 +81,10 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case instanceLimit = "instance_limit"
 }
 
-/// One thing the engine decided at an evaluation: a state change, or a period result.
+/// One thing the engine decided at an evaluation: a state change, or a period result. Made by
+/// `Transition.init(objective:kind:from:to:at:value:baseline:episode:periodStart:periodEnd:met:)`
+/// (tests, stores) or, in the engine, by `Transition.of(_:objective:at:…)` from a state machine
+/// action; what only some kinds carry is in `detail`. Equality compares every field.
 public struct Transition: Sendable, Equatable {
     /// The objective's name.
     public var objective: String
@@ -105,24 +108,160 @@ public struct Transition: Sendable, Equatable {
     public var periodEnd: Double
     /// Period results: whether the target was met.
     public var met: Bool?
-    /// Ratio SLIs: the total and good event counts of the judged window (error budget).
-    public var counts: (total: Double, good: Double)?
-    /// Pace entries: what the target expects by now and the projection to the period end.
-    public var pace: (expected: Double, projection: Double, elapsed: Double)?
     /// Since when the baseline in force applies (`effective_from`), when known.
     public var baselineSince: Double?
-    /// Instance-limit entries: the first label value refused.
-    public var refusedInstance: String?
-    /// Burn-rate entries: the rule and the burn rates over its long and short windows.
-    public var burn: (rule: BurnRateRule, long: Double, short: Double)?
+    /// What only some kinds of transition carry.
+    public var detail: Detail = .none
 
-    public static func == (a: Transition, b: Transition) -> Bool {
-        a.objective == b.objective && a.kind == b.kind && a.from == b.from && a.to == b.to && a.at == b.at
-            && a.value == b.value && a.baseline == b.baseline && a.episode == b.episode
-            && a.periodStart == b.periodStart && a.periodEnd == b.periodEnd && a.met == b.met
-            && a.counts?.total == b.counts?.total && a.counts?.good == b.counts?.good
-            && a.pace?.expected == b.pace?.expected && a.pace?.projection == b.pace?.projection
-            && a.burn?.rule == b.burn?.rule && a.burn?.long == b.burn?.long && a.burn?.short == b.burn?.short
+    /// The event counts of a ratio SLI's window (`total` events, of which `good`).
+    public struct RatioCounts: Sendable, Equatable {
+        /// All events.
+        public var total: Double
+        /// Good events.
+        public var good: Double
+        /// Counts.
+        public init(total: Double, good: Double) {
+            self.total = total
+            self.good = good
+        }
+    }
+
+    /// A pace judgement of a cumulative target.
+    public struct Pace: Sendable, Equatable {
+        /// What the target expects by now (baseline × elapsed share).
+        public var expected: Double
+        /// The count so far projected to the period end.
+        public var projection: Double
+        /// The share of the period elapsed (working days for `business_days`), 0…1.
+        public var elapsed: Double
+        /// A pace judgement.
+        public init(expected: Double, projection: Double, elapsed: Double) {
+            self.expected = expected
+            self.projection = projection
+            self.elapsed = elapsed
+        }
+    }
+
+    /// A burn-rate judgement: the rule, the burn rates over its long and short windows, and
+    /// the long window's counts.
+    public struct Burn: Sendable, Equatable {
+        /// The rule.
+        public var rule: BurnRateRule
+        /// Burn rate over the long window.
+        public var long: Double
+        /// Burn rate over the short window.
+        public var short: Double
+        /// The long window's counts.
+        public var counts: RatioCounts
+        /// A burn-rate judgement.
+        public init(rule: BurnRateRule, long: Double, short: Double, counts: RatioCounts) {
+            self.rule = rule
+            self.long = long
+            self.short = short
+            self.counts = counts
+        }
+    }
+
+    /// What only some kinds of transition carry.
+    public enum Detail: Sendable, Equatable {
+        /// Nothing more.
+        case none
+        /// A ratio SLI's state change: the judged window's counts (error budget).
+        case ratio(RatioCounts)
+        /// `pace_at_risk` / `pace_on_track`.
+        case pace(Pace)
+        /// `burn_rate` / `burn_rate_resolved`.
+        case burn(Burn)
+        /// `instance_limit`: the first label value refused (`label=value,…`), if known.
+        case instanceLimit(refused: String?)
+    }
+
+    /// A transition with every field given (`detail` and `baselineSince` optional).
+    public init(
+        objective: String,
+        kind: TransitionKind,
+        from: AlertState,
+        to: AlertState,
+        at: Double,
+        value: Double?,
+        baseline: Double,
+        episode: String?,
+        periodStart: Double,
+        periodEnd: Double,
+        met: Bool?,
+        baselineSince: Double? = nil,
+        detail: Detail = .none
+    ) {
+        self.objective = objective
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.at = at
+        self.value = value
+        self.baseline = baseline
+        self.episode = episode
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.met = met
+        self.baselineSince = baselineSince
+        self.detail = detail
+    }
+
+    /// The engine's one factory: the transition of a state machine `action` of `objective`,
+    /// judged at `at` over the window `period` (unix seconds).
+    public static func of(
+        _ action: AlertStateMachine.Action,
+        objective: String,
+        at: Double,
+        value: Double?,
+        baseline: Double,
+        period: (start: Double, end: Double),
+        met: Bool? = nil,
+        baselineSince: Double? = nil,
+        detail: Detail = .none
+    ) -> Transition {
+        Transition(
+            objective: objective,
+            kind: action.kind,
+            from: action.from,
+            to: action.to,
+            at: at,
+            value: value,
+            baseline: baseline,
+            episode: action.episode,
+            periodStart: period.start,
+            periodEnd: period.end,
+            met: met,
+            baselineSince: baselineSince,
+            detail: detail
+        )
+    }
+
+    /// Ratio SLIs and burn-rate entries: the total and good event counts of the judged window.
+    public var counts: (total: Double, good: Double)? {
+        switch detail {
+        case .ratio(let c): (c.total, c.good)
+        case .burn(let b): (b.counts.total, b.counts.good)
+        default: nil
+        }
+    }
+
+    /// Pace entries: what the target expects by now, the projection, the elapsed share.
+    public var pace: (expected: Double, projection: Double, elapsed: Double)? {
+        if case .pace(let p) = detail { return (p.expected, p.projection, p.elapsed) }
+        return nil
+    }
+
+    /// Burn-rate entries: the rule and the burn rates over its long and short windows.
+    public var burn: (rule: BurnRateRule, long: Double, short: Double)? {
+        if case .burn(let b) = detail { return (b.rule, b.long, b.short) }
+        return nil
+    }
+
+    /// Instance-limit entries: the first label value refused.
+    public var refusedInstance: String? {
+        if case .instanceLimit(let r) = detail { return r }
+        return nil
     }
 
     /// Ratio SLIs with target `baseline` (e.g. 0.999): the error budget `(1 − target) × total`

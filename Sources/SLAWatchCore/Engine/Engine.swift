@@ -629,21 +629,17 @@ public struct Engine: Sendable {
         for (p, keys) in refusedInstances.sorted(by: { $0.key < $1.key }) where !capReported.contains(p) {
             let o = all[p]
             capReported.insert(p)
-            var t = Transition(
-                objective: o.name,
-                kind: .instanceLimit,
-                from: .ok,
-                to: .ok,
-                at: now,
-                value: Double(instances[p]?.count ?? 0),
-                baseline: Double(o.maxInstances),
-                episode: nil,
-                periodStart: now,
-                periodEnd: now,
-                met: nil
+            out.append(
+                .of(
+                    .init(.instanceLimit, from: .ok, to: .ok),
+                    objective: o.name,
+                    at: now,
+                    value: Double(instances[p]?.count ?? 0),
+                    baseline: Double(o.maxInstances),
+                    period: (now, now),
+                    detail: .instanceLimit(refused: keys.sorted().first)
+                )
             )
-            t.refusedInstance = keys.sorted().first
-            out.append(t)
         }
         refusedInstances = [:]
         return out
@@ -668,26 +664,25 @@ public struct Engine: Sendable {
             let fires = bl >= rule.factor && bs >= rule.factor && long.count >= Double(max(1, o.minEvents))
             let episode = firing[rule.id]
             guard fires != (episode != nil) else { continue }
-            if fires {
-                st.episodeCounter += 1
-                firing[rule.id] = "burn-\(Int64(now))-\(st.episodeCounter)"
-            }
-            var t = Transition(
-                objective: o.name,
-                kind: fires ? .burnRate : .burnRateResolved,
-                from: st.state,
-                to: st.state,
-                at: now,
-                value: o.sliValue(long, seconds: Double(rule.long)),
-                baseline: o.baseline.value,
-                episode: firing[rule.id],
-                periodStart: now - Double(rule.long),
-                periodEnd: now,
-                met: nil
+            if fires { firing[rule.id] = st.alert.newEpisodeID(prefix: "burn-", now: now) }
+            out.append(
+                .of(
+                    .init(
+                        fires ? .burnRate : .burnRateResolved,
+                        from: st.state,
+                        to: st.state,
+                        episode: firing[rule.id]
+                    ),
+                    objective: o.name,
+                    at: now,
+                    value: o.sliValue(long, seconds: Double(rule.long)),
+                    baseline: o.baseline.value,
+                    period: (now - Double(rule.long), now),
+                    detail: .burn(
+                        .init(rule: rule, long: bl, short: bs, counts: .init(total: long.count, good: long.good))
+                    )
+                )
             )
-            t.burn = (rule, bl, bs)
-            t.counts = (long.count, long.good)
-            out.append(t)
             if !fires { firing[rule.id] = nil }
         }
         st.burnFiring = firing.isEmpty ? nil : firing
@@ -744,22 +739,6 @@ public struct Engine: Sendable {
         }
     }
 
-    /// Whether a breached objective whose SLI is good again recovers now: the SLI must be past
-    /// `clear_at` (when set), and have stayed so for `keep_firing_for`.
-    private func recovers(_ o: Objective, value: Double, now: Double, state st: inout InstanceState) -> Bool {
-        if let clear = o.clearAt, o.direction == .atLeast ? value < clear : value > clear {
-            st.clearSince = nil
-            return false
-        }
-        if o.keepFiringFor <= 0 { return true }
-        if st.clearSince == nil { st.clearSince = now }
-        if now - st.clearSince! >= o.keepFiringFor {
-            st.clearSince = nil
-            return true
-        }
-        return false
-    }
-
     /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
     /// the configured number.
     private func baselineInForce(_ i: Int) -> Double? {
@@ -791,80 +770,22 @@ public struct Engine: Sendable {
             st.baselineValue = baseline
             st.baselineSince = now
         }
-        func move(_ to: AlertState, _ kind: TransitionKind) {
-            var t = Transition(
-                objective: o.name,
-                kind: kind,
-                from: st.state,
-                to: to,
-                at: now,
-                value: value,
-                baseline: baseline ?? o.baseline.value,
-                episode: st.episode,
-                periodStart: span.start,
-                periodEnd: span.end,
-                met: nil
-            )
-            if o.sli == .ratio { t.counts = (agg.count, agg.good) }
-            t.baselineSince = st.baselineSince
-            out.append(t)
-            st.state = to
-            st.since = now
-        }
         // `min_events`: too few events to judge (one failure on a quiet service is no breach).
         let events = o.sli == .ratio ? agg.count : Double(agg.samples)
-        let tooFew = value != nil && Double(o.minEvents) > events
-        func openEpisode() {
-            if st.episode == nil {
-                st.episodeCounter += 1
-                st.episode = "\(Int64(now))-\(st.episodeCounter)"
-            }
-            st.pendingSince = nil
-            move(.breached, .breach)
-        }
-        if value != nil { st.emptySince = nil }
-        if value != nil, baseline == nil || tooFew {
-            // An adaptive baseline still learning, or fewer events than `min_events`: nothing to
-            // judge; the state stays.
-        } else if st.state == .breached, let value, let baseline, !o.isBad(value, baseline: baseline),
-            !recovers(o, value: value, now: now, state: &st)
-        {
-            // Good again, but not yet past `clear_at` or not for `keep_firing_for`: still firing.
-        } else if value == nil, o.nodata == .alert, o.nodataAfter > 0, st.state != .nodata,
-            now - (st.emptySince ?? now) < o.nodataAfter
-        {
-            // An empty window within its `nodata_after` grace: nothing changes yet.
-            if st.emptySince == nil { st.emptySince = now }
-        } else if let value, let baseline, o.isBad(value, baseline: baseline) {
-            st.clearSince = nil
-            switch st.state {
-            case .breached: break
-            case .pending:
-                if now - (st.pendingSince ?? now) >= o.forSeconds { openEpisode() }
-            case .ok, .nodata:
-                if o.forSeconds <= 0 {
-                    openEpisode()
-                } else {
-                    st.pendingSince = now
-                    move(.pending, .pending)
-                }
-            }
-        } else if value != nil || o.nodata == .ok {
-            st.pendingSince = nil
-            switch st.state {
-            case .ok: break
-            case .pending: move(.ok, .pendingCleared)
-            case .breached, .nodata:
-                if st.episode != nil {
-                    move(.ok, .recovery)
-                    st.episode = nil
-                } else {
-                    move(.ok, .dataResumed)
-                }
-            }
-        } else if o.nodata == .alert, st.state != .nodata {
-            st.pendingSince = nil
-            move(.nodata, .nodata)
+        let actions = st.alert.judge(.init(value: value, baseline: baseline, events: events), rules: .init(o), now: now)
+        for a in actions {
+            out.append(
+                .of(
+                    a,
+                    objective: o.name,
+                    at: now,
+                    value: value,
+                    baseline: baseline ?? o.baseline.value,
+                    period: (span.start, span.end),
+                    baselineSince: st.baselineSince,
+                    detail: o.sli == .ratio ? .ratio(.init(total: agg.count, good: agg.good)) : .none
+                )
+            )
         }
         if st != before {
             states[i] = st
@@ -892,21 +813,17 @@ public struct Engine: Sendable {
             let projection = value / f
             let atRisk = o.isBad(projection, baseline: baseline)
             if atRisk != (st.paceAtRisk ?? false) {
-                var t = Transition(
-                    objective: o.name,
-                    kind: atRisk ? .paceAtRisk : .paceOnTrack,
-                    from: st.state,
-                    to: st.state,
-                    at: now,
-                    value: value,
-                    baseline: baseline,
-                    episode: st.episode,
-                    periodStart: period.start,
-                    periodEnd: period.end,
-                    met: nil
+                out.append(
+                    .of(
+                        .init(atRisk ? .paceAtRisk : .paceOnTrack, from: st.state, to: st.state, episode: st.episode),
+                        objective: o.name,
+                        at: now,
+                        value: value,
+                        baseline: baseline,
+                        period: (period.start, period.end),
+                        detail: .pace(.init(expected: baseline * f, projection: projection, elapsed: f))
+                    )
                 )
-                t.pace = (baseline * f, projection, f)
-                out.append(t)
                 st.paceAtRisk = atRisk
             }
         }
@@ -931,47 +848,20 @@ public struct Engine: Sendable {
         let trackedPeriod = windows[i].period(containing: Double(tracked))
         guard Double(tracked) < current.start, now >= trackedPeriod.end + o.lateTolerance else { return }
         let value = o.sliValue(windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
-        let met = !o.isBad(value, baseline: baselineInForce(i) ?? o.baseline.value)
-        var result = Transition(
-            objective: o.name,
-            kind: .periodResult,
-            from: st.state,
-            to: st.state,
-            at: now,
-            value: value,
-            baseline: baselineInForce(i) ?? o.baseline.value,
-            episode: st.episode,
-            periodStart: trackedPeriod.start,
-            periodEnd: trackedPeriod.end,
-            met: met
-        )
-        func move(_ to: AlertState, _ kind: TransitionKind) {
-            var t = result
-            t.kind = kind
-            t.from = st.state
-            t.to = to
-            t.episode = st.episode
-            t.met = nil
-            out.append(t)
-            st.state = to
-            st.since = now
-        }
-        if met {
-            result.to = .ok
-            out.append(result)
-            if st.state != .ok {
-                move(.ok, st.episode != nil ? .recovery : .dataResumed)
-                st.episode = nil
-            }
-        } else {
-            if st.episode == nil {
-                st.episodeCounter += 1
-                st.episode = "\(Int64(now))-\(st.episodeCounter)"
-            }
-            result.to = .breached
-            result.episode = st.episode
-            out.append(result)
-            if st.state != .breached { move(.breached, .breach) }
+        let baseline = baselineInForce(i) ?? o.baseline.value
+        let met = !o.isBad(value, baseline: baseline)
+        for a in st.alert.judgePeriod(met: met, now: now) {
+            out.append(
+                .of(
+                    a,
+                    objective: o.name,
+                    at: now,
+                    value: value,
+                    baseline: baseline,
+                    period: (trackedPeriod.start, trackedPeriod.end),
+                    met: a.kind == .periodResult ? met : nil
+                )
+            )
         }
         // Periods between the tracked one and the current one had no evaluation (the daemon was
         // down); they are skipped, not judged.
