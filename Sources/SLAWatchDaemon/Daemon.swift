@@ -18,11 +18,10 @@ public final class Daemon: Service, Sendable {
     /// The objectives watched.
     public let objectives: [Objective]
     private let logger: Logger
-    private let journal: JournalWriter
+    private let journal: JournalEmitter
     private let clock: @Sendable () -> Double
     private let activated: ActivatedSockets
     private let configPath: String?
-    private let storm: StormLimiter
     private let fileCounts = FileCounts()
     private let counters = IngestCounters()
     /// Why the daemon is stopping, set by whoever asks it to stop (the command's signal handler);
@@ -41,14 +40,13 @@ public final class Daemon: Service, Sendable {
         config: DaemonConfig,
         objectives: [Objective],
         logger: Logger,
-        journal: JournalWriter,
+        journal: JournalEmitter,
         activated: ActivatedSockets = ActivatedSockets(),
         configPath: String? = nil,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.activated = activated
         self.configPath = configPath
-        self.storm = StormLimiter(limit: config.maxAlertsPerMinute)
         self.config = config
         self.objectives = objectives
         self.logger = logger
@@ -92,7 +90,7 @@ public final class Daemon: Service, Sendable {
         let policy = PeerPolicy(config.authorization)
         let limiter = ConnectionLimiter(limit: config.maxConnections)
         let journal = self.journal
-        let reporter = RejectionReporter { journal.enqueue($0) }
+        let reporter = RejectionReporter { journal.emit($0) }
         let ingestChannel = try await startStreamIngest(
             group: group,
             config: config,
@@ -134,16 +132,9 @@ public final class Daemon: Service, Sendable {
             )
         }
 
-        journal.enqueue([
-            (
-                "MESSAGE",
-                "slawatch \(SLAWatchVersion.current) started: watching \(objectives.count) objective(s), restored state of \(restoredCount), listening on \(ingestSocketPath)"
-            ),
-            ("MESSAGE_ID", MessageID.started), ("PRIORITY", "6"), ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_VERSION", SLAWatchVersion.current),
-            ("SLAWATCH_OBJECTIVES", String(objectives.count)), ("SLAWATCH_RESTORED", String(restoredCount)),
-            ("SLAWATCH_SOCKET", ingestSocketPath),
-        ])
+        journal.emit(
+            DaemonEntry.started(objectives: objectives.count, restored: restoredCount, socket: ingestSocketPath)
+        )
         stopReason.started(at: startedAt)
         logger.info(
             "listening",
@@ -184,7 +175,7 @@ public final class Daemon: Service, Sendable {
         pipeline.finish()
         await consumer.value
         reporter.flush(now: Date().timeIntervalSince1970, force: true)
-        if let summary = storm.summary(now: clock(), force: true) { journal.enqueue(summary) }
+        journal.flushStorm(now: clock(), force: true)
         do {
             try await actor.commit()
         } catch {
@@ -197,34 +188,15 @@ public final class Daemon: Service, Sendable {
             close(datagramFD)
             try? fm.removeItem(atPath: datagramSocketPath)
         }
-        journal.enqueue(Self.stoppedEntry(stopReason.reason ?? .signal("SIGTERM"), uptime: clock() - startedAt))
+        journal.emit(DaemonEntry.stopped(stopReason.reason ?? .signal("SIGTERM"), uptime: clock() - startedAt))
         journal.flush()
         Notifier.flush()
     }
 
-    /// The "stopped" journal entry: why, after how long, which version.
-    public static func stoppedEntry(_ reason: StopReason.Reason, uptime: Double) -> [(String, String)] {
-        let up = DurationText.format(max(0, uptime).rounded())
-        var fields: [(String, String)]
-        switch reason {
-        case .signal(let name):
-            fields = [
-                (
-                    "MESSAGE",
-                    "slawatch \(SLAWatchVersion.current) stopped: \(name), after \(up); final snapshot written"
-                ),
-                ("PRIORITY", "6"), ("SLAWATCH_REASON", name),
-            ]
-        case .fatalError(let error):
-            fields = [
-                ("MESSAGE", "slawatch \(SLAWatchVersion.current) stopped: fatal error after \(up): \(error)"),
-                ("PRIORITY", "3"), ("SLAWATCH_REASON", "fatal_error"), ("SLAWATCH_ERROR", error),
-            ]
-        }
-        return fields + [
-            ("MESSAGE_ID", MessageID.stopped), ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_VERSION", SLAWatchVersion.current), ("SLAWATCH_UPTIME", String(Int(max(0, uptime).rounded()))),
-        ]
+    /// The "stopped" journal entry: why, after how long, which version (for the command, which
+    /// writes it when the daemon failed before writing its own).
+    public static func stoppedEntry(_ reason: StopReason.Reason, uptime: Double) -> JournalEntry {
+        DaemonEntry.stopped(reason, uptime: uptime)
     }
 
     /// The control protocol: `status` → `StatusReply` as JSON.
@@ -237,7 +209,7 @@ public final class Daemon: Service, Sendable {
         counters: IngestCounters,
         pipeline: IngestPipeline,
         files: FileCounts,
-        journal: JournalWriter,
+        journal: JournalEmitter,
         startedAt: Double
     ) async -> String {
         switch request {
@@ -275,12 +247,11 @@ public final class Daemon: Service, Sendable {
 
     private func emit(_ transitions: [Transition], actor: EngineActor) async {
         let now = clock()
-        if let summary = storm.summary(now: now) { journal.enqueue(summary) }
-        if transitions.isEmpty { return }
-        for entry in await actor.journalEntries(transitions) {
-            let kind = entry.first { $0.0 == "SLAWATCH_TRANSITION" }?.1 ?? "other"
-            if storm.allow(kind: kind, now: now) { journal.enqueue(entry) }
+        if transitions.isEmpty {
+            journal.flushStorm(now: now)
+            return
         }
+        journal.emitTransitions(await actor.journalEntries(transitions), now: now)
     }
 
     /// SIGHUP: `RELOADING=1` with `MONOTONIC_USEC=` in one datagram, re-read the config and the
@@ -298,39 +269,20 @@ public final class Daemon: Service, Sendable {
             settings.source = config.source
             settings.objectivesDirectory = config.objectivesDirectory
             let restartNeeded = settings != config
-            let message =
-                "slawatch reloaded \(path): \(objectives.count) objective(s), \(summary.added.count) added, "
-                + "\(summary.changed.count) changed, \(summary.removed.count) removed, \(summary.unchanged) unchanged"
-                + (restartNeeded ? "; settings other than the objectives take effect at the next restart" : "")
-            journal.enqueue([
-                ("MESSAGE", message), ("MESSAGE_ID", MessageID.configReloaded), ("PRIORITY", "5"),
-                ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_CONFIG", path),
-                ("SLAWATCH_OBJECTIVES", String(objectives.count)),
-                ("SLAWATCH_ADDED", summary.added.joined(separator: " ")),
-                ("SLAWATCH_CHANGED", summary.changed.joined(separator: " ")),
-                ("SLAWATCH_REMOVED", summary.removed.joined(separator: " ")),
-            ])
-            logger.info("\(message)")
+            let entry = DaemonEntry.reloaded(
+                path: path,
+                objectives: objectives.count,
+                summary: summary,
+                restartNeeded: restartNeeded
+            )
+            journal.emit(entry)
+            logger.info("\(entry.message)")
             try? await actor.commit()
         } catch let e as ConfigErrors {
-            let first = e.errors.first
-            journal.enqueue([
-                (
-                    "MESSAGE",
-                    "slawatch refused the new configuration, the old one stays active: \(e.errors.map(\.description).joined(separator: "; "))"
-                ),
-                ("MESSAGE_ID", MessageID.configRefused), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_CONFIG", path), ("SLAWATCH_ERROR_FILE", first?.file ?? ""),
-                ("SLAWATCH_ERROR_LINE", first.map { String($0.line) } ?? ""), ("SLAWATCH_ERROR_KEY", first?.key ?? ""),
-                ("SLAWATCH_ERROR", first?.message ?? ""), ("SLAWATCH_ERRORS", String(e.errors.count)),
-            ])
+            journal.emit(DaemonEntry.refused(path: path, errors: e))
             logger.error("reload refused: \(e.description)")
         } catch {
-            journal.enqueue([
-                ("MESSAGE", "slawatch refused the new configuration, the old one stays active: \(error)"),
-                ("MESSAGE_ID", MessageID.configRefused), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_CONFIG", path), ("SLAWATCH_ERROR", "\(error)"),
-            ])
+            journal.emit(DaemonEntry.refused(path: path, error: error))
         }
     }
 
@@ -343,16 +295,9 @@ public final class Daemon: Service, Sendable {
             try? await Task.sleep(for: .seconds(config.evaluationInterval))
             if Task.isCancelled { break }
             let transitions = await actor.evaluate()
-            if let summary = storm.summary(now: clock()) { journal.enqueue(summary) }
+            journal.flushStorm(now: clock())
             if let limit = await actor.takeSeriesLimitNotice() {
-                journal.enqueue([
-                    (
-                        "MESSAGE",
-                        "slawatch reached max_series (\(limit)): events that would start a new gauge or cumulative counter series are refused (series_limit) and counted"
-                    ),
-                    ("MESSAGE_ID", MessageID.seriesLimit), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                    ("SLAWATCH_MAX_SERIES", String(limit)),
-                ])
+                journal.emit(DaemonEntry.seriesLimit(limit))
             }
             if !transitions.isEmpty {
                 // Persist the new states before announcing them, so a restart does not re-announce.
@@ -424,11 +369,7 @@ public final class Daemon: Service, Sendable {
                 try await actor.commit()
             } catch {
                 logger.error("snapshot failed: \(error)")
-                journal.enqueue([
-                    ("MESSAGE", "slawatch could not write its snapshot: \(error)"),
-                    ("MESSAGE_ID", MessageID.storeFailure),
-                    ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ])
+                journal.emit(DaemonEntry.storeFailure(error))
             }
         }
     }
@@ -506,72 +447,12 @@ public final class Daemon: Service, Sendable {
     private func report(_ outcome: DropDirectory.Outcome, original: String, drop: DropDirectory) {
         let file = drop.path + "/" + original
         fileCounts.count(outcome)
-        switch outcome {
-        case .processed(let r):
+        if case .processed(let r) = outcome {
             counters.add(.drop, accepted: r.accepted, rejectedByReason: r.rejections)
             counters.addIgnored(.drop, r.ignored, since: ParseStats())
-            var message =
-                "ingested \(original): \(r.accepted) event(s) from \(r.lines) line(s), \(r.rejected) rejected; moved to processed/\(r.name)"
-            var priority = r.rejected > 0 ? "4" : "6"
-            var extra: [(String, String)] = []
-            if let earlier = r.duplicateOf {
-                extra.append(("SLAWATCH_DUPLICATE_OF", earlier))
-                extra.append(("SLAWATCH_DUPLICATES_SKIPPED", String(r.skippedDuplicates)))
-                if r.skippedDuplicates > 0 {
-                    message +=
-                        "; it repeats \(earlier): \(r.skippedDuplicates) timestamped event(s) already counted were skipped"
-                }
-                if r.possibleDuplicates > 0 {
-                    message +=
-                        "; possible duplicate of \(earlier): its \(r.possibleDuplicates) event(s) without a timestamp were counted again"
-                    extra.append(("SLAWATCH_POSSIBLE_DUPLICATE_OF", earlier))
-                    priority = "4"
-                }
-            }
-            journal.enqueue(
-                [
-                    ("MESSAGE", message), ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", priority),
-                    ("SYSLOG_IDENTIFIER", "slawatch"), ("SLAWATCH_FILE", file), ("SLAWATCH_PROCESSED", r.name),
-                    ("SLAWATCH_LINES", String(r.lines)), ("SLAWATCH_ACCEPTED", String(r.accepted)),
-                    ("SLAWATCH_REJECTED", String(r.rejected)), ("SLAWATCH_BYTES", String(r.bytes)),
-                    ("SLAWATCH_SECONDS", String(format: "%.3f", r.seconds)),
-                    ("SLAWATCH_FIRST_ERROR_LINE", r.firstErrorLine.map(String.init) ?? ""),
-                    (
-                        "SLAWATCH_REJECT_REASONS",
-                        r.rejections.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                            "\($0.key.rawValue)=\($0.value)"
-                        }
-                        .joined(separator: " ")
-                    ),
-                ] + extra
-            )
-        case .failed(let name, let reason):
-            journal.enqueue([
-                ("MESSAGE", "could not read \(original): \(reason); moved to failed/\(name)"),
-                ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", file), ("SLAWATCH_ERROR", reason), ("SLAWATCH_ACCEPTED", "0"),
-            ])
-        case .stuck(_, _, let reason):
-            journal.enqueue([
-                ("MESSAGE", "\(original): \(reason); it stays in the drop directory and will not be read again"),
-                ("MESSAGE_ID", MessageID.fileFailed), ("PRIORITY", "3"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", file), ("SLAWATCH_ERROR", reason),
-            ])
-        case .alreadyIngested(let name):
-            journal.enqueue([
-                (
-                    "MESSAGE",
-                    "\(original) was ingested before a restart (it is in the ledger); moved to processed/\(name) without counting it again"
-                ),
-                ("MESSAGE_ID", MessageID.fileIngested), ("PRIORITY", "5"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_FILE", file), ("SLAWATCH_PROCESSED", name), ("SLAWATCH_ACCEPTED", "0"),
-                ("SLAWATCH_DUPLICATE_OF", "ledger"),
-            ])
-        case .retry(let reason):
-            logger.warning("drop file \(original) left for retry: \(reason)")
-        case .vanished:
-            break
         }
+        if case .retry(let reason) = outcome { logger.warning("drop file \(original) left for retry: \(reason)") }
+        if let entry = DaemonEntry.dropFile(outcome, original: original, file: file) { journal.emit(entry) }
     }
 }
 

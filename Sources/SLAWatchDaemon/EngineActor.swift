@@ -271,8 +271,8 @@ public actor EngineActor {
 
     /// Journal entries for transitions, rendered with the objectives in force now (an objective
     /// removed by a reload in the meantime is skipped).
-    public func journalEntries(_ transitions: [Transition]) -> [[(String, String)]] {
-        transitions.compactMap { t in engine.objective(named: t.objective).map { AlertEntry.fields(t, $0) } }
+    public func journalEntries(_ transitions: [Transition]) -> [JournalEntry] {
+        transitions.compactMap { t in engine.objective(named: t.objective).map { AlertEntry.entry(t, $0) } }
     }
 
     /// What a reload changed.

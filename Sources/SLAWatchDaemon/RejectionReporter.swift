@@ -19,13 +19,13 @@ public final class RejectionReporter: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [String: Pending] = [:]
     private let interval: Double
-    private let emit: @Sendable ([(String, String)]) -> Void
+    private let emit: @Sendable (JournalEntry) -> Void
     private let maxSources = 10_000
 
     /// - Parameters:
     ///   - interval: seconds between two entries for the same source.
-    ///   - emit: writes one journal entry (the daemon's journal writer).
-    public init(interval: Double = 60, emit: @escaping @Sendable ([(String, String)]) -> Void) {
+    ///   - emit: writes one journal entry (the daemon's `JournalEmitter`).
+    public init(interval: Double = 60, emit: @escaping @Sendable (JournalEntry) -> Void) {
         self.interval = interval
         self.emit = emit
     }
@@ -40,7 +40,7 @@ public final class RejectionReporter: @unchecked Sendable {
         p.totalRejected += rejections.count
         for r in rejections { p.byReason[r.reason, default: 0] += 1 }
         if p.first == nil { p.first = rejections.first }
-        var entry: [(String, String)]?
+        var entry: JournalEntry?
         if p.rejected > 0, now - (p.lastReport ?? -Double.infinity) >= interval {
             entry = Self.entry(source, p)
             p = Pending(lastReport: now, totalRejected: p.totalRejected)
@@ -57,7 +57,7 @@ public final class RejectionReporter: @unchecked Sendable {
     /// Writes the entries that were held back and are now due (call periodically).
     public func flush(now: Double, force: Bool = false) {
         lock.lock()
-        var entries: [[(String, String)]] = []
+        var entries: [JournalEntry] = []
         for (source, p) in sources where p.rejected > 0 && (force || now - (p.lastReport ?? 0) >= interval) {
             entries.append(Self.entry(source, p))
             sources[source] = Pending(lastReport: now, totalRejected: p.totalRejected)
@@ -73,24 +73,25 @@ public final class RejectionReporter: @unchecked Sendable {
         return sources.compactMapValues { $0.totalRejected > 0 ? $0.totalRejected : nil }
     }
 
-    private static func entry(_ source: String, _ p: Pending) -> [(String, String)] {
+    private static func entry(_ source: String, _ p: Pending) -> JournalEntry {
         let reasons = p.byReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
             .joined(separator: " ")
-        var f: [(String, String)] = [
-            (
-                "MESSAGE",
+        var e = JournalEntry(
+            MessageID.inputRejected,
+            priority: .warning,
+            message:
                 "rejected \(p.rejected) input item(s) (lines, JSON array elements or datagrams) from \(source) (accepted \(p.accepted) events)"
-                    + (p.first.map { "; first at line \($0.line): \($0.explanation) (\($0.reason.rawValue))" } ?? "")
-            ),
-            ("MESSAGE_ID", MessageID.inputRejected), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_SOURCE", source), ("SLAWATCH_ACCEPTED", String(p.accepted)),
-            ("SLAWATCH_REJECTED", String(p.rejected)), ("SLAWATCH_REJECT_REASONS", reasons),
-        ]
+                + (p.first.map { "; first at line \($0.line): \($0.explanation) (\($0.reason.rawValue))" } ?? ""),
+            fields: [
+                "SLAWATCH_SOURCE": source, "SLAWATCH_ACCEPTED": String(p.accepted),
+                "SLAWATCH_REJECTED": String(p.rejected), "SLAWATCH_REJECT_REASONS": reasons,
+            ]
+        )
         if let first = p.first {
-            f.append(("SLAWATCH_FIRST_ERROR_LINE", String(first.line)))
-            f.append(("SLAWATCH_FIRST_ERROR_REASON", first.reason.rawValue))
-            f.append(("SLAWATCH_FIRST_ERROR", String(first.excerpt.prefix(200))))
+            e.append("SLAWATCH_FIRST_ERROR_LINE", String(first.line))
+            e.append("SLAWATCH_FIRST_ERROR_REASON", first.reason.rawValue)
+            e.append("SLAWATCH_FIRST_ERROR", String(first.excerpt.prefix(200)))
         }
-        return f
+        return e
     }
 }

@@ -37,27 +37,28 @@ final class StormLimiter: @unchecked Sendable {
 
     /// The summary entry for a finished window with suppressed entries (or any, when `force`),
     /// and starts a new window.
-    func summary(now: Double, force: Bool = false) -> [(String, String)]? {
+    func summary(now: Double, force: Bool = false) -> JournalEntry? {
         lock.lock()
         defer { lock.unlock() }
         guard !suppressed.isEmpty, force || now - windowStart >= 60 else { return nil }
         let total = suppressed.values.reduce(0, +)
         let kinds = suppressed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        var fields: [(String, String)] = [
-            (
-                "MESSAGE",
-                "alert storm: \(total) transition entr\(total == 1 ? "y" : "ies") not written (\(kinds)) after \(written) in a minute; slawatch status shows every state"
-            ),
-            ("MESSAGE_ID", MessageID.alertsSuppressed), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
-            ("SLAWATCH_SUPPRESSED", String(total)), ("SLAWATCH_WRITTEN", String(written)),
-            ("SLAWATCH_SUPPRESSED_KINDS", kinds),
-        ]
+        var entry = JournalEntry(
+            MessageID.alertsSuppressed,
+            priority: .warning,
+            message:
+                "alert storm: \(total) transition entr\(total == 1 ? "y" : "ies") not written (\(kinds)) after \(written) in a minute; slawatch status shows every state",
+            fields: [
+                "SLAWATCH_SUPPRESSED": String(total), "SLAWATCH_WRITTEN": String(written),
+                "SLAWATCH_SUPPRESSED_KINDS": kinds,
+            ]
+        )
         for (k, v) in suppressed.sorted(by: { $0.key < $1.key }) {
-            fields.append(("SLAWATCH_SUPPRESSED_\(k.uppercased())", String(v)))
+            entry.append(JournalField(rawValue: "SLAWATCH_SUPPRESSED_\(k.uppercased())"), String(v))
         }
         suppressed = [:]
         windowStart = now
         written = 0
-        return fields
+        return entry
     }
 }

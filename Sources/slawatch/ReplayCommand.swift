@@ -100,15 +100,14 @@ struct ReplayCommand: ParsableCommand {
         for u in Replay.unseen(objectives: objs, events: events) { printError("warning: \(u)") }
         let stepSeconds = DurationText.seconds(step) ?? 60
         let json = output == "json"
-        let summary = Replay.run(objectives: objs, events: events, step: stepSeconds) { fields, at in
+        let summary = Replay.run(objectives: objs, events: events, step: stepSeconds) { entry, at in
             if json {
                 var object: [String: String] = ["SLAWATCH_AT": RFC3339.format(at)]
-                for (k, v) in fields { object[k] = v }
+                for (k, v) in entry.journalFields { object[k] = v }
                 let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                let message = fields.first { $0.0 == "MESSAGE" }?.1 ?? ""
-                print("\(RFC3339.format(at))  \(message)")
+                print("\(RFC3339.format(at))  \(entry.message)")
             }
         }
         printError(

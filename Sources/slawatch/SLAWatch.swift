@@ -119,13 +119,11 @@ struct DaemonCommand: AsyncParsableCommand {
         if objectives.isEmpty {
             logger.warning("no objectives in \(config.objectivesDirectory); events are accepted but nothing is judged")
         }
-        let journal = JournalWriter(capacity: config.journalQueueSize, forceStderr: stderr) { dropped in
-            [
-                ("MESSAGE", "slawatch dropped \(dropped) journal entries: the journal writer queue was full"),
-                ("MESSAGE_ID", MessageID.journalDropped), ("PRIORITY", "4"), ("SYSLOG_IDENTIFIER", "slawatch"),
-                ("SLAWATCH_DROPPED", String(dropped)),
-            ]
-        }
+        let journal = JournalEmitter(
+            capacity: config.journalQueueSize,
+            forceStderr: stderr,
+            maxAlertsPerMinute: config.maxAlertsPerMinute
+        )
         let daemon = Daemon(
             config: config,
             objectives: objectives,
@@ -160,7 +158,7 @@ struct DaemonCommand: AsyncParsableCommand {
             let reason = StopReason.Reason.fatalError("\(error)")
             daemon.stopReason.record(reason)
             let uptime = daemon.stopReason.startedAt.map { Date().timeIntervalSince1970 - $0 } ?? 0
-            journal.enqueue(Daemon.stoppedEntry(reason, uptime: uptime))
+            journal.emit(Daemon.stoppedEntry(reason, uptime: uptime))
             journal.flush()
             journal.shutdown()
             throw ExitCode(1)

@@ -95,13 +95,13 @@ public enum Replay {
 
     /// Runs `objectives` over `events` with event time as the clock, evaluating every `step`
     /// seconds from the first event's time to `step` past the last one.
-    /// - Parameter emit: called for each journal entry (its fields) and the event time of the
+    /// - Parameter emit: called for each journal entry and the event time of the
     ///   evaluation that wrote it.
     public static func run(
         objectives: [Objective],
         events input: [Event],
         step: Double,
-        emit: ([(String, String)], Double) -> Void
+        emit: (JournalEntry, Double) -> Void
     ) -> Summary {
         var summary = Summary()
         let timed = input.filter { $0.time != nil }
@@ -126,7 +126,7 @@ public enum Replay {
             summary.evaluations += 1
             for t in engine.evaluate(at: now) {
                 guard let o = engine.objective(named: t.objective) else { continue }
-                emit(AlertEntry.fields(t, o), now)
+                emit(AlertEntry.entry(t, o), now)
                 switch t.kind {
                 case .breach:
                     open[t.objective] = summary.episodes.count
