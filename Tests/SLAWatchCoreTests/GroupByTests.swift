@@ -53,6 +53,26 @@ import Testing
         #expect(e.evaluate(at: 400).map { "\($0.objective) \($0.kind)" } == ["latency{customer=acme} recovery"])
     }
 
+    /// Only events of the objective's metric make instances: label sets that other metrics'
+    /// events carry in the same batch (or no labels at all) create none and take no slot of
+    /// `max_instances` (they once made `latency{customer=}`, which refused a real customer).
+    @Test func otherMetricsLabelSetsCreateNoInstance() {
+        var e = Engine(objectives: [objective(maxInstances: 2)])
+        let r = e.ingest(
+            [
+                Event(metric: "requests", value: 1, kind: .counter, labels: ["status": "200"], time: 10),
+                Event(metric: "queue", value: 3, kind: .gauge, time: 10),
+                lat(500, "acme", at: 10),
+                Event(metric: "requests", value: 1, kind: .counter, labels: ["customer": "initech"], time: 10),
+                lat(100, "globex", at: 11),
+            ],
+            now: 11
+        )
+        #expect(r.rejected.isEmpty)
+        #expect(e.status(at: 11).map(\.objective) == ["latency{customer=acme}", "latency{customer=globex}"])
+        #expect(e.evaluate(at: 12).map { "\($0.objective) \($0.kind)" } == ["latency{customer=acme} breach"])
+    }
+
     @Test func maxInstancesRefusesNewValuesWithOneEntry() {
         var e = Engine(objectives: [objective(maxInstances: 2)])
         let r = e.ingest([lat(1, "a", at: 10), lat(1, "b", at: 10), lat(1, "c", at: 10), lat(1, "d", at: 11)], now: 11)

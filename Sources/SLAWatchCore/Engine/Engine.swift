@@ -137,16 +137,24 @@ public struct Engine: Sendable {
         byMetric = MetricIndex(index)
     }
 
-    /// Finds (or creates) the instance of every `group_by` objective for every label set of the
-    /// batch whose labels match the objective's selectors. Key: `labelSet << 20 | parent`;
-    /// value: the instance's index, or -1 when `max_instances` refused it.
+    /// Finds (or creates) the instance of every `group_by` objective for every label set that
+    /// an event of the objective's metric (or good metric) carries in the batch and that matches
+    /// the objective's selectors. Key: `labelSet << 20 | parent`; value: the instance's index,
+    /// or -1 when `max_instances` refused it. Label sets of other metrics' events create nothing.
     private mutating func routeInstances(_ batch: EventBatch, toStaging: Bool) -> [Int: Int] {
         var route: [Int: Int] = [:]
-        let names = Set(batch.names)
+        // The label sets each name's events carry, in order of first use.
+        var labelsOf: [String: [Int]] = [:]
+        var seen = Set<Int>()
+        for r in batch.records where seen.insert(Int(r.nameIndex) << 32 | Int(r.labelIndex)).inserted {
+            labelsOf[batch.names[Int(r.nameIndex)], default: []].append(Int(r.labelIndex))
+        }
         for p in groupParents {
             let o = all[p]
-            guard names.contains(o.metric) || (o.good.map { names.contains($0.metric) } ?? false) else { continue }
-            for (l, labels) in batch.labelSets.enumerated() {
+            var used = labelsOf[o.metric] ?? []
+            if let g = o.good, g.metric != o.metric { used += labelsOf[g.metric] ?? [] }
+            for l in Set(used).sorted() {
+                let labels = batch.labelSets[l]
                 let total = LabelMatcher.all(filters[p], labels)
                 let good = goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
                 guard total || good else { continue }
