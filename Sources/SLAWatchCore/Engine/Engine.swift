@@ -6,68 +6,22 @@ import Foundation
 public struct Engine: Sendable {
     /// Objectives in config order.
     public private(set) var objectives: [Objective]
-    /// The configured objectives, then the hidden ones holding burn-rate windows; every
-    /// per-objective array (windows, states, …) is indexed like this one.
-    private var all: [Objective]
-    /// Configured objective index → burn window seconds → index in `all`.
-    private var shadows: [Int: [Int: Int]]
-    private var shadowSet: Set<Int>
-    /// Indexes in `all` that are judged and shown: configured objectives (but `group_by`
-    /// parents), then their instances in order of creation.
-    private var judged: [Int]
-    /// Configured objectives with `group_by` (their events go to instances).
-    private var groupParents: [Int] = []
-    /// Per index in `all`: whether it is a `group_by` parent.
-    private var isGroupParent: [Bool] = []
-    /// `group_by` parent index → instance key (`customer=acme`) → index in `all`.
-    private var instances: [Int: [String: Int]] = [:]
+    /// Every instance (configured objectives, `group_by` members, burn-rate windows) with its
+    /// window and state.
+    var table: InstanceTable
     /// `group_by` parents whose `max_instances` cap was hit (reported once per parent).
     private var capReported: Set<Int> = []
     /// Instances refused by the cap since the last evaluation: parent → refused keys.
     private var refusedInstances: [Int: Set<String>] = [:]
     /// Events further ahead of `now` than this (seconds) are rejected (`future_event`).
     public var maxFutureSkew: Double
-    private var windows: [Window]
-    private var states: [InstanceState]
     private var byMetric: MetricIndex
     private var dirty: Set<Int> = []
-    private var dirtyFlags: [Bool]
     private var scratchOldest: [Int64] = []
     private var scratchCandidates: [Range<Int>?] = []
     private var scratchDirty: [Int] = []
-    private var filters: [[LabelMatcher]]
-    /// Ratio objectives: the good selector's metric and matchers (`nil` for other objectives).
-    private var goodSelectors: [(metric: String, matchers: [LabelMatcher])?]
-    /// Per index in `all`, what the ingest loop does with a matching event (plain numbers, so the
-    /// loop does not touch the arrays of strings and matchers for the common case).
-    private var routing: [Routing]
-
-    enum Routing: UInt8 {
-        /// Into the window (no label filter).
-        case plain
-        /// Into the window when the labels pass `filters`.
-        case filtered
-        /// A ratio objective: total and/or good.
-        case ratio
-        /// A `group_by` parent: to the instance of the labels.
-        case parent
-    }
-
-    static func routing(_ o: Objective, isParent: Bool) -> Routing {
-        if isParent { return .parent }
-        if o.sli == .ratio && o.good != nil { return .ratio }
-        return o.match.isEmpty ? .plain : .filtered
-    }
-    private var lastValues: [Double?]
-    /// Per index in `all`: event time (unix seconds) of the newest event counted in its window,
-    /// `-infinity` for never; kept in `InstanceState.lastSeen` across restarts.
-    private var lastSeen: [Double]
     /// `lastSeen` of the open drop file's staged events, merged at `commitStaging(now:)`.
     private var stagedLastSeen: [Double]?
-    /// Per index in `all`: the state and `lastSeen` as of the last `takeChanges`, so a commit
-    /// writes a state only when it changed.
-    private var persistedStates: [InstanceState]
-    private var persistedLastSeen: [Double]
     /// Instances whose stored buckets must all be replaced (their fingerprint changed).
     private var replaceBuckets: Set<Int> = []
     /// Keep the level of every gauge series (needed only for the etsy delta dialect, where
@@ -99,40 +53,12 @@ public struct Engine: Sendable {
     public init(objectives: [Objective], maxFutureSkew: Double = 300) {
         self.objectives = objectives
         self.maxFutureSkew = maxFutureSkew
-        // Burn-rate rules get hidden objectives for their windows, after the configured ones.
-        var all = objectives
-        var shadows: [Int: [Int: Int]] = [:]
-        for (i, o) in objectives.enumerated() where o.sli == .ratio {
-            for seconds in Set(o.burnRateAlerts.flatMap { [$0.long, $0.short] }).sorted() {
-                shadows[i, default: [:]][seconds] = all.count
-                all.append(o.burnWindow(seconds))
-            }
-        }
-        self.all = all
-        self.shadows = shadows
-        shadowSet = Set(shadows.values.flatMap(\.values))
-        judged = objectives.indices.filter { objectives[$0].groupBy.isEmpty }
-        groupParents = objectives.indices.filter { !objectives[$0].groupBy.isEmpty }
-        isGroupParent = all.indices.map { $0 < objectives.count && !objectives[$0].groupBy.isEmpty }
-        windows = all.map(Self.window(for:))
-        states = Array(repeating: InstanceState(), count: all.count)
-        lastValues = Array(repeating: nil, count: all.count)
-        lastSeen = Array(repeating: -.infinity, count: all.count)
-        persistedStates = Array(repeating: InstanceState(), count: all.count)
-        persistedLastSeen = Array(repeating: -.infinity, count: all.count)
-        dirtyFlags = Array(repeating: false, count: all.count)
-        filters = all.map { (try? LabelMatcher.parse($0.match)) ?? [] }
-        routing = all.indices.map { i in
-            Self.routing(all[i], isParent: i < objectives.count && !objectives[i].groupBy.isEmpty)
-        }
-        goodSelectors = all.map { o in
-            guard o.sli == .ratio, let g = o.good else { return nil }
-            return (g.metric, (try? LabelMatcher.parse(g.match)) ?? [])
-        }
+        table = InstanceTable(configured: objectives)
         var index: [String: [Int]] = [:]
-        for (i, o) in all.enumerated() {
+        for i in table.ids {
+            let o = table.objectives[i]
             index[o.metric, default: []].append(i)
-            if let g = goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
+            if let g = table.goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
         }
         byMetric = MetricIndex(index)
     }
@@ -149,63 +75,39 @@ public struct Engine: Sendable {
         for r in batch.records where seen.insert(Int(r.nameIndex) << 32 | Int(r.labelIndex)).inserted {
             labelsOf[batch.names[Int(r.nameIndex)], default: []].append(Int(r.labelIndex))
         }
-        for p in groupParents {
-            let o = all[p]
+        for p in table.groupParents {
+            let o = table.objectives[p]
             var used = labelsOf[o.metric] ?? []
             if let g = o.good, g.metric != o.metric { used += labelsOf[g.metric] ?? [] }
             for l in Set(used).sorted() {
                 let labels = batch.labelSets[l]
-                let total = LabelMatcher.all(filters[p], labels)
-                let good = goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
+                let total = LabelMatcher.all(table.filters[p], labels)
+                let good = table.goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
                 guard total || good else { continue }
                 var values: [String: String] = [:]
                 for g in o.groupBy { values[g] = labels[g] ?? "" }
-                let key = o.groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
-                if let existing = instances[p]?[key] {
-                    route[l << 20 | p] = existing
-                } else if (instances[p]?.count ?? 0) < o.maxInstances {
-                    route[l << 20 | p] = addInstance(of: p, values, toStaging: toStaging)
+                if let m = member(of: p, values) {
+                    route[l << 20 | p] = m
                 } else {
                     route[l << 20 | p] = -1
-                    refusedInstances[p, default: []].insert(key)
+                    refusedInstances[p, default: []].insert(
+                        o.groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
+                    )
                 }
             }
         }
         return route
     }
 
-    /// Appends the instance of parent `p` for `values` to every per-objective array.
-    @discardableResult
-    private mutating func addInstance(of p: Int, _ values: [String: String], toStaging: Bool = false) -> Int {
-        let o = all[p].instance(values)
-        let i = all.count
-        all.append(o)
-        windows.append(Self.window(for: o))
-        states.append(InstanceState())
-        lastValues.append(nil)
-        lastSeen.append(-.infinity)
-        persistedStates.append(InstanceState())
-        persistedLastSeen.append(-.infinity)
-        stagedLastSeen?.append(-.infinity)
-        dirtyFlags.append(false)
-        filters.append((try? LabelMatcher.parse(o.match)) ?? [])
-        goodSelectors.append(
-            o.sli == .ratio ? o.good.map { ($0.metric, (try? LabelMatcher.parse($0.match)) ?? []) } : nil
-        )
-        isGroupParent.append(false)
-        routing.append(Self.routing(o, isParent: false))
-        if staged != nil { staged!.append(Self.window(for: o)) }
-        judged.append(i)
-        instances[p, default: [:]][o.instanceOf?.key ?? ""] = i
+    /// The member of group parent `p` for `values`, created when new (with an empty staged
+    /// window while a drop file is open); `nil` when `max_instances` refuses it.
+    private mutating func member(of p: Int, _ values: [String: String]) -> Int? {
+        guard let (i, isNew) = table.member(of: p, values) else { return nil }
+        if isNew {
+            stagedLastSeen?.append(-.infinity)
+            if staged != nil { staged!.append(InstanceTable.window(for: table.objectives[i])) }
+        }
         return i
-    }
-
-    /// An empty window shaped for an objective (its time zone; a sketch per bucket for a
-    /// percentile SLI).
-    static func window(for o: Objective) -> Window {
-        var w = Window(spec: o.window, periods: CalendarPeriods(timeZoneIdentifier: o.timeZone))
-        w.tracksQuantiles = o.sli.isPercentile
-        return w
     }
 
     // MARK: - Ingest
@@ -306,18 +208,18 @@ public struct Engine: Sendable {
         }
         // group_by: each (objective, label set) goes to its instance, created on first sight
         // (-1: refused by max_instances).
-        let route = groupParents.isEmpty ? [:] : routeInstances(batch, toStaging: toStaging)
+        let route = table.groupParents.isEmpty ? [:] : routeInstances(batch, toStaging: toStaging)
         let index = byMetric
-        let filters = self.filters
-        let goodSelectors = self.goodSelectors
-        let routing = self.routing
+        let filters = table.filters
+        let goodSelectors = table.goodSelectors
+        let routing = table.routing
         var roleCache: [Int: UInt8] = [:]
         let labelSetCount = batch.labelSets.count
         // Scratch buffers live in the engine and are reused batch after batch (no allocation
         // per batch in the steady state); they are moved out for the loop and back after it.
         var filterCache: [Int: Bool] = [:]
-        var flags = dirtyFlags
-        dirtyFlags = []
+        var flags = table.dirtyFlags
+        table.dirtyFlags = []
         var newlyDirty = scratchDirty
         scratchDirty = []
         newlyDirty.removeAll(keepingCapacity: true)
@@ -325,18 +227,18 @@ public struct Engine: Sendable {
         // (Int64.min: not computed yet).
         var oldest = scratchOldest
         scratchOldest = []
-        if oldest.count != all.count { oldest = Array(repeating: .min, count: all.count) }
-        let objectiveCount = all.count
+        if oldest.count != table.count { oldest = Array(repeating: .min, count: table.count) }
+        let objectiveCount = table.count
         // While a drop file is open its events go to the staged windows; the live windows only
         // say which buckets are still accepted.
         let staging = toStaging && staged != nil
         var stagedWindows = staging ? staged! : []
         if staging { staged = nil }
         // Moved out for the loop and back after it, like the scratch buffers (no copy).
-        var seen = staging ? (stagedLastSeen ?? []) : lastSeen
-        if staging { stagedLastSeen = nil } else { lastSeen = [] }
+        var seen = staging ? (stagedLastSeen ?? []) : table.lastSeen
+        if staging { stagedLastSeen = nil } else { table.lastSeen = [] }
         let hasMembers = batch.hasMembers
-        windows.withUnsafeMutableBufferPointer { windows in
+        table.windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
                 for i in 0..<batch.count {
                     let t = batch.records[i].time.isNaN ? now : batch.records[i].time
@@ -380,7 +282,7 @@ public struct Engine: Sendable {
                                 let labels = batch.labelSets[l]
                                 let name = batch.names[n]
                                 let isTotal =
-                                    name == self.all[j].metric && LabelMatcher.all(filters[j], labels)
+                                    name == self.table.objectives[j].metric && LabelMatcher.all(filters[j], labels)
                                 let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
                                 role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
                                 roleCache[key] = role
@@ -464,8 +366,8 @@ public struct Engine: Sendable {
             }
         }
         if staging { staged = stagedWindows }
-        if staging { stagedLastSeen = seen } else { lastSeen = seen }
-        dirtyFlags = flags
+        if staging { stagedLastSeen = seen } else { table.lastSeen = seen }
+        table.dirtyFlags = flags
         for j in newlyDirty { dirty.insert(j) }
         for k in candidates.indices {
             guard let range = candidates[k] else { continue }
@@ -487,8 +389,8 @@ public struct Engine: Sendable {
     /// objective, whatever the file's size.
     public mutating func beginStaging() {
         stagedCumulative = [:]
-        staged = all.map(Self.window(for:))
-        stagedLastSeen = Array(repeating: -.infinity, count: all.count)
+        staged = table.objectives.map(InstanceTable.window(for:))
+        stagedLastSeen = Array(repeating: -.infinity, count: table.objectives.count)
     }
 
     /// Whether a staging is open.
@@ -509,20 +411,20 @@ public struct Engine: Sendable {
         }
         stagedCumulative = [:]
         if let seen = stagedLastSeen {
-            for j in seen.indices where seen[j] > lastSeen[j] { lastSeen[j] = seen[j] }
+            for j in seen.indices where seen[j] > table.lastSeen[j] { table.lastSeen[j] = seen[j] }
         }
         stagedLastSeen = nil
         var late = 0
         for j in staged.indices {
             let buckets = staged[j].buckets
             if buckets.isEmpty { continue }
-            let oldest = windows[j].oldestLiveBucket(now: now)
+            let oldest = table.windows[j].oldestLiveBucket(now: now)
             for (id, agg) in buckets.sorted(by: { $0.key < $1.key }) {
                 if id < oldest {
                     late += agg.samples
                     continue
                 }
-                windows[j].merge(agg, intoBucket: id)
+                table.windows[j].merge(agg, intoBucket: id)
                 dirty.insert(j)
             }
         }
@@ -614,35 +516,35 @@ public struct Engine: Sendable {
     /// objective order. Calling it twice at the same time returns nothing the second time.
     public mutating func evaluate(at now: Double) -> [Transition] {
         var out: [Transition] = []
-        for i in judged {
-            if all[i].isCumulative {
+        for i in table.judged {
+            if table.objectives[i].isCumulative {
                 // Judge before evicting: after a gap of more than one period the tracked period
                 // is older than the oldest live bucket, and evicting first would judge it as 0.
                 evaluateCumulative(i, now: now, into: &out)
-                if all[i].pace != nil { checkPace(i, now: now, into: &out) }
-                if windows[i].evict(now: now) { dirty.insert(i) }
+                if table.objectives[i].pace != nil { checkPace(i, now: now, into: &out) }
+                if table.windows[i].evict(now: now) { dirty.insert(i) }
             } else {
                 // Adaptive baselines sample the window at each boundary before old buckets go.
-                if let rule = all[i].baseline.adaptive { learn(i, rule, now: now) }
-                if windows[i].evict(now: now) { dirty.insert(i) }
+                if let rule = table.objectives[i].baseline.adaptive { learn(i, rule, now: now) }
+                if table.windows[i].evict(now: now) { dirty.insert(i) }
                 evaluateContinuous(i, now: now, into: &out)
                 // A rebuilt sealed merge of a percentile window is stored for the next start-up.
-                if windows[i].hasSummaryChange { dirty.insert(i) }
-                if shadows[i] != nil { evaluateBurn(i, now: now, into: &out) }
+                if table.windows[i].hasSummaryChange { dirty.insert(i) }
+                if table.burnWindows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
         }
-        for i in objectives.count..<all.count where shadowSet.contains(i) && windows[i].evict(now: now) {
+        for i in table.ids where table.isBurnWindow(i) && table.windows[i].evict(now: now) {
             dirty.insert(i)
         }
         for (p, keys) in refusedInstances.sorted(by: { $0.key < $1.key }) where !capReported.contains(p) {
-            let o = all[p]
+            let o = table.objectives[p]
             capReported.insert(p)
             out.append(
                 .of(
                     .init(.instanceLimit, from: .ok, to: .ok),
                     objective: o.name,
                     at: now,
-                    value: Double(instances[p]?.count ?? 0),
+                    value: Double(table.members[p]?.count ?? 0),
                     baseline: Double(o.maxInstances),
                     period: (now, now),
                     detail: .instanceLimit(refused: keys.sorted().first)
@@ -657,14 +559,14 @@ public struct Engine: Sendable {
     /// window is `(bad / total) / (1 − target)`; a rule fires while both of its windows burn at
     /// least `factor` and the long one holds `min_events`, and stops when either drops below.
     private mutating func evaluateBurn(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = all[i]
-        guard let windowsOf = shadows[i], o.baseline.value < 1 else { return }
-        var st = states[i]
+        let o = table.objectives[i]
+        guard let windowsOf = table.burnWindows[i], o.baseline.value < 1 else { return }
+        var st = table.states[i]
         var firing = st.burnFiring ?? [:]
         for rule in o.burnRateAlerts {
             guard let l = windowsOf[rule.long], let s = windowsOf[rule.short] else { continue }
-            let long = windows[l].aggregate(at: now)
-            let short = windows[s].aggregate(at: now)
+            let long = table.windows[l].aggregate(at: now)
+            let short = table.windows[s].aggregate(at: now)
             func burn(_ a: Aggregate) -> Double {
                 a.count > 0 ? (max(0, a.count - a.good) / a.count) / (1 - o.baseline.value) : 0
             }
@@ -694,8 +596,8 @@ public struct Engine: Sendable {
             if !fires { firing[rule.id] = nil }
         }
         st.burnFiring = firing.isEmpty ? nil : firing
-        if st != states[i] {
-            states[i] = st
+        if st != table.states[i] {
+            table.states[i] = st
             dirty.insert(i)
         }
     }
@@ -704,9 +606,9 @@ public struct Engine: Sendable {
     /// most `periods × slots` of them after a long gap), then sets the baseline in force now
     /// from the history of the current slot.
     private mutating func learn(_ i: Int, _ rule: AdaptiveRule, now: Double) {
-        let o = all[i]
-        var st = states[i]
-        let zone = windows[i].periods?.timeZone ?? TimeZone(identifier: "UTC")!
+        let o = table.objectives[i]
+        var st = table.states[i]
+        let zone = table.windows[i].periods?.timeZone ?? TimeZone(identifier: "UTC")!
         let k = Int64((now / rule.every).rounded(.down))
         var history = st.history ?? [:]
         if let last = st.lastSample, last < k {
@@ -715,8 +617,8 @@ public struct Engine: Sendable {
             let first = max(last + 1, k - Int64(rule.periods) * slots)
             for b in first...k {
                 let boundary = Double(b) * rule.every
-                let agg = windows[i].aggregate(at: boundary)
-                let span = windows[i].period(containing: boundary)
+                let agg = table.windows[i].aggregate(at: boundary)
+                let span = table.windows[i].period(containing: boundary)
                 let seconds: Double
                 if case .calendar = o.window {
                     seconds = boundary - span.start
@@ -741,8 +643,8 @@ public struct Engine: Sendable {
             st.baselineValue = current
             st.baselineSince = now
         }
-        if st != states[i] {
-            states[i] = st
+        if st != table.states[i] {
+            table.states[i] = st
             dirty.insert(i)
         }
     }
@@ -750,27 +652,27 @@ public struct Engine: Sendable {
     /// The baseline in force for objective `i`: the adaptive value (`nil` while untrusted), or
     /// the configured number.
     private func baselineInForce(_ i: Int) -> Double? {
-        let b = all[i].baseline
-        if b.adaptive != nil { return states[i].baselineValue }
+        let b = table.objectives[i].baseline
+        if b.adaptive != nil { return table.states[i].baselineValue }
         if b.references.isEmpty { return b.value }
         // `${objective}` references: the other objectives' latest values (this evaluation's for
         // those judged earlier in config order); untrusted while any has none.
         return try? BaselineExpression.evaluate(b.source) { name in
-            guard let k = self.all.firstIndex(where: { $0.name == name }) else { return nil }
-            return self.lastValues[k]
+            guard let k = self.table.id(named: name) else { return nil }
+            return self.table.lastValues[k]
         }
     }
 
     private mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = all[i]
+        let o = table.objectives[i]
         let baseline = baselineInForce(i)
-        let agg = windows[i].aggregate(at: now)
-        let span = windows[i].period(containing: now)
+        let agg = table.windows[i].aggregate(at: now)
+        let span = table.windows[i].period(containing: now)
         let seconds: Double
         if case .calendar = o.window { seconds = now - span.start } else { seconds = span.end - span.start }
         let value = o.sliValue(agg, seconds: seconds)
-        lastValues[i] = value
-        var st = states[i]
+        table.lastValues[i] = value
+        var st = table.states[i]
         let before = st
         // effective_from: a baseline that changed (learned, recomputed from other objectives,
         // or edited and reloaded) is recorded with the time it took effect.
@@ -796,7 +698,7 @@ public struct Engine: Sendable {
             )
         }
         if st != before {
-            states[i] = st
+            table.states[i] = st
             dirty.insert(i)
         }
     }
@@ -806,17 +708,17 @@ public struct Engine: Sendable {
     /// writes "pace at risk" (once, until the pace recovers or the period ends), a recovery
     /// "back on pace".
     private mutating func checkPace(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = all[i]
-        guard let rule = o.pace, let periods = windows[i].periods else { return }
-        let period = windows[i].period(containing: now)
-        var st = states[i]
+        let o = table.objectives[i]
+        guard let rule = o.pace, let periods = table.windows[i].periods else { return }
+        let period = table.windows[i].period(containing: now)
+        var st = table.states[i]
         if st.pacePeriod != Int64(period.start) {
             st.pacePeriod = Int64(period.start)
             st.paceAtRisk = false
         }
         let f = rule.elapsed(start: period.start, end: period.end, now: now, periods: periods)
         if f >= rule.minElapsed && f < 1 {
-            let value = o.sliValue(windows[i].aggregate(at: now), seconds: now - period.start) ?? 0
+            let value = o.sliValue(table.windows[i].aggregate(at: now), seconds: now - period.start) ?? 0
             let baseline = o.baseline.value
             let projection = value / f
             let atRisk = o.isBad(projection, baseline: baseline)
@@ -835,27 +737,27 @@ public struct Engine: Sendable {
                 st.paceAtRisk = atRisk
             }
         }
-        if st != states[i] {
-            states[i] = st
+        if st != table.states[i] {
+            table.states[i] = st
             dirty.insert(i)
         }
     }
 
     private mutating func evaluateCumulative(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = all[i]
-        let current = windows[i].period(containing: now)
-        lastValues[i] = o.sliValue(windows[i].aggregate(at: now), seconds: now - current.start) ?? 0
-        var st = states[i]
+        let o = table.objectives[i]
+        let current = table.windows[i].period(containing: now)
+        table.lastValues[i] = o.sliValue(table.windows[i].aggregate(at: now), seconds: now - current.start) ?? 0
+        var st = table.states[i]
         guard let tracked = st.trackedPeriodStart else {
             st.trackedPeriodStart = Int64(current.start)
             st.since = now
-            states[i] = st
+            table.states[i] = st
             dirty.insert(i)
             return
         }
-        let trackedPeriod = windows[i].period(containing: Double(tracked))
+        let trackedPeriod = table.windows[i].period(containing: Double(tracked))
         guard Double(tracked) < current.start, now >= trackedPeriod.end + o.lateTolerance else { return }
-        let value = o.sliValue(windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
+        let value = o.sliValue(table.windows[i].aggregate(periodStarting: tracked), seconds: 0) ?? 0
         let baseline = baselineInForce(i) ?? o.baseline.value
         let met = !o.isBad(value, baseline: baseline)
         for a in st.alert.judgePeriod(met: met, now: now) {
@@ -874,8 +776,8 @@ public struct Engine: Sendable {
         // Periods between the tracked one and the current one had no evaluation (the daemon was
         // down); they are skipped, not judged.
         st.trackedPeriodStart = Int64(current.start)
-        windows[i].close(before: Int64(current.start))
-        states[i] = st
+        table.windows[i].close(before: Int64(current.start))
+        table.states[i] = st
         dirty.insert(i)
     }
 
@@ -1037,23 +939,23 @@ public struct Engine: Sendable {
     }
 
     /// The standing of every objective as of the last evaluation.
-    public func status() -> [Status] { status(values: lastValues, counts: nil) }
+    public func status() -> [Status] { status(values: table.lastValues, counts: nil) }
 
     /// The alert state of every shown instance, in `status()` order (cheap: no strings built).
-    public var alertStates: [AlertState] { judged.map { states[$0].state } }
+    public var alertStates: [AlertState] { table.judged.map { table.states[$0].state } }
 
     /// The standing of every objective with SLI values computed at `now` from the windows as
     /// they are (states stay those of the last evaluation: only evaluation changes them). This
     /// is what `slawatch status` shows, so an acknowledged push is visible at once.
     public func status(at now: Double) -> [Status] {
         var copy = self
-        var counts = [(total: Double, good: Double)?](repeating: nil, count: all.count)
-        var values = [Double?](repeating: nil, count: all.count)
-        for i in judged {
-            let o = all[i]
-            let agg = copy.windows[i].aggregate(at: now)
+        var counts = [(total: Double, good: Double)?](repeating: nil, count: table.objectives.count)
+        var values = [Double?](repeating: nil, count: table.objectives.count)
+        for i in table.judged {
+            let o = table.objectives[i]
+            let agg = copy.table.windows[i].aggregate(at: now)
             if o.sli == .ratio { counts[i] = (agg.count, agg.good) }
-            let span = copy.windows[i].period(containing: now)
+            let span = copy.table.windows[i].period(containing: now)
             if o.isCumulative {
                 values[i] = o.sliValue(agg, seconds: now - span.start) ?? 0
             } else if case .calendar = o.window {
@@ -1066,8 +968,8 @@ public struct Engine: Sendable {
     }
 
     private func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
-        judged.map { i in
-            let o = all[i]
+        table.judged.map { i in
+            let o = table.objectives[i]
             let e = counts?[i].flatMap {
                 Transition.errorBudget(total: $0.total, good: $0.good, target: baselineInForce(i) ?? o.baseline.value)
             }
@@ -1082,21 +984,21 @@ public struct Engine: Sendable {
                 value: values[i],
                 baseline: baselineInForce(i) ?? o.baseline.value,
                 baselineKind: o.baseline.kind.rawValue,
-                baselineSince: states[i].baselineSince,
+                baselineSince: table.states[i].baselineSince,
                 direction: o.direction.rawValue,
-                state: states[i].state.rawValue,
-                since: states[i].since,
-                episode: states[i].episode,
+                state: table.states[i].state.rawValue,
+                since: table.states[i].since,
+                episode: table.states[i].episode,
                 errorBudget: e?.budget,
                 budgetRemaining: e?.remaining,
                 burnRate: e?.burnRate,
-                lastSeen: lastSeen[i].isFinite ? lastSeen[i] : nil
+                lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil
             )
         }
     }
 
     /// The objective named `name`, if any.
-    public func objective(named name: String) -> Objective? { all.first { $0.name == name } }
+    public func objective(named name: String) -> Objective? { table.id(named: name).map { table.objectives[$0] } }
 
     // MARK: - Snapshots
 
@@ -1193,16 +1095,16 @@ public struct Engine: Sendable {
     /// a changed state or `lastSeen`), and clears them. With `full`, every instance with every
     /// bucket and its state, each replacing what is stored (after a reload or a failed store).
     public mutating func takeChanges(full: Bool = false) -> [InstanceChange] {
-        let candidates = full ? Array(all.indices) : dirty.sorted()
+        let candidates = full ? Array(table.objectives.indices) : dirty.sorted()
         var out: [InstanceChange] = []
         out.reserveCapacity(candidates.count)
         for i in candidates {
-            let (buckets, dropped) = windows[i].takeChanges()
-            let summary = windows[i].takeSealedSummary()
-            var st = states[i]
+            let (buckets, dropped) = table.windows[i].takeChanges()
+            let summary = table.windows[i].takeSealedSummary()
+            var st = table.states[i]
             st.lastSeen = nil
-            let stateChanged = full || states[i] != persistedStates[i]
-            let seenChanged = lastSeen[i] != persistedLastSeen[i]
+            let stateChanged = full || table.states[i] != table.persistedStates[i]
+            let seenChanged = table.lastSeen[i] != table.persistedLastSeen[i]
             let replace = full || replaceBuckets.contains(i)
             var summaryChanged = true
             if case .unchanged = summary { summaryChanged = false }
@@ -1211,22 +1113,22 @@ public struct Engine: Sendable {
             }
             var change =
                 InstanceChange(
-                    objective: all[i].name,
-                    fingerprint: all[i].dataFingerprint,
+                    objective: table.objectives[i].name,
+                    fingerprint: table.objectives[i].dataFingerprint,
                     state: stateChanged ? st : nil,
-                    lastSeen: lastSeen[i].isFinite ? lastSeen[i] : nil,
-                    closedBefore: windows[i].closedBefore,
+                    lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
+                    closedBefore: table.windows[i].closedBefore,
                     buckets: replace
-                        ? windows[i].buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : buckets,
+                        ? table.windows[i].buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : buckets,
                     dropBefore: replace ? nil : dropped,
                     replaceAll: replace
                 )
             change.sealedSummary = replace && !summaryChanged ? .clear : summary
             out.append(change)
-            persistedStates[i] = states[i]
-            persistedLastSeen[i] = lastSeen[i]
+            table.persistedStates[i] = table.states[i]
+            table.persistedLastSeen[i] = table.lastSeen[i]
         }
-        for i in dirty { dirtyFlags[i] = false }
+        for i in dirty { table.dirtyFlags[i] = false }
         dirty.removeAll()
         replaceBuckets.removeAll()
         return out
@@ -1235,23 +1137,23 @@ public struct Engine: Sendable {
     /// Snapshots of the objectives changed since the last call, and clears the dirty set.
     public mutating func takeDirtySnapshots() -> [Snapshot] {
         let out = dirty.sorted().map(snapshot(of:))
-        for i in dirty { dirtyFlags[i] = false }
+        for i in dirty { table.dirtyFlags[i] = false }
         dirty.removeAll()
         return out
     }
 
     /// Snapshots of all objectives (does not touch the dirty set).
-    public func allSnapshots() -> [Snapshot] { all.indices.map(snapshot(of:)) }
+    public func allSnapshots() -> [Snapshot] { table.objectives.indices.map(snapshot(of:)) }
 
     private func snapshot(of i: Int) -> Snapshot {
-        var state = states[i]
-        state.lastSeen = lastSeen[i].isFinite ? lastSeen[i] : nil
+        var state = table.states[i]
+        state.lastSeen = table.lastSeen[i].isFinite ? table.lastSeen[i] : nil
         return Snapshot(
-            objective: all[i].name,
-            fingerprint: all[i].dataFingerprint,
+            objective: table.objectives[i].name,
+            fingerprint: table.objectives[i].dataFingerprint,
             state: state,
-            buckets: windows[i].buckets,
-            closedBefore: windows[i].closedBefore
+            buckets: table.windows[i].buckets,
+            closedBefore: table.windows[i].closedBefore
         )
     }
 
@@ -1262,50 +1164,39 @@ public struct Engine: Sendable {
     /// Snapshots handed over (`consume`) are taken apart: each window takes its buckets' arrays
     /// without copying them.
     public mutating func restore(_ snapshots: consuming [Snapshot]) {
-        // Names to indexes once (restoring 100,000 instances by a linear search each is quadratic).
-        var index: [String: Int] = [:]
-        index.reserveCapacity(all.count + snapshots.count)
-        for (i, o) in all.enumerated() { index[o.name] = i }
         for k in snapshots.indices {
             // The packed buckets are moved out (the window is then their only owner and
             // unpacks its newest bucket in place).
             let packedBuckets = snapshots[k].packedBuckets
             snapshots[k].packedBuckets = PackedBuckets()
             let s = snapshots[k]
-            var found = index[s.objective]
-            if found == nil, let p = groupParents.first(where: { s.objective.hasPrefix(all[$0].name + "{") }),
-                s.objective.hasSuffix("}"), (instances[p]?.count ?? 0) < all[p].maxInstances
+            var found = table.id(named: s.objective)
+            if found == nil, let key = InstanceKey(storageName: s.objective), let group = key.group,
+                let p = table.id(named: key.objective), table.roles[p] == .groupParent,
+                Set(group.map(\.name)) == Set(table.objectives[p].groupBy)
             {
-                // An instance of a group_by objective: recreate it from its key.
-                let key = s.objective.dropFirst(all[p].name.count + 1).dropLast()
-                var values: [String: String] = [:]
-                for pair in key.split(separator: ",", omittingEmptySubsequences: false) {
-                    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    if kv.count == 2 { values[String(kv[0])] = String(kv[1]) }
-                }
-                if Set(values.keys) == Set(all[p].groupBy) {
-                    found = addInstance(of: p, values)
-                    if let f = found { index[all[f].name] = f }
-                }
+                // A member of a group_by objective: recreated from its key (unless the parent
+                // has `max_instances` members already).
+                found = member(of: p, Dictionary(group.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
             }
             guard let i = found else { continue }
-            states[i] = s.state
-            lastSeen[i] = s.state.lastSeen ?? -.infinity
-            persistedStates[i] = s.state
-            persistedLastSeen[i] = lastSeen[i]
-            if s.fingerprint == all[i].dataFingerprint {
+            table.states[i] = s.state
+            table.lastSeen[i] = s.state.lastSeen ?? -.infinity
+            table.persistedStates[i] = s.state
+            table.persistedLastSeen[i] = table.lastSeen[i]
+            if s.fingerprint == table.objectives[i].dataFingerprint {
                 if packedBuckets.isEmpty {
-                    windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
+                    table.windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
                 } else {
-                    windows[i].restore(
+                    table.windows[i].restore(
                         packedBuckets: consume packedBuckets,
                         closedBefore: s.closedBefore,
                         sealedSummary: s.sealedSummary
                     )
                 }
             } else {
-                states[i].trackedPeriodStart = nil
-                lastSeen[i] = -.infinity
+                table.states[i].trackedPeriodStart = nil
+                table.lastSeen[i] = -.infinity
                 replaceBuckets.insert(i)
                 dirty.insert(i)
             }

@@ -50,6 +50,10 @@ public struct LabelMatcher: Sendable, Hashable {
         }
     }
 
+    /// A matcher no label value satisfies (what the engine uses for a selector that does not
+    /// parse, which the config loader refuses first: a bad selector never matches everything).
+    static let nothing = try! LabelMatcher(name: "", text: "=~(?!)")
+
     /// A regex in `labels:` that does not compile.
     public struct BadRegex: Error, CustomStringConvertible {
         /// The regex text.
