@@ -158,11 +158,10 @@ extension StatusReply {
         let header = ["OBJECTIVE", "SLA", "WINDOW", "SLI", "VALUE", "BASELINE", "STATE", "SINCE", "LAST SEEN"]
         var rows = [header]
         for o in r.objectives {
-            let sli = SLIKind(name: o.sli) ?? .count
             rows.append([
-                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli,
-                o.value.map { AlertEntry.value($0, sli: sli) } ?? "no data",
-                "\(o.direction == "at_least" ? "≥" : "≤") \(AlertEntry.value(o.baseline, sli: sli))", o.state,
+                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli.rawValue,
+                o.value.map { AlertEntry.value($0, sli: o.sli) } ?? "no data",
+                "\(o.direction == .atLeast ? "≥" : "≤") \(AlertEntry.value(o.baseline, sli: o.sli))", o.state.rawValue,
                 o.since > 0 ? Self.ago(o.since, now: now) : "-", o.lastSeen.map { Self.ago($0, now: now) } ?? "never",
             ])
         }

@@ -100,7 +100,7 @@ import Testing
         var b = Engine(objectives: [objective()])
         b.restore(a.allSnapshots())
         #expect(b.status(at: 30).map(\.objective) == ["latency{customer=acme}", "latency{customer=globex}"])
-        #expect(b.status().first?.state == "breached")
+        #expect(b.status().first?.state == .breached)
         #expect(b.evaluate(at: 30).isEmpty)  // no second breach entry
         _ = b.ingest([lat(100, "acme", at: 400)], now: 400)
         #expect(b.evaluate(at: 400).map(\.kind) == [.recovery])

@@ -50,7 +50,7 @@ import Testing
         let t = run(&e, hovering)
         #expect(t.map(\.1) == [.breach, .recovery])
         #expect(t.map(\.0) == [1, 8])  // 112 is the first value at least 110
-        #expect(t.first.map { _ in e.status().first?.state } == "ok")
+        #expect(t.first.map { _ in e.status().first?.state } == .ok)
     }
 
     @Test func keepFiringForNeedsTheValueGoodThatLong() {

@@ -98,7 +98,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         #expect(ev(t0 + 6) == [Step(.breach, .pending, .breached, at: t0 + 6, value: 6, episode: ep1)])
         #expect(ev(t0 + 7) == [])
         #expect(engine.status().first?.episode == ep1)
-        #expect(engine.status().first?.state == "breached")
+        #expect(engine.status().first?.state == .breached)
         _ = engine.ingest(counts("err", 1, at: t0 + 8), now: t0 + 8)
         #expect(ev(t0 + 10) == [])  // window [t0+1, t0+10] still holds 7
         #expect(ev(t0 + 11) == [Step(.recovery, .breached, .ok, at: t0 + 11, value: 1, episode: ep1)])
@@ -195,7 +195,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         #expect(ev(t0 + 15) == [Step(.breach, .ok, .breached, at: t0 + 15, value: 0, episode: ep)])
         // Breached, then the window empties: nodata keeps the episode open.
         #expect(ev(t0 + 30) == [Step(.nodata, .breached, .nodata, at: t0 + 30, value: nil, episode: ep)])
-        #expect(engine.status().first?.state == "nodata")
+        #expect(engine.status().first?.state == .nodata)
         #expect(engine.status().first?.episode == ep)
         _ = engine.ingest(gauge(3, t0 + 31) + gauge(1, t0 + 31), now: t0 + 31)
         #expect(ev(t0 + 31) == [Step(.recovery, .nodata, .ok, at: t0 + 31, value: 2, episode: ep)])
@@ -206,7 +206,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         var engine = Engine(objectives: [avgObjective(.ok)])
         func ev(_ t: Double) -> [Step] { engine.evaluate(at: t).map(Step.init) }
         #expect(ev(t0) == [])
-        #expect(engine.status().first?.state == "ok")
+        #expect(engine.status().first?.state == .ok)
         #expect(engine.status().first?.value == nil)
         _ = engine.ingest(gauge(0, t0 + 1), now: t0 + 1)
         let ep = "\(Int64(t0) + 1)-1"
@@ -222,7 +222,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         let ep = "\(Int64(t0) + 1)-1"
         #expect(ev(t0 + 1) == [Step(.breach, .ok, .breached, at: t0 + 1, value: 0, episode: ep)])
         #expect(ev(t0 + 20) == [])
-        #expect(engine.status().first?.state == "breached")
+        #expect(engine.status().first?.state == .breached)
         #expect(engine.status().first?.episode == ep)
         #expect(engine.status().first?.value == nil)
         _ = engine.ingest(gauge(2, t0 + 21), now: t0 + 21)
@@ -256,7 +256,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         _ = engine.ingest(counts("lead", 1, at: d1 + 4000), now: d1 + 4000)
         #expect(engine.evaluate(at: d1 + 5000).isEmpty)  // 1 < 3, but the day is not over
         #expect(engine.status().first?.value == 1)
-        #expect(engine.status().first?.state == "ok")
+        #expect(engine.status().first?.state == .ok)
         _ = engine.ingest(counts("lead", 2, at: d1 + 50000), now: d1 + 50000)
         #expect(engine.evaluate(at: d1 + 60000).isEmpty)
         #expect(engine.evaluate(at: d2 - 1).isEmpty)
@@ -303,7 +303,7 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
         #expect(r.rejected.map(\.reason) == [.tooLate, .futureEvent])
         _ = engine.ingest(counts("lead", 3, at: d3 + 9000), now: d3 + 9000)
         #expect(engine.evaluate(at: d3 + 9000).isEmpty)
-        #expect(engine.status().first?.state == "breached")
+        #expect(engine.status().first?.state == .breached)
 
         let back = engine.evaluate(at: d4)
         #expect(
@@ -691,7 +691,7 @@ private func roundTrip(_ snapshots: [Engine.Snapshot]) throws -> [Engine.Snapsho
         var other = Engine(objectives: [changed])
         other.restore(snaps)
         #expect(other.takeDirtySnapshots().map(\.objective) == ["e"])
-        #expect(other.status().first?.state == "breached")
+        #expect(other.status().first?.state == .breached)
         let t = other.evaluate(at: t0 + 1)
         #expect(t.map(\.kind) == [.nodata])  // buckets were discarded
         #expect(t.first?.episode == engine.status().first?.episode)
@@ -701,6 +701,6 @@ private func roundTrip(_ snapshots: [Engine.Snapshot]) throws -> [Engine.Snapsho
         ])
         unrelated.restore(snaps)
         #expect(unrelated.allSnapshots().first?.buckets.isEmpty == true)
-        #expect(unrelated.status().first?.state == "ok")
+        #expect(unrelated.status().first?.state == .ok)
     }
 }

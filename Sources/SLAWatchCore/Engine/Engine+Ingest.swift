@@ -1,0 +1,315 @@
+import Foundation
+
+/// Ingest: events into the windows of the instances they match (the hot path).
+extension Engine {
+    /// The result of ingesting a batch.
+    public struct IngestResult: Sendable, Equatable {
+        /// Events kept (including events no objective uses).
+        public var accepted = 0
+        /// Events dropped: `(index in the batch, reason)`.
+        public var rejected: [(index: Int, reason: RejectReason)] = []
+
+        /// An empty result.
+        public init() {}
+
+        public static func == (a: IngestResult, b: IngestResult) -> Bool {
+            a.accepted == b.accepted && a.rejected.map(\.index) == b.rejected.map(\.index)
+                && a.rejected.map(\.reason) == b.rejected.map(\.reason)
+        }
+    }
+
+    /// Adds a batch of events. Events without a time get `now` (arrival time).
+    ///
+    /// An event is rejected when its time is more than `maxFutureSkew` ahead of `now`
+    /// (`future_event`), or when it matches objectives but is too old for all of their windows
+    /// (`too_late`). Events that match no objective are accepted and ignored.
+    public mutating func ingest(_ events: [Event], now: Double) -> IngestResult {
+        ingest(EventBatch(events), now: now)
+    }
+
+    /// Adds a batch of events (the daemon's path); see `ingest(_:now:)` for the rules. Each
+    /// distinct metric name is looked up once per batch, each label filter evaluated once per
+    /// distinct label set.
+    public mutating func ingest(_ input: EventBatch, now: Double) -> IngestResult {
+        ingest(input, now: now, staged: false)
+    }
+
+    /// Adds a batch of events to the open staging (`beginStaging()`) when `staged` is true (a
+    /// drop file's events), else to the live windows; see `ingest(_:now:)` for the rules.
+    /// - Precondition: `staged` only while a staging is open.
+    public mutating func ingest(_ input: EventBatch, now: Double, staged toStaging: Bool) -> IngestResult {
+        var result = IngestResult()
+        var batch = input
+        let skew = maxFutureSkew
+        // Which of the batch's names an objective uses (series state is kept for those only), and
+        // the events refused because they would start a series beyond `maxSeries`.
+        var candidates = scratchCandidates
+        scratchCandidates = []
+        candidates.removeAll(keepingCapacity: true)
+        for n in batch.names.indices { candidates.append(byMetric.lookup(batch.names[n], hash: batch.nameHashes[n])) }
+        var refusedSeries: Set<Int> = []
+        // Series state, in event order (so `maxSeries` refuses the latest series, not a kind):
+        // cumulative counters become increases (per series, reset-aware; a first sample is a
+        // base), and etsy gauge deltas become levels.
+        let tracksCumulative = batch.hasCumulative
+        if tracksCumulative || tracksGaugeLevels {
+            for i in batch.indices {
+                let kind = batch.records[i].kind
+                guard (kind == .cumulative || (kind == .gauge && tracksGaugeLevels)),
+                    candidates[Int(batch.records[i].nameIndex)] != nil
+                else { continue }
+                let t = batch.time(at: i) ?? now
+                if t > now + skew { continue }
+                if kind == .gauge {
+                    let e = batch[i]
+                    let key = Self.seriesKey(e)
+                    if series.gaugeLevels[key] == nil && !series.roomForOneMore() {
+                        refusedSeries.insert(i)
+                        continue
+                    }
+                    let level = series.applyGauge(key, value: e.value, isDelta: e.isDelta)
+                    if e.isDelta { batch.setValue(level, at: i) }
+                    continue
+                }
+                let key = Self.seriesKey(batch[i])
+                if !series.hasBase(key) && !series.roomForOneMore() {
+                    refusedSeries.insert(i)
+                    continue
+                }
+                let v = batch.records[i].value
+                var increase = 0.0
+                // A staged file's bases stay aside until its commit (a file read again after an
+                // abort must see the bases it saw the first time).
+                let staging = toStaging && staged != nil
+                if let last = series.base(key, staged: staging) {
+                    if t < last.time {
+                        // An older sample than one already seen: no increase, nothing changes.
+                        batch.setCounterIncrease(0, at: i)
+                        continue
+                    }
+                    increase = v >= last.value ? v - last.value : v
+                }
+                series.setBase(key, value: v, time: t, staged: staging)
+                batch.setCounterIncrease(increase, at: i)
+            }
+        }
+        // group_by: each (objective, label set) goes to its instance, created on first sight
+        // (-1: refused by max_instances).
+        let route = table.groupParents.isEmpty ? [:] : routeInstances(batch, toStaging: toStaging)
+        let index = byMetric
+        let filters = table.filters
+        let goodSelectors = table.goodSelectors
+        let routing = table.routing
+        var roleCache: [Int: UInt8] = [:]
+        let labelSetCount = batch.labelSets.count
+        // Scratch buffers live in the engine and are reused batch after batch (no allocation
+        // per batch in the steady state); they are moved out for the loop and back after it.
+        var filterCache: [Int: Bool] = [:]
+        var flags = table.dirtyFlags
+        table.dirtyFlags = []
+        var newlyDirty = scratchDirty
+        scratchDirty = []
+        newlyDirty.removeAll(keepingCapacity: true)
+        // Per batch, not per event: the oldest bucket each window still accepts at `now`
+        // (Int64.min: not computed yet).
+        var oldest = scratchOldest
+        scratchOldest = []
+        if oldest.count != table.count { oldest = Array(repeating: .min, count: table.count) }
+        let objectiveCount = table.count
+        // While a drop file is open its events go to the staged windows; the live windows only
+        // say which buckets are still accepted.
+        let staging = toStaging && staged != nil
+        var stagedWindows = staging ? staged! : []
+        if staging { staged = nil }
+        // Moved out for the loop and back after it, like the scratch buffers (no copy).
+        var seen = staging ? (stagedLastSeen ?? []) : table.lastSeen
+        if staging { stagedLastSeen = nil } else { table.lastSeen = [] }
+        let hasMembers = batch.hasMembers
+        table.windows.withUnsafeMutableBufferPointer { windows in
+            stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
+                for i in 0..<batch.count {
+                    let t = batch.records[i].time.isNaN ? now : batch.records[i].time
+                    if t > now + skew {
+                        result.rejected.append((i, .futureEvent))
+                        continue
+                    }
+                    if !refusedSeries.isEmpty && refusedSeries.contains(i) {
+                        result.rejected.append((i, .seriesLimit))
+                        continue
+                    }
+                    guard let range = candidates[Int(batch.records[i].nameIndex)] else {
+                        result.accepted += 1
+                        continue
+                    }
+                    var matched = false
+                    var used = false
+                    var refused = false
+                    for k in range {
+                        var j = index.objectives[k]
+                        var how = routing[j]
+                        if how == .parent {
+                            guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else { continue }
+                            if r < 0 {
+                                refused = true
+                                continue
+                            }
+                            j = r
+                            how = routing[j]
+                        }
+                        if how == .ratio, let g = goodSelectors[j] {
+                            // A ratio objective: the event may count in the total, the good
+                            // count, or both (decided once per name, label set and objective).
+                            let n = Int(batch.records[i].nameIndex)
+                            let l = Int(batch.records[i].labelIndex)
+                            let key = (n * labelSetCount + l) * objectiveCount + j
+                            let role: UInt8
+                            if let known = roleCache[key] {
+                                role = known
+                            } else {
+                                let labels = batch.labelSets[l]
+                                let name = batch.names[n]
+                                let isTotal =
+                                    name == self.table.objectives[j].metric && LabelMatcher.all(filters[j], labels)
+                                let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
+                                role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
+                                roleCache[key] = role
+                            }
+                            if role == 0 { continue }
+                            matched = true
+                            if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                            // The live window, or the staged one of an open drop file.
+                            let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                            if w.pointee.addRatio(
+                                value: batch.records[i].value,
+                                kind: batch.records[i].kind,
+                                sampleRate: batch.records[i].rate,
+                                at: t,
+                                oldest: oldest[j],
+                                good: role & 2 != 0,
+                                total: role & 1 != 0
+                            ) {
+                                used = true
+                                if t > seen[j] { seen[j] = t }
+                                if !staging && !flags[j] {
+                                    flags[j] = true
+                                    newlyDirty.append(j)
+                                }
+                            }
+                            continue
+                        }
+                        if how == .filtered {
+                            let l = Int(batch.records[i].labelIndex)
+                            let key = l * objectiveCount + j
+                            let ok: Bool
+                            if let known = filterCache[key] {
+                                ok = known
+                            } else {
+                                ok = LabelMatcher.all(filters[j], batch.labelSets[l])
+                                filterCache[key] = ok
+                            }
+                            if !ok { continue }
+                        }
+                        matched = true
+                        if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                        let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                        let r = batch.records[i]
+                        // Set members only when the batch has any (a literal nil: no String to
+                        // release per event).
+                        let added =
+                            hasMembers
+                            ? w.pointee.add(
+                                value: r.value,
+                                kind: r.kind,
+                                sampleRate: r.rate,
+                                member: batch.member(at: i),
+                                at: t,
+                                oldest: oldest[j]
+                            )
+                            : w.pointee.add(
+                                value: r.value,
+                                kind: r.kind,
+                                sampleRate: r.rate,
+                                member: nil,
+                                at: t,
+                                oldest: oldest[j]
+                            )
+                        if added {
+                            used = true
+                            if t > seen[j] { seen[j] = t }
+                            if !staging && !flags[j] {
+                                flags[j] = true
+                                newlyDirty.append(j)
+                            }
+                        }
+                    }
+                    if refused && !used {
+                        result.rejected.append((i, .instanceLimit))
+                    } else if matched && !used {
+                        result.rejected.append((i, .tooLate))
+                    } else {
+                        result.accepted += 1
+                    }
+                }
+            }
+        }
+        if staging { staged = stagedWindows }
+        if staging { stagedLastSeen = seen } else { table.lastSeen = seen }
+        table.dirtyFlags = flags
+        for j in newlyDirty { dirty.insert(j) }
+        for k in candidates.indices {
+            guard let range = candidates[k] else { continue }
+            for r in range { oldest[index.objectives[r]] = .min }
+        }
+        scratchOldest = oldest
+        scratchCandidates = candidates
+        scratchDirty = newlyDirty
+        return result
+    }
+
+    /// Finds (or creates) the instance of every `group_by` objective for every label set that
+    /// an event of the objective's metric (or good metric) carries in the batch and that matches
+    /// the objective's selectors. Key: `labelSet << 20 | parent`; value: the instance's index,
+    /// or -1 when `max_instances` refused it. Label sets of other metrics' events create nothing.
+    mutating func routeInstances(_ batch: EventBatch, toStaging: Bool) -> [Int: Int] {
+        var route: [Int: Int] = [:]
+        // The label sets each name's events carry, in order of first use.
+        var labelsOf: [String: [Int]] = [:]
+        var seen = Set<Int>()
+        for r in batch.records where seen.insert(Int(r.nameIndex) << 32 | Int(r.labelIndex)).inserted {
+            labelsOf[batch.names[Int(r.nameIndex)], default: []].append(Int(r.labelIndex))
+        }
+        for p in table.groupParents {
+            let o = table.objectives[p]
+            var used = labelsOf[o.metric] ?? []
+            if let g = o.good, g.metric != o.metric { used += labelsOf[g.metric] ?? [] }
+            for l in Set(used).sorted() {
+                let labels = batch.labelSets[l]
+                let total = LabelMatcher.all(table.filters[p], labels)
+                let good = table.goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
+                guard total || good else { continue }
+                var values: [String: String] = [:]
+                for g in o.groupBy { values[g] = labels[g] ?? "" }
+                if let m = member(of: p, values) {
+                    route[l << 20 | p] = m
+                } else {
+                    route[l << 20 | p] = -1
+                    refusedInstances[p, default: []].insert(
+                        o.groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
+                    )
+                }
+            }
+        }
+        return route
+    }
+
+    /// The member of group parent `p` for `values`, created when new (with an empty staged
+    /// window while a drop file is open); `nil` when `max_instances` refuses it.
+    mutating func member(of p: Int, _ values: [String: String]) -> Int? {
+        guard let (i, isNew) = table.member(of: p, values) else { return nil }
+        if isNew {
+            stagedLastSeen?.append(-.infinity)
+            if staged != nil { staged!.append(InstanceTable.window(for: table.objectives[i])) }
+        }
+        return i
+    }
+}

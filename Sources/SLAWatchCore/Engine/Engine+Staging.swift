@@ -1,0 +1,57 @@
+import Foundation
+
+/// Drop files: staged windows that count all at once, at the file's commit, or not at all.
+extension Engine {
+    /// Starts staging: until `commitStaging(now:)` or `discardStaging()`, `ingest` puts events in
+    /// a separate set of windows that evaluation, status and snapshots do not see. A drop file is
+    /// read this way so that it counts all at once, at its commit, or not at all (a crash or a
+    /// read error halfway leaves the live windows as if the file had never been opened), while
+    /// socket traffic keeps flowing into the live windows. Memory: one set of buckets per
+    /// objective, whatever the file's size.
+    public mutating func beginStaging() {
+        series.beginStaging()
+        staged = table.objectives.map(InstanceTable.window(for:))
+        stagedLastSeen = Array(repeating: -.infinity, count: table.objectives.count)
+    }
+
+    /// Whether a staging is open.
+    public var isStaging: Bool { staged != nil }
+
+    /// Merges the staged events into the live windows (marking them for the next snapshot) and
+    /// ends staging.
+    /// - Returns: the number of staged events that became too late while the file was read (their
+    ///   bucket left the window or their calendar period was judged in the meantime); they are
+    ///   not counted.
+    @discardableResult
+    public mutating func commitStaging(now: Double) -> Int {
+        guard let staged else { return 0 }
+        self.staged = nil
+        series.commitStaging()
+        if let seen = stagedLastSeen {
+            for j in seen.indices where seen[j] > table.lastSeen[j] { table.lastSeen[j] = seen[j] }
+        }
+        stagedLastSeen = nil
+        var late = 0
+        for j in staged.indices {
+            let buckets = staged[j].buckets
+            if buckets.isEmpty { continue }
+            let oldest = table.windows[j].oldestLiveBucket(now: now)
+            for (id, agg) in buckets.sorted(by: { $0.key < $1.key }) {
+                if id < oldest {
+                    late += agg.samples
+                    continue
+                }
+                table.windows[j].merge(agg, intoBucket: id)
+                dirty.insert(j)
+            }
+        }
+        return late
+    }
+
+    /// Drops everything staged and ends staging.
+    public mutating func discardStaging() {
+        staged = nil
+        stagedLastSeen = nil
+        series.discardStaging()
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+
+/// Status: every shown instance's standing, for `slawatch status`.
+extension Engine {
+    /// One objective's current standing, for `slawatch status`.
+    public struct Status: Sendable, Equatable, Codable {
+        /// Objective name (an instance's full name, `NAME{customer=acme}`).
+        public var objective: String
+        /// SLA name, provider and customer.
+        public var sla: String
+        /// Provider party.
+        public var provider: String
+        /// Customer party.
+        public var customer: String
+        /// The metric the SLI is computed from.
+        public var metric: String
+        /// The SLI (JSON: its name, `count`, `avg`, `p99`, …).
+        public var sli: SLIKind
+        /// Window text (`5m`, `month`).
+        public var window: String
+        /// SLI value at the last evaluation, `nil` for no data.
+        public var value: Double?
+        /// Baseline number in force (adaptive: the learned value; the configured one while it
+        /// is still learning).
+        public var baseline: Double
+        /// `fixed`, `expression` or `adaptive`.
+        public var baselineKind: String
+        /// Adaptive baselines: since when the baseline in force applies (`effective_from`, unix
+        /// seconds); `nil` otherwise or while learning.
+        public var baselineSince: Double?
+        /// Which side of the baseline is good (JSON: `at_least` or `at_most`).
+        public var direction: Direction
+        /// Alert state (JSON: its name).
+        public var state: AlertState
+        /// Unix seconds of the last state change.
+        public var since: Double
+        /// Open episode id.
+        public var episode: String?
+        /// Ratio SLIs: the window's error budget in events, `(1 − target) × total`.
+        public var errorBudget: Double?
+        /// Ratio SLIs: what is left of the budget (negative when overspent).
+        public var budgetRemaining: Double?
+        /// Ratio SLIs: the burn rate, `(bad / total) / (1 − target)`.
+        public var burnRate: Double?
+        /// Event time (unix seconds) of the newest event of the objective's metric counted in its
+        /// window; `nil` when none ever was (a typo in `metric` shows here).
+        public var lastSeen: Double?
+
+        private enum CodingKeys: String, CodingKey {
+            case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
+                baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen
+        }
+
+        /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
+        /// "never" and "no data" as `null` (every key is present), numbers rounded to the 12
+        /// significant digits they carry (`JSONNumber.rounded`).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(objective, forKey: .objective)
+            try c.encode(sla, forKey: .sla)
+            try c.encode(provider, forKey: .provider)
+            try c.encode(customer, forKey: .customer)
+            try c.encode(metric, forKey: .metric)
+            try c.encode(sli.rawValue, forKey: .sli)
+            try c.encode(window, forKey: .window)
+            try c.encode(value.map(JSONNumber.rounded), forKey: .value)
+            try c.encode(JSONNumber.rounded(baseline), forKey: .baseline)
+            try c.encode(baselineKind, forKey: .baselineKind)
+            try c.encode(baselineSince.map(RFC3339.formatMilliseconds), forKey: .baselineSince)
+            try c.encode(direction, forKey: .direction)
+            try c.encode(state, forKey: .state)
+            try c.encode(since > 0 ? RFC3339.formatMilliseconds(since) : nil, forKey: .since)
+            try c.encode(episode, forKey: .episode)
+            try c.encode(errorBudget.map(JSONNumber.rounded), forKey: .errorBudget)
+            try c.encode(budgetRemaining.map(JSONNumber.rounded), forKey: .budgetRemaining)
+            try c.encode(burnRate.map(JSONNumber.rounded), forKey: .burnRate)
+            try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
+        }
+
+        /// Reads what `encode(to:)` wrote.
+        /// - Throws: `DecodingError` when a key is missing or a time is not RFC 3339.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func time(_ key: CodingKeys) throws -> Double? {
+                guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+                guard let t = RFC3339.parse(text) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key,
+                        in: c,
+                        debugDescription: "not RFC 3339: \(text)"
+                    )
+                }
+                return t
+            }
+            objective = try c.decode(String.self, forKey: .objective)
+            sla = try c.decode(String.self, forKey: .sla)
+            provider = try c.decode(String.self, forKey: .provider)
+            customer = try c.decode(String.self, forKey: .customer)
+            metric = try c.decode(String.self, forKey: .metric)
+            let sliName = try c.decode(String.self, forKey: .sli)
+            guard let sli = SLIKind(name: sliName) else {
+                throw DecodingError.dataCorruptedError(forKey: .sli, in: c, debugDescription: "not an SLI: \(sliName)")
+            }
+            self.sli = sli
+            window = try c.decode(String.self, forKey: .window)
+            value = try c.decodeIfPresent(Double.self, forKey: .value)
+            baseline = try c.decode(Double.self, forKey: .baseline)
+            baselineKind = try c.decode(String.self, forKey: .baselineKind)
+            baselineSince = try time(.baselineSince)
+            direction = try c.decode(Direction.self, forKey: .direction)
+            state = try c.decode(AlertState.self, forKey: .state)
+            since = try time(.since) ?? 0
+            episode = try c.decodeIfPresent(String.self, forKey: .episode)
+            errorBudget = try c.decodeIfPresent(Double.self, forKey: .errorBudget)
+            budgetRemaining = try c.decodeIfPresent(Double.self, forKey: .budgetRemaining)
+            burnRate = try c.decodeIfPresent(Double.self, forKey: .burnRate)
+            lastSeen = try time(.lastSeen)
+        }
+
+        /// Creates a status record.
+        public init(
+            objective: String,
+            sla: String,
+            provider: String,
+            customer: String,
+            metric: String,
+            sli: SLIKind,
+            window: String,
+            value: Double?,
+            baseline: Double,
+            baselineKind: String,
+            baselineSince: Double?,
+            direction: Direction,
+            state: AlertState,
+            since: Double,
+            episode: String?,
+            errorBudget: Double?,
+            budgetRemaining: Double?,
+            burnRate: Double?,
+            lastSeen: Double?
+        ) {
+            self.objective = objective
+            self.sla = sla
+            self.provider = provider
+            self.customer = customer
+            self.metric = metric
+            self.sli = sli
+            self.window = window
+            self.value = value
+            self.baseline = baseline
+            self.baselineKind = baselineKind
+            self.baselineSince = baselineSince
+            self.direction = direction
+            self.state = state
+            self.since = since
+            self.episode = episode
+            self.errorBudget = errorBudget
+            self.budgetRemaining = budgetRemaining
+            self.burnRate = burnRate
+            self.lastSeen = lastSeen
+        }
+    }
+
+    /// The standing of every objective as of the last evaluation.
+    public func status() -> [Status] { status(values: table.lastValues, counts: nil) }
+
+    /// The alert state of every shown instance, in `status()` order (cheap: no strings built).
+    public var alertStates: [AlertState] { table.judged.map { table.states[$0].state } }
+
+    /// The standing of every objective with SLI values computed at `now` from the windows as
+    /// they are (states stay those of the last evaluation: only evaluation changes them). This
+    /// is what `slawatch status` shows, so an acknowledged push is visible at once.
+    public func status(at now: Double) -> [Status] {
+        var copy = self
+        var counts = [(total: Double, good: Double)?](repeating: nil, count: table.objectives.count)
+        var values = [Double?](repeating: nil, count: table.objectives.count)
+        for i in table.judged {
+            let o = table.objectives[i]
+            let agg = copy.table.windows[i].aggregate(at: now)
+            if o.sli == .ratio { counts[i] = (agg.count, agg.good) }
+            let span = copy.table.windows[i].period(containing: now)
+            if o.isCumulative {
+                values[i] = o.sliValue(agg, seconds: now - span.start) ?? 0
+            } else if case .calendar = o.window {
+                values[i] = o.sliValue(agg, seconds: now - span.start)
+            } else {
+                values[i] = o.sliValue(agg, seconds: span.end - span.start)
+            }
+        }
+        return status(values: values, counts: counts)
+    }
+
+    func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
+        table.judged.map { i in
+            let o = table.objectives[i]
+            let e = counts?[i].flatMap {
+                Transition.errorBudget(total: $0.total, good: $0.good, target: baselineInForce(i) ?? o.baseline.value)
+            }
+            return Status(
+                objective: o.name,
+                sla: o.sla.name,
+                provider: o.sla.provider,
+                customer: o.sla.customer,
+                metric: o.metric,
+                sli: o.sli,
+                window: o.window.description,
+                value: values[i],
+                baseline: baselineInForce(i) ?? o.baseline.value,
+                baselineKind: o.baseline.kind.rawValue,
+                baselineSince: table.states[i].baselineSince,
+                direction: o.direction,
+                state: table.states[i].state,
+                since: table.states[i].since,
+                episode: table.states[i].episode,
+                errorBudget: e?.budget,
+                budgetRemaining: e?.remaining,
+                burnRate: e?.burnRate,
+                lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil
+            )
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// Evaluation: every instance judged at `now`, in config order.
+extension Engine {
+    /// Evaluates every objective at `now` and returns the transitions (and period results), in
+    /// objective order. Calling it twice at the same time returns nothing the second time.
+    public mutating func evaluate(at now: Double) -> [Transition] {
+        var out: [Transition] = []
+        for i in table.judged {
+            if table.objectives[i].isCumulative {
+                // Judge before evicting: after a gap of more than one period the tracked period
+                // is older than the oldest live bucket, and evicting first would judge it as 0.
+                evaluateCumulative(i, now: now, into: &out)
+                if table.objectives[i].pace != nil { checkPace(i, now: now, into: &out) }
+                if table.windows[i].evict(now: now) { dirty.insert(i) }
+            } else {
+                // Adaptive baselines sample the window at each boundary before old buckets go.
+                if let rule = table.objectives[i].baseline.adaptive { learn(i, rule, now: now) }
+                if table.windows[i].evict(now: now) { dirty.insert(i) }
+                evaluateContinuous(i, now: now, into: &out)
+                // A rebuilt sealed merge of a percentile window is stored for the next start-up.
+                if table.windows[i].hasSummaryChange { dirty.insert(i) }
+                if table.burnWindows[i] != nil { evaluateBurn(i, now: now, into: &out) }
+            }
+        }
+        for i in table.ids where table.isBurnWindow(i) && table.windows[i].evict(now: now) {
+            dirty.insert(i)
+        }
+        for (p, keys) in refusedInstances.sorted(by: { $0.key < $1.key }) where !capReported.contains(p) {
+            let o = table.objectives[p]
+            capReported.insert(p)
+            out.append(
+                .of(
+                    .init(.instanceLimit, from: .ok, to: .ok),
+                    objective: o.name,
+                    at: now,
+                    value: Double(table.members[p]?.count ?? 0),
+                    baseline: Double(o.maxInstances),
+                    period: (now, now),
+                    detail: .instanceLimit(refused: keys.sorted().first)
+                )
+            )
+        }
+        refusedInstances = [:]
+        return out
+    }
+
+    mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
+        let o = table.objectives[i]
+        let baseline = baselineInForce(i)
+        let agg = table.windows[i].aggregate(at: now)
+        let span = table.windows[i].period(containing: now)
+        let seconds: Double
+        if case .calendar = o.window { seconds = now - span.start } else { seconds = span.end - span.start }
+        let value = o.sliValue(agg, seconds: seconds)
+        table.lastValues[i] = value
+        var st = table.states[i]
+        let before = st
+        // effective_from: a baseline that changed (learned, recomputed from other objectives,
+        // or edited and reloaded) is recorded with the time it took effect.
+        if let baseline, st.baselineValue != baseline {
+            st.baselineValue = baseline
+            st.baselineSince = now
+        }
+        // `min_events`: too few events to judge (one failure on a quiet service is no breach).
+        let events = o.sli == .ratio ? agg.count : Double(agg.samples)
+        let actions = st.alert.judge(.init(value: value, baseline: baseline, events: events), rules: .init(o), now: now)
+        for a in actions {
+            out.append(
+                .of(
+                    a,
+                    objective: o.name,
+                    at: now,
+                    value: value,
+                    baseline: baseline ?? o.baseline.value,
+                    period: (span.start, span.end),
+                    baselineSince: st.baselineSince,
+                    detail: o.sli == .ratio ? .ratio(.init(total: agg.count, good: agg.good)) : .none
+                )
+            )
+        }
+        if st != before {
+            table.states[i] = st
+            dirty.insert(i)
+        }
+    }
+}
