@@ -1,0 +1,365 @@
+import Foundation
+import Yams
+
+/// One objective's mapping, and its adaptive baseline rule, read into an `Objective`.
+extension ObjectivesConfig {
+    /// `baseline: {adaptive: {statistic, periods, every, season, factor, floor, min_history}}`.
+    static func adaptiveRule(_ node: Node, path p: String, window: WindowSpec, reader r: inout YAMLReader)
+        -> AdaptiveRule?
+    {
+        guard case .mapping = node else {
+            r.fail(node, p, "expected a mapping (statistic, periods, every, season, factor, floor, min_history)")
+            return nil
+        }
+        let m = r.mapping(
+            node,
+            p,
+            allowed: ["statistic", "periods", "every", "season", "factor", "floor", "min_history"]
+        )
+        let before = r.errors.count
+        var defaultEvery = 3600.0
+        if case .rolling(let w) = window { defaultEvery = Double(w) }
+        var rule = AdaptiveRule(every: r.duration(m["every"], "\(p).every", default: defaultEvery, minimum: 1))
+        if let n = m["statistic"], let s = r.string(n, "\(p).statistic") {
+            if s == "median" {
+                rule.statistic = 0.5
+            } else if case .percentile(let q) = SLIKind(name: s) {
+                rule.statistic = q / 100
+            } else {
+                r.fail(n, "\(p).statistic", "'\(s)' is not median or a percentile such as p25")
+            }
+        }
+        if let v = r.count(m["periods"], "\(p).periods", 1...1000) { rule.periods = v }
+        if let v = r.count(m["min_history"], "\(p).min_history", 1...1000) { rule.minHistory = v }
+        if rule.minHistory > rule.periods {
+            r.fail(
+                m["min_history"],
+                "\(p).min_history",
+                "min_history (\(rule.minHistory)) exceeds periods (\(rule.periods))"
+            )
+        }
+        if let n = m["season"], let s = r.string(n, "\(p).season") {
+            if let v = AdaptiveRule.Season(rawValue: s) {
+                rule.season = v
+            } else {
+                r.fail(n, "\(p).season", "'\(s)' is not none, hour_of_day, hour_of_week or day_of_week")
+            }
+        }
+        for key in ["factor", "floor"] {
+            guard let n = m[key], let s = r.string(n, "\(p).\(key)") else { continue }
+            guard let v = Double(s), v.isFinite, key == "floor" || v > 0 else {
+                r.fail(n, "\(p).\(key)", "'\(s)' is not a \(key == "factor" ? "positive " : "")number")
+                continue
+            }
+            if key == "factor" { rule.factor = v } else { rule.floor = v }
+        }
+        return r.errors.count == before ? rule : nil
+    }
+
+    static func objective(_ node: Node, path p: String, sla: SLA, reader r: inout YAMLReader) -> Objective? {
+        let m = r.mapping(node, p, allowed: objectiveKeys)
+        if m.isEmpty { return nil }
+        let name = r.requiredString(m, "name", p, parent: node)
+        if let name, name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            r.fail(m["name"], "\(p).name", "must not contain whitespace")
+        }
+        let metric = r.requiredString(m, "metric", p, parent: node)
+        var match: [String: String] = [:]
+        if let ln = m["labels"] {
+            if case .mapping(let lm) = ln {
+                for (k, v) in lm {
+                    guard let ks = k.string, !ks.isEmpty, let vs = r.string(v, "\(p).labels.\(k.string ?? "")") else {
+                        r.fail(k, "\(p).labels", "labels must map names to values")
+                        continue
+                    }
+                    match[ks] = vs
+                }
+            } else {
+                r.fail(ln, "\(p).labels", "expected a mapping of label name to value")
+            }
+        }
+        var sli = SLIKind.count
+        if let s = r.requiredString(m, "sli", p, parent: node) {
+            if let k = SLIKind(name: s) {
+                sli = k
+            } else {
+                r.fail(
+                    m["sli"],
+                    "\(p).sli",
+                    "'\(s)' is not an SLI (count, sum, avg, min, max, rate, ratio, or a percentile such as p95 or p99.9)"
+                )
+            }
+        }
+        var window = WindowSpec.rolling(seconds: 300)
+        if let s = r.requiredString(m, "window", p, parent: node) {
+            if let w = WindowSpec(s) {
+                window = w
+            } else {
+                r.fail(
+                    m["window"],
+                    "\(p).window",
+                    "'\(s)' is not a window (day, week, month, quarter, or a duration such as 5m, 1h, 7d)"
+                )
+            }
+        }
+        var zone = "UTC"
+        if let n = m["time_zone"], let s = r.string(n, "\(p).time_zone") {
+            if CalendarPeriods(timeZoneIdentifier: s) != nil {
+                zone = s
+            } else {
+                r.fail(n, "\(p).time_zone", "'\(s)' is not an IANA time zone (e.g. Europe/Paris, UTC)")
+            }
+        }
+        var direction = Direction.atLeast
+        if let s = r.requiredString(m, "direction", p, parent: node) {
+            if let d = Direction(rawValue: s) {
+                direction = d
+            } else {
+                r.fail(m["direction"], "\(p).direction", "'\(s)' is not a direction (at_least, at_most)")
+            }
+        }
+        var baseline = Baseline(value: 0, kind: .fixed, source: "0")
+        if let bn = m["baseline"] {
+            if case .scalar(let s) = bn {
+                let text = s.string.trimmingCharactersInWhitespace()
+                if let v = Double(text), v.isFinite {
+                    baseline = Baseline(value: v, kind: .fixed, source: text)
+                } else {
+                    do {
+                        let refs = BaselineExpression.references(text)
+                        // With references, check the syntax with placeholder values; the number
+                        // is computed at every evaluation.
+                        let v = try BaselineExpression.evaluate(text) { _ in refs.isEmpty ? nil : 1 }
+                        baseline = Baseline(value: refs.isEmpty ? v : 0, kind: .expression, source: text)
+                        baseline.references = refs
+                    } catch {
+                        r.fail(bn, "\(p).baseline", "'\(text)' is not a number or an arithmetic expression: \(error)")
+                    }
+                }
+            } else if case .mapping = bn, let a = r.mapping(bn, "\(p).baseline", allowed: ["adaptive"])["adaptive"] {
+                if let rule = adaptiveRule(a, path: "\(p).baseline.adaptive", window: window, reader: &r) {
+                    baseline = Baseline(value: 0, kind: .adaptive, source: rule.description, adaptive: rule)
+                }
+            } else {
+                r.fail(
+                    bn,
+                    "\(p).baseline",
+                    "expected a number, an arithmetic expression such as 10000 / 500 / 0.20, or {adaptive: {…}}"
+                )
+            }
+        } else {
+            r.fail(node, "\(p).baseline", "missing required key")
+        }
+        if baseline.kind == .adaptive, case .calendar = window, sli == .count || sli == .sum, direction == .atLeast {
+            r.fail(
+                m["baseline"],
+                "\(p).baseline",
+                "an adaptive baseline needs an objective judged continuously; a calendar count or sum at_least target is judged at period close"
+            )
+        }
+        let keepFiringFor = r.duration(m["keep_firing_for"], "\(p).keep_firing_for", default: 0)
+        let nodataAfter = r.duration(m["nodata_after"], "\(p).nodata_after", default: 0)
+        var clearAt: Double?
+        if let n = m["clear_at"], let s = r.string(n, "\(p).clear_at") {
+            if let v = Double(s.trimmingCharactersInWhitespace()), v.isFinite {
+                clearAt = v
+                if baseline.kind != .adaptive, direction == .atLeast ? v < baseline.value : v > baseline.value {
+                    r.fail(
+                        n,
+                        "\(p).clear_at",
+                        "clear_at \(s) is on the bad side of the baseline (\(direction.phrase) \(AlertEntry.number(baseline.value))): recovery would come before the breach ends"
+                    )
+                }
+            } else {
+                r.fail(n, "\(p).clear_at", "'\(s)' is not a number")
+            }
+        }
+        var pace: PaceRule?
+        if let n = m["pace"] {
+            let pm = r.mapping(n, "\(p).pace", allowed: ["by", "holidays", "min_elapsed"])
+            var rule = PaceRule()
+            if let bn = pm["by"], let s = r.string(bn, "\(p).pace.by") {
+                if let v = PaceRule.Spread(rawValue: s) {
+                    rule.spread = v
+                } else {
+                    r.fail(bn, "\(p).pace.by", "'\(s)' is not linear or business_days")
+                }
+            }
+            if let hn = pm["holidays"] {
+                for h in r.sequence(hn, "\(p).pace.holidays") {
+                    guard let s = r.string(h, "\(p).pace.holidays") else { continue }
+                    if RFC3339.parse(s + "T00:00:00Z") != nil {
+                        rule.holidays.insert(s)
+                    } else {
+                        r.fail(h, "\(p).pace.holidays", "'\(s)' is not a date (YYYY-MM-DD)")
+                    }
+                }
+            }
+            if let en = pm["min_elapsed"], let s = r.string(en, "\(p).pace.min_elapsed") {
+                let text = s.hasSuffix("%") ? String(s.dropLast()) : s
+                if let v = Double(text), v >= 0, v <= (s.hasSuffix("%") ? 100 : 1) {
+                    rule.minElapsed = s.hasSuffix("%") ? v / 100 : v
+                } else {
+                    r.fail(en, "\(p).pace.min_elapsed", "'\(s)' is not a fraction (0.25) or a percentage (25%)")
+                }
+            }
+            let cumulative: Bool = {
+                guard case .calendar = window else { return false }
+                return (sli == .count || sli == .sum) && direction == .atLeast
+            }()
+            if !cumulative {
+                r.fail(n, "\(p).pace", "pace applies to calendar count or sum targets with direction at_least")
+            }
+            pace = rule
+        }
+        var burnRules: [BurnRateRule] = []
+        if let list = m["burn_rate_alerts"] {
+            if sli != .ratio {
+                r.fail(list, "\(p).burn_rate_alerts", "burn-rate alerts apply to sli: ratio (an error budget)")
+            }
+            for (k, item) in r.sequence(list, "\(p).burn_rate_alerts").enumerated() {
+                let bp = "\(p).burn_rate_alerts[\(k)]"
+                let bm = r.mapping(item, bp, allowed: ["factor", "long", "short", "severity"])
+                let before = r.errors.count
+                var factor = 0.0
+                if let fs = r.requiredString(bm, "factor", bp, parent: item) {
+                    if let v = Double(fs), v.isFinite, v > 0 {
+                        factor = v
+                    } else {
+                        r.fail(bm["factor"], "\(bp).factor", "'\(fs)' is not a positive number")
+                    }
+                }
+                let long = r.duration(bm["long"], "\(bp).long", default: 3600, minimum: 1)
+                let short = r.duration(bm["short"], "\(bp).short", default: long / 12, minimum: 1)
+                if bm["long"] == nil { r.fail(item, "\(bp).long", "missing required key (the long window, e.g. 1h)") }
+                if short >= long {
+                    r.fail(bm["short"], "\(bp).short", "the short window must be shorter than the long one")
+                }
+                var severity: Severity?
+                if let n = bm["severity"], let sv = r.string(n, "\(bp).severity") {
+                    if let v = Severity(name: sv) {
+                        severity = v
+                    } else {
+                        r.fail(n, "\(bp).severity", "'\(sv)' is not a journal priority")
+                    }
+                }
+                if sli == .ratio, baseline.kind != .adaptive, baseline.value < 1,
+                    factor > 1 / (1 - baseline.value) + 1e-9
+                {
+                    r.fail(
+                        bm["factor"],
+                        "\(bp).factor",
+                        "a burn rate of \(AlertEntry.number(factor)) can never happen for a target of \(AlertEntry.number(baseline.value)): even 100% bad events burn at most \(AlertEntry.number(1 / (1 - baseline.value)))×"
+                    )
+                }
+                if r.errors.count == before {
+                    burnRules.append(
+                        BurnRateRule(factor: factor, long: Int(long), short: Int(short), severity: severity)
+                    )
+                }
+            }
+        }
+        var groupBy: [String] = []
+        if let n = m["group_by"] {
+            for item in r.sequence(n, "\(p).group_by") {
+                guard let l = r.string(item, "\(p).group_by"), !l.isEmpty else { continue }
+                if groupBy.contains(l) { r.fail(item, "\(p).group_by", "label '\(l)' is listed twice") }
+                groupBy.append(l)
+            }
+            if !burnRules.isEmpty {
+                r.fail(n, "\(p).group_by", "group_by and burn_rate_alerts cannot be combined yet")
+            }
+        }
+        let maxInstances = r.count(m["max_instances"], "\(p).max_instances", 1...100_000) ?? 100
+        let minEvents = r.count(m["min_events"], "\(p).min_events", 0...1_000_000_000) ?? 0
+        let forSeconds = r.duration(m["for"], "\(p).for", default: 0)
+        let late = r.duration(m["late_tolerance"], "\(p).late_tolerance", default: 0)
+        var severity = Severity.warning
+        if let n = m["severity"], let s = r.string(n, "\(p).severity") {
+            if let v = Severity(name: s) {
+                severity = v
+            } else {
+                r.fail(
+                    n,
+                    "\(p).severity",
+                    "'\(s)' is not a journal priority (emerg, alert, crit, err, warning, notice, info, debug)"
+                )
+            }
+        }
+        var nodata = NodataPolicy.alert
+        if let n = m["nodata"], let s = r.string(n, "\(p).nodata") {
+            if let v = NodataPolicy(rawValue: s) {
+                nodata = v
+            } else {
+                r.fail(n, "\(p).nodata", "'\(s)' is not a no-data policy (alert, ok, keep_state)")
+            }
+        }
+        let unit = r.string(m["unit"], "\(p).unit")
+        for (k, v) in match {
+            do { _ = try LabelMatcher(name: k, text: v) } catch {
+                r.fail(m["labels"], "\(p).labels.\(k)", "\(error)")
+            }
+        }
+        var good: GoodSelector?
+        if let gn = m["good"] {
+            let gm = r.mapping(gn, "\(p).good", allowed: ["metric", "labels"])
+            var selector = GoodSelector(metric: r.string(gm["metric"], "\(p).good.metric") ?? metric ?? "")
+            if let ln = gm["labels"] {
+                if case .mapping(let lm) = ln {
+                    for (k, v) in lm {
+                        guard let ks = k.string, !ks.isEmpty, let vs = r.string(v, "\(p).good.labels.\(k.string ?? "")")
+                        else {
+                            r.fail(k, "\(p).good.labels", "labels must map names to values")
+                            continue
+                        }
+                        do {
+                            _ = try LabelMatcher(name: ks, text: vs)
+                            selector.match[ks] = vs
+                        } catch {
+                            r.fail(v, "\(p).good.labels.\(ks)", "\(error)")
+                        }
+                    }
+                } else {
+                    r.fail(ln, "\(p).good.labels", "expected a mapping of label name to value")
+                }
+            }
+            if gm["metric"] == nil && gm["labels"] == nil {
+                r.fail(gn, "\(p).good", "a good selector needs a metric, labels, or both")
+            }
+            good = selector
+            if sli != .ratio { r.fail(gn, "\(p).good", "'good' applies only to sli: ratio") }
+        } else if sli == .ratio {
+            r.fail(m["sli"], "\(p).good", "sli: ratio needs a 'good' selector (metric and/or labels)")
+        }
+        if sli == .ratio, case .fixed = baseline.kind, baseline.value < 0 || baseline.value > 1 {
+            r.fail(m["baseline"], "\(p).baseline", "a ratio is between 0 and 1 (write 0.999 for 99.9%)")
+        }
+        guard let name, let metric else { return nil }
+        var o = Objective(
+            name: name,
+            sla: sla,
+            metric: metric,
+            match: match,
+            sli: sli,
+            window: window,
+            timeZone: zone,
+            direction: direction,
+            baseline: baseline,
+            forSeconds: forSeconds,
+            lateTolerance: late,
+            severity: severity,
+            nodata: nodata,
+            unit: unit,
+            good: good
+        )
+        o.keepFiringFor = keepFiringFor
+        o.clearAt = clearAt
+        o.nodataAfter = nodataAfter
+        o.minEvents = minEvents
+        o.pace = pace
+        o.burnRateAlerts = burnRules
+        o.groupBy = groupBy
+        o.maxInstances = maxInstances
+        return o
+    }
+}
