@@ -19,7 +19,7 @@ public final class Daemon: Service, Sendable {
     public let objectives: [Objective]
     private let logger: Logger
     private let journal: JournalEmitter
-    private let clock: @Sendable () -> Double
+    private let clock: any DaemonClock
     private let activated: ActivatedSockets
     private let configPath: String?
     private let fileCounts = FileCounts()
@@ -43,7 +43,7 @@ public final class Daemon: Service, Sendable {
         journal: JournalEmitter,
         activated: ActivatedSockets = ActivatedSockets(),
         configPath: String? = nil,
-        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        clock: any DaemonClock = SystemClock()
     ) {
         self.activated = activated
         self.configPath = configPath
@@ -61,7 +61,7 @@ public final class Daemon: Service, Sendable {
         // Ingest batches are arrays of a few hundred KiB; above glibc's default 128 KiB mmap
         // threshold each would be a fresh mmap/munmap with page faults. Keep them on the heap.
         _ = clinux_keep_allocations_on_heap(8 << 20)
-        let startedAt = clock()
+        let startedAt = clock.now
         let fm = FileManager.default
         for (dir, what) in [(config.stateDirectory, "state"), (config.runtimeDirectory, "runtime")] {
             if let reason = StartupError.makeDirectories(dir) {
@@ -78,16 +78,17 @@ public final class Daemon: Service, Sendable {
         engine.tracksGaugeLevels = config.gaugeDeltas || config.gaugeDeltasDatagram
         engine.maxSeries = config.maxSeries
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
-        let actor = EngineActor(engine: engine, store: store, clock: clock)
+        let clock = self.clock
+        let actor = EngineActor(engine: engine, store: store, clock: { clock.now })
         // Settle: evaluate every restored instance once; only real changes are written (after the
         // "started" entry below).
         let settled = await actor.evaluate()
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, settings: config.drop)
 
-        let pipeline = IngestPipeline(counters: counters, limit: config.maxQueuedEvents)
+        let pipeline = IngestPipeline(counters: counters, limit: config.maxQueuedEvents, clock: clock)
         let group = MultiThreadedEventLoopGroup.singleton
-        let policy = PeerPolicy(config.authorization)
+        let policy = PeerPolicy(config.authorization, clock: clock)
         let limiter = ConnectionLimiter(limit: config.maxConnections)
         let journal = self.journal
         let reporter = RejectionReporter { journal.emit($0) }
@@ -143,39 +144,106 @@ public final class Daemon: Service, Sendable {
                 "datagram": "\(datagrams.path)", "control": "\(controlSocketPath)", "drop": "\(config.dropDirectory)",
             ]
         )
-        await emit(settled, actor: actor)
+        journal.emitTransitions(await actor.journalEntries(settled), now: clock.now)
         Notifier.ready(status: "watching \(objectives.count) objectives")
 
         // The pipeline is not cancelled at shutdown: it drains what the listeners already queued.
         let consumer = Task { await pipeline.run(engine: actor, reporter: reporter) }
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await self.evaluationLoop(actor) }
-            tasks.addTask { await self.snapshotLoop(actor) }
-            tasks.addTask { await self.dropLoop(drop, actor: actor, policy: policy) }
-            tasks.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sighup) { await self.reload(actor) }
-            }
-            if let interval = Watchdog.interval() {
-                tasks.addTask { await self.watchdogLoop(actor, pipeline: pipeline, interval: interval) }
-            }
-            tasks.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(10))
-                    reporter.flush(now: Date().timeIntervalSince1970)
-                }
-            }
-            try? await gracefulShutdown()
-            Notifier.stopping()
-            logger.info("shutting down")
-            try? await ingestChannel.close()
-            try? await controlChannel.close()
-            datagrams.stop()
-            tasks.cancelAll()
+        // The daemon's loops, each a service on the clock, in one group: at graceful shutdown
+        // they stop (in reverse order), then the listeners close, the pipeline drains what they
+        // queued and the final snapshot is written. A loop that returns or throws on its own
+        // shuts the group down gracefully (the daemon stops with a "stopped" entry and systemd
+        // restarts it), except the drop directory and the rejection flush, which the sockets do
+        // not need.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: EvaluationService(
+                    actor: actor,
+                    journal: journal,
+                    clock: clock,
+                    interval: config.evaluationInterval,
+                    logger: logger
+                ),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
+            .init(
+                service: SnapshotService(
+                    actor: actor,
+                    journal: journal,
+                    clock: clock,
+                    interval: config.snapshotInterval,
+                    logger: logger
+                ),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
+            .init(
+                service: DropService(
+                    drop: drop,
+                    actor: actor,
+                    policy: policy,
+                    journal: journal,
+                    files: fileCounts,
+                    counters: counters,
+                    clock: clock,
+                    scanInterval: config.dropScanInterval,
+                    logger: logger
+                ),
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .ignore
+            ),
+            .init(
+                service: ReloadService(
+                    actor: actor,
+                    journal: journal,
+                    config: config,
+                    configPath: configPath,
+                    logger: logger
+                ),
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
+            .init(
+                service: RejectionFlushService(reporter: reporter, clock: clock),
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .ignore
+            ),
+        ]
+        if let interval = Watchdog.interval() {
+            services.append(
+                .init(
+                    service: WatchdogService(
+                        actor: actor,
+                        pipeline: pipeline,
+                        journal: journal,
+                        clock: clock,
+                        interval: interval,
+                        evaluationInterval: config.evaluationInterval,
+                        logger: logger
+                    ),
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            )
         }
+        let loops = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: services, logger: logger)
+        )
+        try? await withGracefulShutdownHandler {
+            try await loops.run()
+        } onGracefulShutdown: {
+            Task { await loops.triggerGracefulShutdown() }
+        }
+        Notifier.stopping()
+        logger.info("shutting down")
+        try? await ingestChannel.close()
+        try? await controlChannel.close()
+        datagrams.stop()
         pipeline.finish()
         await consumer.value
-        reporter.flush(now: Date().timeIntervalSince1970, force: true)
-        journal.flushStorm(now: clock(), force: true)
+        reporter.flush(now: clock.now, force: true)
+        journal.flushStorm(now: clock.now, force: true)
         do {
             try await actor.commit()
         } catch {
@@ -188,7 +256,7 @@ public final class Daemon: Service, Sendable {
             close(datagramFD)
             try? fm.removeItem(atPath: datagramSocketPath)
         }
-        journal.emit(DaemonEntry.stopped(stopReason.reason ?? .signal("SIGTERM"), uptime: clock() - startedAt))
+        journal.emit(DaemonEntry.stopped(stopReason.reason ?? .signal("SIGTERM"), uptime: clock.now - startedAt))
         journal.flush()
         Notifier.flush()
     }
@@ -243,217 +311,6 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    // MARK: - Loops
-
-    private func emit(_ transitions: [Transition], actor: EngineActor) async {
-        let now = clock()
-        if transitions.isEmpty {
-            journal.flushStorm(now: now)
-            return
-        }
-        journal.emitTransitions(await actor.journalEntries(transitions), now: now)
-    }
-
-    /// SIGHUP: `RELOADING=1` with `MONOTONIC_USEC=` in one datagram, re-read the config and the
-    /// objectives, apply them or refuse them (the old ones stay, a "config refused" entry names
-    /// file, line and reason), then `READY=1` either way.
-    func reload(_ actor: EngineActor) async {
-        Notifier.reloading()
-        defer { Notifier.ready(status: "configuration reloaded") }
-        let path = configPath ?? "embedded default config"
-        do {
-            let newConfig = try configPath.map { try DaemonConfig.load(path: $0) } ?? config
-            let objectives = try ObjectivesConfig.load(directory: newConfig.objectivesDirectory)
-            let summary = await actor.reload(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
-            var settings = newConfig
-            settings.source = config.source
-            settings.objectivesDirectory = config.objectivesDirectory
-            let restartNeeded = settings != config
-            let entry = DaemonEntry.reloaded(
-                path: path,
-                objectives: objectives.count,
-                summary: summary,
-                restartNeeded: restartNeeded
-            )
-            journal.emit(entry)
-            logger.info("\(entry.message)")
-            try? await actor.commit()
-        } catch let e as ConfigErrors {
-            journal.emit(DaemonEntry.refused(path: path, errors: e))
-            logger.error("reload refused: \(e.description)")
-        } catch {
-            journal.emit(DaemonEntry.refused(path: path, error: error))
-        }
-    }
-
-    private func evaluationLoop(_ actor: EngineActor) async {
-        var lastStatus = ""
-        var lastAccepted = await actor.acceptedTotal
-        var lastTime = clock()
-        var rate = 0.0
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(config.evaluationInterval))
-            if Task.isCancelled { break }
-            let transitions = await actor.evaluate()
-            journal.flushStorm(now: clock())
-            if let limit = await actor.takeSeriesLimitNotice() {
-                journal.emit(DaemonEntry.seriesLimit(limit))
-            }
-            if !transitions.isEmpty {
-                // Persist the new states before announcing them, so a restart does not re-announce.
-                do { try await actor.commit() } catch { logger.error("commit after transitions failed: \(error)") }
-                await emit(transitions, actor: actor)
-            }
-            // STATUS= for systemctl status: objectives, breaches, and the ingest rate (events/s,
-            // smoothed over about ten seconds).
-            let now = clock()
-            let accepted = await actor.acceptedTotal
-            if now > lastTime {
-                let instant = Double(accepted - lastAccepted) / (now - lastTime)
-                rate += (instant - rate) * min(1, (now - lastTime) / 10)
-            }
-            (lastAccepted, lastTime) = (accepted, now)
-            let states = await actor.states()
-            let text =
-                "watching \(states.count) objectives, \(states.filter { $0 == .breached }.count) breached, "
-                + "\(states.filter { $0 == .nodata }.count) without data, \(Self.humanRate(rate)) events/s"
-            if text != lastStatus {
-                Notifier.status(text)
-                lastStatus = text
-            }
-        }
-    }
-
-    /// `0`, `850`, `1.3 k`, `2.4 M`.
-    static func humanRate(_ r: Double) -> String {
-        if r < 1000 { return String(Int(r.rounded())) }
-        if r < 1_000_000 { return "\(AlertEntry.number((r / 100).rounded() / 10)) k" }
-        return "\(AlertEntry.number((r / 100_000).rounded() / 10)) M"
-    }
-
-    /// Pings `WATCHDOG=1` every half interval, but only while the engine evaluates, the ingest
-    /// pipeline drains and the journal writer keeps up; a wedged loop stops the pings and lets
-    /// systemd restart the service (sd_watchdog_enabled(3)).
-    private func watchdogLoop(_ actor: EngineActor, pipeline: IngestPipeline, interval: Double) async {
-        let heartbeat = Heartbeat()
-        var sent = Date().timeIntervalSince1970
-        pipeline.submit(.barrier { heartbeat.mark() })
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(interval / 2))
-            if Task.isCancelled { break }
-            let now = Date().timeIntervalSince1970
-            // A wedged actor blocks here, and no ping is sent.
-            let lastEvaluation = await actor.lastEvaluation
-            let engineOK = now - lastEvaluation < max(interval, 3 * config.evaluationInterval)
-            let pipelineOK = heartbeat.last >= sent
-            let journalOK = journal.isProgressing(within: interval)
-            if engineOK && pipelineOK && journalOK {
-                Watchdog.ping()
-            } else {
-                logger.warning(
-                    "watchdog ping withheld: engine \(engineOK ? "ok" : "stalled"), ingest \(pipelineOK ? "ok" : "stalled"), journal \(journalOK ? "ok" : "stalled")"
-                )
-            }
-            if pipelineOK {
-                sent = Date().timeIntervalSince1970
-                pipeline.submit(.barrier { heartbeat.mark() })
-            }
-        }
-    }
-
-    private func snapshotLoop(_ actor: EngineActor) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(config.snapshotInterval))
-            if Task.isCancelled { break }
-            do {
-                try await actor.commit()
-            } catch {
-                logger.error("snapshot failed: \(error)")
-                journal.emit(DaemonEntry.storeFailure(error))
-            }
-        }
-    }
-
-    private func dropLoop(_ drop: DropDirectory, actor: EngineActor, policy: PeerPolicy) async {
-        let settings = drop.settings
-        var scheduler = DropScheduler(settle: settings.settle, staleWriting: max(60, settings.rescanInterval))
-        // Files already ingested that could not be moved away: never read them twice.
-        var stuck: [String: DropDirectory.FileIdentity] = [:]
-        let changes = Changes()
-        var watcher: DropWatcher?
-        do {
-            let w = try DropWatcher(directory: drop.path)
-            watcher = w
-            Task {
-                for await change in w.events { changes.append(change) }
-            }
-        } catch {
-            logger.warning("drop directory: \(error); polling every \(config.dropScanInterval) s instead")
-        }
-        defer { watcher?.stop() }
-        drop.recoverTaken()
-        let rescanEvery = watcher == nil ? config.dropScanInterval : settings.rescanInterval
-        var lastScan = -Double.infinity
-        var lastPrune = -Double.infinity
-        while !Task.isCancelled {
-            let now = Date().timeIntervalSince1970
-            var rescan = now - lastScan >= rescanEvery
-            for change in changes.take() {
-                if change == .overflow {
-                    rescan = true
-                    logger.warning("drop directory: inotify queue overflowed; rescanning")
-                }
-                if change == .invalidName { rescan = true }
-                scheduler.apply(change, now: now)
-            }
-            if rescan {
-                lastScan = now
-                var failed: [(name: String, outcome: DropDirectory.Outcome)] = []
-                let files = drop.scan(failingInvalidNames: &failed).filter { f in
-                    stuck[f.name].map { $0 != f.identity } ?? true
-                }
-                for (name, outcome) in failed { report(outcome, original: name, drop: drop) }
-                stuck = stuck.filter { s in files.contains { $0.name == s.key } || drop.identity(of: s.key) == s.value }
-                scheduler.scanned(files, now: now)
-            }
-            scheduler.tick(now: now) { name in
-                if let s = stuck[name], drop.identity(of: name) == s { return nil }
-                return drop.identity(of: name)
-            }
-            if now - lastPrune >= min(3600, max(1, settings.processedRetention / 4)) {
-                lastPrune = now
-                let pruned = drop.pruneProcessed(now: now)
-                if pruned > 0 {
-                    logger.info("drop directory: pruned \(pruned) processed file(s) past processed_retention")
-                }
-                await actor.pruneLedger(olderThan: settings.ledgerRetention)
-            }
-            while let name = scheduler.next() {
-                if Task.isCancelled { return }
-                if let s = stuck[name], drop.identity(of: name) == s { continue }
-                let outcome = await drop.process(name, actor: actor, policy: policy)
-                switch outcome {
-                case .stuck(_, let identity, _): stuck[name] = identity
-                case .retry: scheduler.retryLater(name, now: Date().timeIntervalSince1970)
-                default: break
-                }
-                report(outcome, original: name, drop: drop)
-                for change in changes.take() { scheduler.apply(change, now: Date().timeIntervalSince1970) }
-            }
-            try? await Task.sleep(for: .milliseconds(watcher == nil ? Int(config.dropScanInterval * 1000) : 100))
-        }
-    }
-
-    private func report(_ outcome: DropDirectory.Outcome, original: String, drop: DropDirectory) {
-        let file = drop.path + "/" + original
-        fileCounts.count(outcome)
-        if case .processed(let r) = outcome {
-            counters.add(.drop, accepted: r.accepted, rejectedByReason: r.rejections)
-            counters.addIgnored(.drop, r.ignored, since: ParseStats())
-        }
-        if case .retry(let reason) = outcome { logger.warning("drop file \(original) left for retry: \(reason)") }
-        if let entry = DaemonEntry.dropFile(outcome, original: original, file: file) { journal.emit(entry) }
-    }
 }
 
 /// A start-up failure the daemon cannot go on after, said in words (no Foundation error dump).
@@ -563,43 +420,5 @@ public final class FileCounts: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return counts
-    }
-}
-
-/// inotify changes handed from the watcher's stream to the drop loop.
-final class Changes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [DropWatcher.Change] = []
-
-    func append(_ c: DropWatcher.Change) {
-        lock.lock()
-        items.append(c)
-        lock.unlock()
-    }
-
-    func take() -> [DropWatcher.Change] {
-        lock.lock()
-        defer { lock.unlock() }
-        let out = items
-        items = []
-        return out
-    }
-}
-
-/// When the ingest pipeline last processed a watchdog barrier.
-final class Heartbeat: @unchecked Sendable {
-    private let lock = NSLock()
-    private var time = 0.0
-
-    func mark() {
-        lock.lock()
-        time = Date().timeIntervalSince1970
-        lock.unlock()
-    }
-
-    var last: Double {
-        lock.lock()
-        defer { lock.unlock() }
-        return time
     }
 }

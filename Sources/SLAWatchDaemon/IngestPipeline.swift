@@ -88,11 +88,19 @@ public final class IngestPipeline: Sendable {
     /// Accepted, rejected and ignored input per source (stream, datagram, drop directory).
     public let counters: IngestCounters
 
+    private let clock: any DaemonClock
+
     /// Creates the pipeline, bounded at `limit` queued events (back-pressure on the listeners).
     /// - Parameter counters: where stream and datagram input is counted (the daemon's, shared
     ///   with the drop directory).
     /// - Parameter limit: events queued at most before listeners stop reading (`max_queued_events`).
-    public init(counters: IngestCounters = IngestCounters(), limit: Int = 500_000) {
+    /// - Parameter clock: the time rejection entries are noted at.
+    public init(
+        counters: IngestCounters = IngestCounters(),
+        limit: Int = 500_000,
+        clock: any DaemonClock = SystemClock()
+    ) {
+        self.clock = clock
         self.counters = counters
         self.gate = QueueGate(limit: limit)
         (stream, continuation) = AsyncStream<IngestWork>.makeStream()
@@ -146,7 +154,7 @@ public final class IngestPipeline: Sendable {
                     source: tally.source,
                     accepted: r.accepted,
                     rejections: all,
-                    now: Date().timeIntervalSince1970
+                    now: clock.now
                 )
                 // Each sync answers for the lines before it: tallies are added in line order.
                 var e = 0
@@ -189,7 +197,7 @@ public final class IngestPipeline: Sendable {
                     source: tally.source,
                     accepted: r.accepted,
                     rejections: all,
-                    now: Date().timeIntervalSince1970
+                    now: clock.now
                 )
             case .afterAnswers(let done):
                 await engine.requestCommit { _ in done() }

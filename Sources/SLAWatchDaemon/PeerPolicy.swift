@@ -19,12 +19,17 @@ public struct Peer: Sendable, Hashable, CustomStringConvertible {
 /// names from the passwd and group databases, cached per uid/gid for a minute.
 public final class PeerPolicy: @unchecked Sendable {
     private let rules: Authorization
+    private let clock: any DaemonClock
     private let lock = NSLock()
     private var cache: [UInt64: (patterns: [String]?, at: Double)] = [:]
     private let ownUID = getuid()
 
     /// Creates the policy for a config's rules.
-    public init(_ rules: Authorization) { self.rules = rules }
+    /// - Parameter clock: the time cached group lookups expire by (60 s).
+    public init(_ rules: Authorization, clock: any DaemonClock = SystemClock()) {
+        self.rules = rules
+        self.clock = clock
+    }
 
     /// Like `patterns(for:)`; a peer whose credentials are unknown may write nothing when rules
     /// are configured (and everything when none are).
@@ -38,7 +43,7 @@ public final class PeerPolicy: @unchecked Sendable {
     public func patterns(for peer: Peer) -> [String]? {
         guard rules.isEnabled, peer.uid != 0, peer.uid != ownUID else { return nil }
         let key = UInt64(peer.uid) << 32 | UInt64(peer.gid)
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         lock.lock()
         if let hit = cache[key], now - hit.at < 60 {
             lock.unlock()

@@ -1,22 +1,12 @@
 /// Renders a transition as a journal entry: a sentence for `MESSAGE` plus structured
 /// `SLAWATCH_*` fields (design §3 "Journal"). Pure; the shell sends the fields.
 public enum AlertEntry {
-    /// Formats a number for people: integers without decimals, others with up to 3 decimals.
-    public static func number(_ v: Double) -> String {
-        if !v.isFinite { return v.isNaN ? "NaN" : (v < 0 ? "-Inf" : "+Inf") }
-        if abs(v) >= 1e15 || (abs(v) < 1e-3 && v != 0) { return "\(v)" }
-        if v == v.rounded() { return String(Int64(v)) }
-        var s = String(format3: v)
-        while s.hasSuffix("0") { s.removeLast() }
-        if s.hasSuffix(".") { s.removeLast() }
-        return s
-    }
+    /// `NumberText.format(_:)` (kept for callers of the entry renderer).
+    public static func number(_ v: Double) -> String { NumberText.format(v) }
 
-    /// A value of an SLI as people read it: a ratio as a percentage (`0.995` → `99.5 %`, with
-    /// up to three decimals), anything else as `number(_:)` followed by `unit` when given.
+    /// `NumberText.value(_:sli:unit:)`.
     public static func value(_ v: Double, sli: SLIKind, unit: String? = nil) -> String {
-        if sli == .ratio && v.isFinite { return "\(number(v * 100)) %" }
-        return unit.map { "\(number(v)) \($0)" } ?? number(v)
+        NumberText.value(v, sli: sli, unit: unit)
     }
 
     /// The journal priority of a transition: breaches and missed periods use the objective's
@@ -161,17 +151,5 @@ public enum AlertEntry {
         guard let periods = CalendarPeriods(timeZoneIdentifier: zone) else { return RFC3339.format(t) }
         let offset = Double(periods.timeZone.secondsFromGMT(for: .init(timeIntervalSince1970: t)))
         return String(RFC3339.format(t + offset).prefix(10))
-    }
-}
-
-extension String {
-    init(format3 v: Double) {
-        let scaled = (v * 1000).rounded()
-        let neg = scaled < 0
-        let a = abs(scaled)
-        let whole = Int64(a / 1000)
-        let frac = Int64(a.truncatingRemainder(dividingBy: 1000))
-        let fracText = String(frac)
-        self = (neg ? "-" : "") + "\(whole)." + String(repeating: "0", count: 3 - fracText.count) + fracText
     }
 }
