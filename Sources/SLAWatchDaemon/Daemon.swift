@@ -6,6 +6,7 @@ import NIOPosix
 import SLAWatchCore
 import SLAWatchStore
 import ServiceLifecycle
+import Synchronization
 import Systemd
 import UnixSignals
 
@@ -335,7 +336,7 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// Why the daemon stops: set once by the command that stops it (a signal) or fails (a fatal
 /// error), read when the "stopped" entry is written. Thread-safe.
-public final class StopReason: @unchecked Sendable {
+public final class StopReason: Sendable {
     /// What made the daemon stop.
     public enum Reason: Sendable, Equatable {
         /// A signal asked for a graceful stop: `SIGTERM`, `SIGINT`.
@@ -344,44 +345,32 @@ public final class StopReason: @unchecked Sendable {
         case fatalError(String)
     }
 
-    private let lock = NSLock()
-    private var value: Reason?
-    private var startTime: Double?
+    private struct State {
+        var reason: Reason?
+        var startedAt: Double?
+    }
+    private let state = Mutex(State())
 
     /// Nothing recorded yet.
     public init() {}
 
     /// The first reason recorded, if any.
-    public var reason: Reason? {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    public var reason: Reason? { state.withLock { $0.reason } }
 
     /// When the daemon wrote its "started" entry (`nil` before: a fatal error then needs its own
     /// "stopped" entry from the caller).
-    public var startedAt: Double? {
-        lock.lock()
-        defer { lock.unlock() }
-        return startTime
-    }
+    public var startedAt: Double? { state.withLock { $0.startedAt } }
 
     /// Records the reason unless one was recorded already (a second Ctrl-C keeps the first).
     public func record(_ reason: Reason) {
-        lock.lock()
-        defer { lock.unlock() }
-        if value == nil { value = reason }
+        state.withLock { s in if s.reason == nil { s.reason = reason } }
     }
 
-    func started(at t: Double) {
-        lock.lock()
-        defer { lock.unlock() }
-        startTime = t
-    }
+    func started(at t: Double) { state.withLock { $0.startedAt = t } }
 }
 
 /// Drop files by outcome since start, for `slawatch status` (`files`).
-public final class FileCounts: @unchecked Sendable {
+public final class FileCounts: Sendable {
     /// The counts as `status` reports them.
     public struct Snapshot: Sendable, Codable {
         /// Files ingested and moved to `processed/` (repeats included).
@@ -398,27 +387,22 @@ public final class FileCounts: @unchecked Sendable {
         public var retried = 0
     }
 
-    private let lock = NSLock()
-    private var counts = Snapshot()
+    private let counts = Mutex(Snapshot())
 
     func count(_ outcome: DropDirectory.Outcome) {
-        lock.lock()
-        defer { lock.unlock() }
-        switch outcome {
-        case .processed(let r):
-            counts.processed += 1
-            if r.duplicateOf != nil { counts.repeats += 1 }
-        case .failed: counts.failed += 1
-        case .alreadyIngested: counts.recovered += 1
-        case .stuck: counts.stuck += 1
-        case .retry: counts.retried += 1
-        case .vanished: break
+        counts.withLock { counts in
+            switch outcome {
+            case .processed(let r):
+                counts.processed += 1
+                if r.duplicateOf != nil { counts.repeats += 1 }
+            case .failed: counts.failed += 1
+            case .alreadyIngested: counts.recovered += 1
+            case .stuck: counts.stuck += 1
+            case .retry: counts.retried += 1
+            case .vanished: break
+            }
         }
     }
 
-    var snapshot: Snapshot {
-        lock.lock()
-        defer { lock.unlock() }
-        return counts
-    }
+    var snapshot: Snapshot { counts.withLock { $0 } }
 }

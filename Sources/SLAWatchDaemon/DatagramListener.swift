@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import SLAWatchCore
+import Synchronization
 
 /// The DogStatsD-over-Unix-datagram listener (`ingest.dgram`): one or more newline-separated
 /// lines per datagram, read in batches of up to 64 datagrams per `recvmmsg(2)` call on a dedicated
@@ -11,7 +12,7 @@ import SLAWatchCore
 ///
 /// A datagram longer than `maxDatagramBytes` is dropped whole (it is received into a buffer one
 /// byte larger, and `MSG_TRUNC` is checked), never parsed from its prefix.
-public final class DatagramListener: @unchecked Sendable {
+public final class DatagramListener: Sendable {
     /// The socket's path (for messages), or the activated fd's name.
     public let path: String
     private let fd: Int32
@@ -19,12 +20,14 @@ public final class DatagramListener: @unchecked Sendable {
     private let options: ParserOptions
     private let pipeline: IngestPipeline
     private let policy: PeerPolicy
-    private let lock = NSLock()
-    private var stopped = false
-    private var tallies: [Peer: SourceTally] = [:]
-    private var done = DispatchSemaphore(value: 0)
-    private var _datagrams = 0
-    private var _tooLong = 0
+    private struct State {
+        var stopped = false
+        var tallies: [Peer: SourceTally] = [:]
+        var datagrams = 0
+        var tooLong = 0
+    }
+    private let state = Mutex(State())
+    private let done = DispatchSemaphore(value: 0)
 
     /// Wraps a bound `SOCK_DGRAM` Unix socket and enables `SO_PASSCRED` on it.
     public init(
@@ -74,11 +77,7 @@ public final class DatagramListener: @unchecked Sendable {
     }
 
     /// Datagrams received and datagrams dropped for being too long, since start.
-    public var counts: (datagrams: Int, tooLong: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (_datagrams, _tooLong)
-    }
+    public var counts: (datagrams: Int, tooLong: Int) { state.withLock { ($0.datagrams, $0.tooLong) } }
 
     /// Starts the receive thread.
     public func start() {
@@ -92,17 +91,11 @@ public final class DatagramListener: @unchecked Sendable {
 
     /// Stops the thread (within 200 ms) and waits for it.
     public func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
+        state.withLock { $0.stopped = true }
         done.wait()
     }
 
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func run() {
         let batch = 64
@@ -175,20 +168,20 @@ public final class DatagramListener: @unchecked Sendable {
             handOver()
             pipeline.counters.addIgnored(.datagram, batcher.stats, since: reportedStats)
             reportedStats = batcher.stats
-            lock.lock()
-            _datagrams += Int(n)
-            _tooLong += tooLong
-            lock.unlock()
+            state.withLock { s in
+                s.datagrams += Int(n)
+                s.tooLong += tooLong
+            }
         }
     }
 
     private func tally(for peer: Peer) -> SourceTally {
-        lock.lock()
-        defer { lock.unlock() }
-        if let t = tallies[peer] { return t }
-        if tallies.count > 1000 { tallies.removeAll() }
-        let t = SourceTally(source: "datagram \(path) peer \(peer)", kind: .datagram)
-        tallies[peer] = t
-        return t
+        state.withLock { s in
+            if let t = s.tallies[peer] { return t }
+            if s.tallies.count > 1000 { s.tallies.removeAll() }
+            let t = SourceTally(source: "datagram \(path) peer \(peer)", kind: .datagram)
+            s.tallies[peer] = t
+            return t
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import Synchronization
 
 /// inotify(7) on the drop directory, read on a thread of its own.
 ///
@@ -7,7 +8,7 @@ import SLAWatchCore
 /// (a file being written in place), `IN_CLOSE_WRITE` (its writer closed it: read after the
 /// settle period) and reports `IN_Q_OVERFLOW` (events were lost: rescan). Events are delivered
 /// through `events`.
-public final class DropWatcher: @unchecked Sendable {
+public final class DropWatcher: Sendable {
     /// One thing that happened in the directory.
     public enum Change: Sendable, Equatable {
         /// Renamed into the directory.
@@ -29,9 +30,7 @@ public final class DropWatcher: @unchecked Sendable {
     private let continuation: AsyncStream<Change>.Continuation
     private let fd: Int32
     private let directory: String
-    private let lock = NSLock()
-    private var stopped = false
-    private var thread: Thread?
+    private let stopped = Atomic<Bool>(false)
 
     /// Starts watching `directory`.
     /// - Throws: `DropWatcher.Unavailable` naming the errno of `inotify_init1` or
@@ -50,7 +49,6 @@ public final class DropWatcher: @unchecked Sendable {
         (events, continuation) = AsyncStream.makeStream(of: Change.self)
         let t = Thread { [self] in self.loop() }
         t.name = "slawatch-inotify"
-        thread = t
         t.start()
     }
 
@@ -63,17 +61,9 @@ public final class DropWatcher: @unchecked Sendable {
     }
 
     /// Stops the thread and ends `events`.
-    public func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-    }
+    public func stop() { stopped.store(true, ordering: .releasing) }
 
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
+    private var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
     private func loop() {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -1,13 +1,16 @@
 import Foundation
 import SLAWatchCore
+import Synchronization
 
 /// Per-source tallies for acknowledgements (`#sync`). Shared between a connection's event-loop
 /// handler and the pipeline consumer, hence the lock.
-public final class SourceTally: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _accepted = 0
-    private var _rejected = 0
-    private var _sinceAck: [LineRejection] = []
+public final class SourceTally: Sendable {
+    private struct State {
+        var accepted = 0
+        var rejected = 0
+        var sinceAck: [LineRejection] = []
+    }
+    private let state = Mutex(State())
     /// Who sent the lines: `socket ingest.sock peer pid=… uid=…`, a file path, ….
     public let source: String
     /// Which input it came through, for the per-source counters of `slawatch status`.
@@ -21,27 +24,23 @@ public final class SourceTally: @unchecked Sendable {
 
     /// Adds accepted events and rejected lines.
     public func add(accepted: Int, rejections: [LineRejection]) {
-        lock.lock()
-        defer { lock.unlock() }
-        _accepted += accepted
-        _rejected += rejections.count
-        if _sinceAck.count < 1000 { _sinceAck += rejections.prefix(1000 - _sinceAck.count) }
+        state.withLock { s in
+            s.accepted += accepted
+            s.rejected += rejections.count
+            if s.sinceAck.count < 1000 { s.sinceAck += rejections.prefix(1000 - s.sinceAck.count) }
+        }
     }
 
     /// Rejections recorded since the last call (at most 1000), for an acknowledgement.
     public func takeRejectionsSinceAck() -> [LineRejection] {
-        lock.lock()
-        defer { lock.unlock() }
-        defer { _sinceAck = [] }
-        return _sinceAck
+        state.withLock { s in
+            defer { s.sinceAck = [] }
+            return s.sinceAck
+        }
     }
 
     /// (accepted events, rejected lines or events) since the source connected.
-    public var totals: (accepted: Int, rejected: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (_accepted, _rejected)
-    }
+    public var totals: (accepted: Int, rejected: Int) { state.withLock { ($0.accepted, $0.rejected) } }
 }
 
 /// A unit of work for the single ingest consumer, kept in arrival order.
@@ -253,56 +252,55 @@ public struct SourceCounts: Sendable, Codable, Equatable {
 
 /// The per-source counters of `slawatch status`, fed by the pipeline (stream and datagram
 /// batches), the listeners (ignored input) and the drop directory (each ingested file). Thread-safe.
-public final class IngestCounters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [IngestSource: SourceCounts] = [:]
+public final class IngestCounters: Sendable {
+    private let counts = Mutex<[IngestSource: SourceCounts]>([:])
 
     /// Creates zero counters.
     public init() {}
 
     /// Adds accepted events and rejected items of one source.
     public func add(_ source: IngestSource, accepted: Int, rejections: [RejectReason]) {
-        lock.lock()
-        defer { lock.unlock() }
-        var c = counts[source] ?? SourceCounts()
-        c.accepted += accepted
-        c.rejected += rejections.count
-        for r in rejections { c.rejectedByReason[r.rawValue, default: 0] += 1 }
-        counts[source] = c
+        counts.withLock { counts in
+            var c = counts[source] ?? SourceCounts()
+            c.accepted += accepted
+            c.rejected += rejections.count
+            for r in rejections { c.rejectedByReason[r.rawValue, default: 0] += 1 }
+            counts[source] = c
+        }
     }
 
     /// Adds accepted events and rejected items (counted per reason) of one source.
     public func add(_ source: IngestSource, accepted: Int, rejectedByReason: [RejectReason: Int]) {
-        lock.lock()
-        defer { lock.unlock() }
-        var c = counts[source] ?? SourceCounts()
-        c.accepted += accepted
-        for (r, n) in rejectedByReason where n > 0 {
-            c.rejected += n
-            c.rejectedByReason[r.rawValue, default: 0] += n
+        counts.withLock { counts in
+            var c = counts[source] ?? SourceCounts()
+            c.accepted += accepted
+            for (r, n) in rejectedByReason where n > 0 {
+                c.rejected += n
+                c.rejectedByReason[r.rawValue, default: 0] += n
+            }
+            counts[source] = c
         }
-        counts[source] = c
     }
 
     /// Adds what a listener's batcher counted as ignored since its previous report (`now − before`).
     public func addIgnored(_ source: IngestSource, _ now: ParseStats, since before: ParseStats) {
         guard now != before else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        var c = counts[source] ?? SourceCounts()
-        c.ignoredFields += now.ignoredFields - before.ignoredFields
-        c.ignoredMessages += now.ignoredMessages - before.ignoredMessages
-        c.ignored = c.ignoredFields + c.ignoredMessages
-        counts[source] = c
+        counts.withLock { counts in
+            var c = counts[source] ?? SourceCounts()
+            c.ignoredFields += now.ignoredFields - before.ignoredFields
+            c.ignoredMessages += now.ignoredMessages - before.ignoredMessages
+            c.ignored = c.ignoredFields + c.ignoredMessages
+            counts[source] = c
+        }
     }
 
     /// Every source's counts (zero for a source that sent nothing), by `IngestSource` raw value.
     public var snapshot: [String: SourceCounts] {
-        lock.lock()
-        defer { lock.unlock() }
-        var out: [String: SourceCounts] = [:]
-        for s in IngestSource.allCases { out[s.rawValue] = counts[s] ?? SourceCounts() }
-        return out
+        counts.withLock { counts in
+            var out: [String: SourceCounts] = [:]
+            for s in IngestSource.allCases { out[s.rawValue] = counts[s] ?? SourceCounts() }
+            return out
+        }
     }
 }
 
@@ -317,6 +315,8 @@ extension IngestWork {
 }
 
 /// The count of queued events against a limit, with the listeners waiting for room.
+// @unchecked: every mutable field is read and written under `condition` only; the blocking
+// waits need a condition variable, which `Synchronization.Mutex` does not have.
 final class QueueGate: @unchecked Sendable {
     private let condition = NSCondition()
     private let limit: Int

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SLAWatchCore
+import Synchronization
 
 /// File descriptors passed by systemd socket activation (`sd_listen_fds_with_names(3)`), by their
 /// `FileDescriptorName=`: `ingest` (stream), `ingest-dgram` (datagram), `control` (stream).
@@ -53,37 +54,27 @@ public struct ActivatedSockets: Sendable, Equatable {
 }
 
 /// Counts stream connections to enforce `max_connections`.
-final class ConnectionLimiter: @unchecked Sendable {
-    private let lock = NSLock()
+final class ConnectionLimiter: Sendable {
     private let limit: Int
-    private var open = 0
-    private(set) var refused = 0
+    private let state = Mutex((open: 0, refused: 0))
 
     init(limit: Int) { self.limit = limit }
 
     /// Takes a slot; `false` (and counted) when all are in use.
     func acquire() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if open >= limit {
-            refused += 1
-            return false
+        state.withLock { s in
+            if s.open >= limit {
+                s.refused += 1
+                return false
+            }
+            s.open += 1
+            return true
         }
-        open += 1
-        return true
     }
 
-    func release() {
-        lock.lock()
-        open -= 1
-        lock.unlock()
-    }
+    func release() { state.withLock { $0.open -= 1 } }
 
-    var counts: (open: Int, refused: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (open, refused)
-    }
+    var counts: (open: Int, refused: Int) { state.withLock { $0 } }
 }
 
 /// The peer of a Unix stream connection (`SO_PEERCRED`), `nil` when unavailable.

@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import SLAWatchCore
+import Synchronization
 
 /// A socket peer, from `SO_PEERCRED` (stream) or `SCM_CREDENTIALS` (datagram), unix(7).
 public struct Peer: Sendable, Hashable, CustomStringConvertible {
@@ -17,11 +18,10 @@ public struct Peer: Sendable, Hashable, CustomStringConvertible {
 
 /// Resolves a peer to the metric patterns it may write (`Authorization`), with user and group
 /// names from the passwd and group databases, cached per uid/gid for a minute.
-public final class PeerPolicy: @unchecked Sendable {
+public final class PeerPolicy: Sendable {
     private let rules: Authorization
     private let clock: any DaemonClock
-    private let lock = NSLock()
-    private var cache: [UInt64: (patterns: [String]?, at: Double)] = [:]
+    private let cache = Mutex<[UInt64: (patterns: [String]?, at: Double)]>([:])
     private let ownUID = getuid()
 
     /// Creates the policy for a config's rules.
@@ -44,12 +44,7 @@ public final class PeerPolicy: @unchecked Sendable {
         guard rules.isEnabled, peer.uid != 0, peer.uid != ownUID else { return nil }
         let key = UInt64(peer.uid) << 32 | UInt64(peer.gid)
         let now = clock.now
-        lock.lock()
-        if let hit = cache[key], now - hit.at < 60 {
-            lock.unlock()
-            return hit.patterns
-        }
-        lock.unlock()
+        if let hit = cache.withLock({ $0[key] }), now - hit.at < 60 { return hit.patterns }
         let user = Self.userName(peer.uid)
         var groupIDs: [UInt32] = [peer.gid]
         if let user {
@@ -59,9 +54,7 @@ public final class PeerPolicy: @unchecked Sendable {
         }
         let groupNames = Set(groupIDs).compactMap(Self.groupName)
         let patterns = rules.patterns(user: user, groups: groupNames)
-        lock.lock()
-        cache[key] = (patterns, now)
-        lock.unlock()
+        cache.withLock { $0[key] = (patterns, now) }
         return patterns
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import SLAWatchCore
+import Synchronization
 import Systemd
 
 /// Tells operators who is sending garbage without flooding the journal: at most one "input
 /// rejected" entry per source per `interval` (60 s), carrying exact counts since the previous
 /// entry, counts per reason and the first offending line (truncated to 200 bytes). Rejections
 /// are also totalled per source for `slawatch status`.
-public final class RejectionReporter: @unchecked Sendable {
+public final class RejectionReporter: Sendable {
     private struct Pending {
         var accepted = 0
         var rejected = 0
@@ -16,8 +17,7 @@ public final class RejectionReporter: @unchecked Sendable {
         var totalRejected = 0
     }
 
-    private let lock = NSLock()
-    private var sources: [String: Pending] = [:]
+    private let sources = Mutex<[String: Pending]>([:])
     private let interval: Double
     private let emit: @Sendable (JournalEntry) -> Void
     private let maxSources = 10_000
@@ -33,44 +33,44 @@ public final class RejectionReporter: @unchecked Sendable {
     /// Records what a source sent; writes an entry now if the source has rejections and none
     /// was written for it within `interval`.
     public func note(source: String, accepted: Int, rejections: [LineRejection], now: Double) {
-        lock.lock()
-        var p = sources[source] ?? Pending()
-        p.accepted += accepted
-        p.rejected += rejections.count
-        p.totalRejected += rejections.count
-        for r in rejections { p.byReason[r.reason, default: 0] += 1 }
-        if p.first == nil { p.first = rejections.first }
-        var entry: JournalEntry?
-        if p.rejected > 0, now - (p.lastReport ?? -Double.infinity) >= interval {
-            entry = Self.entry(source, p)
-            p = Pending(lastReport: now, totalRejected: p.totalRejected)
+        let entry = sources.withLock { sources -> JournalEntry? in
+            var p = sources[source] ?? Pending()
+            p.accepted += accepted
+            p.rejected += rejections.count
+            p.totalRejected += rejections.count
+            for r in rejections { p.byReason[r.reason, default: 0] += 1 }
+            if p.first == nil { p.first = rejections.first }
+            var entry: JournalEntry?
+            if p.rejected > 0, now - (p.lastReport ?? -Double.infinity) >= interval {
+                entry = Self.entry(source, p)
+                p = Pending(lastReport: now, totalRejected: p.totalRejected)
+            }
+            sources[source] = p
+            if sources.count > maxSources {
+                // Forget quiet sources first; their totals are gone, their pending counts were zero.
+                for (k, v) in sources where v.rejected == 0 && sources.count > maxSources / 2 { sources[k] = nil }
+            }
+            return entry
         }
-        sources[source] = p
-        if sources.count > maxSources {
-            // Forget quiet sources first; their totals are gone, their pending counts were zero.
-            for (k, v) in sources where v.rejected == 0 && sources.count > maxSources / 2 { sources[k] = nil }
-        }
-        lock.unlock()
         if let entry { emit(entry) }
     }
 
     /// Writes the entries that were held back and are now due (call periodically).
     public func flush(now: Double, force: Bool = false) {
-        lock.lock()
-        var entries: [JournalEntry] = []
-        for (source, p) in sources where p.rejected > 0 && (force || now - (p.lastReport ?? 0) >= interval) {
-            entries.append(Self.entry(source, p))
-            sources[source] = Pending(lastReport: now, totalRejected: p.totalRejected)
+        let entries = sources.withLock { sources -> [JournalEntry] in
+            var entries: [JournalEntry] = []
+            for (source, p) in sources where p.rejected > 0 && (force || now - (p.lastReport ?? 0) >= interval) {
+                entries.append(Self.entry(source, p))
+                sources[source] = Pending(lastReport: now, totalRejected: p.totalRejected)
+            }
+            return entries
         }
-        lock.unlock()
         for e in entries { emit(e) }
     }
 
     /// Rejections since start per source.
     public var totals: [String: Int] {
-        lock.lock()
-        defer { lock.unlock() }
-        return sources.compactMapValues { $0.totalRejected > 0 ? $0.totalRejected : nil }
+        sources.withLock { $0.compactMapValues { $0.totalRejected > 0 ? $0.totalRejected : nil } }
     }
 
     private static func entry(_ source: String, _ p: Pending) -> JournalEntry {

@@ -8,6 +8,8 @@ import Foundation
 /// A batch whose write fails is kept and written with the next one (its waiters are told it
 /// failed), so nothing taken from the engine is ever dropped: a drop file's events and its ledger
 /// entry stay together until a write holding both succeeds.
+// @unchecked: every mutable field is read and written under `condition` only; the blocking
+// waits need a condition variable, which `Synchronization.Mutex` does not have.
 public final class StoreWriter: @unchecked Sendable {
     /// Called once the batch it was submitted with is durable (`nil`) or its write failed.
     public typealias Completion = @Sendable (_ error: Error?) -> Void

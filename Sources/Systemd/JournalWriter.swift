@@ -6,6 +6,8 @@ import Foundation
 /// a summary entry built by `dropSummary(count)` is written with the exact number dropped.
 ///
 /// Without a journal socket, entries go to stderr, one line each (`Journal.stderrLine`).
+// @unchecked: every mutable field is read and written under `condition` only; the blocking
+// waits need a condition variable, which `Synchronization.Mutex` does not have.
 public final class JournalWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [[(String, String)]] = []

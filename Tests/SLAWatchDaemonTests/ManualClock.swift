@@ -60,8 +60,9 @@ final class ManualClock: DaemonClock {
     }
 
     /// Waits (real time, at most `timeout` seconds) until `n` sleeps have started: the service
-    /// finished the work of the tick before.
-    func waitForSleeps(_ n: Int, timeout: Double = 10) async throws {
+    /// finished the work of the tick before. Generous: while other suites run, processes they
+    /// wait for can hold the two threads of the cooperative pool for tens of seconds.
+    func waitForSleeps(_ n: Int, timeout: Double = 180) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while sleepsStarted < n {
             guard Date() < deadline else { throw TimeoutError(sleeps: sleepsStarted, wanted: n) }

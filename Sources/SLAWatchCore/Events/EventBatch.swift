@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where the parser puts events: an `[Event]` (simple, for tests and tools) or an `EventBatch`
 /// (the daemon's hot path).
@@ -285,9 +286,8 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
 /// Batches handed back by the consumer after ingesting them, for the producer to fill again:
 /// the ingest path then reuses the same storage and allocates nothing per event in the steady
 /// state. Thread-safe; holds at most `capacity` spares.
-public final class EventBatchPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var spares: [(events: EventBatch, eventLines: [Int])] = []
+public final class EventBatchPool: Sendable {
+    private let spares = Mutex<[(events: EventBatch, eventLines: [Int])]>([])
     private let capacity: Int
 
     /// A pool holding up to `capacity` spare batches.
@@ -295,16 +295,14 @@ public final class EventBatchPool: @unchecked Sendable {
 
     /// A spare batch, or `nil` when none is free.
     public func take() -> (events: EventBatch, eventLines: [Int])? {
-        lock.lock()
-        defer { lock.unlock() }
-        return spares.popLast()
+        spares.withLock { $0.popLast() }
     }
 
     /// Gives a batch back (it is emptied by the next `LineBatcher.take(reusing:)`). For the
     /// storage to be reused, the caller must hold the only reference.
     public func recycle(_ events: EventBatch, _ eventLines: [Int]) {
-        lock.lock()
-        defer { lock.unlock() }
-        if spares.count < capacity { spares.append((events, eventLines)) }
+        spares.withLock { spares in
+            if spares.count < capacity { spares.append((events, eventLines)) }
+        }
     }
 }
