@@ -119,14 +119,15 @@ public actor EngineActor {
 
     /// The ledger entry of this very file (same device, inode, size, mtime and content), also
     /// when its commit is still pending; `nil` when it was never ingested.
-    public func ledgerEntry(sameFileAs e: LedgerEntry) -> LedgerEntry? {
+    /// - Throws: the store's read error: the caller must not take it for "never ingested".
+    public func ledgerEntry(sameFileAs e: LedgerEntry) throws -> LedgerEntry? {
         if let p = (pendingLedger + unconfirmedLedger.map(\.entry)).first(where: {
             $0.device == e.device && $0.inode == e.inode && $0.size == e.size
                 && $0.mtimeNanoseconds == e.mtimeNanoseconds && $0.contentHash == e.contentHash
         }) {
             return p
         }
-        return try? store.ledgerEntry(
+        return try store.ledgerEntry(
             device: e.device,
             inode: e.inode,
             size: e.size,
@@ -136,14 +137,18 @@ public actor EngineActor {
     }
 
     /// The earliest ingested file with this content, `nil` when none.
-    public func ledgerEntry(contentHash: String) -> LedgerEntry? {
-        (try? store.ledgerEntry(contentHash: contentHash))
+    /// - Throws: the store's read error (never taken for "none").
+    public func ledgerEntry(contentHash: String) throws -> LedgerEntry? {
+        try store.ledgerEntry(contentHash: contentHash)
             ?? (unconfirmedLedger.map(\.entry) + pendingLedger).first { $0.contentHash == contentHash }
     }
 
     /// Deletes ledger entries older than `seconds`.
-    public func pruneLedger(olderThan seconds: Double) {
-        _ = try? store.pruneLedger(before: clock() - seconds)
+    /// - Returns: the entries deleted.
+    /// - Throws: the store's error (nothing is deleted).
+    @discardableResult
+    public func pruneLedger(olderThan seconds: Double) throws -> Int {
+        try store.pruneLedger(before: clock() - seconds)
     }
 
     /// Evaluates all objectives now. Period results are queued for the next commit.

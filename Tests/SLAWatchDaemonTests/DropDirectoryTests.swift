@@ -547,7 +547,12 @@ struct DropDirectoryTests {
         try "a:1|c\n".write(toFile: src, atomically: false, encoding: .utf8)
         // The partial copy cannot be created (a directory is in its way): the move fails, the
         // source stays, nothing appears under the final name.
-        #expect(throws: FileMover.Failure.self) { try FileMover.move(from: src, toDirectory: dir, name: "x.statsd") }
+        let error = #expect(throws: PosixError.self) {
+            try FileMover.move(from: src, toDirectory: dir, name: "x.statsd")
+        }
+        #expect(error?.operation == "open")
+        #expect(error?.code == EISDIR)
+        #expect(error?.target == dir + "/.x.statsd.partial")
         #expect(FileManager.default.fileExists(atPath: src))
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.statsd"))
         try FileManager.default.removeItem(atPath: dir + "/.x.statsd.partial")

@@ -26,56 +26,45 @@ public enum Replay {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// Reads a file the way the drop directory would (BOM and CRLF accepted, lines up to 1 MiB).
+    /// Reads a file the way the drop directory would (`DropFileFormat`: the format by extension,
+    /// BOM and CRLF accepted, lines up to 1 MiB, a `.json` document whole and at most
+    /// `maxJSONBytes`, each rejection at its own line).
     /// - Parameter csv: mappings for CSV files without slawatch's own columns (first match by
     ///   file name wins).
-    /// - Throws: `FileError` for an unreadable file, an unknown extension, non-UTF-8 content or
-    ///   an unusable CSV header.
-    public static func read(path: String, csv: [CSVMapping]) throws -> FileEvents {
-        let data: Data
+    /// - Throws: `FileError` for an unreadable file, an unknown extension, non-UTF-8 content,
+    ///   an unusable CSV header or a `.json` document that is not JSON or too large.
+    public static func read(
+        path: String,
+        csv: [CSVMapping],
+        maxJSONBytes: Int = DropSettings().maxJSONBytes
+    ) throws -> FileEvents {
+        let name = (path as NSString).lastPathComponent
+        guard let format = DropFileFormat.of(fileName: name, csv: csv) else {
+            throw FileError(path: path, reason: DropFileFormat.unknownExtension(name))
+        }
+        let text: String
         do {
-            data = Data(try TextFile.read(path).utf8)
+            text = try TextFile.read(path)
         } catch {
             throw FileError(path: path, reason: error.reason)
         }
-        let name = (path as NSString).lastPathComponent
-        let format: LineBatcher.Format
-        switch (name as NSString).pathExtension.lowercased() {
-        case "statsd", "jsonl": format = .socket
-        case "prom": format = .prometheus
-        case "csv": format = .csv(csv.first { $0.matches(name) })
-        case "json":
-            var bytes = [UInt8](data)
-            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-            func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
-            while let f = bytes.first, blank(f) { bytes.removeFirst() }
-            while let l = bytes.last, blank(l) { bytes.removeLast() }
-            var events: [Event] = []
-            var stats = ParseStats()
-            var cache = ParseCache.disabled
-            var batch = EventBatch()
-            let outcome = bytes.withUnsafeBytes { LineParser().parse($0, into: &batch, stats: &stats, cache: &cache) }
-            events = Array(batch)
-            var rejections: [LineRejection] = []
-            switch outcome {
-            case .rejected(let r):
-                rejections.append(LineRejection(line: 1, reason: r, excerpt: "[document]", grammar: .json))
-            case .partial(_, let reasons, let positions):
-                for (r, k) in zip(reasons, positions) {
-                    rejections.append(LineRejection(line: 1, reason: r, excerpt: "[element \(k)]", grammar: .json))
-                }
-            default: break
+        switch format {
+        case .json:
+            do {
+                let doc = try JSONDocumentReader.read(Array(text.utf8), maxBytes: maxJSONBytes)
+                return FileEvents(events: Array(doc.events), rejections: doc.rejections, lines: doc.lineCount)
+            } catch {
+                throw FileError(path: path, reason: error.description)
             }
-            return FileEvents(events: events, rejections: rejections, lines: 1)
-        default:
-            throw FileError(path: path, reason: "unknown extension (expected .statsd, .jsonl, .json, .csv or .prom)")
+        case .lines(let lineFormat):
+            var batcher = LineBatcher(maxLineBytes: 1 << 20, format: lineFormat)
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { batcher.feed($0) }
+            batcher.finish()
+            if let fatal = batcher.fatalError { throw FileError(path: path, reason: fatal) }
+            let b = batcher.take()
+            return FileEvents(events: Array(b.events), rejections: b.rejections, lines: batcher.lineCount)
         }
-        var batcher = LineBatcher(maxLineBytes: 1 << 20, format: format)
-        data.withUnsafeBytes { batcher.feed($0) }
-        batcher.finish()
-        if let fatal = batcher.fatalError { throw FileError(path: path, reason: fatal) }
-        let b = batcher.take()
-        return FileEvents(events: Array(b.events), rejections: b.rejections, lines: batcher.lineCount)
     }
 
     /// What a replay found.

@@ -79,7 +79,11 @@ struct DropService: Service {
                 if pruned > 0 {
                     logger.info("drop directory: pruned \(pruned) processed file(s) past processed_retention")
                 }
-                await actor.pruneLedger(olderThan: settings.ledgerRetention)
+                do {
+                    try await actor.pruneLedger(olderThan: settings.ledgerRetention)
+                } catch {
+                    logger.warning("drop directory: could not prune the ledger (retried later): \(error)")
+                }
             }
             while let name = scheduler.next() {
                 if Task.isCancelled { return }
