@@ -163,6 +163,26 @@ struct InstanceTable: Sendable {
         }
     }
 
+    /// One instance as a value: what it is, without its window and state (which stay in the
+    /// per-instance arrays the hot path reads).
+    struct Instance: Sendable {
+        /// Its number.
+        var id: InstanceID
+        /// Its identity (the stored name is `key.storageName`).
+        var key: InstanceKey
+        /// Its objective (a member's carries the member's name and labels).
+        var objective: Objective
+        /// What it is for.
+        var role: Role
+        /// Its parsed `labels:` matchers.
+        var matchers: [LabelMatcher]
+    }
+
+    /// Instance `id`.
+    subscript(id: InstanceID) -> Instance {
+        Instance(id: id, key: keys[id], objective: objectives[id], role: roles[id], matchers: filters[id])
+    }
+
     /// Instances in the table.
     var count: Int { objectives.count }
     /// Their numbers.
