@@ -137,24 +137,9 @@ public final class IngestPipeline: Sendable {
             defer { gate.remove(work.eventCount) }
             switch work {
             case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs, let deliver):
-                let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
+                let (r, all) = await ingest(events, lines, parseRejections, tally, engine, reporter)
                 ingested = (events, lines)
-                var rejectedIndex = Set<Int>()
-                var all = parseRejections
-                for x in r.rejected {
-                    rejectedIndex.insert(x.index)
-                    all.append(
-                        LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
-                    )
-                }
-                all.sort { $0.line < $1.line }
-                counters.add(tally.kind, accepted: r.accepted, rejections: all.map(\.reason))
-                reporter?.note(
-                    source: tally.source,
-                    accepted: r.accepted,
-                    rejections: all,
-                    now: clock.now
-                )
+                let rejectedIndex = Set(r.rejected.map(\.index))
                 // Each sync answers for the lines before it: tallies are added in line order.
                 var e = 0
                 var k = 0
@@ -179,31 +164,40 @@ public final class IngestPipeline: Sendable {
                 let answer = finishers
                 await engine.requestCommit { ok in deliver(answer.map { $0(ok) }.joined()) }
             case .batch(let events, let lines, let parseRejections, let tally):
-                if !parseRejections.isEmpty {
-                    await engine.countParseRejections(
-                        Dictionary(parseRejections.map { ($0.reason, 1) }, uniquingKeysWith: +)
-                    )
-                }
-                let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
-                let rejections = r.rejected.map { x in
-                    LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index))
-                }
+                let (r, all) = await ingest(events, lines, parseRejections, tally, engine, reporter)
                 ingested = (events, lines)
-                let all = (parseRejections + rejections).sorted { $0.line < $1.line }
                 tally.add(accepted: r.accepted, rejections: all)
-                counters.add(tally.kind, accepted: r.accepted, rejections: all.map(\.reason))
-                reporter?.note(
-                    source: tally.source,
-                    accepted: r.accepted,
-                    rejections: all,
-                    now: clock.now
-                )
             case .afterAnswers(let done):
                 await engine.requestCommit { _ in done() }
             case .barrier(let done):
                 done()
             }
         }
+    }
+
+    /// Ingests one batch and counts it: the parser's rejections and the engine's (at their
+    /// lines, in line order) go to the status counters, the per-reason totals and the rejection
+    /// reporter. Returns the engine's result and every rejection of the batch.
+    private func ingest(
+        _ events: EventBatch,
+        _ lines: [Int],
+        _ parseRejections: [LineRejection],
+        _ tally: SourceTally,
+        _ engine: EngineActor,
+        _ reporter: RejectionReporter?
+    ) async -> (Engine.IngestResult, [LineRejection]) {
+        if !parseRejections.isEmpty {
+            await engine.countParseRejections(Dictionary(parseRejections.map { ($0.reason, 1) }, uniquingKeysWith: +))
+        }
+        let r = events.isEmpty ? Engine.IngestResult() : await engine.ingest(events)
+        var all = parseRejections
+        for x in r.rejected {
+            all.append(LineRejection(line: lines[x.index], reason: x.reason, excerpt: events.metric(at: x.index)))
+        }
+        all.sort { $0.line < $1.line }
+        counters.add(tally.kind, accepted: r.accepted, rejections: all.map(\.reason))
+        reporter?.note(source: tally.source, accepted: r.accepted, rejections: all, now: clock.now)
+        return (r, all)
     }
 }
 

@@ -234,12 +234,15 @@ extension DropDirectory {
             }
             if let fatal = batcher.fatalError { return .failure(.unreadable(fatal + "; nothing of it was counted")) }
             let b = batcher.take()
-            run.report.lines = batcher.lineCount
-            run.report.ignored = batcher.stats
-            do {
-                try await stage(b.events, lines: b.eventLines, parseRejections: b.rejections, &run)
-            } catch {
-                return .failure(.retry("\(error)"))
+            if let failure = await stage(
+                b.events,
+                lines: b.eventLines,
+                rejections: b.rejections,
+                lineCount: batcher.lineCount,
+                ignored: batcher.stats,
+                &run
+            ) {
+                return .failure(failure)
             }
             if n == 0 { return .success(()) }
         }
@@ -271,14 +274,35 @@ extension DropDirectory {
         } catch {
             return .failure(.unreadable(error.description))
         }
-        run.report.lines = doc.lineCount
-        run.report.ignored = doc.ignored
+        let failure = await stage(
+            doc.events,
+            lines: doc.eventLines,
+            rejections: doc.rejections,
+            lineCount: doc.lineCount,
+            ignored: doc.ignored,
+            &run
+        )
+        return failure.map { .failure($0) } ?? .success(())
+    }
+
+    /// Stages what was parsed so far and records the file's line count and ignored input; a
+    /// staging error (a reload, a shutdown) asks for a retry.
+    private func stage(
+        _ events: EventBatch,
+        lines: [Int],
+        rejections: [LineRejection],
+        lineCount: Int,
+        ignored: ParseStats,
+        _ run: inout FileRun
+    ) async -> StageFailure? {
+        run.report.lines = lineCount
+        run.report.ignored = ignored
         do {
-            try await stage(doc.events, lines: doc.eventLines, parseRejections: doc.rejections, &run)
+            try await stage(events, lines: lines, parseRejections: rejections, &run)
+            return nil
         } catch {
-            return .failure(.retry("\(error)"))
+            return .retry("\(error)")
         }
-        return .success(())
     }
 
     /// Authorizes, drops already-counted timestamped events of a repeat, stages, and records
