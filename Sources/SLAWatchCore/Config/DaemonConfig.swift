@@ -25,7 +25,7 @@ public struct DropSettings: Sendable, Equatable {
     /// Longest line in a drop file, in bytes (`max_line_bytes`). Default 1 MiB.
     public var maxLineBytes = 1 << 20
     /// Largest `.json` document, in bytes (read whole; `max_json_bytes`). Default 256 MiB.
-    public var maxJSONBytes = 256 << 20
+    public var maxJSONBytes = JSONDocumentReader.defaultMaxBytes
     /// Mappings for CSV exports with their own columns (`csv:`), first match wins.
     public var csv: [CSVMapping] = []
 

@@ -36,7 +36,7 @@ public enum Replay {
     public static func read(
         path: String,
         csv: [CSVMapping],
-        maxJSONBytes: Int = DropSettings().maxJSONBytes
+        maxJSONBytes: Int = JSONDocumentReader.defaultMaxBytes
     ) throws -> FileEvents {
         let name = (path as NSString).lastPathComponent
         guard let format = DropFileFormat.of(fileName: name, csv: csv) else {

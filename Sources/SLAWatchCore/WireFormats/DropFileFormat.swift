@@ -54,6 +54,9 @@ public enum DropFileFormat: Sendable, Equatable {
 /// The document must be JSON as a whole (else nothing of it counts); then each element is
 /// judged on its own, and a rejected element is reported at the line it starts on.
 public enum JSONDocumentReader {
+    /// The default largest document, in bytes (`max_json_bytes`): 256 MiB.
+    public static let defaultMaxBytes = 256 << 20
+
     /// What a document held.
     public struct Document: Sendable {
         /// The events, in document order.
