@@ -2,8 +2,6 @@ import Foundation
 import SLAWatchCore
 import SLAWatchStore
 
-func errnoText() -> String { String(cString: strerror(errno)) }
-
 /// A 128-bit non-cryptographic content digest (two 64-bit multiply–xorshift lanes over 8-byte
 /// words, length folded in): tells one file's content from another's in the ledger. Stable
 /// across runs and machines (little-endian words).

@@ -20,20 +20,30 @@ extension DropDirectory {
         let unique = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let hidden =
             path + "/" + Self.takingPrefix + String(identity.inode) + "-" + unique + (ext.isEmpty ? "" : "." + ext)
-        guard rename(full, hidden) == 0 else { return nil }
-        var st = stat()
-        if lstat(hidden, &st) == 0, UInt64(st.st_ino) == identity.inode, UInt64(st.st_dev) == identity.device {
+        do throws(PosixError) { try Posix.rename(full, hidden) } catch { return nil }
+        if let st = try? Posix.lstat(hidden), UInt64(st.st_ino) == identity.inode, UInt64(st.st_dev) == identity.device
+        {
             return hidden
         }
-        // Not ours: link(2) never replaces an existing name.
-        var back = full
-        var k = 0
-        while link(hidden, back) != 0 && errno == EEXIST && k < 1000 {
-            k += 1
-            back = path + "/" + Self.fitted(name, suffix: ".returned-\(k)")
-        }
-        unlink(hidden)
+        // Not ours: given back under its name, or NAME.returned-N.
+        Self.linkUnique(hidden, first: full) { path + "/" + Self.fitted(name, suffix: ".returned-\($0)") }
+        _ = try? Posix.unlink(hidden)
         return nil
+    }
+
+    /// Links `source` to `first`, or to `next(1)`, `next(2)`, … (up to 1,000) while the name is
+    /// taken: `link(2)` never replaces an existing name. Best effort: another error stops it.
+    static func linkUnique(_ source: String, first: String, next: (Int) -> String) {
+        var target = first
+        for k in 1...1000 {
+            do throws(PosixError) {
+                try Posix.link(source, target)
+                return
+            } catch {
+                guard error.code == EEXIST else { return }
+                target = next(k)
+            }
+        }
     }
 
     /// Files left under a hidden taking name by a crash: renamed back into the input as
@@ -41,13 +51,8 @@ extension DropDirectory {
     public func recoverTaken() {
         for name in listNames().valid where name.hasPrefix(Self.takingPrefix) {
             let rest = String(name.dropFirst(Self.takingPrefix.count))
-            var target = path + "/recovered-" + rest
-            var k = 0
-            while link(path + "/" + name, target) != 0 && errno == EEXIST && k < 1000 {
-                k += 1
-                target = path + "/recovered-\(k)-" + rest
-            }
-            unlink(path + "/" + name)
+            Self.linkUnique(path + "/" + name, first: path + "/recovered-" + rest) { path + "/recovered-\($0)-" + rest }
+            _ = try? Posix.unlink(path + "/" + name)
         }
     }
 
@@ -58,13 +63,12 @@ extension DropDirectory {
         let full = path + "/" + name
         let partialSidecar = processedPath + "/." + archived + ".rejects.partial"
         if FileManager.default.fileExists(atPath: partialSidecar) {
-            rename(partialSidecar, processedPath + "/" + archived + ".rejects")
+            _ = try? Posix.rename(partialSidecar, processedPath + "/" + archived + ".rejects")
         }
-        var st = stat()
-        if stat(processedPath + "/" + archived, &st) == 0, Int64(st.st_size) == identity.size,
+        if let st = try? Posix.lstat(processedPath + "/" + archived), Int64(st.st_size) == identity.size,
             UInt64(st.st_ino) != identity.inode || UInt64(st.st_dev) != identity.device
         {
-            if unlink(full) == 0 { return .alreadyIngested(name: archived) }
+            if (try? Posix.unlink(full)) != nil { return .alreadyIngested(name: archived) }
         }
         let target =
             FileManager.default.fileExists(atPath: processedPath + "/" + archived)
@@ -81,8 +85,7 @@ extension DropDirectory {
         try? FileManager.default.createDirectory(atPath: failedPath, withIntermediateDirectories: true)
         let finalName = uniqueName(name, in: failedPath)
         let src = path + "/" + name
-        var st = stat()
-        let isDirectory = lstat(src, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        let isDirectory = (try? Posix.lstat(src)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
         do {
             if isDirectory {
                 try Posix.rename(src, failedPath + "/" + finalName)
@@ -149,11 +152,10 @@ extension DropDirectory {
         else { return 0 }
         var removed = 0
         for name in names {
-            var st = stat()
             let full = processedPath + "/" + name
-            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard let st = try? Posix.lstat(full), (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let ctime = Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9
-            if now - ctime > settings.processedRetention, unlink(full) == 0 { removed += 1 }
+            if now - ctime > settings.processedRetention, (try? Posix.unlink(full)) != nil { removed += 1 }
         }
         return removed
     }

@@ -103,9 +103,7 @@ public struct DropDirectory: Sendable {
 
     /// The identity of `name` in the drop directory (not following symlinks), `nil` when gone.
     public func identity(of name: String) -> FileIdentity? {
-        var st = stat()
-        guard lstat(path + "/" + name, &st) == 0 else { return nil }
-        return FileIdentity(st)
+        (try? Posix.lstat(path + "/" + name)).map(FileIdentity.init)
     }
 
     /// Whether a name is skipped: hidden files and `.tmp`/`.part`/`~` names (a producer's file

@@ -14,8 +14,7 @@ extension DropDirectory {
         // processed/ and failed/ themselves (recreated, or renamed in by someone) are not input.
         if full == processedPath || full == failedPath { return .vanished }
         let started = DispatchTime.now().uptimeNanoseconds
-        var st = stat()
-        guard lstat(full, &st) == 0 else { return .vanished }
+        guard var st = try? Posix.lstat(full) else { return .vanished }
         switch st.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFLNK: return fail(name, "\(name) is a symbolic link; only regular files are read")
@@ -118,8 +117,7 @@ extension DropDirectory {
             return .retry(reason: reason)
         }
         // The file must not have changed under us (a producer writing in place past the settle).
-        var after = stat()
-        if fstat(fd, &after) != 0 || FileIdentity(after) != identity {
+        if (try? Posix.fstat(fd)).map(FileIdentity.init) != identity {
             await actor.abortFile(token)
             sidecar.discard()
             return .retry(reason: "\(name) changed while it was read; it will be read again")
@@ -174,7 +172,7 @@ extension DropDirectory {
             try FileMover.move(from: owned, toDirectory: processedPath, name: archivedName)
         } catch {
             // Give the name back so that the stuck file stays recognizable.
-            _ = link(owned, full) == 0 ? unlink(owned) : 0
+            if (try? Posix.link(owned, full)) != nil { _ = try? Posix.unlink(owned) }
             return .stuck(
                 name: name,
                 identity: identity,

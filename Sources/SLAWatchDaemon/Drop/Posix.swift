@@ -107,3 +107,6 @@ enum Posix {
         Glibc.close(fd)
     }
 }
+
+/// `strerror(errno)` of the call just made (for calls outside `Posix`, such as inotify's).
+func errnoText() -> String { String(cString: strerror(errno)) }
