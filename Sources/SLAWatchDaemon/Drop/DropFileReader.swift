@@ -24,11 +24,6 @@ extension DropDirectory {
         guard let format = DropFileFormat.of(fileName: name, csv: settings.csv) else {
             return fail(name, DropFileFormat.unknownExtension(name))
         }
-        let patterns = policy.patterns(for: Peer(pid: -1, uid: st.st_uid, gid: st.st_gid))
-        if let patterns, patterns.isEmpty {
-            let user = PeerPolicy.userName(st.st_uid) ?? "uid \(st.st_uid)"
-            return fail(name, "\(name) is owned by \(user) (uid \(st.st_uid)), who may write no metric (authorization)")
-        }
         let fd: Int32
         do throws(PosixError) { fd = try Posix.open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) } catch {
             if error.code == ENOENT { return .vanished }
@@ -38,7 +33,18 @@ extension DropDirectory {
         guard let opened = try? Posix.fstat(fd), (opened.st_mode & S_IFMT) == S_IFREG else {
             return fail(name, "\(name) is not a regular file")
         }
+        // What is judged is what was opened: a file renamed over the name between the lstat
+        // and the open is not read with the checks (or the rights) of the one before it.
+        guard opened.st_dev == st.st_dev, opened.st_ino == st.st_ino else {
+            return .retry(reason: "\(name) was replaced while it was opened; it will be read again")
+        }
         st = opened
+        // Authorization by the owner of the open descriptor.
+        let patterns = policy.patterns(for: Peer(pid: -1, uid: st.st_uid, gid: st.st_gid))
+        if let patterns, patterns.isEmpty {
+            let user = PeerPolicy.userName(st.st_uid) ?? "uid \(st.st_uid)"
+            return fail(name, "\(name) is owned by \(user) (uid \(st.st_uid)), who may write no metric (authorization)")
+        }
         let identity = FileIdentity(st)
         // Pass 1: content hash and UTF-8 check, in constant memory.
         let check: FileCheck
