@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 @testable import SLAWatchDaemon
 
@@ -73,5 +74,30 @@ final class ManualClock: DaemonClock {
     struct TimeoutError: Error {
         var sleeps: Int
         var wanted: Int
+    }
+}
+
+/// The test clock itself: a sleep ends exactly when its deadline is passed, and cancelling
+/// its task ends it with `CancellationError`.
+@Suite struct ManualClockTests {
+    @Test func sleepsEndWhenTheirDeadlineIsPassed() async throws {
+        let clock = ManualClock(now: 100)
+        let woke = Task { () -> Double in
+            try await clock.sleep(seconds: 5)
+            return clock.now
+        }
+        try await clock.waitForSleeps(1)
+        clock.advance(by: 4.9)
+        #expect(clock.now == 104.9)
+        clock.advance(by: 0.1)
+        #expect(try await woke.value == 105)
+    }
+
+    @Test func cancellingASleepThrowsCancellationError() async throws {
+        let clock = ManualClock()
+        let sleeper = Task { try await clock.sleep(seconds: 60) }
+        try await clock.waitForSleeps(1)
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
     }
 }
