@@ -272,10 +272,18 @@ extension Engine {
     /// or -1 when `max_instances` refused it. Label sets of other metrics' events create nothing.
     mutating func routeInstances(_ batch: EventBatch, toStaging: Bool) -> [Int: Int] {
         var route: [Int: Int] = [:]
-        // The label sets each name's events carry, in order of first use.
+        // The label sets that events of a group_by metric carry (events of other names cost one
+        // array read each).
+        var groupMetrics = Set<String>()
+        for p in table.groupParents {
+            groupMetrics.insert(table.objectives[p].metric)
+            if let g = table.objectives[p].good { groupMetrics.insert(g.metric) }
+        }
+        let relevant = batch.names.map(groupMetrics.contains)
         var labelsOf: [String: [Int]] = [:]
         var seen = Set<Int>()
-        for r in batch.records where seen.insert(Int(r.nameIndex) << 32 | Int(r.labelIndex)).inserted {
+        for r in batch.records
+        where relevant[Int(r.nameIndex)] && seen.insert(Int(r.nameIndex) << 32 | Int(r.labelIndex)).inserted {
             labelsOf[batch.names[Int(r.nameIndex)], default: []].append(Int(r.labelIndex))
         }
         for p in table.groupParents {
