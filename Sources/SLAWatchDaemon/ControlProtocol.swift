@@ -17,6 +17,8 @@ extension Daemon {
         _ request: String,
         actor: EngineActor,
         limiter: ConnectionLimiter,
+        controlLimiter: ConnectionLimiter,
+        descriptorLimit: Int,
         datagrams: DatagramListener,
         reporter: RejectionReporter,
         counters: IngestCounters,
@@ -43,7 +45,14 @@ extension Daemon {
                 journalWritten: journal.writtenCount,
                 journalDropped: journal.droppedCount,
                 files: files.snapshot,
-                queued: pipeline.queued
+                queued: pipeline.queued,
+                limits: StatusReply.Limits(
+                    descriptors: descriptorLimit,
+                    connections: limiter.limit,
+                    controlConnections: controlLimiter.limit,
+                    controlRefused: controlLimiter.counts.refused,
+                    acceptBackoffs: limiter.acceptBackoffs + controlLimiter.acceptBackoffs
+                )
             ).json
         case let r
         where r.hasPrefix("debug wedge-engine ")

@@ -62,6 +62,8 @@ public final class Daemon: Service, Sendable {
         // Ingest batches are arrays of a few hundred KiB; above glibc's default 128 KiB mmap
         // threshold each would be a fresh mmap/munmap with page faults. Keep them on the heap.
         _ = clinux_keep_allocations_on_heap(8 << 20)
+        // One descriptor per connection: take the hard limit (LimitNOFILE=), not select(2)'s 1,024.
+        DescriptorBudget.raiseSoftLimit()
         let startedAt = clock.now
         let fm = FileManager.default
         for (dir, what) in [(config.stateDirectory, "state"), (config.runtimeDirectory, "runtime")] {
@@ -70,9 +72,27 @@ public final class Daemon: Service, Sendable {
             }
         }
         try SocketPath.lockStateDirectory(config.stateDirectory)
-        let store = try StateStore(path: config.stateDirectory + "/state.sqlite")
+        let statePath = config.stateDirectory + "/state.sqlite"
+        let store: StateStore
+        do {
+            store = try StateStore(path: statePath)
+        } catch let e as StateStore.NewerSchema {
+            journal.emit(DaemonEntry.stateRefused(e))
+            throw StartupError(e.description, exitCode: 78)
+        }
+        // The state holds every producer's events: the daemon's user alone reads it, whatever
+        // the umask it was created under (its WAL and shared-memory files too).
+        for file in [statePath, statePath + "-wal", statePath + "-shm"] { Self.makePrivate(file) }
         var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
-        let restored = try store.loadSnapshots(keepingSketchesPacked: true)
+        // A row that cannot be decoded costs its instance (it starts empty), not the start: the
+        // file is copied aside first as evidence, and each such row gets an entry.
+        let (restored, damaged, evidence) = try store.loadSnapshotsSkippingDamaged(
+            keepingSketchesPacked: true,
+            now: clock.now
+        )
+        for row in damaged.prefix(20) {
+            journal.emit(DaemonEntry.damagedState(row, path: statePath, evidence: evidence ?? "", total: damaged.count))
+        }
         let restoredCount = restored.count
         // Handed over (`consume`): the windows take the snapshots' arrays without copying them.
         engine.restore(consume restored)
@@ -86,11 +106,17 @@ public final class Daemon: Service, Sendable {
         let settled = await actor.evaluate()
         try await actor.commit()
         let drop = try DropDirectory(path: config.dropDirectory, settings: config.drop)
+        for dir in [drop.processedPath, drop.failedPath] { Self.makePrivate(dir) }
+        if let warning = drop.permissionWarning { logger.warning("\(warning)") }
 
         let pipeline = IngestPipeline(counters: counters, limit: config.maxQueuedEvents, clock: clock)
         let group = MultiThreadedEventLoopGroup.singleton
         let policy = PeerPolicy(config.authorization, clock: clock)
-        let limiter = ConnectionLimiter(limit: config.maxConnections)
+        // Connection caps within the descriptors the daemon has (every connection is one).
+        let budget = DescriptorBudget.current(maxConnections: config.maxConnections)
+        if let note = budget.lowered(from: config.maxConnections) { logger.warning("\(note)") }
+        let limiter = ConnectionLimiter(limit: budget.streamConnections)
+        let controlLimiter = ConnectionLimiter(limit: budget.controlConnections)
         let journal = self.journal
         let reporter = RejectionReporter { journal.emit($0) }
         let ingestChannel = try await startStreamIngest(
@@ -101,7 +127,9 @@ public final class Daemon: Service, Sendable {
             pipeline: pipeline,
             policy: policy,
             limiter: limiter
-        )
+        ) { source, pending, seconds in
+            journal.emit(DaemonEntry.stalledConnection(source: source, pendingBytes: pending, seconds: seconds))
+        }
         let datagramFD =
             try activated.ingestDatagram
             ?? DatagramListener.bind(path: datagramSocketPath, mode: config.socketMode)
@@ -118,12 +146,15 @@ public final class Daemon: Service, Sendable {
             group: group,
             config: config,
             path: controlSocketPath,
-            activatedFD: activated.control
+            activatedFD: activated.control,
+            limiter: controlLimiter
         ) { request in
             await Self.answer(
                 request,
                 actor: actor,
                 limiter: limiter,
+                controlLimiter: controlLimiter,
+                descriptorLimit: budget.limit,
                 datagrams: datagrams,
                 reporter: reporter,
                 counters: self.counters,
@@ -266,5 +297,13 @@ public final class Daemon: Service, Sendable {
     /// writes it when the daemon failed before writing its own).
     public static func stoppedEntry(_ reason: StopReason.Reason, uptime: Double) -> JournalEntry {
         DaemonEntry.stopped(reason, uptime: uptime)
+    }
+
+    /// Clears the group and other bits of `path` (a file or directory the daemon alone reads);
+    /// a path that does not exist or is not the daemon's is left as it is.
+    static func makePrivate(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o077 != 0 else { return }
+        chmod(path, st.st_mode & 0o7700)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchStore
 
 /// The daemon's own journal entries (start, stop, reload, limits, store failures, drop files),
 /// each with its `MESSAGE_ID` (catalog: `docs/catalog`). Pure: the daemon hands them to its
@@ -115,7 +116,7 @@ enum DaemonEntry {
     }
 
     /// The entry for what happened to drop file `original` (`file`: its path), `nil` for
-    /// outcomes that write none (retried, vanished).
+    /// outcomes that write none (retried, not input).
     static func dropFile(_ outcome: DropDirectory.Outcome, original: String, file: String) -> JournalEntry? {
         switch outcome {
         case .processed(let r):
@@ -178,8 +179,77 @@ enum DaemonEntry {
                     "SLAWATCH_DUPLICATE_OF": "ledger",
                 ]
             )
-        case .retry, .vanished:
+        case .vanished:
+            return vanishedFile(original: original, file: file)
+        case .retry, .notInput:
             return nil
         }
+    }
+
+    /// The entry for drop file `original` (`file`: its path) that disappeared after it was seen
+    /// and before it was read: renamed or deleted by someone other than the daemon.
+    static func vanishedFile(original: String, file: String) -> JournalEntry {
+        JournalEntry(
+            MessageID.fileVanished,
+            priority: .warning,
+            message:
+                "drop file \(original) disappeared before it was read (renamed or deleted by someone else); nothing of it was counted",
+            fields: ["SLAWATCH_FILE": file, "SLAWATCH_ACCEPTED": "0"]
+        )
+    }
+
+    /// The entry for a stream connection closed because its peer (`source`) left its answers
+    /// unread for `seconds`, with `pendingBytes` of them waiting.
+    static func stalledConnection(source: String, pendingBytes: Int, seconds: Double) -> JournalEntry {
+        JournalEntry(
+            MessageID.connectionStalled,
+            priority: .warning,
+            message:
+                "closed \(source): it read none of its answers for \(String(format: "%.0f", seconds)) s (\(pendingBytes) bytes waiting); what it sent before was counted",
+            fields: [
+                "SLAWATCH_SOURCE": source, "SLAWATCH_BYTES": String(pendingBytes),
+                "SLAWATCH_SECONDS": String(format: "%.1f", seconds),
+            ]
+        )
+    }
+
+    /// The entry for a state file of a newer schema: the daemon does not start.
+    static func stateRefused(_ e: StateStore.NewerSchema) -> JournalEntry {
+        JournalEntry(
+            MessageID.stateRefused,
+            priority: .err,
+            message: "slawatch did not start: \(e.description)",
+            fields: [
+                "SLAWATCH_STATE_FILE": e.path, "SLAWATCH_SCHEMA_FOUND": String(e.found),
+                "SLAWATCH_SCHEMA_KNOWN": String(e.known), "SLAWATCH_ERROR": e.description,
+            ]
+        )
+    }
+
+    /// The entry for a state row that could not be decoded (`total` such rows in all); its
+    /// instance starts empty, `evidence` is the copy of the file as it was.
+    static func damagedState(_ row: StateStore.DamagedRow, path: String, evidence: String, total: Int) -> JournalEntry {
+        let more = total > 1 ? " (\(total) damaged rows in all)" : ""
+        return JournalEntry(
+            MessageID.stateDamaged,
+            priority: .err,
+            message:
+                "damaged state: \(row); objective \(row.objective) starts empty\(more); the file as it was is kept in \(evidence)",
+            fields: [
+                "SLAWATCH_STATE_FILE": path, "SLAWATCH_TABLE": row.table, "SLAWATCH_ROW": row.row,
+                "SLAWATCH_OBJECTIVE": row.objective, "SLAWATCH_ERROR": row.error, "SLAWATCH_EVIDENCE": evidence,
+            ]
+        )
+    }
+
+    /// The entry when commits succeed again after `failures` failed ones since `since` (unix s).
+    static func storeRecovered(failures: Int, since: Double) -> JournalEntry {
+        let when = RFC3339.formatMilliseconds(since)
+        return JournalEntry(
+            MessageID.storeRecovered,
+            priority: .notice,
+            message: "slawatch writes its state again after \(failures) failed commit(s) since \(when)",
+            fields: ["SLAWATCH_FAILURES": String(failures), "SLAWATCH_SINCE": when]
+        )
     }
 }

@@ -253,8 +253,26 @@ public actor EngineActor {
         startWriteIfIdle()
     }
 
+    /// Failed writes since the last one that succeeded (count, time of the first), and the
+    /// recovery not yet reported.
+    private var failingWrites: (count: Int, since: Double)?
+    private var recovery: (failures: Int, since: Double)?
+
+    /// Once after writes succeed again following failures: how many failed and since when
+    /// (unix seconds); `nil` otherwise.
+    public func takeStoreRecovery() -> (failures: Int, since: Double)? {
+        defer { recovery = nil }
+        return recovery
+    }
+
     private func writeFinished(_ take: Int, ok: Bool) {
-        if ok { confirm(take) }
+        if ok {
+            confirm(take)
+            if let f = failingWrites { recovery = (f.count, f.since) }
+            failingWrites = nil
+        } else {
+            if let f = failingWrites { failingWrites = (f.count + 1, f.since) } else { failingWrites = (1, clock()) }
+        }
         writeInFlight = false
         // Syncs came while the write was in flight: the producer syncs faster than the store
         // writes, so the next write waits out the interval and answers more of them at once.

@@ -22,6 +22,8 @@ public final class FileCounts: Sendable {
         public var recovered = 0
         /// Files that repeated an earlier file's content.
         public var repeats = 0
+        /// Files that disappeared after they were seen, before they were read (nothing counted).
+        public var vanished = 0
         /// Files ingested but stuck in the drop directory (could not be moved).
         public var stuck = 0
         /// Reads interrupted and retried (reload, changed while read, store error).
@@ -40,7 +42,8 @@ public final class FileCounts: Sendable {
             case .alreadyIngested: counts.recovered += 1
             case .stuck: counts.stuck += 1
             case .retry: counts.retried += 1
-            case .vanished: break
+            case .vanished: counts.vanished += 1
+            case .notInput: break
             }
         }
     }

@@ -53,12 +53,31 @@ public struct ActivatedSockets: Sendable, Equatable {
     }
 }
 
-/// Counts stream connections to enforce `max_connections`.
+/// Counts the connections of one listening socket to enforce its cap (`max_connections`, or
+/// what `DescriptorBudget` allows), and the times `accept(2)` failed and accepting paused.
 final class ConnectionLimiter: Sendable {
-    private let limit: Int
+    /// Connections allowed at once.
+    let limit: Int
     private let state = Mutex((open: 0, refused: 0))
+    private let backoffs = Atomic<Int>(0)
 
     init(limit: Int) { self.limit = limit }
+
+    /// Times `accept(2)` failed (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) and the listener
+    /// stopped accepting for `acceptBackoff` instead of retrying at once.
+    var acceptBackoffs: Int { backoffs.load(ordering: .relaxed) }
+
+    /// How long a listener stops accepting after `accept(2)` failed: the pending connections
+    /// wait in the backlog meanwhile (a failing accept retried at once spins a core).
+    static let acceptBackoff = TimeAmount.milliseconds(250)
+
+    /// The server channel's back-off handler (NIO's `AcceptBackoffHandler`), counting here.
+    func backoffHandler() -> AcceptBackoffHandler {
+        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { [self] _ in
+            backoffs.add(1, ordering: .relaxed)
+            return Self.acceptBackoff
+        }
+    }
 
     /// Takes a slot; `false` (and counted) when all are in use.
     func acquire() -> Bool {
@@ -104,14 +123,21 @@ func startStreamIngest(
     activatedFD: Int32?,
     pipeline: IngestPipeline,
     policy: PeerPolicy,
-    limiter: ConnectionLimiter
+    limiter: ConnectionLimiter,
+    onStalled: @escaping @Sendable (_ source: String, _ pendingBytes: Int, _ seconds: Double) -> Void
 ) async throws -> Channel {
     let maxLine = config.maxLineBytes
     let options = ParserOptions(gaugeDeltas: config.gaugeDeltas)
     let idle = TimeAmount.nanoseconds(Int64(config.idleTimeout * 1e9))
     let bootstrap = ServerBootstrap(group: group)
         .serverChannelOption(.backlog, value: 256)
+        .serverChannelInitializer { ch in
+            ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(limiter.backoffHandler()) }
+        }
         .childChannelOption(.allowRemoteHalfClosure, value: true)
+        // Answers waiting for a peer that does not read them: above 64 KiB the connection is
+        // not writable and the handler stops reading from it (StreamIngestHandler).
+        .childChannelOption(.writeBufferWaterMark, value: .init(low: 16 * 1024, high: 64 * 1024))
         // Reads grow to 256 KiB on a busy connection (NIO's default stops at 64 KiB): fewer
         // system calls, and batches of up to 1 MiB (4 reads) in which each distinct name is
         // interned and looked up once. A quiet connection's reads shrink back to a few KiB.
@@ -127,14 +153,16 @@ func startStreamIngest(
             ch.closeFuture.whenComplete { _ in limiter.release() }
             return peerCredentials(ch).flatMapThrowing { peer in
                 let source = "socket \(path) peer \(peer.map(\.description) ?? "unknown")"
-                try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                 try ch.pipeline.syncOperations.addHandler(
                     StreamIngestHandler(
                         pipeline: pipeline,
                         maxLineBytes: maxLine,
                         options: options,
                         source: source,
-                        patterns: policy.patterns(forOptional: peer)
+                        patterns: policy.patterns(forOptional: peer),
+                        idleTimeout: idle,
+                        stallTimeout: max(idle, .seconds(10)),
+                        onStalled: onStalled
                     )
                 )
             }
@@ -142,19 +170,26 @@ func startStreamIngest(
     return try await listen(bootstrap, path: path, activatedFD: activatedFD, mode: config.socketMode)
 }
 
-/// Starts the control server (`status`) on an activated fd or a path of its own.
+/// Starts the control server (`status`) on an activated fd or a path of its own; connections
+/// beyond `limiter`'s cap are closed at once.
 func startControl(
     group: EventLoopGroup,
     config: DaemonConfig,
     path: String,
     activatedFD: Int32?,
+    limiter: ConnectionLimiter,
     respond: @escaping @Sendable (String) async -> String
 ) async throws -> Channel {
     let bootstrap = ServerBootstrap(group: group)
+        .serverChannelOption(.backlog, value: 64)
+        .serverChannelInitializer { ch in
+            ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(limiter.backoffHandler()) }
+        }
         .childChannelOption(.allowRemoteHalfClosure, value: true)
         .childChannelInitializer { ch in
-            ch.eventLoop.makeCompletedFuture {
-                try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+            guard limiter.acquire() else { return ch.close() }
+            ch.closeFuture.whenComplete { _ in limiter.release() }
+            return ch.eventLoop.makeCompletedFuture {
                 try ch.pipeline.syncOperations.addHandler(ControlHandler(respond: respond))
             }
         }

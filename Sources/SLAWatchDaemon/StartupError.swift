@@ -14,9 +14,15 @@ import UnixSignals
 public struct StartupError: Error, CustomStringConvertible {
     /// What failed and why: "cannot create the state directory /x: Permission denied".
     public var description: String
+    /// The process's exit status: 1, or 78 (`EX_CONFIG`) when restarting cannot help (a state
+    /// file of a newer schema); the unit's `RestartPreventExitStatus=78` then stops the loop.
+    public var exitCode: Int32
 
     /// Creates the error.
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, exitCode: Int32 = 1) {
+        self.description = description
+        self.exitCode = exitCode
+    }
 
     /// `mkdir -p` (mode 0755 less the umask): `nil` when `path` is a directory afterwards, else
     /// `strerror(errno)` of the step that failed ("Not a directory", "Permission denied").

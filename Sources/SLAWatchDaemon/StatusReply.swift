@@ -48,6 +48,37 @@ public struct StatusReply: Sendable, Codable {
     public var queuedEvents: Int
     /// See `queuedEvents`.
     public var queuedEventsPeak: Int
+    /// The descriptor limit and the connection caps derived from it.
+    public var limits: Limits
+
+    /// The caps on what clients can hold (`DescriptorBudget`), and how often they were hit.
+    public struct Limits: Sendable, Codable, Equatable {
+        /// The soft `RLIMIT_NOFILE` in force.
+        public var descriptors: Int
+        /// Stream connections allowed at once (`max_connections`, lowered to fit `descriptors`).
+        public var connections: Int
+        /// Control connections allowed at once.
+        public var controlConnections: Int
+        /// Control connections closed at once because `controlConnections` were open.
+        public var controlRefused: Int
+        /// Times `accept(2)` failed (out of descriptors or memory) and accepting paused.
+        public var acceptBackoffs: Int
+
+        /// Creates the limits.
+        public init(
+            descriptors: Int = 0,
+            connections: Int = 0,
+            controlConnections: Int = 0,
+            controlRefused: Int = 0,
+            acceptBackoffs: Int = 0
+        ) {
+            self.descriptors = descriptors
+            self.connections = connections
+            self.controlConnections = controlConnections
+            self.controlRefused = controlRefused
+            self.acceptBackoffs = acceptBackoffs
+        }
+    }
 
     /// Creates a reply; the totals are summed from `sources`.
     public init(
@@ -65,7 +96,8 @@ public struct StatusReply: Sendable, Codable {
         journalWritten: Int,
         journalDropped: Int,
         files: FileCounts.Snapshot,
-        queued: (now: Int, peak: Int) = (0, 0)
+        queued: (now: Int, peak: Int) = (0, 0),
+        limits: Limits = Limits()
     ) {
         version = SLAWatchVersion.current
         self.pid = pid
@@ -89,12 +121,13 @@ public struct StatusReply: Sendable, Codable {
         self.files = files
         queuedEvents = queued.now
         queuedEventsPeak = queued.peak
+        self.limits = limits
     }
 
     private enum CodingKeys: String, CodingKey {
         case version, pid, startedAt, lastEvaluation, commits, objectives, accepted, rejected, ignored,
             rejectedByReason, sources, rejectedBySource, connections, connectionsRefused, datagrams,
-            datagramsTooLong, journalWritten, journalDropped, files, queuedEvents, queuedEventsPeak
+            datagramsTooLong, journalWritten, journalDropped, files, queuedEvents, queuedEventsPeak, limits
     }
 
     /// Writes every key, `null` for a missing `lastEvaluation`.
@@ -121,6 +154,7 @@ public struct StatusReply: Sendable, Codable {
         try c.encode(files, forKey: .files)
         try c.encode(queuedEvents, forKey: .queuedEvents)
         try c.encode(queuedEventsPeak, forKey: .queuedEventsPeak)
+        try c.encode(limits, forKey: .limits)
     }
 
     /// The JSON text: sorted keys, infinities as `"+Inf"`/`"-Inf"`, NaN as `"NaN"`.
@@ -191,7 +225,7 @@ extension StatusReply {
         }
         let f = r.files
         out.append(
-            "drop files: \(f.processed) processed (\(f.repeats) repeat(s)), \(f.failed) failed, \(f.recovered) recovered, \(f.stuck) stuck"
+            "drop files: \(f.processed) processed (\(f.repeats) repeat(s)), \(f.failed) failed, \(f.recovered) recovered, \(f.vanished) vanished, \(f.stuck) stuck"
         )
         if r.journalDropped > 0 { out.append("journal: \(r.journalDropped) entries dropped (queue full)") }
         return out.joined(separator: "\n")

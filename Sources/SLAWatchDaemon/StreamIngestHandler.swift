@@ -9,6 +9,12 @@ import SLAWatchCore
 /// committed to the store the daemon answers `rejected <line> <reason> <excerpt>` for each line
 /// rejected since the previous acknowledgement, then `ok <id> <accepted> <rejected>` (totals for
 /// the connection), or `error <id> commit failed`. Other `#` lines are ignored.
+///
+/// Bounds per connection: `idleTimeout` is the longest time between two complete lines (a
+/// client that drips a byte at a time holds no slot longer than one that sends nothing); while
+/// the answers waiting to be written exceed NIO's write-buffer high-water mark (the peer does
+/// not read them), no more is read from the connection, and after `stallTimeout` of that it is
+/// closed (`onStalled` says so).
 final class StreamIngestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -20,6 +26,18 @@ final class StreamIngestHandler: ChannelInboundHandler {
     private var finished = false
     /// Reading is off while the ingest queue is full (an idle timeout then is not the peer's).
     private var paused = false
+    /// Reading is off while the peer does not read its answers (the channel is not writable).
+    private var stalled = false
+    /// Longest time without a complete line; longest time the peer may leave answers unread.
+    private let idleTimeout: TimeAmount
+    private let stallTimeout: TimeAmount
+    /// When the last complete line arrived (or the connection opened, or reading resumed).
+    private var lastLine = NIODeadline.now()
+    private var linesSeen = 0
+    private var idleCheck: Scheduled<Void>?
+    private var stallCheck: Scheduled<Void>?
+    private let source: String
+    private let onStalled: @Sendable (_ source: String, _ pendingBytes: Int, _ seconds: Double) -> Void
     /// Whether the client sent a `#sync` (its answers must go out before the connection closes).
     private var sawSync = false
     private var reportedStats = ParseStats()
@@ -31,17 +49,90 @@ final class StreamIngestHandler: ChannelInboundHandler {
         maxLineBytes: Int,
         options: ParserOptions,
         source: String,
-        patterns: [String]?
+        patterns: [String]?,
+        idleTimeout: TimeAmount,
+        stallTimeout: TimeAmount,
+        onStalled: @escaping @Sendable (_ source: String, _ pendingBytes: Int, _ seconds: Double) -> Void
     ) {
+        self.idleTimeout = idleTimeout
+        self.stallTimeout = stallTimeout
+        self.source = source
+        self.onStalled = onStalled
         self.pipeline = pipeline
         self.batcher = LineBatcher(maxLineBytes: maxLineBytes, options: options)
         self.tally = SourceTally(source: source, kind: .stream)
         self.patterns = patterns
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastLine = .now()
+        scheduleIdleCheck(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        stallCheck?.cancel()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { batcher.feed($0) }
+        if batcher.lineCount != linesSeen {
+            linesSeen = batcher.lineCount
+            lastLine = .now()
+        }
+    }
+
+    /// Closes the connection once `idleTimeout` passed without a complete line (not while
+    /// reading is paused by the daemon itself); checked once per timeout, not per read.
+    private func scheduleIdleCheck(context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        idleCheck = loop.scheduleTask(deadline: lastLine + idleTimeout) {
+            let (handler, context) = bound.value
+            guard !handler.finished else { return }
+            if handler.paused || handler.stalled {
+                handler.lastLine = .now()
+            } else if NIODeadline.now() >= handler.lastLine + handler.idleTimeout {
+                // idle_timeout: complete lines already sent are processed; a partial one is not.
+                handler.finish(context: context, close: true, cleanEnd: false)
+                return
+            }
+            handler.scheduleIdleCheck(context: context)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if !writable && !stalled {
+            // The peer does not read its answers: read nothing more from it (its writes wait in
+            // the socket buffer) until it does, and close it if it does not within stallTimeout.
+            stalled = true
+            updateAutoRead(context.channel)
+            let started = NIODeadline.now()
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            stallCheck = context.eventLoop.scheduleTask(in: stallTimeout) {
+                let (handler, context) = bound.value
+                guard handler.stalled, !handler.finished else { return }
+                handler.finished = true
+                let pending = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+                let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+                handler.onStalled(handler.source, pending, seconds)
+                context.close(promise: nil)
+            }
+        } else if writable && stalled {
+            stalled = false
+            stallCheck?.cancel()
+            stallCheck = nil
+            lastLine = .now()
+            updateAutoRead(context.channel)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reading is on unless the ingest queue is full or the peer leaves its answers unread.
+    private func updateAutoRead(_ channel: Channel) {
+        _ = channel.setOption(ChannelOptions.autoRead, value: !paused && !stalled)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -51,13 +142,14 @@ final class StreamIngestHandler: ChannelInboundHandler {
         if pipeline.isFull && !paused {
             paused = true
             let channel = context.channel
-            _ = channel.setOption(ChannelOptions.autoRead, value: false)
+            updateAutoRead(channel)
             let loop = context.eventLoop
             let resume = NIOLoopBound(self, eventLoop: loop)
             pipeline.whenRoom {
                 loop.execute {
                     resume.value.paused = false
-                    _ = channel.setOption(ChannelOptions.autoRead, value: true)
+                    resume.value.lastLine = .now()
+                    resume.value.updateAutoRead(channel)
                 }
             }
         }
@@ -68,9 +160,6 @@ final class StreamIngestHandler: ChannelInboundHandler {
             // Half-closed (a clean end of input): a final line without \n counts; answer what
             // was sent, then close our side.
             finish(context: context, close: true, cleanEnd: true)
-        } else if let e = event as? IdleStateHandler.IdleStateEvent, e == .read, !paused {
-            // idle_timeout: complete lines already sent are processed; a partial one is not.
-            finish(context: context, close: true, cleanEnd: false)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -164,7 +253,9 @@ final class StreamIngestHandler: ChannelInboundHandler {
 }
 
 /// Answers one request line on `control.sock`: `status` (JSON: objectives and counters). The
-/// request ends at a newline or, for clients that half-close without one, at end of input.
+/// request ends at a newline or, for clients that half-close without one, at end of input. A
+/// request not complete within `requestTimeout` of connecting (nothing sent, or a slow drip)
+/// closes the connection.
 final class ControlHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -172,8 +263,23 @@ final class ControlHandler: ChannelInboundHandler {
     private var request: [UInt8] = []
     private var answered = false
     private let respond: @Sendable (String) async -> String
+    private let requestTimeout: TimeAmount
+    private var deadline: Scheduled<Void>?
 
-    init(respond: @escaping @Sendable (String) async -> String) { self.respond = respond }
+    init(respond: @escaping @Sendable (String) async -> String, requestTimeout: TimeAmount = .seconds(10)) {
+        self.respond = respond
+        self.requestTimeout = requestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: requestTimeout) {
+            let (handler, context) = bound.value
+            if !handler.answered { context.close(promise: nil) }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
@@ -186,9 +292,7 @@ final class ControlHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else if let e = event as? ChannelEvent, e == .inputClosed {
+        if let e = event as? ChannelEvent, e == .inputClosed {
             if request.isEmpty {
                 context.close(promise: nil)
             } else {

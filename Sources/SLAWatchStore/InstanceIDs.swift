@@ -8,5 +8,7 @@ final class InstanceIDs: Sendable {
 
     func set(_ name: String, _ id: Int64) { ids.withLock { $0[name] = id } }
 
+    func remove(_ name: String) { ids.withLock { _ = $0.removeValue(forKey: name) } }
+
     func retain(_ names: Set<String>) { ids.withLock { $0 = $0.filter { names.contains($0.key) } } }
 }

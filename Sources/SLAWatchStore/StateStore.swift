@@ -37,8 +37,34 @@ public final class StateStore: Sendable {
     private let ids = InstanceIDs()
     private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
+    /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
+    /// incremental store of binary buckets). A file with a higher one is refused.
+    public static let schemaVersion = 8
+
+    /// A state file written by a newer slawatch: this binary neither reads nor writes it.
+    public struct NewerSchema: Error, CustomStringConvertible {
+        /// The state file.
+        public var path: String
+        /// Its `PRAGMA user_version`.
+        public var found: Int
+        /// `StateStore.schemaVersion`.
+        public var known: Int
+        /// Migrations applied to it that this binary does not know.
+        public var unknownMigrations: [String]
+
+        /// "state file … has schema version 9 (migrations …); this slawatch knows up to 8 …".
+        public var description: String {
+            let migrations =
+                unknownMigrations.isEmpty
+                ? "" : " (migrations unknown here: \(unknownMigrations.joined(separator: ", ")))"
+            return
+                "state file \(path) has schema version \(found)\(migrations); this slawatch knows up to \(known) and will neither read nor write it: run the newer slawatch, or move the file aside to start with empty state"
+        }
+    }
+
     /// Opens (creating if needed) the store at `path` and migrates it.
-    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated, or
+    /// - Throws: `NewerSchema` for a file written by a newer binary (nothing is written to it);
+    ///   GRDB's `DatabaseError` when the file cannot be opened or migrated, or
     ///   `BucketCodec.DecodeError`/`DecodingError` for a corrupt row met while migrating.
     public init(path: String) throws {
         self.path = path
@@ -62,7 +88,23 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v8-incremental-binary-buckets") { db in
             try Self.migrateToIncremental(db)
         }
+        // A store written by a newer binary (a migration this one does not know, or a higher
+        // `user_version`) is not read or written: its rows may mean something else.
+        let (version, unknown) = try db.read { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+            )
+        }
+        if version > Self.schemaVersion || !unknown.isEmpty {
+            throw NewerSchema(path: path, found: version, known: Self.schemaVersion, unknownMigrations: unknown)
+        }
         try migrator.migrate(db)
+        if version < Self.schemaVersion {
+            try db.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
+            }
+        }
         try db.read { db in
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
                 ids.set(row["name"], row["id"])
@@ -257,18 +299,93 @@ public final class StateStore: Sendable {
         )
     }
 
+    /// One stored row that cannot be decoded.
+    public struct DamagedRow: Sendable, Equatable, CustomStringConvertible {
+        /// `instance` (its JSON state) or `bucket` (its binary aggregate).
+        public var table: String
+        /// The row: the instance id, or `instance/bucket` for a bucket.
+        public var row: String
+        /// The instance's stored name (objective, and its labels for a group member).
+        public var objective: String
+        /// Why it cannot be decoded.
+        public var error: String
+
+        /// "table bucket, row 3/1700000000 (objective api-availability): …".
+        public var description: String { "table \(table), row \(row) (objective \(objective)): \(error)" }
+    }
+
     /// Loads every stored instance with its buckets.
     /// - Parameter keepingSketchesPacked: leave bucket sketches in their stored form
     ///   (`Engine.Snapshot.packedBuckets`) for a window to keep packed, instead of decoding them
     ///   into `buckets` (the daemon's start-up: 10,000 percentile instances of 60 buckets decode
     ///   nothing but their newest buckets).
-    /// - Throws: GRDB's `DatabaseError`, a `DecodingError` for a corrupt state, or
-    ///   `BucketCodec.DecodeError` for a corrupt bucket (naming the instance and bucket).
+    /// - Throws: GRDB's `DatabaseError`, or `DamagedRowError` for the first row that cannot be
+    ///   decoded (naming table, row and objective).
     public func loadSnapshots(keepingSketchesPacked: Bool = false) throws -> [Engine.Snapshot] {
+        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked)
+        if let first = damaged.first { throw DamagedRowError(row: first) }
+        return snapshots
+    }
+
+    /// A row of the store that cannot be decoded (`loadSnapshots`).
+    public struct DamagedRowError: Error, CustomStringConvertible {
+        /// The row.
+        public var row: DamagedRow
+        /// "damaged state row: table …".
+        public var description: String { "damaged state row: \(row)" }
+    }
+
+    /// Like `loadSnapshots`, but an instance with a row that cannot be decoded is left out
+    /// instead of failing the load: the file is first copied aside whole (`VACUUM INTO`
+    /// `state.sqlite.damaged-YYYYMMDDTHHMMSSZ`, the evidence), then the instance's rows are
+    /// deleted, so it starts empty and the next start does not meet them again.
+    /// - Parameter now: the time in the evidence file's name, unix seconds.
+    /// - Returns: the snapshots of the intact instances, the damaged rows, and the evidence
+    ///   copy's path (`nil` when nothing was damaged).
+    /// - Throws: GRDB's `DatabaseError` (reading, copying or deleting).
+    public func loadSnapshotsSkippingDamaged(keepingSketchesPacked: Bool = false, now: Double) throws -> (
+        snapshots: [Engine.Snapshot], damaged: [DamagedRow], evidence: String?
+    ) {
+        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked)
+        guard !damaged.isEmpty else { return (snapshots, [], nil) }
+        let stamp = ISO8601DateFormatter.string(
+            from: Date(timeIntervalSince1970: now),
+            timeZone: TimeZone(identifier: "UTC")!,
+            formatOptions: [.withYear, .withMonth, .withDay, .withTime, .withTimeZone]
+        )
+        var evidence = path + ".damaged-" + stamp
+        var n = 1
+        while FileManager.default.fileExists(atPath: evidence) {
+            evidence = path + ".damaged-" + stamp + ".\(n)"
+            n += 1
+        }
+        let names = Set(damaged.map(\.objective))
+        try db.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [evidence])
+            try db.inTransaction {
+                for name in names {
+                    if let id = try Int64.fetchOne(db, sql: "SELECT id FROM instance WHERE name = ?", arguments: [name])
+                    {
+                        try db.execute(sql: "DELETE FROM bucket WHERE instance = ?", arguments: [id])
+                        try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
+                    }
+                }
+                return .commit
+            }
+        }
+        for name in names { ids.remove(name) }
+        chmod(evidence, 0o600)
+        return (snapshots, damaged, evidence)
+    }
+
+    /// Every instance that decodes, and the rows that do not (their instances left out).
+    private func load(keepingSketchesPacked: Bool) throws -> ([Engine.Snapshot], [DamagedRow]) {
         let decoder = JSONDecoder()
         return try db.read { db in
             var buckets: [Int64: [Int64: Aggregate]] = [:]
             var packed: [Int64: PackedBuckets] = [:]
+            var damagedBuckets: [(instance: Int64, bucket: Int64, error: String)] = []
+            var damagedInstances: Set<Int64> = []
             // Rows come grouped by instance: its buckets gather here, then go to `packed` once.
             var current: (instance: Int64, buckets: PackedBuckets)?
             let cursor = try Row.fetchCursor(db, sql: "SELECT instance, id, data FROM bucket ORDER BY instance, id")
@@ -279,6 +396,7 @@ public final class StateStore: Sendable {
                     if let done = current { packed[done.instance] = done.buckets }
                     current = (instance, PackedBuckets())
                 }
+                if damagedInstances.contains(instance) { continue }
                 try row.withUnsafeData(atIndex: 2) { data in
                     guard let data else { return }
                     do {
@@ -291,33 +409,62 @@ public final class StateStore: Sendable {
                             }
                         }
                     } catch {
-                        throw BucketCodec.DecodeError(description: "instance \(instance) bucket \(id): \(error)")
+                        damagedInstances.insert(instance)
+                        damagedBuckets.append((instance, id, "\(error)"))
                     }
                 }
             }
             if let done = current { packed[done.instance] = done.buckets }
             current = nil
-            return try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name").map { row in
+            var damaged: [DamagedRow] = []
+            var snapshots: [Engine.Snapshot] = []
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name") {
                 let id: Int64 = row["id"]
-                let json: String = row["state"]
-                var state = try decoder.decode(InstanceState.self, from: Data(json.utf8))
-                state.lastSeen = row["last_seen"]
-                var snapshot = Engine.Snapshot(
-                    objective: row["name"],
-                    fingerprint: row["fingerprint"],
-                    state: state,
-                    buckets: buckets[id] ?? [:],
-                    closedBefore: row["closed_before"]
-                )
-                snapshot.packedBuckets = packed.removeValue(forKey: id) ?? PackedBuckets()
-                if keepingSketchesPacked, let low: Int64 = row["sealed_low"], let high: Int64 = row["sealed_high"],
-                    let data: Data = row["sealed"]
-                {
-                    let aggregate = try data.withUnsafeBytes { raw in try BucketCodec.decode(raw) }
-                    snapshot.sealedSummary = (low, high, aggregate)
+                let name: String = row["name"]
+                if let bad = damagedBuckets.first(where: { $0.instance == id }) {
+                    damaged.append(
+                        DamagedRow(table: "bucket", row: "\(id)/\(bad.bucket)", objective: name, error: bad.error)
+                    )
+                    continue
                 }
-                return snapshot
+                do {
+                    let json: String = row["state"]
+                    var state = try decoder.decode(InstanceState.self, from: Data(json.utf8))
+                    state.lastSeen = row["last_seen"]
+                    var snapshot = Engine.Snapshot(
+                        objective: name,
+                        fingerprint: row["fingerprint"],
+                        state: state,
+                        buckets: buckets[id] ?? [:],
+                        closedBefore: row["closed_before"]
+                    )
+                    snapshot.packedBuckets = packed.removeValue(forKey: id) ?? PackedBuckets()
+                    if keepingSketchesPacked, let low: Int64 = row["sealed_low"], let high: Int64 = row["sealed_high"],
+                        let data: Data = row["sealed"]
+                    {
+                        let aggregate = try data.withUnsafeBytes { raw in try BucketCodec.decode(raw) }
+                        snapshot.sealedSummary = (low, high, aggregate)
+                    }
+                    snapshots.append(snapshot)
+                } catch {
+                    damaged.append(
+                        DamagedRow(table: "instance", row: "\(id)", objective: name, error: Self.describe(error))
+                    )
+                }
             }
+            return (snapshots, damaged)
+        }
+    }
+
+    /// A decoding error in words: what was wrong and where in the JSON (not Foundation's dump).
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c), DecodingError.keyNotFound(_, let c),
+            DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? c.debugDescription : "\(path): \(c.debugDescription)"
+        default:
+            return "\(error)"
         }
     }
 

@@ -161,7 +161,7 @@ struct DaemonCommand: AsyncParsableCommand {
             journal.emit(Daemon.stoppedEntry(reason, uptime: uptime))
             journal.flush()
             journal.shutdown()
-            throw ExitCode(1)
+            throw ExitCode((error as? StartupError)?.exitCode ?? 1)
         }
         journal.shutdown()
     }

@@ -14,7 +14,9 @@ import Testing
     static let ids = [
         MessageID.breach, MessageID.recovery, MessageID.nodata, MessageID.pending, MessageID.pendingCleared,
         MessageID.dataResumed, MessageID.periodResult, MessageID.inputRejected, MessageID.fileIngested,
-        MessageID.fileFailed, MessageID.started, MessageID.stopped, MessageID.seriesLimit, MessageID.storeFailure,
+        MessageID.fileFailed, MessageID.fileVanished, MessageID.connectionStalled,
+        MessageID.stateRefused, MessageID.stateDamaged, MessageID.storeRecovered, MessageID.started, MessageID.stopped,
+        MessageID.seriesLimit, MessageID.storeFailure,
         MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
@@ -48,7 +50,9 @@ import Testing
             "SLAWATCH_SUPPRESSED", "SLAWATCH_WRITTEN", "SLAWATCH_SUPPRESSED_KINDS", "SLAWATCH_EXPECTED",
             "SLAWATCH_PROJECTION", "SLAWATCH_BURN_RATE_LONG", "SLAWATCH_BURN_RATE_SHORT", "SLAWATCH_BURN_RULE",
             "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE", "SLAWATCH_VERSION",
-            "SLAWATCH_REASON", "SLAWATCH_UPTIME", "SLAWATCH_MAX_SERIES",
+            "SLAWATCH_REASON", "SLAWATCH_UPTIME", "SLAWATCH_MAX_SERIES", "SLAWATCH_SECONDS", "SLAWATCH_BYTES",
+            "SLAWATCH_STATE_FILE", "SLAWATCH_SCHEMA_FOUND", "SLAWATCH_SCHEMA_KNOWN", "SLAWATCH_TABLE", "SLAWATCH_ROW",
+            "SLAWATCH_EVIDENCE", "SLAWATCH_FAILURES", "SLAWATCH_SINCE",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

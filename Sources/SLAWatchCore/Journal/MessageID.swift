@@ -21,6 +21,18 @@ public enum MessageID {
     public static let fileIngested = "586bccbbb66644bbb3e8882b5d7ae612"
     /// A drop file could not be read at all.
     public static let fileFailed = "ff40387b0c2040e38a555351235daede"
+    /// A drop file disappeared (renamed or deleted by someone else) after it was seen and before
+    /// it was read: nothing of it was counted.
+    public static let fileVanished = "c421380899d54e5d9d26bc3d2d73d11e"
+    /// A stream connection was closed because its peer left the daemon's answers unread.
+    public static let connectionStalled = "1f993977500a405cbdf0949c8baa8493"
+    /// The state file was written by a newer slawatch: the daemon refuses to start (versions).
+    public static let stateRefused = "1a78bec838b141ff9be2d47dac90b254"
+    /// A row of the state file could not be decoded: its instance starts empty (table, row,
+    /// objective, and the copy kept as evidence).
+    public static let stateDamaged = "b5914ffcc6d849429d16cafbfcddc80d"
+    /// Commits to the state file succeed again after failures.
+    public static let storeRecovered = "9e04e148f4f74e87818eb8aeb2825dce"
     /// The daemon started (with what it restored).
     public static let started = "93b48843133d463e9754cfea9831d5f5"
     /// `max_series` refused a new gauge or cumulative series (once per run).

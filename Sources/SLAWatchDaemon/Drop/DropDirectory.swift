@@ -35,6 +35,17 @@ public struct DropDirectory: Sendable {
         }
     }
 
+    /// Why the drop directory lets producers tamper with each other's files, `nil` when it does
+    /// not: writable by its group or others without the sticky bit (`chmod 3770`, as
+    /// `tmpfiles.d/slawatch.conf` creates it), any writer may rename or delete any file in it
+    /// before it is read.
+    public var permissionWarning: String? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & 0o022 != 0, st.st_mode & S_ISVTX == 0 else { return nil }
+        return
+            "drop directory \(path) is writable by its group or others (mode \(String(st.st_mode & 0o7777, radix: 8))) without the sticky bit: producers can rename or delete each other's files; chmod +t it (tmpfiles.d/slawatch.conf creates it 3770)"
+    }
+
     /// What happened to one file.
     public enum Outcome: Sendable, Equatable {
         /// Ingested and moved to `processed/NAME` (`name` is the final name).
@@ -47,8 +58,11 @@ public struct DropDirectory: Sendable {
         case stuck(name: String, identity: FileIdentity, reason: String)
         /// Moved to `failed/NAME` with a `.error` sidecar; nothing of it counted.
         case failed(name: String, reason: String)
-        /// Gone before it was read (nothing to report).
+        /// Gone (renamed or deleted by someone else) after it was seen and before it was read or
+        /// moved: nothing of it counted (one "file vanished" entry).
         case vanished
+        /// Not input: `processed/` or `failed/` themselves (nothing to report).
+        case notInput
         /// Not committed (store error, reload, shutdown, changed while read); left in place for
         /// the next scan; nothing of it counted.
         case retry(reason: String)

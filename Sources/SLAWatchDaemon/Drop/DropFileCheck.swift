@@ -14,6 +14,8 @@ extension DropDirectory {
 
     struct CheckFailure: Error {
         var message: String
+        /// A failure that says nothing about the file (`PosixError.isTransient`).
+        var transient = false
     }
 
     /// Reads the whole file once: its content hash and the offset of the first byte that is not
@@ -34,7 +36,13 @@ extension DropDirectory {
                     try Posix.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[at..<(at + chunkBytes)]))
                 }
             } catch {
-                return .failure(CheckFailure(message: "read error: \((error as? PosixError)?.reason ?? "\(error)")"))
+                let posix = error as? PosixError
+                return .failure(
+                    CheckFailure(
+                        message: "read error: \(posix?.reason ?? "\(error)")",
+                        transient: posix?.isTransient ?? false
+                    )
+                )
             }
             let total = carry + n
             buffer.withUnsafeBytes { raw in

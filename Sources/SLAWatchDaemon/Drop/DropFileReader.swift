@@ -12,7 +12,7 @@ extension DropDirectory {
     public func process(_ name: String, actor: EngineActor, policy: PeerPolicy) async -> Outcome {
         let full = path + "/" + name
         // processed/ and failed/ themselves (recreated, or renamed in by someone) are not input.
-        if full == processedPath || full == failedPath { return .vanished }
+        if full == processedPath || full == failedPath { return .notInput }
         let started = DispatchTime.now().uptimeNanoseconds
         guard var st = try? Posix.lstat(full) else { return .vanished }
         switch st.st_mode & S_IFMT {
@@ -27,6 +27,8 @@ extension DropDirectory {
         let fd: Int32
         do throws(PosixError) { fd = try Posix.open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) } catch {
             if error.code == ENOENT { return .vanished }
+            // Out of descriptors or memory says nothing about the file: read it again later.
+            if error.isTransient { return .retry(reason: "cannot open \(name) for now: \(error.reason)") }
             return fail(name, "cannot open: \(error.reason)")
         }
         defer { close(fd) }
@@ -50,7 +52,9 @@ extension DropDirectory {
         let check: FileCheck
         switch Self.check(fd: fd) {
         case .success(let c): check = c
-        case .failure(let e): return fail(name, e.message)
+        case .failure(let e):
+            if e.transient { return .retry(reason: "\(name): \(e.message); it will be read again") }
+            return fail(name, e.message)
         }
         if let offset = check.invalidUTF8Offset {
             return fail(name, "file is not UTF-8 (first invalid byte at offset \(offset)); nothing of it was counted")

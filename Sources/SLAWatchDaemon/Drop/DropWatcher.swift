@@ -150,6 +150,9 @@ public struct DropScheduler: Sendable {
     private var queued: Set<String> = []
     /// Files believed open for writing, with their identity when a scan first saw them so.
     private var writingSeen: [String: (identity: DropDirectory.FileIdentity, since: Double)] = [:]
+    /// Files seen (being written or settling) that disappeared before they were read, in order;
+    /// `takeVanished()` hands them over.
+    private var vanished: [String] = []
     /// Seconds a file believed open for writing may stay unchanged before scans treat it as
     /// complete: a file linked in with `linkat(2)` from an `O_TMPFILE` descriptor gets only
     /// `IN_CREATE` if its writer keeps the descriptor open.
@@ -178,8 +181,14 @@ public struct DropScheduler: Sendable {
             writing.remove(name)
             if !queued.contains(name) { settling[name] = (nil, now) }
         case .gone(let name):
-            writing.remove(name)
-            settling[name] = nil
+            // Seen and not read yet: someone else renamed or deleted it. (The daemon's own moves
+            // happen after `next()` handed the name out, so they are not reported; a queued
+            // name is reported by the read that finds it gone.)
+            let wasWriting = writing.remove(name) != nil
+            let wasSettling = settling.removeValue(forKey: name) != nil
+            if (wasWriting || wasSettling) && !queued.contains(name) && !DropDirectory.isIgnored(name) {
+                vanished.append(name)
+            }
         case .invalidName:
             break
         case .overflow:
@@ -191,6 +200,7 @@ public struct DropScheduler: Sendable {
     /// Applies a scan of the directory (`DropDirectory.scan()`).
     public mutating func scanned(_ files: [(name: String, identity: DropDirectory.FileIdentity)], now: Double) {
         let present = Set(files.map(\.name))
+        for name in settling.keys.sorted() where !present.contains(name) { vanished.append(name) }
         settling = settling.filter { present.contains($0.key) }
         writing = writing.filter { present.contains($0) }
         writingSeen = writingSeen.filter { writing.contains($0.key) }
@@ -224,6 +234,7 @@ public struct DropScheduler: Sendable {
         for (name, s) in settling {
             guard let current = identity(name) else {
                 settling[name] = nil
+                vanished.append(name)
                 continue
             }
             if s.identity != current {
@@ -238,6 +249,12 @@ public struct DropScheduler: Sendable {
     /// Reads `name` again after the settle period (its read was interrupted and not counted).
     public mutating func retryLater(_ name: String, now: Double) {
         settling[name] = (nil, now)
+    }
+
+    /// The files seen that disappeared before they were read since the last call.
+    public mutating func takeVanished() -> [String] {
+        defer { vanished = [] }
+        return vanished
     }
 
     /// The next file to read, `nil` when none is ready.

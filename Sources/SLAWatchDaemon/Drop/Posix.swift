@@ -15,6 +15,14 @@ struct PosixError: Error, Equatable, CustomStringConvertible {
 
     /// `strerror(code)` alone.
     var reason: String { String(cString: strerror(code)) }
+
+    /// Whether the failure says nothing about the file: the process or the system ran out of
+    /// descriptors or memory, or the call would block (`EMFILE`, `ENFILE`, `ENOMEM`, `ENOBUFS`,
+    /// `EAGAIN`, `EINTR`). Such a file is read again later, never moved to `failed/`.
+    var isTransient: Bool { Self.transientCodes.contains(code) }
+
+    /// The errnos of `isTransient`.
+    static let transientCodes: Set<Int32> = [EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN, EINTR]
 }
 
 /// The drop directory's system calls: each retried while it fails with `EINTR`, and any other

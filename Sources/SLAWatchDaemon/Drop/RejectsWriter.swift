@@ -16,7 +16,7 @@ struct RejectsWriter {
 
     mutating func write(_ rejections: [LineRejection]) {
         if fd < 0 {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return }
             emit("# rejected lines of \(source): line<TAB>reason<TAB>line text (truncated)\n")
         }

@@ -85,6 +85,7 @@ struct DropService: Service {
                     logger.warning("drop directory: could not prune the ledger (retried later): \(error)")
                 }
             }
+            for name in scheduler.takeVanished() { report(.vanished, original: name) }
             while let name = scheduler.next() {
                 if Task.isCancelled { return }
                 if let s = stuck[name], drop.identity(of: name) == s { continue }
