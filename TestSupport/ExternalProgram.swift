@@ -32,6 +32,16 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let setpriv = ExternalProgram("setpriv", package: "util-linux")
     /// unshare, for private mount namespaces.
     public static let unshare = ExternalProgram("unshare", package: "util-linux")
+    /// Runs a command under other resource limits (`prlimit --nofile=N:N -- CMD`).
+    public static let prlimit = ExternalProgram("prlimit", package: "util-linux")
+    /// Creates the real users the authorization tests run as.
+    public static let useradd = ExternalProgram("useradd", package: "passwd")
+    /// Removes them afterwards.
+    public static let userdel = ExternalProgram("userdel", package: "passwd")
+    /// Creates the group they share.
+    public static let groupadd = ExternalProgram("groupadd", package: "passwd")
+    /// Removes it afterwards.
+    public static let groupdel = ExternalProgram("groupdel", package: "passwd")
     /// A POSIX shell.
     public static let sh = ExternalProgram("sh", package: "dash")
     /// bash, for `scripts/test-journal.sh`.
@@ -39,7 +49,8 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
 
     /// Every program the tests run (the closing list of issue 9, and what `ensure-deps.sh` covers).
     public static let all: [ExternalProgram] = [
-        nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash,
+        nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
+        useradd, userdel, groupadd, groupdel,
     ]
 
     /// `name (Debian package package)`.

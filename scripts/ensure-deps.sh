@@ -32,6 +32,11 @@ need systemd-socket-activate systemd
 need systemd-journald systemd
 need setpriv util-linux
 need unshare util-linux
+need prlimit util-linux
+need useradd passwd
+need userdel passwd
+need groupadd passwd
+need groupdel passwd
 need mount mount
 need bash bash
 need sh dash

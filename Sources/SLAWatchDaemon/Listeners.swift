@@ -161,7 +161,7 @@ func startStreamIngest(
                         source: source,
                         patterns: policy.patterns(forOptional: peer),
                         idleTimeout: idle,
-                        stallTimeout: max(idle, .seconds(10)),
+                        stallTimeout: idle,
                         onStalled: onStalled
                     )
                 )

@@ -105,6 +105,12 @@ private let table: [Row] = [
     Row(line: "req:1|c|Tsoon", expected: .rejected(.invalidTimestamp)),
     Row(line: "req:1|c|T-5", expected: .rejected(.invalidTimestamp)),
     Row(line: "req:1|c|T1764410000.5", expected: .rejected(.invalidTimestamp)),
+    // One rule for every path (EventTime): milliseconds from 10¹¹ on, 0 is a time (too_late
+    // for the engine), negative is not.
+    Row(line: "req:1|c|T1764410000250", expected: .events([ev("req", 1, .counter, time: 1_764_410_000.25)])),
+    Row(line: "req:1|c|T0", expected: .events([ev("req", 1, .counter, time: 0)])),
+    Row(line: "req:1|c|T99999999999", expected: .events([ev("req", 1, .counter, time: 99_999_999_999)])),
+    Row(line: "req:1|c|T100000000000", expected: .events([ev("req", 1, .counter, time: 100_000_000)])),
     // Unknown fields are ignored.
     Row(line: "req:1|c|c:abc123", expected: .events([ev("req", 1, .counter)])),
     Row(line: "req:1|c|e:it-false,cn-x", expected: .events([ev("req", 1, .counter)])),
@@ -188,6 +194,15 @@ private let table: [Row] = [
     Row(line: #"{"metric":"a:b","value":1,"kind":"c"}"#, expected: .rejected(.invalidName)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":"yesterday"}"#, expected: .rejected(.invalidTimestamp)),
     Row(line: #"{"metric":"a","value":1,"kind":"c","time":-1}"#, expected: .rejected(.invalidTimestamp)),
+    Row(line: #"{"metric":"a","value":1,"kind":"c","time":0}"#, expected: .events([ev("a", 1, .counter, time: 0)])),
+    Row(
+        line: #"{"metric":"a","value":1,"kind":"c","time":1764410000250}"#,
+        expected: .events([ev("a", 1, .counter, time: 1_764_410_000.25)])
+    ),
+    Row(
+        line: #"{"metric":"a","value":1,"kind":"c","time":"1970-01-01T00:00:00Z"}"#,
+        expected: .events([ev("a", 1, .counter, time: 0)])
+    ),
     // Found by the fuzzer: a date before 1970 is not an event time.
     Row(
         line: #"{"metric":"a","value":1,"kind":"c","time":"1013-11-29T10:00:00Z"}"#,

@@ -253,7 +253,8 @@ import Testing
     @Test func statsdTimestampsAreExplainedAsTheTField() {
         #expect(parseLine("a:1|c|T2026-12-02T04:00:00Z").0 == .rejected(.invalidTimestamp))
         #expect(
-            RejectReason.invalidTimestamp.explanation(in: .statsd) == "the |T field is not unix seconds (|T1764669600)"
+            RejectReason.invalidTimestamp.explanation(in: .statsd)
+                == "the |T field is not whole unix seconds or milliseconds ≥ 0 (|T1764669600 or |T1764669600000)"
         )
     }
 

@@ -232,6 +232,16 @@ final class TestDaemon: @unchecked Sendable {
 
     private var childPIDPath: String { root.appendingPathComponent("daemon.pid").path }
 
+    /// The daemon's own pid: the child of the wrapper's parent when started with a `wrapper`.
+    var daemonPID: Int32? {
+        if let text = try? String(contentsOfFile: childPIDPath, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return pid
+        }
+        return lastPID
+    }
+
     /// SIGTERM (or `signal`), then waits for the exit status.
     @discardableResult
     func stop(signal: Int32 = SIGTERM) -> Int32? {

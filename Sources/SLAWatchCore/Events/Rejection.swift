@@ -49,7 +49,7 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case (.negativeDuration, .json), (.negativeDuration, .csv): return "a timer value is negative"
         case (.invalidTag, .json): return "a label with an empty name"
         case (.invalidTimestamp, .json):
-            return "\"time\" is not an RFC 3339 string or unix seconds (milliseconds above 10¹¹)"
+            return "\"time\" is not an RFC 3339 string or a unix time ≥ 0 (seconds, or milliseconds from 10¹¹)"
         case (.invalidTimestamp, .csv):
             return "the time cell is not an RFC 3339 time, a local date-time or unix seconds"
         case (.invalidTimestamp, .prometheus): return "the timestamp is not unix milliseconds"
@@ -75,7 +75,8 @@ public enum RejectReason: String, Sendable, Codable, Hashable, CaseIterable, Cus
         case .negativeDuration: return "timer (ms) value is negative"
         case .invalidSampleRate: return "sample rate is not a number in (0, 1]"
         case .invalidTag: return "tag without a key"
-        case .invalidTimestamp: return "the |T field is not unix seconds (|T1764669600)"
+        case .invalidTimestamp:
+            return "the |T field is not whole unix seconds or milliseconds ≥ 0 (|T1764669600 or |T1764669600000)"
         case .invalidJSON: return "JSON line is not an object with metric, value and kind"
         case .lineTooLong: return "line longer than max_line_bytes"
         case .futureEvent: return "event time is further in the future than max_future_skew"

@@ -253,13 +253,10 @@ public struct CSVEventParser: Sendable {
         return cells
     }
 
-    /// RFC 3339, a local `YYYY-MM-DD HH:MM:SS` in `zone`, or unix seconds (ms above 10^11).
+    /// RFC 3339, a local `YYYY-MM-DD HH:MM:SS` in `zone`, or a unix time by `EventTime`'s rule.
     static func time(_ s: String, zone: TimeZone?) -> Double? {
-        if let n = Double(s) {
-            guard n.isFinite, n > 0 else { return nil }
-            return n > 1e11 ? n / 1000 : n
-        }
-        guard let t = RFC3339.parse(s, naiveIn: zone), t > 0 else { return nil }
+        if let n = Double(s) { return EventTime.unixSeconds(n) }
+        guard let t = RFC3339.parse(s, naiveIn: zone), t >= 0 else { return nil }
         return t
     }
 }

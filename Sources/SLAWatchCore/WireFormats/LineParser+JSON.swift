@@ -143,10 +143,10 @@ extension LineParser {
         switch decoded.time {
         case nil: time = nil
         case .number(let n):
-            guard n.isFinite, n > 0 else { return .failure(Rejection(.invalidTimestamp)) }
-            time = n > 1e11 ? n / 1000 : n
+            guard let t = EventTime.unixSeconds(n) else { return .failure(Rejection(.invalidTimestamp)) }
+            time = t
         case .text(let s):
-            guard let t = RFC3339.parse(s), t > 0 else { return .failure(Rejection(.invalidTimestamp)) }
+            guard let t = RFC3339.parse(s), t >= 0 else { return .failure(Rejection(.invalidTimestamp)) }
             time = t
         }
         var labels: [String: String] = [:]

@@ -238,7 +238,8 @@ extension LineParser {
                     labelsID = -1
                 }
             case UInt8(ascii: "T"):
-                guard let t = parseNumber(rest), t > 0, t == t.rounded(), t < 1e11 else {
+                // Whole seconds or milliseconds (EventTime), as DogStatsD writes them.
+                guard let n = parseNumber(rest), n == n.rounded(), let t = EventTime.unixSeconds(n) else {
                     return .rejected(.invalidTimestamp)
                 }
                 time = t

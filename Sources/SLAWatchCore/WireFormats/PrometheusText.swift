@@ -129,7 +129,8 @@ public struct PrometheusTextParser: Sendable {
         guard value.isFinite else { return .rejected(.nonFiniteValue) }
         var time: Double?
         if rest.count == 2 {
-            guard let ms = Int64(rest[1]), ms > 0 else { return .rejected(.invalidTimestamp) }
+            // Always milliseconds (the exposition format says so); negative is before 1970.
+            guard let ms = Int64(rest[1]), ms >= 0 else { return .rejected(.invalidTimestamp) }
             time = Double(ms) / 1000
         }
         events.appendFields(
