@@ -138,4 +138,26 @@ func exactQuantile(_ values: [Double], _ q: Double) -> Double {
         let later = engine.status(at: now + 400).first!.value
         #expect(later == nil)
     }
+
+    /// Found by the state fuzz target: a stored sketch whose bins lie far apart made decoding
+    /// allocate every bin in between (6 GB for one damaged bucket). Indexes no finite value can
+    /// have are a decoding error; the extreme ones real values have still decode.
+    @Test func aStoredSketchWithImpossibleBinIndexesIsRefused() throws {
+        // whole weights; zero weight 0; two positive bins: index -1000 (weight 1), then
+        // +2,000,000 further (weight 1); no negative bins.
+        let forged: [UInt8] = [3, 0, 2, 0xCF, 0x0F, 0, 2, 0x80, 0x89, 0x7A, 2, 0]
+        #expect(throws: BucketCodec.DecodeError.self) { try BucketCodec.unpackSketch(forged) }
+        // A bin gap of 2⁶⁴ − 1 trapped converting to Int64 (the daemon crashed at start).
+        let gap: [UInt8] = [3, 0, 1, 0] + Array(repeating: 0xFF, count: 9) + [0x01, 2, 0]
+        #expect(throws: BucketCodec.DecodeError.self) { try BucketCodec.unpackSketch(gap) }
+        // So did a sample count above Int.max.
+        let samples: [UInt8] = [1, 0, 0xFF] + Array(repeating: 0xFF, count: 9) + [0x01]
+        #expect(throws: BucketCodec.DecodeError.self) { try BucketCodec.decode(samples) }
+        #expect(QuantileSketch.indexRange.lowerBound == QuantileSketch.index(1e-9))
+        #expect(QuantileSketch.indexRange.upperBound > 35_000 && QuantileSketch.indexRange.upperBound < 36_000)
+        var extreme = QuantileSketch()
+        for x in [Double.greatestFiniteMagnitude, 1.000001e-9, -1e300, 0] { extreme.add(x) }
+        let back = try BucketCodec.unpackSketch(BucketCodec.packSketch(extreme))
+        #expect(back == extreme)
+    }
 }

@@ -120,6 +120,16 @@ import Testing
         #expect(try LabelMatcher(name: "s", text: "!=GET").matches("POST") == true)
         #expect(try LabelMatcher(name: "s", text: "GET").matches("GET") == true)
         #expect(throws: LabelMatcher.BadRegex.self) { try LabelMatcher(name: "s", text: "=~(") }
+        // Found by the regex fuzz target (Fuzz/corpus/regex/combining-mark): a regex that starts
+        // with a combining mark fuses with `~` into one character; it is still a regex, and
+        // `!~` is still its negation.
+        let combining = try LabelMatcher(name: "s", text: "=~\u{301}k")
+        #expect(combining.op == .matches)
+        #expect(combining.value == "\u{301}k")
+        #expect(combining.matches("\u{301}k"))
+        #expect(!combining.matches("k"))
+        #expect(try LabelMatcher(name: "s", text: "!~\u{301}k").matches("k"))
+        #expect(try LabelMatcher(name: "s", text: "!=\u{301}").op == .notEqual)
     }
 
     @Test func configRules() throws {

@@ -26,15 +26,20 @@ public struct LabelMatcher: Sendable, Hashable {
     /// - Throws: `LabelMatcher.BadRegex` when a regex does not compile.
     public init(name: String, text: String) throws {
         self.name = name
-        if text.hasPrefix("!=") {
+        // The operator is the first two scalars, not the first two characters: a value that
+        // starts with a combining mark (`=~\u{301}…`) would otherwise fuse with `~` into one
+        // character and turn a regex into a literal (found by the regex fuzz target).
+        let scalars = text.unicodeScalars
+        let rest = String(String.UnicodeScalarView(scalars.dropFirst(2)))
+        if scalars.starts(with: "!=".unicodeScalars) {
             op = .notEqual
-            value = String(text.dropFirst(2))
-        } else if text.hasPrefix("=~") {
+            value = rest
+        } else if scalars.starts(with: "=~".unicodeScalars) {
             op = .matches
-            value = String(text.dropFirst(2))
-        } else if text.hasPrefix("!~") {
+            value = rest
+        } else if scalars.starts(with: "!~".unicodeScalars) {
             op = .notMatches
-            value = String(text.dropFirst(2))
+            value = rest
         } else {
             op = .equal
             value = text

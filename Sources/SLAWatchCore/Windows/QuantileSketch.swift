@@ -22,6 +22,9 @@ public struct QuantileSketch: Sendable, Codable {
     static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
     static let logGamma = log(gamma)
     static let minIndexable = 1e-9
+    /// Every bin index a finite value can have: from `minIndexable`'s to the largest double's
+    /// (about −1,036 to 35,500). A stored sketch with an index outside is damaged.
+    public static let indexRange: ClosedRange<Int32> = index(minIndexable)...index(.greatestFiniteMagnitude)
 
     /// Bin weights of positive values; `positive.bins[i]` is bin `positive.offset + i`.
     private(set) var positive = Bins()

@@ -122,8 +122,18 @@ public enum BucketCodec {
             guard n > 0 else { continue }
             var index = unzigzag(try r.varint())
             for _ in 0..<n {
-                index += Int64(try r.varint())
-                guard let k = Int32(exactly: index) else {
+                // A gap that does not fit, or an index that overflows, is damage, not a trap
+                // (found by the state fuzz target).
+                let gap = try r.varint()
+                guard let step = Int64(exactly: gap), case (let next, false) = index.addingReportingOverflow(step)
+                else {
+                    throw DecodeError(description: "sketch bin gap \(gap) out of range at byte \(r.offset)")
+                }
+                index = next
+                // Only indexes a finite value can have: a forged or damaged row with bins far
+                // apart would otherwise allocate every bin in between (found by the state fuzz
+                // target: 6 GB for one bucket).
+                guard let k = Int32(exactly: index), QuantileSketch.indexRange.contains(k) else {
                     throw DecodeError(description: "sketch bin index \(index) out of range at byte \(r.offset)")
                 }
                 sketch.addWeight(bin: k, negative: side == 1, sign * (try r.number(sw & 2 != 0)))
@@ -184,7 +194,11 @@ public enum BucketCodec {
         let flags = try r.byte()
         let whole = try r.byte()
         var a = Aggregate()
-        a.samples = Int(try r.varint())
+        let samples = try r.varint()
+        guard let n = Int(exactly: samples) else {
+            throw DecodeError(description: "sample count \(samples) out of range at byte \(r.offset)")
+        }
+        a.samples = n
         a.count = try r.number(whole & 1 != 0)
         a.sum = try r.number(whole & 2 != 0)
         a.valueSum = try r.number(whole & 4 != 0)

@@ -1,0 +1,3 @@
+// Declarations only (include/libfuzzer.h); the definitions come from libFuzzer, linked by
+// -sanitize=fuzzer.
+#include "libfuzzer.h"
