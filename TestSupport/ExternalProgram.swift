@@ -32,6 +32,8 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let setpriv = ExternalProgram("setpriv", package: "util-linux")
     /// unshare, for private mount namespaces.
     public static let unshare = ExternalProgram("unshare", package: "util-linux")
+    /// Runs a command in another process's mount namespace (fills a test daemon's private tmpfs).
+    public static let nsenter = ExternalProgram("nsenter", package: "util-linux")
     /// Runs a command under other resource limits (`prlimit --nofile=N:N -- CMD`).
     public static let prlimit = ExternalProgram("prlimit", package: "util-linux")
     /// Creates the real users the authorization tests run as.
@@ -50,6 +52,7 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     /// Every program the tests run (the closing list of issue 9, and what `ensure-deps.sh` covers).
     public static let all: [ExternalProgram] = [
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
+        nsenter,
         useradd, userdel, groupadd, groupdel,
     ]
 

@@ -33,6 +33,7 @@ need systemd-journald systemd
 need setpriv util-linux
 need unshare util-linux
 need prlimit util-linux
+need nsenter util-linux
 need useradd passwd
 need userdel passwd
 need groupadd passwd

@@ -102,6 +102,15 @@ public actor EngineActor {
         var e = entry
         e.accepted = max(0, e.accepted - late)
         pendingLedger.append(e)
+        fileCommitsInFlight += 1
+        defer {
+            fileCommitsInFlight -= 1
+            if fileCommitsInFlight == 0 {
+                let waiters = fileCommitWaiters
+                fileCommitWaiters = []
+                for w in waiters { w.resume() }
+            }
+        }
         try await commit()
         return late
     }
@@ -286,8 +295,19 @@ public actor EngineActor {
     /// Every objective's alert state as of the last evaluation (cheap: no SLI computation).
     public func states() -> [AlertState] { engine.alertStates }
 
-    /// Every objective's standing as of the last evaluation.
-    public func status() -> [Engine.Status] { engine.status(at: clock()) }
+    /// Every objective's standing as of the last evaluation. While a drop file's commit is in
+    /// flight (its events are merged into the live windows, the transaction not yet durable),
+    /// the answer waits for it: status never shows a file's events before its commit.
+    public func status() async -> [Engine.Status] {
+        while fileCommitsInFlight > 0 {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in fileCommitWaiters.append(c) }
+        }
+        return engine.status(at: clock())
+    }
+
+    /// Drop-file commits under way, and the status requests waiting for them.
+    private var fileCommitsInFlight = 0
+    private var fileCommitWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// The objective named `name`.
     public func objective(named name: String) -> Objective? { engine.objective(named: name) }

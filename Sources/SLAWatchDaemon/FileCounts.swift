@@ -28,6 +28,22 @@ public final class FileCounts: Sendable {
         public var stuck = 0
         /// Reads interrupted and retried (reload, changed while read, store error).
         public var retried = 0
+
+        /// All zero.
+        public init() {}
+
+        /// Reads a reply; a count an older daemon did not send is 0.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func count(_ key: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+            processed = try count(.processed)
+            failed = try count(.failed)
+            recovered = try count(.recovered)
+            repeats = try count(.repeats)
+            vanished = try count(.vanished)
+            stuck = try count(.stuck)
+            retried = try count(.retried)
+        }
     }
 
     private let counts = Mutex(Snapshot())

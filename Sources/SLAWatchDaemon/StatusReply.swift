@@ -48,8 +48,9 @@ public struct StatusReply: Sendable, Codable {
     public var queuedEvents: Int
     /// See `queuedEvents`.
     public var queuedEventsPeak: Int
-    /// The descriptor limit and the connection caps derived from it.
-    public var limits: Limits
+    /// The descriptor limit and the connection caps derived from it (`nil` in a reply from a
+    /// daemon older than them).
+    public var limits: Limits?
 
     /// The caps on what clients can hold (`DescriptorBudget`), and how often they were hit.
     public struct Limits: Sendable, Codable, Equatable {
@@ -97,7 +98,7 @@ public struct StatusReply: Sendable, Codable {
         journalDropped: Int,
         files: FileCounts.Snapshot,
         queued: (now: Int, peak: Int) = (0, 0),
-        limits: Limits = Limits()
+        limits: Limits? = nil
     ) {
         version = SLAWatchVersion.current
         self.pid = pid
@@ -227,6 +228,12 @@ extension StatusReply {
         out.append(
             "drop files: \(f.processed) processed (\(f.repeats) repeat(s)), \(f.failed) failed, \(f.recovered) recovered, \(f.vanished) vanished, \(f.stuck) stuck"
         )
+        if let l = r.limits {
+            out.append(
+                "connections: \(r.connections) of \(l.connections) open, \(r.connectionsRefused) refused; control \(l.controlConnections) at most, \(l.controlRefused) refused; descriptor limit \(l.descriptors)"
+                    + (l.acceptBackoffs > 0 ? ", accept paused \(l.acceptBackoffs) time(s)" : "")
+            )
+        }
         if r.journalDropped > 0 { out.append("journal: \(r.journalDropped) entries dropped (queue full)") }
         return out.joined(separator: "\n")
     }

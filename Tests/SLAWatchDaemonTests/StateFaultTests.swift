@@ -14,6 +14,7 @@ private func objectives(_ id: String) -> String {
         objectives:
           - {name: a-\(id), metric: fa.\(id), sli: count, window: 1h, direction: at_most, baseline: 1e12, nodata: ok}
           - {name: b-\(id), metric: fb.\(id), sli: count, window: 1h, direction: at_most, baseline: 1e12, nodata: ok}
+          - {name: c-\(id), metric: fc.\(id), group_by: [k], max_instances: 5000, sli: count, window: 1h, direction: at_most, baseline: 1e12, nodata: ok}
     """
 }
 
@@ -134,5 +135,43 @@ struct StateFaultTests {
             #expect(entries.count == 1)
             #expect(entries.first?["PRIORITY"] == "4")
         }
+    }
+
+    /// A full disk under the state file: a #sync is answered "error … commit failed" (nothing
+    /// acknowledged that is not durable), and once space is back the commits succeed again, with
+    /// one "writes its state again" entry.
+    @Test(.enabled(if: getuid() == 0 && ExternalProgram.unshare.isInstalled && TestJournal.isAvailable))
+    func aFullDiskRefusesAcknowledgementsAndOneEntrySaysWhenWritesRecover() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        let state = daemon.root.appendingPathComponent("state").path
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        // The daemon in a mount namespace of its own, its state on a 4 MiB tmpfs.
+        try daemon.start(wrapper: [
+            try ExternalProgram.unshare.path(), "-m", "--propagation", "private", try ExternalProgram.sh.path(), "-c",
+            "mount -t tmpfs -o size=4m tmpfs \(state) && exec \"$@\"", "sh",
+        ])
+        defer { daemon.stop() }
+        let pid = try #require(daemon.daemonPID)
+        #expect(try daemon.push(["fa.\(id):1|c"]).0 == 0)
+        func inside(_ command: String) throws -> Int32 {
+            try sh(.nsenter, ["-t", "\(pid)", "-m", try ExternalProgram.sh.path(), "-c", command]).0
+        }
+        // Fill it.
+        _ = try inside("dd if=/dev/zero of=\(state)/filler bs=64k 2>/dev/null; sync")
+        // 2,000 new instances: a transaction far larger than the WAL it could reuse.
+        let (rc, out, _) = try daemon.push((0..<2000).map { "fc.\(id):1|c|#k:\($0)" })
+        #expect(rc != 0, "a #sync on a full disk was acknowledged: \(out)")
+        // Space again: the next commits succeed, said once.
+        #expect(try inside("rm -f \(state)/filler") == 0)
+        #expect(waitUntil(10) { (try? daemon.push(["fa.\(id):1|c"]))?.0 == 0 })
+        #expect(
+            waitUntil(10) {
+                (try? journalEntries(["MESSAGE_ID=\(MessageID.storeRecovered)", "_PID=\(pid)"]))?.count == 1
+            }
+        )
+        let entry = try journalEntries(["MESSAGE_ID=\(MessageID.storeRecovered)", "_PID=\(pid)"]).first
+        #expect(Int(entry?["SLAWATCH_FAILURES"] ?? "") ?? 0 >= 1)
+        #expect(entry?["PRIORITY"] == "5")
     }
 }

@@ -122,5 +122,45 @@ struct StatusCommandTests {
         )
         #expect(text.contains("slawatch 9.9.9, pid 42, up 1h, not evaluated yet, 3 commit(s)"))
         #expect(text.contains("rejected by reason: invalid_value 1"))
+        // A reply from a daemon before the limits and the vanished count: zero, no limits line.
+        #expect(reply.files.vanished == 0)
+        #expect(reply.limits == nil)
+        #expect(!text.contains("connections:"))
+    }
+
+    @Test func limitsAreRendered() throws {
+        var reply = StatusReply(
+            pid: 1,
+            startedAt: 0,
+            lastEvaluation: nil,
+            commits: 0,
+            objectives: [],
+            sources: [:],
+            rejectedBySource: [:],
+            connections: 12,
+            connectionsRefused: 76,
+            datagrams: 0,
+            datagramsTooLong: 0,
+            journalWritten: 0,
+            journalDropped: 0,
+            files: FileCounts.Snapshot(),
+            limits: StatusReply.Limits(
+                descriptors: 1024,
+                connections: 863,
+                controlConnections: 57,
+                controlRefused: 2,
+                acceptBackoffs: 0
+            )
+        )
+        reply.files.vanished = 1
+        let text = try StatusReply.decode(reply.json).text(now: 60)
+        #expect(
+            text.contains(
+                "connections: 12 of 863 open, 76 refused; control 57 at most, 2 refused; descriptor limit 1024"
+            )
+        )
+        #expect(text.contains(" 1 vanished, "))
+        reply.limits?.acceptBackoffs = 3
+        #expect(reply.text(now: 60).contains("descriptor limit 1024, accept paused 3 time(s)"))
     }
 }
