@@ -19,6 +19,7 @@ descriptors, RSS and CPU over time, then asserting its bounds:
 Exits 1 when a bound does not hold.
 """
 import argparse
+import daemon_control
 import json
 import os
 import signal
@@ -62,18 +63,8 @@ pid = proc.pid
 failures = []
 
 
-def status(timeout=5):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(control)
-    s.sendall(b"status\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return json.loads(data)
+def status():
+    return daemon_control.status(control)
 
 
 def fds():

@@ -17,6 +17,7 @@ written exactly once (one episode, one breach entry: read from the tests' own jo
 scripts/test-journal.sh). Exits 1 when a check fails.
 """
 import argparse
+import daemon_control
 import json
 import os
 import random
@@ -70,17 +71,7 @@ lock = threading.Lock()
 
 
 def status():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(control)
-    s.sendall(b"status\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return json.loads(data)
+    return daemon_control.status(control)
 
 
 def start():
