@@ -9,11 +9,15 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public let name: String
     /// The Debian package that installs it.
     public let package: String
+    /// Looked up in the system's directories only (`/usr/bin`, `/bin`, …), not in `PATH`: for
+    /// programs run as another user, who cannot reach a per-user install (pyenv under /root).
+    public let systemOnly: Bool
 
     /// Creates a description of an external program.
-    public init(_ name: String, package: String) {
+    public init(_ name: String, package: String, systemOnly: Bool = false) {
         self.name = name
         self.package = package
+        self.systemOnly = systemOnly
     }
 
     /// OpenBSD netcat by its own name (`nc` may be netcat-traditional, which has no `-U`).
@@ -44,6 +48,16 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let groupadd = ExternalProgram("groupadd", package: "passwd")
     /// Removes it afterwards.
     public static let groupdel = ExternalProgram("groupdel", package: "passwd")
+    /// Python 3 of the system, which the users the authorization tests create can run.
+    public static let systemPython3 = ExternalProgram("python3", package: "python3", systemOnly: true)
+    /// Files moved, removed, read and listed as those users.
+    public static let mv = ExternalProgram("mv", package: "coreutils")
+    /// See `mv`.
+    public static let rm = ExternalProgram("rm", package: "coreutils")
+    /// See `mv`.
+    public static let cat = ExternalProgram("cat", package: "coreutils")
+    /// See `mv`.
+    public static let ls = ExternalProgram("ls", package: "coreutils")
     /// A POSIX shell.
     public static let sh = ExternalProgram("sh", package: "dash")
     /// bash, for `scripts/test-journal.sh`.
@@ -53,7 +67,7 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let all: [ExternalProgram] = [
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
-        useradd, userdel, groupadd, groupdel,
+        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls,
     ]
 
     /// `name (Debian package package)`.
@@ -62,15 +76,16 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     /// The absolute path of the program.
     /// - Throws: `MissingProgram` naming the Debian package when it is not installed.
     public func path() throws(MissingProgram) -> String {
-        if let found = Self.lookup(name) { return found }
+        if let found = Self.lookup(name, systemOnly: systemOnly) { return found }
         throw MissingProgram(program: self)
     }
 
     /// Whether the program is installed.
-    public var isInstalled: Bool { Self.lookup(name) != nil }
+    public var isInstalled: Bool { Self.lookup(name, systemOnly: systemOnly) != nil }
 
-    private static func lookup(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    private static func lookup(_ name: String, systemOnly: Bool = false) -> String? {
+        let system = "/usr/local/bin:/usr/bin:/bin"
+        let path = systemOnly ? system : ProcessInfo.processInfo.environment["PATH"] ?? system
         let dirs =
             path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/lib/systemd", "/lib/systemd"]
         for dir in dirs where !dir.isEmpty {

@@ -38,6 +38,10 @@ need useradd passwd
 need userdel passwd
 need groupadd passwd
 need groupdel passwd
+need mv coreutils
+need rm coreutils
+need cat coreutils
+need ls coreutils
 need mount mount
 need bash bash
 need sh dash

@@ -19,7 +19,7 @@ struct RealUserTests {
         for u in [a, b] {
             let (rc, _, err) = try sh(
                 .useradd,
-                ["-M", "-N", "-g", g, "-d", "/nonexistent", "-s", "/usr/sbin/nologin", u]
+                ["-M", "-N", "-g", g, u]
             )
             #expect(rc == 0, "useradd \(u): \(err)")
         }
@@ -81,7 +81,7 @@ struct RealUserTests {
                 ofItemAtPath: daemon.root.appendingPathComponent("state").path
             )
             // The system interpreter: a per-user one (pyenv under /root) is not reachable by them.
-            let python = "/usr/bin/python3"
+            let python = try ExternalProgram.systemPython3.path()
 
             // Stream: a's own line counts, b's metric is refused on its line.
             let stream = """
@@ -131,17 +131,24 @@ struct RealUserTests {
             // Sticky: a's file (an ignored name, so it stays) cannot be renamed or deleted by b.
             let part = "\(drop)/a-\(id).part"
             #expect(try run(as: a, group: g, try ExternalProgram.sh.path(), ["-c", "echo x > \(part)"]).0 == 0)
-            let (mvrc, _, mverr) = try run(as: b, group: g, "/bin/mv", [part, "\(drop)/stolen-\(id).statsd"])
+            let (mvrc, _, mverr) = try run(
+                as: b,
+                group: g,
+                try ExternalProgram.mv.path(),
+                [part, "\(drop)/stolen-\(id).statsd"]
+            )
             #expect(mvrc != 0 && mverr.contains("Operation not permitted"), "mv as b: \(mvrc) \(mverr)")
-            let (rmrc, _, _) = try run(as: b, group: g, "/bin/rm", ["-f", part])
+            let (rmrc, _, _) = try run(as: b, group: g, try ExternalProgram.rm.path(), ["-f", part])
             #expect(rmrc != 0)
             #expect(fm.fileExists(atPath: part))
 
             // Neither reads the daemon's state or the archived files.
             let state = daemon.root.appendingPathComponent("state/state.sqlite").path
-            #expect(try run(as: a, group: g, "/bin/cat", [state]).0 != 0)
-            #expect(try run(as: a, group: g, "/bin/ls", ["\(drop)/processed"]).0 != 0)
-            #expect(try run(as: b, group: g, "/bin/cat", ["\(drop)/processed/b-\(id).statsd"]).0 != 0)
+            #expect(try run(as: a, group: g, try ExternalProgram.cat.path(), [state]).0 != 0)
+            #expect(try run(as: a, group: g, try ExternalProgram.ls.path(), ["\(drop)/processed"]).0 != 0)
+            #expect(
+                try run(as: b, group: g, try ExternalProgram.cat.path(), ["\(drop)/processed/b-\(id).statsd"]).0 != 0
+            )
         }
     }
 }
