@@ -1,4 +1,8 @@
 import Foundation
+import SLAWatchCore
+import SLAWatchStore
+import SLAWatchTestSupport
+import Synchronization
 import Testing
 
 @testable import SLAWatchDaemon
@@ -119,5 +123,61 @@ import Testing
         let soft = DescriptorBudget.raiseSoftLimit()
         #expect(soft == Int(clamping: min(rl.rlim_max, rlim_t(1 << 20))) || soft == Int(clamping: rl.rlim_cur))
         #expect(soft >= Int(clamping: rl.rlim_cur))
+    }
+}
+
+/// The owner race (issue 12): a file judged by its name and then swapped, between that check and
+/// the open, for a file of a producer with fewer rights is never read with the first one's
+/// rights. Deterministic: the swap runs at the seam between check and open.
+@Suite struct DropOwnerRaceTests {
+    @Test(.enabled(if: getuid() == 0)) func aFileSwappedBetweenCheckAndOpenIsReadWithItsOwnRights() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-race-\(runID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var drop = try DropDirectory(path: dir + "/drop")
+        let objectives = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: a, metric: a.x, sli: count, window: 30d, direction: at_most, baseline: 1e12, nodata: ok}
+                  - {name: b, metric: b.x, sli: count, window: 30d, direction: at_most, baseline: 1e12, nodata: ok}
+            """,
+            file: "o.yaml"
+        )
+        let store = try StateStore(path: dir + "/state.sqlite")
+        let actor = EngineActor(
+            engine: Engine(objectives: objectives),
+            store: store,
+            clock: { Date().timeIntervalSince1970 }
+        )
+        let nobody = try #require(getpwnam("nobody")?.pointee)
+        let policy = PeerPolicy(Authorization(users: ["nobody": ["a.*"]]))
+        // Root's file (root may write every metric) is what the check sees.
+        let name = "x.statsd"
+        try "a.x:1|c\n".write(toFile: drop.path + "/" + name, atomically: false, encoding: .utf8)
+        // nobody's file, which names a metric nobody may not write, is what the open finds.
+        let evil = drop.path + "/.evil"
+        try "b.x:5|c\n".write(toFile: evil, atomically: false, encoding: .utf8)
+        #expect(chown(evil, nobody.pw_uid, nobody.pw_gid) == 0)
+        let swapped = Atomic<Bool>(false)
+        let target = drop.path + "/" + name
+        drop.betweenCheckAndOpen = { _ in
+            if !swapped.exchange(true, ordering: .relaxed) { rename(evil, target) }
+        }
+        let first = await drop.process(name, actor: actor, policy: policy)
+        #expect(first == .retry(reason: "\(name) was replaced while it was opened; it will be read again"))
+        #expect(await actor.status().allSatisfy { ($0.value ?? 0) == 0 })
+        // Read again: judged by its real owner, nobody: b.x is refused, nothing is counted.
+        let second = await drop.process(name, actor: actor, policy: policy)
+        guard case .processed(let report) = second else {
+            Issue.record("expected the file to be processed, got \(second)")
+            return
+        }
+        #expect(report.accepted == 0)
+        #expect(report.rejections == [.unauthorized: 1])
+        let values = Dictionary(uniqueKeysWithValues: await actor.status().map { ($0.objective, $0.value ?? 0) })
+        #expect(values == ["a": 0, "b": 0])
     }
 }

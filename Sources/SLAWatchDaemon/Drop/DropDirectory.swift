@@ -22,6 +22,9 @@ public struct DropDirectory: Sendable {
     public let settings: DropSettings
     /// Bytes read per `read(2)`: the memory a file costs beyond its parsed batch.
     static let chunkBytes = 1 << 20
+    /// Runs between the checks of a file's name and its `open(2)` (`nil` outside tests): where a
+    /// test swaps the file, as a racing producer would.
+    var betweenCheckAndOpen: (@Sendable (_ name: String) -> Void)?
 
     /// Creates the directory and its `processed/` and `failed/` directories if missing.
     /// - Throws: the file system error when they cannot be created.

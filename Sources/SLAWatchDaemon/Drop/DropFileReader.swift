@@ -24,6 +24,7 @@ extension DropDirectory {
         guard let format = DropFileFormat.of(fileName: name, csv: settings.csv) else {
             return fail(name, DropFileFormat.unknownExtension(name))
         }
+        betweenCheckAndOpen?(name)
         let fd: Int32
         do throws(PosixError) { fd = try Posix.open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) } catch {
             if error.code == ENOENT { return .vanished }
