@@ -127,9 +127,11 @@ while True:
         if time.time() > deadline or proc.poll() is not None:
             sys.exit(f"daemon did not start; see {root}/daemon.log")
         time.sleep(0.1)
-limits = status()["limits"]
-print(f"hostile: daemon pid {pid}, RLIMIT_NOFILE {limits['descriptors']}, stream cap {limits['connections']}, "
-      f"control cap {limits['controlConnections']}, {fds()} fds and {rss_mib():.1f} MiB at start")
+# A daemon before the descriptor budget has no "limits" (the script still runs against it).
+limits = status().get("limits", {})
+print(f"hostile: daemon pid {pid}, RLIMIT_NOFILE {limits.get('descriptors', '?')}, "
+      f"stream cap {limits.get('connections', '?')}, control cap {limits.get('controlConnections', '?')}, "
+      f"{fds()} fds and {rss_mib():.1f} MiB at start")
 base_rss = rss_mib()
 
 # idle: more connections than descriptors
