@@ -62,9 +62,11 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Datagram socket: the longest accepted datagram in bytes; longer ones are dropped whole.
     /// Default 65536 (the same as `max_line_bytes` unless set).
     public var maxDatagramBytes: Int
-    /// Stream connections idle this many seconds are closed. Default 60.
+    /// A stream connection that completes no line for this many seconds (or leaves its answers
+    /// unread that long) is closed. Default 60.
     public var idleTimeout: Double
-    /// Concurrent stream connections; further ones are closed at once and counted. Default 1024.
+    /// Concurrent stream connections; further ones are closed at once and counted. Default 1024,
+    /// lowered at start to what `RLIMIT_NOFILE` leaves (`DescriptorBudget`).
     public var maxConnections: Int
     /// Events parsed but not yet in the engine, at most (`max_queued_events`, default 500,000:
     /// about 25 MB). Above it the daemon stops reading the sockets until the engine catches up:
