@@ -10,8 +10,8 @@ descriptors, RSS and CPU over time, then asserting its bounds:
   idle       1,100 idle connections (more than the limit): descriptors stay under the limit,
              the daemon does not spin (CPU < 30 % of a core), status answers, a drop file is
              read (not failed), and a producer is served once the idle ones time out
-  noread     20 clients send #sync lines and never read the answers for 8 s: RSS grows less
-             than 64 MiB, each is closed
+  noread     20 clients send #sync lines and never read the answers for 8 s: RSS flat in the
+             second half and less than 128 MiB above the start, each is closed
   drip       50 clients drip one byte every 0.5 s without a newline: all closed within
              idle_timeout + 2 s
   dgram      200,000 datagrams of 5 lines: every line counted (no loss), RSS bounded
@@ -85,6 +85,8 @@ def cpu():
 
 def sample(label, seconds, every=0.5):
     """Prints descriptors, RSS and CPU share every `every` s; returns the peaks."""
+    global rss_series
+    rss_series = []
     peak_fd, peak_rss, peak_cpu = 0, 0.0, 0.0
     last = cpu()
     for _ in range(int(seconds / every)):
@@ -94,6 +96,7 @@ def sample(label, seconds, every=0.5):
         last = now
         f, r = fds(), rss_mib()
         peak_fd, peak_rss, peak_cpu = max(peak_fd, f), max(peak_rss, r), max(peak_cpu, share)
+        rss_series.append(r)
         print(f"  {label:7s} fds {f:5d}  rss {r:7.1f} MiB  cpu {share * 100:5.1f} %", flush=True)
     return peak_fd, peak_rss, peak_cpu
 
@@ -213,7 +216,13 @@ _, peak_rss, _ = sample("noread", 8)
 stop.set()
 for t in threads:
     t.join()
-check(peak_rss - before < 64, f"RSS grows less than 64 MiB ({before:.0f} → peak {peak_rss:.0f} MiB)")
+# Bounded: once the answers pass 64 KiB nothing more is read from these clients, so RSS stops
+# growing (the old daemon grew ~15 MiB a second until it was out of memory); what it reaches
+# depends on what was in flight (the machine's load), so the bound is generous.
+half = len(rss_series) // 2
+late_growth = max(rss_series[half:]) - max(rss_series[:half])
+check(late_growth < 16, f"RSS flat in the second half ({max(rss_series[:half]):.0f} → {max(rss_series[half:]):.0f} MiB)")
+check(peak_rss - before < 128, f"RSS grows less than 128 MiB ({before:.0f} → peak {peak_rss:.0f} MiB)")
 check(closed[0] == 20, f"every never-reading client is closed ({closed[0]} of 20)")
 
 # drip: one byte every 0.5 s, never a newline
