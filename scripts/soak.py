@@ -161,11 +161,23 @@ for round_ in range(args.kills):
     if any(n.endswith(".statsd") for n in os.listdir(drop)):
         with_files += 1
 
-# The last start: every file left in the drop directory is read.
+# The last start: every file left in the drop directory is read. A long soak leaves thousands
+# (producers write faster than a daemon killed every second reads): wait while the backlog
+# shrinks, and give up only after 60 s without progress.
 proc = start()
-deadline = time.time() + 120
-while time.time() < deadline and any(n.endswith(".statsd") for n in os.listdir(drop)):
-    time.sleep(0.2)
+
+
+def backlog():
+    return sum(1 for n in os.listdir(drop) if n.endswith(".statsd"))
+
+
+left, progress = backlog(), time.time()
+while left and time.time() - progress < 60:
+    time.sleep(0.5)
+    now_left = backlog()
+    if now_left < left:
+        left, progress = now_left, time.time()
+print(f"  drained the drop directory: {left} file(s) left")
 time.sleep(0.5)
 st = status()
 values = {o["objective"]: o.get("value") or 0 for o in st["objectives"]}
