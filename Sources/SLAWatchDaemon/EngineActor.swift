@@ -62,7 +62,6 @@ public actor EngineActor {
     private var fileGeneration = 0
     private var openFile: Int?
     private var stagedAccepted = 0
-    private var pendingLedger: [LedgerEntry] = []
 
     /// Opens a drop file: until `commitFile` or `abortFile`, `stage` puts its events where
     /// evaluation, status and snapshots do not see them (`Engine.beginStaging()`), so the file
@@ -87,21 +86,19 @@ public actor EngineActor {
         return r
     }
 
-    /// Merges the open file's staged events into the live windows and commits them together with
-    /// the file's ledger entry, in one transaction.
+    /// Commits the open file's staged events together with its ledger entry, in one transaction
+    /// of their own, and only then merges them into the live windows: evaluation and `status`
+    /// never see a file's events before they are durable, and a write that fails leaves nothing
+    /// of the file anywhere (memory, store or ledger), so it is simply read again.
+    ///
+    /// The file's write waits for a write in flight to end and holds the store meanwhile
+    /// (`#sync`s wait behind it and are answered by the next write); socket traffic keeps flowing
+    /// into the live windows.
     /// - Returns: how many staged events turned too late while the file was read (not counted).
-    /// - Throws: `FileInterrupted` (nothing merged, nothing recorded); or the store's error, in
-    ///   which case the events and the ledger entry stay in memory and go into the next commit
-    ///   that succeeds, together (`commitPending()`), so the caller must not read the file again.
+    /// - Throws: `FileInterrupted` (nothing merged, nothing recorded); or the store's error
+    ///   (nothing merged, nothing recorded: read the file again later).
     public func commitFile(_ entry: LedgerEntry, file: Int) async throws -> Int {
         guard openFile == file, engine.isStaging else { throw FileInterrupted() }
-        openFile = nil
-        let late = engine.commitStaging(now: clock())
-        acceptedTotal += stagedAccepted - late
-        if late > 0 { rejectedByReason[.tooLate, default: 0] += late }
-        var e = entry
-        e.accepted = max(0, e.accepted - late)
-        pendingLedger.append(e)
         fileCommitsInFlight += 1
         defer {
             fileCommitsInFlight -= 1
@@ -111,8 +108,61 @@ public actor EngineActor {
                 for w in waiters { w.resume() }
             }
         }
-        try await commit()
+        if writeInFlight {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in storeHandoffs.append(c) }
+        } else {
+            writeInFlight = true
+        }
+        // This task holds the store now (`writeInFlight`): a reload waits for the file's commit.
+        guard openFile == file, engine.isStaging else {
+            releaseStore()
+            throw FileInterrupted()
+        }
+        openFile = nil
+        let now = clock()
+        let preview = engine.stagedCommitPreview(now: now)
+        var e = entry
+        e.accepted = max(0, e.accepted - preview.late)
+        takes += 1
+        let take = takes
+        unconfirmedLedger.append((take, e))
+        let batch = StoreBatch(
+            instances: preview.changes,
+            full: false,
+            periodResults: [],
+            gaugeLevels: preview.levels,
+            ledger: [e]
+        )
+        let failure: Error? = await withCheckedContinuation { (c: CheckedContinuation<Error?, Never>) in
+            writer.submit(batch, keepOnFailure: false) { error in c.resume(returning: error) }
+        }
+        if let failure {
+            engine.discardStaging()
+            unconfirmedLedger.removeAll { $0.take == take }
+            noteWrite(take, ok: false)
+            releaseStore()
+            throw failure
+        }
+        let late = engine.commitStaging(now: now)
+        acceptedTotal += stagedAccepted - late
+        if late > 0 { rejectedByReason[.tooLate, default: 0] += late }
+        noteWrite(take, ok: true)
+        releaseStore()
         return late
+    }
+
+    /// Drop-file commits waiting for the store (each resumed holding it).
+    private var storeHandoffs: [CheckedContinuation<Void, Never>] = []
+
+    /// Ends a hold of the store: the next waiting drop file takes it over, or it is free and the
+    /// `#sync`s that came meanwhile start their write.
+    private func releaseStore() {
+        if !storeHandoffs.isEmpty {
+            storeHandoffs.removeFirst().resume()
+            return
+        }
+        writeInFlight = false
+        startWriteIfIdle()
     }
 
     /// Drops the open file's staged events (a read error, shutdown halfway through a file).
@@ -122,15 +172,11 @@ public actor EngineActor {
         openFile = nil
     }
 
-    /// Retries a commit that `commitFile` could not make.
-    /// - Throws: the store's error.
-    public func commitPending() async throws { try await commit() }
-
     /// The ledger entry of this very file (same device, inode, size, mtime and content), also
     /// when its commit is still pending; `nil` when it was never ingested.
     /// - Throws: the store's read error: the caller must not take it for "never ingested".
     public func ledgerEntry(sameFileAs e: LedgerEntry) throws -> LedgerEntry? {
-        if let p = (pendingLedger + unconfirmedLedger.map(\.entry)).first(where: {
+        if let p = unconfirmedLedger.map(\.entry).first(where: {
             $0.device == e.device && $0.inode == e.inode && $0.size == e.size
                 && $0.mtimeNanoseconds == e.mtimeNanoseconds && $0.contentHash == e.contentHash
         }) {
@@ -149,7 +195,7 @@ public actor EngineActor {
     /// - Throws: the store's read error (never taken for "none").
     public func ledgerEntry(contentHash: String) throws -> LedgerEntry? {
         try store.ledgerEntry(contentHash: contentHash)
-            ?? (unconfirmedLedger.map(\.entry) + pendingLedger).first { $0.contentHash == contentHash }
+            ?? unconfirmedLedger.map(\.entry).first { $0.contentHash == contentHash }
     }
 
     /// Deletes ledger entries older than `seconds`.
@@ -180,12 +226,10 @@ public actor EngineActor {
             full: full,
             periodResults: pendingPeriodResults,
             gaugeLevels: full ? engine.persistedLevels : engine.takeDirtyGaugeLevels(),
-            ledger: pendingLedger
+            ledger: []
         )
         if full { _ = engine.takeDirtyGaugeLevels() }
-        unconfirmedLedger += pendingLedger.map { (takes, $0) }
         pendingPeriodResults = []
-        pendingLedger = []
         return (batch, takes)
     }
 
@@ -274,7 +318,8 @@ public actor EngineActor {
         return recovery
     }
 
-    private func writeFinished(_ take: Int, ok: Bool) {
+    /// Counts a write's outcome: a success confirms its take and ends a run of failures.
+    private func noteWrite(_ take: Int, ok: Bool) {
         if ok {
             confirm(take)
             if let f = failingWrites { recovery = (f.count, f.since) }
@@ -282,11 +327,14 @@ public actor EngineActor {
         } else {
             if let f = failingWrites { failingWrites = (f.count + 1, f.since) } else { failingWrites = (1, clock()) }
         }
-        writeInFlight = false
+    }
+
+    private func writeFinished(_ take: Int, ok: Bool) {
+        noteWrite(take, ok: ok)
         // Syncs came while the write was in flight: the producer syncs faster than the store
         // writes, so the next write waits out the interval and answers more of them at once.
         if !commitWaiters.isEmpty, let start = lastWriteStart { throttledUntil = start + Self.minWriteInterval }
-        startWriteIfIdle()
+        releaseStore()
     }
 
     /// `max_series` once, the first time it refused a series.
@@ -334,7 +382,12 @@ public actor EngineActor {
     /// Replaces the objectives (SIGHUP). Unchanged objectives keep their state and windows;
     /// edited ones keep their alert state and, when their data fingerprint is unchanged, their
     /// windows; the next evaluation judges them by the new definition.
-    public func reload(objectives: [Objective], maxFutureSkew: Double) -> ReloadSummary {
+    /// A drop file's commit under way is waited for first (its events are merged into the
+    /// engine this replaces once durable).
+    public func reload(objectives: [Objective], maxFutureSkew: Double) async -> ReloadSummary {
+        while fileCommitsInFlight > 0 {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in fileCommitWaiters.append(c) }
+        }
         var summary = ReloadSummary()
         let old = Dictionary(uniqueKeysWithValues: engine.objectives.map { ($0.name, $0) })
         let newNames = Set(objectives.map(\.name))

@@ -18,6 +18,8 @@ public final class StoreWriter: @unchecked Sendable {
     private let clock: @Sendable () -> Double
     private let condition = NSCondition()
     private var queued: StoreBatch?
+    /// Whether the queued batch is kept for the next write when its write fails.
+    private var queuedKept = true
     private var waiting: [Completion] = []
     private var retained: StoreBatch?
     private var stopped = false
@@ -71,9 +73,19 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Queues a batch; `completion` is called on the writer thread once it is durable or failed.
-    public func submit(_ batch: StoreBatch, completion: @escaping Completion) {
+    /// - Parameter keepOnFailure: `false` for a batch that must not outlive a failed write (a
+    ///   drop file's, which is read again instead): the next write holds only what was kept
+    ///   before it. Such a batch is submitted alone, while nothing else is queued (the engine
+    ///   actor holds the store for it).
+    public func submit(_ batch: StoreBatch, keepOnFailure: Bool = true, completion: @escaping Completion) {
         condition.lock()
-        if queued == nil { queued = batch } else { queued!.absorb(batch) }
+        if queued == nil {
+            queued = batch
+            queuedKept = keepOnFailure
+        } else {
+            queued!.absorb(batch)
+            queuedKept = queuedKept && keepOnFailure
+        }
         waiting.append(completion)
         condition.signal()
         condition.unlock()
@@ -133,10 +145,13 @@ public final class StoreWriter: @unchecked Sendable {
                 for w in late { w(Stopped()) }
                 return
             }
+            let before = retained
             var batch = retained ?? StoreBatch()
             batch.absorb(next)
+            let keep = queuedKept
             let waiters = waiting
             queued = nil
+            queuedKept = true
             waiting = []
             writing = true
             condition.unlock()
@@ -149,7 +164,7 @@ public final class StoreWriter: @unchecked Sendable {
             condition.lock()
             writing = false
             if let failure {
-                retained = batch
+                retained = keep ? batch : before
                 _failures += 1
                 _lastError = "\(failure)"
             } else {

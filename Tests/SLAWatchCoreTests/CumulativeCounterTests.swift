@@ -62,6 +62,33 @@ import Testing
         #expect(b.status(at: 260).first?.value == 50)
     }
 
+    /// A drop file is written before it is merged: the preview holds the file's events and
+    /// bases while the live engine shows none of them; a commit after it gives the same buckets.
+    @Test func aStagedFilesPreviewLeavesTheLiveWindowsAlone() {
+        var e = engine()
+        _ = e.ingest(sample(100, at: 100) + sample(1, at: 100, code: "500"), now: 100)
+        _ = e.takeChanges()
+        _ = e.takeDirtyGaugeLevels()
+        e.beginStaging()
+        _ = e.ingest(EventBatch(sample(160, at: 150) + sample(7, at: 150, code: "404")), now: 150, staged: true)
+        let preview = e.stagedCommitPreview(now: 160)
+        #expect(preview.late == 0)
+        // The window's buckets with the file's +60 merged in; the new series' base (7) and the
+        // moved one (160).
+        #expect(preview.changes.map(\.objective) == ["requests"])
+        #expect(preview.changes.first?.buckets.reduce(0) { $0 + $1.aggregate.sum } == 60)
+        #expect(preview.levels.values.sorted() == [7, 160])
+        // Nothing of it is live yet: status, changes and levels are as before the file.
+        #expect(e.status(at: 160).first?.value == 0)
+        #expect(e.isStaging)
+        e.commitStaging(now: 160)
+        #expect(e.status(at: 160).first?.value == 60)
+        let after = e.takeChanges()
+        #expect(after.first?.buckets.map(\.id) == preview.changes.first?.buckets.map(\.id))
+        #expect(after.first?.buckets.map(\.aggregate.sum) == preview.changes.first?.buckets.map(\.aggregate.sum))
+        #expect(e.takeDirtyGaugeLevels().values.sorted() == [7, 160])
+    }
+
     @Test func jsonAndCSVSayCumulative() {
         var events: [Event] = []
         _ = LineParser().parse("{\"metric\":\"x\",\"value\":5,\"kind\":\"cumulative\"}", into: &events)

@@ -167,8 +167,27 @@ struct StateFaultTests {
         // 2,000 new instances: a transaction far larger than the WAL it could reuse.
         let (rc, out, _) = try daemon.push((0..<2000).map { "fc.\(id):1|c|#k:\($0)" })
         #expect(rc != 0, "a #sync on a full disk was acknowledged: \(out)")
+        // A drop file while the disk is full: its commit fails, so nothing of it shows in status
+        // (not even for a moment), it stays in the drop directory, and it is read again.
+        let staging = daemon.root.appendingPathComponent("full-\(id).statsd").path
+        let lines = ["fb.\(id):5|c"] + (2000..<4000).map { "fc.\(id):1|c|#k:\($0)" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: staging, atomically: false, encoding: .utf8)
+        let dropped = daemon.dropDirectory + "/full-\(id).statsd"
+        #expect(rename(staging, dropped) == 0)
+        var shown = false
+        let retried = waitUntil(20) {
+            if (try? daemon.values())?["b-\(id)"] != nil { shown = true }
+            return (((try? daemon.status())?["files"] as? [String: Any])?["retried"] as? Int ?? 0) >= 2
+        }
+        #expect(retried, "the file's failed commit was not retried")
+        #expect(!shown, "status showed a drop file's events whose commit failed")
+        #expect(try daemon.values()["b-\(id)"] == nil)
+        #expect(FileManager.default.fileExists(atPath: dropped))
         // Space again: the next commits succeed, said once.
         #expect(try inside("rm -f \(state)/filler") == 0)
+        #expect(waitUntil(20) { (try? daemon.values())?["b-\(id)"] == 5 })
+        #expect(!FileManager.default.fileExists(atPath: dropped))
+        #expect(((try? daemon.status())?["files"] as? [String: Any])?["processed"] as? Int == 1)
         #expect(waitUntil(10) { (try? daemon.push(["fa.\(id):1|c"]))?.0 == 0 })
         #expect(
             waitUntil(10) {

@@ -48,6 +48,28 @@ extension Engine {
         return late
     }
 
+    /// What `commitStaging(now:)` would make durable, without changing the live windows: the
+    /// instance changes of every window the staging touches, with the staged events merged in
+    /// (and whatever else of those windows was not yet taken), and the staged cumulative-counter
+    /// bases in the store's form. A drop file is written this way first, and merged into the
+    /// live windows only once that write is durable: until then evaluation and `status` do not
+    /// see it, and a write that fails leaves nothing of the file anywhere (it is read again).
+    ///
+    /// The live engine keeps its own changes untaken, so its next take writes the same buckets
+    /// again (absolute values: the same rows, never counted twice). Cost: one copy of the table
+    /// of windows (copy-on-write of the touched ones), never of the series maps.
+    /// - Returns: the changes, the levels and how many staged events are too late at `now`
+    ///   (the same count `commitStaging(now:)` returns for the same `now`).
+    public func stagedCommitPreview(now: Double) -> (changes: [InstanceChange], levels: [String: Double], late: Int) {
+        guard isStaging else { return ([], [:], 0) }
+        var copy = self
+        let levels = series.stagedPersisted
+        copy.series = SeriesState()
+        copy.dirty = []
+        let late = copy.commitStaging(now: now)
+        return (copy.takeChanges(), levels, late)
+    }
+
     /// Drops everything staged and ends staging.
     public mutating func discardStaging() {
         staged = nil

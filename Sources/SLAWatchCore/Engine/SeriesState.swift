@@ -110,6 +110,13 @@ struct SeriesState: Sendable {
         return out
     }
 
+    /// An open drop file's bases, in the store's form.
+    var stagedPersisted: [String: Double] {
+        var out: [String: Double] = [:]
+        for (k, v) in stagedBases { out[Self.cumulativePrefix + k] = v.value }
+        return out
+    }
+
     /// Everything, in the store's form.
     var persisted: [String: Double] {
         var out = gaugeLevels

@@ -148,19 +148,10 @@ extension DropDirectory {
             sidecar.discard()
             return .retry(reason: e.description)
         } catch {
-            // The events and the ledger entry are merged and wait for the next commit; the file
-            // must not be read again, and it is moved only once they are stored.
-            var committed = false
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                if (try? await actor.commitPending()) != nil {
-                    committed = true
-                    break
-                }
-            }
-            if !committed {
-                return .stuck(name: name, identity: identity, reason: "store commit failed: \(error)")
-            }
+            // Nothing of the file was merged or recorded: it is read again once the store
+            // writes again.
+            sidecar.discard()
+            return .retry(reason: "store commit failed (\(error)); nothing of it was counted, it will be read again")
         }
         report.possibleDuplicates = earlier == nil ? 0 : tally.untimestamped
         // A repeat with no event either way (an empty file) is not worth a notice.
