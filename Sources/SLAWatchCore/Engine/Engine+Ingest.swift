@@ -125,129 +125,140 @@ extension Engine {
         var seen = staging ? (stagedLastSeen ?? []) : table.lastSeen
         if staging { stagedLastSeen = nil } else { table.lastSeen = [] }
         let hasMembers = batch.hasMembers
+        // Every per-event write goes through a buffer pointer: an array subscript's write
+        // checks uniqueness (a runtime call) every time.
         table.windows.withUnsafeMutableBufferPointer { windows in
             stagedWindows.withUnsafeMutableBufferPointer { stagedWindows in
-                for i in 0..<batch.count {
-                    let t = batch.records[i].time.isNaN ? now : batch.records[i].time
-                    if t > now + skew {
-                        result.rejected.append((i, .futureEvent))
-                        continue
-                    }
-                    if !refusedSeries.isEmpty && refusedSeries.contains(i) {
-                        result.rejected.append((i, .seriesLimit))
-                        continue
-                    }
-                    guard let range = candidates[Int(batch.records[i].nameIndex)] else {
-                        result.accepted += 1
-                        continue
-                    }
-                    var matched = false
-                    var used = false
-                    var refused = false
-                    for k in range {
-                        var j = index.objectives[k]
-                        var how = routing[j]
-                        if how == .parent {
-                            guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else { continue }
-                            if r < 0 {
-                                refused = true
-                                continue
-                            }
-                            j = r
-                            how = routing[j]
-                        }
-                        if how == .ratio, let g = goodSelectors[j] {
-                            // A ratio objective: the event may count in the total, the good
-                            // count, or both (decided once per name, label set and objective).
-                            let n = Int(batch.records[i].nameIndex)
-                            let l = Int(batch.records[i].labelIndex)
-                            let key = (n * labelSetCount + l) * objectiveCount + j
-                            let role: UInt8
-                            if let known = roleCache[key] {
-                                role = known
-                            } else {
-                                let labels = batch.labelSets[l]
-                                let name = batch.names[n]
-                                let isTotal =
-                                    name == self.table.objectives[j].metric && LabelMatcher.all(filters[j], labels)
-                                let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
-                                role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
-                                roleCache[key] = role
-                            }
-                            if role == 0 { continue }
-                            matched = true
-                            if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                            // The live window, or the staged one of an open drop file.
-                            let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
-                            if w.pointee.addRatio(
-                                value: batch.records[i].value,
-                                kind: batch.records[i].kind,
-                                sampleRate: batch.records[i].rate,
-                                at: t,
-                                oldest: oldest[j],
-                                good: role & 2 != 0,
-                                total: role & 1 != 0
-                            ) {
-                                used = true
-                                if t > seen[j] { seen[j] = t }
-                                if !staging && !flags[j] {
-                                    flags[j] = true
-                                    newlyDirty.append(j)
+                seen.withUnsafeMutableBufferPointer { seen in
+                    oldest.withUnsafeMutableBufferPointer { oldest in
+                        flags.withUnsafeMutableBufferPointer { flags in
+                            for i in 0..<batch.count {
+                                let t = batch.records[i].time.isNaN ? now : batch.records[i].time
+                                if t > now + skew {
+                                    result.rejected.append((i, .futureEvent))
+                                    continue
+                                }
+                                if !refusedSeries.isEmpty && refusedSeries.contains(i) {
+                                    result.rejected.append((i, .seriesLimit))
+                                    continue
+                                }
+                                guard let range = candidates[Int(batch.records[i].nameIndex)] else {
+                                    result.accepted += 1
+                                    continue
+                                }
+                                var matched = false
+                                var used = false
+                                var refused = false
+                                for k in range {
+                                    var j = index.objectives[k]
+                                    var how = routing[j]
+                                    if how == .parent {
+                                        guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else {
+                                            continue
+                                        }
+                                        if r < 0 {
+                                            refused = true
+                                            continue
+                                        }
+                                        j = r
+                                        how = routing[j]
+                                    }
+                                    if how == .ratio, let g = goodSelectors[j] {
+                                        // A ratio objective: the event may count in the total, the good
+                                        // count, or both (decided once per name, label set and objective).
+                                        let n = Int(batch.records[i].nameIndex)
+                                        let l = Int(batch.records[i].labelIndex)
+                                        let key = (n * labelSetCount + l) * objectiveCount + j
+                                        let role: UInt8
+                                        if let known = roleCache[key] {
+                                            role = known
+                                        } else {
+                                            let labels = batch.labelSets[l]
+                                            let name = batch.names[n]
+                                            let isTotal =
+                                                name == self.table.objectives[j].metric
+                                                && LabelMatcher.all(filters[j], labels)
+                                            let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
+                                            role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
+                                            roleCache[key] = role
+                                        }
+                                        if role == 0 { continue }
+                                        matched = true
+                                        if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                                        // The live window, or the staged one of an open drop file.
+                                        let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                                        if w.pointee.addRatio(
+                                            value: batch.records[i].value,
+                                            kind: batch.records[i].kind,
+                                            sampleRate: batch.records[i].rate,
+                                            at: t,
+                                            oldest: oldest[j],
+                                            good: role & 2 != 0,
+                                            total: role & 1 != 0
+                                        ) {
+                                            used = true
+                                            if t > seen[j] { seen[j] = t }
+                                            if !staging && !flags[j] {
+                                                flags[j] = true
+                                                newlyDirty.append(j)
+                                            }
+                                        }
+                                        continue
+                                    }
+                                    if how == .filtered {
+                                        let l = Int(batch.records[i].labelIndex)
+                                        let key = l * objectiveCount + j
+                                        let ok: Bool
+                                        if let known = filterCache[key] {
+                                            ok = known
+                                        } else {
+                                            ok = LabelMatcher.all(filters[j], batch.labelSets[l])
+                                            filterCache[key] = ok
+                                        }
+                                        if !ok { continue }
+                                    }
+                                    matched = true
+                                    if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                                    let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                                    let r = batch.records[i]
+                                    // Set members only when the batch has any (a literal nil: no String to
+                                    // release per event).
+                                    let added =
+                                        hasMembers
+                                        ? w.pointee.add(
+                                            value: r.value,
+                                            kind: r.kind,
+                                            sampleRate: r.rate,
+                                            member: batch.member(at: i),
+                                            at: t,
+                                            oldest: oldest[j]
+                                        )
+                                        : w.pointee.add(
+                                            value: r.value,
+                                            kind: r.kind,
+                                            sampleRate: r.rate,
+                                            member: nil,
+                                            at: t,
+                                            oldest: oldest[j]
+                                        )
+                                    if added {
+                                        used = true
+                                        if t > seen[j] { seen[j] = t }
+                                        if !staging && !flags[j] {
+                                            flags[j] = true
+                                            newlyDirty.append(j)
+                                        }
+                                    }
+                                }
+                                if refused && !used {
+                                    result.rejected.append((i, .instanceLimit))
+                                } else if matched && !used {
+                                    result.rejected.append((i, .tooLate))
+                                } else {
+                                    result.accepted += 1
                                 }
                             }
-                            continue
                         }
-                        if how == .filtered {
-                            let l = Int(batch.records[i].labelIndex)
-                            let key = l * objectiveCount + j
-                            let ok: Bool
-                            if let known = filterCache[key] {
-                                ok = known
-                            } else {
-                                ok = LabelMatcher.all(filters[j], batch.labelSets[l])
-                                filterCache[key] = ok
-                            }
-                            if !ok { continue }
-                        }
-                        matched = true
-                        if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                        let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
-                        let r = batch.records[i]
-                        // Set members only when the batch has any (a literal nil: no String to
-                        // release per event).
-                        let added =
-                            hasMembers
-                            ? w.pointee.add(
-                                value: r.value,
-                                kind: r.kind,
-                                sampleRate: r.rate,
-                                member: batch.member(at: i),
-                                at: t,
-                                oldest: oldest[j]
-                            )
-                            : w.pointee.add(
-                                value: r.value,
-                                kind: r.kind,
-                                sampleRate: r.rate,
-                                member: nil,
-                                at: t,
-                                oldest: oldest[j]
-                            )
-                        if added {
-                            used = true
-                            if t > seen[j] { seen[j] = t }
-                            if !staging && !flags[j] {
-                                flags[j] = true
-                                newlyDirty.append(j)
-                            }
-                        }
-                    }
-                    if refused && !used {
-                        result.rejected.append((i, .instanceLimit))
-                    } else if matched && !used {
-                        result.rejected.append((i, .tooLate))
-                    } else {
-                        result.accepted += 1
                     }
                 }
             }
