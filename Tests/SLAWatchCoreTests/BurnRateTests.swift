@@ -5,7 +5,7 @@ import Testing
 
 /// Multi-window multi-burn-rate alerts on a ratio objective's error budget (SRE workbook).
 @Suite struct BurnRateTests {
-    private func objective(minEvents: Int = 0) -> Objective {
+    private func objective(minEvents: Int = 0, errorsAtMost: Bool = false) -> Objective {
         var o = Objective(
             name: "availability",
             sla: SLA(name: "api", provider: "platform", customer: "web"),
@@ -18,6 +18,12 @@ import Testing
             nodata: .ok,
             good: GoodSelector(metric: "req", match: ["status": "!~5.."])
         )
+        if errorsAtMost {
+            // The same promise stated the other way: at most 0.1 % of the requests are 5xx.
+            o.direction = .atMost
+            o.baseline = Baseline(value: 0.001, kind: .fixed, source: "0.001")
+            o.good = GoodSelector(metric: "req", match: ["status": "=~5.."])
+        }
         o.burnRateAlerts = [
             BurnRateRule(factor: 14.4, long: 3600, short: 300, severity: .crit),
             BurnRateRule(factor: 6, long: 6 * 3600, short: 1800),
@@ -148,5 +154,73 @@ import Testing
         )
         #expect(errors.first?.message.contains("at most 100×") == true)
 
+    }
+
+    /// "At most 0.1 % errors" burns its budget exactly as "at least 99.9 % good" does: the same
+    /// transitions in the same minutes, the same burn rates.
+    @Test func anAtMostRatioBurnsLikeItsAtLeastTwin() throws {
+        var a = Engine(objectives: [objective()])
+        var b = Engine(objectives: [objective(errorsAtMost: true)])
+        for (from, to, bad) in [(0, 60, 1), (60, 63, 2000), (63, 70, 0)] {
+            let x = traffic(&a, from: from, to: to, perMinute: 2000, bad: bad)
+            let y = traffic(&b, from: from, to: to, perMinute: 2000, bad: bad)
+            #expect(x.map(\.0) == y.map(\.0))
+            #expect(x.map(\.1) == y.map(\.1))
+        }
+        let t = 1_000_000 + 62.5 * 60.0
+        let (x, y) = (try #require(a.status(at: t).first), try #require(b.status(at: t).first))
+        #expect(abs((x.burnRate ?? 0) - (y.burnRate ?? -1)) < 1e-9)
+        #expect(x.budgetRemaining == y.budgetRemaining)
+        #expect(x.errorBudget == y.errorBudget)
+    }
+
+    /// A 100 % target leaves no budget: burn rules on it are refused with a reason, and its
+    /// entries still carry budget 0 and remaining −bad.
+    @Test func aHundredPercentTargetHasABudgetOfZeroAndNoBurnRules() throws {
+        for (direction, baseline) in [("at_least", "1"), ("at_most", "0")] {
+            let errors = objectiveErrors(
+                """
+                slas:
+                  - name: s
+                    provider: p
+                    customer: c
+                    objectives:
+                      - {name: a, metric: req, sli: ratio, good: {labels: {status: "!~5.."}}, window: 30d,
+                         direction: \(direction), baseline: "\(baseline)",
+                         burn_rate_alerts: [{factor: 14.4, long: 1h, short: 5m}]}
+                """,
+                file: "z.yaml"
+            )
+            #expect(
+                errors.map(\.key) == ["slas[0].objectives[0].burn_rate_alerts"],
+                "\(direction) \(baseline): \(errors.map(\.message))"
+            )
+            #expect(errors.first?.message.contains("leaves no error budget") == true)
+        }
+        var o = objective()
+        o.burnRateAlerts = []
+        o.baseline = Baseline(value: 1, kind: .fixed, source: "1")
+        var e = Engine(objectives: [o])
+        let t = 1_000_000.0
+        _ = e.ingest(
+            Array(
+                repeating: Event(metric: "req", value: 1, kind: .counter, labels: ["status": "200"], time: t),
+                count: 97
+            )
+                + Array(
+                    repeating: Event(metric: "req", value: 1, kind: .counter, labels: ["status": "503"], time: t),
+                    count: 3
+                ),
+            now: t
+        )
+        let breach = try #require(e.evaluate(at: t + 1).first { $0.kind == .breach })
+        let f = Dictionary(AlertEntry.fields(breach, e.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(f["SLAWATCH_ERROR_BUDGET"] == "0")
+        #expect(f["SLAWATCH_BUDGET_REMAINING"] == "-3")
+        #expect(f["SLAWATCH_BURN_RATE"] == "inf")
+        let status = try #require(e.status(at: t + 1).first)
+        #expect(status.errorBudget == 0)
+        #expect(status.budgetRemaining == -3)
+        #expect(status.burnRate == nil)
     }
 }

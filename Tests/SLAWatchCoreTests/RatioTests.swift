@@ -87,7 +87,7 @@ import Testing
         // 10,000 requests, 30 failed, against 99.9%: a budget of 10, overspent by 20, burning 3×.
         _ = e.ingest(requests("200", 9970, at: 990) + requests("500", 30, at: 991), now: 1000)
         let t = e.evaluate(at: 1000)
-        let budget = t.first?.errorBudget
+        let budget = t.first?.errorBudget(.atLeast)
         #expect(abs((budget?.budget ?? 0) - 10) < 1e-9)
         #expect(abs((budget?.remaining ?? 0) + 20) < 1e-9)
         #expect(abs((budget?.burnRate ?? 0) - 3) < 1e-9)
@@ -99,6 +99,30 @@ import Testing
         let status = e.status(at: 1000).first
         #expect(abs((status?.burnRate ?? 0) - 3) < 1e-9)
         #expect(abs((status?.errorBudget ?? 0) - 10) < 1e-9)
+    }
+
+    /// "At most 0.1 %" with `good` selecting the 5xx is the promise above stated the other way:
+    /// the same budget, remaining and burn rate, in entries and status.
+    @Test func anAtMostRatioHasTheBudgetOfItsAtLeastTwin() {
+        var o = objective(good: GoodSelector(metric: "api.requests", match: ["status": "=~5.."]), baseline: 0.001)
+        o.direction = .atMost
+        var e = Engine(objectives: [o])
+        _ = e.ingest(requests("200", 9970, at: 990) + requests("500", 30, at: 991), now: 1000)
+        let t = e.evaluate(at: 1000)
+        #expect(t.first?.kind == .breach)
+        let fields = Dictionary(AlertEntry.fields(t[0], e.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(fields["SLAWATCH_ERROR_BUDGET"] == "10")
+        #expect(fields["SLAWATCH_BUDGET_REMAINING"] == "-20")
+        #expect(fields["SLAWATCH_BURN_RATE"] == "3")
+        let status = e.status(at: 1000).first
+        #expect(abs((status?.errorBudget ?? 0) - 10) < 1e-9)
+        #expect(abs((status?.budgetRemaining ?? 0) + 20) < 1e-9)
+        #expect(status?.burnRate == 3)
+        // Within the budget: 5 errors leave 5 of 10, burning at half the rate.
+        var f = Engine(objectives: [o])
+        _ = f.ingest(requests("200", 9995, at: 990) + requests("500", 5, at: 991), now: 1000)
+        #expect(f.status(at: 1000).first?.budgetRemaining == 5)
+        #expect(f.status(at: 1000).first?.burnRate == 0.5)
     }
 
     @Test func minEventsKeepsOneFailureOnAQuietServiceFromPaging() {

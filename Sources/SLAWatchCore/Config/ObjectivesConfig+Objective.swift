@@ -243,13 +243,18 @@ extension ObjectivesConfig {
                         r.fail(n, "\(bp).severity", "'\(sv)' is not a journal priority")
                     }
                 }
-                if sli == .ratio, baseline.kind != .adaptive, baseline.value < 1,
-                    factor > 1 / (1 - baseline.value) + 1e-9
-                {
+                let allowed = Transition.allowedBadShare(target: baseline.value, direction: direction)
+                if sli == .ratio, baseline.kind != .adaptive, allowed <= 0, k == 0 {
+                    r.fail(
+                        list,
+                        "\(p).burn_rate_alerts",
+                        "a target of \(direction == .atMost ? "0%" : "100%") leaves no error budget to burn: every bad event breaches the objective at once (remove burn_rate_alerts, or allow some bad events)"
+                    )
+                } else if sli == .ratio, baseline.kind != .adaptive, allowed > 0, factor > 1 / allowed + 1e-9 {
                     r.fail(
                         bm["factor"],
                         "\(bp).factor",
-                        "a burn rate of \(AlertEntry.number(factor)) can never happen for a target of \(AlertEntry.number(baseline.value)): even 100% bad events burn at most \(AlertEntry.number(1 / (1 - baseline.value)))×"
+                        "a burn rate of \(AlertEntry.number(factor)) can never happen for a target of \(direction == .atMost ? "at most" : "at least") \(AlertEntry.number(baseline.value)): even 100% bad events burn at most \(AlertEntry.number(1 / allowed))×"
                     )
                 }
                 if r.errors.count == before {

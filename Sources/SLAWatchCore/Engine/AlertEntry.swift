@@ -133,10 +133,11 @@ public enum AlertEntry {
             e.append("SLAWATCH_PROJECTION", number(p.projection))
             e.append("SLAWATCH_ELAPSED", number(p.elapsed))
         }
-        if let b = t.errorBudget {
+        if let b = t.errorBudget(o.direction) {
             e.append("SLAWATCH_ERROR_BUDGET", number(b.budget))
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
-            e.append("SLAWATCH_BURN_RATE", number(b.burnRate))
+            // Unbounded (a bad event against a target that allows none): the field says so.
+            e.append("SLAWATCH_BURN_RATE", b.burnRate.map(number) ?? "inf")
         }
         for (name, value) in extra { e.append(JournalField(rawValue: name), value) }
         return e

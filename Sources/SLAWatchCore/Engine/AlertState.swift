@@ -264,27 +264,51 @@ public struct Transition: Sendable, Equatable {
         return nil
     }
 
-    /// Ratio SLIs with target `baseline` (e.g. 0.999): the error budget `(1 − target) × total`
-    /// in events, what is left of it (`budget − bad`, negative when overspent), and the burn
-    /// rate `(bad / total) / (1 − target)` (1: spending exactly the budget over the window; SRE
-    /// workbook, "Alerting on SLOs"). `nil` for other SLIs or an empty window.
-    public var errorBudget: (budget: Double, remaining: Double, burnRate: Double)? {
-        counts.flatMap { Self.errorBudget(total: $0.total, good: $0.good, target: baseline) }
+    /// Ratio SLIs: the error budget of the judged window against `baseline`, read the way
+    /// `direction` states the promise (`errorBudget(total:good:target:direction:)`); `nil` for
+    /// other SLIs or an empty window.
+    public func errorBudget(_ direction: Direction) -> (budget: Double, remaining: Double, burnRate: Double?)? {
+        counts.flatMap { Self.errorBudget(total: $0.total, good: $0.good, target: baseline, direction: direction) }
     }
 
-    /// The error budget of `total` events of which `good` were good, against `target`; `nil`
-    /// for an empty window or a target of 1 (no budget).
-    public static func errorBudget(total: Double, good: Double, target: Double) -> (
-        budget: Double, remaining: Double, burnRate: Double
+    /// The share of events a ratio objective's target allows to be bad: `1 − target` for
+    /// `at_least` (99.9 % good allows 0.1 % bad), `target` for `at_most` (the selected events,
+    /// e.g. 5xx, are the bad ones: "at most 0.1 %" allows 0.1 %).
+    /// (`1 − 0.999` is 0.0010000000000000009 in binary: the share is rounded to 12 decimals, so
+    /// both statements of one promise give the very same budget.)
+    public static func allowedBadShare(target: Double, direction: Direction) -> Double {
+        let share = direction == .atMost ? target : 1 - target
+        return (share * 1e12).rounded() / 1e12
+    }
+
+    /// The bad events of a ratio window of `total` events of which `good` were selected by the
+    /// objective's `good` selector: `total − good` for `at_least`, `good` for `at_most`.
+    public static func badEvents(total: Double, good: Double, direction: Direction) -> Double {
+        direction == .atMost ? max(0, good) : max(0, total - good)
+    }
+
+    /// The error budget of `total` events of which `good` were selected, against `target`, one
+    /// definition for entries, status and burn-rate rules (SRE workbook, "Alerting on SLOs";
+    /// docs/objectives.md "Error budget"): the budget is the allowed share
+    /// (`allowedBadShare(target:direction:)`) of `total`, in events; `remaining` is the budget
+    /// minus the bad events (`badEvents(total:good:direction:)`), negative when overspent; the
+    /// burn rate is `(bad / total) / allowed share` (1: spending exactly the budget over the
+    /// window). A target that allows no bad event (100 % at least, 0 % at most) has a budget of 0,
+    /// `remaining` −bad and a burn rate of 0 without a bad event and `nil` (unbounded) with one.
+    /// `nil` for an empty window.
+    public static func errorBudget(total: Double, good: Double, target: Double, direction: Direction = .atLeast) -> (
+        budget: Double, remaining: Double, burnRate: Double?
     )? {
-        guard total > 0, target < 1 else { return nil }
-        let budget = (1 - target) * total
-        let bad = max(0, total - good)
+        guard total > 0 else { return nil }
+        let allowed = max(0, allowedBadShare(target: target, direction: direction))
+        let budget = allowed * total
+        let bad = badEvents(total: total, good: good, direction: direction)
         // 1 − 0.999 is 0.0010000000000000009 in binary: a budget of 1 spent by 1 bad event would
         // leave 8.9e-16. What is below the precision of the totals is nothing.
         var remaining = budget - bad
         if abs(remaining) < total * 1e-12 { remaining = 0 }
-        var rate = (bad / total) / (1 - target)
+        guard allowed > 0 else { return (0, remaining, bad > 0 ? nil : 0) }
+        var rate = (bad / total) / allowed
         if abs(rate - rate.rounded()) < 1e-9 { rate = rate.rounded() }
         return (budget, remaining, rate)
     }

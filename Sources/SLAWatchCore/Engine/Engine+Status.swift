@@ -194,7 +194,12 @@ extension Engine {
         table.judged.map { i in
             let o = table.objectives[i]
             let e = counts?[i].flatMap {
-                Transition.errorBudget(total: $0.total, good: $0.good, target: baselineInForce(i) ?? o.baseline.value)
+                Transition.errorBudget(
+                    total: $0.total,
+                    good: $0.good,
+                    target: baselineInForce(i) ?? o.baseline.value,
+                    direction: o.direction
+                )
             }
             return Status(
                 objective: o.name,

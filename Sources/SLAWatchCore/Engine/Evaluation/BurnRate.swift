@@ -3,11 +3,13 @@ import Foundation
 /// Multi-window burn-rate alerts of ratio objectives.
 extension Engine {
     /// Multi-window burn-rate alerts of ratio objective `i` (SRE workbook): the burn rate over a
-    /// window is `(bad / total) / (1 − target)`; a rule fires while both of its windows burn at
+    /// window is `(bad / total) / allowed bad share`, bad events and share as the objective's
+    /// direction reads them (`Transition.errorBudget(total:good:target:direction:)`); a rule fires while both of its windows burn at
     /// least `factor` and the long one holds `min_events`, and stops when either drops below.
     mutating func evaluateBurn(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = table.objectives[i]
-        guard let windowsOf = table.burnWindows[i], o.baseline.value < 1 else { return }
+        let allowed = Transition.allowedBadShare(target: o.baseline.value, direction: o.direction)
+        guard let windowsOf = table.burnWindows[i], allowed > 0 else { return }
         var st = table.states[i]
         var firing = st.burnFiring ?? [:]
         for rule in o.burnRateAlerts {
@@ -15,7 +17,8 @@ extension Engine {
             let long = table.windows[l].aggregate(at: now)
             let short = table.windows[s].aggregate(at: now)
             func burn(_ a: Aggregate) -> Double {
-                a.count > 0 ? (max(0, a.count - a.good) / a.count) / (1 - o.baseline.value) : 0
+                a.count > 0
+                    ? Transition.badEvents(total: a.count, good: a.good, direction: o.direction) / a.count / allowed : 0
             }
             let (bl, bs) = (burn(long), burn(short))
             let fires = bl >= rule.factor && bs >= rule.factor && long.count >= Double(max(1, o.minEvents))
