@@ -156,11 +156,59 @@ import Testing
             end: machine(.breached, episode: "50-1", counter: 1)
         ),
         Case(
-            name: "breached, empty, nodata ok: recovery (today's rule; see issue 13 A.4)",
+            name: "breached, empty, nodata ok, no hysteresis: recovery",
             start: machine(.breached, episode: "50-1", counter: 1),
             rules: .init(direction: .atMost, nodata: .ok),
             reading: .init(value: nil, baseline: 10),
             actions: [Action(.recovery, from: .breached, to: .ok, episode: "50-1")],
+            end: machine(.ok, counter: 1, since: 100)
+        ),
+        Case(
+            name: "breached, empty, nodata ok, keep_firing_for 20: still firing, clear timer starts",
+            start: machine(.breached, episode: "50-1", counter: 1),
+            rules: .init(direction: .atMost, keepFiringFor: 20, nodata: .ok),
+            reading: .init(value: nil, baseline: 10),
+            actions: [],
+            end: machine(.breached, episode: "50-1", counter: 1, clearSince: 100)
+        ),
+        Case(
+            name: "breached, empty since 90 under nodata ok, at 110 of keep_firing_for 20: recovery",
+            start: machine(.breached, episode: "50-1", counter: 1, clearSince: 90),
+            rules: .init(direction: .atMost, keepFiringFor: 20, nodata: .ok),
+            reading: .init(value: nil, baseline: 10),
+            now: 110,
+            actions: [Action(.recovery, from: .breached, to: .ok, episode: "50-1")],
+            end: machine(.ok, counter: 1, since: 110)
+        ),
+        Case(
+            name: "nodata inside an episode, data back bad: data resumed, the same episode, no breach",
+            start: machine(.nodata, episode: "50-1", counter: 1),
+            reading: .init(value: 20, baseline: 10),
+            actions: [Action(.dataResumed, from: .nodata, to: .breached, episode: "50-1")],
+            end: machine(.breached, episode: "50-1", counter: 1, since: 100)
+        ),
+        Case(
+            name: "nodata inside an episode, data back good, keep_firing_for 20: data resumed, still firing",
+            start: machine(.nodata, episode: "50-1", counter: 1),
+            rules: .init(direction: .atMost, keepFiringFor: 20),
+            reading: .init(value: 5, baseline: 10),
+            actions: [Action(.dataResumed, from: .nodata, to: .breached, episode: "50-1")],
+            end: machine(.breached, episode: "50-1", counter: 1, clearSince: 100, since: 100)
+        ),
+        Case(
+            name: "nodata inside an episode, data back good but not past clear_at 4: data resumed, still firing",
+            start: machine(.nodata, episode: "50-1", counter: 1),
+            rules: .init(direction: .atMost, clearAt: 4),
+            reading: .init(value: 5, baseline: 10),
+            actions: [Action(.dataResumed, from: .nodata, to: .breached, episode: "50-1")],
+            end: machine(.breached, episode: "50-1", counter: 1, since: 100)
+        ),
+        Case(
+            name: "nodata inside an episode, data back past clear_at: recovery closes it",
+            start: machine(.nodata, episode: "50-1", counter: 1),
+            rules: .init(direction: .atMost, clearAt: 4),
+            reading: .init(value: 3, baseline: 10),
+            actions: [Action(.recovery, from: .nodata, to: .ok, episode: "50-1")],
             end: machine(.ok, counter: 1, since: 100)
         ),
         Case(
@@ -337,6 +385,31 @@ import Testing
             log == [
                 "1 pending ok→pending", "11 breach pending→breached [11-1]", "17 recovery breached→ok [11-1]",
                 "20 pending ok→pending", "30 breach pending→breached [30-2]",
+            ]
+        )
+    }
+
+    /// The reported case: `keep_firing_for` 20 s under `nodata: ok`, the window empties 5 s after
+    /// the last bad sample: recovery comes 20 s after the breach's last bad reading, not at once;
+    /// and breached → nodata → bad again is one episode with one breach.
+    @Test func everyRouteOutOfABreachHonoursTheHysteresis() {
+        let ok = Machine.Rules(direction: .atMost, keepFiringFor: 20, nodata: .ok)
+        var m = Machine()
+        var log: [String] = []
+        for (t, v) in [(0.0, 20.0 as Double?), (5, nil), (10, nil), (24, nil), (25, nil), (30, nil)] {
+            log += m.judge(.init(value: v, baseline: 10), rules: ok, now: t).map { "\(Int(t)) \($0)" }
+        }
+        #expect(log == ["0 breach ok→breached [0-1]", "25 recovery breached→ok [0-1]"])
+        let alert = Machine.Rules(direction: .atMost)
+        var n = Machine()
+        log = []
+        for (t, v) in [(0.0, 20.0 as Double?), (5, nil), (10, 20), (15, 5)] {
+            log += n.judge(.init(value: v, baseline: 10), rules: alert, now: t).map { "\(Int(t)) \($0)" }
+        }
+        #expect(
+            log == [
+                "0 breach ok→breached [0-1]", "5 nodata breached→nodata [0-1]",
+                "10 data_resumed nodata→breached [0-1]", "15 recovery breached→ok [0-1]",
             ]
         )
     }

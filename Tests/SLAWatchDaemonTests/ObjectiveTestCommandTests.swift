@@ -11,6 +11,15 @@ import Testing
         #expect(out.contains("2 of 2 test(s) passed"))
     }
 
+    /// The SLA-truth corners through `slawatch test`: hysteresis on a window that empties, data
+    /// back inside an open episode, an "at most" ratio (issue 13).
+    @Test func theSLATruthCornersPass() throws {
+        let file = packageRoot.appendingPathComponent("config/examples/sla-truth/sla-truth.test.yaml").path
+        let (rc, out, err) = try slawatch(["test", file])
+        #expect(rc == 0, "\(out)\(err)")
+        #expect(out.contains("3 of 3 test(s) passed"))
+    }
+
     @Test func aWrongExpectationFailsWithADiffAndABadFileNamesItsLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-test-\(runID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

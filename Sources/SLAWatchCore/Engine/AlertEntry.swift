@@ -53,7 +53,10 @@ public enum AlertEntry {
                 "\(o.name) has no data: no \(o.metric) events \(windowPhrase(t, o)) (\(o.sla.provider) → \(o.sla.customer))"
         case .pending: return "\(o.name) pending (breach after \(DurationText.format(o.forSeconds))): \(tail)"
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
-        case .dataResumed: return "\(o.name) has data again: \(tail)"
+        case .dataResumed:
+            // Back inside an open breach episode (still bad, or good but not yet recovered).
+            if t.to == .breached { return "\(o.name) has data again, its breach goes on: \(tail)" }
+            return "\(o.name) has data again: \(tail)"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
         case .instanceLimit:
             return

@@ -125,13 +125,20 @@ public struct AlertStateMachine: Sendable, Equatable {
     /// Judges a continuous objective's reading at `now` (unix seconds) and returns the state
     /// changes, at most one. In order of precedence:
     /// - a value with an untrusted baseline, or fewer events than `min_events`: nothing changes;
-    /// - breached and good again, but not past `clear_at` or not for `keep_firing_for`: still
-    ///   breached;
+    /// - an open episode (breached, or `nodata` after a breach) and good again, but not past
+    ///   `clear_at` or not for `keep_firing_for`: still breached (`data_resumed` when the data
+    ///   came back from `nodata`);
+    /// - breached and empty under `nodata: ok`: an empty window counts as good (nothing fails
+    ///   `clear_at`), and recovers only after `keep_firing_for` like any good reading;
     /// - empty within `nodata_after` (policy `alert`): nothing changes yet;
-    /// - bad: `pending` (with `for`) then `breached`, opening an episode;
+    /// - bad: `pending` (with `for`) then `breached`, opening an episode; data coming back bad
+    ///   inside an open episode is `data_resumed`, never a second breach of the episode;
     /// - good (or empty under `nodata: ok`): back to `ok` (`recovery` closes the episode,
     ///   `pending_cleared`, `data_resumed`);
     /// - empty (policy `alert`): `nodata`; policy `keep`: nothing changes.
+    ///
+    /// So every route out of a breach honours `clear_at` and `keep_firing_for`, and one episode
+    /// has exactly one `breach` entry and one `recovery`.
     public mutating func judge(_ r: Reading, rules: Rules, now: Double) -> [Action] {
         var out: [Action] = []
         func move(_ to: AlertState, _ kind: TransitionKind) {
@@ -149,10 +156,14 @@ public struct AlertStateMachine: Sendable, Equatable {
         if r.value != nil, r.baseline == nil || tooFew {
             // An adaptive baseline still learning, or fewer events than `min_events`: nothing to
             // judge; the state stays.
-        } else if state == .breached, let value = r.value, let baseline = r.baseline,
-            !rules.isBad(value, baseline: baseline), !recovers(value, rules: rules, now: now)
+        } else if state == .breached || (state == .nodata && episode != nil), let value = r.value,
+            let baseline = r.baseline, !rules.isBad(value, baseline: baseline),
+            !recovers(value, rules: rules, now: now)
         {
             // Good again, but not yet past `clear_at` or not for `keep_firing_for`: still firing.
+            if state == .nodata { move(.breached, .dataResumed) }
+        } else if state == .breached, r.value == nil, rules.nodata == .ok, !recoversEmpty(rules: rules, now: now) {
+            // Empty under `nodata: ok` counts as good, held for `keep_firing_for`.
         } else if r.value == nil, rules.nodata == .alert, rules.nodataAfter > 0, state != .nodata,
             now - (emptySince ?? now) < rules.nodataAfter
         {
@@ -164,6 +175,9 @@ public struct AlertStateMachine: Sendable, Equatable {
             case .breached: break
             case .pending:
                 if now - (pendingSince ?? now) >= rules.forSeconds { openEpisode() }
+            case .nodata where episode != nil:
+                // Data back inside the open episode, still bad: the episode goes on.
+                move(.breached, .dataResumed)
             case .ok, .nodata:
                 if rules.forSeconds <= 0 {
                     openEpisode()
@@ -221,6 +235,19 @@ public struct AlertStateMachine: Sendable, Equatable {
     public mutating func newEpisodeID(prefix: String = "", now: Double) -> String {
         episodeCounter += 1
         return "\(prefix)\(Int64(now))-\(episodeCounter)"
+    }
+
+    /// Whether a breached instance whose window is empty under `nodata: ok` recovers now: an
+    /// empty window counts as a good reading past `clear_at`, which must last `keep_firing_for`
+    /// (the clear timer of a good spell before it goes on).
+    private mutating func recoversEmpty(rules: Rules, now: Double) -> Bool {
+        if rules.keepFiringFor <= 0 { return true }
+        if clearSince == nil { clearSince = now }
+        if now - clearSince! >= rules.keepFiringFor {
+            clearSince = nil
+            return true
+        }
+        return false
     }
 
     /// Whether a breached instance whose SLI is good again recovers now: the SLI must be past
