@@ -20,6 +20,7 @@ import Testing
         MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
+        MessageID.ratioInvalid,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -52,7 +53,8 @@ import Testing
             "SLAWATCH_BURN_FACTOR", "SLAWATCH_MAX_INSTANCES", "SLAWATCH_REFUSED_INSTANCE", "SLAWATCH_VERSION",
             "SLAWATCH_REASON", "SLAWATCH_UPTIME", "SLAWATCH_MAX_SERIES", "SLAWATCH_SECONDS", "SLAWATCH_BYTES",
             "SLAWATCH_STATE_FILE", "SLAWATCH_SCHEMA_FOUND", "SLAWATCH_SCHEMA_KNOWN", "SLAWATCH_TABLE", "SLAWATCH_ROW",
-            "SLAWATCH_EVIDENCE", "SLAWATCH_FAILURES", "SLAWATCH_SINCE",
+            "SLAWATCH_EVIDENCE", "SLAWATCH_FAILURES", "SLAWATCH_SINCE", "SLAWATCH_GOOD_EVENTS",
+            "SLAWATCH_TOTAL_EVENTS",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -125,6 +125,58 @@ import Testing
         #expect(f.status(at: 1000).first?.burnRate == 0.5)
     }
 
+    /// Good counted by another producer than total: 12 good of 10 is no SLI of 1.2 that meets
+    /// "at least 98 %". One entry names both counts, status shows it, nothing is judged (a
+    /// breach does not recover on it), and judging resumes once the window is valid again.
+    @Test func moreGoodThanTotalIsNoValidSLI() throws {
+        var o = objective(metric: "mail.sent", good: GoodSelector(metric: "mail.delivered", match: [:]), baseline: 0.98)
+        o.nodata = .ok
+        var e = Engine(objectives: [o])
+        func send(_ metric: String, _ n: Int, at t: Double) -> [Event] {
+            Array(repeating: Event(metric: metric, value: 1, kind: .counter, labels: [:], time: t), count: n)
+        }
+        _ = e.ingest(send("mail.sent", 10, at: 100) + send("mail.delivered", 12, at: 100), now: 100)
+        let t = e.evaluate(at: 101)
+        #expect(t.map(\.kind) == [.ratioInvalid])
+        let f = Dictionary(AlertEntry.fields(t[0], e.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(f["MESSAGE_ID"] == MessageID.ratioInvalid)
+        #expect(f["SLAWATCH_GOOD_EVENTS"] == "12")
+        #expect(f["SLAWATCH_TOTAL_EVENTS"] == "10")
+        #expect(f["SLAWATCH_ERROR_BUDGET"] == nil)
+        #expect(f["PRIORITY"] == "4")
+        #expect(f["MESSAGE"]?.contains("holds 12 good events but only 10 in all") == true)
+        let s = try #require(e.status(at: 101).first)
+        #expect(s.value == nil)
+        #expect(s.invalid == "12 good events of 10 in all")
+        #expect(s.errorBudget == nil)
+        #expect(s.state == .ok)
+        // One entry per invalid spell.
+        #expect(e.evaluate(at: 102).isEmpty)
+        // Valid again (the total catches up, 12 of 20): judged, and 60 % breaches.
+        _ = e.ingest(send("mail.sent", 10, at: 103), now: 103)
+        #expect(e.evaluate(at: 104).map(\.kind) == [.breach])
+        #expect(e.status(at: 104).first?.invalid == nil)
+        // Breached, then invalid again (a burst of late good events): no recovery on 1.x.
+        _ = e.ingest(send("mail.delivered", 30, at: 105), now: 105)
+        #expect(e.evaluate(at: 106).map(\.kind) == [.ratioInvalid])
+        #expect(e.status(at: 106).first?.state == .breached)
+    }
+
+    /// The same for "at most": 5xx counted as 12 of 10 requests is not a burn of 1.2 / target,
+    /// and no burn-rate rule fires on it.
+    @Test func moreSelectedThanTotalFiresNoBurnRate() {
+        var o = objective(metric: "req", good: GoodSelector(metric: "req.errors", match: [:]), baseline: 0.01)
+        o.direction = .atMost
+        o.nodata = .ok
+        o.burnRateAlerts = [BurnRateRule(factor: 14.4, long: 3600, short: 300)]
+        var e = Engine(objectives: [o])
+        let events =
+            Array(repeating: Event(metric: "req", value: 1, kind: .counter, labels: [:], time: 100), count: 10)
+            + Array(repeating: Event(metric: "req.errors", value: 1, kind: .counter, labels: [:], time: 100), count: 12)
+        _ = e.ingest(events, now: 100)
+        #expect(e.evaluate(at: 101).map(\.kind) == [.ratioInvalid])
+    }
+
     @Test func minEventsKeepsOneFailureOnAQuietServiceFromPaging() {
         var o = objective(good: GoodSelector(metric: "api.requests", match: ["status": "!~5.."]))
         o.minEvents = 100

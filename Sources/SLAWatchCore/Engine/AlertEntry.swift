@@ -22,7 +22,7 @@ public enum AlertEntry {
         case .paceAtRisk: return max(o.severity.rawValue, Severity.warning.rawValue)
         case .burnRate: return (t.burn?.rule.severity ?? o.severity).rawValue
         case .burnRateResolved: return Severity.notice.rawValue
-        case .instanceLimit: return Severity.warning.rawValue
+        case .instanceLimit, .ratioInvalid: return Severity.warning.rawValue
         }
     }
 
@@ -53,6 +53,10 @@ public enum AlertEntry {
                 "\(o.name) has no data: no \(o.metric) events \(windowPhrase(t, o)) (\(o.sla.provider) → \(o.sla.customer))"
         case .pending: return "\(o.name) pending (breach after \(DurationText.format(o.forSeconds))): \(tail)"
         case .pendingCleared: return "\(o.name) back to ok before breaching: \(tail)"
+        case .ratioInvalid:
+            let c = t.counts ?? (0, 0)
+            return
+                "\(o.name) cannot be judged: its window holds \(number(c.good)) good events but only \(number(c.total)) in all \(windowPhrase(t, o)); good and total come from different producers, or good events arrived that total never counted (\(o.sla.provider) → \(o.sla.customer))"
         case .dataResumed:
             // Back inside an open breach episode (still bad, or good but not yet recovered).
             if t.to == .breached { return "\(o.name) has data again, its breach goes on: \(tail)" }
@@ -136,7 +140,11 @@ public enum AlertEntry {
             e.append("SLAWATCH_PROJECTION", number(p.projection))
             e.append("SLAWATCH_ELAPSED", number(p.elapsed))
         }
-        if let b = t.errorBudget(o.direction) {
+        if t.kind == .ratioInvalid, let c = t.counts {
+            e.append("SLAWATCH_GOOD_EVENTS", number(c.good))
+            e.append("SLAWATCH_TOTAL_EVENTS", number(c.total))
+        }
+        if t.kind != .ratioInvalid, let b = t.errorBudget(o.direction) {
             e.append("SLAWATCH_ERROR_BUDGET", number(b.budget))
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
             // Unbounded (a bad event against a target that allows none): the field says so.

@@ -47,6 +47,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// Event time (unix seconds) of the newest event counted in the instance's window (its
     /// metric "last seen"); `nil` for never. Filled in by the engine when it snapshots.
     public var lastSeen: Double?
+    /// Ratio SLIs: since when the window holds more good events than events in all (its SLI is
+    /// invalid, one `ratio_invalid` entry said so); `nil` while valid.
+    public var ratioInvalidSince: Double?
 
     /// A fresh instance: `ok`, no episode.
     public init() {}
@@ -79,6 +82,10 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case burnRateResolved = "burn_rate_resolved"
     /// A `group_by` objective reached `max_instances`: events of a new label value are refused.
     case instanceLimit = "instance_limit"
+    /// A ratio window holds more good events than events in all (a good counter fed by another
+    /// producer than the total, or late): its SLI is invalid and is not judged until it is
+    /// valid again; not a state change by itself.
+    case ratioInvalid = "ratio_invalid"
 }
 
 /// One thing the engine decided at an evaluation: a state change, or a period result. Made by

@@ -36,19 +36,25 @@ extension Engine {
         public var since: Double
         /// Open episode id.
         public var episode: String?
-        /// Ratio SLIs: the window's error budget in events, `(1 − target) × total`.
+        /// Ratio SLIs: the window's error budget in events, allowed bad share × total
+        /// (`Transition.errorBudget(total:good:target:direction:)`).
         public var errorBudget: Double?
         /// Ratio SLIs: what is left of the budget (negative when overspent).
         public var budgetRemaining: Double?
-        /// Ratio SLIs: the burn rate, `(bad / total) / (1 − target)`.
+        /// Ratio SLIs: the burn rate, `(bad / total) / allowed bad share`; `nil` when unbounded.
         public var burnRate: Double?
+        /// Ratio SLIs: why the window has no valid SLI (`"2 good events of 1 in all"`: more
+        /// good events than events), `nil` when it has one; `value` and the budget are `nil`
+        /// then, and the objective is not judged.
+        public var invalid: String? = nil
         /// Event time (unix seconds) of the newest event of the objective's metric counted in its
         /// window; `nil` when none ever was (a typo in `metric` shows here).
         public var lastSeen: Double?
 
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
-                baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen
+                baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
+                invalid
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -75,6 +81,7 @@ extension Engine {
             try c.encode(budgetRemaining.map(JSONNumber.rounded), forKey: .budgetRemaining)
             try c.encode(burnRate.map(JSONNumber.rounded), forKey: .burnRate)
             try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
+            try c.encode(invalid, forKey: .invalid)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -115,6 +122,7 @@ extension Engine {
             budgetRemaining = try c.decodeIfPresent(Double.self, forKey: .budgetRemaining)
             burnRate = try c.decodeIfPresent(Double.self, forKey: .burnRate)
             lastSeen = try time(.lastSeen)
+            invalid = try c.decodeIfPresent(String.self, forKey: .invalid)
         }
 
         /// Creates a status record.
@@ -137,7 +145,8 @@ extension Engine {
             errorBudget: Double?,
             budgetRemaining: Double?,
             burnRate: Double?,
-            lastSeen: Double?
+            lastSeen: Double?,
+            invalid: String? = nil
         ) {
             self.objective = objective
             self.sla = sla
@@ -158,6 +167,7 @@ extension Engine {
             self.budgetRemaining = budgetRemaining
             self.burnRate = burnRate
             self.lastSeen = lastSeen
+            self.invalid = invalid
         }
     }
 
@@ -193,14 +203,24 @@ extension Engine {
     func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
         table.judged.map { i in
             let o = table.objectives[i]
-            let e = counts?[i].flatMap {
-                Transition.errorBudget(
-                    total: $0.total,
-                    good: $0.good,
-                    target: baselineInForce(i) ?? o.baseline.value,
-                    direction: o.direction
-                )
+            // A ratio window with more good events than events: no value, no budget.
+            var invalid: String?
+            if let c = counts?[i], Self.ratioIsInvalid(total: c.total, good: c.good) {
+                invalid = "\(AlertEntry.number(c.good)) good events of \(AlertEntry.number(c.total)) in all"
+            } else if counts == nil, table.states[i].ratioInvalidSince != nil {
+                invalid = "more good events than events in all"
             }
+            let e =
+                invalid != nil
+                ? nil
+                : counts?[i].flatMap {
+                    Transition.errorBudget(
+                        total: $0.total,
+                        good: $0.good,
+                        target: baselineInForce(i) ?? o.baseline.value,
+                        direction: o.direction
+                    )
+                }
             return Status(
                 objective: o.name,
                 sla: o.sla.name,
@@ -209,7 +229,7 @@ extension Engine {
                 metric: o.metric,
                 sli: o.sli,
                 window: o.window.description,
-                value: values[i],
+                value: invalid != nil ? nil : values[i],
                 baseline: baselineInForce(i) ?? o.baseline.value,
                 baselineKind: o.baseline.kind.rawValue,
                 baselineSince: table.states[i].baselineSince,
@@ -220,7 +240,8 @@ extension Engine {
                 errorBudget: e?.budget,
                 budgetRemaining: e?.remaining,
                 burnRate: e?.burnRate,
-                lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil
+                lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
+                invalid: invalid
             )
         }
     }

@@ -59,6 +59,8 @@ public enum MessageID {
     public static let burnRateResolved = "b56b49f32cba446da144563220cd031f"
     /// A `group_by` objective reached `max_instances`.
     public static let instanceLimit = "3bf8bbc29b844704b59372de030e2cff"
+    /// A ratio objective's window holds more good events than events in all: its SLI is invalid.
+    public static let ratioInvalid = "c7e36c8640c3455985d2cce298b9c29b"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
@@ -75,6 +77,7 @@ public enum MessageID {
         case .burnRate: return burnRate
         case .burnRateResolved: return burnRateResolved
         case .instanceLimit: return instanceLimit
+        case .ratioInvalid: return ratioInvalid
         }
     }
 }

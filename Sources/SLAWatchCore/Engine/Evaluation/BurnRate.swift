@@ -16,6 +16,8 @@ extension Engine {
             guard let l = windowsOf[rule.long], let s = windowsOf[rule.short] else { continue }
             let long = table.windows[l].aggregate(at: now)
             let short = table.windows[s].aggregate(at: now)
+            // No valid SLI in either window (more good than total): nothing is judged.
+            if Self.ratioIsInvalid(long) || Self.ratioIsInvalid(short) { continue }
             func burn(_ a: Aggregate) -> Double {
                 a.count > 0
                     ? Transition.badEvents(total: a.count, good: a.good, direction: o.direction) / a.count / allowed : 0

@@ -45,6 +45,13 @@ extension Engine {
         return out
     }
 
+    /// Whether a ratio window holds more good events than events in all (beyond the rounding of
+    /// sampled counts): its SLI would be above 1, which no ratio can be.
+    static func ratioIsInvalid(_ a: Aggregate) -> Bool { ratioIsInvalid(total: a.count, good: a.good) }
+
+    /// `ratioIsInvalid(_:)` on counts.
+    static func ratioIsInvalid(total: Double, good: Double) -> Bool { good > total * (1 + 1e-9) + 1e-9 }
+
     mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = table.objectives[i]
         let baseline = baselineInForce(i)
@@ -52,10 +59,35 @@ extension Engine {
         let span = table.windows[i].period(containing: now)
         let seconds: Double
         if case .calendar = o.window { seconds = now - span.start } else { seconds = span.end - span.start }
-        let value = o.sliValue(agg, seconds: seconds)
-        table.lastValues[i] = value
         var st = table.states[i]
         let before = st
+        // A ratio window with more good events than events has no valid SLI: one entry, then
+        // no judgement (neither met nor breached) until it is valid again.
+        if o.sli == .ratio, Self.ratioIsInvalid(agg) {
+            table.lastValues[i] = nil
+            if st.ratioInvalidSince == nil {
+                st.ratioInvalidSince = now
+                out.append(
+                    .of(
+                        .init(.ratioInvalid, from: st.state, to: st.state),
+                        objective: o.name,
+                        at: now,
+                        value: agg.good / agg.count,
+                        baseline: baseline ?? o.baseline.value,
+                        period: (span.start, span.end),
+                        detail: .ratio(.init(total: agg.count, good: agg.good))
+                    )
+                )
+            }
+            if st != before {
+                table.states[i] = st
+                dirty.insert(i)
+            }
+            return
+        }
+        st.ratioInvalidSince = nil
+        let value = o.sliValue(agg, seconds: seconds)
+        table.lastValues[i] = value
         // effective_from: a baseline that changed (learned, recomputed from other objectives,
         // or edited and reloaded) is recorded with the time it took effect.
         if let baseline, st.baselineValue != baseline {
