@@ -73,6 +73,46 @@ import Testing
         #expect(e.evaluate(at: 12).map { "\($0.objective) \($0.kind)" } == ["latency{customer=acme} breach"])
     }
 
+    /// A ratio with its good events in another metric: a label set makes an instance only as
+    /// its own metric's event matches (a good-metric event is judged by the good selectors, not
+    /// by the total's), so no instance comes from a label set that counts nowhere.
+    @Test func aRatiosGoodMetricMakesInstancesOnlyThroughTheGoodSelectors() {
+        var o = Objective(
+            name: "delivery",
+            sla: SLA(name: "mail", provider: "platform", customer: "customers"),
+            metric: "mail.sent",
+            match: ["region": "eu"],
+            sli: .ratio,
+            window: .rolling(seconds: 300),
+            direction: .atLeast,
+            baseline: Baseline(value: 0.9, kind: .fixed, source: "0.9"),
+            nodata: .ok,
+            good: GoodSelector(metric: "mail.delivered", match: ["result": "ok"])
+        )
+        o.groupBy = ["customer"]
+        o.maxInstances = 2
+        var e = Engine(objectives: [o])
+        func ev(_ metric: String, _ labels: [String: String]) -> Event {
+            Event(metric: metric, value: 1, kind: .counter, labels: labels, time: 10)
+        }
+        let r = e.ingest(
+            [
+                ev("mail.sent", ["region": "eu", "customer": "acme"]),
+                ev("mail.delivered", ["region": "eu", "customer": "acme", "result": "ok"]),
+                // Matches the total's selector, but it is a good-metric event that is not good:
+                // counts nowhere, makes no instance.
+                ev("mail.delivered", ["region": "eu", "customer": "zzz", "result": "bounced"]),
+                // Another region: not the objective's.
+                ev("mail.sent", ["region": "us", "customer": "yyy"]),
+                ev("mail.sent", ["region": "eu", "customer": "globex"]),
+            ],
+            now: 10
+        )
+        #expect(r.rejected.isEmpty)
+        #expect(e.status(at: 11).map(\.objective) == ["delivery{customer=acme}", "delivery{customer=globex}"])
+        #expect(e.status(at: 11).map(\.value) == [1, 0])
+    }
+
     @Test func maxInstancesRefusesNewValuesWithOneEntry() {
         var e = Engine(objectives: [objective(maxInstances: 2)])
         let r = e.ingest([lat(1, "a", at: 10), lat(1, "b", at: 10), lat(1, "c", at: 10), lat(1, "d", at: 11)], now: 11)

@@ -299,13 +299,26 @@ extension Engine {
         }
         for p in table.groupParents {
             let o = table.objectives[p]
-            var used = labelsOf[o.metric] ?? []
-            if let g = o.good, g.metric != o.metric { used += labelsOf[g.metric] ?? [] }
-            for l in Set(used).sorted() {
+            // A label set makes an instance only as its own metric's event matches: the
+            // objective's metric with its selectors (or, when the good events share the metric,
+            // the good selectors), the good metric with the good selectors only.
+            var used: Set<Int> = []
+            let goodSelector = table.goodSelectors[p]
+            for l in labelsOf[o.metric] ?? [] {
                 let labels = batch.labelSets[l]
-                let total = LabelMatcher.all(table.filters[p], labels)
-                let good = table.goodSelectors[p].map { LabelMatcher.all($0.matchers, labels) } ?? false
-                guard total || good else { continue }
+                if LabelMatcher.all(table.filters[p], labels)
+                    || (goodSelector.map { $0.metric == o.metric && LabelMatcher.all($0.matchers, labels) } ?? false)
+                {
+                    used.insert(l)
+                }
+            }
+            if let g = goodSelector, g.metric != o.metric {
+                for l in labelsOf[g.metric] ?? [] where LabelMatcher.all(g.matchers, batch.labelSets[l]) {
+                    used.insert(l)
+                }
+            }
+            for l in used.sorted() {
+                let labels = batch.labelSets[l]
                 var values: [String: String] = [:]
                 for g in o.groupBy { values[g] = labels[g] ?? "" }
                 if let m = member(of: p, values) {
