@@ -120,6 +120,75 @@ private func read(
     }
 }
 
+/// A series is its name and labels, whatever the spelling of a number in them, and appears
+/// once per file.
+@Suite struct PrometheusSeriesIdentityTests {
+    @Test(arguments: [
+        ("1", "1.0"), ("1.0", "1.0"), ("1e0", "1.0"), ("01", "1.0"), ("0.25", "0.25"), ("2.5e-1", "0.25"),
+        ("+Inf", "+Inf"), ("inf", "+Inf"), ("-Inf", "-Inf"), ("NaN", "NaN"), ("0", "0.0"), ("-1", "-1.0"),
+        ("100000", "100000.0"), ("1000000", "1e+06"), ("123456789", "1.23456789e+08"), ("0.0001", "0.0001"),
+        ("0.00001", "1e-05"), ("0.005", "0.005"), ("10", "10.0"), ("abc", "abc"), ("", ""),
+    ])
+    func boundsAreSpelledAsPrometheus3StoresThem(_ c: (String, String)) {
+        #expect(PrometheusTextParser.canonicalBound(c.0) == c.1, "\(c.0)")
+    }
+
+    /// `le="1"` in one scrape and `le="1.0"` in the next are one bucket series: the increase is
+    /// counted (it was lost as a new series' base), and an objective's `le: "1"` selects both.
+    @Test func aBucketSpelledTwoWaysIsOneSeries() throws {
+        let objectives = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: fast, metric: rpc_seconds_bucket, labels: {le: "1"}, sli: count, window: 1h,
+                     direction: at_least, baseline: 1}
+            """,
+            file: "o.yaml"
+        )
+        var e = Engine(objectives: objectives)
+        for (k, text) in [
+            "# TYPE rpc_seconds histogram\nrpc_seconds_bucket{le=\"1\"} 10 1700000000000\n",
+            "# TYPE rpc_seconds histogram\nrpc_seconds_bucket{le=\"1.0\"} 15 1700000060000\n",
+            "# TYPE rpc_seconds histogram\nrpc_seconds_bucket{le=\"1e0\"} 22 1700000120000\n",
+        ].enumerated() {
+            let r = read(text, format: .prometheus)
+            #expect(r.fatal == nil)
+            #expect(r.events.first?.labels["le"] == "1.0")
+            _ = e.ingest(r.events, now: 1_700_000_000 + Double(k) * 60 + 1)
+        }
+        #expect(e.status(at: 1_700_000_200).first?.value == 12)
+    }
+
+    /// A writer that appends instead of replacing: the same series twice (without timestamps,
+    /// or at the same one) makes the whole file unreadable, naming both lines; the same series
+    /// at two timestamps (a backfill) is two samples.
+    @Test func aSeriesTwiceInOneFileIsRefusedNamingBothLines() {
+        let appended = """
+            # TYPE jobs_total counter
+            jobs_total{queue="a"} 40
+            jobs_total{queue="b"} 7
+            # TYPE jobs_total counter
+            jobs_total{queue="a"} 50
+            """
+        let r = read(appended, format: .prometheus)
+        #expect(
+            r.fatal
+                == "the series jobs_total{queue=\"a\"} appears twice, at lines 2 and 5 (a writer that appends to the file instead of replacing it?)"
+        )
+        #expect(
+            read("x_bucket{le=\"1\"} 1 1000\nx_bucket{le=\"1.0\"} 2 1000\n", format: .prometheus).fatal?.contains(
+                "lines 1 and 2"
+            ) == true
+        )
+        let backfill = read("x_total 1 1000\nx_total 2 2000\ny 1\n", format: .prometheus)
+        #expect(backfill.fatal == nil)
+        #expect(backfill.events.count == 3)
+    }
+}
+
 /// `.csv` files: a header row, RFC 4180 quoting, and mappings for foreign exports.
 @Suite struct CSVEventTests {
     @Test func headerColumnsKindsLabelsAndTimes() {

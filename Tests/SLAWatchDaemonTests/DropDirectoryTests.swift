@@ -433,6 +433,19 @@ struct DropDirectoryTests {
         #expect(promEntry["SLAWATCH_ACCEPTED"] == "9")
         #expect(promEntry["SLAWATCH_REJECTED"] == "1")
         #expect(promEntry["SLAWATCH_FIRST_ERROR_LINE"] == "15")
+        // A writer that appended the next scrape to the file instead of replacing it: the whole
+        // file goes to failed/, naming both lines of the first series seen twice; nothing of it
+        // counts (its second half would have read as a counter reset).
+        try daemon.drop("node-3.prom", prom + next)
+        #expect(waitUntil(10) { daemon.failed("node-3.prom") })
+        #expect(try daemon.values()["http_requests_total"] == 101)
+        let failedEntry = try #require(try daemon.fileEntries("node-3.prom").last)
+        #expect(
+            failedEntry["SLAWATCH_ERROR"]?.contains(
+                "the series http_requests_total{code=\"200\",method=\"post\",run=\"\(id)\"} appears twice, at lines 3 and 19"
+            ) == true,
+            "\(failedEntry["SLAWATCH_ERROR"] ?? "")"
+        )
     }
 
     @Test func csvWithAMappingAndOwnersNotAllowed() throws {

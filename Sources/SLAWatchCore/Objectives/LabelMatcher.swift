@@ -55,6 +55,11 @@ public struct LabelMatcher: Sendable, Hashable {
         }
     }
 
+    /// Whether the label is a histogram bound or a quantile (compared as numbers).
+    private var isBound: Bool { name == "le" || name == "quantile" }
+    /// `value` in `PrometheusTextParser.canonicalBound(_:)` form (bound labels).
+    private var canonicalValue: String { PrometheusTextParser.canonicalBound(value) }
+
     /// A matcher no label value satisfies (what the engine uses for a selector that does not
     /// parse, which the config loader refuses first: a bad selector never matches everything).
     static let nothing = try! LabelMatcher(name: "", text: "=~(?!)")
@@ -67,12 +72,14 @@ public struct LabelMatcher: Sendable, Hashable {
         public var description: String { "'\(pattern)' is not a valid regular expression" }
     }
 
-    /// Whether a label value (`nil`: the label is absent) satisfies the matcher.
+    /// Whether a label value (`nil`: the label is absent) satisfies the matcher. A histogram
+    /// bound `le` or a `quantile` is one number however it is spelled (`1`, `1.0`, `1e0`:
+    /// `PrometheusTextParser.canonicalBound(_:)`), for `=` and `!=`.
     public func matches(_ labelValue: String?) -> Bool {
         let v = labelValue ?? ""
         switch op {
-        case .equal: return v == value
-        case .notEqual: return v != value
+        case .equal: return v == value || (isBound && PrometheusTextParser.canonicalBound(v) == canonicalValue)
+        case .notEqual: return !(v == value || (isBound && PrometheusTextParser.canonicalBound(v) == canonicalValue))
         case .matches, .notMatches:
             let ns = v as NSString
             let hit = regex!.regex.firstMatch(in: v, range: NSRange(location: 0, length: ns.length)) != nil

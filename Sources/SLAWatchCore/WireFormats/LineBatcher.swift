@@ -66,9 +66,30 @@ public struct LineBatcher: Sendable {
         if case .csv(let mapping) = format { csv = CSVEventParser(mapping: mapping) } else { csv = CSVEventParser() }
     }
 
-    /// A reason the whole input is unusable (a CSV header without the required columns), `nil`
-    /// otherwise.
-    public var fatalError: String? { csv.headerError }
+    /// A reason the whole input is unusable (a CSV header without the required columns; a
+    /// Prometheus text file with one series twice), `nil` otherwise.
+    public var fatalError: String? { csv.headerError ?? duplicateSeries }
+
+    /// Prometheus text: each series (name, labels, timestamp) seen so far → its line, and the
+    /// first one seen twice. A file holding a series twice was appended to instead of replaced
+    /// (its second sample would read as a counter reset); node_exporter's textfile collector
+    /// refuses it too ("was collected before with the same name and label values").
+    private var promSeries: [String: Int] = [:]
+    private var duplicateSeries: String?
+
+    private mutating func notePrometheusSeries(_ i: Int) {
+        guard duplicateSeries == nil, i < events.count else { return }
+        let e = events[i]
+        let labels = e.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ",")
+        let series = labels.isEmpty ? e.metric : "\(e.metric){\(labels)}"
+        let key = series + (e.time.map { " @\($0)" } ?? "")
+        if let first = promSeries[key] {
+            duplicateSeries =
+                "the series \(series) appears twice, at lines \(first) and \(lineCount) (a writer that appends to the file instead of replacing it?)"
+        } else {
+            promSeries[key] = lineCount
+        }
+    }
 
     /// Feeds a chunk of bytes; complete lines are parsed into the batch.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
@@ -220,7 +241,9 @@ public struct LineBatcher: Sendable {
         switch format {
         case .socket: break
         case .prometheus:
+            let before = events.count
             record(prometheus.parse(line, into: &events), line)
+            if events.count > before { notePrometheusSeries(before) }
             return
         case .csv:
             record(csv.parse(line, into: &events), line)

@@ -8,7 +8,9 @@
 /// values escaped with `\\`, `\"` and `\n`, values in Go `ParseFloat` syntax (`NaN`, `+Inf` too).
 ///
 /// Each sample becomes one event named by its sample name (`http_requests_total`,
-/// `rpc_seconds_bucket` with its `le` label, `rpc_seconds_sum`, `rpc_seconds_count`), labels kept.
+/// `rpc_seconds_bucket` with its `le` label, `rpc_seconds_sum`, `rpc_seconds_count`), labels kept
+/// (`le` of a `_bucket` sample and `quantile` normalised as Prometheus 3 does,
+/// `canonicalBound(_:)`).
 /// Counter samples, and histograms' and summaries' `_bucket`/`_count`/`_sum`, are running totals:
 /// kind `cumulative`, which the engine counts as the increase since the series' previous sample
 /// (reset-aware, like PromQL's `increase()` without extrapolation; a series' first sample is a
@@ -117,6 +119,10 @@ public struct PrometheusTextParser: Sendable {
                 if i < u.count, u[i] == UInt8(ascii: ",") { i += 1 }
             }
         }
+        // One bucket bound, one series: `le="1"`, `le="1.0"` and `le="1e0"` are the same
+        // bucket (Prometheus 3 normalises them as it ingests, whatever the exposition format).
+        if name.hasSuffix("_bucket"), let le = labels["le"] { labels["le"] = Self.canonicalBound(le) }
+        if let q = labels["quantile"] { labels["quantile"] = Self.canonicalBound(q) }
         var restText = String(decoding: u[i...], as: UTF8.self)
         // An OpenMetrics exemplar (`value [ts] # {trace_id="…"} 1`) is not part of the sample.
         if let hash = restText.range(of: " # ") ?? restText.range(of: "\t# ") {
@@ -165,6 +171,54 @@ public struct PrometheusTextParser: Sendable {
             }
         }
         return .gauge
+    }
+
+    /// A histogram bound (`le`) or summary quantile (`quantile`) label value in the form
+    /// Prometheus 3 stores it (`formatOpenMetricsFloat`: Go's shortest `%g`, with `.0` added
+    /// to a whole number; `+Inf`, `-Inf`, `NaN`): `1`, `1.0` and `1e0` all become `1.0`,
+    /// `0.25` stays, `1000000` becomes `1e+06`. A value that is no number is kept as written.
+    public static func canonicalBound(_ text: String) -> String {
+        guard let f = float(Substring(text)) else { return text }
+        if f.isNaN { return "NaN" }
+        if f.isInfinite { return f > 0 ? "+Inf" : "-Inf" }
+        let s = goShortestG(f)
+        return s.contains(where: { $0 == "." || $0 == "e" }) ? s : s + ".0"
+    }
+
+    /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: the shortest digits that read back as `f`,
+    /// in exponent form (`1e+06`, `1.5e-05`) when the exponent is below −4 or at least 6, else
+    /// in decimal form without trailing zeros.
+    static func goShortestG(_ f: Double) -> String {
+        if f == 0 { return f.sign == .minus ? "-0" : "0" }
+        // Swift's description holds the same shortest digits (in its own layout).
+        var text = "\(abs(f))"
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+            text = String(text[..<e])
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = parts.first.map(String.init) ?? ""
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
+        var digits = whole + fraction
+        // The decimal point sits after `point` digits of `digits`.
+        var point = whole.count + exponent
+        while digits.first == "0" && digits.count > 1 {
+            digits.removeFirst()
+            point -= 1
+        }
+        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
+        let sign = f < 0 ? "-" : ""
+        let exp = point - 1
+        if exp < -4 || exp >= 6 {
+            let mantissa = digits.count > 1 ? "\(digits.first!).\(digits.dropFirst())" : digits
+            let e = abs(exp) < 10 ? "0\(abs(exp))" : "\(abs(exp))"
+            return "\(sign)\(mantissa)e\(exp < 0 ? "-" : "+")\(e)"
+        }
+        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
+        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+        let k = digits.index(digits.startIndex, offsetBy: point)
+        return sign + digits[..<k] + "." + digits[k...]
     }
 
     /// Go `strconv.ParseFloat` spellings used by exporters: decimal and exponent forms, `NaN`,
