@@ -52,6 +52,18 @@ extension Engine {
         // cumulative counters become increases (per series, reset-aware; a first sample is a
         // base), and etsy gauge deltas become levels.
         let tracksCumulative = batch.hasCumulative
+        // OpenMetrics `foo_created{…}` samples in the batch: creation times (unix seconds) of
+        // the `foo_total` / `foo_count` / `foo_sum` / `foo_bucket` series with those labels.
+        var created: [String: Double]?
+        if tracksCumulative, batch.names.contains(where: { $0.hasSuffix("_created") }) {
+            var map: [String: Double] = [:]
+            for i in batch.indices where batch.metric(at: i).hasSuffix("_created") {
+                let e = batch[i]
+                map[Self.createdKey(family: String(e.metric.dropLast("_created".count)), labels: e.labels)] = e.value
+            }
+            created = map
+        }
+        let familiesBefore = tracksCumulative ? series.familyTimes : [:]
         if tracksCumulative || tracksGaugeLevels {
             for i in batch.indices {
                 let kind = batch.records[i].kind
@@ -71,7 +83,8 @@ extension Engine {
                     if e.isDelta { batch.setValue(level, at: i) }
                     continue
                 }
-                let key = Self.seriesKey(batch[i])
+                let event = batch[i]
+                let key = Self.seriesKey(event)
                 if !series.hasBase(key) && !series.roomForOneMore() {
                     refusedSeries.insert(i)
                     continue
@@ -88,8 +101,20 @@ extension Engine {
                         continue
                     }
                     increase = v >= last.value ? v - last.value : v
+                } else if let previous = SeriesState.previousFamilySample(
+                    event.metric,
+                    at: t,
+                    staged: staging,
+                    before: familiesBefore
+                ),
+                    created.map({ $0[Self.createdKey(event)].map { $0 > previous } ?? true }) ?? true
+                {
+                    // A new series of a family seen before: it was created since that sample
+                    // (OpenMetrics `_created`, when given, must say so too), so its first value
+                    // counts in full (the first errors of a new status code).
+                    increase = v
                 }
-                series.setBase(key, value: v, time: t, staged: staging)
+                series.setBase(key, family: event.metric, value: v, time: t, staged: staging)
                 batch.setCounterIncrease(increase, at: i)
             }
         }

@@ -32,6 +32,10 @@ struct SeriesState: Sendable {
     private var dirtyBases: Set<String> = []
     /// An open drop file's bases, kept aside until its commit.
     private var stagedBases: [String: CumulativeBase] = [:]
+    /// Per cumulative metric family (sample name): the newest event time of its live bases
+    /// (`-infinity` for bases restored from the store); an open drop file's, aside.
+    private var familyLatest: [String: Double] = [:]
+    private var stagedFamilyLatest: [String: Double] = [:]
 
     /// Key prefix of cumulative-counter bases among the stored levels.
     static let cumulativePrefix = "cumulative\u{1F}"
@@ -73,18 +77,40 @@ struct SeriesState: Sendable {
         (staged ? stagedBases[key] : nil) ?? cumulativeBases[key]
     }
 
-    /// Records sample `value` at `time` as the base of `key` (aside, while `staged`).
-    mutating func setBase(_ key: String, value: Double, time: Double, staged: Bool) {
+    /// Records sample `value` at `time` as the base of `key`, a series of `family` (aside,
+    /// while `staged`).
+    mutating func setBase(_ key: String, family: String, value: Double, time: Double, staged: Bool) {
         if staged {
             stagedBases[key] = CumulativeBase(value: value, time: time)
+            stagedFamilyLatest[family] = max(stagedFamilyLatest[family] ?? -.infinity, time)
         } else {
             cumulativeBases[key] = CumulativeBase(value: value, time: time)
             dirtyBases.insert(key)
+            familyLatest[family] = max(familyLatest[family] ?? -.infinity, time)
         }
     }
 
+    /// Every cumulative family's newest live sample time, as a batch starts (what
+    /// `previousFamilySample` compares with: the family's samples before this batch).
+    var familyTimes: [String: Double] { familyLatest }
+
+    /// The time of the previous sample of `family` that a new series of it at event time `t`
+    /// comes after (`-infinity`: restored from the store, time unknown), or `nil` when the
+    /// family had none before, by `before` (`familyTimes` as the batch started): in a drop file
+    /// (`staged`), a sample of an earlier file or stream; otherwise a sample of an earlier batch
+    /// at an earlier event time. A new series of a family seen before did not exist at that
+    /// sample (it would have been in it), so its first value happened since.
+    static func previousFamilySample(_ family: String, at t: Double, staged: Bool, before: [String: Double]) -> Double?
+    {
+        guard let latest = before[family] else { return nil }
+        return staged || latest < t ? latest : nil
+    }
+
     /// A drop file starts: no staged bases.
-    mutating func beginStaging() { stagedBases = [:] }
+    mutating func beginStaging() {
+        stagedBases = [:]
+        stagedFamilyLatest = [:]
+    }
 
     /// A drop file is committed: its bases become the live ones.
     mutating func commitStaging() {
@@ -92,11 +118,16 @@ struct SeriesState: Sendable {
             cumulativeBases[k] = v
             dirtyBases.insert(k)
         }
+        for (f, t) in stagedFamilyLatest { familyLatest[f] = max(familyLatest[f] ?? -.infinity, t) }
         stagedBases = [:]
+        stagedFamilyLatest = [:]
     }
 
     /// A drop file is abandoned: its bases are forgotten.
-    mutating func discardStaging() { stagedBases = [:] }
+    mutating func discardStaging() {
+        stagedBases = [:]
+        stagedFamilyLatest = [:]
+    }
 
     /// What changed since the last call, in the store's form (series → level, bases under
     /// `cumulativePrefix`), and clears it.
@@ -135,6 +166,7 @@ struct SeriesState: Sendable {
             if !uses(metric) || gaugeLevels.count + cumulativeBases.count >= maxSeries { continue }
             if isBase {
                 cumulativeBases[series] = CumulativeBase(value: v, time: -.infinity)
+                if familyLatest[metric] == nil { familyLatest[metric] = -.infinity }
             } else {
                 gaugeLevels[k] = v
             }
@@ -161,6 +193,25 @@ extension Engine {
 
     /// Key prefix of cumulative-counter bases among the persisted gauge levels.
     public static var cumulativePrefix: String { SeriesState.cumulativePrefix }
+
+    /// The key under which an OpenMetrics `_created` sample gives the creation time of a running
+    /// total: its family (the sample name without `_total`, `_count`, `_sum`, `_bucket`) and its
+    /// labels without `le`.
+    static func createdKey(_ e: Event) -> String {
+        var family = e.metric
+        for suffix in ["_total", "_count", "_sum", "_bucket"] where family.hasSuffix(suffix) {
+            family = String(family.dropLast(suffix.count))
+            break
+        }
+        var labels = e.labels
+        labels["le"] = nil
+        return createdKey(family: family, labels: labels)
+    }
+
+    /// `createdKey(_:)` of a family and labels.
+    static func createdKey(family: String, labels: [String: String]) -> String {
+        family + "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+    }
 
     /// `metric{k=v,…}` with labels sorted: the identity of a series.
     public static func seriesKey(_ e: Event) -> String {
