@@ -195,7 +195,8 @@ extension StatusReply {
         for o in r.objectives {
             rows.append([
                 o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli.rawValue,
-                o.invalid.map { "invalid (\($0))" } ?? o.value.map { AlertEntry.value($0, sli: o.sli) } ?? "no data",
+                (o.invalid.map { "invalid (\($0))" } ?? o.value.map { AlertEntry.value($0, sli: o.sli) } ?? "no data")
+                    + (o.coverage.map { " (\(Int(($0 * 100).rounded(.down)))% of window)" } ?? ""),
                 "\(o.direction == .atLeast ? "≥" : "≤") \(AlertEntry.value(o.baseline, sli: o.sli))", o.state.rawValue,
                 o.since > 0 ? Self.ago(o.since, now: now) : "-", o.lastSeen.map { Self.ago($0, now: now) } ?? "never",
             ])

@@ -38,8 +38,9 @@ public final class StateStore: Sendable {
     private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
-    /// incremental store of binary buckets). A file with a higher one is refused.
-    public static let schemaVersion = 8
+    /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
+    /// with a higher one is refused.
+    public static let schemaVersion = 9
 
     /// A state file written by a newer slawatch: this binary neither reads nor writes it.
     public struct NewerSchema: Error, CustomStringConvertible {
@@ -87,6 +88,16 @@ public final class StateStore: Sendable {
         Self.registerLegacyMigrations(&migrator)
         migrator.registerMigration("v8-incremental-binary-buckets") { db in
             try Self.migrateToIncremental(db)
+        }
+        // `historySince` (a rolling window is judged in full once history covers it): state
+        // saved before it was kept counts as history from the start (`0`).
+        migrator.registerMigration("v9-history-since") { db in
+            try db.execute(
+                sql: """
+                    UPDATE instance SET state = json_set(state, '$.historySince', 0)
+                    WHERE json_extract(state, '$.historySince') IS NULL
+                    """
+            )
         }
         // A store written by a newer binary (a migration this one does not know, or a higher
         // `user_version`) is not read or written: its rows may mean something else.

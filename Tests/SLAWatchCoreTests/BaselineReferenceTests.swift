@@ -29,6 +29,9 @@ import Testing
         #expect(leads.baseline.kind == .expression)
         #expect(leads.baseline.references == ["sales-target", "deal-size"])
         var e = Engine(objectives: objectives)
+        // The daemon has watched for a whole window already (an "at least" count is judged
+        // only once its window is covered by history).
+        #expect(e.evaluate(at: 100 - 30 * 86400).isEmpty)
         // No sales target yet: the baseline is untrusted and nothing is judged.
         _ = e.ingest([Event(metric: "leads.qualified", value: 50, kind: .counter, time: 100)], now: 100)
         #expect(e.evaluate(at: 110).isEmpty)
@@ -67,6 +70,7 @@ import Testing
             nodata: .ok
         )
         var a = Engine(objectives: [o])
+        _ = a.evaluate(at: 100 - 600)  // a window of history
         _ = a.ingest([Event(metric: "m", value: 12, kind: .counter, time: 100)], now: 100)
         _ = a.evaluate(at: 100)
         #expect(a.status().first?.baselineSince == 100)

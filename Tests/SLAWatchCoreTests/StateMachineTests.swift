@@ -474,6 +474,8 @@ private func counts(_ metric: String, _ n: Int, at t: Double) -> [Event] {
                 baseline: 1000
             )
             var engine = Engine(objectives: [o])
+            // A minute of history first: the rate divides by the whole window.
+            _ = engine.evaluate(at: t0 - 60)
             _ = engine.ingest(events, now: t0)
             _ = engine.evaluate(at: t0)
             #expect(engine.status().first?.value == value, "\(kind)")

@@ -1,5 +1,6 @@
 import Foundation
 import SLAWatchCore
+import SLAWatchStore
 import SLAWatchTestSupport
 import Testing
 
@@ -53,7 +54,7 @@ struct StateFaultTests {
             #expect(entries.count == 1, "pid \(pid)")
             #expect(entries.first?["PRIORITY"] == "3")
             #expect(entries.first?["SLAWATCH_SCHEMA_FOUND"] == "12")
-            #expect(entries.first?["SLAWATCH_SCHEMA_KNOWN"] == "8")
+            #expect(entries.first?["SLAWATCH_SCHEMA_KNOWN"] == "\(StateStore.schemaVersion)")
         }
         // The unit keeps systemd from restarting it in a loop.
         let unit = try String(

@@ -158,10 +158,11 @@ import Testing
         let store = try StateStore(path: path)
         let loaded = try store.loadSnapshots()
         // Compared decoded: a bucket dictionary encodes in hash order, which differs per process.
+        // Written at schema 8: migrated to 9, its saved state counts as history from the start.
         let expected = try JSONDecoder().decode(
             [Engine.Snapshot].self,
             from: Data(contentsOf: Self.dir.appendingPathComponent("snapshots.json"))
-        )
+        ).map(withHistory)
         #expect(loaded.sorted { $0.objective < $1.objective } == expected)
         #expect(loaded.count == 12)
         #expect(loaded.map(\.buckets.count).reduce(0, +) > 100)
@@ -182,4 +183,12 @@ import Testing
         #expect(again.first { $0.objective == "latency-by-customer" }?.buckets.isEmpty == true)
         #expect(try store.loadGaugeLevels().count >= 2)
     }
+}
+
+/// A snapshot as the `v9-history-since` migration leaves a state saved before it: history since
+/// `0` (saved state counts as history).
+func withHistory(_ s: Engine.Snapshot) -> Engine.Snapshot {
+    var s = s
+    if s.state.historySince == nil { s.state.historySince = 0 }
+    return s
 }

@@ -49,39 +49,39 @@ import Testing
         _ = try StateStore(path: path)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
         #expect(version == StateStore.schemaVersion)
-        #expect(StateStore.schemaVersion == 8)
+        #expect(StateStore.schemaVersion == 9)
     }
 
     @Test func aHigherUserVersionIsRefusedAndNotWritten() throws {
         let path = tempPath()
         try seed(path)
-        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 9") }
+        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 10") }
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect {
             _ = try StateStore(path: path)
         } throws: { error in
             guard let e = error as? StateStore.NewerSchema else { return false }
-            return e.found == 9 && e.known == 8 && e.unknownMigrations.isEmpty
-                && e.description.contains("schema version 9") && e.description.contains("knows up to 8")
+            return e.found == 10 && e.known == 9 && e.unknownMigrations.isEmpty
+                && e.description.contains("schema version 10") && e.description.contains("knows up to 9")
                 && e.description.contains(path)
         }
         // Nothing was written: the file is byte for byte what it was, version included.
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
-        #expect(version == 9)
+        #expect(version == 10)
     }
 
     @Test func anUnknownMigrationIsRefusedAndNamed() throws {
         let path = tempPath()
         try seed(path)
         try DatabaseQueue(path: path).write {
-            try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-something-newer')")
+            try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v10-something-newer')")
         }
         #expect {
             _ = try StateStore(path: path)
         } throws: { error in
-            (error as? StateStore.NewerSchema)?.unknownMigrations == ["v9-something-newer"]
-                && "\(error)".contains("v9-something-newer")
+            (error as? StateStore.NewerSchema)?.unknownMigrations == ["v10-something-newer"]
+                && "\(error)".contains("v10-something-newer")
         }
         let rows = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM instance") }
         #expect(rows == 2)

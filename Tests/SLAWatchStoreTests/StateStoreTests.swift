@@ -177,10 +177,11 @@ import Testing
     @Test func v7IsMigratedAndReadsBackTheSame() throws {
         let path = try Self.v7Store()
         let store = try StateStore(path: path)
+        // v9: saved state counts as history from the start.
         let expected = try JSONDecoder().decode(
             [Engine.Snapshot].self,
             from: Data(contentsOf: Self.fixtures.appendingPathComponent("state-v7-snapshots.json"))
-        )
+        ).map(withHistory)
         let migrated = try store.loadSnapshots()
         #expect(migrated.count == 11)
         #expect(migrated.map(\.buckets.count).reduce(0, +) == 182)

@@ -47,6 +47,10 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// Event time (unix seconds) of the newest event counted in the instance's window (its
     /// metric "last seen"); `nil` for never. Filled in by the engine when it snapshots.
     public var lastSeen: Double?
+    /// Rolling windows: since when the instance has history (unix seconds): its first
+    /// evaluation, kept across restarts (saved state counts as history; so do restored buckets
+    /// older than this). `nil` until the first evaluation.
+    public var historySince: Double?
     /// Ratio SLIs: since when the window holds more good events than events in all (its SLI is
     /// invalid, one `ratio_invalid` entry said so); `nil` while valid.
     public var ratioInvalidSince: Double?

@@ -196,6 +196,7 @@ extension Engine {
                 }
             } else {
                 table.states[i].trackedPeriodStart = nil
+                table.states[i].historySince = nil
                 table.lastSeen[i] = -.infinity
                 replaceBuckets.insert(i)
                 dirty.insert(i)

@@ -47,6 +47,10 @@ extension Engine {
         /// good events than events), `nil` when it has one; `value` and the budget are `nil`
         /// then, and the objective is not judged.
         public var invalid: String? = nil
+        /// Rolling windows younger than their length: the share of the window history covers
+        /// (0–1; a rate is divided by that span, an "at least" count or sum is not judged yet);
+        /// `nil` once covered.
+        public var coverage: Double? = nil
         /// Event time (unix seconds) of the newest event of the objective's metric counted in its
         /// window; `nil` when none ever was (a typo in `metric` shows here).
         public var lastSeen: Double?
@@ -54,7 +58,7 @@ extension Engine {
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid
+                invalid, coverage
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -82,6 +86,7 @@ extension Engine {
             try c.encode(burnRate.map(JSONNumber.rounded), forKey: .burnRate)
             try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
             try c.encode(invalid, forKey: .invalid)
+            try c.encode(coverage.map(JSONNumber.rounded), forKey: .coverage)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -123,6 +128,7 @@ extension Engine {
             burnRate = try c.decodeIfPresent(Double.self, forKey: .burnRate)
             lastSeen = try time(.lastSeen)
             invalid = try c.decodeIfPresent(String.self, forKey: .invalid)
+            coverage = try c.decodeIfPresent(Double.self, forKey: .coverage)
         }
 
         /// Creates a status record.
@@ -146,7 +152,8 @@ extension Engine {
             budgetRemaining: Double?,
             burnRate: Double?,
             lastSeen: Double?,
-            invalid: String? = nil
+            invalid: String? = nil,
+            coverage: Double? = nil
         ) {
             self.objective = objective
             self.sla = sla
@@ -168,11 +175,12 @@ extension Engine {
             self.burnRate = burnRate
             self.lastSeen = lastSeen
             self.invalid = invalid
+            self.coverage = coverage
         }
     }
 
     /// The standing of every objective as of the last evaluation.
-    public func status() -> [Status] { status(values: table.lastValues, counts: nil) }
+    public func status() -> [Status] { status(values: table.lastValues, counts: nil, now: nil) }
 
     /// The alert state of every shown instance, in `status()` order (cheap: no strings built).
     public var alertStates: [AlertState] { table.judged.map { table.states[$0].state } }
@@ -194,13 +202,13 @@ extension Engine {
             } else if case .calendar = o.window {
                 values[i] = o.sliValue(agg, seconds: now - span.start)
             } else {
-                values[i] = o.sliValue(agg, seconds: span.end - span.start)
+                values[i] = o.sliValue(agg, seconds: coverage(i, now: now).seconds)
             }
         }
-        return status(values: values, counts: counts)
+        return status(values: values, counts: counts, now: now)
     }
 
-    func status(values: [Double?], counts: [(total: Double, good: Double)?]?) -> [Status] {
+    func status(values: [Double?], counts: [(total: Double, good: Double)?]?, now: Double?) -> [Status] {
         table.judged.map { i in
             let o = table.objectives[i]
             // A ratio window with more good events than events: no value, no budget.
@@ -241,7 +249,12 @@ extension Engine {
                 budgetRemaining: e?.remaining,
                 burnRate: e?.burnRate,
                 lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
-                invalid: invalid
+                invalid: invalid,
+                coverage: now.flatMap { now in
+                    let c = coverage(i, now: now)
+                    guard !c.covered, case .rolling(let w) = o.window else { return nil }
+                    return c.seconds / Double(w)
+                }
             )
         }
     }

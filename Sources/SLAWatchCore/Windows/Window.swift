@@ -95,6 +95,13 @@ public struct Window: Sendable {
         }
     }
 
+    /// Rolling windows: the start (unix seconds) of the oldest bucket held, `nil` when empty or
+    /// calendar.
+    public var oldestBucketStart: Double? {
+        guard case .rolling = spec, let first = ids.first else { return nil }
+        return Double(first) * Double(resolution)
+    }
+
     /// The bucket id an event time falls into.
     @inline(__always)
     public mutating func bucketID(for t: Double) -> Int64 {

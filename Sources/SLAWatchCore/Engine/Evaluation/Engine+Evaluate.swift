@@ -52,13 +52,39 @@ extension Engine {
     /// `ratioIsInvalid(_:)` on counts.
     static func ratioIsInvalid(total: Double, good: Double) -> Bool { good > total * (1 + 1e-9) + 1e-9 }
 
+    /// How much of rolling window `i` history covers at `now`: from the instance's first
+    /// evaluation (`historySince`; a fresh instance at `now`), or from the start of its oldest
+    /// bucket when that bucket ended before the history began (events written earlier: a
+    /// backfill), up to the window's length. `covered` once that is the whole window; calendar
+    /// windows always are.
+    func coverage(_ i: Int, now: Double) -> (seconds: Double, covered: Bool) {
+        guard case .rolling(let w) = table.objectives[i].window else { return (0, true) }
+        var from = table.states[i].historySince ?? now
+        if let oldest = table.windows[i].oldestBucketStart, oldest + Double(table.windows[i].resolution) <= from {
+            from = oldest
+        }
+        let seconds = now - from
+        // Buckets are the window's grain: its live buckets span the window less up to one.
+        let covered = seconds >= Double(w - table.windows[i].resolution)
+        return covered ? (Double(w), true) : (max(seconds, 0), false)
+    }
+
     mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = table.objectives[i]
-        let baseline = baselineInForce(i)
+        var baseline = baselineInForce(i)
         let agg = table.windows[i].aggregate(at: now)
         let span = table.windows[i].period(containing: now)
+        if table.states[i].historySince == nil {
+            table.states[i].historySince = now
+            dirty.insert(i)
+        }
+        // A rolling window younger than its length (the daemon or the objective is): a rate
+        // divides by the span history covers, and an "at least" count or sum, which can only
+        // grow as the window fills, is not judged yet.
+        let cover = coverage(i, now: now)
         let seconds: Double
-        if case .calendar = o.window { seconds = now - span.start } else { seconds = span.end - span.start }
+        if case .calendar = o.window { seconds = now - span.start } else { seconds = cover.seconds }
+        if !cover.covered, o.direction == .atLeast, o.sli == .count || o.sli == .sum { baseline = nil }
         var st = table.states[i]
         let before = st
         // A ratio window with more good events than events has no valid SLI: one entry, then
