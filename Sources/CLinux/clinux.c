@@ -10,7 +10,7 @@
 
 #define CLINUX_MAX_BATCH 128
 
-static int recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count, int flags) {
+int clinux_recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count) {
     if (count > CLINUX_MAX_BATCH) count = CLINUX_MAX_BATCH;
     struct mmsghdr msgs[CLINUX_MAX_BATCH];
     struct iovec iovs[CLINUX_MAX_BATCH];
@@ -27,7 +27,7 @@ static int recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, cl
         msgs[i].msg_hdr.msg_control = control[i].buf;
         msgs[i].msg_hdr.msg_controllen = sizeof(control[i].buf);
     }
-    int n = recvmmsg(fd, msgs, (unsigned int)count, flags, NULL);
+    int n = recvmmsg(fd, msgs, (unsigned int)count, MSG_WAITFORONE, NULL);
     if (n < 0) return -errno;
     for (int i = 0; i < n; i++) {
         info[i].pid = -1;
@@ -46,14 +46,6 @@ static int recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, cl
         }
     }
     return n;
-}
-
-int clinux_recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count) {
-    return recv_datagrams(fd, buffers, buffer_size, info, count, MSG_WAITFORONE);
-}
-
-int clinux_recv_datagrams_nowait(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count) {
-    return recv_datagrams(fd, buffers, buffer_size, info, count, MSG_DONTWAIT);
 }
 
 int clinux_enable_passcred(int fd) {

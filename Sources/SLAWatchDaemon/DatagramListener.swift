@@ -97,9 +97,6 @@ public final class DatagramListener: Sendable {
 
     private var isStopped: Bool { state.withLock { $0.stopped } }
 
-    /// Events a batch holds at most before it is handed over while the engine is busy.
-    static let maxHeldEvents = 16_384
-
     private func run() {
         let batch = 64
         let slot = maxDatagramBytes + 1
@@ -107,56 +104,41 @@ public final class DatagramListener: Sendable {
         var infos = [clinux_datagram](repeating: clinux_datagram(), count: batch)
         var batcher = LineBatcher(maxLineBytes: maxDatagramBytes, options: options)
         var reportedStats = ParseStats()
-        // Consecutive datagrams of one peer (the usual case: one sender) go into one batch,
-        // parsed straight from the receive buffer; a change of peer hands the batch over.
-        var current: Peer?
-        var oversize: [LineRejection] = []
-        func handOver() {
-            guard let peer = current, !batcher.isEmpty || !oversize.isEmpty else { return }
-            let b = batcher.take(reusing: pipeline.pool)
-            var events = b.events
-            var lines = b.eventLines
-            var rejections = b.rejections + oversize
-            oversize = []
-            authorize(events: &events, lines: &lines, rejections: &rejections, patterns: policy.patterns(for: peer))
-            pipeline.submit(
-                .batch(events: events, lines: lines, parseRejections: rejections, tally: tally(for: peer))
-            )
-        }
-        // Adaptive batching: while the engine is still busy with earlier work, the datagrams
-        // of further recvmmsg calls join the batch held here (up to `maxHeldEvents`) instead of
-        // each call's few datagrams becoming a batch of their own (an actor hop, a wake-up and
-        // the engine's per-batch work each). Nothing waits for that: the batch is handed over as
-        // soon as the engine is idle, the socket has nothing more, or the queue is full.
-        var held = false
         while !isStopped {
-            if held && (pipeline.isFull || !pipeline.isBusy || batcher.eventCount >= Self.maxHeldEvents) {
-                handOver()
-                held = false
-            }
-            if !held {
-                // Back-pressure: while the engine is behind, datagrams wait in the socket's queue.
-                pipeline.waitForRoom()
-            }
+            // Back-pressure: while the engine is behind, datagrams wait in the socket's queue.
+            pipeline.waitForRoom()
             let n = buffers.withUnsafeMutableBytes { raw in
                 infos.withUnsafeMutableBufferPointer { info in
-                    let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    return held
-                        ? clinux_recv_datagrams_nowait(fd, base, slot, info.baseAddress, Int32(batch))
-                        : clinux_recv_datagrams(fd, base, slot, info.baseAddress, Int32(batch))
+                    clinux_recv_datagrams(
+                        fd,
+                        raw.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        slot,
+                        info.baseAddress,
+                        Int32(batch)
+                    )
                 }
             }
             if n < 0 {
-                if held && (-n == EAGAIN || -n == EWOULDBLOCK) {
-                    // The socket is drained: what is held goes now, before a blocking wait.
-                    handOver()
-                    held = false
-                    continue
-                }
                 if -n == EAGAIN || -n == EWOULDBLOCK || -n == EINTR { continue }
                 break
             }
+            // Consecutive datagrams of one peer (the usual case: one sender) go into one batch,
+            // parsed straight from the receive buffer; a change of peer hands the batch over.
+            var current: Peer?
+            var oversize: [LineRejection] = []
             var tooLong = 0
+            func handOver() {
+                guard let peer = current, !batcher.isEmpty || !oversize.isEmpty else { return }
+                let b = batcher.take(reusing: pipeline.pool)
+                var events = b.events
+                var lines = b.eventLines
+                var rejections = b.rejections + oversize
+                oversize = []
+                authorize(events: &events, lines: &lines, rejections: &rejections, patterns: policy.patterns(for: peer))
+                pipeline.submit(
+                    .batch(events: events, lines: lines, parseRejections: rejections, tally: tally(for: peer))
+                )
+            }
             for i in 0..<Int(n) {
                 let info = infos[i]
                 let peer = Peer(pid: info.pid, uid: info.uid, gid: info.gid)
@@ -183,7 +165,7 @@ public final class DatagramListener: Sendable {
                     batcher.finish()
                 }
             }
-            held = true
+            handOver()
             pipeline.counters.addIgnored(.datagram, batcher.stats, since: reportedStats)
             reportedStats = batcher.stats
             state.withLock { s in
@@ -191,7 +173,6 @@ public final class DatagramListener: Sendable {
                 s.tooLong += tooLong
             }
         }
-        handOver()
     }
 
     private func tally(for peer: Peer) -> SourceTally {

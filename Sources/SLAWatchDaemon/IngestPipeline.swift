@@ -114,10 +114,6 @@ public final class IngestPipeline: Sendable {
     /// More events wait than the limit: a listener should stop reading until `whenRoom` calls back.
     public var isFull: Bool { gate.isFull }
 
-    /// Whether the engine has events queued or in hand (a listener may then keep adding to the
-    /// batch it holds rather than hand over a small one).
-    public var isBusy: Bool { gate.counts.now > 0 }
-
     /// Calls `resume` once the queue is below half its limit (at once if it is already).
     public func whenRoom(_ resume: @escaping @Sendable () -> Void) { gate.whenRoom(resume) }
 

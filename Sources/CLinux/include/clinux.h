@@ -19,9 +19,6 @@ typedef struct {
 /// Returns the number received, or -errno.
 int clinux_recv_datagrams(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count);
 
-/// As clinux_recv_datagrams, but never blocks (MSG_DONTWAIT): -EAGAIN when nothing is queued.
-int clinux_recv_datagrams_nowait(int fd, unsigned char *buffers, size_t buffer_size, clinux_datagram *info, int count);
-
 /// setsockopt(SO_PASSCRED, 1): the kernel attaches SCM_CREDENTIALS to every datagram.
 int clinux_enable_passcred(int fd);
 

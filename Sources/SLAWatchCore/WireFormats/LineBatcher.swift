@@ -217,9 +217,6 @@ public struct LineBatcher: Sendable {
         discarding = false
     }
 
-    /// Events waiting in the batch.
-    public var eventCount: Int { events.count }
-
     /// Whether anything is waiting in the batch.
     public var isEmpty: Bool { events.isEmpty && rejections.isEmpty && controls.isEmpty }
 
