@@ -415,15 +415,17 @@ struct DropDirectoryTests {
         // Counters are running totals: the first file is the base of every series.
         #expect(values[hist] == 0)
         #expect(values["http_requests_total"] == 0)
-        // The next scrape: the increases count (one series restarted from zero).
+        // The next scrape: the increases count (one series restarted from zero), and a series
+        // new since the first scrape (the first 500s) counts in full.
         let next =
             prom.replacingOccurrences(of: "} 1027", with: "} 1127").replacingOccurrences(of: "} 3\n", with: "} 1\n")
             .replacingOccurrences(of: "_count{run=\"\(id)\"} 144320", with: "_count{run=\"\(id)\"} 144420")
+            + "http_requests_total{method=\"post\",code=\"500\",run=\"\(id)\"} 4\n"
         try daemon.drop("node-2.prom", next)
         #expect(waitUntil(10) { daemon.processed("node-2.prom") })
         let after = try daemon.values()
         #expect(after[hist] == 100)
-        #expect(after["http_requests_total"] == 101)  // +100, and a reset to 1
+        #expect(after["http_requests_total"] == 105)  // +100, a reset to 1, and 4 new 500s
         let jsonRejects = try String(
             contentsOfFile: daemon.processedDirectory + "/batch.json.rejects",
             encoding: .utf8
@@ -438,7 +440,7 @@ struct DropDirectoryTests {
         // counts (its second half would have read as a counter reset).
         try daemon.drop("node-3.prom", prom + next)
         #expect(waitUntil(10) { daemon.failed("node-3.prom") })
-        #expect(try daemon.values()["http_requests_total"] == 101)
+        #expect(try daemon.values()["http_requests_total"] == 105)
         let failedEntry = try #require(try daemon.fileEntries("node-3.prom").last)
         #expect(
             failedEntry["SLAWATCH_ERROR"]?.contains(
