@@ -240,7 +240,11 @@ public struct AlertStateMachine: Sendable, Equatable {
     /// Whether a breached instance whose window is empty under `nodata: ok` recovers now: an
     /// empty window counts as a good reading past `clear_at`, which must last `keep_firing_for`
     /// (the clear timer of a good spell before it goes on).
-    private mutating func recoversEmpty(rules: Rules, now: Double) -> Bool {
+    private mutating func recoversEmpty(rules: Rules, now: Double) -> Bool { keptGood(rules: rules, now: now) }
+
+    /// Whether the good spell that started `clearSince` (now, when none) has lasted
+    /// `keep_firing_for`; ends the spell when it has.
+    private mutating func keptGood(rules: Rules, now: Double) -> Bool {
         if rules.keepFiringFor <= 0 { return true }
         if clearSince == nil { clearSince = now }
         if now - clearSince! >= rules.keepFiringFor {
@@ -257,13 +261,7 @@ public struct AlertStateMachine: Sendable, Equatable {
             clearSince = nil
             return false
         }
-        if rules.keepFiringFor <= 0 { return true }
-        if clearSince == nil { clearSince = now }
-        if now - clearSince! >= rules.keepFiringFor {
-            clearSince = nil
-            return true
-        }
-        return false
+        return keptGood(rules: rules, now: now)
     }
 }
 
