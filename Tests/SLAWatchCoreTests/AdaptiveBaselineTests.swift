@@ -85,6 +85,54 @@ import Testing
         #expect(expected.filter { $0.kind == .breach }.count == 2)
     }
 
+    /// Median ∓ k scaled MADs: scale-free, on the right side for either direction, and right
+    /// for negative values (where a factor below 1 would raise an "at least" bar).
+    @Test func deviationFormAroundTheMedian() {
+        var rule = AdaptiveRule(every: 60, minHistory: 5)
+        rule.deviations = 3
+        // Median 11, absolute deviations 0, 1, 1, 2, 2 → MAD 1, scaled 1.4826.
+        let history: [Double] = [10, 12, 11, 13, 9]
+        #expect(abs((rule.baseline(history, direction: .atLeast) ?? 0) - (11 - 3 * 1.4826)) < 1e-9)
+        #expect(abs((rule.baseline(history, direction: .atMost) ?? 0) - (11 + 3 * 1.4826)) < 1e-9)
+        #expect(abs((rule.baseline(history.map { -$0 }, direction: .atLeast) ?? 0) - (-11 - 3 * 1.4826)) < 1e-9)
+        #expect(rule.baseline(Array(history.prefix(4)), direction: .atLeast) == nil)
+        #expect(rule.description == "median of the last 4 1m samples ∓ 3 scaled MADs")
+    }
+
+    /// A slot without enough history falls back to a coarser season: hour of the week → hour
+    /// of the day → the whole history, and says which.
+    @Test func aSlotWithoutHistoryFallsBackToACoarserSeason() {
+        var rule = AdaptiveRule(statistic: 0.5, periods: 4, every: 3600, season: .hourOfWeek, minHistory: 3)
+        let history0: [Int: [Double]] = [9: [100], 33: [110, 120], 57: [130]]
+        // Without `fallback`, a slot waits for its own history.
+        #expect(rule.baseline(history0, slot: 9, direction: .atLeast).season == nil)
+        rule.fallback = true
+        // Monday 09:00 is slot 9; Tuesday and Wednesday 09:00 are 33 and 57.
+        let history: [Int: [Double]] = [9: [100], 33: [110, 120], 57: [130], 10: [5, 6, 7]]
+        let monday = rule.baseline(history, slot: 9, direction: .atLeast)
+        #expect(monday.season == .hourOfDay)
+        #expect(monday.value == 110)  // median of 100, 110, 120, 130 (nearest rank)
+        // Monday 10:00 holds three samples of its own.
+        #expect(rule.baseline(history, slot: 10, direction: .atLeast).season == .hourOfWeek)
+        #expect(rule.baseline(history, slot: 10, direction: .atLeast).value == 6)
+        // Friday 23:00: nothing at that hour of any day: the whole history.
+        let late = rule.baseline(history, slot: 119, direction: .atLeast)
+        #expect(late.season == AdaptiveRule.Season.none)
+        #expect(late.value == 100)
+        #expect(rule.baseline([:], slot: 9, direction: .atLeast).season == nil)
+    }
+
+    /// The season in force reaches status and the entries.
+    @Test func theSeasonInForceIsInStatusAndEntries() throws {
+        let rule = AdaptiveRule(statistic: 0.5, periods: 3, every: 60, season: .hourOfDay, factor: 0.5, minHistory: 2)
+        var engine = Engine(objectives: [objective(rule)])
+        let t = run(&engine, minutes: [100, 120, 110, 10])
+        #expect(engine.status().first?.baselineSeason == "hour_of_day")
+        let breach = try #require(t.first { $0.kind == .breach })
+        let f = Dictionary(AlertEntry.fields(breach, engine.objectives[0]), uniquingKeysWith: { a, _ in a })
+        #expect(f["SLAWATCH_BASELINE_SEASON"] == "hour_of_day")
+    }
+
     @Test func configErrors() {
         func keys(_ baseline: String) -> [String] {
             let text = """
@@ -106,6 +154,12 @@ import Testing
         #expect(keys("{adaptive: {statistic: mode}}") == ["slas[0].objectives[0].baseline.adaptive.statistic"])
         #expect(keys("{adaptive: {season: fortnight}}") == ["slas[0].objectives[0].baseline.adaptive.season"])
         #expect(keys("{adaptive: {factor: -1}}") == ["slas[0].objectives[0].baseline.adaptive.factor"])
+        #expect(keys("{adaptive: {deviations: 3, season: hour_of_week, fallback: true}}").isEmpty)
+        #expect(keys("{adaptive: {fallback: maybe}}") == ["slas[0].objectives[0].baseline.adaptive.fallback"])
+        #expect(
+            keys("{adaptive: {deviations: 3, factor: 0.5}}") == ["slas[0].objectives[0].baseline.adaptive.deviations"]
+        )
+        #expect(keys("{adaptive: {deviations: -1}}") == ["slas[0].objectives[0].baseline.adaptive.deviations"])
         #expect(
             keys("{adaptive: {periods: 2, min_history: 3}}") == ["slas[0].objectives[0].baseline.adaptive.min_history"]
         )

@@ -3,18 +3,25 @@ import Yams
 
 /// One objective's mapping, and its adaptive baseline rule, read into an `Objective`.
 extension ObjectivesConfig {
-    /// `baseline: {adaptive: {statistic, periods, every, season, factor, floor, min_history}}`.
+    /// `baseline: {adaptive: {statistic, periods, every, season, factor, floor, min_history,
+    /// deviations}}`.
     static func adaptiveRule(_ node: Node, path p: String, window: WindowSpec, reader r: inout YAMLReader)
         -> AdaptiveRule?
     {
         guard case .mapping = node else {
-            r.fail(node, p, "expected a mapping (statistic, periods, every, season, factor, floor, min_history)")
+            r.fail(
+                node,
+                p,
+                "expected a mapping (statistic, periods, every, season, factor, floor, min_history, deviations, fallback)"
+            )
             return nil
         }
         let m = r.mapping(
             node,
             p,
-            allowed: ["statistic", "periods", "every", "season", "factor", "floor", "min_history"]
+            allowed: [
+                "statistic", "periods", "every", "season", "factor", "floor", "min_history", "deviations", "fallback",
+            ]
         )
         let before = r.errors.count
         var defaultEvery = 3600.0
@@ -52,6 +59,27 @@ extension ObjectivesConfig {
                 continue
             }
             if key == "factor" { rule.factor = v } else { rule.floor = v }
+        }
+        if let n = m["fallback"], let s = r.string(n, "\(p).fallback") {
+            if s == "true" || s == "false" {
+                rule.fallback = s == "true"
+            } else {
+                r.fail(n, "\(p).fallback", "'\(s)' is not true or false")
+            }
+        }
+        if let n = m["deviations"], let s = r.string(n, "\(p).deviations") {
+            if let v = Double(s), v.isFinite, v >= 0 {
+                rule.deviations = v
+                if m["statistic"] != nil || m["factor"] != nil {
+                    r.fail(
+                        n,
+                        "\(p).deviations",
+                        "deviations (median ∓ k scaled MADs) replaces statistic and factor: give one form"
+                    )
+                }
+            } else {
+                r.fail(n, "\(p).deviations", "'\(s)' is not a number of deviations (0 or more, e.g. 3)")
+            }
         }
         return r.errors.count == before ? rule : nil
     }

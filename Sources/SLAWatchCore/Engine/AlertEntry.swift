@@ -125,6 +125,7 @@ public enum AlertEntry {
         )
         if let met = t.met { e.append("SLAWATCH_RESULT", met ? "met" : "missed") }
         if let since = t.baselineSince { e.append("SLAWATCH_BASELINE_SINCE", RFC3339.format(since)) }
+        if let season = t.baselineSeason { e.append("SLAWATCH_BASELINE_SEASON", season) }
         if t.kind == .instanceLimit {
             e.append("SLAWATCH_MAX_INSTANCES", number(t.baseline))
             e.append("SLAWATCH_REFUSED_INSTANCE", t.refusedInstance ?? "")

@@ -44,6 +44,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     public var baselineValue: Double?
     /// Adaptive baselines: since when `baselineValue` is in force (`effective_from`).
     public var baselineSince: Double?
+    /// Adaptive baselines: the season whose history gave `baselineValue` (`hour_of_week`, or a
+    /// coarser fallback while its slot lacks history: `hour_of_day`, `none`).
+    public var baselineSeason: String?
     /// Event time (unix seconds) of the newest event counted in the instance's window (its
     /// metric "last seen"); `nil` for never. Filled in by the engine when it snapshots.
     public var lastSeen: Double?
@@ -121,6 +124,9 @@ public struct Transition: Sendable, Equatable {
     public var met: Bool?
     /// Since when the baseline in force applies (`effective_from`), when known.
     public var baselineSince: Double?
+    /// Adaptive baselines: the season whose history gave the baseline (`hour_of_week`, or a
+    /// coarser fallback: `hour_of_day`, `none`), when known.
+    public var baselineSeason: String? = nil
     /// What only some kinds of transition carry.
     public var detail: Detail = .none
 
@@ -229,9 +235,10 @@ public struct Transition: Sendable, Equatable {
         period: (start: Double, end: Double),
         met: Bool? = nil,
         baselineSince: Double? = nil,
+        baselineSeason: String? = nil,
         detail: Detail = .none
     ) -> Transition {
-        Transition(
+        var t = Transition(
             objective: objective,
             kind: action.kind,
             from: action.from,
@@ -246,6 +253,8 @@ public struct Transition: Sendable, Equatable {
             baselineSince: baselineSince,
             detail: detail
         )
+        t.baselineSeason = baselineSeason
+        return t
     }
 
     /// Ratio SLIs and burn-rate entries: the total and good event counts of the judged window.

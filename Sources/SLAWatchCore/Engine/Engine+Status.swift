@@ -51,6 +51,10 @@ extension Engine {
         /// (0–1; a rate is divided by that span, an "at least" count or sum is not judged yet);
         /// `nil` once covered.
         public var coverage: Double? = nil
+        /// Adaptive baselines: the season whose history gives the baseline in force
+        /// (`hour_of_week`, or a coarser fallback while its slot lacks history: `hour_of_day`,
+        /// `none`); `nil` otherwise or while learning.
+        public var baselineSeason: String? = nil
         /// Event time (unix seconds) of the newest event of the objective's metric counted in its
         /// window; `nil` when none ever was (a typo in `metric` shows here).
         public var lastSeen: Double?
@@ -58,7 +62,7 @@ extension Engine {
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid, coverage
+                invalid, coverage, baselineSeason
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -87,6 +91,7 @@ extension Engine {
             try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
             try c.encode(invalid, forKey: .invalid)
             try c.encode(coverage.map(JSONNumber.rounded), forKey: .coverage)
+            try c.encode(baselineSeason, forKey: .baselineSeason)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -129,6 +134,7 @@ extension Engine {
             lastSeen = try time(.lastSeen)
             invalid = try c.decodeIfPresent(String.self, forKey: .invalid)
             coverage = try c.decodeIfPresent(Double.self, forKey: .coverage)
+            baselineSeason = try c.decodeIfPresent(String.self, forKey: .baselineSeason)
         }
 
         /// Creates a status record.
@@ -153,6 +159,7 @@ extension Engine {
             burnRate: Double?,
             lastSeen: Double?,
             invalid: String? = nil,
+            baselineSeason: String? = nil,
             coverage: Double? = nil
         ) {
             self.objective = objective
@@ -176,6 +183,7 @@ extension Engine {
             self.lastSeen = lastSeen
             self.invalid = invalid
             self.coverage = coverage
+            self.baselineSeason = baselineSeason
         }
     }
 
@@ -250,6 +258,7 @@ extension Engine {
                 burnRate: e?.burnRate,
                 lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
                 invalid: invalid,
+                baselineSeason: table.states[i].baselineSeason,
                 coverage: now.flatMap { now in
                     let c = coverage(i, now: now)
                     guard !c.covered, case .rolling(let w) = o.window else { return nil }

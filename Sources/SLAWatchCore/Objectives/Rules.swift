@@ -65,6 +65,15 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
     public var factor: Double
     /// Lowest baseline (`nil`: none).
     public var floor: Double?
+    /// Deviation form (`deviations: k`): the baseline is the slot's median minus `k` scaled
+    /// MADs for `at_least` (plus for `at_most`), `median ∓ k × 1.4826 × median(|x − median|)`
+    /// (the scaled MAD estimates a normal distribution's standard deviation): scale-free, and
+    /// right for negative values, where a `factor` below 1 would move the bar the wrong way.
+    /// `nil`: the `statistic × factor` form.
+    public var deviations: Double?
+    /// Whether a slot lacking history falls back to a coarser season (`fallback: true`);
+    /// off by default until the NAB scorer has chosen the default setting (issue 13 B).
+    public var fallback = false
     /// Samples a slot needs before its baseline is trusted.
     public var minHistory: Int
 
@@ -104,13 +113,61 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
         }
     }
 
-    /// The baseline a slot's history gives, `nil` until it holds `minHistory` samples.
-    public func baseline(_ history: [Double]) -> Double? {
+    /// The baseline a slot's history gives, `nil` until it holds `minHistory` samples:
+    /// `factor × statistic`, or in the deviation form `median ∓ deviations × scaled MAD` (minus
+    /// for `at_least`, plus for `at_most`); at least `floor`.
+    public func baseline(_ history: [Double], direction: Direction = .atLeast) -> Double? {
         guard history.count >= max(1, minHistory) else { return nil }
         let sorted = history.sorted()
-        let rank = Int((statistic * Double(sorted.count) - 1e-9).rounded(.up))
-        let v = factor * sorted[max(0, min(sorted.count - 1, rank - 1))]
+        let v: Double
+        if let k = deviations {
+            let median = Self.quantile(sorted, 0.5)
+            let mad = 1.4826 * Self.quantile(sorted.map { abs($0 - median) }.sorted(), 0.5)
+            v = direction == .atLeast ? median - k * mad : median + k * mad
+        } else {
+            v = factor * Self.quantile(sorted, statistic)
+        }
         return Swift.max(v, floor ?? -Double.infinity)
+    }
+
+    /// The `q` quantile of sorted values (nearest rank, as `statistic` has always been read).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let rank = Int((q * Double(sorted.count) - 1e-9).rounded(.up))
+        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+    }
+
+    /// The seasons tried in turn while a slot lacks history: the configured one, then, with
+    /// `fallback`, each coarser one (hour of week → hour of day → the whole history; day of week
+    /// or hour of day → the whole history).
+    public var fallbacks: [Season] {
+        guard fallback else { return [season] }
+        switch season {
+        case .hourOfWeek: return [.hourOfWeek, .hourOfDay, .none]
+        case .hourOfDay, .dayOfWeek: return [season, .none]
+        case .none: return [.none]
+        }
+    }
+
+    /// The baseline in force for season slot `slot` of `history` (slot → samples, oldest
+    /// first), falling back to a coarser season while a slot holds fewer than `minHistory`
+    /// samples (`fallbacks`), and the season it came from; `(nil, nil)` while even the whole
+    /// history is too short.
+    public func baseline(
+        _ history: [Int: [Double]],
+        slot: Int,
+        direction: Direction
+    ) -> (value: Double?, season: Season?) {
+        for s in fallbacks {
+            let pool: [Double]
+            switch (season, s) {
+            case (_, .none): pool = history.keys.sorted().flatMap { history[$0] ?? [] }
+            case (.hourOfWeek, .hourOfDay):
+                pool = history.keys.sorted().filter { $0 % 24 == slot % 24 }.flatMap { history[$0] ?? [] }
+            default: pool = history[slot] ?? []
+            }
+            if let v = baseline(pool, direction: direction) { return (v, s) }
+        }
+        return (nil, nil)
     }
 
     /// `median of the last 4 samples of the same hour of the week × 0.6, at least 100`.
@@ -124,6 +181,10 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
         case .dayOfWeek: seasonText = " of the same day of the week"
         }
         var s = "\(stat) of the last \(periods) \(DurationText.format(every)) samples\(seasonText)"
+        if let k = deviations {
+            s =
+                "median of the last \(periods) \(DurationText.format(every)) samples\(seasonText) ∓ \(AlertEntry.number(k)) scaled MADs"
+        }
         if factor != 1 { s += " × \(AlertEntry.number(factor))" }
         if let floor { s += ", at least \(AlertEntry.number(floor))" }
         return s

@@ -38,7 +38,12 @@ extension Engine {
         // The window judged now is compared with the windows that ended at the nearest boundary
         // in earlier seasons.
         let nearest = (now / rule.every).rounded() * rule.every
-        let current = rule.baseline(history[rule.slot(nearest - rule.every / 2, zone: zone)] ?? [])
+        let (current, season) = rule.baseline(
+            history,
+            slot: rule.slot(nearest - rule.every / 2, zone: zone),
+            direction: o.direction
+        )
+        st.baselineSeason = season?.rawValue
         if current != st.baselineValue {
             st.baselineValue = current
             st.baselineSince = now

@@ -133,6 +133,7 @@ extension Engine {
                     baseline: baseline ?? o.baseline.value,
                     period: (span.start, span.end),
                     baselineSince: st.baselineSince,
+                    baselineSeason: st.baselineSeason,
                     detail: o.sli == .ratio ? .ratio(.init(total: agg.count, good: agg.good)) : .none
                 )
             )
