@@ -100,9 +100,10 @@ public final class JournalReader {
     public static func entries(
         matching matches: [String],
         limit: Int = 10_000,
+        since: Double? = nil,
         namespace: String? = nil
     ) throws -> [[String: String]] {
-        let reader = try JournalReader(matching: matches, namespace: namespace)
+        let reader = try JournalReader(matching: matches, since: since, namespace: namespace)
         var out: [[String: String]] = []
         while out.count < limit, let e = try reader.next() { out.append(e.fields) }
         return out

@@ -17,11 +17,29 @@ func slawatch(_ args: [String], stdin: String? = nil, env: [String: String]? = n
 }
 
 /// Journal entries of the tests' own journal (`TestJournal`) matching all `FIELD=value` pairs,
-/// after `journalctl --namespace … --sync`.
+/// written since this test process started, after `journalctl --namespace … --sync`. Earlier
+/// runs' entries are never taken for this one's: `_PID` alone does not tell them apart (the
+/// kernel reuses pids, `pid_max` is 32,768 on these machines).
 func journalEntries(_ matches: [String]) throws -> [[String: String]] {
     TestJournal.sync()
-    return try JournalReader.entries(matching: matches, namespace: TestJournal.namespace)
+    return try JournalReader.entries(matching: matches, since: testProcessStarted, namespace: TestJournal.namespace)
 }
+
+/// When this test process started (unix seconds, a second early: `btime` has whole seconds), from
+/// `/proc/self/stat` (start time in clock ticks since boot) and `/proc/stat` (`btime`); `nil`
+/// when unreadable (then every entry is read).
+let testProcessStarted: Double? = {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")"),
+        let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+        let line = system.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+        let btime = Double(line.dropFirst("btime ".count))
+    else { return nil }
+    // After "pid (comm)": field 3 (state) is index 0, field 22 (starttime) index 19.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+    return btime + ticks / Double(sysconf(Int32(_SC_CLK_TCK))) - 1
+}()
 
 /// A datagram socket standing in for the service manager's `NOTIFY_SOCKET` (sd_notify(3)). Like
 /// systemd it reads continuously (on its own thread), so the daemon's queue never fills up.
