@@ -21,6 +21,9 @@ public struct LabelMatcher: Sendable, Hashable {
     /// The value or the regex text.
     public let value: String
     private let regex: SendableRegex?
+    /// A histogram bound `le` or a `quantile`: `value` as `PrometheusTextParser.canonicalBound(_:)`
+    /// spells it (computed once), to compare label values as numbers; `nil` for other labels.
+    private let canonicalBound: String?
 
     /// Parses `labels:` value text (`503`, `!=503`, `=~5..`, `!~5..`).
     /// - Throws: `LabelMatcher.BadRegex` when a regex does not compile.
@@ -53,12 +56,13 @@ public struct LabelMatcher: Sendable, Hashable {
         } else {
             regex = nil
         }
+        canonicalBound = name == "le" || name == "quantile" ? PrometheusTextParser.canonicalBound(value) : nil
     }
 
-    /// Whether the label is a histogram bound or a quantile (compared as numbers).
-    private var isBound: Bool { name == "le" || name == "quantile" }
-    /// `value` in `PrometheusTextParser.canonicalBound(_:)` form (bound labels).
-    private var canonicalValue: String { PrometheusTextParser.canonicalBound(value) }
+    /// `v` is the matcher's value, or the same bound or quantile spelled otherwise.
+    private func sameValue(_ v: String) -> Bool {
+        v == value || (canonicalBound.map { PrometheusTextParser.canonicalBound(v) == $0 } ?? false)
+    }
 
     /// A matcher no label value satisfies (what the engine uses for a selector that does not
     /// parse, which the config loader refuses first: a bad selector never matches everything).
@@ -78,8 +82,8 @@ public struct LabelMatcher: Sendable, Hashable {
     public func matches(_ labelValue: String?) -> Bool {
         let v = labelValue ?? ""
         switch op {
-        case .equal: return v == value || (isBound && PrometheusTextParser.canonicalBound(v) == canonicalValue)
-        case .notEqual: return !(v == value || (isBound && PrometheusTextParser.canonicalBound(v) == canonicalValue))
+        case .equal: return sameValue(v)
+        case .notEqual: return !sameValue(v)
         case .matches, .notMatches:
             let ns = v as NSString
             let hit = regex!.regex.firstMatch(in: v, range: NSRange(location: 0, length: ns.length)) != nil
