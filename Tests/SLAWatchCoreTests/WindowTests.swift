@@ -46,6 +46,23 @@ private func randomEvent(_ rng: inout SplitMix64) -> Event {
         #expect(Aggregate().min == nil)
     }
 
+    /// Sample counts restored from a damaged state row may be anything: a merge saturates
+    /// instead of trapping (the `state` fuzz target's find).
+    @Test func mergeSaturatesTheSampleCount() {
+        var a = Aggregate()
+        a.samples = .max - 1
+        var b = Aggregate()
+        b.samples = 5
+        a.merge(b)
+        #expect(a.samples == .max)
+        var c = Aggregate()
+        c.samples = .min + 1
+        var d = Aggregate()
+        d.samples = -5
+        c.merge(d)
+        #expect(c.samples == .min)
+    }
+
     @Test func mergeEqualsAddingEverything() {
         var rng = SplitMix64(seed: 11)
         for _ in 0..<50 {

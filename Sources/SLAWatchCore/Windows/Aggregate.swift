@@ -48,7 +48,7 @@ public struct Aggregate: Sendable, Equatable, Codable {
             if sketch == nil { sketch = QuantileSketch() }
             sketch!.add(value, weight: weight)
         }
-        samples += 1
+        if samples != .max { samples += 1 }
         switch kind {
         case .counter, .cumulative:
             count += value * weight
@@ -69,7 +69,10 @@ public struct Aggregate: Sendable, Equatable, Codable {
 
     /// Merges another aggregate into this one (associative and commutative).
     public mutating func merge(_ o: Aggregate) {
-        samples += o.samples
+        // Saturating: a sample count restored from a damaged state row may be anything, and a
+        // merge must not trap (found by the `state` fuzz target).
+        let (total, overflow) = samples.addingReportingOverflow(o.samples)
+        samples = overflow ? (o.samples > 0 ? .max : .min) : total
         count += o.count
         sum += o.sum
         valueSum += o.valueSum
