@@ -115,11 +115,66 @@ import Testing
         // Monday 10:00 holds three samples of its own.
         #expect(rule.baseline(history, slot: 10, direction: .atLeast).season == .hourOfWeek)
         #expect(rule.baseline(history, slot: 10, direction: .atLeast).value == 6)
-        // Friday 23:00: nothing at that hour of any day: the whole history.
-        let late = rule.baseline(history, slot: 119, direction: .atLeast)
+        // Friday 23:00: nothing at that hour of any day. The whole history stands in only once
+        // it covers a day (24 hourly samples); 7 do not.
+        #expect(rule.baseline(history, slot: 119, direction: .atLeast).season == nil)
+        var day = history
+        for h in 11..<24 { day[h] = [Double(200 + h)] }  // Monday 11:00 … 23:00
+        day[0] = [50]
+        day[1] = [300]
+        day[2] = [40]
+        day[3] = [60]
+        let late = rule.baseline(day, slot: 119, direction: .atLeast)
         #expect(late.season == AdaptiveRule.Season.none)
-        #expect(late.value == 100)
+        // The whole history's median (212 of 24 samples) is above values seen at other hours:
+        // it never judges a value inside the range seen, so the bar is the lowest one, 5.
+        #expect(late.value == 5)
+        #expect(rule.baseline(day, slot: 119, direction: .atMost).value == 300)
         #expect(rule.baseline([:], slot: 9, direction: .atLeast).season == nil)
+    }
+
+    /// The deviation form's spread is the largest of the slot's own scaled MAD, the pooled one
+    /// (every sample's distance from its own slot's median) and 1 % of the median: a slot whose
+    /// few samples happen to agree does not make every small wobble a breach.
+    @Test func theDeviationSpreadIsPooledAcrossSlots() throws {
+        var rule = AdaptiveRule(periods: 8, every: 3600, season: .hourOfDay, minHistory: 3)
+        rule.deviations = 3
+        // Slot 9's samples agree exactly (its own MAD is 0); slots 10 and 11 stray.
+        let history: [Int: [Double]] = [9: [100, 100, 100], 10: [50, 52, 48, 54, 46], 11: [10, 14, 6, 18, 2]]
+        // Residuals: slot 9: 0 0 0; slot 10 (median 50): 0 2 2 4 4; slot 11 (median 10): 0 4 4 8 8.
+        // Sorted: 0 0 0 0 0 2 2 4 4 4 4 8 8 → median 2 → pooled spread 2 × 1.4826.
+        #expect(abs(rule.pooledSpread(history) - 2 * 1.4826) < 1e-9)
+        let nine = rule.baseline(history, slot: 9, direction: .atLeast)
+        #expect(nine.season == .hourOfDay)
+        #expect(abs((nine.value ?? 0) - (100 - 3 * 2 * 1.4826)) < 1e-9)
+        // Slot 11's own MAD (4 × 1.4826) is larger than the pooled one and wins.
+        #expect(abs((rule.baseline(history, slot: 11, direction: .atMost).value ?? 0) - (10 + 3 * 4 * 1.4826)) < 1e-9)
+        // A series without noise anywhere: the spread is 1 % of the median.
+        let flat: [Int: [Double]] = [9: [-200, -200, -200]]
+        #expect(abs((rule.baseline(flat, slot: 9, direction: .atLeast).value ?? 0) - (-200 - 3 * 2)) < 1e-9)
+        #expect(abs((rule.baseline(flat, slot: 9, direction: .atMost).value ?? 0) - (-200 + 3 * 2)) < 1e-9)
+    }
+
+    /// `baseline: adaptive` is the documented default setting, the one scored over NAB.
+    @Test func theDefaultSettingIsOneWord() throws {
+        let text = """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: o, metric: m, sli: avg, window: 1h, direction: at_most, baseline: adaptive}
+            """
+        let o = try #require(try ObjectivesConfig.parse(text, file: "d.yaml").first)
+        #expect(o.baseline.kind == .adaptive)
+        let rule = try #require(o.baseline.adaptive)
+        #expect(rule == AdaptiveRule.standard)
+        #expect(rule.deviations == 6 && rule.periods == 8 && rule.every == 3600 && rule.minHistory == 3)
+        #expect(rule.season == .hourOfWeek && rule.fallback)
+        #expect(
+            o.baseline.source
+                == "median of the last 8 1h samples of the same hour of the week ∓ 6 scaled MADs, a coarser season while a slot holds fewer than 3"
+        )
     }
 
     /// The season in force reaches status and the entries.
@@ -155,6 +210,8 @@ import Testing
         #expect(keys("{adaptive: {season: fortnight}}") == ["slas[0].objectives[0].baseline.adaptive.season"])
         #expect(keys("{adaptive: {factor: -1}}") == ["slas[0].objectives[0].baseline.adaptive.factor"])
         #expect(keys("{adaptive: {deviations: 3, season: hour_of_week, fallback: true}}").isEmpty)
+        #expect(keys("adaptive").isEmpty)
+        #expect(keys("adaptiv").count == 1)
         #expect(keys("{adaptive: {fallback: maybe}}") == ["slas[0].objectives[0].baseline.adaptive.fallback"])
         #expect(
             keys("{adaptive: {deviations: 3, factor: 0.5}}") == ["slas[0].objectives[0].baseline.adaptive.deviations"]

@@ -79,3 +79,42 @@ extension NABReplayTests {
         #expect(entries.first { $0["SLAWATCH_TRANSITION"] == "breach" }?["SLAWATCH_BASELINE_KIND"] == "adaptive")
     }
 }
+
+extension NABReplayTests {
+    /// Breach entries of `slawatch replay` with the default adaptive setting
+    /// (`config/examples/adaptive-default`) over one NAB file: objective name and unix time.
+    func defaultSettingBreaches(_ file: String, dir: String) throws -> [(String, Double)] {
+        let (rc, out, err) = try slawatch(
+            [
+                "replay", "--objectives", packageRoot.appendingPathComponent("config/examples/adaptive-default").path,
+                "--csv-metric", "series.value", "--csv-kind", "distribution", "--step", "5m", "--output", "json",
+                dir + "/nab/" + file,
+            ]
+        )
+        #expect(rc == 0, "\(err)")
+        let f = ISO8601DateFormatter()
+        return out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }.filter { $0["SLAWATCH_TRANSITION"] == "breach" }.compactMap { e in
+            guard let o = e["SLAWATCH_OBJECTIVE"], let t = e["SLAWATCH_AT"].flatMap(f.date(from:)) else { return nil }
+            return (o, t.timeIntervalSince1970)
+        }
+    }
+
+    /// The default setting (`baseline: adaptive`) on two-week series: no breach on the two
+    /// without anomalies in either direction, not on their first days either (the whole history
+    /// stands in for a season only once it covers a day, and never judges a value inside the
+    /// range it has seen); the jump up and the missing peak are caught inside their windows and
+    /// nowhere else.
+    @Test func theDefaultSettingCatchesTheArtificialAnomaliesAndNothingElse() throws {
+        let dir = try #require(sharedDataDirectory, "../shared/data not found (set SLAWATCH_DATA_DIR)")
+        #expect(try defaultSettingBreaches("art_daily_no_noise.csv", dir: dir).isEmpty)
+        #expect(try defaultSettingBreaches("art_noisy.csv", dir: dir).isEmpty)
+        for (file, objective) in [("art_daily_jumpsup.csv", "above-usual"), ("art_daily_nojump.csv", "below-usual")] {
+            let w = try #require(try Self.windows(file, in: dir).first)
+            let breaches = try defaultSettingBreaches(file, dir: dir).filter { $0.0 == objective }
+            #expect(breaches.count == 1, "\(file): \(breaches)")
+            #expect(breaches.allSatisfy { $0.1 >= w.0 && $0.1 <= w.1 }, "\(file): \(breaches)")
+        }
+    }
+}

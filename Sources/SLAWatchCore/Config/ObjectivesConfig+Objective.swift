@@ -152,6 +152,10 @@ extension ObjectivesConfig {
                 let text = s.string.trimmingCharactersInWhitespace()
                 if let v = Double(text), v.isFinite {
                     baseline = Baseline(value: v, kind: .fixed, source: text)
+                } else if text == "adaptive" {
+                    // The documented default setting (AdaptiveRule.standard).
+                    let rule = AdaptiveRule.standard
+                    baseline = Baseline(value: 0, kind: .adaptive, source: rule.description, adaptive: rule)
                 } else {
                     do {
                         let refs = BaselineExpression.references(text)
@@ -172,7 +176,7 @@ extension ObjectivesConfig {
                 r.fail(
                     bn,
                     "\(p).baseline",
-                    "expected a number, an arithmetic expression such as 10000 / 500 / 0.20, or {adaptive: {…}}"
+                    "expected a number, an arithmetic expression such as 10000 / 500 / 0.20, adaptive, or {adaptive: {…}}"
                 )
             }
         } else {

@@ -17,6 +17,9 @@ public struct Engine: Sendable {
     public var maxFutureSkew: Double
     var byMetric: MetricIndex
     var dirty: Set<Int> = []
+    /// Adaptive instances: the nearest sampling boundary their baseline was last computed for
+    /// (not saved: recomputed once after a start).
+    var adaptiveComputedAt: [Int: Double] = [:]
     var scratchOldest: [Int64] = []
     var scratchCandidates: [Range<Int>?] = []
     var scratchDirty: [Int] = []

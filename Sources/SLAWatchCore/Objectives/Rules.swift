@@ -71,8 +71,8 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
     /// right for negative values, where a `factor` below 1 would move the bar the wrong way.
     /// `nil`: the `statistic × factor` form.
     public var deviations: Double?
-    /// Whether a slot lacking history falls back to a coarser season (`fallback: true`);
-    /// off by default until the NAB scorer has chosen the default setting (issue 13 B).
+    /// Whether a slot lacking history falls back to a coarser season (`fallback: true`; on in
+    /// `standard`, off in an explicit mapping unless given).
     public var fallback = false
     /// Samples a slot needs before its baseline is trusted.
     public var minHistory: Int
@@ -113,21 +113,48 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
         }
     }
 
+    /// The documented default setting, `baseline: adaptive` (docs/objectives.md, "Adaptive"):
+    /// hourly samples of the SLI, the last 8 of each hour of the week, the baseline 6 scaled
+    /// deviations from the slot's median, falling back to the hour of the day and then the whole
+    /// history while a slot holds fewer than 3 samples. Chosen by `scripts/nab-score.py` over
+    /// every NAB series with one setting for all (issue 13 B).
+    public static let standard: AdaptiveRule = {
+        var r = AdaptiveRule(periods: 8, every: 3600, season: .hourOfWeek, minHistory: 3)
+        r.deviations = 6
+        r.fallback = true
+        return r
+    }()
+
+    /// Smallest spread of the deviation form, as a share of the median's magnitude: a series
+    /// without noise does not breach on rounding.
+    public static let minimumRelativeSpread = 0.01
+
     /// The baseline a slot's history gives, `nil` until it holds `minHistory` samples:
-    /// `factor × statistic`, or in the deviation form `median ∓ deviations × scaled MAD` (minus
-    /// for `at_least`, plus for `at_most`); at least `floor`.
-    public func baseline(_ history: [Double], direction: Direction = .atLeast) -> Double? {
+    /// `factor × statistic`, or in the deviation form `median ∓ deviations × spread` (minus
+    /// for `at_least`, plus for `at_most`), the spread being the largest of the slot's scaled
+    /// MAD (`1.4826 × median(|x − median|)`), `pooledSpread` and 1 % of |median|; at least
+    /// `floor`.
+    public func baseline(_ history: [Double], direction: Direction = .atLeast, pooledSpread: Double = 0) -> Double? {
         guard history.count >= max(1, minHistory) else { return nil }
         let sorted = history.sorted()
         let v: Double
         if let k = deviations {
             let median = Self.quantile(sorted, 0.5)
-            let mad = 1.4826 * Self.quantile(sorted.map { abs($0 - median) }.sorted(), 0.5)
-            v = direction == .atLeast ? median - k * mad : median + k * mad
+            let spread = Swift.max(
+                Self.scaledMAD(sorted, median: median),
+                pooledSpread,
+                Self.minimumRelativeSpread * abs(median)
+            )
+            v = direction == .atLeast ? median - k * spread : median + k * spread
         } else {
             v = factor * Self.quantile(sorted, statistic)
         }
         return Swift.max(v, floor ?? -Double.infinity)
+    }
+
+    /// `1.4826 × median(|x − median|)` of sorted values: a normal distribution's standard deviation.
+    static func scaledMAD(_ values: [Double], median: Double) -> Double {
+        1.4826 * quantile(values.map { abs($0 - median) }.sorted(), 0.5)
     }
 
     /// The `q` quantile of sorted values (nearest rank, as `statistic` has always been read).
@@ -148,24 +175,62 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
         }
     }
 
+    /// The slot of coarser season `level` that holds slot `slot` of the configured season.
+    func slot(_ slot: Int, at level: Season) -> Int {
+        switch (season, level) {
+        case (_, .none): return 0
+        case (.hourOfWeek, .hourOfDay): return slot % 24
+        default: return slot
+        }
+    }
+
+    /// The scaled MAD of every sample's distance from its own slot's median, over the slots of
+    /// `groups` that hold `minHistory` samples (0 when none does): how far a sample usually
+    /// strays from what is normal for its slot, estimated from the whole history rather than
+    /// from one slot's few samples.
+    func pooledSpread(_ groups: [Int: [Double]]) -> Double {
+        var residuals: [Double] = []
+        for (_, h) in groups where h.count >= max(1, minHistory) {
+            let sorted = h.sorted()
+            let median = Self.quantile(sorted, 0.5)
+            for x in h { residuals.append(abs(x - median)) }
+        }
+        return residuals.isEmpty ? 0 : 1.4826 * Self.quantile(residuals.sorted(), 0.5)
+    }
+
     /// The baseline in force for season slot `slot` of `history` (slot → samples, oldest
     /// first), falling back to a coarser season while a slot holds fewer than `minHistory`
     /// samples (`fallbacks`), and the season it came from; `(nil, nil)` while even the whole
-    /// history is too short.
+    /// history is too short. In the deviation form the spread is at least the pooled spread of
+    /// the season in force (`pooledSpread`). The whole history stands in for a season only once
+    /// it covers a full cycle (a day of samples for hour seasons, a week for `day_of_week`) and
+    /// then never judges a value inside the range it has seen: it mixes every hour of the cycle,
+    /// and what is normal at one hour must not breach at another.
     public func baseline(
         _ history: [Int: [Double]],
         slot: Int,
         direction: Direction
     ) -> (value: Double?, season: Season?) {
-        for s in fallbacks {
-            let pool: [Double]
-            switch (season, s) {
-            case (_, .none): pool = history.keys.sorted().flatMap { history[$0] ?? [] }
-            case (.hourOfWeek, .hourOfDay):
-                pool = history.keys.sorted().filter { $0 % 24 == slot % 24 }.flatMap { history[$0] ?? [] }
-            default: pool = history[slot] ?? []
+        for level in fallbacks {
+            var groups: [Int: [Double]] = [:]
+            if level == season {
+                groups = history
+            } else {
+                for (k, h) in history { groups[self.slot(k, at: level), default: []] += h }
             }
-            if let v = baseline(pool, direction: direction) { return (v, s) }
+            let pool = groups[self.slot(slot, at: level)] ?? []
+            let borrowsWholeHistory = level == .none && season != .none
+            if borrowsWholeHistory {
+                let cycle = season == .dayOfWeek ? 7 * 86400.0 : 86400.0
+                if Double(pool.count) < Swift.max(Double(minHistory), (cycle / every).rounded(.up)) { continue }
+            }
+            let spread = deviations == nil ? 0 : pooledSpread(groups)
+            guard var v = baseline(pool, direction: direction, pooledSpread: spread) else { continue }
+            if borrowsWholeHistory, let lo = pool.min(), let hi = pool.max() {
+                v = direction == .atLeast ? Swift.min(v, lo) : Swift.max(v, hi)
+                v = Swift.max(v, floor ?? -Double.infinity)
+            }
+            return (v, level)
         }
         return (nil, nil)
     }
@@ -187,6 +252,7 @@ public struct AdaptiveRule: Sendable, Hashable, Codable {
         }
         if factor != 1 { s += " × \(AlertEntry.number(factor))" }
         if let floor { s += ", at least \(AlertEntry.number(floor))" }
+        if fallback, season != .none { s += ", a coarser season while a slot holds fewer than \(minHistory)" }
         return s
     }
 }

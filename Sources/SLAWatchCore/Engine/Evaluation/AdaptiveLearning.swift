@@ -11,6 +11,9 @@ extension Engine {
         let zone = table.windows[i].periods?.timeZone ?? TimeZone(identifier: "UTC")!
         let k = Int64((now / rule.every).rounded(.down))
         var history = st.history ?? [:]
+        let nearest = (now / rule.every).rounded() * rule.every
+        // The baseline moves only with new samples or a new nearest boundary.
+        if st.lastSample == k, adaptiveComputedAt[i] == nearest { return }
         if let last = st.lastSample, last < k {
             let slots: Int64 =
                 rule.season == .hourOfWeek ? 168 : rule.season == .hourOfDay ? 24 : rule.season == .dayOfWeek ? 7 : 1
@@ -37,7 +40,7 @@ extension Engine {
         st.history = history
         // The window judged now is compared with the windows that ended at the nearest boundary
         // in earlier seasons.
-        let nearest = (now / rule.every).rounded() * rule.every
+        adaptiveComputedAt[i] = nearest
         let (current, season) = rule.baseline(
             history,
             slot: rule.slot(nearest - rule.every / 2, zone: zone),
