@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "slawatch",
             dependencies: [
-                "SLAWatchDaemon", "SLAWatchCore", "Systemd",
+                "SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

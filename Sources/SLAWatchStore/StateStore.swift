@@ -506,6 +506,35 @@ public final class StateStore: Sendable {
         public var met: Bool
     }
 
+    /// Period results of the state file at `path`, opened read-only (a running daemon's file,
+    /// read beside its writes under WAL, or a copy): ordered by objective, then period.
+    /// - Throws: `NewerSchema` for a file of a newer binary; GRDB's `DatabaseError` when the
+    ///   file is missing, not a state file, or unreadable.
+    public static func periodResults(atPath path: String) throws -> [PeriodResult] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "no state file at \(path)")
+        }
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: path, configuration: config)
+        return try db.read { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version > schemaVersion {
+                throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map {
+                PeriodResult(
+                    objective: $0["objective"],
+                    start: $0["period_start"],
+                    end: $0["period_end"],
+                    value: $0["value"],
+                    baseline: $0["baseline"],
+                    met: $0["met"]
+                )
+            }
+        }
+    }
+
     /// Period results of closed calendar periods, oldest first.
     public func periodResults(objective: String? = nil) throws -> [PeriodResult] {
         try db.read { db in

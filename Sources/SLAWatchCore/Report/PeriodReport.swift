@@ -1,0 +1,247 @@
+import Foundation
+
+/// One closed calendar period of one objective instance: the verdict `slawatch report` prints
+/// (the `period_result` rows of the state file joined with the objectives' config).
+public struct PeriodVerdictRow: Sendable, Equatable, Codable {
+    /// Instance name: the objective's, or `NAME{label=value,…}` for a `group_by` instance.
+    public var instance: String
+    /// Objective name (the instance name without its labels).
+    public var objective: String
+    /// SLA name; empty when the objective is no longer configured.
+    public var sla: String
+    /// Provider of the SLA; empty when unknown.
+    public var provider: String
+    /// Customer of the SLA (or the instance's `customer` label); empty when unknown.
+    public var customer: String
+    /// Unit of the SLI (`leads`, `ms`); `nil` when none is configured.
+    public var unit: String?
+    /// `at_least` or `at_most`; empty when unknown.
+    public var direction: String
+    /// The period's name in the objective's time zone: `2026-11-30` (day), `2026-W48` (ISO
+    /// week), `2026-11` (month), `2026-Q4` (quarter), `2026` (year), else `start/end` in RFC 3339.
+    public var period: String
+    /// Period `[periodStart, periodEnd)`, unix seconds.
+    public var periodStart: Double
+    /// End of the period, unix seconds (exclusive).
+    public var periodEnd: Double
+    /// The period's SLI value.
+    public var value: Double
+    /// The baseline in force when the period was judged.
+    public var baseline: Double
+    /// Whether the target was met.
+    public var met: Bool
+
+    /// Creates a row.
+    public init(
+        instance: String,
+        objective: String,
+        sla: String = "",
+        provider: String = "",
+        customer: String = "",
+        unit: String? = nil,
+        direction: String = "",
+        period: String,
+        periodStart: Double,
+        periodEnd: Double,
+        value: Double,
+        baseline: Double,
+        met: Bool
+    ) {
+        self.instance = instance
+        self.objective = objective
+        self.sla = sla
+        self.provider = provider
+        self.customer = customer
+        self.unit = unit
+        self.direction = direction
+        self.period = period
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.value = value
+        self.baseline = baseline
+        self.met = met
+    }
+}
+
+/// Output formats of `slawatch report`.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    /// Aligned plain text, one table per objective instance.
+    case text
+    /// GitHub-flavoured Markdown tables, for pasting into a ticket.
+    case markdown
+    /// One JSON object `{"periods": [PeriodVerdictRow…]}` (keys sorted), for scripts.
+    case json
+    /// RFC 4180 CSV with a header row, for a spreadsheet.
+    case csv
+}
+
+/// Rendering of closed period verdicts (`slawatch report`, docs/reports.md).
+public enum PeriodReport {
+    /// The name of calendar period `[start, end)` (unix seconds) in `zone`: a day
+    /// `2026-11-30`, an ISO week `2026-W48`, a month `2026-11`, a quarter `2026-Q4`, a year
+    /// `2026`; any other span as `start/end` in RFC 3339.
+    public static func label(start: Double, end: Double, zone: TimeZone) -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = zone
+        let a = Date(timeIntervalSince1970: start)
+        let b = Date(timeIntervalSince1970: end)
+        let c = cal.dateComponents([.year, .month, .day], from: a)
+        let (y, m, d) = (c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        func adds(_ unit: Calendar.Component, _ n: Int) -> Bool { cal.date(byAdding: unit, value: n, to: a) == b }
+        let midnight = cal.startOfDay(for: a) == a
+        if midnight, adds(.day, 1) { return "\(y)-\(pad(m))-\(pad(d))" }
+        if midnight, adds(.day, 7), cal.component(.weekday, from: a) == 2 {
+            var iso = Calendar(identifier: .iso8601)
+            iso.timeZone = zone
+            let w = iso.dateComponents([.yearForWeekOfYear, .weekOfYear], from: a)
+            return "\(w.yearForWeekOfYear ?? y)-W\(pad(w.weekOfYear ?? 0))"
+        }
+        if midnight, d == 1, adds(.month, 1) { return "\(y)-\(pad(m))" }
+        if midnight, d == 1, (m - 1) % 3 == 0, adds(.month, 3) { return "\(y)-Q\((m - 1) / 3 + 1)" }
+        if midnight, d == 1, m == 1, adds(.year, 1) { return "\(y)" }
+        return RFC3339.format(start) + "/" + RFC3339.format(end)
+    }
+
+    /// The report of `rows` in `format`. Rows are grouped by SLA and instance (in that order),
+    /// periods oldest first; each period after the first shows its change against the one
+    /// before (the trend). An empty report says so in text and Markdown.
+    public static func render(_ rows: [PeriodVerdictRow], format: ReportFormat) -> String {
+        let sorted = rows.sorted {
+            ($0.sla, $0.instance, $0.periodStart) < ($1.sla, $1.instance, $1.periodStart)
+        }
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = (try? encoder.encode(["periods": sorted])) ?? Data("{\"periods\":[]}".utf8)
+            return String(decoding: data, as: UTF8.self) + "\n"
+        case .csv:
+            var out =
+                "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict\r\n"
+            for r in sorted {
+                let fields = [
+                    r.sla, r.provider, r.customer, r.objective, r.instance, r.period, RFC3339.format(r.periodStart),
+                    RFC3339.format(r.periodEnd), AlertEntry.number(r.value), r.unit ?? "", r.direction,
+                    AlertEntry.number(r.baseline), r.met ? "met" : "missed",
+                ]
+                out += fields.map(csvField).joined(separator: ",") + "\r\n"
+            }
+            return out
+        case .text, .markdown:
+            return table(sorted, markdown: format == .markdown)
+        }
+    }
+
+    /// A CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func table(_ rows: [PeriodVerdictRow], markdown: Bool) -> String {
+        if rows.isEmpty {
+            return markdown
+                ? "_No closed period yet._\n" : "No closed period yet: verdicts appear once a calendar period ends.\n"
+        }
+        var out = ""
+        var groups: [(String, [PeriodVerdictRow])] = []
+        for r in rows {
+            if groups.last?.0 == r.instance + "\u{0}" + r.sla {
+                groups[groups.count - 1].1.append(r)
+            } else {
+                groups.append((r.instance + "\u{0}" + r.sla, [r]))
+            }
+        }
+        for (n, (_, g)) in groups.enumerated() {
+            let first = g[0]
+            let unit = first.unit.map { " " + $0 } ?? ""
+            let parties = first.provider.isEmpty ? "" : " (\(first.provider) → \(first.customer))"
+            let slaText = first.sla.isEmpty ? "" : "\(first.sla)\(parties): "
+            let target = first.direction.isEmpty ? "" : ", \(first.direction.replacingOccurrences(of: "_", with: " "))"
+            let met = g.filter(\.met).count
+            let head = "\(slaText)\(first.instance)\(target) — met \(met) of \(g.count) period(s)"
+            var cells: [[String]] = [["period", "value", "baseline", "verdict", "change"]]
+            var previous: Double?
+            for r in g {
+                var change = ""
+                if let p = previous {
+                    let d = r.value - p
+                    change = (d > 0 ? "+" : d < 0 ? "−" : "±") + AlertEntry.number(abs(d))
+                    if p != 0 {
+                        change +=
+                            " (\(d >= 0 ? "+" : "−")\(AlertEntry.number((abs(d) / abs(p) * 1000).rounded() / 10))%)"
+                    }
+                }
+                previous = r.value
+                cells.append([
+                    r.period, AlertEntry.number(r.value) + unit, AlertEntry.number(r.baseline) + unit,
+                    r.met ? "met" : "MISSED", change,
+                ])
+            }
+            if n > 0 { out += "\n" }
+            if markdown {
+                out += "### " + head + "\n\n"
+                out += "| " + cells[0].joined(separator: " | ") + " |\n"
+                out += "| --- | ---: | ---: | --- | ---: |\n"
+                for c in cells.dropFirst() {
+                    out +=
+                        "| " + c.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+                }
+            } else {
+                out += head + "\n"
+                let widths = (0..<5).map { k in cells.map { $0[k].count }.max() ?? 0 }
+                for c in cells {
+                    var line = "  "
+                    for k in 0..<5 {
+                        let cell = c[k]
+                        let padding = String(repeating: " ", count: widths[k] - cell.count)
+                        // Numbers right-aligned, words left-aligned.
+                        line += (k == 1 || k == 2 || k == 4 ? padding + cell : cell + padding) + "  "
+                    }
+                    while line.hasSuffix(" ") { line.removeLast() }
+                    out += line + "\n"
+                }
+            }
+        }
+        return out
+    }
+
+    /// Joins stored period results with the objectives they belong to (matched by instance name,
+    /// or by the objective name before `{` for a `group_by` instance; an instance's `customer`
+    /// label names its customer). `objectives` are the configured objectives; results of
+    /// objectives no longer configured keep empty SLA fields and are named in UTC.
+    public static func rows(
+        _ results: [(instance: String, start: Double, end: Double, value: Double, baseline: Double, met: Bool)],
+        objectives: [Objective]
+    ) -> [PeriodVerdictRow] {
+        let byName = Dictionary(objectives.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return results.map { r in
+            let base = r.instance.split(separator: "{", maxSplits: 1).first.map(String.init) ?? r.instance
+            let o = byName[base]
+            var customer = o?.sla.customer ?? ""
+            if let brace = r.instance.firstIndex(of: "{"), r.instance.hasSuffix("}") {
+                let labels = r.instance[r.instance.index(after: brace)..<r.instance.index(before: r.instance.endIndex)]
+                for pair in labels.split(separator: ",") where pair.hasPrefix("customer=") {
+                    customer = String(pair.dropFirst("customer=".count))
+                }
+            }
+            let zone = o.flatMap { TimeZone(identifier: $0.timeZone) } ?? TimeZone(identifier: "UTC")!
+            return PeriodVerdictRow(
+                instance: r.instance,
+                objective: base,
+                sla: o?.sla.name ?? "",
+                provider: o?.sla.provider ?? "",
+                customer: customer,
+                unit: o?.unit,
+                direction: o?.direction.rawValue ?? "",
+                period: label(start: r.start, end: r.end, zone: zone),
+                periodStart: r.start,
+                periodEnd: r.end,
+                value: r.value,
+                baseline: r.baseline,
+                met: r.met
+            )
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import SLAWatchCore
+import SLAWatchStore
+
+/// `slawatch report`: the verdicts of closed calendar periods (docs/reports.md).
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Show the verdict of every closed calendar period: value, baseline, met or missed, trend.",
+        discussion: """
+            Reads the period verdicts (the period_result table) from the state file, the running \
+            daemon's (state_directory/state.sqlite of --config; read beside the daemon's writes) \
+            or a copy (--state PATH), and joins them with the configured objectives for SLA, \
+            provider, customer and unit. Periods are named in the objective's time zone (2026-11, \
+            2026-W48, 2026-Q4). Formats: text, markdown, json, csv. Exits 2 when the state file \
+            cannot be read, 1 when --sla, --customer or --objective match nothing.
+            """
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "State file to read (default: state.sqlite in the config's state_directory).")
+    var state: String?
+    @Option(name: .long, help: "Only this SLA.")
+    var sla: String?
+    @Option(name: .long, help: "Only this customer.")
+    var customer: String?
+    @Option(name: .long, help: "Only this objective (its group_by instances included).")
+    var objective: String?
+    @Option(name: .long, help: "text, markdown, json or csv.")
+    var format = "text"
+    @Option(name: .long, help: "Write to FILE instead of standard output (replaced atomically).")
+    var output: String?
+
+    func validate() throws {
+        if ReportFormat(rawValue: format) == nil {
+            throw ValidationError("--format is one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        let config: DaemonConfig
+        do {
+            config = try options.load()
+        } catch {
+            printError("slawatch report: \(error)")
+            throw ExitCode(2)
+        }
+        let path = state ?? config.stateDirectory + "/state.sqlite"
+        let results: [StateStore.PeriodResult]
+        do {
+            results = try StateStore.periodResults(atPath: path)
+        } catch {
+            printError("slawatch report: cannot read period verdicts from \(path): \(error)")
+            throw ExitCode(2)
+        }
+        // Without the objectives (a copy read elsewhere) the verdicts still print, unlabelled.
+        var objectives: [Objective] = []
+        do {
+            objectives = try ObjectivesConfig.load(directory: config.objectivesDirectory)
+        } catch {
+            printError(
+                "warning: objectives in \(config.objectivesDirectory) not read (\(error)); SLA fields left empty"
+            )
+        }
+        var rows = PeriodReport.rows(
+            results.map { ($0.objective, $0.start, $0.end, $0.value, $0.baseline, $0.met) },
+            objectives: objectives
+        )
+        if let sla { rows = rows.filter { $0.sla == sla } }
+        if let customer { rows = rows.filter { $0.customer == customer } }
+        if let objective { rows = rows.filter { $0.objective == objective } }
+        if rows.isEmpty, sla != nil || customer != nil || objective != nil, !results.isEmpty {
+            printError("slawatch report: no closed period matches the filters (\(results.count) verdict(s) in \(path))")
+            throw ExitCode(1)
+        }
+        let text = PeriodReport.render(rows, format: ReportFormat(rawValue: format) ?? .text)
+        guard let output else {
+            print(text, terminator: "")
+            return
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            printError("slawatch report: cannot write \(output): \(error)")
+            throw ExitCode(2)
+        }
+    }
+}

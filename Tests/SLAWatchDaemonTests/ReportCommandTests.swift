@@ -1,0 +1,112 @@
+import Foundation
+import SLAWatchCore
+import SLAWatchStore
+import Testing
+
+/// `slawatch report` against a state file holding closed period verdicts.
+@Suite struct ReportCommandTests {
+    /// A config directory with a monthly leads target in Berlin time, and a state file with
+    /// three closed months (met, missed, met).
+    static func setUp() throws -> (config: String, state: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-report-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: dir + "/objectives.d", withIntermediateDirectories: true)
+        try """
+        slas:
+          - name: leads-to-sales
+            provider: marketing
+            customer: sales
+            objectives:
+              - name: qualified-leads
+                metric: leads
+                sli: count
+                window: month
+                time_zone: Europe/Berlin
+                direction: at_least
+                baseline: 100
+                unit: leads
+        """.write(toFile: dir + "/objectives.d/leads.yaml", atomically: true, encoding: .utf8)
+        try """
+        state_directory: \(dir)/state
+        runtime_directory: \(dir)/run
+        drop_directory: \(dir)/drop
+        objectives_directory: \(dir)/objectives.d
+        """.write(toFile: dir + "/slawatch.yaml", atomically: true, encoding: .utf8)
+        let store = try StateStore(path: dir + "/state/state.sqlite")
+        func month(_ a: String, _ b: String, _ value: Double, _ met: Bool) -> Transition {
+            Transition(
+                objective: "qualified-leads",
+                kind: .periodResult,
+                from: .ok,
+                to: met ? .ok : .breached,
+                at: RFC3339.parse(b)! + 60,
+                value: value,
+                baseline: 100,
+                episode: met ? nil : "e",
+                periodStart: RFC3339.parse(a)!,
+                periodEnd: RFC3339.parse(b)!,
+                met: met
+            )
+        }
+        try store.save(
+            [],
+            periodResults: [
+                month("2026-08-31T22:00:00Z", "2026-09-30T22:00:00Z", 120, true),
+                month("2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z", 80, false),
+                month("2026-10-31T23:00:00Z", "2026-11-30T23:00:00Z", 104, true),
+            ],
+            at: RFC3339.parse("2026-12-01T00:00:00Z")!
+        )
+        return (dir + "/slawatch.yaml", dir + "/state/state.sqlite")
+    }
+
+    @Test func theClosedMonthsPrintWithVerdictAndTrendInEveryFormat() throws {
+        let (config, state) = try Self.setUp()
+        let (rc, out, err) = try slawatch(["report", "--config", config])
+        #expect(rc == 0, "\(err)")
+        #expect(
+            out == """
+                leads-to-sales (marketing → sales): qualified-leads, at least — met 2 of 3 period(s)
+                  period       value   baseline  verdict        change
+                  2026-09  120 leads  100 leads  met
+                  2026-10   80 leads  100 leads  MISSED   −40 (−33.3%)
+                  2026-11  104 leads  100 leads  met        +24 (+30%)
+
+                """
+        )
+        // A copy of the state file, read without the daemon's config: the same verdicts.
+        let copy = state + ".copy"
+        try FileManager.default.copyItem(atPath: state, toPath: copy)
+        let (rc2, csv, _) = try slawatch(["report", "--config", config, "--state", copy, "--format", "csv"])
+        #expect(rc2 == 0)
+        #expect(
+            csv.components(separatedBy: "\r\n")[2]
+                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed"
+        )
+        let file = state + ".md"
+        let (rc3, _, _) = try slawatch(["report", "--config", config, "--format", "markdown", "--output", file])
+        #expect(rc3 == 0)
+        #expect(
+            try String(contentsOfFile: file, encoding: .utf8).contains(
+                "| 2026-11 | 104 leads | 100 leads | met | +24 (+30%) |"
+            )
+        )
+        let (rc4, json, _) = try slawatch(["report", "--config", config, "--format", "json", "--customer", "sales"])
+        #expect(rc4 == 0)
+        let doc = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [[String: Any]]]
+        #expect(doc?["periods"]?.compactMap { $0["met"] as? Bool } == [true, false, true])
+    }
+
+    @Test func aMissingStateFileOrAFilterMatchingNothingIsSaid() throws {
+        let (config, state) = try Self.setUp()
+        let (rc, _, err) = try slawatch(["report", "--config", config, "--state", state + ".nope"])
+        #expect(rc == 2)
+        #expect(err.contains("cannot read period verdicts from \(state).nope"))
+        let (rc2, _, err2) = try slawatch(["report", "--config", config, "--sla", "other"])
+        #expect(rc2 == 1)
+        #expect(err2.contains("no closed period matches the filters (3 verdict(s)"))
+        let (rc3, _, err3) = try slawatch(["report", "--config", config, "--format", "pdf"])
+        #expect(rc3 != 0)
+        #expect(err3.contains("--format is one of text, markdown, json, csv"))
+    }
+}
