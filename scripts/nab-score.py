@@ -99,7 +99,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", default=os.path.join(repo, ".build", "release", "slawatch"))
     ap.add_argument("--objectives", default=os.path.join(repo, "config", "examples", "adaptive-default"))
-    ap.add_argument("--data", default=os.path.join(repo, "..", "shared", "data", "nab"))
+    # As the tests find it: $SLAWATCH_DATA_DIR, ../shared/data beside the repository, /work/shared/data.
+    candidates = [os.environ.get("SLAWATCH_DATA_DIR"), os.path.join(repo, "..", "shared", "data"), "/work/shared/data"]
+    found = next((c for c in candidates if c and os.path.exists(os.path.join(c, "nab", "labels.json"))), None)
+    ap.add_argument("--data", default=os.path.join(found or candidates[1], "nab"),
+                    help="NAB directory (default: $SLAWATCH_DATA_DIR/nab, ../shared/data/nab, /work/shared/data/nab)")
     ap.add_argument("--step", default="5m", help="evaluation step of event time (default 5m)")
     ap.add_argument("--quick", action="store_true", help="only the two-week series (for .ci/run)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
