@@ -211,7 +211,7 @@ public actor EngineActor {
         let now = clock()
         lastEvaluation = now
         let t = engine.evaluate(at: now)
-        pendingPeriodResults += t.filter { $0.kind == .periodResult }
+        pendingPeriodResults += t.filter { $0.kind == .periodResult || $0.kind == .periodReport }
         return t
     }
 

@@ -40,7 +40,7 @@ public final class StateStore: Sendable {
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
     /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
     /// with a higher one is refused.
-    public static let schemaVersion = 9
+    public static let schemaVersion = 10
 
     /// A state file written by a newer slawatch: this binary neither reads nor writes it.
     public struct NewerSchema: Error, CustomStringConvertible {
@@ -96,6 +96,31 @@ public final class StateStore: Sendable {
                 sql: """
                     UPDATE instance SET state = json_set(state, '$.historySince', 0)
                     WHERE json_extract(state, '$.historySince') IS NULL
+                    """
+            )
+        }
+        // Report periods of objectives judged continuously (compliance per week, month…).
+        migrator.registerMigration("v10-period-report") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE period_report (
+                        objective TEXT NOT NULL,
+                        unit TEXT NOT NULL,
+                        period_start REAL NOT NULL,
+                        period_end REAL NOT NULL,
+                        met_seconds REAL NOT NULL,
+                        breach_seconds REAL NOT NULL,
+                        unjudged_seconds REAL NOT NULL,
+                        episodes INTEGER NOT NULL,
+                        worst_value REAL,
+                        worst_baseline REAL,
+                        worst_at REAL,
+                        value REAL,
+                        baseline REAL NOT NULL,
+                        met INTEGER,
+                        judged_at REAL NOT NULL,
+                        PRIMARY KEY (objective, unit, period_start)
+                    )
                     """
             )
         }
@@ -262,6 +287,22 @@ public final class StateStore: Sendable {
                     sql: "INSERT OR REPLACE INTO gauge_level (series, value) VALUES (?, ?)"
                 )
                 for (series, value) in batch.gaugeLevels { try upsert.execute(arguments: [series, value]) }
+            }
+            for r in batch.periodResults where r.kind == .periodReport {
+                guard let t = r.report else { continue }
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT OR REPLACE INTO period_report
+                            (objective, unit, period_start, period_end, met_seconds, breach_seconds,
+                             unjudged_seconds, episodes, worst_value, worst_baseline, worst_at, value,
+                             baseline, met, judged_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                )
+                try insert.execute(arguments: [
+                    r.objective, t.unit.rawValue, t.start, t.end, t.met, t.breached, t.unjudged, t.episodes,
+                    t.worstValue, t.worstBaseline, t.worstAt, r.value, r.baseline, r.met, r.at,
+                ])
             }
             for r in batch.periodResults where r.kind == .periodResult {
                 try db.execute(
@@ -502,8 +543,11 @@ public final class StateStore: Sendable {
         public var value: Double
         /// Baseline in force.
         public var baseline: Double
-        /// Whether the target was met.
-        public var met: Bool
+        /// Whether the target was met; `nil` for a report period with no judged time.
+        public var met: Bool?
+        /// Report periods of objectives judged continuously: the tally (`nil` for a cumulative
+        /// target's period result).
+        public var report: PeriodTally? = nil
     }
 
     /// Period results of the state file at `path`, opened read-only (a running daemon's file,
@@ -522,7 +566,7 @@ public final class StateStore: Sendable {
             if version > schemaVersion {
                 throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map {
+            var out = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map {
                 PeriodResult(
                     objective: $0["objective"],
                     start: $0["period_start"],
@@ -532,8 +576,44 @@ public final class StateStore: Sendable {
                     met: $0["met"]
                 )
             }
+            // A state file from before schema 10 has no report periods.
+            if try db.tableExists("period_report") {
+                out += try reportRows(db)
+            }
+            return out
         }
     }
+
+    /// The `period_report` rows, by objective, unit and period.
+    static func reportRows(_ db: Database) throws -> [PeriodResult] {
+        try Row.fetchAll(db, sql: "SELECT * FROM period_report ORDER BY objective, unit, period_start").map {
+            var t = PeriodTally(
+                unit: CalendarUnit(rawValue: $0["unit"]) ?? .month,
+                start: $0["period_start"],
+                end: $0["period_end"],
+                from: $0["period_end"]
+            )
+            t.met = $0["met_seconds"]
+            t.breached = $0["breach_seconds"]
+            t.unjudged = $0["unjudged_seconds"]
+            t.episodes = $0["episodes"]
+            t.worstValue = $0["worst_value"]
+            t.worstBaseline = $0["worst_baseline"]
+            t.worstAt = $0["worst_at"]
+            return PeriodResult(
+                objective: $0["objective"],
+                start: t.start,
+                end: t.end,
+                value: $0["value"] ?? .nan,
+                baseline: $0["baseline"],
+                met: $0["met"],
+                report: t
+            )
+        }
+    }
+
+    /// Report periods of objectives judged continuously, by objective, unit and period.
+    public func periodReports() throws -> [PeriodResult] { try db.read { try Self.reportRows($0) } }
 
     /// Period results of closed calendar periods, oldest first.
     public func periodResults(objective: String? = nil) throws -> [PeriodResult] {

@@ -65,6 +65,7 @@ struct ReportCommand: ParsableCommand {
         }
         var rows = PeriodReport.rows(
             results.map { ($0.objective, $0.start, $0.end, $0.value, $0.baseline, $0.met) },
+            reports: results.map(\.report),
             objectives: objectives
         )
         if let sla { rows = rows.filter { $0.sla == sla } }

@@ -20,7 +20,7 @@ import Testing
         MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
-        MessageID.ratioInvalid,
+        MessageID.ratioInvalid, MessageID.periodReport,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -54,7 +54,9 @@ import Testing
             "SLAWATCH_REASON", "SLAWATCH_UPTIME", "SLAWATCH_MAX_SERIES", "SLAWATCH_SECONDS", "SLAWATCH_BYTES",
             "SLAWATCH_STATE_FILE", "SLAWATCH_SCHEMA_FOUND", "SLAWATCH_SCHEMA_KNOWN", "SLAWATCH_TABLE", "SLAWATCH_ROW",
             "SLAWATCH_EVIDENCE", "SLAWATCH_FAILURES", "SLAWATCH_SINCE", "SLAWATCH_GOOD_EVENTS",
-            "SLAWATCH_TOTAL_EVENTS",
+            "SLAWATCH_TOTAL_EVENTS", "SLAWATCH_PERIOD", "SLAWATCH_COMPLIANCE", "SLAWATCH_TIME_MET",
+            "SLAWATCH_TIME_IN_BREACH", "SLAWATCH_TIME_UNJUDGED", "SLAWATCH_EPISODES", "SLAWATCH_WORST_VALUE",
+            "SLAWATCH_WORST_BASELINE", "SLAWATCH_WORST_AT",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -25,6 +25,13 @@ import Testing
                 direction: at_least
                 baseline: 100
                 unit: leads
+          - name: checkout
+            provider: platform
+            customer: shop
+            report_periods: [week]
+            compliance_target: 99%
+            objectives:
+              - {name: latency, metric: lat, sli: p95, window: 5m, direction: at_most, baseline: 300, unit: ms}
         """.write(toFile: dir + "/objectives.d/leads.yaml", atomically: true, encoding: .utf8)
         try """
         state_directory: \(dir)/state
@@ -48,9 +55,37 @@ import Testing
                 met: met
             )
         }
+        var week = PeriodTally(
+            unit: .week,
+            start: RFC3339.parse("2026-11-23T00:00:00Z")!,
+            end: RFC3339.parse("2026-11-30T00:00:00Z")!,
+            from: RFC3339.parse("2026-11-30T00:00:00Z")!
+        )
+        week.met = 604_800 - 3_600 - 600
+        week.breached = 3_600
+        week.unjudged = 600
+        week.episodes = 2
+        week.worstValue = 812
+        week.worstBaseline = 300
+        week.worstAt = RFC3339.parse("2026-11-26T14:05:00Z")!
+        let report = Transition(
+            objective: "latency",
+            kind: .periodReport,
+            from: .ok,
+            to: .ok,
+            at: week.end + 1,
+            value: 240,
+            baseline: 300,
+            episode: nil,
+            periodStart: week.start,
+            periodEnd: week.end,
+            met: true,
+            detail: .periodReport(week)
+        )
         try store.save(
             [],
             periodResults: [
+                report,
                 month("2026-08-31T22:00:00Z", "2026-09-30T22:00:00Z", 120, true),
                 month("2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z", 80, false),
                 month("2026-10-31T23:00:00Z", "2026-11-30T23:00:00Z", 104, true),
@@ -66,6 +101,10 @@ import Testing
         #expect(rc == 0, "\(err)")
         #expect(
             out == """
+                checkout (platform → shop): latency, at most — weekly compliance — met 1 of 1 period(s)
+                  period    compliance  in breach  episodes  worst                           verdict
+                  2026-W48     99.404%         1h         2  812 ms at 2026-11-26T14:05:00Z  met
+
                 leads-to-sales (marketing → sales): qualified-leads, at least — met 2 of 3 period(s)
                   period       value   baseline  verdict        change
                   2026-09  120 leads  100 leads  met
@@ -80,8 +119,8 @@ import Testing
         let (rc2, csv, _) = try slawatch(["report", "--config", config, "--state", copy, "--format", "csv"])
         #expect(rc2 == 0)
         #expect(
-            csv.components(separatedBy: "\r\n")[2]
-                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed"
+            csv.components(separatedBy: "\r\n")[3]
+                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,"
         )
         let file = state + ".md"
         let (rc3, _, _) = try slawatch(["report", "--config", config, "--format", "markdown", "--output", file])
@@ -95,6 +134,15 @@ import Testing
         #expect(rc4 == 0)
         let doc = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [[String: Any]]]
         #expect(doc?["periods"]?.compactMap { $0["met"] as? Bool } == [true, false, true])
+        let (rc5, weekly, _) = try slawatch(["report", "--config", config, "--format", "json", "--sla", "checkout"])
+        #expect(rc5 == 0)
+        let w = try JSONSerialization.jsonObject(with: Data(weekly.utf8)) as? [String: [[String: Any]]]
+        let row = try #require(w?["periods"]?.first)
+        #expect(row["report"] as? String == "week")
+        #expect(row["period"] as? String == "2026-W48")
+        #expect(row["timeInBreach"] as? Double == 3600)
+        #expect(row["episodes"] as? Int == 2)
+        #expect(abs((row["compliance"] as? Double ?? 0) - 600_600.0 / 604_200) < 1e-12)
     }
 
     @Test func aMissingStateFileOrAFilterMatchingNothingIsSaid() throws {
@@ -104,7 +152,7 @@ import Testing
         #expect(err.contains("cannot read period verdicts from \(state).nope"))
         let (rc2, _, err2) = try slawatch(["report", "--config", config, "--sla", "other"])
         #expect(rc2 == 1)
-        #expect(err2.contains("no closed period matches the filters (3 verdict(s)"))
+        #expect(err2.contains("no closed period matches the filters (4 verdict(s)"))
         let (rc3, _, err3) = try slawatch(["report", "--config", config, "--format", "pdf"])
         #expect(rc3 != 0)
         #expect(err3.contains("--format is one of text, markdown, json, csv"))

@@ -152,10 +152,10 @@ struct StateFaultTests {
         let daemon = try TestDaemon(objectivesYAML: objectives(id))
         let state = daemon.root.appendingPathComponent("state").path
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        // The daemon in a mount namespace of its own, its state on a 4 MiB tmpfs.
+        // The daemon in a mount namespace of its own, its state on an 8 MiB tmpfs (filled below, whatever its size).
         try daemon.start(wrapper: [
             try ExternalProgram.unshare.path(), "-m", "--propagation", "private", try ExternalProgram.sh.path(), "-c",
-            "mount -t tmpfs -o size=4m tmpfs \(state) && exec \"$@\"", "sh",
+            "mount -t tmpfs -o size=8m tmpfs \(state) && exec \"$@\"", "sh",
         ])
         defer { daemon.stop() }
         let pid = try #require(daemon.daemonPID)

@@ -3,7 +3,9 @@ import Yams
 
 /// Loads SLAs and their objectives from `objectives.d/*.yaml` (design §3 shape).
 public enum ObjectivesConfig {
-    static let slaKeys: Set<String> = ["name", "provider", "customer", "description", "objectives"]
+    static let slaKeys: Set<String> = [
+        "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
+    ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
@@ -213,7 +215,28 @@ public enum ObjectivesConfig {
                 r.fail(slaNode, "\(sp).objectives", "missing required key (a list of objectives)")
                 continue
             }
-            let sla = SLA(name: name ?? "", provider: provider ?? "", customer: customer ?? "")
+            var sla = SLA(name: name ?? "", provider: provider ?? "", customer: customer ?? "")
+            if let n = sm["report_periods"] {
+                var units: [CalendarUnit] = []
+                for (k, u) in r.sequence(n, "\(sp).report_periods").enumerated() {
+                    guard let s = r.string(u, "\(sp).report_periods[\(k)]") else { continue }
+                    if let unit = CalendarUnit(rawValue: s) {
+                        if !units.contains(unit) { units.append(unit) }
+                    } else {
+                        r.fail(u, "\(sp).report_periods[\(k)]", "'\(s)' is not day, week, month or quarter")
+                    }
+                }
+                sla.reportPeriods = units
+            }
+            if let n = sm["compliance_target"], let s = r.string(n, "\(sp).compliance_target") {
+                let text = s.trimmingCharactersInWhitespace()
+                let number = text.hasSuffix("%") ? String(text.dropLast()) : text
+                if let v = Double(number), v.isFinite, v > 0, v <= (text.hasSuffix("%") ? 100 : 1) {
+                    sla.complianceTarget = text.hasSuffix("%") ? v / 100 : v
+                } else {
+                    r.fail(n, "\(sp).compliance_target", "'\(s)' is not a share of time such as 99.5% or 0.995")
+                }
+            }
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Renders a transition as a journal entry: a sentence for `MESSAGE` plus structured
 /// `SLAWATCH_*` fields (design §3 "Journal"). Pure; the shell sends the fields.
 public enum AlertEntry {
@@ -16,6 +18,8 @@ public enum AlertEntry {
         switch t.kind {
         case .breach: return o.severity.rawValue
         case .periodResult: return t.met == true ? Severity.notice.rawValue : o.severity.rawValue
+        case .periodReport:
+            return t.met == false ? max(o.severity.rawValue, Severity.warning.rawValue) : Severity.notice.rawValue
         case .nodata: return min(o.severity.rawValue, Severity.warning.rawValue)
         case .recovery: return Severity.notice.rawValue
         case .pending, .pendingCleared, .dataResumed, .paceOnTrack: return Severity.info.rawValue
@@ -62,6 +66,25 @@ public enum AlertEntry {
             if t.to == .breached { return "\(o.name) has data again, its breach goes on: \(tail)" }
             return "\(o.name) has data again: \(tail)"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
+        case .periodReport:
+            let r = t.report ?? PeriodTally(unit: .month, start: t.periodStart, end: t.periodEnd, from: t.periodStart)
+            let name = PeriodReport.label(
+                start: r.start,
+                end: r.end,
+                zone: CalendarPeriods(timeZoneIdentifier: o.timeZone)?.timeZone ?? TimeZone(identifier: "UTC")!
+            )
+            let verdict = t.met.map { $0 ? "met" : "missed" } ?? "not judged (no data)"
+            guard let c = r.compliance else {
+                return "\(o.name) \(r.unit.rawValue) \(name): \(verdict) (\(o.sla.provider) → \(o.sla.customer))"
+            }
+            let target = o.sla.complianceTarget.map { " (target \(number($0 * 100))%)" } ?? ""
+            var s =
+                "\(o.name) \(r.unit.rawValue) \(name) \(verdict): met \(number((c * 100_000).rounded() / 1000))% of the time\(target), \(DurationText.format(r.breached.rounded())) in breach over \(r.episodes) episode(s)"
+            if let w = r.worstValue, let b = r.worstBaseline, let at = r.worstAt {
+                s +=
+                    "; worst \(value(w, sli: o.sli, unit: o.unit ?? o.sli.rawValue)) against \(o.direction.phrase) \(value(b, sli: o.sli)) at \(RFC3339.format(at))"
+            }
+            return s + " (\(o.sla.provider) → \(o.sla.customer))"
         case .instanceLimit:
             return
                 "\(o.name) reached max_instances (\(number(t.baseline))): events for \(t.refusedInstance ?? "a new label value") and any further new \(o.groupBy.joined(separator: ", ")) are refused (\(o.sla.provider) → \(o.sla.customer))"
@@ -141,11 +164,25 @@ public enum AlertEntry {
             e.append("SLAWATCH_PROJECTION", number(p.projection))
             e.append("SLAWATCH_ELAPSED", number(p.elapsed))
         }
+        if let r = t.report {
+            e.append("SLAWATCH_PERIOD", r.unit.rawValue)
+            e.append("SLAWATCH_COMPLIANCE", r.compliance.map(number) ?? "")
+            e.append("SLAWATCH_TIME_MET", number(r.met.rounded()))
+            e.append("SLAWATCH_TIME_IN_BREACH", number(r.breached.rounded()))
+            e.append("SLAWATCH_TIME_UNJUDGED", number(r.unjudged.rounded()))
+            e.append("SLAWATCH_EPISODES", String(r.episodes))
+            if let w = r.worstValue, let b = r.worstBaseline, let at = r.worstAt {
+                e.append("SLAWATCH_WORST_VALUE", number(w))
+                e.append("SLAWATCH_WORST_BASELINE", number(b))
+                e.append("SLAWATCH_WORST_AT", RFC3339.format(at))
+            }
+            if let target = o.sla.complianceTarget { e.append("SLAWATCH_COMPLIANCE_TARGET", number(target)) }
+        }
         if t.kind == .ratioInvalid, let c = t.counts {
             e.append("SLAWATCH_GOOD_EVENTS", number(c.good))
             e.append("SLAWATCH_TOTAL_EVENTS", number(c.total))
         }
-        if t.kind != .ratioInvalid, let b = t.errorBudget(o.direction) {
+        if t.kind != .ratioInvalid, t.kind != .periodReport, let b = t.errorBudget(o.direction) {
             e.append("SLAWATCH_ERROR_BUDGET", number(b.budget))
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
             // Unbounded (a bad event against a target that allows none): the field says so.

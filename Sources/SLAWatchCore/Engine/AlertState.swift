@@ -57,6 +57,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// Ratio SLIs: since when the window holds more good events than events in all (its SLI is
     /// invalid, one `ratio_invalid` entry said so); `nil` while valid.
     public var ratioInvalidSince: Double?
+    /// Report periods being accumulated, one per unit of the SLA's `report_periods` (objectives
+    /// judged continuously).
+    public var tallies: [PeriodTally]?
 
     /// A fresh instance: `ok`, no episode.
     public init() {}
@@ -93,6 +96,111 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// producer than the total, or late): its SLI is invalid and is not judged until it is
     /// valid again; not a state change by itself.
     case ratioInvalid = "ratio_invalid"
+    /// An objective judged continuously closed one of its SLA's report periods (`week`,
+    /// `month`…): compliance, time in breach, episodes and the worst moment (`PeriodTally`);
+    /// not a state change by itself.
+    case periodReport = "period_report"
+}
+
+/// What one instance did over one calendar report period, accumulated as it is judged: seconds
+/// in each state (accounted at state changes and at the period's end), breach episodes opened,
+/// and the worst moment. Saved with the instance's state.
+public struct PeriodTally: Sendable, Equatable, Codable {
+    /// The kind of period.
+    public var unit: CalendarUnit
+    /// The period `[start, end)`, unix seconds, in the objective's time zone.
+    public var start: Double
+    /// End of the period (exclusive).
+    public var end: Double
+    /// Seconds met (`ok` or `pending`) accounted so far.
+    public var met: Double = 0
+    /// Seconds `breached` accounted so far.
+    public var breached: Double = 0
+    /// Seconds without a judgement (`nodata`, before the first evaluation, a ratio that was
+    /// invalid) accounted so far.
+    public var unjudged: Double = 0
+    /// Up to when time has been accounted (unix seconds).
+    public var accountedTo: Double
+    /// Breach episodes opened in the period.
+    public var episodes: Int = 0
+    /// The worst moment: the value furthest on the bad side of its baseline, that baseline,
+    /// and when (`nil` until a value was judged).
+    public var worstValue: Double?
+    /// The baseline in force at the worst moment.
+    public var worstBaseline: Double?
+    /// When the worst moment was (unix seconds).
+    public var worstAt: Double?
+
+    /// Short keys, zeros and `nil`s left out: a tally is saved with every instance's state.
+    enum CodingKeys: String, CodingKey {
+        case unit = "u", start = "s", end = "e", met = "m", breached = "b", unjudged = "n"
+        case accountedTo = "a", episodes = "k", worstValue = "wv", worstBaseline = "wb", worstAt = "wa"
+    }
+
+    /// Decodes the compact form (`encode(to:)`).
+    /// - Throws: `DecodingError` when a required key is missing or of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        unit = try c.decode(CalendarUnit.self, forKey: .unit)
+        start = try c.decode(Double.self, forKey: .start)
+        end = try c.decode(Double.self, forKey: .end)
+        accountedTo = try c.decode(Double.self, forKey: .accountedTo)
+        met = try c.decodeIfPresent(Double.self, forKey: .met) ?? 0
+        breached = try c.decodeIfPresent(Double.self, forKey: .breached) ?? 0
+        unjudged = try c.decodeIfPresent(Double.self, forKey: .unjudged) ?? 0
+        episodes = try c.decodeIfPresent(Int.self, forKey: .episodes) ?? 0
+        worstValue = try c.decodeIfPresent(Double.self, forKey: .worstValue)
+        worstBaseline = try c.decodeIfPresent(Double.self, forKey: .worstBaseline)
+        worstAt = try c.decodeIfPresent(Double.self, forKey: .worstAt)
+    }
+
+    /// Encodes with short keys, leaving out zeros and `nil`s.
+    /// - Throws: `EncodingError` for a non-finite number.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(start, forKey: .start)
+        try c.encode(end, forKey: .end)
+        try c.encode(accountedTo, forKey: .accountedTo)
+        if met != 0 { try c.encode(met, forKey: .met) }
+        if breached != 0 { try c.encode(breached, forKey: .breached) }
+        if unjudged != 0 { try c.encode(unjudged, forKey: .unjudged) }
+        if episodes != 0 { try c.encode(episodes, forKey: .episodes) }
+        try c.encodeIfPresent(worstValue, forKey: .worstValue)
+        try c.encodeIfPresent(worstBaseline, forKey: .worstBaseline)
+        try c.encodeIfPresent(worstAt, forKey: .worstAt)
+    }
+
+    /// A tally of period `[start, end)` accounting from `from`.
+    public init(unit: CalendarUnit, start: Double, end: Double, from: Double) {
+        self.unit = unit
+        self.start = start
+        self.end = end
+        self.accountedTo = from
+    }
+
+    /// Adds the seconds from `accountedTo` up to `t` to `state`'s total.
+    mutating func account(_ state: AlertState, until t: Double) {
+        let d = min(t, end) - accountedTo
+        guard d > 0 else { return }
+        switch state {
+        case .ok, .pending: met += d
+        case .breached: breached += d
+        case .nodata: unjudged += d
+        }
+        accountedTo = min(t, end)
+    }
+
+    /// The share of judged time that was met, `nil` when nothing was judged.
+    public var compliance: Double? { met + breached > 0 ? met / (met + breached) : nil }
+
+    /// Whether the period was met: compliance at least `target`, or without a target, never
+    /// breached; `nil` when nothing was judged.
+    public func isMet(target: Double?) -> Bool? {
+        guard let c = compliance else { return nil }
+        if let target { return c >= target - 1e-12 }
+        return breached == 0 && episodes == 0
+    }
 }
 
 /// One thing the engine decided at an evaluation: a state change, or a period result. Made by
@@ -191,6 +299,8 @@ public struct Transition: Sendable, Equatable {
         case burn(Burn)
         /// `instance_limit`: the first label value refused (`label=value,…`), if known.
         case instanceLimit(refused: String?)
+        /// `period_report`: the closed period's tally.
+        case periodReport(PeriodTally)
     }
 
     /// A transition with every field given (`detail` and `baselineSince` optional).
@@ -281,6 +391,12 @@ public struct Transition: Sendable, Equatable {
     /// Instance-limit entries: the first label value refused.
     public var refusedInstance: String? {
         if case .instanceLimit(let r) = detail { return r }
+        return nil
+    }
+
+    /// `period_report`: the closed period's tally.
+    public var report: PeriodTally? {
+        if case .periodReport(let r) = detail { return r }
         return nil
     }
 

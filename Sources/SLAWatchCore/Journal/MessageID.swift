@@ -61,6 +61,9 @@ public enum MessageID {
     public static let instanceLimit = "3bf8bbc29b844704b59372de030e2cff"
     /// A ratio objective's window holds more good events than events in all: its SLI is invalid.
     public static let ratioInvalid = "c7e36c8640c3455985d2cce298b9c29b"
+    /// An objective judged continuously closed a report period: compliance, time in breach,
+    /// episodes, worst moment.
+    public static let periodReport = "ced48672e8db44c1810ff9382b179566"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
@@ -78,6 +81,7 @@ public enum MessageID {
         case .burnRateResolved: return burnRateResolved
         case .instanceLimit: return instanceLimit
         case .ratioInvalid: return ratioInvalid
+        case .periodReport: return periodReport
         }
     }
 }

@@ -8,6 +8,13 @@ public struct SLA: Sendable, Hashable, Codable {
     public var provider: String
     /// The party promised to (e.g. `sales`).
     public var customer: String
+    /// Calendar periods every objective of the SLA is judged over (`report_periods`, default
+    /// week and month), in each objective's `time_zone` (docs/reports.md).
+    public var reportPeriods: [CalendarUnit] = [.week, .month]
+    /// `compliance_target` as a share (0.995 for `99.5%`): the share of a period's judged time
+    /// an objective judged continuously must be met for the period to be met; `nil`: met means
+    /// never breached in the period.
+    public var complianceTarget: Double?
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {

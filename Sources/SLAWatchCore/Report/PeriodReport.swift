@@ -24,12 +24,30 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var periodStart: Double
     /// End of the period, unix seconds (exclusive).
     public var periodEnd: Double
-    /// The period's SLI value.
-    public var value: Double
+    /// The period's SLI value (a report period's: the value when it closed); `nil` when there
+    /// was none.
+    public var value: Double?
     /// The baseline in force when the period was judged.
     public var baseline: Double
-    /// Whether the target was met.
-    public var met: Bool
+    /// Whether the target was met; `nil` for a report period with no judged time.
+    public var met: Bool?
+    /// Report periods of objectives judged continuously (`nil` for a cumulative target's
+    /// period): the kind of period (`week`, `month`…).
+    public var report: String? = nil
+    /// The share of the period's judged time that was met (0…1).
+    public var compliance: Double? = nil
+    /// Seconds in breach.
+    public var timeInBreach: Double? = nil
+    /// Seconds without a judgement (no data, before the first evaluation).
+    public var timeUnjudged: Double? = nil
+    /// Breach episodes opened in the period.
+    public var episodes: Int? = nil
+    /// The worst moment: the value furthest on the bad side of its baseline…
+    public var worstValue: Double? = nil
+    /// … that baseline …
+    public var worstBaseline: Double? = nil
+    /// … and when (unix seconds).
+    public var worstAt: Double? = nil
 
     /// Creates a row.
     public init(
@@ -43,9 +61,9 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
         period: String,
         periodStart: Double,
         periodEnd: Double,
-        value: Double,
+        value: Double?,
         baseline: Double,
-        met: Bool
+        met: Bool?
     ) {
         self.instance = instance
         self.objective = objective
@@ -108,7 +126,9 @@ public enum PeriodReport {
     /// before (the trend). An empty report says so in text and Markdown.
     public static func render(_ rows: [PeriodVerdictRow], format: ReportFormat) -> String {
         let sorted = rows.sorted {
-            ($0.sla, $0.instance, $0.periodStart) < ($1.sla, $1.instance, $1.periodStart)
+            ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
+                $1.sla, $1.instance, $1.report ?? "", $1.periodStart
+            )
         }
         switch format {
         case .json:
@@ -118,12 +138,16 @@ public enum PeriodReport {
             return String(decoding: data, as: UTF8.self) + "\n"
         case .csv:
             var out =
-                "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict\r\n"
+                "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
+                + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at\r\n"
+            func n(_ v: Double?) -> String { v.map(AlertEntry.number) ?? "" }
             for r in sorted {
                 let fields = [
                     r.sla, r.provider, r.customer, r.objective, r.instance, r.period, RFC3339.format(r.periodStart),
-                    RFC3339.format(r.periodEnd), AlertEntry.number(r.value), r.unit ?? "", r.direction,
-                    AlertEntry.number(r.baseline), r.met ? "met" : "missed",
+                    RFC3339.format(r.periodEnd), n(r.value), r.unit ?? "",
+                    r.direction, AlertEntry.number(r.baseline), verdict(r.met), r.report ?? "", n(r.compliance),
+                    n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
+                    n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "",
                 ]
                 out += fields.map(csvField).joined(separator: ",") + "\r\n"
             }
@@ -132,6 +156,9 @@ public enum PeriodReport {
             return table(sorted, markdown: format == .markdown)
         }
     }
+
+    /// `met`, `missed`, or `no data` for a period with no judged time.
+    static func verdict(_ met: Bool?) -> String { met.map { $0 ? "met" : "missed" } ?? "no data" }
 
     /// A CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
     static func csvField(_ s: String) -> String {
@@ -147,10 +174,11 @@ public enum PeriodReport {
         var out = ""
         var groups: [(String, [PeriodVerdictRow])] = []
         for r in rows {
-            if groups.last?.0 == r.instance + "\u{0}" + r.sla {
+            let key = r.instance + "\u{0}" + r.sla + "\u{0}" + (r.report ?? "")
+            if groups.last?.0 == key {
                 groups[groups.count - 1].1.append(r)
             } else {
-                groups.append((r.instance + "\u{0}" + r.sla, [r]))
+                groups.append((key, [r]))
             }
         }
         for (n, (_, g)) in groups.enumerated() {
@@ -159,45 +187,66 @@ public enum PeriodReport {
             let parties = first.provider.isEmpty ? "" : " (\(first.provider) → \(first.customer))"
             let slaText = first.sla.isEmpty ? "" : "\(first.sla)\(parties): "
             let target = first.direction.isEmpty ? "" : ", \(first.direction.replacingOccurrences(of: "_", with: " "))"
-            let met = g.filter(\.met).count
-            let head = "\(slaText)\(first.instance)\(target) — met \(met) of \(g.count) period(s)"
-            var cells: [[String]] = [["period", "value", "baseline", "verdict", "change"]]
-            var previous: Double?
-            for r in g {
-                var change = ""
-                if let p = previous {
-                    let d = r.value - p
-                    change = (d > 0 ? "+" : d < 0 ? "−" : "±") + AlertEntry.number(abs(d))
-                    if p != 0 {
-                        change +=
-                            " (\(d >= 0 ? "+" : "−")\(AlertEntry.number((abs(d) / abs(p) * 1000).rounded() / 10))%)"
+            let met = g.filter { $0.met == true }.count
+            let kind = first.report.map { " — \($0)ly compliance" } ?? ""
+            let head = "\(slaText)\(first.instance)\(target)\(kind) — met \(met) of \(g.count) period(s)"
+            var cells: [[String]]
+            var numeric: Set<Int>
+            if first.report != nil {
+                cells = [["period", "compliance", "in breach", "episodes", "worst", "verdict"]]
+                numeric = [1, 2, 3]
+                for r in g {
+                    var worst = ""
+                    if let w = r.worstValue, let at = r.worstAt {
+                        worst = AlertEntry.number(w) + unit + " at " + RFC3339.format(at)
                     }
+                    cells.append([
+                        r.period, r.compliance.map { AlertEntry.number(($0 * 100_000).rounded() / 1000) + "%" } ?? "–",
+                        DurationText.format((r.timeInBreach ?? 0).rounded()), String(r.episodes ?? 0), worst,
+                        r.met.map { $0 ? "met" : "MISSED" } ?? "no data",
+                    ])
                 }
-                previous = r.value
-                cells.append([
-                    r.period, AlertEntry.number(r.value) + unit, AlertEntry.number(r.baseline) + unit,
-                    r.met ? "met" : "MISSED", change,
-                ])
+            } else {
+                cells = [["period", "value", "baseline", "verdict", "change"]]
+                numeric = [1, 2, 4]
+                var previous: Double?
+                for r in g {
+                    var change = ""
+                    if let p = previous, let v = r.value {
+                        let d = v - p
+                        change = (d > 0 ? "+" : d < 0 ? "−" : "±") + AlertEntry.number(abs(d))
+                        if p != 0 {
+                            change +=
+                                " (\(d >= 0 ? "+" : "−")\(AlertEntry.number((abs(d) / abs(p) * 1000).rounded() / 10))%)"
+                        }
+                    }
+                    previous = r.value
+                    cells.append([
+                        r.period, (r.value.map(AlertEntry.number) ?? "–") + unit, AlertEntry.number(r.baseline) + unit,
+                        r.met.map { $0 ? "met" : "MISSED" } ?? "no data", change,
+                    ])
+                }
             }
+            let columns = cells[0].count
             if n > 0 { out += "\n" }
             if markdown {
                 out += "### " + head + "\n\n"
                 out += "| " + cells[0].joined(separator: " | ") + " |\n"
-                out += "| --- | ---: | ---: | --- | ---: |\n"
+                out += "|" + (0..<columns).map { numeric.contains($0) ? " ---: |" : " --- |" }.joined() + "\n"
                 for c in cells.dropFirst() {
                     out +=
                         "| " + c.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
                 }
             } else {
                 out += head + "\n"
-                let widths = (0..<5).map { k in cells.map { $0[k].count }.max() ?? 0 }
+                let widths = (0..<columns).map { k in cells.map { $0[k].count }.max() ?? 0 }
                 for c in cells {
                     var line = "  "
-                    for k in 0..<5 {
+                    for k in 0..<columns {
                         let cell = c[k]
                         let padding = String(repeating: " ", count: widths[k] - cell.count)
                         // Numbers right-aligned, words left-aligned.
-                        line += (k == 1 || k == 2 || k == 4 ? padding + cell : cell + padding) + "  "
+                        line += (numeric.contains(k) ? padding + cell : cell + padding) + "  "
                     }
                     while line.hasSuffix(" ") { line.removeLast() }
                     out += line + "\n"
@@ -212,11 +261,12 @@ public enum PeriodReport {
     /// label names its customer). `objectives` are the configured objectives; results of
     /// objectives no longer configured keep empty SLA fields and are named in UTC.
     public static func rows(
-        _ results: [(instance: String, start: Double, end: Double, value: Double, baseline: Double, met: Bool)],
+        _ results: [(instance: String, start: Double, end: Double, value: Double, baseline: Double, met: Bool?)],
+        reports: [PeriodTally?] = [],
         objectives: [Objective]
     ) -> [PeriodVerdictRow] {
         let byName = Dictionary(objectives.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return results.map { r in
+        return results.enumerated().map { n, r in
             let base = r.instance.split(separator: "{", maxSplits: 1).first.map(String.init) ?? r.instance
             let o = byName[base]
             var customer = o?.sla.customer ?? ""
@@ -227,7 +277,7 @@ public enum PeriodReport {
                 }
             }
             let zone = o.flatMap { TimeZone(identifier: $0.timeZone) } ?? TimeZone(identifier: "UTC")!
-            return PeriodVerdictRow(
+            var row = PeriodVerdictRow(
                 instance: r.instance,
                 objective: base,
                 sla: o?.sla.name ?? "",
@@ -238,10 +288,21 @@ public enum PeriodReport {
                 period: label(start: r.start, end: r.end, zone: zone),
                 periodStart: r.start,
                 periodEnd: r.end,
-                value: r.value,
+                value: r.value.isNaN ? nil : r.value,
                 baseline: r.baseline,
                 met: r.met
             )
+            if n < reports.count, let t = reports[n] {
+                row.report = t.unit.rawValue
+                row.compliance = t.compliance
+                row.timeInBreach = t.breached
+                row.timeUnjudged = t.unjudged
+                row.episodes = t.episodes
+                row.worstValue = t.worstValue
+                row.worstBaseline = t.worstBaseline
+                row.worstAt = t.worstAt
+            }
+            return row
         }
     }
 }

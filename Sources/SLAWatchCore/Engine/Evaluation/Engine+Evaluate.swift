@@ -138,6 +138,16 @@ extension Engine {
                 )
             )
         }
+        tallyReportPeriods(
+            i,
+            state: &st,
+            previous: before.state,
+            value: value,
+            baseline: baseline,
+            breaches: actions.filter { $0.kind == .breach }.count,
+            now: now,
+            into: &out
+        )
         if st != before {
             table.states[i] = st
             dirty.insert(i)

@@ -1,0 +1,87 @@
+import Foundation
+
+/// Report periods of objectives judged continuously: compliance, time in breach, episodes and
+/// the worst moment per calendar period of the SLA's `report_periods` (docs/reports.md).
+extension Engine {
+    /// Accounts instance `i`'s evaluation at `now` into its report periods: the time since the
+    /// last state change goes to the state it was in (`previous`) when the state changes or a
+    /// period ends; a breach action opens an episode; a value further on the bad side of its
+    /// baseline than any before is the worst moment. A period that ended is closed into a
+    /// `period_report` transition and the next one starts; periods that passed while the daemon
+    /// was down are not reported, and their time is not counted. Changes the tallies only at
+    /// state changes, period ends and new worst moments, so a steady instance is not rewritten
+    /// at every evaluation.
+    mutating func tallyReportPeriods(
+        _ i: Int,
+        state st: inout InstanceState,
+        previous: AlertState,
+        value: Double?,
+        baseline: Double?,
+        breaches: Int,
+        now: Double,
+        into out: inout [Transition]
+    ) {
+        let o = table.objectives[i]
+        let units = o.sla.reportPeriods
+        if units.isEmpty {
+            if st.tallies != nil { st.tallies = nil }
+            return
+        }
+        var tallies = st.tallies ?? []
+        if tallies.count != units.count || zip(tallies, units).contains(where: { $0.unit != $1 }) {
+            // First evaluation, or report_periods changed: keep what matches, start the rest.
+            tallies = units.compactMap { u in tallies.first { $0.unit == u } ?? newTally(o, u, at: now, from: now) }
+        }
+        for k in tallies.indices {
+            var t = tallies[k]
+            if now >= t.end {
+                t.account(previous, until: t.end)
+                let met = t.isMet(target: o.sla.complianceTarget)
+                out.append(
+                    Transition(
+                        objective: o.name,
+                        kind: .periodReport,
+                        from: previous,
+                        to: previous,
+                        at: now,
+                        value: table.lastValues[i],
+                        baseline: t.worstBaseline ?? baseline ?? o.baseline.value,
+                        episode: nil,
+                        periodStart: t.start,
+                        periodEnd: t.end,
+                        met: met,
+                        detail: .periodReport(t)
+                    )
+                )
+                guard let next = newTally(o, t.unit, at: now, from: nil) else { continue }
+                t = next
+            }
+            if st.state != previous { t.account(previous, until: now) }
+            t.episodes += breaches
+            if let value, let baseline {
+                let badness = o.direction == .atLeast ? baseline - value : value - baseline
+                let worst = t.worstValue.flatMap { w in
+                    t.worstBaseline.map { o.direction == .atLeast ? $0 - w : w - $0 }
+                }
+                if worst == nil || badness > worst! {
+                    t.worstValue = value
+                    t.worstBaseline = baseline
+                    t.worstAt = now
+                }
+            }
+            tallies[k] = t
+        }
+        if st.tallies != tallies { st.tallies = tallies }
+    }
+
+    /// The tally of the `unit` period holding `now` in `o`'s time zone, accounting from `from`
+    /// (default: the period's start); `nil` for an unknown time zone.
+    func newTally(_ o: Objective, _ unit: CalendarUnit, at now: Double, from: Double?) -> PeriodTally? {
+        guard let periods = CalendarPeriods(timeZoneIdentifier: o.timeZone) else { return nil }
+        let p = periods.period(unit, containing: now)
+        var t = PeriodTally(unit: unit, start: p.start, end: p.end, from: max(p.start, from ?? p.start))
+        // Before the instance's first evaluation nothing was judged.
+        t.unjudged = t.accountedTo - p.start
+        return t
+    }
+}
