@@ -137,6 +137,39 @@ import Testing
         #expect(String(decoding: try encoder.encode(fresh), as: UTF8.self) == #"{"a":0,"e":604800,"s":0,"u":"week"}"#)
     }
 
+    /// `report_periods` and `compliance_target` as written in an SLA, and their errors.
+    @Test func theSLAKeys() throws {
+        func sla(_ extra: String) -> String {
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+            \(extra)
+                objectives:
+                  - {name: o, metric: m, sli: max, window: 1m, direction: at_most, baseline: 1}
+            """
+        }
+        let plain = try #require(try ObjectivesConfig.parse(sla(""), file: "s.yaml").first)
+        #expect(plain.sla.reportPeriods == [.week, .month] && plain.sla.complianceTarget == nil)
+        let set = try #require(
+            try ObjectivesConfig.parse(
+                sla("    report_periods: [day, quarter, day]\n    compliance_target: 99.5%"),
+                file: "s.yaml"
+            )
+            .first
+        )
+        #expect(set.sla.reportPeriods == [.day, .quarter])
+        #expect(abs((set.sla.complianceTarget ?? 0) - 0.995) < 1e-12)
+        #expect(
+            try ObjectivesConfig.parse(sla("    report_periods: []"), file: "s.yaml").first?.sla.reportPeriods == []
+        )
+        #expect(objectiveErrors(sla("    report_periods: [fortnight]")).map(\.key) == ["slas[0].report_periods[0]"])
+        #expect(objectiveErrors(sla("    compliance_target: 101%")).map(\.key) == ["slas[0].compliance_target"])
+        #expect(objectiveErrors(sla("    compliance_target: 0")).map(\.key) == ["slas[0].compliance_target"])
+        #expect(objectiveErrors(sla("    compliance_target: 0.999")).isEmpty)
+    }
+
     /// A day in Berlin runs from 23:00 UTC; `report_periods: []` reports nothing.
     @Test func periodsFollowTheTimeZoneAndCanBeTurnedOff() throws {
         var engine = Engine(objectives: [Self.latency(zone: "Europe/Berlin")])
