@@ -566,22 +566,27 @@ public final class StateStore: Sendable {
             if version > schemaVersion {
                 throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
             }
-            var out = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map {
-                PeriodResult(
-                    objective: $0["objective"],
-                    start: $0["period_start"],
-                    end: $0["period_end"],
-                    value: $0["value"],
-                    baseline: $0["baseline"],
-                    met: $0["met"]
-                )
-            }
+            var out = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map(
+                resultRow
+            )
             // A state file from before schema 10 has no report periods.
             if try db.tableExists("period_report") {
                 out += try reportRows(db)
             }
             return out
         }
+    }
+
+    /// A `period_result` row.
+    static func resultRow(_ row: Row) -> PeriodResult {
+        PeriodResult(
+            objective: row["objective"],
+            start: row["period_start"],
+            end: row["period_end"],
+            value: row["value"],
+            baseline: row["baseline"],
+            met: row["met"]
+        )
     }
 
     /// The `period_report` rows, by objective, unit and period.
@@ -628,16 +633,7 @@ public final class StateStore: Sendable {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start")
             }
-            return rows.map {
-                PeriodResult(
-                    objective: $0["objective"],
-                    start: $0["period_start"],
-                    end: $0["period_end"],
-                    value: $0["value"],
-                    baseline: $0["baseline"],
-                    met: $0["met"]
-                )
-            }
+            return rows.map(Self.resultRow)
         }
     }
 }
