@@ -14,7 +14,7 @@ struct ReportCommand: ParsableCommand {
             or a copy (--state PATH), and joins them with the configured objectives for SLA, \
             provider, customer and unit. Periods are named in the objective's time zone (2026-11, \
             2026-W48, 2026-Q4). Formats: text, markdown, json, csv. Exits 2 when the state file \
-            cannot be read, 1 when --sla, --customer or --objective match nothing.
+            cannot be read, 1 when --sla, --customer, --objective or --period match nothing.
             """
     )
 
@@ -27,12 +27,17 @@ struct ReportCommand: ParsableCommand {
     var customer: String?
     @Option(name: .long, help: "Only this objective (its group_by instances included).")
     var objective: String?
+    @Option(name: .long, help: "Only periods of this kind: day, week, month or quarter.")
+    var period: String?
     @Option(name: .long, help: "text, markdown, json or csv.")
     var format = "text"
     @Option(name: .long, help: "Write to FILE instead of standard output (replaced atomically).")
     var output: String?
 
     func validate() throws {
+        if let period, CalendarUnit(rawValue: period) == nil {
+            throw ValidationError("--period is one of \(CalendarUnit.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if ReportFormat(rawValue: format) == nil {
             throw ValidationError("--format is one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -71,7 +76,8 @@ struct ReportCommand: ParsableCommand {
         if let sla { rows = rows.filter { $0.sla == sla } }
         if let customer { rows = rows.filter { $0.customer == customer } }
         if let objective { rows = rows.filter { $0.objective == objective } }
-        if rows.isEmpty, sla != nil || customer != nil || objective != nil, !results.isEmpty {
+        if let period { rows = rows.filter { $0.calendarUnit == period } }
+        if rows.isEmpty, sla != nil || customer != nil || objective != nil || period != nil, !results.isEmpty {
             printError("slawatch report: no closed period matches the filters (\(results.count) verdict(s) in \(path))")
             throw ExitCode(1)
         }

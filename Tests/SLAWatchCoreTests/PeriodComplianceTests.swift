@@ -170,6 +170,25 @@ import Testing
         #expect(objectiveErrors(sla("    compliance_target: 0.999")).isEmpty)
     }
 
+    /// Time while the objective is not judged (a young window's "at least" count, an adaptive
+    /// baseline still learning) is not judged in the report either, not met.
+    @Test func timeWithoutATrustedBaselineIsNotJudged() throws {
+        var o = Self.latency()
+        o.sli = .count
+        o.window = .rolling(seconds: 3600)
+        o.direction = .atLeast
+        o.baseline = Baseline(value: 30, kind: .fixed, source: "30")
+        var engine = Engine(objectives: [o])
+        let t = Self.run(&engine, bad: [:])
+        #expect(t.filter { $0.kind == .breach }.isEmpty)
+        let r = try #require(t.first { $0.kind == .periodReport }?.report)
+        // 30 s before the first evaluation, then 59 min until the window is covered (its length
+        // less one 60 s bucket).
+        #expect(r.unjudged == 30 + 3540)
+        #expect(r.met == 86400 - 3570)
+        #expect(r.compliance == 1)
+    }
+
     /// A day in Berlin runs from 23:00 UTC; `report_periods: []` reports nothing.
     @Test func periodsFollowTheTimeZoneAndCanBeTurnedOff() throws {
         var engine = Engine(objectives: [Self.latency(zone: "Europe/Berlin")])

@@ -153,6 +153,22 @@ import Testing
         let (rc2, _, err2) = try slawatch(["report", "--config", config, "--sla", "other"])
         #expect(rc2 == 1)
         #expect(err2.contains("no closed period matches the filters (4 verdict(s)"))
+        let (rc4, weekly, _) = try slawatch(["report", "--config", config, "--period", "week", "--format", "csv"])
+        #expect(rc4 == 0)
+        #expect(
+            weekly.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map {
+                $0.split(separator: ",")[5]
+            } == ["2026-W48"]
+        )
+        let (rc7, monthly, _) = try slawatch(["report", "--config", config, "--period", "month", "--format", "csv"])
+        #expect(rc7 == 0)
+        #expect(monthly.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.count == 3)
+        let (rc5, _, err5) = try slawatch(["report", "--config", config, "--period", "quarter"])
+        #expect(rc5 == 1)
+        #expect(err5.contains("no closed period matches the filters"))
+        let (rc6, _, err6) = try slawatch(["report", "--config", config, "--period", "fortnight"])
+        #expect(rc6 != 0)
+        #expect(err6.contains("--period is one of day, week, month, quarter"))
         let (rc3, _, err3) = try slawatch(["report", "--config", config, "--format", "pdf"])
         #expect(rc3 != 0)
         #expect(err3.contains("--format is one of text, markdown, json, csv"))

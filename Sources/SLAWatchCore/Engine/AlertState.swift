@@ -130,11 +130,15 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     public var worstBaseline: Double?
     /// When the worst moment was (unix seconds).
     public var worstAt: Double?
+    /// Whether the objective is being judged now (`false` while its baseline is untrusted, an
+    /// adaptive one still learning or a young window's): such time counts as not judged.
+    public var judging = true
 
     /// Short keys, zeros and `nil`s left out: a tally is saved with every instance's state.
     enum CodingKeys: String, CodingKey {
         case unit = "u", start = "s", end = "e", met = "m", breached = "b", unjudged = "n"
         case accountedTo = "a", episodes = "k", worstValue = "wv", worstBaseline = "wb", worstAt = "wa"
+        case judging = "j"
     }
 
     /// Decodes the compact form (`encode(to:)`).
@@ -152,6 +156,7 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         worstValue = try c.decodeIfPresent(Double.self, forKey: .worstValue)
         worstBaseline = try c.decodeIfPresent(Double.self, forKey: .worstBaseline)
         worstAt = try c.decodeIfPresent(Double.self, forKey: .worstAt)
+        judging = try c.decodeIfPresent(Bool.self, forKey: .judging) ?? true
     }
 
     /// Encodes with short keys, leaving out zeros and `nil`s.
@@ -169,6 +174,7 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         try c.encodeIfPresent(worstValue, forKey: .worstValue)
         try c.encodeIfPresent(worstBaseline, forKey: .worstBaseline)
         try c.encodeIfPresent(worstAt, forKey: .worstAt)
+        if !judging { try c.encode(judging, forKey: .judging) }
     }
 
     /// A tally of period `[start, end)` accounting from `from`.
@@ -183,6 +189,11 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     mutating func account(_ state: AlertState, until t: Double) {
         let d = min(t, end) - accountedTo
         guard d > 0 else { return }
+        if !judging {
+            unjudged += d
+            accountedTo = min(t, end)
+            return
+        }
         switch state {
         case .ok, .pending: met += d
         case .breached: breached += d

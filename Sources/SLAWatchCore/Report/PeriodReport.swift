@@ -31,6 +31,9 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var baseline: Double
     /// Whether the target was met; `nil` for a report period with no judged time.
     public var met: Bool?
+    /// The kind of period (`day`, `week`, `month`, `quarter`) when known: a report period's
+    /// unit, or a cumulative target's calendar window.
+    public var calendarUnit: String? = nil
     /// Report periods of objectives judged continuously (`nil` for a cumulative target's
     /// period): the kind of period (`week`, `month`…).
     public var report: String? = nil
@@ -292,7 +295,9 @@ public enum PeriodReport {
                 baseline: r.baseline,
                 met: r.met
             )
+            if case .calendar(let unit)? = o?.window { row.calendarUnit = unit.rawValue }
             if n < reports.count, let t = reports[n] {
+                row.calendarUnit = t.unit.rawValue
                 row.report = t.unit.rawValue
                 row.compliance = t.compliance
                 row.timeInBreach = t.breached

@@ -5,7 +5,8 @@ import Foundation
 extension Engine {
     /// Accounts instance `i`'s evaluation at `now` into its report periods: the time since the
     /// last state change goes to the state it was in (`previous`) when the state changes or a
-    /// period ends; a breach action opens an episode; a value further on the bad side of its
+    /// period ends, or when it starts or stops being judged (time while its baseline is untrusted,
+    /// an adaptive one still learning or a young window's, is not judged); a breach action opens an episode; a value further on the bad side of its
     /// baseline than any before is the worst moment. A period that ended is closed into a
     /// `period_report` transition and the next one starts; periods that passed while the daemon
     /// was down are not reported, and their time is not counted. Changes the tallies only at
@@ -53,10 +54,16 @@ extension Engine {
                         detail: .periodReport(t)
                     )
                 )
-                guard let next = newTally(o, t.unit, at: now, from: nil) else { continue }
+                guard var next = newTally(o, t.unit, at: now, from: nil) else { continue }
+                next.judging = t.judging
                 t = next
             }
-            if st.state != previous { t.account(previous, until: now) }
+            // Judged now: a value against a trusted baseline (no data is a state of its own).
+            let judging = value == nil || baseline != nil
+            if st.state != previous || judging != t.judging {
+                t.account(previous, until: now)
+                t.judging = judging
+            }
             t.episodes += breaches
             if let value, let baseline {
                 let badness = o.direction == .atLeast ? baseline - value : value - baseline
