@@ -14,7 +14,9 @@ struct ReportCommand: ParsableCommand {
             or a copy (--state PATH), and joins them with the configured objectives for SLA, \
             provider, customer and unit. Periods are named in the objective's time zone (2026-11, \
             2026-W48, 2026-Q4). Formats: text, markdown, json, csv. Exits 2 when the state file \
-            cannot be read, 1 when --sla, --customer, --objective or --period match nothing.
+            cannot be read, 1 when --sla, --customer, --objective, --period or --at match nothing. \
+            --at keeps the periods that began at or before the time: the one holding it and the \
+            ones before (the trend).
             """
     )
 
@@ -29,12 +31,17 @@ struct ReportCommand: ParsableCommand {
     var objective: String?
     @Option(name: .long, help: "Only periods of this kind: day, week, month or quarter.")
     var period: String?
+    @Option(name: .long, help: "Periods up to the one holding this time (\(TimeArgument.forms)).")
+    var at: String?
     @Option(name: .long, help: "text, markdown, json or csv.")
     var format = "text"
     @Option(name: .long, help: "Write to FILE instead of standard output (replaced atomically).")
     var output: String?
 
     func validate() throws {
+        if let at, TimeArgument.parse(at, now: Date().timeIntervalSince1970) == nil {
+            throw ValidationError("--at '\(at)' is not \(TimeArgument.forms)")
+        }
         if let period, CalendarUnit(rawValue: period) == nil {
             throw ValidationError("--period is one of \(CalendarUnit.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -77,7 +84,12 @@ struct ReportCommand: ParsableCommand {
         if let customer { rows = rows.filter { $0.customer == customer } }
         if let objective { rows = rows.filter { $0.objective == objective } }
         if let period { rows = rows.filter { $0.calendarUnit == period } }
-        if rows.isEmpty, sla != nil || customer != nil || objective != nil || period != nil, !results.isEmpty {
+        if let at, let t = TimeArgument.parse(at, now: Date().timeIntervalSince1970) {
+            rows = rows.filter { $0.periodStart <= t }
+        }
+        if rows.isEmpty, sla != nil || customer != nil || objective != nil || period != nil || at != nil,
+            !results.isEmpty
+        {
             printError("slawatch report: no closed period matches the filters (\(results.count) verdict(s) in \(path))")
             throw ExitCode(1)
         }

@@ -163,6 +163,20 @@ import Testing
         let (rc7, monthly, _) = try slawatch(["report", "--config", config, "--period", "month", "--format", "csv"])
         #expect(rc7 == 0)
         #expect(monthly.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.count == 3)
+        // --at: the period holding the time and the ones before (local dates in the machine's zone).
+        let (rc8, upToOctober, _) = try slawatch(
+            ["report", "--config", config, "--at", "2026-10-15T12:00:00Z", "--period", "month", "--format", "csv"]
+        )
+        #expect(rc8 == 0)
+        #expect(
+            upToOctober.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map {
+                $0.split(separator: ",")[5]
+            }
+                == ["2026-09", "2026-10"]
+        )
+        let (rc9, _, err9) = try slawatch(["report", "--config", config, "--at", "someday"])
+        #expect(rc9 != 0)
+        #expect(err9.contains("--at 'someday' is not a duration ago"))
         let (rc5, _, err5) = try slawatch(["report", "--config", config, "--period", "quarter"])
         #expect(rc5 == 1)
         #expect(err5.contains("no closed period matches the filters"))
