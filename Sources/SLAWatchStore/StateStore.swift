@@ -115,6 +115,8 @@ public final class StateStore: Sendable {
                         worst_value REAL,
                         worst_baseline REAL,
                         worst_at REAL,
+                        good REAL,
+                        total REAL,
                         value REAL,
                         baseline REAL NOT NULL,
                         met INTEGER,
@@ -294,14 +296,15 @@ public final class StateStore: Sendable {
                     sql: """
                         INSERT OR REPLACE INTO period_report
                             (objective, unit, period_start, period_end, met_seconds, breach_seconds,
-                             unjudged_seconds, episodes, worst_value, worst_baseline, worst_at, value,
-                             baseline, met, judged_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             unjudged_seconds, episodes, worst_value, worst_baseline, worst_at, good, total,
+                             value, baseline, met, judged_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
                 try insert.execute(arguments: [
                     r.objective, t.unit.rawValue, t.start, t.end, t.met, t.breached, t.unjudged, t.episodes,
-                    t.worstValue, t.worstBaseline, t.worstAt, r.value, r.baseline, r.met, r.at,
+                    t.worstValue, t.worstBaseline, t.worstAt, t.summedThrough == nil ? nil : t.good,
+                    t.summedThrough == nil ? nil : t.total, r.value, r.baseline, r.met, r.at,
                 ])
             }
             for r in batch.periodResults where r.kind == .periodResult {
@@ -605,6 +608,11 @@ public final class StateStore: Sendable {
             t.worstValue = $0["worst_value"]
             t.worstBaseline = $0["worst_baseline"]
             t.worstAt = $0["worst_at"]
+            if let good: Double = $0["good"], let total: Double = $0["total"] {
+                t.good = good
+                t.total = total
+                t.summedThrough = 0
+            }
             return PeriodResult(
                 objective: $0["objective"],
                 start: t.start,

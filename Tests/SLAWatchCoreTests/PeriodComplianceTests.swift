@@ -189,6 +189,74 @@ import Testing
         #expect(r.compliance == 1)
     }
 
+    /// A ratio objective's period sums its good and total events (every event of the day counted
+    /// once, whatever its window), and the entry says how much of the period's error budget was
+    /// used; the `at_most` statement of the same promise gives the same numbers.
+    @Test func aRatioPeriodCountsEveryEventOnceAndItsBudget() throws {
+        for errorsAtMost in [false, true] {
+            var sla = SLA(name: "api", provider: "platform", customer: "web")
+            sla.reportPeriods = [.day]
+            var o = Objective(
+                name: "availability",
+                sla: sla,
+                metric: "req",
+                sli: .ratio,
+                window: .rolling(seconds: 300),
+                direction: .atLeast,
+                baseline: Baseline(value: 0.99, kind: .fixed, source: "0.99"),
+                nodata: .ok,
+                good: GoodSelector(metric: "req", match: ["status": "!~5.."])
+            )
+            if errorsAtMost {
+                o.direction = .atMost
+                o.baseline = Baseline(value: 0.01, kind: .fixed, source: "0.01")
+                o.good = GoodSelector(metric: "req", match: ["status": "=~5.."])
+            }
+            var engine = Engine(objectives: [o])
+            var out: [Transition] = []
+            for m in 0..<1442 {
+                let t = Self.day + Double(m) * 60
+                // 20 requests a minute; 1 of them a 500 in the first 12 hours (5 %), none after.
+                var events = (0..<19).map { _ in
+                    Event(metric: "req", value: 1, kind: .counter, labels: ["status": "200"], time: t + 1)
+                }
+                events.append(
+                    Event(
+                        metric: "req",
+                        value: 1,
+                        kind: .counter,
+                        labels: ["status": m < 720 ? "500" : "200"],
+                        time: t + 2
+                    )
+                )
+                _ = engine.ingest(events, now: t + 2)
+                out += engine.evaluate(at: t + 30)
+            }
+            let report = try #require(out.first { $0.kind == .periodReport })
+            let r = try #require(report.report)
+            // The day's 1,440 minutes of 20 requests; the two minutes of the next day are not in it.
+            #expect(r.total == 28_800)
+            let bad = 720.0
+            #expect(r.good == (errorsAtMost ? bad : 28_800 - bad))
+            #expect(report.value == (errorsAtMost ? bad / 28_800 : 1 - bad / 28_800))
+            let f = Dictionary(AlertEntry.fields(report, o), uniquingKeysWith: { a, _ in a })
+            #expect(f["SLAWATCH_TOTAL_EVENTS"] == "28800")
+            #expect(f["SLAWATCH_ERROR_BUDGET"] == "288")
+            #expect(f["SLAWATCH_BUDGET_REMAINING"] == "-432")
+            #expect(f["MESSAGE"]?.contains("720 of 28800 events bad, 250% of the error budget used") == true)
+            // A report reads the same.
+            let row = try #require(
+                PeriodReport.rows(
+                    [(o.name, r.start, r.end, report.value ?? .nan, report.baseline, report.met)],
+                    reports: [r],
+                    objectives: [o]
+                ).first
+            )
+            #expect(row.budgetUsed == 2.5)
+            #expect(row.totalEvents == 28_800)
+        }
+    }
+
     /// A day in Berlin runs from 23:00 UTC; `report_periods: []` reports nothing.
     @Test func periodsFollowTheTimeZoneAndCanBeTurnedOff() throws {
         var engine = Engine(objectives: [Self.latency(zone: "Europe/Berlin")])

@@ -80,6 +80,11 @@ public enum AlertEntry {
             let target = o.sla.complianceTarget.map { " (target \(number($0 * 100))%)" } ?? ""
             var s =
                 "\(o.name) \(r.unit.rawValue) \(name) \(verdict): met \(number((c * 100_000).rounded() / 1000))% of the time\(target), \(DurationText.format(r.breached.rounded())) in breach over \(r.episodes) episode(s)"
+            if let c = t.counts, let b = t.errorBudget(o.direction) {
+                let bad = Transition.badEvents(total: c.total, good: c.good, direction: o.direction)
+                s += "; \(number(bad)) of \(number(c.total)) events bad"
+                if b.budget > 0 { s += ", \(number((bad / b.budget * 1000).rounded() / 10))% of the error budget used" }
+            }
             if let w = r.worstValue, let b = r.worstBaseline, let at = r.worstAt {
                 s +=
                     "; worst \(value(w, sli: o.sli, unit: o.unit ?? o.sli.rawValue)) against \(o.direction.phrase) \(value(b, sli: o.sli)) at \(RFC3339.format(at))"
@@ -182,7 +187,11 @@ public enum AlertEntry {
             e.append("SLAWATCH_GOOD_EVENTS", number(c.good))
             e.append("SLAWATCH_TOTAL_EVENTS", number(c.total))
         }
-        if t.kind != .ratioInvalid, t.kind != .periodReport, let b = t.errorBudget(o.direction) {
+        if t.kind == .periodReport, let c = t.counts {
+            e.append("SLAWATCH_GOOD_EVENTS", number(c.good))
+            e.append("SLAWATCH_TOTAL_EVENTS", number(c.total))
+        }
+        if t.kind != .ratioInvalid, let b = t.errorBudget(o.direction) {
             e.append("SLAWATCH_ERROR_BUDGET", number(b.budget))
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
             // Unbounded (a bad event against a target that allows none): the field says so.

@@ -130,6 +130,15 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     public var worstBaseline: Double?
     /// When the worst moment was (unix seconds).
     public var worstAt: Double?
+    /// Ratio objectives with a rolling window: events in all and good events of the period,
+    /// summed from the window's buckets as each completes (a bucket belongs to the period its
+    /// start falls in).
+    public var total: Double = 0
+    /// Good events of the period (ratio objectives).
+    public var good: Double = 0
+    /// Ratio objectives: the last bucket id summed into `total` and `good`; `nil` for other
+    /// objectives.
+    public var summedThrough: Int64?
     /// Whether the objective is being judged now (`false` while its baseline is untrusted, an
     /// adaptive one still learning or a young window's): such time counts as not judged.
     public var judging = true
@@ -138,7 +147,7 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case unit = "u", start = "s", end = "e", met = "m", breached = "b", unjudged = "n"
         case accountedTo = "a", episodes = "k", worstValue = "wv", worstBaseline = "wb", worstAt = "wa"
-        case judging = "j"
+        case judging = "j", total = "t", good = "g", summedThrough = "h"
     }
 
     /// Decodes the compact form (`encode(to:)`).
@@ -157,6 +166,9 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         worstBaseline = try c.decodeIfPresent(Double.self, forKey: .worstBaseline)
         worstAt = try c.decodeIfPresent(Double.self, forKey: .worstAt)
         judging = try c.decodeIfPresent(Bool.self, forKey: .judging) ?? true
+        total = try c.decodeIfPresent(Double.self, forKey: .total) ?? 0
+        good = try c.decodeIfPresent(Double.self, forKey: .good) ?? 0
+        summedThrough = try c.decodeIfPresent(Int64.self, forKey: .summedThrough)
     }
 
     /// Encodes with short keys, leaving out zeros and `nil`s.
@@ -175,6 +187,9 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         try c.encodeIfPresent(worstBaseline, forKey: .worstBaseline)
         try c.encodeIfPresent(worstAt, forKey: .worstAt)
         if !judging { try c.encode(judging, forKey: .judging) }
+        if total != 0 { try c.encode(total, forKey: .total) }
+        if good != 0 { try c.encode(good, forKey: .good) }
+        try c.encodeIfPresent(summedThrough, forKey: .summedThrough)
     }
 
     /// A tally of period `[start, end)` accounting from `from`.
@@ -383,6 +398,7 @@ public struct Transition: Sendable, Equatable {
         switch detail {
         case .ratio(let c): (c.total, c.good)
         case .burn(let b): (b.counts.total, b.counts.good)
+        case .periodReport(let t): t.summedThrough == nil ? nil : (t.total, t.good)
         default: nil
         }
     }

@@ -45,6 +45,13 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var timeUnjudged: Double? = nil
     /// Breach episodes opened in the period.
     public var episodes: Int? = nil
+    /// Ratio objectives: events in all over the period (`nil` for other objectives).
+    public var totalEvents: Double? = nil
+    /// Ratio objectives: good events over the period.
+    public var goodEvents: Double? = nil
+    /// Ratio objectives: the share of the period's error budget used (bad events ÷ allowed bad
+    /// events; above 1 when overspent); `nil` without events or for a 100 % target.
+    public var budgetUsed: Double? = nil
     /// The worst moment: the value furthest on the bad side of its baseline…
     public var worstValue: Double? = nil
     /// … that baseline …
@@ -142,7 +149,8 @@ public enum PeriodReport {
         case .csv:
             var out =
                 "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
-                + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at\r\n"
+                + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,"
+                + "good_events,total_events,budget_used\r\n"
             func n(_ v: Double?) -> String { v.map(AlertEntry.number) ?? "" }
             for r in sorted {
                 let fields = [
@@ -150,7 +158,8 @@ public enum PeriodReport {
                     RFC3339.format(r.periodEnd), n(r.value), r.unit ?? "",
                     r.direction, AlertEntry.number(r.baseline), verdict(r.met), r.report ?? "", n(r.compliance),
                     n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
-                    n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "",
+                    n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "", n(r.goodEvents), n(r.totalEvents),
+                    n(r.budgetUsed),
                 ]
                 out += fields.map(csvField).joined(separator: ",") + "\r\n"
             }
@@ -195,19 +204,31 @@ public enum PeriodReport {
             let head = "\(slaText)\(first.instance)\(target)\(kind) — met \(met) of \(g.count) period(s)"
             var cells: [[String]]
             var numeric: Set<Int>
+            let budgets = g.contains { $0.budgetUsed != nil }
             if first.report != nil {
                 cells = [["period", "compliance", "in breach", "episodes", "worst", "verdict"]]
                 numeric = [1, 2, 3]
+                if budgets {
+                    cells[0].insert("budget used", at: 4)
+                    numeric.insert(4)
+                }
                 for r in g {
                     var worst = ""
                     if let w = r.worstValue, let at = r.worstAt {
                         worst = AlertEntry.number(w) + unit + " at " + RFC3339.format(at)
                     }
-                    cells.append([
+                    var row = [
                         r.period, r.compliance.map { AlertEntry.number(($0 * 100_000).rounded() / 1000) + "%" } ?? "–",
                         DurationText.format((r.timeInBreach ?? 0).rounded()), String(r.episodes ?? 0), worst,
                         r.met.map { $0 ? "met" : "MISSED" } ?? "no data",
-                    ])
+                    ]
+                    if budgets {
+                        row.insert(
+                            r.budgetUsed.map { AlertEntry.number(($0 * 1000).rounded() / 10) + "%" } ?? "–",
+                            at: 4
+                        )
+                    }
+                    cells.append(row)
                 }
             } else {
                 cells = [["period", "value", "baseline", "verdict", "change"]]
@@ -306,6 +327,21 @@ public enum PeriodReport {
                 row.worstValue = t.worstValue
                 row.worstBaseline = t.worstBaseline
                 row.worstAt = t.worstAt
+                if t.summedThrough != nil {
+                    row.totalEvents = t.total
+                    row.goodEvents = t.good
+                    let direction = o?.direction ?? .atLeast
+                    if let b = Transition.errorBudget(
+                        total: t.total,
+                        good: t.good,
+                        target: r.baseline,
+                        direction: direction
+                    ),
+                        b.budget > 0
+                    {
+                        row.budgetUsed = (b.budget - b.remaining) / b.budget
+                    }
+                }
             }
             return row
         }

@@ -391,6 +391,14 @@ public struct Window: Sendable {
         return total
     }
 
+    /// Rolling windows: totals of the buckets with ids in `low...high` (those still held).
+    public func sum(from low: Int64, through high: Int64) -> Aggregate {
+        var total = Aggregate()
+        guard low <= high else { return total }
+        for (k, id) in ids.enumerated() where id >= low && id <= high { merge(k, into: &total) }
+        return total
+    }
+
     /// Totals of the calendar period starting at `start` (empty if nothing was recorded).
     public func aggregate(periodStarting start: Int64) -> Aggregate {
         ids.firstIndex(of: start).map { unpacked($0) } ?? Aggregate()

@@ -37,6 +37,7 @@ extension Engine {
             var t = tallies[k]
             if now >= t.end {
                 t.account(previous, until: t.end)
+                sumRatioBuckets(i, into: &t, now: now, closing: true)
                 let met = t.isMet(target: o.sla.complianceTarget)
                 out.append(
                     Transition(
@@ -45,8 +46,8 @@ extension Engine {
                         from: previous,
                         to: previous,
                         at: now,
-                        value: table.lastValues[i],
-                        baseline: t.worstBaseline ?? baseline ?? o.baseline.value,
+                        value: t.summedThrough != nil ? (t.total > 0 ? t.good / t.total : nil) : table.lastValues[i],
+                        baseline: baseline ?? t.worstBaseline ?? o.baseline.value,
                         episode: nil,
                         periodStart: t.start,
                         periodEnd: t.end,
@@ -64,6 +65,7 @@ extension Engine {
                 t.account(previous, until: now)
                 t.judging = judging
             }
+            sumRatioBuckets(i, into: &t, now: now, closing: false)
             t.episodes += breaches
             if let value, let baseline {
                 let badness = o.direction == .atLeast ? baseline - value : value - baseline
@@ -79,6 +81,27 @@ extension Engine {
             tallies[k] = t
         }
         if st.tallies != tallies { st.tallies = tallies }
+    }
+
+    /// Ratio objectives with a rolling window: adds the events of the window's buckets that
+    /// completed since the last call and start inside the tally's period (`closing`: every
+    /// bucket starting before the period's end, complete or not) to its `total` and `good`.
+    func sumRatioBuckets(_ i: Int, into t: inout PeriodTally, now: Double, closing: Bool) {
+        guard table.objectives[i].sli == .ratio, case .rolling = table.objectives[i].window else { return }
+        let r = Double(table.windows[i].resolution)
+        let first = Int64((t.start / r).rounded(.up))
+        let lastInPeriod = Int64((t.end / r).rounded(.up)) - 1
+        let complete = Int64((now / r).rounded(.down)) - 1
+        let from = max(first, (t.summedThrough ?? first - 1) + 1)
+        let through = closing ? lastInPeriod : min(lastInPeriod, complete)
+        guard from <= through else {
+            if t.summedThrough == nil { t.summedThrough = first - 1 }
+            return
+        }
+        let a = table.windows[i].sum(from: from, through: through)
+        t.total += a.count
+        t.good += a.good
+        t.summedThrough = through
     }
 
     /// The tally of the `unit` period holding `now` in `o`'s time zone, accounting from `from`
