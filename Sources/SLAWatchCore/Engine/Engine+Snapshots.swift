@@ -114,7 +114,7 @@ extension Engine {
             var change =
                 InstanceChange(
                     objective: table.objectives[i].name,
-                    fingerprint: table.objectives[i].dataFingerprint,
+                    fingerprint: table.fingerprints[i],
                     state: stateChanged ? st : nil,
                     lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
                     closedBefore: table.windows[i].closedBefore,
@@ -150,7 +150,7 @@ extension Engine {
         state.lastSeen = table.lastSeen[i].isFinite ? table.lastSeen[i] : nil
         return Snapshot(
             objective: table.objectives[i].name,
-            fingerprint: table.objectives[i].dataFingerprint,
+            fingerprint: table.fingerprints[i],
             state: state,
             buckets: table.windows[i].buckets,
             closedBefore: table.windows[i].closedBefore
@@ -184,7 +184,7 @@ extension Engine {
             table.lastSeen[i] = s.state.lastSeen ?? -.infinity
             table.persistedStates[i] = s.state
             table.persistedLastSeen[i] = table.lastSeen[i]
-            if s.fingerprint == table.objectives[i].dataFingerprint {
+            if s.fingerprint == table.fingerprints[i] {
                 if packedBuckets.isEmpty {
                     table.windows[i].restore(buckets: s.buckets, closedBefore: s.closedBefore)
                 } else {

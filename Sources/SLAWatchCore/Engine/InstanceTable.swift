@@ -113,6 +113,9 @@ struct InstanceTable: Sendable {
     /// Each instance's objective (an instance's own copy: name, window and matchers of its key).
     private(set) var objectives: [Objective] = []
     private(set) var keys: [InstanceKey] = []
+    /// Each instance's `Objective.dataFingerprint`, built once (a commit names it per changed
+    /// instance; building it was a third of a commit's instructions).
+    private(set) var fingerprints: [String] = []
     private(set) var roles: [Role] = []
     /// The label matchers of each instance's `labels:`, parsed once.
     private(set) var filters: [[LabelMatcher]] = []
@@ -219,6 +222,7 @@ struct InstanceTable: Sendable {
         let i = objectives.count
         objectives.append(o)
         keys.append(key)
+        fingerprints.append(o.dataFingerprint)
         roles.append(role)
         // The config loader refuses a bad matcher (file, line, key); should one get here anyway
         // it matches nothing, never everything.
