@@ -75,7 +75,7 @@ public final class Daemon: Service, Sendable {
         let statePath = config.stateDirectory + "/state.sqlite"
         let store: StateStore
         do {
-            store = try StateStore(path: statePath)
+            store = try StateStore(path: statePath, periodRetention: config.periodRetention)
         } catch let e as StateStore.NewerSchema {
             journal.emit(DaemonEntry.stateRefused(e))
             throw StartupError(e.description, exitCode: 78)
@@ -276,6 +276,7 @@ public final class Daemon: Service, Sendable {
         await consumer.value
         reporter.flush(now: clock.now, force: true)
         journal.flushStorm(now: clock.now, force: true)
+        await actor.closeOpenHistorySteps()
         do {
             try await actor.commit()
         } catch {

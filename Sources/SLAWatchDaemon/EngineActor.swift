@@ -206,6 +206,9 @@ public actor EngineActor {
         try store.pruneLedger(before: clock() - seconds)
     }
 
+    /// Queues the open SLI history steps for the next commit (before the final one at shutdown).
+    public func closeOpenHistorySteps() { engine.closeOpenHistorySteps() }
+
     /// Evaluates all objectives now. Period results are queued for the next commit.
     public func evaluate() -> [Transition] {
         let now = clock()
@@ -221,13 +224,14 @@ public actor EngineActor {
         let full = needsFullSnapshot
         needsFullSnapshot = false
         takes += 1
-        let batch = StoreBatch(
+        var batch = StoreBatch(
             instances: engine.takeChanges(full: full),
             full: full,
             periodResults: pendingPeriodResults,
             gaugeLevels: full ? engine.persistedLevels : engine.takeDirtyGaugeLevels(),
             ledger: []
         )
+        batch.history = engine.takeHistory()
         if full { _ = engine.takeDirtyGaugeLevels() }
         pendingPeriodResults = []
         return (batch, takes)

@@ -16,7 +16,12 @@ import Synchronization
 ///   closed calendar periods, for reports;
 /// - `gauge_level(series PK, value)` (`v2`): the current level of each gauge series (etsy gauge
 ///   deltas) and each cumulative counter's base;
-/// - `drop_ledger` (`v3`, `v4`, `v7`): every drop file ingested, committed with its events.
+/// - `drop_ledger` (`v3`, `v4`, `v7`): every drop file ingested, committed with its events;
+/// - `period_report` (`v10`): report periods of objectives judged continuously;
+/// - `history_series(id PK, name UNIQUE)` and `sli_history(series, step, start, value, worst,
+///   baseline, breached, PK (series, step, start)) WITHOUT ROWID` (`v11`): SLI history points
+///   (`HistoryPoint`), 5-minute ones kept 35 days, hourly ones `periodRetention`. A series is
+///   named like its instance but outlives it (a removed objective's past stays in reports).
 ///
 /// `v8` migrates the earlier `objective_state`, `window_meta` and `window_bucket` (one row per
 /// bucket with JSON sketches and set members) into `instance` and `bucket`, then drops them.
@@ -40,7 +45,13 @@ public final class StateStore: Sendable {
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
     /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
     /// with a higher one is refused.
-    public static let schemaVersion = 10
+    public static let schemaVersion = 11
+    /// Seconds period verdicts and hourly SLI history are kept (`period_retention`).
+    public let periodRetention: Double
+    /// History series name → id (as `ids`).
+    private let historyIDs = InstanceIDs()
+    /// When retention last deleted old rows (unix seconds; at most hourly).
+    private let lastPrune = Mutex<Double>(-.infinity)
 
     /// A state file written by a newer slawatch: this binary neither reads nor writes it.
     public struct NewerSchema: Error, CustomStringConvertible {
@@ -67,8 +78,9 @@ public final class StateStore: Sendable {
     /// - Throws: `NewerSchema` for a file written by a newer binary (nothing is written to it);
     ///   GRDB's `DatabaseError` when the file cannot be opened or migrated, or
     ///   `BucketCodec.DecodeError`/`DecodingError` for a corrupt row met while migrating.
-    public init(path: String) throws {
+    public init(path: String, periodRetention: Double = 400 * 86400) throws {
         self.path = path
+        self.periodRetention = periodRetention
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true
@@ -126,6 +138,24 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        // SLI history for charts.
+        migrator.registerMigration("v11-sli-history") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE history_series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE sli_history (
+                        series INTEGER NOT NULL,
+                        step INTEGER NOT NULL,
+                        start INTEGER NOT NULL,
+                        value REAL,
+                        worst REAL,
+                        baseline REAL,
+                        breached INTEGER NOT NULL,
+                        PRIMARY KEY (series, step, start)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         // A store written by a newer binary (a migration this one does not know, or a higher
         // `user_version`) is not read or written: its rows may mean something else.
         let (version, unknown) = try db.read { db in
@@ -146,6 +176,9 @@ public final class StateStore: Sendable {
         try db.read { db in
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
                 ids.set(row["name"], row["id"])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM history_series") {
+                historyIDs.set(row["name"], row["id"])
             }
         }
     }
@@ -198,6 +231,7 @@ public final class StateStore: Sendable {
         encoder.outputFormatting = .sortedKeys
         var blob: [UInt8] = []
         blob.reserveCapacity(256)
+        var newSeries: [String: Int64] = [:]
         let added = try db.write { db -> [(String, Int64)] in
             let insertInstance = try db.cachedStatement(
                 sql: """
@@ -317,11 +351,54 @@ public final class StateStore: Sendable {
                     arguments: [r.objective, r.periodStart, r.periodEnd, r.value ?? 0, r.baseline, r.met == true, r.at]
                 )
             }
+            try writeHistory(batch.history, db, newSeries: &newSeries)
+            try pruneIfDue(db, now: now)
             return added
         }
         // Known ids only once the transaction committed (a rollback leaves them unknown).
         for (name, id) in added { ids.set(name, id) }
+        for (name, id) in newSeries { historyIDs.set(name, id) }
         if batch.full { ids.retain(Set(batch.instances.map(\.objective))) }
+    }
+
+    /// Writes SLI history points (a point of a step already stored replaces it).
+    private func writeHistory(_ points: [HistoryPoint], _ db: Database, newSeries: inout [String: Int64]) throws {
+        guard !points.isEmpty else { return }
+        let insertSeries = try db.cachedStatement(sql: "INSERT INTO history_series (name) VALUES (?)")
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO sli_history (series, step, start, value, worst, baseline, breached)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        for p in points {
+            let series: Int64
+            if let known = historyIDs.get(p.instance) ?? newSeries[p.instance] {
+                series = known
+            } else {
+                try insertSeries.execute(arguments: [p.instance])
+                series = db.lastInsertedRowID
+                newSeries[p.instance] = series
+            }
+            try upsert.execute(arguments: [
+                series, p.step, p.start, p.value, p.worst, p.baseline, p.breached,
+            ])
+        }
+    }
+
+    /// At most hourly, inside a commit: deletes period verdicts and hourly history older than
+    /// `periodRetention` and 5-minute history older than `SLIHistory.fineRetention`.
+    private func pruneIfDue(_ db: Database, now: Double) throws {
+        guard lastPrune.withLock({ now - $0 >= 3600 }) else { return }
+        let cutoff = now - periodRetention
+        try db.execute(sql: "DELETE FROM period_result WHERE period_end < ?", arguments: [cutoff])
+        try db.execute(sql: "DELETE FROM period_report WHERE period_end < ?", arguments: [cutoff])
+        try db.execute(sql: "DELETE FROM sli_history WHERE start < ?", arguments: [Int64(cutoff)])
+        try db.execute(
+            sql: "DELETE FROM sli_history WHERE step < 3600 AND start < ?",
+            arguments: [Int64(now - SLIHistory.fineRetention)]
+        )
+        lastPrune.withLock { $0 = now }
     }
 
     /// Writes whole snapshots (every bucket replaces what was stored) with the other records, in
@@ -578,6 +655,64 @@ public final class StateStore: Sendable {
             }
             return out
         }
+    }
+
+    /// The SLI history points of `step` seconds (300 or 3600) with a start in `from..<to`, per
+    /// series (instance name), oldest first, read from the state file at `path` without writing
+    /// to it (as `periodResults(atPath:)`). A file from before schema 11 has none.
+    /// - Throws: GRDB's `DatabaseError` (no file, unreadable), `NewerSchema`.
+    public static func history(atPath path: String, step: Int, from: Double, to: Double) throws -> [String:
+        [HistoryPoint]]
+    {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "no state file at \(path)")
+        }
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: path, configuration: config)
+        return try db.read { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version > schemaVersion {
+                throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
+            }
+            return try historyRows(db, step: step, from: from, to: to)
+        }
+    }
+
+    /// The history points of this store; see `history(atPath:step:from:to:)`.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func history(step: Int, from: Double, to: Double) throws -> [String: [HistoryPoint]] {
+        try db.read { try Self.historyRows($0, step: step, from: from, to: to) }
+    }
+
+    static func historyRows(_ db: Database, step: Int, from: Double, to: Double) throws -> [String: [HistoryPoint]] {
+        guard try db.tableExists("sli_history") else { return [:] }
+        var out: [String: [HistoryPoint]] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT s.name, h.start, h.value, h.worst, h.baseline, h.breached
+                FROM sli_history h JOIN history_series s ON s.id = h.series
+                WHERE h.step = ? AND h.start >= ? AND h.start < ?
+                ORDER BY s.name, h.start
+                """,
+            arguments: [step, Int64(from.rounded(.down)), Int64(to.rounded(.up))]
+        )
+        while let r = try rows.next() {
+            let name: String = r[0]
+            out[name, default: []].append(
+                HistoryPoint(
+                    instance: name,
+                    step: step,
+                    start: r[1],
+                    value: r[2],
+                    worst: r[3],
+                    baseline: r[4],
+                    breached: r[5]
+                )
+            )
+        }
+        return out
     }
 
     /// A `period_result` row.

@@ -14,6 +14,8 @@ public struct StoreBatch: Sendable {
     public var gaugeLevels: [String: Double]
     /// Drop files whose events are in this commit.
     public var ledger: [LedgerEntry]
+    /// SLI history points closed since the last commit (`Engine.takeHistory`).
+    public var history: [HistoryPoint] = []
 
     /// Creates a batch.
     public init(
@@ -33,6 +35,7 @@ public struct StoreBatch: Sendable {
     /// Nothing to write.
     public var isEmpty: Bool {
         instances.isEmpty && !full && periodResults.isEmpty && gaugeLevels.isEmpty && ledger.isEmpty
+            && history.isEmpty
     }
 
     /// Adds a later batch to this one (a failed commit's batch absorbs the next): later bucket
@@ -42,6 +45,7 @@ public struct StoreBatch: Sendable {
             let carried = self
             self = later
             ledger = carried.ledger + later.ledger
+            history = carried.history + later.history
             periodResults = carried.periodResults + later.periodResults
             gaugeLevels = carried.gaugeLevels.merging(later.gaugeLevels) { _, n in n }
             return
@@ -77,5 +81,6 @@ public struct StoreBatch: Sendable {
         periodResults += later.periodResults
         gaugeLevels.merge(later.gaugeLevels) { _, n in n }
         ledger += later.ledger
+        history += later.history
     }
 }

@@ -89,6 +89,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var maxAlertsPerMinute: Int
     /// Who may write which metrics; empty: everyone who can open the socket.
     public var authorization: Authorization
+    /// Seconds period verdicts (`period_result`, `period_report`) and hourly SLI history are
+    /// kept (`period_retention`). Default 400 days (a year with its previous month beside it);
+    /// 5-minute SLI history is kept 35 days whatever this says.
+    public var periodRetention: Double = 400 * 86400
     /// The file this was read from, `nil` for the embedded default.
     public var source: String?
 
@@ -133,7 +137,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
         "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "max_series", "gauge_deltas",
         "authorization",
-        "journal_queue_size", "max_alerts_per_minute", "drop",
+        "journal_queue_size", "max_alerts_per_minute", "drop", "period_retention",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -195,6 +199,13 @@ public struct DaemonConfig: Sendable, Equatable {
                     r.fail(n, "max_line_bytes", "'\(s)' is not a byte count of at least 64")
                 }
             }
+            c.periodRetention = r.duration(
+                m["period_retention"],
+                "period_retention",
+                default: 400 * 86400,
+                minimum: 86400,
+                maximum: 100 * 366 * 86400
+            )
             parseMore(m, into: &c, reader: &r)
             if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
                 if let v = Int(s, radix: 8), v >= 0, v <= 0o777 {

@@ -35,6 +35,8 @@ public struct Engine: Sendable {
     /// Windows receiving a drop file's events while it is being read (`beginStaging()`), merged
     /// into the live windows by `commitStaging(now:)`; `nil` when no file is open.
     var staged: [Window]?
+    /// SLI history points closed and not yet taken (`takeHistory()`).
+    var pendingHistory: [HistoryPoint] = []
 
     /// Creates an engine with fresh state for each objective.
     /// - Precondition: objective names are unique and calendar time zones valid (the config

@@ -147,6 +147,8 @@ struct InstanceTable: Sendable {
     var persistedLastSeen: [Double] = []
     /// Marked changed since the last commit (the set is `Engine.dirty`; this is its fast test).
     var dirtyFlags: [Bool] = []
+    /// The open SLI history step of each resolution (`SLIHistory.steps`), judged instances only.
+    var history: [[HistorySlot?]] = []
 
     /// The table of `configured` objectives: each one, then the burn-rate windows of the ratio
     /// objectives.
@@ -246,6 +248,7 @@ struct InstanceTable: Sendable {
         persistedStates.append(InstanceState())
         persistedLastSeen.append(-.infinity)
         dirtyFlags.append(false)
+        history.append(SLIHistory.steps.map { _ in nil })
         return i
     }
 

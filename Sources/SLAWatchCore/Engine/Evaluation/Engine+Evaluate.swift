@@ -22,6 +22,7 @@ extension Engine {
                 if table.windows[i].hasSummaryChange { dirty.insert(i) }
                 if table.burnWindows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
+            recordHistory(i, now: now)
         }
         for i in table.ids where table.isBurnWindow(i) && table.windows[i].evict(now: now) {
             dirty.insert(i)
