@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(name: "slawatch", path: ".."),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .executableTarget(
@@ -32,6 +33,15 @@ let package = Package(
                 .product(name: "SLAWatchStoreLibrary", package: "slawatch"),
             ],
             path: "Sources/MakeState"
+        ),
+        .executableTarget(
+            name: "history-size",
+            dependencies: [
+                .product(name: "SLAWatchCoreLibrary", package: "slawatch"),
+                .product(name: "SLAWatchStoreLibrary", package: "slawatch"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/HistorySize"
         ),
     ]
 )
