@@ -65,7 +65,8 @@ let package = Package(
             name: "SLAWatchDaemonTests",
             dependencies: [
                 "SLAWatchDaemon", "SLAWatchCore", "SLAWatchStore", "Systemd", "CLinux", "SLAWatchTestSupport",
-            ]
+            ],
+            exclude: ["Fixtures"]  // golden files read by path (#filePath), not bundled
         ),
     ]
 )

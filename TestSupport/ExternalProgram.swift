@@ -62,12 +62,14 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let sh = ExternalProgram("sh", package: "dash")
     /// bash, for `scripts/test-journal.sh`.
     public static let bash = ExternalProgram("bash", package: "bash")
+    /// Headless Chromium, which renders the HTML report to PNG (its pixels read by python3-pil).
+    public static let chromium = ExternalProgram("chromium", package: "chromium")
 
     /// Every program the tests run (the closing list of issue 9, and what `ensure-deps.sh` covers).
     public static let all: [ExternalProgram] = [
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
-        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls,
+        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium,
     ]
 
     /// `name (Debian package package)`.

@@ -13,7 +13,8 @@ struct ReportCommand: ParsableCommand {
             daemon's (state_directory/state.sqlite of --config; read beside the daemon's writes) \
             or a copy (--state PATH), and joins them with the configured objectives for SLA, \
             provider, customer and unit. Periods are named in the objective's time zone (2026-11, \
-            2026-W48, 2026-Q4). Formats: text, markdown, json, csv. Exits 2 when the state file \
+            2026-W48, 2026-Q4). Formats: text, markdown, json, csv, html (one self-contained page \
+            with a chart of each objective's SLI over its latest period). Exits 2 when the state file \
             cannot be read, 1 when --sla, --customer, --objective, --period or --at match nothing. \
             --at keeps the periods that began at or before the time: the one holding it and the \
             ones before (the trend).
@@ -33,7 +34,7 @@ struct ReportCommand: ParsableCommand {
     var period: String?
     @Option(name: .long, help: "Periods up to the one holding this time (\(TimeArgument.forms)).")
     var at: String?
-    @Option(name: .long, help: "text, markdown, json or csv.")
+    @Option(name: .long, help: "text, markdown, json, csv or html.")
     var format = "text"
     @Option(name: .long, help: "Write to FILE instead of standard output (replaced atomically).")
     var output: String?
@@ -93,7 +94,35 @@ struct ReportCommand: ParsableCommand {
             printError("slawatch report: no closed period matches the filters (\(results.count) verdict(s) in \(path))")
             throw ExitCode(1)
         }
-        let text = PeriodReport.render(rows, format: ReportFormat(rawValue: format) ?? .text)
+        let chosen = ReportFormat(rawValue: format) ?? .text
+        let text: String
+        if chosen == .html {
+            // The SLI history of each instance's latest period, at the finest step kept.
+            var history: [String: [HistoryPoint]] = [:]
+            var latest: [String: PeriodVerdictRow] = [:]
+            for r in rows where (latest[r.instance]?.periodStart ?? -.infinity) < r.periodStart {
+                latest[r.instance] = r
+            }
+            if let from = latest.values.map(\.periodStart).min(), let to = latest.values.map(\.periodEnd).max() {
+                do {
+                    for step in SLIHistory.steps.reversed() {
+                        // Finer points replace coarser ones where both exist.
+                        for (name, points) in try StateStore.history(atPath: path, step: step, from: from, to: to) {
+                            history[name, default: []] += points
+                        }
+                    }
+                } catch {
+                    printError("warning: SLI history not read from \(path) (\(error)); charts left empty")
+                }
+            }
+            // SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the "generated" time.
+            let generated =
+                ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init)
+                ?? Date().timeIntervalSince1970
+            text = HTMLReport.render(rows, history: history, generated: generated)
+        } else {
+            text = PeriodReport.render(rows, format: chosen)
+        }
         guard let output else {
             print(text, terminator: "")
             return

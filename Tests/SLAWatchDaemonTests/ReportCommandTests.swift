@@ -102,8 +102,8 @@ import Testing
         #expect(
             out == """
                 checkout (platform → shop): latency, at most — weekly compliance — met 1 of 1 period(s)
-                  period    compliance  in breach  episodes  worst                           verdict
-                  2026-W48     99.404%         1h         2  812 ms at 2026-11-26T14:05:00Z  met
+                  period     value  compliance  in breach  episodes  worst                           verdict
+                  2026-W48  240 ms     99.404%         1h         2  812 ms at 2026-11-26T14:05:00Z  met
 
                 leads-to-sales (marketing → sales): qualified-leads, at least — met 2 of 3 period(s)
                   period       value   baseline  verdict        change

@@ -136,9 +136,15 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     public var total: Double = 0
     /// Good events of the period (ratio objectives).
     public var good: Double = 0
-    /// Ratio objectives: the last bucket id summed into `total` and `good`; `nil` for other
-    /// objectives.
+    /// Ratio objectives: the last bucket id summed into `total` and `good` (a rolling window),
+    /// or the start of the calendar window's period last seen (a calendar window); `nil` for
+    /// other objectives.
     public var summedThrough: Int64?
+    /// Ratio objectives with a calendar window: the window's events in all and good events when
+    /// last seen, so each evaluation adds what came since (`Engine.sumRatioBuckets`).
+    public var windowTotal: Double = 0
+    /// See `windowTotal`.
+    public var windowGood: Double = 0
     /// Whether the objective is being judged now (`false` while its baseline is untrusted, an
     /// adaptive one still learning or a young window's): such time counts as not judged.
     public var judging = true
@@ -147,7 +153,7 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case unit = "u", start = "s", end = "e", met = "m", breached = "b", unjudged = "n"
         case accountedTo = "a", episodes = "k", worstValue = "wv", worstBaseline = "wb", worstAt = "wa"
-        case judging = "j", total = "t", good = "g", summedThrough = "h"
+        case judging = "j", total = "t", good = "g", summedThrough = "h", windowTotal = "wt", windowGood = "wg"
     }
 
     /// Decodes the compact form (`encode(to:)`).
@@ -169,6 +175,8 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         total = try c.decodeIfPresent(Double.self, forKey: .total) ?? 0
         good = try c.decodeIfPresent(Double.self, forKey: .good) ?? 0
         summedThrough = try c.decodeIfPresent(Int64.self, forKey: .summedThrough)
+        windowTotal = try c.decodeIfPresent(Double.self, forKey: .windowTotal) ?? 0
+        windowGood = try c.decodeIfPresent(Double.self, forKey: .windowGood) ?? 0
     }
 
     /// Encodes with short keys, leaving out zeros and `nil`s.
@@ -190,6 +198,8 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         if total != 0 { try c.encode(total, forKey: .total) }
         if good != 0 { try c.encode(good, forKey: .good) }
         try c.encodeIfPresent(summedThrough, forKey: .summedThrough)
+        if windowTotal != 0 { try c.encode(windowTotal, forKey: .windowTotal) }
+        if windowGood != 0 { try c.encode(windowGood, forKey: .windowGood) }
     }
 
     /// A tally of period `[start, end)` accounting from `from`.

@@ -17,6 +17,8 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var unit: String?
     /// `at_least` or `at_most`; empty when unknown.
     public var direction: String
+    /// The SLI (`count`, `ratio`, `p95`…); `nil` when the objective is no longer configured.
+    public var sli: String? = nil
     /// The period's name in the objective's time zone: `2026-11-30` (day), `2026-W48` (ISO
     /// week), `2026-11` (month), `2026-Q4` (quarter), `2026` (year), else `start/end` in RFC 3339.
     public var period: String
@@ -101,6 +103,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case json
     /// RFC 4180 CSV with a header row, for a spreadsheet.
     case csv
+    /// One self-contained HTML page with a chart per objective (`HTMLReport`).
+    case html
 }
 
 /// Rendering of closed period verdicts (`slawatch report`, docs/reports.md).
@@ -151,12 +155,12 @@ public enum PeriodReport {
                 "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
                 + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,"
                 + "good_events,total_events,budget_used\r\n"
-            func n(_ v: Double?) -> String { v.map(AlertEntry.number) ?? "" }
+            func n(_ v: Double?) -> String { v.map(csvNumber) ?? "" }
             for r in sorted {
                 let fields = [
                     r.sla, r.provider, r.customer, r.objective, r.instance, r.period, RFC3339.format(r.periodStart),
                     RFC3339.format(r.periodEnd), n(r.value), r.unit ?? "",
-                    r.direction, AlertEntry.number(r.baseline), verdict(r.met), r.report ?? "", n(r.compliance),
+                    r.direction, csvNumber(r.baseline), verdict(r.met), r.report ?? "", n(r.compliance),
                     n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
                     n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "", n(r.goodEvents), n(r.totalEvents),
                     n(r.budgetUsed),
@@ -166,7 +170,38 @@ public enum PeriodReport {
             return out
         case .text, .markdown:
             return table(sorted, markdown: format == .markdown)
+        case .html:
+            return HTMLReport.render(sorted, history: [:], generated: Date().timeIntervalSince1970)
         }
+    }
+
+    /// A number for CSV: integers without decimals, others in the shortest form that reads
+    /// back exactly (`0.9995`, `194.44`).
+    static func csvNumber(_ v: Double) -> String {
+        if v.isFinite, v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
+    }
+
+    /// A value of `r`'s SLI as people read it: a ratio as a percentage, others with the unit.
+    public static func shown(_ v: Double?, _ r: PeriodVerdictRow) -> String {
+        guard let v else { return "–" }
+        if r.sli == "ratio", v.isFinite { return NumberText.format((v * 100_000).rounded() / 1000) + "%" }
+        return NumberText.format(v) + (r.unit.map { " " + $0 } ?? "")
+    }
+
+    /// The change of `r`'s SLI from the period before: `+24 (+30%)` for a count, `−0.072 pp`
+    /// (percentage points) for a ratio, `−3.85 ms` for other values with a unit.
+    public static func change(from p: Double, to v: Double, _ r: PeriodVerdictRow) -> String {
+        let d = v - p
+        let sign = d > 0 ? "+" : d < 0 ? "−" : "±"
+        if r.sli == "ratio" { return sign + NumberText.format((abs(d) * 100_000).rounded() / 1000) + " pp" }
+        var out = sign + NumberText.format(abs(d)) + (r.unit.map { " " + $0 } ?? "")
+        if r.sli == "count" || r.sli == "sum", p != 0 {
+            out =
+                sign + NumberText.format(abs(d))
+                + " (\(d >= 0 ? "+" : "−")\(NumberText.format((abs(d) / abs(p) * 1000).rounded() / 10))%)"
+        }
+        return out
     }
 
     /// `met`, `missed`, or `no data` for a period with no judged time.
@@ -195,7 +230,6 @@ public enum PeriodReport {
         }
         for (n, (_, g)) in groups.enumerated() {
             let first = g[0]
-            let unit = first.unit.map { " " + $0 } ?? ""
             let parties = first.provider.isEmpty ? "" : " (\(first.provider) → \(first.customer))"
             let slaText = first.sla.isEmpty ? "" : "\(first.sla)\(parties): "
             let target = first.direction.isEmpty ? "" : ", \(first.direction.replacingOccurrences(of: "_", with: " "))"
@@ -206,26 +240,27 @@ public enum PeriodReport {
             var numeric: Set<Int>
             let budgets = g.contains { $0.budgetUsed != nil }
             if first.report != nil {
-                cells = [["period", "compliance", "in breach", "episodes", "worst", "verdict"]]
-                numeric = [1, 2, 3]
+                cells = [["period", "value", "compliance", "in breach", "episodes", "worst", "verdict"]]
+                numeric = [1, 2, 3, 4]
                 if budgets {
-                    cells[0].insert("budget used", at: 4)
-                    numeric.insert(4)
+                    cells[0].insert("budget used", at: 5)
+                    numeric.insert(5)
                 }
                 for r in g {
                     var worst = ""
                     if let w = r.worstValue, let at = r.worstAt {
-                        worst = AlertEntry.number(w) + unit + " at " + RFC3339.format(at)
+                        worst = shown(w, r) + " at " + RFC3339.format(at)
                     }
                     var row = [
-                        r.period, r.compliance.map { AlertEntry.number(($0 * 100_000).rounded() / 1000) + "%" } ?? "–",
+                        r.period, shown(r.value, r),
+                        r.compliance.map { AlertEntry.number(($0 * 100_000).rounded() / 1000) + "%" } ?? "–",
                         DurationText.format((r.timeInBreach ?? 0).rounded()), String(r.episodes ?? 0), worst,
                         r.met.map { $0 ? "met" : "MISSED" } ?? "no data",
                     ]
                     if budgets {
                         row.insert(
                             r.budgetUsed.map { AlertEntry.number(($0 * 1000).rounded() / 10) + "%" } ?? "–",
-                            at: 4
+                            at: 5
                         )
                     }
                     cells.append(row)
@@ -236,17 +271,10 @@ public enum PeriodReport {
                 var previous: Double?
                 for r in g {
                     var change = ""
-                    if let p = previous, let v = r.value {
-                        let d = v - p
-                        change = (d > 0 ? "+" : d < 0 ? "−" : "±") + AlertEntry.number(abs(d))
-                        if p != 0 {
-                            change +=
-                                " (\(d >= 0 ? "+" : "−")\(AlertEntry.number((abs(d) / abs(p) * 1000).rounded() / 10))%)"
-                        }
-                    }
+                    if let p = previous, let v = r.value { change = Self.change(from: p, to: v, r) }
                     previous = r.value
                     cells.append([
-                        r.period, (r.value.map(AlertEntry.number) ?? "–") + unit, AlertEntry.number(r.baseline) + unit,
+                        r.period, shown(r.value, r), shown(r.baseline, r),
                         r.met.map { $0 ? "met" : "MISSED" } ?? "no data", change,
                     ])
                 }
@@ -316,6 +344,7 @@ public enum PeriodReport {
                 baseline: r.baseline,
                 met: r.met
             )
+            row.sli = o?.sli.name
             if case .calendar(let unit)? = o?.window { row.calendarUnit = unit.rawValue }
             if n < reports.count, let t = reports[n] {
                 row.calendarUnit = t.unit.rawValue

@@ -38,7 +38,14 @@ extension Engine {
             if now >= t.end {
                 t.account(previous, until: t.end)
                 sumRatioBuckets(i, into: &t, now: now, closing: true)
-                let met = t.isMet(target: o.sla.complianceTarget)
+                var met = t.isMet(target: o.sla.complianceTarget)
+                // A ratio objective's period is judged by its own events: good/total over the
+                // period against the baseline (the error budget spent or not), not by time.
+                if t.summedThrough != nil, t.total > 0 {
+                    let ratio = t.good / t.total
+                    let b = baseline ?? t.worstBaseline ?? o.baseline.value
+                    met = o.direction == .atLeast ? ratio >= b : ratio <= b
+                }
                 out.append(
                     Transition(
                         objective: o.name,
@@ -57,6 +64,13 @@ extension Engine {
                 )
                 guard var next = newTally(o, t.unit, at: now, from: nil) else { continue }
                 next.judging = t.judging
+                if case .calendar = o.window, o.sli == .ratio {
+                    // The window's events seen so far belong to the closed period.
+                    next.summedThrough = t.summedThrough
+                    next.windowTotal = t.windowTotal
+                    next.windowGood = t.windowGood
+                    sumRatioBuckets(i, into: &next, now: now, closing: false)
+                }
                 t = next
             }
             // Judged now: a value against a trusted baseline (no data is a state of its own).
@@ -83,11 +97,35 @@ extension Engine {
         if st.tallies != tallies { st.tallies = tallies }
     }
 
-    /// Ratio objectives with a rolling window: adds the events of the window's buckets that
-    /// completed since the last call and start inside the tally's period (`closing`: every
-    /// bucket starting before the period's end, complete or not) to its `total` and `good`.
-    func sumRatioBuckets(_ i: Int, into t: inout PeriodTally, now: Double, closing: Bool) {
-        guard table.objectives[i].sli == .ratio, case .rolling = table.objectives[i].window else { return }
+    /// Ratio objectives: adds the period's events to the tally's `total` and `good`.
+    ///
+    /// A rolling window: the events of the window's buckets that completed since the last call
+    /// and start inside the tally's period (`closing`: every bucket starting before the period's
+    /// end, complete or not). A calendar window (one bucket per period of its own): what its
+    /// events grew by since the last evaluation (all of them when the window's period turned;
+    /// at the tally's first sight, all when the window's period starts inside the tally's,
+    /// else none), so events are put in report periods by evaluation time, to within one
+    /// evaluation interval.
+    mutating func sumRatioBuckets(_ i: Int, into t: inout PeriodTally, now: Double, closing: Bool) {
+        guard table.objectives[i].sli == .ratio else { return }
+        if case .calendar = table.objectives[i].window {
+            let span = table.windows[i].period(containing: now)
+            let a = table.windows[i].aggregate(at: now)
+            let key = Int64(span.start)
+            // A window period that starts after the tally's ends holds none of its events.
+            if span.start >= t.end { return }
+            if t.summedThrough == key {
+                t.total += max(0, a.count - t.windowTotal)
+                t.good += max(0, a.good - t.windowGood)
+            } else if t.summedThrough != nil || span.start >= t.start {
+                t.total += a.count
+                t.good += a.good
+            }
+            t.summedThrough = key
+            t.windowTotal = a.count
+            t.windowGood = a.good
+            return
+        }
         let r = Double(table.windows[i].resolution)
         let first = Int64((t.start / r).rounded(.up))
         let lastInPeriod = Int64((t.end / r).rounded(.up)) - 1
