@@ -77,6 +77,21 @@ private func errors<T>(_ r: Result<T, ConfigErrors>) -> [ConfigError] {
         #expect(c.maxFutureSkew == 300)
         #expect(c.socketMode == 0o660)
         #expect(c.snapshotInterval == 5)
+        #expect(c.periodRetention == 400 * 86400)
+    }
+
+    /// `period_retention`: a duration of at least a day; anything else names the key and line.
+    @Test func periodRetentionIsADurationOfADayOrMore() throws {
+        let c = try parseDaemon("period_retention: 90d\n").get()
+        #expect(c.periodRetention == 90 * 86400)
+        #expect(try parseDaemon("snapshot_interval: 5s\n").get().periodRetention == 400 * 86400)
+        guard case .failure(let e) = parseDaemon("snapshot_interval: 5s\nperiod_retention: 1h\n") else {
+            Issue.record("a retention of one hour was accepted")
+            return
+        }
+        #expect("\(e)".contains("slawatch.yaml:2"))
+        #expect("\(e)".contains("period_retention"))
+        #expect("\(e)".contains("'1h' is not a duration from 1d"))
     }
 
     @Test func dropSectionAndItsErrors() throws {
