@@ -237,6 +237,19 @@ public final class Daemon: Service, Sendable {
                 failureTerminationBehavior: .gracefullyShutdownGroup
             ),
             .init(
+                service: ReportService(
+                    actor: actor,
+                    journal: journal,
+                    clock: clock,
+                    schedule: config.reports,
+                    directory: config.reports.directory ?? config.stateDirectory + "/reports",
+                    statePath: statePath,
+                    logger: logger
+                ),
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .ignore
+            ),
+            .init(
                 service: RejectionFlushService(reporter: reporter, clock: clock),
                 successTerminationBehavior: .ignore,
                 failureTerminationBehavior: .ignore

@@ -213,6 +213,47 @@ enum DaemonEntry {
         )
     }
 
+    /// The entry for a scheduled report written: its files, how many closed periods it holds,
+    /// how many were missed and how many cumulative targets are at risk now.
+    static func reportWritten(
+        _ due: ReportSchedule.Due,
+        files: [String],
+        periods: Int,
+        missed: Int,
+        atRisk: Int
+    ) -> JournalEntry {
+        let others = files.dropFirst().map { "." + ($0 as NSString).pathExtension }.joined(separator: ", ")
+        var summary = "\(periods) closed period(s), \(missed) missed"
+        if due.kind == "weekly" { summary += ", \(atRisk) target(s) at risk" }
+        return JournalEntry(
+            MessageID.reportWritten,
+            priority: .info,
+            message:
+                "\(due.kind) report \(due.name) written to \(files.first ?? "")\(others.isEmpty ? "" : " (also \(others))"): \(summary)",
+            fields: [
+                "SLAWATCH_REPORT": due.kind, "SLAWATCH_REPORT_NAME": due.name,
+                "SLAWATCH_REPORT_FILE": files.first ?? "",
+                "SLAWATCH_REPORT_FILES": files.joined(separator: " "),
+                "SLAWATCH_WINDOW_START": RFC3339.format(due.start),
+                "SLAWATCH_WINDOW_END": RFC3339.format(due.end), "SLAWATCH_PERIODS": String(periods),
+                "SLAWATCH_MISSED": String(missed), "SLAWATCH_AT_RISK": String(atRisk),
+            ]
+        )
+    }
+
+    /// The entry for a scheduled report that could not be written (retried each minute).
+    static func reportFailed(_ due: ReportSchedule.Due, directory: String, error: Error) -> JournalEntry {
+        JournalEntry(
+            MessageID.reportFailed,
+            priority: .err,
+            message: "\(due.kind) report \(due.name) could not be written into \(directory): \(error)",
+            fields: [
+                "SLAWATCH_REPORT": due.kind, "SLAWATCH_REPORT_NAME": due.name, "SLAWATCH_REPORT_DIRECTORY": directory,
+                "SLAWATCH_ERROR": "\(error)",
+            ]
+        )
+    }
+
     /// The entry for a state file of a newer schema: the daemon does not start.
     static func stateRefused(_ e: StateStore.NewerSchema) -> JournalEntry {
         JournalEntry(

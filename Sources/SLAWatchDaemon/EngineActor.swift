@@ -364,6 +364,9 @@ public actor EngineActor {
     /// The objective named `name`.
     public func objective(named name: String) -> Objective? { engine.objective(named: name) }
 
+    /// The objectives in force, in config order.
+    public func objectives() -> [Objective] { engine.objectives }
+
     /// Journal entries for transitions, rendered with the objectives in force now (an objective
     /// removed by a reload in the meantime is skipped).
     public func journalEntries(_ transitions: [Transition]) -> [JournalEntry] {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import SLAWatchCore
-import SLAWatchStore
+import SLAWatchDaemon
 
 /// `slawatch report`: the verdicts of closed calendar periods (docs/reports.md).
 struct ReportCommand: ParsableCommand {
@@ -60,13 +60,6 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let path = state ?? config.stateDirectory + "/state.sqlite"
-        let results: [StateStore.PeriodResult]
-        do {
-            results = try StateStore.periodResults(atPath: path)
-        } catch {
-            printError("slawatch report: cannot read period verdicts from \(path): \(error)")
-            throw ExitCode(2)
-        }
         // Without the objectives (a copy read elsewhere) the verdicts still print, unlabelled.
         var objectives: [Objective] = []
         do {
@@ -76,11 +69,14 @@ struct ReportCommand: ParsableCommand {
                 "warning: objectives in \(config.objectivesDirectory) not read (\(error)); SLA fields left empty"
             )
         }
-        var rows = PeriodReport.rows(
-            results.map { ($0.objective, $0.start, $0.end, $0.value, $0.baseline, $0.met) },
-            reports: results.map(\.report),
-            objectives: objectives
-        )
+        let all: [PeriodVerdictRow]
+        do {
+            all = try ReportBuilder.rows(statePath: path, objectives: objectives)
+        } catch {
+            printError("slawatch report: cannot read period verdicts from \(path): \(error)")
+            throw ExitCode(2)
+        }
+        var rows = all
         if let sla { rows = rows.filter { $0.sla == sla } }
         if let customer { rows = rows.filter { $0.customer == customer } }
         if let objective { rows = rows.filter { $0.objective == objective } }
@@ -89,40 +85,25 @@ struct ReportCommand: ParsableCommand {
             rows = rows.filter { $0.periodStart <= t }
         }
         if rows.isEmpty, sla != nil || customer != nil || objective != nil || period != nil || at != nil,
-            !results.isEmpty
+            !all.isEmpty
         {
-            printError("slawatch report: no closed period matches the filters (\(results.count) verdict(s) in \(path))")
+            printError("slawatch report: no closed period matches the filters (\(all.count) verdict(s) in \(path))")
             throw ExitCode(1)
         }
         let chosen = ReportFormat(rawValue: format) ?? .text
-        let text: String
+        var history: [String: [HistoryPoint]] = [:]
         if chosen == .html {
-            // The SLI history of each instance's latest period, at the finest step kept.
-            var history: [String: [HistoryPoint]] = [:]
-            var latest: [String: PeriodVerdictRow] = [:]
-            for r in rows where (latest[r.instance]?.periodStart ?? -.infinity) < r.periodStart {
-                latest[r.instance] = r
+            do {
+                history = try ReportBuilder.history(statePath: path, for: rows)
+            } catch {
+                printError("warning: SLI history not read from \(path) (\(error)); charts left empty")
             }
-            if let from = latest.values.map(\.periodStart).min(), let to = latest.values.map(\.periodEnd).max() {
-                do {
-                    for step in SLIHistory.steps.reversed() {
-                        // Finer points replace coarser ones where both exist.
-                        for (name, points) in try StateStore.history(atPath: path, step: step, from: from, to: to) {
-                            history[name, default: []] += points
-                        }
-                    }
-                } catch {
-                    printError("warning: SLI history not read from \(path) (\(error)); charts left empty")
-                }
-            }
-            // SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the "generated" time.
-            let generated =
-                ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init)
-                ?? Date().timeIntervalSince1970
-            text = HTMLReport.render(rows, history: history, generated: generated)
-        } else {
-            text = PeriodReport.render(rows, format: chosen)
         }
+        // SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the "generated" time.
+        let generated =
+            ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init)
+            ?? Date().timeIntervalSince1970
+        let text = ReportBuilder.render(rows, format: chosen, history: history, generated: generated)
         guard let output else {
             print(text, terminator: "")
             return

@@ -20,7 +20,7 @@ import Testing
         MessageID.journalDropped,
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
-        MessageID.ratioInvalid, MessageID.periodReport,
+        MessageID.ratioInvalid, MessageID.periodReport, MessageID.reportWritten, MessageID.reportFailed,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -56,7 +56,8 @@ import Testing
             "SLAWATCH_EVIDENCE", "SLAWATCH_FAILURES", "SLAWATCH_SINCE", "SLAWATCH_GOOD_EVENTS",
             "SLAWATCH_TOTAL_EVENTS", "SLAWATCH_PERIOD", "SLAWATCH_COMPLIANCE", "SLAWATCH_TIME_MET",
             "SLAWATCH_TIME_IN_BREACH", "SLAWATCH_TIME_UNJUDGED", "SLAWATCH_EPISODES", "SLAWATCH_WORST_VALUE",
-            "SLAWATCH_WORST_BASELINE", "SLAWATCH_WORST_AT",
+            "SLAWATCH_WORST_BASELINE", "SLAWATCH_WORST_AT", "SLAWATCH_REPORT", "SLAWATCH_REPORT_NAME",
+            "SLAWATCH_REPORT_FILE", "SLAWATCH_REPORT_FILES", "SLAWATCH_REPORT_DIRECTORY",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -93,6 +93,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// kept (`period_retention`). Default 400 days (a year with its previous month beside it);
     /// 5-minute SLI history is kept 35 days whatever this says.
     public var periodRetention: Double = 400 * 86400
+    /// The scheduled reports (`reports:`; docs/reports.md). Default: weekly on Monday 09:00
+    /// UTC, monthly, HTML, Markdown and JSON into `state_directory/reports`.
+    public var reports = ReportSchedule()
     /// The file this was read from, `nil` for the embedded default.
     public var source: String?
 
@@ -137,7 +140,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
         "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "max_series", "gauge_deltas",
         "authorization",
-        "journal_queue_size", "max_alerts_per_minute", "drop", "period_retention",
+        "journal_queue_size", "max_alerts_per_minute", "drop", "period_retention", "reports",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -207,6 +210,7 @@ public struct DaemonConfig: Sendable, Equatable {
                 maximum: 100 * 366 * 86400
             )
             parseMore(m, into: &c, reader: &r)
+            if let d = c.reports.directory { c.reports.directory = resolve(d) }
             if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
                 if let v = Int(s, radix: 8), v >= 0, v <= 0o777 {
                     c.socketMode = v
@@ -315,9 +319,72 @@ public struct DaemonConfig: Sendable, Equatable {
         }
     }
 
+    private static func parseReports(_ node: Node, into s: inout ReportSchedule, reader r: inout YAMLReader) {
+        let m = r.mapping(
+            node,
+            "reports",
+            allowed: ["weekly", "monthly", "monthly_at", "time_zone", "directory", "formats"]
+        )
+        func flag(_ text: String) -> Bool? {
+            switch text {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: return nil
+            }
+        }
+        if let n = m["weekly"], let text = r.string(n, "reports.weekly") {
+            if flag(text) == false {
+                s.weekly = nil
+            } else if let w = ReportSchedule.parseWeekly(text) {
+                s.weekly = w
+            } else {
+                r.fail(n, "reports.weekly", "'\(text)' is not a day and time such as \"mon 09:00\", or false")
+            }
+        }
+        if let n = m["monthly"], let text = r.string(n, "reports.monthly") {
+            if let b = flag(text) {
+                s.monthly = b
+            } else {
+                r.fail(n, "reports.monthly", "'\(text)' is not true or false")
+            }
+        }
+        if let n = m["monthly_at"], let text = r.string(n, "reports.monthly_at") {
+            if let t = ReportSchedule.parseTime(text) {
+                s.monthlyMinute = t
+            } else {
+                r.fail(n, "reports.monthly_at", "'\(text)' is not a time of day such as 00:30")
+            }
+        }
+        if let n = m["time_zone"], let text = r.string(n, "reports.time_zone") {
+            if TimeZone(identifier: text) != nil {
+                s.timeZone = text
+            } else {
+                r.fail(n, "reports.time_zone", "'\(text)' is not an IANA time zone such as Europe/Paris")
+            }
+        }
+        if let text = r.string(m["directory"], "reports.directory") { s.directory = text }
+        if let n = m["formats"] {
+            var formats: [ReportFormat] = []
+            for item in r.sequence(n, "reports.formats") {
+                guard let text = r.string(item, "reports.formats") else { continue }
+                if let f = ReportFormat(rawValue: text) {
+                    formats.append(f)
+                } else {
+                    r.fail(
+                        item,
+                        "reports.formats",
+                        "'\(text)' is not one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+            }
+            s.formats = formats
+        }
+    }
+
     private static func parseMore(_ m: [String: Node], into c: inout DaemonConfig, reader r: inout YAMLReader) {
         if let v = r.count(m["max_datagram_bytes"], "max_datagram_bytes", 64...16 << 20) { c.maxDatagramBytes = v }
         if let node = m["drop"] { parseDrop(node, into: &c.drop, reader: &r) }
+        if let node = m["reports"] { parseReports(node, into: &c.reports, reader: &r) }
         if let v = r.count(m["max_connections"], "max_connections", 1...1 << 20) { c.maxConnections = v }
         if let v = r.count(m["max_queued_events"], "max_queued_events", 1000...1 << 30) { c.maxQueuedEvents = v }
         if let v = r.count(m["max_series"], "max_series", 1...1 << 30) { c.maxSeries = v }

@@ -58,11 +58,53 @@ extension Engine {
         /// Event time (unix seconds) of the newest event of the objective's metric counted in its
         /// window; `nil` when none ever was (a typo in `metric` shows here).
         public var lastSeen: Double?
+        /// Cumulative targets (`status(at:)` only): the pace of the period running, `nil` for
+        /// other objectives.
+        public var pace: Pace? = nil
+        /// The SLI's unit (`leads`, `ms`), `nil` when none is configured.
+        public var unit: String? = nil
+
+        /// Where a cumulative target stands in its period: what pace expects by now, the
+        /// projection to the period's end, and the outlook.
+        public struct Pace: Sendable, Equatable, Codable {
+            /// The period running, unix seconds `[start, end)`.
+            public var periodStart: Double
+            /// See `periodStart`.
+            public var periodEnd: Double
+            /// The share of the period elapsed (0…1), by the objective's `pace` spread (linear
+            /// without one).
+            public var elapsed: Double
+            /// What the target expects by now: baseline × elapsed.
+            public var expected: Double
+            /// The total so far projected to the period's end (value ÷ elapsed); `nil` before
+            /// any of the period elapsed.
+            public var projection: Double?
+            /// `met` (the target is reached already), `on track` (the projection reaches it),
+            /// `at risk` (it does not), or `too early` (less than the pace's `min_elapsed`).
+            public var outlook: String
+
+            /// Creates a pace record.
+            public init(
+                periodStart: Double,
+                periodEnd: Double,
+                elapsed: Double,
+                expected: Double,
+                projection: Double?,
+                outlook: String
+            ) {
+                self.periodStart = periodStart
+                self.periodEnd = periodEnd
+                self.elapsed = elapsed
+                self.expected = expected
+                self.projection = projection
+                self.outlook = outlook
+            }
+        }
 
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid, coverage, baselineSeason
+                invalid, coverage, baselineSeason, pace, unit
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -92,6 +134,8 @@ extension Engine {
             try c.encode(invalid, forKey: .invalid)
             try c.encode(coverage.map(JSONNumber.rounded), forKey: .coverage)
             try c.encode(baselineSeason, forKey: .baselineSeason)
+            try c.encode(pace, forKey: .pace)
+            try c.encode(unit, forKey: .unit)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -135,6 +179,8 @@ extension Engine {
             invalid = try c.decodeIfPresent(String.self, forKey: .invalid)
             coverage = try c.decodeIfPresent(Double.self, forKey: .coverage)
             baselineSeason = try c.decodeIfPresent(String.self, forKey: .baselineSeason)
+            pace = try c.decodeIfPresent(Pace.self, forKey: .pace)
+            unit = try c.decodeIfPresent(String.self, forKey: .unit)
         }
 
         /// Creates a status record.
@@ -213,7 +259,40 @@ extension Engine {
                 values[i] = o.sliValue(agg, seconds: coverage(i, now: now).seconds)
             }
         }
-        return status(values: values, counts: counts, now: now)
+        var out = status(values: values, counts: counts, now: now)
+        for (k, i) in table.judged.enumerated() where table.objectives[i].isCumulative {
+            out[k].pace = copy.pace(i, value: values[i] ?? 0, now: now)
+        }
+        return out
+    }
+
+    /// The pace of cumulative target `i` at `now` with `value` so far.
+    mutating func pace(_ i: Int, value: Double, now: Double) -> Status.Pace? {
+        let o = table.objectives[i]
+        guard let periods = table.windows[i].periods else { return nil }
+        let p = table.windows[i].period(containing: now)
+        let rule = o.pace ?? PaceRule()
+        let f = rule.elapsed(start: p.start, end: p.end, now: now, periods: periods)
+        let baseline = o.baseline.value
+        let projection = f > 0 ? value / f : nil
+        let outlook: String
+        if !o.isBad(value, baseline: baseline) {
+            outlook = "met"
+        } else if f < rule.minElapsed {
+            outlook = "too early"
+        } else if let projection, !o.isBad(projection, baseline: baseline) {
+            outlook = "on track"
+        } else {
+            outlook = "at risk"
+        }
+        return Status.Pace(
+            periodStart: p.start,
+            periodEnd: p.end,
+            elapsed: f,
+            expected: baseline * f,
+            projection: projection,
+            outlook: outlook
+        )
     }
 
     func status(values: [Double?], counts: [(total: Double, good: Double)?]?, now: Double?) -> [Status] {
@@ -237,7 +316,7 @@ extension Engine {
                         direction: o.direction
                     )
                 }
-            return Status(
+            var s = Status(
                 objective: o.name,
                 sla: o.sla.name,
                 provider: o.sla.provider,
@@ -265,6 +344,8 @@ extension Engine {
                     return c.seconds / Double(w)
                 }
             )
+            s.unit = o.unit
+            return s
         }
     }
 }

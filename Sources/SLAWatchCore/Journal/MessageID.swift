@@ -64,6 +64,10 @@ public enum MessageID {
     /// An objective judged continuously closed a report period: compliance, time in breach,
     /// episodes, worst moment.
     public static let periodReport = "ced48672e8db44c1810ff9382b179566"
+    /// The daemon wrote a scheduled report (weekly or monthly) into its reports directory.
+    public static let reportWritten = "bab007b0c9f44a7ba684cacbf5dc7e88"
+    /// A scheduled report could not be written.
+    public static let reportFailed = "5d4c1e0b8f7a4d0c9e53a1f2b6c7d8e9"
 
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {

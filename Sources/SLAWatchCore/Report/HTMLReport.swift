@@ -18,6 +18,7 @@ public enum HTMLReport {
     public static func render(
         _ rows: [PeriodVerdictRow],
         history: [String: [HistoryPoint]],
+        standing: [Engine.Status] = [],
         title: String = "SLA report",
         generated: Double
     ) -> String {
@@ -41,6 +42,7 @@ public enum HTMLReport {
                 $1.sla, $1.instance, $1.report ?? "", $1.periodStart
             )
         }
+        if !standing.isEmpty { out += standingSection(standing, history: history, generated: generated) }
         if sorted.isEmpty {
             out += "<p class=\"empty\">No closed period yet: verdicts appear once a calendar period ends.</p>\n"
         }
@@ -93,6 +95,58 @@ public enum HTMLReport {
         @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}\
         svg.chart{border:none}}
         """
+
+    /// Where every objective stands now: a table, and for each cumulative target the period
+    /// so far against its even pace.
+    static func standingSection(_ standing: [Engine.Status], history: [String: [HistoryPoint]], generated: Double)
+        -> String
+    {
+        var out = "<section class=\"standing\">\n<h2>Where things stand at \(escape(RFC3339.format(generated)))</h2>\n"
+        out += "<table>\n<thead><tr><th>objective</th><th>window</th><th class=\"num\">value</th>"
+        out += "<th class=\"num\">baseline</th><th>state</th><th>outlook</th></tr></thead>\n<tbody>\n"
+        for s in standing {
+            let value = s.value.map { NumberText.value($0, sli: s.sli, unit: s.unit) } ?? "no data"
+            let outlook = PeriodReport.outlook(s)
+            let cls =
+                outlook.hasPrefix("at risk") || s.state == .breached
+                ? "missed"
+                : (outlook.hasPrefix("met") || outlook.hasPrefix("on track") || s.state == .ok ? "met" : "nodata")
+            out +=
+                "<tr><td>\(escape((s.sla.isEmpty ? "" : s.sla + ": ") + s.objective))</td><td>\(escape(s.window))</td>"
+            out += "<td class=\"num\">\(escape(value))</td>"
+            out +=
+                "<td class=\"num\">\(escape(s.direction.phrase + " " + NumberText.value(s.baseline, sli: s.sli, unit: s.unit)))</td>"
+            out +=
+                "<td><span class=\"verdict \(cls)\">\(escape(s.state.rawValue))</span></td><td>\(escape(outlook))</td></tr>\n"
+        }
+        out += "</tbody>\n</table>\n"
+        for s in standing {
+            guard let p = s.pace else { continue }
+            var row = PeriodVerdictRow(
+                instance: s.objective,
+                objective: s.objective,
+                sla: s.sla,
+                provider: s.provider,
+                customer: s.customer,
+                unit: s.unit,
+                direction: s.direction.rawValue,
+                period: PeriodReport.label(start: p.periodStart, end: p.periodEnd, zone: TimeZone(identifier: "UTC")!)
+                    + " so far",
+                periodStart: p.periodStart,
+                periodEnd: p.periodEnd,
+                value: s.value,
+                baseline: s.baseline,
+                met: nil
+            )
+            row.sli = s.sli.name
+            out += "<article>\n<h3>\(escape(s.objective)) <span class=\"target\">\(escape(row.period)): "
+            out += "\(escape(PeriodReport.outlook(s)))</span></h3>\n"
+            out += chart(row, history: history[s.objective] ?? [])
+            out += "</article>\n"
+        }
+        out += "</section>\n"
+        return out
+    }
 
     /// One instance: heading, the latest period's summary, its chart, the periods table.
     static func objective(_ g: [PeriodVerdictRow], history: [HistoryPoint]) -> String {

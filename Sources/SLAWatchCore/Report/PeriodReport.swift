@@ -105,6 +105,17 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case csv
     /// One self-contained HTML page with a chart per objective (`HTMLReport`).
     case html
+
+    /// The file extension of a report in this format: `txt`, `md`, `json`, `csv`, `html`.
+    public var fileExtension: String {
+        switch self {
+        case .text: return "txt"
+        case .markdown: return "md"
+        case .json: return "json"
+        case .csv: return "csv"
+        case .html: return "html"
+        }
+    }
 }
 
 /// Rendering of closed period verdicts (`slawatch report`, docs/reports.md).
@@ -138,6 +149,52 @@ public enum PeriodReport {
     /// The report of `rows` in `format`. Rows are grouped by SLA and instance (in that order),
     /// periods oldest first; each period after the first shows its change against the one
     /// before (the trend). An empty report says so in text and Markdown.
+    ///
+    /// With `standing` (the scheduled reports), text and Markdown start with where every
+    /// objective stands now (`standingTable`), and JSON is `{"generated", "standing",
+    /// "periods"}`; `title` heads a Markdown report then.
+    public static func render(
+        _ rows: [PeriodVerdictRow],
+        format: ReportFormat,
+        standing: [Engine.Status] = [],
+        title: String = "SLA report",
+        generated: Double = 0
+    ) -> String {
+        guard !standing.isEmpty else { return render(rows, format: format) }
+        switch format {
+        case .json:
+            struct Scheduled: Encodable {
+                var generated: String
+                var title: String
+                var standing: [Engine.Status]
+                var periods: [PeriodVerdictRow]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let body = Scheduled(
+                generated: RFC3339.format(generated),
+                title: title,
+                standing: standing,
+                periods: rows.sorted {
+                    ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
+                        $1.sla, $1.instance, $1.report ?? "", $1.periodStart
+                    )
+                }
+            )
+            let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
+            return String(decoding: data, as: UTF8.self) + "\n"
+        case .markdown:
+            return "# \(title)\n\n## Where things stand at \(RFC3339.format(generated))\n\n"
+                + standingTable(standing, markdown: true) + "\n## Closed periods\n\n" + render(rows, format: .markdown)
+        case .text:
+            return "Where things stand at \(RFC3339.format(generated))\n" + standingTable(standing, markdown: false)
+                + "\nClosed periods\n" + render(rows, format: .text)
+        case .csv, .html:
+            return render(rows, format: format)
+        }
+    }
+
+    /// The report of `rows` in `format` (see above), without the standing.
     public static func render(_ rows: [PeriodVerdictRow], format: ReportFormat) -> String {
         let sorted = rows.sorted {
             ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
@@ -173,6 +230,57 @@ public enum PeriodReport {
         case .html:
             return HTMLReport.render(sorted, history: [:], generated: Date().timeIntervalSince1970)
         }
+    }
+
+    /// What an objective's standing says beyond its state: a cumulative target's outlook and
+    /// pace (`at risk: 36.7 leads expected by now, 120 projected`), a ratio's error budget left
+    /// (`50% of the error budget left`), else nothing.
+    public static func outlook(_ s: Engine.Status) -> String {
+        let unit = s.unit.map { " " + $0 } ?? ""
+        if let p = s.pace {
+            var out = p.outlook
+            if p.outlook != "met" && p.outlook != "too early" {
+                out += ": " + NumberText.format((p.expected * 10).rounded() / 10) + unit + " expected by now"
+                if let projection = p.projection {
+                    out += ", " + NumberText.format((projection * 10).rounded() / 10) + unit + " projected"
+                }
+            }
+            return out
+        }
+        if let budget = s.errorBudget, budget > 0, let remaining = s.budgetRemaining {
+            return NumberText.format((remaining / budget * 1000).rounded() / 10) + "% of the error budget left"
+        }
+        return ""
+    }
+
+    /// One row per objective instance: SLA and instance, window, SLI, baseline, state and
+    /// outlook (`outlook(_:)`), aligned text or a Markdown table.
+    public static func standingTable(_ standing: [Engine.Status], markdown: Bool) -> String {
+        var cells = [["objective", "window", "value", "baseline", "state", "outlook"]]
+        for s in standing {
+            let value = s.value.map { NumberText.value($0, sli: s.sli, unit: s.unit) } ?? "no data"
+            cells.append([
+                (s.sla.isEmpty ? "" : s.sla + ": ") + s.objective, s.window, value,
+                s.direction.phrase + " " + NumberText.value(s.baseline, sli: s.sli, unit: s.unit), s.state.rawValue,
+                outlook(s),
+            ])
+        }
+        if markdown {
+            var out = "| " + cells[0].joined(separator: " | ") + " |\n|" + String(repeating: " --- |", count: 6) + "\n"
+            for c in cells.dropFirst() {
+                out += "| " + c.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+            }
+            return out
+        }
+        let widths = (0..<6).map { k in cells.map { $0[k].count }.max() ?? 0 }
+        var out = ""
+        for c in cells {
+            var line = "  "
+            for k in 0..<6 { line += c[k] + String(repeating: " ", count: widths[k] - c[k].count) + "  " }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
     }
 
     /// A number for CSV: integers without decimals, others in the shortest form that reads
