@@ -184,24 +184,15 @@ public struct StatusReply: Sendable, Codable {
 }
 
 extension StatusReply {
-    /// The text view of `slawatch status`: one row per objective instance (value and baseline as
-    /// people read them, ratios as percentages; since when in its state; when its metric was last
-    /// seen), then the daemon and its input per source.
-    /// - Parameter now: unix seconds, for "12s ago".
-    public func text(now: Double) -> String {
+    /// The text view of `slawatch status`: the objectives as `StatusTable` draws them (grouped by
+    /// SLA, one row per instance, detail lines for pace, budget, pending and silent metrics),
+    /// then the daemon and its input per source.
+    /// - Parameters:
+    ///   - now: unix seconds, for "12s ago".
+    ///   - table: width, Unicode and colours of the objectives table.
+    public func text(now: Double, table: StatusTable = StatusTable()) -> String {
         let r = self
-        let header = ["OBJECTIVE", "SLA", "WINDOW", "SLI", "VALUE", "BASELINE", "STATE", "SINCE", "LAST SEEN"]
-        var rows = [header]
-        for o in r.objectives {
-            rows.append([
-                o.objective, "\(o.sla) (\(o.provider) → \(o.customer))", o.window, o.sli.rawValue,
-                (o.invalid.map { "invalid (\($0))" } ?? o.value.map { AlertEntry.value($0, sli: o.sli) } ?? "no data")
-                    + (o.coverage.map { " (\(Int(($0 * 100).rounded(.down)))% of window)" } ?? ""),
-                "\(o.direction == .atLeast ? "≥" : "≤") \(AlertEntry.value(o.baseline, sli: o.sli))", o.state.rawValue,
-                o.since > 0 ? Self.ago(o.since, now: now) : "-", o.lastSeen.map { Self.ago($0, now: now) } ?? "never",
-            ])
-        }
-        var out: [String] = Self.table(rows)
+        var out: [String] = [table.render(r.objectives, now: now)]
         if r.objectives.isEmpty { out = ["no objectives are watched (see objectives_directory in the config)"] }
         out.append("")
         let started = RFC3339.parse(r.startedAt) ?? now

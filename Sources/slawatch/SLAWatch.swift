@@ -280,58 +280,6 @@ struct PushCommand: ParsableCommand {
     }
 }
 
-struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Show each objective: window, value, baseline, state."
-    )
-
-    @OptionGroup var options: ConfigOption
-    @Option(name: .long, help: "Control socket path (default: control.sock beside the ingest socket).")
-    var socket: String?
-    @Flag(name: .long, help: "Print the daemon's JSON answer as is.")
-    var json = false
-
-    func run() throws {
-        let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
-            } catch {
-                printError("slawatch status: \(error)")
-                throw ExitCode(2)
-            }
-        }
-        let reply: String
-        do {
-            reply = try UnixClient.exchange(path: path, payload: Data("status\n".utf8), until: nil, timeout: 10)
-        } catch {
-            printError("slawatch status: \(error)")
-            throw ExitCode(2)
-        }
-        if reply.isEmpty {
-            printError(
-                "slawatch status: \(path) gave no answer; status talks to the control socket (control.sock), not to an ingest socket"
-            )
-            throw ExitCode(2)
-        }
-        if json {
-            print(reply.trimmingCharacters(in: .whitespacesAndNewlines))
-            return
-        }
-        let r: StatusReply
-        do {
-            r = try StatusReply.decode(reply)
-        } catch {
-            printError("slawatch status: unexpected answer from \(path) (a daemon of another version?): \(reply)")
-            throw ExitCode(2)
-        }
-        print(r.text(now: Date().timeIntervalSince1970))
-    }
-}
-
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",

@@ -63,6 +63,14 @@ extension Engine {
         public var pace: Pace? = nil
         /// The SLI's unit (`leads`, `ms`), `nil` when none is configured.
         public var unit: String? = nil
+        /// The SLI's last closed history points, oldest first (up to `SLIHistory.trendPoints`,
+        /// 5-minute ones for a window of a day or less, hourly beyond; `nil` where not judged),
+        /// for a sparkline; empty after a start until the first step closes.
+        public var trend: [Double?] = []
+        /// The step of `trend`, seconds.
+        public var trendStep: Int = 300
+        /// A pending objective: when it breaches if it stays bad (`pending` since + `for`).
+        public var breachesAt: Double? = nil
 
         /// Where a cumulative target stands in its period: what pace expects by now, the
         /// projection to the period's end, and the outlook.
@@ -104,7 +112,7 @@ extension Engine {
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid, coverage, baselineSeason, pace, unit
+                invalid, coverage, baselineSeason, pace, unit, trend, trendStep, breachesAt
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -136,6 +144,9 @@ extension Engine {
             try c.encode(baselineSeason, forKey: .baselineSeason)
             try c.encode(pace, forKey: .pace)
             try c.encode(unit, forKey: .unit)
+            try c.encode(trend.map { $0.map(JSONNumber.rounded) }, forKey: .trend)
+            try c.encode(trendStep, forKey: .trendStep)
+            try c.encode(breachesAt.map(RFC3339.formatMilliseconds), forKey: .breachesAt)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -181,6 +192,9 @@ extension Engine {
             baselineSeason = try c.decodeIfPresent(String.self, forKey: .baselineSeason)
             pace = try c.decodeIfPresent(Pace.self, forKey: .pace)
             unit = try c.decodeIfPresent(String.self, forKey: .unit)
+            trend = try c.decodeIfPresent([Double?].self, forKey: .trend) ?? []
+            trendStep = try c.decodeIfPresent(Int.self, forKey: .trendStep) ?? 300
+            breachesAt = try time(.breachesAt)
         }
 
         /// Creates a status record.
@@ -345,6 +359,11 @@ extension Engine {
                 }
             )
             s.unit = o.unit
+            s.trend = table.trend[i]
+            s.trendStep = trendStep(i)
+            if table.states[i].state == .pending, let p = table.states[i].pendingSince {
+                s.breachesAt = p + o.forSeconds
+            }
             return s
         }
     }

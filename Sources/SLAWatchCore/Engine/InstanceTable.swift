@@ -149,6 +149,9 @@ struct InstanceTable: Sendable {
     var dirtyFlags: [Bool] = []
     /// The open SLI history step of each resolution (`SLIHistory.steps`), judged instances only.
     var history: [[HistorySlot?]] = []
+    /// The last `SLIHistory.trendPoints` closed history values of each instance at the step that
+    /// suits its window (`Engine.trendStep`), for `status`'s sparkline; in memory only.
+    var trend: [[Double?]] = []
 
     /// The table of `configured` objectives: each one, then the burn-rate windows of the ratio
     /// objectives.
@@ -249,6 +252,7 @@ struct InstanceTable: Sendable {
         persistedLastSeen.append(-.infinity)
         dirtyFlags.append(false)
         history.append(SLIHistory.steps.map { _ in nil })
+        trend.append([])
         return i
     }
 

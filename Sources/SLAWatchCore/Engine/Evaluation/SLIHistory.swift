@@ -50,6 +50,8 @@ public enum SLIHistory {
     public static let steps = [300, 3600]
     /// How long 5-minute points are kept, seconds (35 days: a month's report at 5 minutes).
     public static let fineRetention: Double = 35 * 86_400
+    /// Points in `status`'s sparkline of an instance (`Engine.Status.trend`).
+    public static let trendPoints = 24
 }
 
 /// The open (not yet written) step of one resolution of one instance.
@@ -93,7 +95,20 @@ extension Engine {
         }
     }
 
+    /// The history step of instance `i`'s sparkline: 5 minutes for a window of a day or less,
+    /// hourly beyond.
+    func trendStep(_ i: Int) -> Int {
+        switch table.objectives[i].window {
+        case .rolling(let w): return w <= 86_400 ? 300 : 3600
+        case .calendar(let unit): return unit == .day ? 300 : 3600
+        }
+    }
+
     private mutating func closeHistory(_ i: Int, step: Int, _ s: HistorySlot) {
+        if step == trendStep(i) {
+            table.trend[i].append(s.value)
+            if table.trend[i].count > SLIHistory.trendPoints { table.trend[i].removeFirst() }
+        }
         pendingHistory.append(
             HistoryPoint(
                 instance: table.keys[i].storageName,
