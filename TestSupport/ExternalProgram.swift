@@ -64,12 +64,14 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let bash = ExternalProgram("bash", package: "bash")
     /// Headless Chromium, which renders the HTML report to PNG (its pixels read by python3-pil).
     public static let chromium = ExternalProgram("chromium", package: "chromium")
+    /// tmux, the real terminal `slawatch status` is drawn in (send-keys, capture-pane).
+    public static let tmux = ExternalProgram("tmux", package: "tmux")
 
     /// Every program the tests run (the closing list of issue 9, and what `ensure-deps.sh` covers).
     public static let all: [ExternalProgram] = [
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
-        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium,
+        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium, tmux,
     ]
 
     /// `name (Debian package package)`.

@@ -59,6 +59,8 @@ need man man-db
 need groff groff-base
 # The HTML report rendered by headless Chromium (ReportRenderTests), its PNG read by python3-pil.
 need chromium chromium
+# slawatch status drawn in a real terminal (StatusTerminalTests).
+need tmux tmux
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
 # CI's count gate (scripts/check-counts.sh): instruction counts by callgrind.
 need valgrind valgrind
