@@ -227,7 +227,18 @@ extension StatusReply {
             )
         }
         if r.journalDropped > 0 { out.append("journal: \(r.journalDropped) entries dropped (queue full)") }
-        return out.joined(separator: "\n")
+        // Every line fits the table's width: the longer ones wrap at spaces.
+        var lines: [String] = []
+        for block in out {
+            for line in block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+                if StatusTable.visibleWidth(line) > table.width {
+                    lines += table.wrap(line)
+                } else {
+                    lines.append(line)
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// `12s ago`, `3m ago`, `2h 5m ago`, `in 10s` (a time ahead of now).

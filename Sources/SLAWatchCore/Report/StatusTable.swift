@@ -56,7 +56,7 @@ public struct StatusTable: Sendable {
                 + NumberText.value(s.baseline, sli: s.sli, unit: s.unit)
             let state = s.state.rawValue + (s.since > 0 ? " " + Self.short(now - s.since) : "")
             var row = "  " + pad(cut(s.objective, nameWidth), nameWidth) + " " + pad(cut(s.window, 7), 7) + " "
-            row += lpad(cut(value, 11), 11) + " " + pad(cut(baseline, 12), 12) + " "
+            row += lpad(fit(value, s, 11), 11) + " " + pad(fit(baseline, s, 12), 12) + " "
             row += paint(pad(cut(state, 12), 12), stateColor(s.state)) + " " + sparkline(s, points: 10)
             lines.append(trimRight(row))
             var details: [String] = []
@@ -153,6 +153,49 @@ public struct StatusTable: Sendable {
     func paint(_ text: String, _ code: String) -> String {
         guard color, code != "0", !text.isEmpty else { return text }
         return "\u{1B}[\(code)m" + text + "\u{1B}[0m"
+    }
+
+    /// A value with its unit when both fit in `n` characters, else without the unit (a long
+    /// unit such as `failed requests` is in the objective's config), else cut.
+    func fit(_ text: String, _ s: Engine.Status, _ n: Int) -> String {
+        guard text.count > n, let unit = s.unit, text.hasSuffix(" " + unit) else { return cut(text, n) }
+        return cut(String(text.dropLast(unit.count + 1)), n)
+    }
+
+    /// The characters of `text` a terminal shows (SGR escape sequences left out).
+    public static func visibleWidth(_ text: String) -> Int {
+        var n = 0
+        var escape = false
+        for c in text {
+            if escape {
+                if c == "m" { escape = false }
+            } else if c == "\u{1B}" {
+                escape = true
+            } else {
+                n += 1
+            }
+        }
+        return n
+    }
+
+    /// `text` wrapped at spaces to lines of at most `width` characters (a word longer than that
+    /// is cut), continuation lines indented by `indent` spaces.
+    public func wrap(_ text: String, indent: Int = 2) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            let w = String(word)
+            if line.isEmpty {
+                line = w
+            } else if line.count + 1 + w.count <= width {
+                line += " " + w
+            } else {
+                lines.append(cut(line, width))
+                line = String(repeating: " ", count: indent) + w
+            }
+        }
+        if !line.isEmpty { lines.append(cut(line, width)) }
+        return lines
     }
 
     /// `text` cut to `n` characters, the last an ellipsis when cut.
