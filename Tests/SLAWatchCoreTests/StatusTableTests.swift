@@ -92,6 +92,16 @@ import Testing
         )
     }
 
+    /// A baseline that is not a fixed number says its kind, season and age under the row.
+    @Test func anAdaptiveBaselineSaysSo() {
+        var s = Self.status("requests", sli: .avg, value: 120, baseline: 180, direction: .atMost, unit: nil)
+        s.baselineKind = "adaptive"
+        s.baselineSeason = "hour_of_week"
+        s.baselineSince = Self.now - 2400
+        let lines = StatusTable(width: 80, unicode: true).render([s], now: Self.now).split(separator: "\n")
+        #expect(lines.contains("      baseline: adaptive (hour_of_week), in force for 40m"))
+    }
+
     @Test func asciiWithoutATerminalAndColoursOnlyWhenAsked() {
         let plain = StatusTable(width: 80, unicode: false, color: false).render(Self.statuses, now: Self.now)
         #expect(plain.unicodeScalars.allSatisfy { $0.isASCII })

@@ -158,12 +158,18 @@ struct StatusCommandTests {
             )
         )
         reply.files.vanished = 1
-        let text = try StatusReply.decode(reply.json).text(now: 60)
+        let text = try StatusReply.decode(reply.json).text(now: 60, table: StatusTable(width: 200))
         #expect(
             text.contains(
                 "connections: 12 of 863 open, 76 refused; control 57 at most, 2 refused; descriptor limit 1024"
             )
         )
+        // At 80 columns the line wraps at a space, its rest indented.
+        let narrow = reply.text(now: 60).split(separator: "\n").map(String.init)
+        #expect(narrow.allSatisfy { $0.count <= 80 })
+        let at = try #require(narrow.firstIndex { $0.hasPrefix("connections: 12 of 863 open") })
+        #expect(narrow[at] == "connections: 12 of 863 open, 76 refused; control 57 at most, 2 refused;")
+        #expect(narrow[at + 1] == "  descriptor limit 1024")
         #expect(text.contains(" 1 vanished, "))
         reply.limits?.acceptBackoffs = 3
         #expect(reply.text(now: 60).contains("descriptor limit 1024, accept paused 3 time(s)"))

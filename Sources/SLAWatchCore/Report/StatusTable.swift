@@ -4,7 +4,8 @@ import Foundation
 /// SLA (provider → customer), one row per objective instance with its window, SLI, baseline,
 /// state and for how long, and a sparkline of its recent SLI against the baseline; under it,
 /// when there is one, what the row cannot hold: a pending objective's time left before it
-/// breaches, a cumulative target's pace, a ratio's error budget left.
+/// breaches, a baseline's kind when it is not a fixed number (adaptive, expression), a
+/// cumulative target's pace, a ratio's error budget left, a metric without events.
 ///
 /// Fits `width` columns (80 by default): the objective column takes what the others leave and
 /// a longer name is cut with an ellipsis. `unicode` false (a pipe, a dumb terminal) writes ASCII
@@ -62,6 +63,13 @@ public struct StatusTable: Sendable {
             var details: [String] = []
             if s.state == .pending, let at = s.breachesAt {
                 details.append(at > now ? "breaches in \(Self.short(at - now)) if it stays bad" : "breaching now")
+            }
+            if s.baselineKind != "fixed" {
+                // The baseline's kind: learned or computed, and since when it is in force.
+                var text = "baseline: \(s.baselineKind)"
+                if let season = s.baselineSeason { text += " (\(season))" }
+                if let since = s.baselineSince { text += ", in force for \(Self.short(now - since))" }
+                details.append(paint(text, "2"))
             }
             if let invalid = s.invalid { details.append("invalid: \(invalid)") }
             if let seen = s.lastSeen {
