@@ -635,17 +635,7 @@ public final class StateStore: Sendable {
     /// - Throws: `NewerSchema` for a file of a newer binary; GRDB's `DatabaseError` when the
     ///   file is missing, not a state file, or unreadable.
     public static func periodResults(atPath path: String) throws -> [PeriodResult] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "no state file at \(path)")
-        }
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: path, configuration: config)
-        return try db.read { db in
-            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            if version > schemaVersion {
-                throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
-            }
+        try readOnly(path) { db in
             var out = try Row.fetchAll(db, sql: "SELECT * FROM period_result ORDER BY objective, period_start").map(
                 resultRow
             )
@@ -657,13 +647,11 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// The SLI history points of `step` seconds (300 or 3600) with a start in `from..<to`, per
-    /// series (instance name), oldest first, read from the state file at `path` without writing
-    /// to it (as `periodResults(atPath:)`). A file from before schema 11 has none.
-    /// - Throws: GRDB's `DatabaseError` (no file, unreadable), `NewerSchema`.
-    public static func history(atPath path: String, step: Int, from: Double, to: Double) throws -> [String:
-        [HistoryPoint]]
-    {
+    /// Runs `body` on the state file at `path` opened read-only (WAL lets it read beside a
+    /// running daemon's writes), after checking that this binary knows its schema.
+    /// - Throws: `NewerSchema`; GRDB's `DatabaseError` (no file, not a state file, unreadable);
+    ///   what `body` throws.
+    static func readOnly<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "no state file at \(path)")
         }
@@ -675,8 +663,18 @@ public final class StateStore: Sendable {
             if version > schemaVersion {
                 throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
             }
-            return try historyRows(db, step: step, from: from, to: to)
+            return try body(db)
         }
+    }
+
+    /// The SLI history points of `step` seconds (300 or 3600) with a start in `from..<to`, per
+    /// series (instance name), oldest first, read from the state file at `path` without writing
+    /// to it (as `periodResults(atPath:)`). A file from before schema 11 has none.
+    /// - Throws: GRDB's `DatabaseError` (no file, unreadable), `NewerSchema`.
+    public static func history(atPath path: String, step: Int, from: Double, to: Double) throws -> [String:
+        [HistoryPoint]]
+    {
+        try readOnly(path) { try historyRows($0, step: step, from: from, to: to) }
     }
 
     /// The history points of this store; see `history(atPath:step:from:to:)`.

@@ -256,5 +256,32 @@ import Testing
             errors("        sli: count\n        baseline: 5\n        good: {metric: x}").map(\.key)
                 == ["slas[0].objectives[0].good"]
         )
+        // A ratio baseline written as a percentage, as SLAs write it; only ratios take one.
+        #expect(
+            errors("        sli: ratio\n        baseline: 99.9%\n        good: {labels: {status: \"200\"}}").isEmpty
+        )
+        #expect(
+            errors("        sli: ratio\n        baseline: 101%\n        good: {labels: {status: \"200\"}}").map(\.key)
+                == ["slas[0].objectives[0].baseline"]
+        )
+        let percent = errors("        sli: count\n        baseline: 95%")
+        #expect(percent.map(\.key) == ["slas[0].objectives[0].baseline"])
+        #expect(percent.first?.message.contains("only a ratio SLI takes") == true)
+    }
+
+    @Test func aPercentageBaselineIsTheRatioItSays() throws {
+        let o = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: api
+                provider: platform
+                customer: web
+                objectives:
+                  - {name: availability, metric: api.requests, sli: ratio, good: {labels: {status: "!~5.."}}, window: 30d, direction: at_least, baseline: 99.95 %}
+            """,
+            file: "api.yaml"
+        )
+        #expect(o.first?.baseline.value == 0.9995)
+        #expect(o.first?.baseline.source == "99.95 %")
     }
 }

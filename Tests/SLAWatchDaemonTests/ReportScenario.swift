@@ -42,7 +42,7 @@ enum ReportScenario {
                 good: {metric: api.requests.good}
                 window: month
                 direction: at_least
-                baseline: 0.999
+                baseline: 99.9%
                 nodata: ok
           - name: checkout
             provider: platform

@@ -150,8 +150,21 @@ extension ObjectivesConfig {
         if let bn = m["baseline"] {
             if case .scalar(let s) = bn {
                 let text = s.string.trimmingCharactersInWhitespace()
+                let percent =
+                    text.hasSuffix("%") ? Double(String(text.dropLast()).trimmingCharactersInWhitespace()) : nil
                 if let v = Double(text), v.isFinite {
                     baseline = Baseline(value: v, kind: .fixed, source: text)
+                } else if let v = percent, v.isFinite {
+                    // `99.9%`: a ratio's share as people write it in an SLA.
+                    if sli == .ratio {
+                        baseline = Baseline(value: v / 100, kind: .fixed, source: text)
+                    } else {
+                        r.fail(
+                            bn,
+                            "\(p).baseline",
+                            "'\(text)' is a percentage, which only a ratio SLI takes; write the number in the SLI's unit"
+                        )
+                    }
                 } else if text == "adaptive" {
                     // The documented default setting (AdaptiveRule.standard).
                     let rule = AdaptiveRule.standard
