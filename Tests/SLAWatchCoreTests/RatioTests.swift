@@ -283,5 +283,20 @@ import Testing
         )
         #expect(o.first?.baseline.value == 0.9995)
         #expect(o.first?.baseline.source == "99.95 %")
+        // Exactly the number 0.999 is (99.9 / 100 would be 0.9990000000000001).
+        let nines = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: api
+                provider: platform
+                customer: web
+                compliance_target: 99.9%
+                objectives:
+                  - {name: a, metric: r, sli: ratio, good: {metric: g}, window: 30d, direction: at_least, baseline: 99.9%}
+            """,
+            file: "api.yaml"
+        )
+        #expect(nines.first?.baseline.value == 0.999)
+        #expect(nines.first?.sla.complianceTarget == 0.999)
     }
 }

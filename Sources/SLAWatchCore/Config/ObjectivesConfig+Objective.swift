@@ -150,14 +150,15 @@ extension ObjectivesConfig {
         if let bn = m["baseline"] {
             if case .scalar(let s) = bn {
                 let text = s.string.trimmingCharactersInWhitespace()
+                // `99.9%` parsed as `99.9e-2`: exactly the double of 0.999 (99.9 / 100 is not).
                 let percent =
-                    text.hasSuffix("%") ? Double(String(text.dropLast()).trimmingCharactersInWhitespace()) : nil
+                    text.hasSuffix("%") ? Double(String(text.dropLast()).trimmingCharactersInWhitespace() + "e-2") : nil
                 if let v = Double(text), v.isFinite {
                     baseline = Baseline(value: v, kind: .fixed, source: text)
                 } else if let v = percent, v.isFinite {
                     // `99.9%`: a ratio's share as people write it in an SLA.
                     if sli == .ratio {
-                        baseline = Baseline(value: v / 100, kind: .fixed, source: text)
+                        baseline = Baseline(value: v, kind: .fixed, source: text)
                     } else {
                         r.fail(
                             bn,

@@ -230,9 +230,11 @@ public enum ObjectivesConfig {
             }
             if let n = sm["compliance_target"], let s = r.string(n, "\(sp).compliance_target") {
                 let text = s.trimmingCharactersInWhitespace()
-                let number = text.hasSuffix("%") ? String(text.dropLast()) : text
-                if let v = Double(number), v.isFinite, v > 0, v <= (text.hasSuffix("%") ? 100 : 1) {
-                    sla.complianceTarget = text.hasSuffix("%") ? v / 100 : v
+                // `99.9%` parsed as `99.9e-2`: exactly the double of 0.999 (99.9 / 100 is not).
+                let number =
+                    text.hasSuffix("%") ? String(text.dropLast()).trimmingCharactersInWhitespace() + "e-2" : text
+                if let v = Double(number), v.isFinite, v > 0, v <= 1 {
+                    sla.complianceTarget = v
                 } else {
                     r.fail(n, "\(sp).compliance_target", "'\(s)' is not a share of time such as 99.5% or 0.995")
                 }
