@@ -96,6 +96,36 @@ public final class StateStore: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         db = try DatabaseQueue(path: path, configuration: config)
+        let migrator = Self.migrator()
+        // A store written by a newer binary (a migration this one does not know, or a higher
+        // `user_version`) is not read or written: its rows may mean something else.
+        let (version, unknown) = try db.read { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+            )
+        }
+        if version > Self.schemaVersion || !unknown.isEmpty {
+            throw NewerSchema(path: path, found: version, known: Self.schemaVersion, unknownMigrations: unknown)
+        }
+        try migrator.migrate(db)
+        if version < Self.schemaVersion {
+            try db.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
+            }
+        }
+        try db.read { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
+                ids.set(row["name"], row["id"])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM history_series") {
+                historyIDs.set(row["name"], row["id"])
+            }
+        }
+    }
+
+    /// Every migration this binary knows, in order (`v1` … `v11`).
+    static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         Self.registerLegacyMigrations(&migrator)
         migrator.registerMigration("v8-incremental-binary-buckets") { db in
@@ -156,31 +186,7 @@ public final class StateStore: Sendable {
                     """
             )
         }
-        // A store written by a newer binary (a migration this one does not know, or a higher
-        // `user_version`) is not read or written: its rows may mean something else.
-        let (version, unknown) = try db.read { db in
-            (
-                try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
-                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
-            )
-        }
-        if version > Self.schemaVersion || !unknown.isEmpty {
-            throw NewerSchema(path: path, found: version, known: Self.schemaVersion, unknownMigrations: unknown)
-        }
-        try migrator.migrate(db)
-        if version < Self.schemaVersion {
-            try db.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
-            }
-        }
-        try db.read { db in
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM instance") {
-                ids.set(row["name"], row["id"])
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM history_series") {
-                historyIDs.set(row["name"], row["id"])
-            }
-        }
+        return migrator
     }
 
     /// Copies committed WAL frames into the database file (`PRAGMA wal_checkpoint(PASSIVE)`) on a
@@ -647,10 +653,19 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// A file that is not a slawatch state file (empty, or another SQLite database).
+    public struct NotAStateFile: Error, CustomStringConvertible {
+        /// The file.
+        public var path: String
+        /// "PATH is not a slawatch state file (no period_result table)".
+        public var description: String { "\(path) is not a slawatch state file (no period_result table)" }
+    }
+
     /// Runs `body` on the state file at `path` opened read-only (WAL lets it read beside a
     /// running daemon's writes), after checking that this binary knows its schema.
-    /// - Throws: `NewerSchema`; GRDB's `DatabaseError` (no file, not a state file, unreadable);
-    ///   what `body` throws.
+    /// - Throws: `NewerSchema` (a higher `user_version` or a migration this binary does not
+    ///   know); `NotAStateFile`; GRDB's `DatabaseError` (no file, not SQLite, unreadable); what
+    ///   `body` throws.
     static func readOnly<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "no state file at \(path)")
@@ -660,9 +675,13 @@ public final class StateStore: Sendable {
         let db = try DatabaseQueue(path: path, configuration: config)
         return try db.read { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            if version > schemaVersion {
-                throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: [])
+            let m = migrator()
+            let applied = try db.tableExists("grdb_migrations") ? try m.appliedIdentifiers(db) : []
+            let unknown = applied.subtracting(m.migrations).sorted()
+            if version > schemaVersion || !unknown.isEmpty {
+                throw NewerSchema(path: path, found: version, known: schemaVersion, unknownMigrations: unknown)
             }
+            guard try db.tableExists("period_result") else { throw NotAStateFile(path: path) }
             return try body(db)
         }
     }
@@ -675,6 +694,16 @@ public final class StateStore: Sendable {
         [HistoryPoint]]
     {
         try readOnly(path) { try historyRows($0, step: step, from: from, to: to) }
+    }
+
+    /// When the newest SLI history step of this store ended (unix seconds), `nil` without
+    /// history.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func historyEnd() throws -> Double? {
+        try db.read { db in
+            guard try db.tableExists("sli_history") else { return nil }
+            return try Double.fetchOne(db, sql: "SELECT max(start + step) FROM sli_history")
+        }
     }
 
     /// The history points of this store; see `history(atPath:step:from:to:)`.

@@ -108,10 +108,21 @@ struct ReportCommand: ParsableCommand {
             print(text, terminator: "")
             return
         }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let parent = (output as NSString).deletingLastPathComponent
+        if output.isEmpty || fm.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue {
+            printError("slawatch report: cannot write '\(output)': it is a directory (name a file)")
+            throw ExitCode(2)
+        }
+        if !parent.isEmpty, !fm.fileExists(atPath: parent) {
+            printError("slawatch report: cannot write \(output): no directory \(parent)")
+            throw ExitCode(2)
+        }
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
-            printError("slawatch report: cannot write \(output): \(error)")
+            printError("slawatch report: cannot write \(output): \((error as NSError).localizedDescription)")
             throw ExitCode(2)
         }
     }

@@ -51,7 +51,9 @@ struct StatusCommand: ParsableCommand {
 
     func validate() throws {
         if !["text", "json"].contains(output) { throw ValidationError("--output is text or json") }
-        if interval < 0.1 { throw ValidationError("--interval is at least 0.1 s") }
+        if !interval.isFinite || interval < 0.1 || interval > 86400 {
+            throw ValidationError("--interval is a number of seconds from 0.1 to 86400")
+        }
     }
 
     func run() throws {
@@ -142,6 +144,30 @@ struct StatusCommand: ParsableCommand {
         return reply
     }
 
+    /// The directory the state file is copied into (one per process).
+    static let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "slawatch-status-\(getpid())"
+    ).path
+
+    /// SIGINT and SIGTERM remove `dir` and end the process (130 or 143), so an interrupted
+    /// `--watch` leaves no copy of a state file behind.
+    static func removeOnSignal(_ dir: String) {
+        guard signalSources.isEmpty else { return }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                try? FileManager.default.removeItem(atPath: dir)
+                _exit(128 + sig)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// The signal sources, kept alive for the process; set up once, from the main thread.
+    nonisolated(unsafe) private static var signalSources: [any DispatchSourceSignal] = []
+
     /// The status of a stopped daemon: a copy of its state file restored into an engine of the
     /// configured objectives, evaluated at `now`, trends from its SLI history.
     func fromStateFile(_ path: String, table: StatusTable, now: Double) throws -> String {
@@ -155,11 +181,17 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let fm = FileManager.default
-        guard fm.fileExists(atPath: path) else {
-            printError("slawatch status: no state file at \(path)")
+        // What is not a state file of this slawatch (missing, empty, another database, a newer
+        // schema) is refused before anything is copied.
+        do {
+            _ = try StateStore.periodResults(atPath: path)
+        } catch {
+            printError("slawatch status: cannot read \(path): \(error)")
             throw ExitCode(2)
         }
-        let dir = fm.temporaryDirectory.appendingPathComponent("slawatch-status-\(getpid())").path
+        let dir = Self.scratch
+        // Interrupted (Ctrl-C ends --watch), the copy goes too.
+        Self.removeOnSignal(dir)
         defer { try? fm.removeItem(atPath: dir) }
         var statuses: [Engine.Status]
         do {
@@ -171,11 +203,13 @@ struct StatusCommand: ParsableCommand {
             var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
             engine.restore(try store.loadSnapshots())
             statuses = engine.status(at: now)
+            // The trend ends where the file's history does.
+            let written = try store.historyEnd() ?? now
             for step in SLIHistory.steps {
                 let points = try store.history(
                     step: step,
-                    from: now - Double(step * (SLIHistory.trendPoints + 1)),
-                    to: now
+                    from: written - Double(step * (SLIHistory.trendPoints + 1)),
+                    to: written
                 )
                 for k in statuses.indices where statuses[k].trendStep == step {
                     statuses[k].trend = Array(

@@ -145,6 +145,29 @@ import Testing
         #expect(abs((row["compliance"] as? Double ?? 0) - 600_600.0 / 604_200) < 1e-12)
     }
 
+    /// What is not a state file of this slawatch is refused by report and status alike, with
+    /// the file named: an empty file, a file of a newer slawatch (an unknown migration).
+    @Test func anEmptyFileOrANewerStateFileIsRefused() throws {
+        let (config, state) = try Self.setUp()
+        let empty = state + ".empty"
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        for command in ["report", "status"] {
+            let (rc, _, err) = try slawatch([command, "--config", config, "--state", empty])
+            #expect(rc == 2, "\(command)")
+            #expect(err.contains("\(empty) is not a slawatch state file"), "\(command): \(err)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
+        let newer = state + ".newer"
+        try FileManager.default.copyItem(atPath: state, toPath: newer)
+        try sqlite(newer, "INSERT INTO grdb_migrations VALUES ('v99-from-the-future');")
+        let (rc, _, err) = try slawatch(["report", "--config", config, "--state", newer])
+        #expect(rc == 2)
+        #expect(err.contains("v99-from-the-future"))
+        let (rc2, _, err2) = try slawatch(["report", "--config", config, "--output", "/nonexistent-dir/x.md"])
+        #expect(rc2 == 2)
+        #expect(err2 == "slawatch report: cannot write /nonexistent-dir/x.md: no directory /nonexistent-dir\n")
+    }
+
     @Test func aMissingStateFileOrAFilterMatchingNothingIsSaid() throws {
         let (config, state) = try Self.setUp()
         let (rc, _, err) = try slawatch(["report", "--config", config, "--state", state + ".nope"])

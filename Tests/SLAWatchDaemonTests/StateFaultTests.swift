@@ -20,7 +20,7 @@ private func objectives(_ id: String) -> String {
 }
 
 /// Runs SQL on a state file with Python's sqlite3 (the daemon is stopped).
-private func sqlite(_ path: String, _ sql: String) throws {
+func sqlite(_ path: String, _ sql: String) throws {
     let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.executescript(sys.argv[2])\nc.commit()\n"
     let (rc, _, err) = try python(script, args: [path, sql])
     #expect(rc == 0, "sqlite: \(err)")

@@ -362,7 +362,10 @@ public struct DaemonConfig: Sendable, Equatable {
                 r.fail(n, "reports.time_zone", "'\(text)' is not an IANA time zone such as Europe/Paris")
             }
         }
-        if let text = r.string(m["directory"], "reports.directory") { s.directory = text }
+        if let n = m["directory"], let text = r.string(n, "reports.directory") {
+            if text.isEmpty { r.fail(n, "reports.directory", "is empty (leave it out for state_directory/reports)") }
+            s.directory = text.isEmpty ? nil : text
+        }
         if let n = m["formats"] {
             var formats: [ReportFormat] = []
             for item in r.sequence(n, "reports.formats") {
@@ -376,6 +379,9 @@ public struct DaemonConfig: Sendable, Equatable {
                         "'\(text)' is not one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
                     )
                 }
+            }
+            if formats.isEmpty && r.errors.isEmpty {
+                r.fail(n, "reports.formats", "names no format (weekly: false and monthly: false turn reports off)")
             }
             s.formats = formats
         }

@@ -302,7 +302,11 @@ public enum PeriodReport {
     public static func change(from p: Double, to v: Double, _ r: PeriodVerdictRow) -> String {
         let d = v - p
         let sign = d > 0 ? "+" : d < 0 ? "−" : "±"
-        if r.sli == "ratio" { return sign + NumberText.format((abs(d) * 100_000).rounded() / 1000) + " pp" }
+        if r.sli == "ratio" {
+            // Signed after rounding: a change too small to show is ±0.
+            let pp = (abs(d) * 100_000).rounded() / 1000
+            return (pp == 0 ? "±" : sign) + NumberText.format(pp) + " pp"
+        }
         var out = sign + NumberText.format(abs(d)) + (r.unit.map { " " + $0 } ?? "")
         if r.sli == "count" || r.sli == "sum", p != 0 {
             out =
