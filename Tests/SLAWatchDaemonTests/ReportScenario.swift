@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import SLAWatchCore
 import SLAWatchStore
 
@@ -114,5 +115,49 @@ enum ReportScenario {
         batch.history = history
         try store.write(batch, at: end)
         return config
+    }
+}
+
+/// The scenario is what its description says, read back from the state file it writes: the
+/// golden files rest on these facts.
+@Suite struct ReportScenarioTests {
+    @Test func theStateFileHoldsTheDescribedNovember() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-scenario-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try ReportScenario.write(into: dir)
+        let results = try StateStore.periodResults(atPath: dir + "/state/state.sqlite")
+        // Leads: a slow start (10) and a recovery (100): 110 of 100, met.
+        let leads = try #require(results.first { $0.objective == "qualified-leads" })
+        #expect(leads.value == 110)
+        #expect(leads.met == true)
+        #expect(leads.start == ReportScenario.start)
+        // Availability: half the month's budget, 4,316 bad of 8,640,000; the week of the bad
+        // hour (W47, from 16 November) missed, the others met.
+        let availability = results.filter { $0.objective == "availability" }
+        let month = try #require(availability.first { $0.report?.unit == .month })
+        #expect(month.report?.total == 8_640_000)
+        #expect(month.report?.good == 8_635_684)
+        let weeks = availability.filter { $0.report?.unit == .week }.sorted { $0.start < $1.start }
+        #expect(weeks.count == 5)
+        #expect(weeks.map(\.met) == [true, true, true, false, true])
+        #expect(weeks[3].start == ReportScenario.start + 15 * 86400)
+        // Latency: one 20-minute breach, in W47.
+        let latency = try #require(
+            results.first { $0.objective == "latency" && $0.report?.unit == .month }?.report
+        )
+        #expect(latency.episodes == 1)
+        #expect(latency.breached == 1200)
+        #expect(latency.worstValue == 450)
+        // Five-minute history for every objective over the whole month.
+        let history = try StateStore.history(
+            atPath: dir + "/state/state.sqlite",
+            step: 300,
+            from: ReportScenario.start,
+            to: ReportScenario.start + 30 * 86400
+        )
+        #expect(Set(history.keys) == ["qualified-leads", "availability", "latency"])
+        #expect(history["latency"]?.count == 8640)
+        #expect(history["latency"]?.filter(\.breached).count == 4)
     }
 }
