@@ -696,6 +696,28 @@ public final class StateStore: Sendable {
         try readOnly(path) { try historyRows($0, step: step, from: from, to: to) }
     }
 
+    /// The points of every step in `steps` (each instance's points of all of them, step by
+    /// step), read through one read-only connection; see `history(atPath:step:from:to:)`.
+    /// - Throws: as `history(atPath:step:from:to:)`.
+    public static func history(atPath path: String, steps: [Int], from: Double, to: Double) throws -> [String:
+        [HistoryPoint]]
+    {
+        try readOnly(path) { db in
+            var out: [String: [HistoryPoint]] = [:]
+            for step in steps {
+                for (name, points) in try historyRows(db, step: step, from: from, to: to) {
+                    out[name, default: []] += points
+                }
+            }
+            return out
+        }
+    }
+
+    /// Checks that `path` is a state file this binary reads (as `periodResults(atPath:)` does),
+    /// reading nothing else.
+    /// - Throws: `NewerSchema`, `NotAStateFile`, GRDB's `DatabaseError`.
+    public static func checkReadable(atPath path: String) throws { try readOnly(path) { _ in } }
+
     /// When the newest SLI history step of this store ended (unix seconds), `nil` without
     /// history.
     /// - Throws: GRDB's `DatabaseError`.

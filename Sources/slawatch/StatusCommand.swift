@@ -184,7 +184,7 @@ struct StatusCommand: ParsableCommand {
         // What is not a state file of this slawatch (missing, empty, another database, a newer
         // schema) is refused before anything is copied.
         do {
-            _ = try StateStore.periodResults(atPath: path)
+            try StateStore.checkReadable(atPath: path)
         } catch {
             printError("slawatch status: cannot read \(path): \(error)")
             throw ExitCode(2)

@@ -138,6 +138,9 @@ struct InstanceTable: Sendable {
     var states: [InstanceState] = []
     /// The SLI at the last evaluation.
     var lastValues: [Double?] = []
+    /// The baseline in force at the last evaluation (`Engine.baselineInForce`, `nil` while
+    /// untrusted), kept so SLI history does not evaluate it a second time.
+    var lastBaselines: [Double?] = []
     /// Event time (unix seconds) of the newest event counted in the window, `-infinity` for
     /// never; kept in `InstanceState.lastSeen` across restarts.
     var lastSeen: [Double] = []
@@ -247,6 +250,7 @@ struct InstanceTable: Sendable {
         windows.append(Self.window(for: o))
         states.append(InstanceState())
         lastValues.append(nil)
+        lastBaselines.append(nil)
         lastSeen.append(-.infinity)
         persistedStates.append(InstanceState())
         persistedLastSeen.append(-.infinity)

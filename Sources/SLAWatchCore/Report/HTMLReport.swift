@@ -37,11 +37,7 @@ public enum HTMLReport {
             Periods are named in each objective's time zone.</p></header>
 
             """
-        let sorted = rows.sorted {
-            ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
-                $1.sla, $1.instance, $1.report ?? "", $1.periodStart
-            )
-        }
+        let sorted = PeriodReport.ordered(rows)
         if !standing.isEmpty { out += standingSection(standing, history: history, generated: generated) }
         if sorted.isEmpty {
             out += "<p class=\"empty\">No closed period yet: verdicts appear once a calendar period ends.</p>\n"
@@ -151,7 +147,6 @@ public enum HTMLReport {
     /// One instance: heading, the latest period's summary, its chart, the periods table.
     static func objective(_ g: [PeriodVerdictRow], history: [HistoryPoint]) -> String {
         let latest = g[g.count - 1]
-        let unit = latest.unit.map { " " + $0 } ?? ""
         let direction = latest.direction.replacingOccurrences(of: "_", with: " ")
         let kind = latest.report.map { "\($0)ly compliance" } ?? (latest.calendarUnit.map { "\($0)ly target" } ?? "")
         let verdictClass = latest.met.map { $0 ? "met" : "missed" } ?? "nodata"
@@ -179,13 +174,13 @@ public enum HTMLReport {
         for (k, v) in facts { out += "<div><dt>\(escape(k))</dt><dd>\(escape(v))</dd></div>" }
         out += "</dl>\n"
         out += chart(latest, history: history)
-        out += periodsTable(g, unit: unit)
+        out += periodsTable(g)
         out += "</article>\n"
         return out
     }
 
     /// The periods of one instance, oldest first, with the change against the period before.
-    static func periodsTable(_ g: [PeriodVerdictRow], unit: String) -> String {
+    static func periodsTable(_ g: [PeriodVerdictRow]) -> String {
         let compliance = g[0].report != nil
         let budgets = g.contains { $0.budgetUsed != nil }
         var out = "<table>\n<thead><tr><th>period</th><th class=\"num\">value</th><th class=\"num\">baseline</th>"

@@ -175,11 +175,7 @@ public enum PeriodReport {
                 generated: RFC3339.format(generated),
                 title: title,
                 standing: standing,
-                periods: rows.sorted {
-                    ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
-                        $1.sla, $1.instance, $1.report ?? "", $1.periodStart
-                    )
-                }
+                periods: ordered(rows)
             )
             let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
             return String(decoding: data, as: UTF8.self) + "\n"
@@ -196,11 +192,7 @@ public enum PeriodReport {
 
     /// The report of `rows` in `format` (see above), without the standing.
     public static func render(_ rows: [PeriodVerdictRow], format: ReportFormat) -> String {
-        let sorted = rows.sorted {
-            ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
-                $1.sla, $1.instance, $1.report ?? "", $1.periodStart
-            )
-        }
+        let sorted = ordered(rows)
         switch format {
         case .json:
             let encoder = JSONEncoder()
@@ -238,19 +230,32 @@ public enum PeriodReport {
     public static func outlook(_ s: Engine.Status) -> String {
         let unit = s.unit.map { " " + $0 } ?? ""
         if let p = s.pace {
-            var out = p.outlook
-            if p.outlook != "met" && p.outlook != "too early" {
-                out += ": " + NumberText.format((p.expected * 10).rounded() / 10) + unit + " expected by now"
-                if let projection = p.projection {
-                    out += ", " + NumberText.format((projection * 10).rounded() / 10) + unit + " projected"
-                }
-            }
-            return out
+            return paceFigures(p, unit: unit).map { p.outlook + ": " + $0 } ?? p.outlook
         }
         if let budget = s.errorBudget, budget > 0, let remaining = s.budgetRemaining {
             return NumberText.format((remaining / budget * 1000).rounded() / 10) + "% of the error budget left"
         }
         return ""
+    }
+
+    /// `36.7 leads expected by now, 31.1 leads projected` (rounded to a tenth; `unit` with its
+    /// leading space); `nil` when the outlook is `met` or `too early` and the figures say nothing.
+    public static func paceFigures(_ p: Engine.Status.Pace, unit: String) -> String? {
+        guard p.outlook != "met" && p.outlook != "too early" else { return nil }
+        var out = NumberText.format((p.expected * 10).rounded() / 10) + unit + " expected by now"
+        if let projection = p.projection {
+            out += ", " + NumberText.format((projection * 10).rounded() / 10) + unit + " projected"
+        }
+        return out
+    }
+
+    /// Rows in report order: by SLA, instance and kind of period, periods oldest first.
+    public static func ordered(_ rows: [PeriodVerdictRow]) -> [PeriodVerdictRow] {
+        rows.sorted {
+            ($0.sla, $0.instance, $0.report ?? "", $0.periodStart) < (
+                $1.sla, $1.instance, $1.report ?? "", $1.periodStart
+            )
+        }
     }
 
     /// One row per objective instance: SLA and instance, window, SLI, baseline, state and

@@ -79,12 +79,8 @@ public struct StatusTable: Sendable {
             }
             if let p = s.pace {
                 var text = "pace: " + p.outlook
-                if p.outlook != "met" && p.outlook != "too early" {
-                    let unit = s.unit.map { " " + $0 } ?? ""
-                    text += ", \(NumberText.format((p.expected * 10).rounded() / 10))\(unit) expected by now"
-                    if let projection = p.projection {
-                        text += ", \(NumberText.format((projection * 10).rounded() / 10))\(unit) projected"
-                    }
+                if let figures = PeriodReport.paceFigures(p, unit: s.unit.map { " " + $0 } ?? "") {
+                    text += ", " + figures
                 }
                 details.append(paint(text, p.outlook == "at risk" ? "31" : p.outlook == "too early" ? "2" : "32"))
             }

@@ -36,13 +36,7 @@ public enum ReportBuilder {
             to = max(to ?? extra.end, extra.end)
         }
         guard let from, let to else { return [:] }
-        var history: [String: [HistoryPoint]] = [:]
-        for step in SLIHistory.steps {
-            for (name, points) in try StateStore.history(atPath: path, step: step, from: from, to: to) {
-                history[name, default: []] += points
-            }
-        }
-        return history
+        return try StateStore.history(atPath: path, steps: SLIHistory.steps, from: from, to: to)
     }
 
     /// `rows` in `format`, with the standing of the objectives (`Engine.Status`, `status(at:)`)

@@ -31,11 +31,13 @@ struct ReportService: Service {
 
     private func loop() async {
         var reported: Set<String> = []
+        // Months found without verdicts: not read again each minute.
+        var empty: Set<String> = []
         // The first check after the first evaluations, so the standing has values.
         do { try await clock.sleep(seconds: firstCheck) } catch { return }
         while !Task.isCancelled {
-            for due in schedule.latestDue(now: clock.now) {
-                await write(due, failuresReported: &reported)
+            for due in schedule.latestDue(now: clock.now) where !empty.contains(due.name) {
+                if await !write(due, failuresReported: &reported) { empty.insert(due.name) }
             }
             do { try await clock.sleep(seconds: interval) } catch { return }
         }
@@ -47,10 +49,12 @@ struct ReportService: Service {
     }
 
     /// Writes `due` unless all its files exist.
-    func write(_ due: ReportSchedule.Due, failuresReported: inout Set<String>) async {
+    /// - Returns: `false` for a monthly report of a month without verdicts (nothing written).
+    @discardableResult
+    func write(_ due: ReportSchedule.Due, failuresReported: inout Set<String>) async -> Bool {
         let fm = FileManager.default
         let files = schedule.formats.map { file(due, $0) }
-        guard !files.isEmpty, files.contains(where: { !fm.fileExists(atPath: $0) }) else { return }
+        guard !files.isEmpty, files.contains(where: { !fm.fileExists(atPath: $0) }) else { return true }
         do {
             try ensureDirectory()
             let objectives = await actor.objectives()
@@ -61,7 +65,7 @@ struct ReportService: Service {
             let from = due.kind == "weekly" ? due.at - 35 * 86400 : due.start - 366 * 86400
             rows = rows.filter { $0.periodEnd > from && $0.periodEnd <= max(due.end, due.at) }
             // A month with no verdict at all (the daemon was not running then) gets no report.
-            if due.kind == "monthly", !rows.contains(where: { $0.periodEnd > due.start }) { return }
+            if due.kind == "monthly", !rows.contains(where: { $0.periodEnd > due.start }) { return false }
             let span = standing.compactMap(\.pace).map { ($0.periodStart, $0.periodEnd) }
             let extra = span.isEmpty ? nil : (span.map(\.0).min()!, span.map(\.1).max()!)
             let history = try ReportBuilder.history(statePath: statePath, for: rows, extra: extra)
@@ -94,6 +98,7 @@ struct ReportService: Service {
                 journal.emit(DaemonEntry.reportFailed(due, directory: directory, error: error))
             }
         }
+        return true
     }
 
     private func ensureDirectory() throws {

@@ -73,6 +73,7 @@ extension Engine {
     mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
         let o = table.objectives[i]
         var baseline = baselineInForce(i)
+        table.lastBaselines[i] = baseline
         let agg = table.windows[i].aggregate(at: now)
         let span = table.windows[i].period(containing: now)
         if table.states[i].historySince == nil {

@@ -70,7 +70,7 @@ extension Engine {
     mutating func recordHistory(_ i: Int, now: Double) {
         let o = table.objectives[i]
         let value = table.lastValues[i]
-        let baseline = o.isCumulative ? o.baseline.value : baselineInForce(i)
+        let baseline = o.isCumulative ? o.baseline.value : table.lastBaselines[i]
         let breached = table.states[i].state == .breached
         for (k, step) in SLIHistory.steps.enumerated() {
             let start = Int64((now / Double(step)).rounded(.down)) * Int64(step)
