@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import SLAWatchCore
 import SLAWatchStore
+import Testing
 
 /// The fixed scenario of the report tests (issue 14's proof): November 2026 of three SLAs, run
 /// through the engine at 5-minute evaluations and written to a state file as the daemon writes
@@ -122,8 +122,10 @@ enum ReportScenario {
 /// golden files rest on these facts.
 @Suite struct ReportScenarioTests {
     @Test func theStateFileHoldsTheDescribedNovember() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-scenario-\(UUID().uuidString)")
-            .path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "slawatch-scenario-\(UUID().uuidString)"
+        )
+        .path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try ReportScenario.write(into: dir)
         let results = try StateStore.periodResults(atPath: dir + "/state/state.sqlite")
