@@ -206,8 +206,42 @@ public actor EngineActor {
         try store.pruneLedger(before: clock() - seconds)
     }
 
-    /// Queues the open SLI history steps for the next commit (before the final one at shutdown).
-    public func closeOpenHistorySteps() { engine.closeOpenHistorySteps() }
+    /// Queues the open SLI history steps for the next commit (before the final one at shutdown):
+    /// that commit takes every point still pending.
+    public func closeOpenHistorySteps() {
+        engine.closeOpenHistorySteps()
+        drainHistory = true
+    }
+
+    /// Every pending history point goes with the next take (shutdown).
+    private var drainHistory = false
+    /// When history points were last taken (monotonic).
+    private var lastHistoryTake: ContinuousClock.Instant?
+
+    /// History points are not acknowledged data (they are derived from evaluations), and at
+    /// each 5-minute boundary every judged instance closes one: taken all at once they would
+    /// put a thousand upserts on the `#sync` answered by that commit. Each take carries its
+    /// share of what is pending instead, `historySpreadSeconds` of pending per second since the
+    /// last take (at least `minHistoryTake` points), so the boundary's points go out over about
+    /// that many seconds of commits whatever their cadence, and never pile up (each take drains
+    /// a fixed share of the queue).
+    private func takeHistoryShare() -> [HistoryPoint] {
+        let pending = engine.pendingHistoryCount
+        let now = ContinuousClock.now
+        defer { lastHistoryTake = now }
+        guard !drainHistory, let last = lastHistoryTake else {
+            drainHistory = false
+            return engine.takeHistory()
+        }
+        let elapsed = Double((now - last).components.seconds) + Double((now - last).components.attoseconds) / 1e18
+        let share = Int((Double(pending) * min(1, elapsed / Self.historySpreadSeconds)).rounded(.up))
+        return engine.takeHistory(limit: max(Self.minHistoryTake, share))
+    }
+
+    /// Seconds over which a boundary's history points are spread across commits.
+    static let historySpreadSeconds: Double = 30
+    /// The fewest history points a take carries (when that many are pending).
+    static let minHistoryTake = 100
 
     /// Evaluates all objectives now. Period results are queued for the next commit.
     public func evaluate() -> [Transition] {
@@ -231,7 +265,7 @@ public actor EngineActor {
             gaugeLevels: full ? engine.persistedLevels : engine.takeDirtyGaugeLevels(),
             ledger: []
         )
-        batch.history = engine.takeHistory()
+        batch.history = takeHistoryShare()
         if full { _ = engine.takeDirtyGaugeLevels() }
         pendingPeriodResults = []
         return (batch, takes)

@@ -268,4 +268,63 @@ import Testing
         var off = Engine(objectives: [o])
         #expect(Self.run(&off, bad: [:]).filter { $0.kind == .periodReport }.isEmpty)
     }
+
+    /// A worst moment that moves at every evaluation is not written at every commit: the
+    /// state goes out with the instance's flush boundary (every 5 minutes) or at once with
+    /// anything else that changed (a breach), and every pending figure at shutdown.
+    @Test func runningFiguresWaitForTheFlushBoundary() throws {
+        var engine = Engine(objectives: [Self.latency()])
+        func minute(_ m: Int, _ value: Double) -> Engine.InstanceChange? {
+            let t = Self.day + Double(m) * 60
+            _ = engine.ingest([Event(metric: "latency", value: value, kind: .distribution, time: t + 1)], now: t + 1)
+            _ = engine.evaluate(at: t + 30)
+            return engine.takeChanges().first
+        }
+        // The first evaluation starts the tallies: written.
+        let first = try #require(minute(0, 50))
+        #expect(first.state?.tallies?.first?.worstValue == 50)
+        // 51 … 54 ms at 00:01:30 … 00:04:30: a new worst each minute, buckets written, state not.
+        for m in 1...4 {
+            let c = try #require(minute(m, 50 + Double(m)))
+            #expect(c.state == nil)
+            #expect(!c.buckets.isEmpty)
+        }
+        // 00:05:30 is past the 00:05 boundary: the state goes out with the worst moment now.
+        let flushed = try #require(minute(5, 55))
+        #expect(flushed.state?.tallies?.first?.worstValue == 55)
+        #expect(flushed.state?.tallies?.first?.worstAt == Self.day + 5 * 60 + 30)
+        #expect(try #require(minute(6, 56)).state == nil)
+        // A breach is written with the commit after it, running figures included.
+        let breach = try #require(minute(7, 150))
+        #expect(breach.state?.state == .breached)
+        #expect(breach.state?.tallies?.first?.worstValue == 150)
+        #expect(breach.state?.tallies?.first?.episodes == 1)
+        #expect(try #require(minute(8, 160)).state == nil)
+        // Shutdown: what waits is in the final take.
+        engine.closeOpenHistorySteps()
+        let last = try #require(engine.takeChanges().first)
+        #expect(last.state?.tallies?.first?.worstValue == 160)
+    }
+
+    /// Running figures: a period's worst moment and a calendar ratio window's sums in the same
+    /// window period; a closed period, time accounted or a new rolling bucket summed are not.
+    @Test func whichTallyChangesAreRunningFigures() {
+        var a = InstanceState()
+        a.tallies = [PeriodTally(unit: .day, start: 0, end: 86_400, from: 0)]
+        var b = a
+        b.tallies![0].worstValue = 3
+        b.tallies![0].worstAt = 10
+        b.tallies![0].total = 5
+        #expect(b.differsOnlyInRunningFigures(from: a))
+        var c = b
+        c.tallies![0].summedThrough = 7
+        #expect(!c.differsOnlyInRunningFigures(from: a))
+        var d = b
+        d.tallies![0].met = 60
+        #expect(!d.differsOnlyInRunningFigures(from: a))
+        var e = b
+        e.state = .breached
+        #expect(!e.differsOnlyInRunningFigures(from: a))
+        #expect(!a.differsOnlyInRunningFigures(from: InstanceState()))
+    }
 }

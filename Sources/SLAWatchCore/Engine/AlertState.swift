@@ -102,6 +102,39 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case periodReport = "period_report"
 }
 
+extension InstanceState {
+    /// Whether this state differs from `other` only in running figures of its report periods:
+    /// a period's worst moment, and a calendar ratio window's sums within the same window
+    /// period. Such a change is written at the instance's next flush boundary, not at every
+    /// commit (a busy instance's worst moment moves at nearly every evaluation); a crash loses
+    /// at most one flush interval of them, and the sums are taken again from the stored window
+    /// (`Engine.sumRatioBuckets`). Everything else (a state change, a period closed, time
+    /// accounted, a rolling window's bucket summed) is written with the next commit.
+    func differsOnlyInRunningFigures(from other: InstanceState) -> Bool {
+        guard let mine = tallies, let theirs = other.tallies, mine.count == theirs.count else { return false }
+        var a = self
+        a.tallies = other.tallies
+        guard a == other else { return false }
+        return zip(mine, theirs).allSatisfy { $0.sameExceptRunningFigures($1) }
+    }
+}
+
+extension PeriodTally {
+    /// `self` with `other`'s running figures (`InstanceState.differsOnlyInRunningFigures(from:)`)
+    /// equals `other`.
+    func sameExceptRunningFigures(_ other: PeriodTally) -> Bool {
+        var a = self
+        a.worstValue = other.worstValue
+        a.worstBaseline = other.worstBaseline
+        a.worstAt = other.worstAt
+        a.total = other.total
+        a.good = other.good
+        a.windowTotal = other.windowTotal
+        a.windowGood = other.windowGood
+        return a == other
+    }
+}
+
 /// What one instance did over one calendar report period, accumulated as it is judged: seconds
 /// in each state (accounted at state changes and at the period's end), breach episodes opened,
 /// and the worst moment. Saved with the instance's state.

@@ -103,7 +103,17 @@ extension Engine {
             let summary = table.windows[i].takeSealedSummary()
             var st = table.states[i]
             st.lastSeen = nil
-            let stateChanged = full || table.states[i] != table.persistedStates[i]
+            var stateChanged = full
+            if !full, table.states[i] != table.persistedStates[i] {
+                // Running figures alone wait for the instance's flush boundary.
+                if runningDue.contains(i)
+                    || !table.states[i].differsOnlyInRunningFigures(from: table.persistedStates[i])
+                {
+                    stateChanged = true
+                } else {
+                    runningDirty.insert(i)
+                }
+            }
             let seenChanged = table.lastSeen[i] != table.persistedLastSeen[i]
             let replace = full || replaceBuckets.contains(i)
             var summaryChanged = true
@@ -125,10 +135,16 @@ extension Engine {
                 )
             change.sealedSummary = replace && !summaryChanged ? .clear : summary
             out.append(change)
-            table.persistedStates[i] = table.states[i]
+            if stateChanged { table.persistedStates[i] = table.states[i] }
             table.persistedLastSeen[i] = table.lastSeen[i]
         }
         for i in dirty { table.dirtyFlags[i] = false }
+        if full {
+            runningDirty.removeAll()
+            runningDue.removeAll()
+        } else {
+            runningDue.subtract(dirty)
+        }
         dirty.removeAll()
         replaceBuckets.removeAll()
         return out

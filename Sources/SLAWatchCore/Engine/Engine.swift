@@ -17,6 +17,14 @@ public struct Engine: Sendable {
     public var maxFutureSkew: Double
     var byMetric: MetricIndex
     var dirty: Set<Int> = []
+    /// Instances whose state differs from the stored one only in running figures of their
+    /// report periods (`InstanceState.differsOnlyInRunningFigures(from:)`): written at their
+    /// next flush boundary (`runningFlushInterval`), not at every commit.
+    var runningDirty: Set<Int> = []
+    /// Instances in `runningDirty` whose flush boundary passed: their next take writes them.
+    var runningDue: Set<Int> = []
+    /// When `evaluate(at:)` last ran (unix seconds); `nil` before the first evaluation.
+    var lastEvaluatedAt: Double?
     /// Adaptive instances: the nearest sampling boundary their baseline was last computed for
     /// (not saved: recomputed once after a start).
     var adaptiveComputedAt: [Int: Double] = [:]

@@ -195,10 +195,7 @@ public struct Objective: Sendable, Hashable {
         case .max: return agg.max
         case .rate: return agg.count / max(seconds, 1)
         case .ratio: return agg.count > 0 ? agg.good / agg.count : nil
-        case .percentile(let p):
-            guard let v = agg.sketch?.quantile(p / 100) else { return nil }
-            // The sketch is within 1%; the exact extremes are known.
-            return Swift.min(Swift.max(v, agg.min ?? v), agg.max ?? v)
+        case .percentile(let p): return agg.quantile(p / 100)
         }
     }
 }

@@ -96,4 +96,12 @@ public struct Aggregate: Sendable, Equatable, Codable {
 
     /// True when no event was merged in (good events included).
     public var isEmpty: Bool { samples == 0 && good == 0 }
+
+    /// The `q` quantile (0…1) of the samples from the sketch, clamped to the exact minimum and
+    /// maximum (the sketch is within 1 %; the extremes are known exactly); `nil` without a
+    /// sketch or samples.
+    public func quantile(_ q: Double) -> Double? {
+        guard let v = sketch?.quantile(q) else { return nil }
+        return Swift.min(Swift.max(v, min ?? v), max ?? v)
+    }
 }

@@ -60,7 +60,10 @@ public struct Window: Sendable {
     private var sealedHigh: Int64 = 0
     /// Rolling windows: the whole window's totals for the span ending at `totalNewest`, until a
     /// bucket of it changes (an idle window is judged without merging anything).
-    private var total: Aggregate?
+    private var total: Aggregate? { didSet { totalQuantile = nil } }
+    /// The last quantile taken of `total` (`quantile(_:at:)`): an idle percentile window is
+    /// judged without walking its sketch again.
+    private var totalQuantile: (q: Double, value: Double?)?
     /// Percentile windows: what happened to the sealed merge since `takeSealedSummary()` (the
     /// store keeps it, so a start-up decodes one merged sketch per window instead of fifty-nine).
     private var summary = SummaryChange.unchanged
@@ -389,6 +392,17 @@ public struct Window: Sendable {
             if let k = ids.firstIndex(of: id) { total = unpacked(k) }
         }
         return total
+    }
+
+    /// The `q` quantile (0…1) of the window's totals at `now`, clamped to their exact minimum
+    /// and maximum (the sketch is within 1 %); `nil` without samples. A rolling window
+    /// remembers it until its totals change.
+    public mutating func quantile(_ q: Double, at now: Double) -> Double? {
+        let agg = aggregate(at: now)
+        if case .rolling = spec, let memo = totalQuantile, memo.q == q, total != nil { return memo.value }
+        let value = agg.isEmpty ? nil : agg.quantile(q)
+        if case .rolling = spec, total != nil { totalQuantile = (q, value) }
+        return value
     }
 
     /// Rolling windows: totals of the buckets with ids in `low...high` (those still held).

@@ -23,7 +23,12 @@ extension Engine {
                 if table.burnWindows[i] != nil { evaluateBurn(i, now: now, into: &out) }
             }
             recordHistory(i, now: now)
+            if !runningDirty.isEmpty, runningFlushBoundaryPassed(i, now: now), runningDirty.remove(i) != nil {
+                runningDue.insert(i)
+                dirty.insert(i)
+            }
         }
+        lastEvaluatedAt = now
         for i in table.ids where table.isBurnWindow(i) && table.windows[i].evict(now: now) {
             dirty.insert(i)
         }
@@ -44,6 +49,21 @@ extension Engine {
         }
         refusedInstances = [:]
         return out
+    }
+
+    /// How often an instance's running figures (`InstanceState.differsOnlyInRunningFigures(from:)`)
+    /// are written at most, seconds.
+    static let runningFlushInterval: Double = 300
+
+    /// Whether instance `i`'s flush boundary of running figures lies in `(lastEvaluatedAt, now]`.
+    /// Boundaries are `runningFlushInterval` apart, each instance at its own phase (its index
+    /// modulo the interval, in seconds), so a thousand busy instances are written a few each
+    /// second, not all in one commit.
+    func runningFlushBoundaryPassed(_ i: Int, now: Double) -> Bool {
+        guard let last = lastEvaluatedAt else { return false }
+        let step = Self.runningFlushInterval
+        let phase = Double(i % Int(step))
+        return ((now + phase) / step).rounded(.down) > ((last + phase) / step).rounded(.down)
     }
 
     /// Whether a ratio window holds more good events than events in all (beyond the rounding of
@@ -71,7 +91,7 @@ extension Engine {
     }
 
     mutating func evaluateContinuous(_ i: Int, now: Double, into out: inout [Transition]) {
-        let o = table.objectives[i]
+        let shared = table.shared[i]
         var baseline = baselineInForce(i)
         table.lastBaselines[i] = baseline
         let agg = table.windows[i].aggregate(at: now)
@@ -85,23 +105,27 @@ extension Engine {
         // grow as the window fills, is not judged yet.
         let cover = coverage(i, now: now)
         let seconds: Double
-        if case .calendar = o.window { seconds = now - span.start } else { seconds = cover.seconds }
-        if !cover.covered, o.direction == .atLeast, o.sli == .count || o.sli == .sum { baseline = nil }
+        if case .calendar = shared.objective.window { seconds = now - span.start } else { seconds = cover.seconds }
+        if !cover.covered, shared.objective.direction == .atLeast,
+            shared.objective.sli == .count || shared.objective.sli == .sum
+        {
+            baseline = nil
+        }
         var st = table.states[i]
         let before = st
         // A ratio window with more good events than events has no valid SLI: one entry, then
         // no judgement (neither met nor breached) until it is valid again.
-        if o.sli == .ratio, Self.ratioIsInvalid(agg) {
+        if shared.objective.sli == .ratio, Self.ratioIsInvalid(agg) {
             table.lastValues[i] = nil
             if st.ratioInvalidSince == nil {
                 st.ratioInvalidSince = now
                 out.append(
                     .of(
                         .init(.ratioInvalid, from: st.state, to: st.state),
-                        objective: o.name,
+                        objective: shared.objective.name,
                         at: now,
                         value: agg.good / agg.count,
-                        baseline: baseline ?? o.baseline.value,
+                        baseline: baseline ?? shared.objective.baseline.value,
                         period: (span.start, span.end),
                         detail: .ratio(.init(total: agg.count, good: agg.good))
                     )
@@ -114,7 +138,14 @@ extension Engine {
             return
         }
         st.ratioInvalidSince = nil
-        let value = o.sliValue(agg, seconds: seconds)
+        // A percentile of an idle rolling window is remembered by the window, not re-read from
+        // its sketch at every evaluation.
+        let value: Double?
+        if case .percentile(let p) = shared.objective.sli {
+            value = table.windows[i].quantile(p / 100, at: now)
+        } else {
+            value = shared.objective.sliValue(agg, seconds: seconds)
+        }
         table.lastValues[i] = value
         // effective_from: a baseline that changed (learned, recomputed from other objectives,
         // or edited and reloaded) is recorded with the time it took effect.
@@ -123,20 +154,24 @@ extension Engine {
             st.baselineSince = now
         }
         // `min_events`: too few events to judge (one failure on a quiet service is no breach).
-        let events = o.sli == .ratio ? agg.count : Double(agg.samples)
-        let actions = st.alert.judge(.init(value: value, baseline: baseline, events: events), rules: .init(o), now: now)
+        let events = shared.objective.sli == .ratio ? agg.count : Double(agg.samples)
+        let actions = st.alert.judge(
+            .init(value: value, baseline: baseline, events: events),
+            rules: shared.rules,
+            now: now
+        )
         for a in actions {
             out.append(
                 .of(
                     a,
-                    objective: o.name,
+                    objective: shared.objective.name,
                     at: now,
                     value: value,
-                    baseline: baseline ?? o.baseline.value,
+                    baseline: baseline ?? shared.objective.baseline.value,
                     period: (span.start, span.end),
                     baselineSince: st.baselineSince,
                     baselineSeason: st.baselineSeason,
-                    detail: o.sli == .ratio ? .ratio(.init(total: agg.count, good: agg.good)) : .none
+                    detail: shared.objective.sli == .ratio ? .ratio(.init(total: agg.count, good: agg.good)) : .none
                 )
             )
         }
@@ -152,7 +187,7 @@ extension Engine {
         )
         if st != before {
             table.states[i] = st
-            dirty.insert(i)
+            if st.differsOnlyInRunningFigures(from: before) { runningDirty.insert(i) } else { dirty.insert(i) }
         }
     }
 }

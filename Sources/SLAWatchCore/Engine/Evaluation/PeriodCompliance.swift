@@ -22,8 +22,8 @@ extension Engine {
         now: Double,
         into out: inout [Transition]
     ) {
-        let o = table.objectives[i]
-        let units = o.sla.reportPeriods
+        let shared = table.shared[i]
+        let units = shared.objective.sla.reportPeriods
         if units.isEmpty {
             if st.tallies != nil { st.tallies = nil }
             return
@@ -31,30 +31,32 @@ extension Engine {
         var tallies = st.tallies ?? []
         if tallies.count != units.count || zip(tallies, units).contains(where: { $0.unit != $1 }) {
             // First evaluation, or report_periods changed: keep what matches, start the rest.
-            tallies = units.compactMap { u in tallies.first { $0.unit == u } ?? newTally(o, u, at: now, from: now) }
+            tallies = units.compactMap { u in
+                tallies.first { $0.unit == u } ?? newTally(shared.objective, u, at: now, from: now)
+            }
         }
         for k in tallies.indices {
             var t = tallies[k]
             if now >= t.end {
                 t.account(previous, until: t.end)
                 sumRatioBuckets(i, into: &t, now: now, closing: true)
-                var met = t.isMet(target: o.sla.complianceTarget)
+                var met = t.isMet(target: shared.objective.sla.complianceTarget)
                 // A ratio objective's period is judged by its own events: good/total over the
                 // period against the baseline (the error budget spent or not), not by time.
                 if t.summedThrough != nil, t.total > 0 {
                     let ratio = t.good / t.total
-                    let b = baseline ?? t.worstBaseline ?? o.baseline.value
-                    met = o.direction == .atLeast ? ratio >= b : ratio <= b
+                    let b = baseline ?? t.worstBaseline ?? shared.objective.baseline.value
+                    met = shared.objective.direction == .atLeast ? ratio >= b : ratio <= b
                 }
                 out.append(
                     Transition(
-                        objective: o.name,
+                        objective: shared.objective.name,
                         kind: .periodReport,
                         from: previous,
                         to: previous,
                         at: now,
                         value: t.summedThrough != nil ? (t.total > 0 ? t.good / t.total : nil) : table.lastValues[i],
-                        baseline: baseline ?? t.worstBaseline ?? o.baseline.value,
+                        baseline: baseline ?? t.worstBaseline ?? shared.objective.baseline.value,
                         episode: nil,
                         periodStart: t.start,
                         periodEnd: t.end,
@@ -62,9 +64,9 @@ extension Engine {
                         detail: .periodReport(t)
                     )
                 )
-                guard var next = newTally(o, t.unit, at: now, from: nil) else { continue }
+                guard var next = newTally(shared.objective, t.unit, at: now, from: nil) else { continue }
                 next.judging = t.judging
-                if case .calendar = o.window, o.sli == .ratio {
+                if case .calendar = shared.objective.window, shared.objective.sli == .ratio {
                     // The window's events seen so far belong to the closed period.
                     next.summedThrough = t.summedThrough
                     next.windowTotal = t.windowTotal
@@ -82,9 +84,9 @@ extension Engine {
             sumRatioBuckets(i, into: &t, now: now, closing: false)
             t.episodes += breaches
             if let value, let baseline {
-                let badness = o.direction == .atLeast ? baseline - value : value - baseline
+                let badness = shared.objective.direction == .atLeast ? baseline - value : value - baseline
                 let worst = t.worstValue.flatMap { w in
-                    t.worstBaseline.map { o.direction == .atLeast ? $0 - w : w - $0 }
+                    t.worstBaseline.map { shared.objective.direction == .atLeast ? $0 - w : w - $0 }
                 }
                 if worst == nil || badness > worst! {
                     t.worstValue = value

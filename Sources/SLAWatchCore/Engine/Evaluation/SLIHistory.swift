@@ -68,9 +68,9 @@ extension Engine {
     /// `now` has left is closed into a `HistoryPoint` (taken by `takeHistory()`). Burn-rate
     /// windows and `group_by` parents keep no history.
     mutating func recordHistory(_ i: Int, now: Double) {
-        let o = table.objectives[i]
+        let shared = table.shared[i]
         let value = table.lastValues[i]
-        let baseline = o.isCumulative ? o.baseline.value : table.lastBaselines[i]
+        let baseline = shared.objective.isCumulative ? shared.objective.baseline.value : table.lastBaselines[i]
         let breached = table.states[i].state == .breached
         for (k, step) in SLIHistory.steps.enumerated() {
             let start = Int64((now / Double(step)).rounded(.down)) * Int64(step)
@@ -79,7 +79,8 @@ extension Engine {
                 open.baseline = baseline
                 open.breached = open.breached || breached
                 if let v = value {
-                    open.worst = open.worst.map { o.direction == .atLeast ? min($0, v) : max($0, v) } ?? v
+                    open.worst =
+                        open.worst.map { shared.objective.direction == .atLeast ? min($0, v) : max($0, v) } ?? v
                 }
                 table.history[i][k] = open
                 continue
@@ -129,9 +130,25 @@ extension Engine {
         return pendingHistory
     }
 
+    /// The oldest `limit` history points closed since the last take, and removes them (all of
+    /// them when `limit` is at least `pendingHistoryCount`).
+    public mutating func takeHistory(limit: Int) -> [HistoryPoint] {
+        guard limit < pendingHistory.count else { return takeHistory() }
+        let taken = Array(pendingHistory.prefix(max(0, limit)))
+        pendingHistory.removeFirst(taken.count)
+        return taken
+    }
+
+    /// History points closed and not yet taken.
+    public var pendingHistoryCount: Int { pendingHistory.count }
+
     /// Queues the open steps as points too (at shutdown, so the minutes before a stop are kept;
     /// a step continued after a restart is written again, replacing it).
     public mutating func closeOpenHistorySteps() {
+        // Running figures waiting for their flush boundary go with the final commit too.
+        runningDue.formUnion(runningDirty)
+        dirty.formUnion(runningDirty)
+        runningDirty.removeAll()
         for i in table.ids {
             for (k, step) in SLIHistory.steps.enumerated() {
                 if let open = table.history[i][k] { closeHistory(i, step: step, open) }
