@@ -21,6 +21,14 @@ import Testing
         #expect(out.contains("5 of 5 test(s) passed"))
     }
 
+    /// The contract examples (issue 15): a threshold SLI, 99 % of checkouts at most 300 ms.
+    @Test func theContractExamplesPass() throws {
+        let file = packageRoot.appendingPathComponent("config/examples/contract/contract.test.yaml").path
+        let (rc, out, err) = try slawatch(["test", file])
+        #expect(rc == 0, "\(out)\(err)")
+        #expect(out.contains("1 of 1 test(s) passed"))
+    }
+
     @Test func aWrongExpectationFailsWithADiffAndABadFileNamesItsLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-test-\(runID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -353,8 +353,17 @@ extension ObjectivesConfig {
         }
         var good: GoodSelector?
         if let gn = m["good"] {
-            let gm = r.mapping(gn, "\(p).good", allowed: ["metric", "labels"])
+            let gm = r.mapping(gn, "\(p).good", allowed: ["metric", "labels", "value"])
             var selector = GoodSelector(metric: r.string(gm["metric"], "\(p).good.metric") ?? metric ?? "")
+            if let vn = gm["value"], let text = r.string(vn, "\(p).good.value") {
+                do {
+                    selector.value = try ValueThreshold(parsing: text)
+                } catch {
+                    r.fail(vn, "\(p).good.value", "\(error)")
+                }
+                // A threshold alone judges the objective's own events: the same labels.
+                if gm["metric"] == nil && gm["labels"] == nil { selector.match = match }
+            }
             if let ln = gm["labels"] {
                 if case .mapping(let lm) = ln {
                     for (k, v) in lm {
@@ -374,8 +383,8 @@ extension ObjectivesConfig {
                     r.fail(ln, "\(p).good.labels", "expected a mapping of label name to value")
                 }
             }
-            if gm["metric"] == nil && gm["labels"] == nil {
-                r.fail(gn, "\(p).good", "a good selector needs a metric, labels, or both")
+            if gm["metric"] == nil && gm["labels"] == nil && gm["value"] == nil {
+                r.fail(gn, "\(p).good", "a good selector needs a metric, labels or a value threshold")
             }
             good = selector
             if sli != .ratio { r.fail(gn, "\(p).good", "'good' applies only to sli: ratio") }

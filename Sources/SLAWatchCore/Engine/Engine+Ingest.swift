@@ -218,7 +218,9 @@ extension Engine {
                                             sampleRate: batch.records[i].rate,
                                             at: t,
                                             oldest: oldest[j],
-                                            good: role & 2 != 0,
+                                            // A threshold SLI: good by the event's own value.
+                                            good: role & 2 != 0
+                                                && (g.value?.admits(batch.records[i].value) ?? true),
                                             total: role & 1 != 0
                                         ) {
                                             used = true

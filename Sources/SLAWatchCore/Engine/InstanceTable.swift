@@ -124,7 +124,7 @@ struct InstanceTable: Sendable {
     /// The label matchers of each instance's `labels:`, parsed once.
     private(set) var filters: [[LabelMatcher]] = []
     /// Ratio objectives: the good selector's metric and matchers (`nil` for other objectives).
-    private(set) var goodSelectors: [(metric: String, matchers: [LabelMatcher])?] = []
+    private(set) var goodSelectors: [(metric: String, matchers: [LabelMatcher], value: ValueThreshold?)?] = []
     private(set) var routing: [Routing] = []
     /// Judged and shown, in order: configured objectives (but `group_by` parents), then members
     /// in order of creation.
@@ -240,7 +240,7 @@ struct InstanceTable: Sendable {
         // The config loader refuses a bad matcher (file, line, key); should one get here anyway
         // it matches nothing, never everything.
         filters.append(Self.matchers(o.match))
-        goodSelectors.append(o.sli == .ratio ? o.good.map { ($0.metric, Self.matchers($0.match)) } : nil)
+        goodSelectors.append(o.sli == .ratio ? o.good.map { ($0.metric, Self.matchers($0.match), $0.value) } : nil)
         switch role {
         case .groupParent:
             routing.append(.parent)

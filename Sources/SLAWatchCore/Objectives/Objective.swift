@@ -144,6 +144,7 @@ public struct Objective: Sendable, Hashable {
             goodPart =
                 "|good:\(good.metric)|"
                 + good.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            if let v = good.value { goodPart += "|value:\(v.comparison.rawValue)\(v.bound)" }
         }
         return "\(metric)|\(filter)|\(window)|\(timeZone)" + (sli.isPercentile ? "|sketch" : "") + goodPart
     }

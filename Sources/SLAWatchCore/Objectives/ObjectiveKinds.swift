@@ -90,11 +90,83 @@ public struct GoodSelector: Sendable, Hashable, Codable {
     public var metric: String
     /// Label conditions (`"!~5.."`, `"200"`, …), by label name.
     public var match: [String: String]
+    /// A threshold SLI: an event is good when its value passes this (`<= 300`), so "99 % of
+    /// checkouts under 300 ms" is a ratio of samples, judged exactly from each raw value (no
+    /// histogram bucket boundary to pick; OpenSLO `thresholdMetric`). `nil`: every selected
+    /// event is good.
+    public var value: ValueThreshold?
 
     /// Creates a selector.
-    public init(metric: String, match: [String: String] = [:]) {
+    public init(metric: String, match: [String: String] = [:], value: ValueThreshold? = nil) {
         self.metric = metric
         self.match = match
+        self.value = value
+    }
+}
+
+/// A comparison of one event's value with a constant: `<= 300`, `< 0.5`, `>= 200`, `> 0`.
+public struct ValueThreshold: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The comparison operators.
+    public enum Comparison: String, Sendable, Hashable, Codable, CaseIterable {
+        /// At most the bound.
+        case atMost = "<="
+        /// Below the bound.
+        case below = "<"
+        /// At least the bound.
+        case atLeast = ">="
+        /// Above the bound.
+        case above = ">"
+    }
+
+    /// How the value is compared.
+    public var comparison: Comparison
+    /// The bound, in the metric's unit (the unit its events are sent in: `|ms` values in ms).
+    public var bound: Double
+
+    /// A threshold from its parts.
+    public init(_ comparison: Comparison, _ bound: Double) {
+        self.comparison = comparison
+        self.bound = bound
+    }
+
+    /// Parses `"<= 300"` (an operator of `<=`, `<`, `>=`, `>`, then a finite number; spaces
+    /// optional).
+    /// - Throws: `ValueThreshold.Invalid` naming what is wrong (no operator, no finite number).
+    public init(parsing text: String) throws {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        // Two-character operators first, so "<=" is not read as "<" and "=300".
+        let ops: [Comparison] = [.atMost, .atLeast, .below, .above]
+        guard let op = ops.first(where: { t.hasPrefix($0.rawValue) }) else {
+            throw Invalid(
+                description:
+                    "'\(text)' is no value threshold: write an operator (<=, <, >=, >) and a number, as \"<= 300\""
+            )
+        }
+        let rest = t.dropFirst(op.rawValue.count).trimmingCharacters(in: .whitespaces)
+        guard let v = Double(rest), v.isFinite else {
+            throw Invalid(description: "'\(text)' is no value threshold: '\(rest)' is not a finite number")
+        }
+        self.init(op, v)
+    }
+
+    /// Whether `value` passes (is good). NaN never does.
+    @inline(__always)
+    public func admits(_ value: Double) -> Bool {
+        switch comparison {
+        case .atMost: return value <= bound
+        case .below: return value < bound
+        case .atLeast: return value >= bound
+        case .above: return value > bound
+        }
+    }
+
+    /// `<= 300`.
+    public var description: String { "\(comparison.rawValue) \(NumberText.format(bound))" }
+
+    /// A threshold text that does not parse.
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        /// What is wrong, quoting the text.
+        public var description: String
     }
 }
 
