@@ -16,7 +16,8 @@ struct ReportCommand: ParsableCommand {
             2026-W48, 2026-Q4). Formats: text, markdown, json, csv, html (one self-contained page \
             with a chart of each objective's SLI over its latest period). Exits 2 when the state file \
             cannot be read, 1 when --sla, --customer, --objective, --period or --at match nothing. \
-            --at keeps the periods that began at or before the time: the one holding it and the \
+            --credits totals what each customer is owed under the objectives' consequences per \
+            --period (default quarter). --at keeps the periods that began at or before the time: the one holding it and the \
             ones before (the trend).
             """
     )
@@ -38,6 +39,11 @@ struct ReportCommand: ParsableCommand {
     var format = "text"
     @Option(name: .long, help: "Write to FILE instead of standard output (replaced atomically).")
     var output: String?
+    @Flag(
+        name: .long,
+        help: "Total the credits owed per customer over each --period (default quarter) instead of listing verdicts."
+    )
+    var credits = false
 
     func validate() throws {
         if let at, TimeArgument.parse(at, now: Date().timeIntervalSince1970) == nil {
@@ -45,6 +51,9 @@ struct ReportCommand: ParsableCommand {
         }
         if let period, CalendarUnit(rawValue: period) == nil {
             throw ValidationError("--period is one of \(CalendarUnit.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if credits, format == "html" {
+            throw ValidationError("--credits is text, markdown, json or csv")
         }
         if ReportFormat(rawValue: format) == nil {
             throw ValidationError("--format is one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -80,7 +89,8 @@ struct ReportCommand: ParsableCommand {
         if let sla { rows = rows.filter { $0.sla == sla } }
         if let customer { rows = rows.filter { $0.customer == customer } }
         if let objective { rows = rows.filter { $0.objective == objective } }
-        if let period { rows = rows.filter { $0.calendarUnit == period } }
+        // With --credits, --period is the span credits are totalled over, not a filter.
+        if let period, !credits { rows = rows.filter { $0.calendarUnit == period } }
         if let at, let t = TimeArgument.parse(at, now: Date().timeIntervalSince1970) {
             rows = rows.filter { $0.periodStart <= t }
         }
@@ -91,6 +101,16 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let chosen = ReportFormat(rawValue: format) ?? .text
+        if credits {
+            let zones = Dictionary(objectives.map { ($0.name, $0.timeZone) }, uniquingKeysWith: { a, _ in a })
+            let totals = CreditTotal.totals(
+                rows,
+                unit: period.flatMap(CalendarUnit.init(rawValue:)) ?? .quarter,
+                zone: { zones[$0.objective] ?? "UTC" }
+            )
+            try write(CreditTotal.render(totals, format: chosen))
+            return
+        }
         var history: [String: [HistoryPoint]] = [:]
         if chosen == .html {
             do {
@@ -103,7 +123,12 @@ struct ReportCommand: ParsableCommand {
         let generated =
             ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init)
             ?? Date().timeIntervalSince1970
-        let text = ReportBuilder.render(rows, format: chosen, history: history, generated: generated)
+        try write(ReportBuilder.render(rows, format: chosen, history: history, generated: generated))
+    }
+
+    /// Prints `text`, or writes it to `--output` atomically.
+    /// - Throws: `ExitCode(2)` when the file cannot be written (said on standard error).
+    private func write(_ text: String) throws {
         guard let output else {
             print(text, terminator: "")
             return

@@ -179,3 +179,83 @@ import Testing
         #expect(ok.first?.maxInstances == 50)
     }
 }
+
+/// Per-customer targets of one `group_by` objective: a corporate 99.5 % with 99.95 % for acme.
+@Suite struct LabelBaselineTests {
+    static let yaml = """
+        slas:
+          - name: api
+            provider: platform
+            customer: all
+            objectives:
+              - name: availability
+                metric: api.requests
+                sli: ratio
+                good: {labels: {status: "!~5.."}}
+                group_by: [customer]
+                baselines: {customer: {acme: 99.95%, default: 99.5%}}
+                window: 1h
+                direction: at_least
+                nodata: ok
+        """
+
+    @Test func eachCustomerIsJudgedByItsOwnTarget() throws {
+        let o = try #require(try ObjectivesConfig.parse(Self.yaml, file: "api.yaml").first)
+        #expect(o.baseline.value == 0.995)
+        #expect(
+            o.labelBaselines == LabelBaselines(label: "customer", values: ["acme": 0.9995], sources: ["acme": "99.95%"])
+        )
+        var e = Engine(objectives: [o])
+        let t0 = 1_800_000_000.0
+        // Both customers at 99.9 %: 999 good and 1 failure of 1,000.
+        var events: [Event] = []
+        for c in ["acme", "globex"] {
+            events.append(
+                Event(
+                    metric: "api.requests",
+                    value: 999,
+                    kind: .counter,
+                    labels: ["customer": c, "status": "200"],
+                    time: t0
+                )
+            )
+            events.append(
+                Event(
+                    metric: "api.requests",
+                    value: 1,
+                    kind: .counter,
+                    labels: ["customer": c, "status": "500"],
+                    time: t0
+                )
+            )
+        }
+        _ = e.ingest(events, now: t0)
+        let t = e.evaluate(at: t0 + 1)
+        #expect(t.filter { $0.kind == .breach }.map(\.objective) == ["availability{customer=acme}"])
+        #expect(t.first { $0.kind == .breach }?.baseline == 0.9995)
+        let status = e.status(at: t0 + 1)
+        #expect(status.first { $0.objective == "availability{customer=globex}" }?.baseline == 0.995)
+        #expect(status.first { $0.objective == "availability{customer=acme}" }?.baseline == 0.9995)
+    }
+
+    @Test func badPerLabelBaselinesNameFileLineAndKey() throws {
+        let cases: [(String, String)] = [
+            ("{customer: {acme: 99.95%, default: 99.5%}}", "{region: {eu: 99.9%, default: 99%}}"),
+            ("{customer: {acme: 99.95%, default: 99.5%}}", "{customer: {acme: fast, default: 99%}}"),
+            ("{customer: {acme: 99.95%, default: 99.5%}}", "{customer: {acme: 1.5, default: 99%}}"),
+            ("{customer: {acme: 99.95%, default: 99.5%}}", "{customer: {acme: 99.9%}}"),
+        ]
+        let says = ["not a group_by label", "not a number or a percentage", "between 0 and 1", "missing required key"]
+        for ((from, to), message) in zip(cases, says) {
+            do {
+                _ = try ObjectivesConfig.parse(Self.yaml.replacingOccurrences(of: from, with: to), file: "api.yaml")
+                Issue.record("\(to) was accepted")
+            } catch {
+                let err = try #require(error.errors.first, "\(error)")
+                #expect(err.message.contains(message), "\(err)")
+                #expect(err.file == "api.yaml")
+                #expect(err.line > 0)
+            }
+        }
+    }
+}

@@ -95,6 +95,48 @@ import Testing
         return (dir + "/slawatch.yaml", dir + "/state/state.sqlite")
     }
 
+    /// Consequences on the leads target: October's 80 leads fall in the 25 % tier of a
+    /// 1,000 EUR fee; `--credits --period quarter` totals it per customer and quarter (Berlin).
+    @Test func creditsAreTotalledPerCustomerAndQuarter() throws {
+        let (config, _) = try Self.setUp()
+        let objectives = (config as NSString).deletingLastPathComponent + "/objectives.d/leads.yaml"
+        let text = try String(contentsOfFile: objectives, encoding: .utf8)
+            .replacingOccurrences(
+                of: "    customer: sales\n",
+                with: """
+                        customer: sales
+                        consequences:
+                          tiers: [{below: 100, credit: 10%}, {below: 90, credit: 25%}]
+                          fee: 1000
+                          currency: EUR
+                          penalty: credit note within 30 days
+
+                    """
+            )
+        try text.write(toFile: objectives, atomically: true, encoding: .utf8)
+        let (rc, out, err) = try slawatch(["report", "--config", config, "--credits", "--period", "quarter"])
+        #expect(rc == 0, "\(err)")
+        #expect(
+            out == """
+                sales 2026-Q3: 0 EUR owed, 0 of 1 period(s) credited, 0 missed
+                sales 2026-Q4: 250 EUR owed, 1 of 2 period(s) credited, 1 missed
+                  leads-to-sales: qualified-leads 2026-10: 25% = 250 EUR
+
+                """
+        )
+        let (rc2, csv, _) = try slawatch([
+            "report", "--config", config, "--credits", "--period", "month", "--format", "csv",
+        ])
+        #expect(rc2 == 0)
+        #expect(csv.components(separatedBy: "\r\n")[2] == "sales,2026-10,2026-09-30T22:00:00Z,EUR,1,1,1,250")
+        // The verdict rows carry the credit too.
+        let (_, table, _) = try slawatch(["report", "--config", config, "--sla", "leads-to-sales"])
+        #expect(table.contains("2026-10   80 leads  100 leads  MISSED   −40 (−33.3%)  25% (250 EUR)"))
+        let (rc3, _, usage) = try slawatch(["report", "--config", config, "--credits", "--format", "html"])
+        #expect(rc3 == 64)
+        #expect(usage.contains("--credits is text, markdown, json or csv"))
+    }
+
     @Test func theClosedMonthsPrintWithVerdictAndTrendInEveryFormat() throws {
         let (config, state) = try Self.setUp()
         let (rc, out, err) = try slawatch(["report", "--config", config])
@@ -120,7 +162,7 @@ import Testing
         #expect(rc2 == 0)
         #expect(
             csv.components(separatedBy: "\r\n")[3]
-                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,"
+                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,,,,,"
         )
         let file = state + ".md"
         let (rc3, _, _) = try slawatch(["report", "--config", config, "--format", "markdown", "--output", file])

@@ -193,7 +193,7 @@ extension ObjectivesConfig {
                     "expected a number, an arithmetic expression such as 10000 / 500 / 0.20, adaptive, or {adaptive: {…}}"
                 )
             }
-        } else {
+        } else if !labelBaselinesHaveDefault(m["baselines"]) {
             r.fail(node, "\(p).baseline", "missing required key")
         }
         if baseline.kind == .adaptive, case .calendar = window, sli == .count || sli == .sum, direction == .atLeast {
@@ -420,6 +420,78 @@ extension ObjectivesConfig {
         o.burnRateAlerts = burnRules
         o.groupBy = groupBy
         o.maxInstances = maxInstances
+        if let n = m["baselines"] { labelBaselines(n, path: "\(p).baselines", into: &o, reader: &r) }
+        if let n = m["consequences"] { o.consequences = consequences(n, path: "\(p).consequences", reader: &r) }
+        checkConsequences(o, node: m["consequences"] ?? node, path: p, reader: &r)
         return o
+    }
+}
+
+extension ObjectivesConfig {
+    /// Whether a `baselines:` node holds a `default` under its label.
+    static func labelBaselinesHaveDefault(_ node: Node?) -> Bool {
+        guard case .mapping(let m)? = node, m.count == 1, case .mapping(let values)? = m.first?.value else {
+            return false
+        }
+        return values.contains { $0.key.string == "default" }
+    }
+
+    /// `baselines: {LABEL: {VALUE: BASELINE, …, default: BASELINE}}`: fixed baselines by the
+    /// value of one `group_by` label; `default` replaces `baseline`.
+    static func labelBaselines(_ node: Node, path p: String, into o: inout Objective, reader r: inout YAMLReader) {
+        guard case .mapping(let m) = node, m.count == 1,
+            let (labelNode, valuesNode) = m.first.map({ ($0.key, $0.value) }),
+            let label = labelNode.string, case .mapping(let values) = valuesNode
+        else {
+            r.fail(
+                node,
+                p,
+                "expected one group_by label mapping its values to baselines: {customer: {acme: 99.95%, default: 99.5%}}"
+            )
+            return
+        }
+        guard o.groupBy.contains(label) else {
+            r.fail(
+                labelNode,
+                "\(p).\(label)",
+                "'\(label)' is not a group_by label of \(o.name) (group_by: [\(o.groupBy.joined(separator: ", "))])"
+            )
+            return
+        }
+        if o.baseline.kind != .fixed {
+            r.fail(
+                node,
+                p,
+                "per-label baselines take the place of a fixed baseline; \(o.name)'s is \(o.baseline.kind.rawValue)"
+            )
+            return
+        }
+        var b = LabelBaselines(label: label)
+        for (k, v) in values {
+            guard let key = k.string, !key.isEmpty, let text = r.string(v, "\(p).\(label).\(k.string ?? "")") else {
+                r.fail(k, "\(p).\(label)", "expected label values mapping to baselines")
+                continue
+            }
+            let t = text.trimmingCharactersInWhitespace()
+            guard let parsed = numberOrPercent(t), !parsed.percent || o.sli == .ratio else {
+                r.fail(
+                    v,
+                    "\(p).\(label).\(key)",
+                    "'\(t)' is not a number\(o.sli == .ratio ? " or a percentage (99.95%)" : " in the SLI's unit")"
+                )
+                continue
+            }
+            if o.sli == .ratio, parsed.value < 0 || parsed.value > 1 {
+                r.fail(v, "\(p).\(label).\(key)", "a ratio is between 0 and 1 (write 0.9995 or 99.95%)")
+                continue
+            }
+            if key == "default" {
+                o.baseline = Baseline(value: parsed.value, kind: .fixed, source: t)
+            } else {
+                b.values[key] = parsed.value
+                b.sources[key] = t
+            }
+        }
+        o.labelBaselines = b
     }
 }

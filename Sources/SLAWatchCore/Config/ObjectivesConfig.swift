@@ -5,11 +5,12 @@ import Yams
 public enum ObjectivesConfig {
     static let slaKeys: Set<String> = [
         "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
+        "consequences",
     ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
-        "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances",
+        "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances", "consequences", "baselines",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -239,6 +240,7 @@ public enum ObjectivesConfig {
                     r.fail(n, "\(sp).compliance_target", "'\(s)' is not a share of time such as 99.5% or 0.995")
                 }
             }
+            if let n = sm["consequences"] { sla.consequences = consequences(n, path: "\(sp).consequences", reader: &r) }
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),

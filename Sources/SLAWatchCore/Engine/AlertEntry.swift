@@ -45,6 +45,16 @@ public enum AlertEntry {
     /// The `MESSAGE=` sentence, e.g. "qualified-leads-monthly breached: 42 leads in the month
     /// starting 2026-10-01, baseline at least 100 (marketing → sales)".
     public static func message(_ t: Transition, _ o: Objective) -> String {
+        let sentence = baseMessage(t, o)
+        guard let c = t.creditOutcome(o) else { return sentence }
+        var s = sentence + "; " + c.phrase
+        if let text = c.consequence { s += "; \(text)" }
+        if let text = c.escalation { s += "; escalate to \(text)" }
+        return s
+    }
+
+    /// `message(_:_:)` without the period's consequences.
+    static func baseMessage(_ t: Transition, _ o: Objective) -> String {
         let valueText = t.value.map { value($0, sli: o.sli, unit: o.unit ?? o.sli.rawValue) } ?? "no data"
         let baselineText = value(t.baseline, sli: o.sli)
         let tail =
@@ -196,6 +206,14 @@ public enum AlertEntry {
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
             // Unbounded (a bad event against a target that allows none): the field says so.
             e.append("SLAWATCH_BURN_RATE", b.burnRate.map(number) ?? "inf")
+        }
+        if let c = t.creditOutcome(o) {
+            e.append("SLAWATCH_CREDIT", number(c.credit))
+            if let a = c.amount { e.append("SLAWATCH_CREDIT_AMOUNT", number((a * 100).rounded() / 100)) }
+            if let cur = c.currency { e.append("SLAWATCH_CREDIT_CURRENCY", cur) }
+            e.append("SLAWATCH_CREDIT_READING", c.reading.rawValue)
+            if let text = c.consequence { e.append("SLAWATCH_CONSEQUENCE", text) }
+            if let text = c.escalation { e.append("SLAWATCH_ESCALATION", text) }
         }
         for (name, value) in extra { e.append(JournalField(rawValue: name), value) }
         return e

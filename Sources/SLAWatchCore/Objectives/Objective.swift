@@ -15,6 +15,9 @@ public struct SLA: Sendable, Hashable, Codable {
     /// an objective judged continuously must be met for the period to be met; `nil`: met means
     /// never breached in the period.
     public var complianceTarget: Double?
+    /// What a missed period costs, for every objective of the SLA (`consequences:`); an
+    /// objective's own replace these.
+    public var consequences: Consequences?
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {
@@ -69,6 +72,10 @@ public struct Objective: Sendable, Hashable {
     /// (`group_by:`, e.g. `[customer]`): each instance has its own window, state and journal
     /// entries (`SLAWATCH_INSTANCE=customer=acme`).
     public var groupBy: [String] = []
+    /// Per-customer targets of a `group_by` objective (`baselines: {customer: {acme: 99.95%}}`):
+    /// the instance whose label has one of these values takes its baseline; the others keep
+    /// `baseline` (the map's `default`, when given).
+    public var labelBaselines: LabelBaselines?
     /// Most instances a `group_by` objective creates (`max_instances`, default 100); events of
     /// further label values are refused, with one journal entry.
     public var maxInstances: Int = 100
@@ -86,6 +93,9 @@ public struct Objective: Sendable, Hashable {
     public var burnRateAlerts: [BurnRateRule] = []
     /// Cumulative calendar targets: the pace rule (`pace:`), `nil` for no pace entries.
     public var pace: PaceRule?
+    /// What a missed period of this objective costs (`consequences:`), replacing the SLA's;
+    /// see `consequencesInForce`.
+    public var consequences: Consequences?
     /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
     /// with fewer the state stays as it is. 0: any non-empty window is judged.
     public var minEvents: Int = 0
@@ -162,6 +172,10 @@ public struct Objective: Sendable, Hashable {
         }
         o.groupBy = []
         o.instanceOf = (name, key)
+        if let b = labelBaselines, let value = values[b.label], let v = b.values[value] {
+            o.baseline = Baseline(value: v, kind: .fixed, source: b.sources[value] ?? NumberText.format(v))
+        }
+        o.labelBaselines = nil
         return o
     }
 
@@ -198,5 +212,23 @@ public struct Objective: Sendable, Hashable {
         case .ratio: return agg.count > 0 ? agg.good / agg.count : nil
         case .percentile(let p): return agg.quantile(p / 100)
         }
+    }
+}
+
+/// Fixed baselines by the value of one `group_by` label (`baselines:`): a corporate target with
+/// tighter terms for some customers.
+public struct LabelBaselines: Sendable, Hashable, Codable {
+    /// The label (one of the objective's `group_by`).
+    public var label: String
+    /// Label value → baseline, in the SLI's unit (a ratio's share: 0.9995).
+    public var values: [String: Double]
+    /// Label value → the baseline as written (`99.95%`), for entries and status.
+    public var sources: [String: String]
+
+    /// Baselines of `label`'s values.
+    public init(label: String, values: [String: Double] = [:], sources: [String: String] = [:]) {
+        self.label = label
+        self.values = values
+        self.sources = sources
     }
 }

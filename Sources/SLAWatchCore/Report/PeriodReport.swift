@@ -60,6 +60,9 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var worstBaseline: Double? = nil
     /// … and when (unix seconds).
     public var worstAt: Double? = nil
+    /// The period's credit under the objective's consequences (`CreditOutcome`), `nil` without
+    /// consequences for this kind of period.
+    public var credit: CreditOutcome? = nil
 
     /// Creates a row.
     public init(
@@ -203,7 +206,7 @@ public enum PeriodReport {
             var out =
                 "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
                 + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,"
-                + "good_events,total_events,budget_used\r\n"
+                + "good_events,total_events,budget_used,credit,credit_amount,currency,consequence\r\n"
             func n(_ v: Double?) -> String { v.map(csvNumber) ?? "" }
             for r in sorted {
                 let fields = [
@@ -212,7 +215,8 @@ public enum PeriodReport {
                     r.direction, csvNumber(r.baseline), verdict(r.met), r.report ?? "", n(r.compliance),
                     n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
                     n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "", n(r.goodEvents), n(r.totalEvents),
-                    n(r.budgetUsed),
+                    n(r.budgetUsed), n(r.credit?.credit), n(r.credit?.amount), r.credit?.currency ?? "",
+                    r.credit?.consequence ?? "",
                 ]
                 out += fields.map(csvField).joined(separator: ",") + "\r\n"
             }
@@ -356,6 +360,7 @@ public enum PeriodReport {
             var cells: [[String]]
             var numeric: Set<Int>
             let budgets = g.contains { $0.budgetUsed != nil }
+            let credits = g.contains { $0.credit != nil }
             if first.report != nil {
                 cells = [["period", "value", "compliance", "in breach", "episodes", "worst", "verdict"]]
                 numeric = [1, 2, 3, 4]
@@ -363,6 +368,7 @@ public enum PeriodReport {
                     cells[0].insert("budget used", at: 5)
                     numeric.insert(5)
                 }
+                if credits { cells[0].append("credit") }
                 for r in g {
                     var worst = ""
                     if let w = r.worstValue, let at = r.worstAt {
@@ -380,6 +386,7 @@ public enum PeriodReport {
                             at: 5
                         )
                     }
+                    if credits { row.append(r.credit.map(\.cell) ?? "–") }
                     cells.append(row)
                 }
             } else {
@@ -394,7 +401,9 @@ public enum PeriodReport {
                         r.period, shown(r.value, r), shown(r.baseline, r),
                         r.met.map { $0 ? "met" : "MISSED" } ?? "no data", change,
                     ])
+                    if credits { cells[cells.count - 1].append(r.credit.map(\.cell) ?? "–") }
                 }
+                if credits { cells[0].append("credit") }
             }
             let columns = cells[0].count
             if n > 0 { out += "\n" }
@@ -487,6 +496,20 @@ public enum PeriodReport {
                     {
                         row.budgetUsed = (b.budget - b.remaining) / b.budget
                     }
+                }
+            }
+            if let o {
+                let c = o.consequencesInForce
+                if let unit = row.report.flatMap(CalendarUnit.init(rawValue:)) {
+                    row.credit = c?.outcome(
+                        for: o,
+                        unit: unit,
+                        sli: row.value,
+                        compliance: row.compliance,
+                        met: row.met
+                    )
+                } else if case .calendar(let unit) = o.window, o.isCumulative {
+                    row.credit = c?.outcome(for: o, unit: unit, sli: row.value, compliance: nil, met: row.met)
                 }
             }
             return row

@@ -1,0 +1,146 @@
+import Foundation
+import Yams
+
+/// `consequences:` of an SLA or an objective (docs/objectives.md, "Consequences of a miss").
+extension ObjectivesConfig {
+    static let consequenceKeys: Set<String> = [
+        "on", "period", "tiers", "fee", "currency", "cap", "penalty", "escalation",
+    ]
+
+    /// A number or a percentage (`99.9%` read as `99.9e-2`, exactly the double of 0.999).
+    static func numberOrPercent(_ text: String) -> (value: Double, percent: Bool)? {
+        let t = text.trimmingCharactersInWhitespace()
+        if t.hasSuffix("%") {
+            guard let v = Double(String(t.dropLast()).trimmingCharactersInWhitespace() + "e-2"), v.isFinite else {
+                return nil
+            }
+            return (v, true)
+        }
+        guard let v = Double(t), v.isFinite else { return nil }
+        return (v, false)
+    }
+
+    /// Parses a `consequences:` mapping at `path`; errors name the file, line and key.
+    static func consequences(_ node: Node, path p: String, reader r: inout YAMLReader) -> Consequences? {
+        let m = r.mapping(node, p, allowed: consequenceKeys)
+        var c = Consequences()
+        let before = r.errors.count
+        if let n = m["on"], let s = r.string(n, "\(p).on") {
+            if let v = Consequences.Reading(rawValue: s) {
+                c.on = v
+            } else {
+                r.fail(
+                    n,
+                    "\(p).on",
+                    "'\(s)' is not what tiers read: sli (the period's SLI) or compliance (share of time met)"
+                )
+            }
+        }
+        if let n = m["period"], let s = r.string(n, "\(p).period") {
+            if let u = CalendarUnit(rawValue: s) {
+                c.period = u
+            } else {
+                r.fail(n, "\(p).period", "'\(s)' is not a calendar period (day, week, month, quarter)")
+            }
+        }
+        if let n = m["tiers"] {
+            for (k, t) in r.sequence(n, "\(p).tiers").enumerated() {
+                let tp = "\(p).tiers[\(k)]"
+                let tm = r.mapping(t, tp, allowed: ["below", "above", "credit"])
+                var bound: (below: Double?, above: Double?) = (nil, nil)
+                for key in ["below", "above"] {
+                    guard let bn = tm[key], let s = r.string(bn, "\(tp).\(key)") else { continue }
+                    guard let v = numberOrPercent(s) else {
+                        r.fail(bn, "\(tp).\(key)", "'\(s)' is not a number or a percentage (99.9%)")
+                        continue
+                    }
+                    if key == "below" { bound.below = v.value } else { bound.above = v.value }
+                }
+                if (tm["below"] == nil) == (tm["above"] == nil) {
+                    r.fail(t, tp, "a tier has one bound: below (a reading under it) or above (over it)")
+                }
+                guard let cn = tm["credit"], let s = r.string(cn, "\(tp).credit") else {
+                    if tm["credit"] == nil {
+                        r.fail(t, "\(tp).credit", "missing required key (a share of the fee, 10%)")
+                    }
+                    continue
+                }
+                guard let v = numberOrPercent(s), v.value > 0, v.value <= 1 else {
+                    r.fail(cn, "\(tp).credit", "'\(s)' is not a share of the fee above 0 and at most 100% (10% or 0.1)")
+                    continue
+                }
+                c.tiers.append(Consequences.Tier(below: bound.below, above: bound.above, credit: v.value))
+            }
+            let sides = Set(c.tiers.map { $0.below != nil })
+            if sides.count > 1 {
+                r.fail(n, "\(p).tiers", "tiers mix below and above: a reading is credited on one side of its bounds")
+            }
+        }
+        if let n = m["fee"], let s = r.string(n, "\(p).fee") {
+            if let v = Double(s.trimmingCharactersInWhitespace()), v.isFinite, v >= 0 {
+                c.fee = v
+            } else {
+                r.fail(n, "\(p).fee", "'\(s)' is not an amount (a number, the currency under currency:)")
+            }
+        }
+        if let n = m["currency"], let s = r.string(n, "\(p).currency") {
+            let t = s.trimmingCharactersInWhitespace()
+            if t.isEmpty || t.count > 12 {
+                r.fail(n, "\(p).currency", "'\(s)' is not a currency (EUR, USD, credits)")
+            } else {
+                c.currency = t
+            }
+        }
+        if let n = m["cap"], let s = r.string(n, "\(p).cap") {
+            switch numberOrPercent(s) {
+            case (let v, true)? where v > 0 && v <= 1: c.cap = .share(v)
+            case (let v, false)? where v >= 0:
+                c.cap = .amount(v)
+                if m["fee"] == nil {
+                    r.fail(n, "\(p).cap", "a cap as an amount needs a fee; write a share (30%) without one")
+                }
+            default: r.fail(n, "\(p).cap", "'\(s)' is not a share of the fee (30%) or an amount (1500)")
+            }
+        }
+        c.penalty = r.string(m["penalty"], "\(p).penalty")
+        // The tightest tier first (the one a worse reading reaches last): below ascending is
+        // not it, so keep the order written and take the largest credit that applies.
+        c.escalation = r.string(m["escalation"], "\(p).escalation")
+        if c.tiers.isEmpty && c.penalty == nil && c.escalation == nil && r.errors.count == before {
+            r.fail(node, p, "consequences need tiers, a penalty or an escalation")
+        }
+        return r.errors.count == before ? c : nil
+    }
+}
+
+extension ObjectivesConfig {
+    /// Checks consequences in force for objective `o` (its own at `node`, else the SLA's):
+    /// tiers on the period SLI need an SLI that has one per period, and the period must be one
+    /// the objective is judged over.
+    static func checkConsequences(_ o: Objective, node: Node?, path p: String, reader r: inout YAMLReader) {
+        guard let c = o.consequencesInForce else { return }
+        let site = o.consequences != nil ? "\(p).consequences" : "\(p) (consequences of SLA \(o.sla.name))"
+        if c.reading(for: o) == .sli, o.sli != .ratio, !o.isCumulative {
+            r.fail(
+                node,
+                site,
+                "tiers on the period SLI need a ratio objective or a cumulative target; \(o.name) is judged by compliance (on: compliance)"
+            )
+        }
+        if o.isCumulative {
+            if case .calendar(let unit) = o.window, unit != c.period {
+                r.fail(
+                    node,
+                    site,
+                    "credits per \(c.period.rawValue), but \(o.name) is a target per \(unit.rawValue) (period: \(unit.rawValue))"
+                )
+            }
+        } else if !o.sla.reportPeriods.contains(c.period) {
+            r.fail(
+                node,
+                site,
+                "credits per \(c.period.rawValue), but SLA \(o.sla.name) reports no \(c.period.rawValue) (add it to report_periods)"
+            )
+        }
+    }
+}
