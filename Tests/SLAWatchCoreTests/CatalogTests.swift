@@ -21,6 +21,7 @@ import Testing
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
         MessageID.ratioInvalid, MessageID.periodReport, MessageID.reportWritten, MessageID.reportFailed,
+        MessageID.maintenanceStarted, MessageID.maintenanceEnded,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -57,7 +58,9 @@ import Testing
             "SLAWATCH_TOTAL_EVENTS", "SLAWATCH_PERIOD", "SLAWATCH_COMPLIANCE", "SLAWATCH_TIME_MET",
             "SLAWATCH_TIME_IN_BREACH", "SLAWATCH_TIME_UNJUDGED", "SLAWATCH_EPISODES", "SLAWATCH_WORST_VALUE",
             "SLAWATCH_WORST_BASELINE", "SLAWATCH_WORST_AT", "SLAWATCH_REPORT", "SLAWATCH_REPORT_NAME",
-            "SLAWATCH_REPORT_FILE", "SLAWATCH_REPORT_FILES", "SLAWATCH_REPORT_DIRECTORY",
+            "SLAWATCH_REPORT_FILE", "SLAWATCH_REPORT_FILES", "SLAWATCH_REPORT_DIRECTORY", "SLAWATCH_MAINTENANCE_REASON",
+            "SLAWATCH_CREDIT", "SLAWATCH_CREDIT_AMOUNT", "SLAWATCH_CREDIT_CURRENCY", "SLAWATCH_CONSEQUENCE",
+            "SLAWATCH_ESCALATION", "SLAWATCH_TIME_EXCLUDED",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

@@ -144,3 +144,87 @@ extension ObjectivesConfig {
         }
     }
 }
+
+extension ObjectivesConfig {
+    /// `service_hours: mon-fri 08:00-20:00`, a list of such spans, or `{hours: […], holidays:
+    /// [YYYY-MM-DD, …]}`.
+    static func serviceHours(_ node: Node, path p: String, reader r: inout YAMLReader) -> ServiceHours? {
+        var spans: [(Node, String)] = []
+        var holidays: Set<String> = []
+        switch node {
+        case .scalar:
+            if let s = r.string(node, p) { spans = [(node, s)] }
+        case .sequence:
+            for item in r.sequence(node, p) { if let s = r.string(item, p) { spans.append((item, s)) } }
+        case .mapping:
+            let m = r.mapping(node, p, allowed: ["hours", "holidays"])
+            if let h = m["hours"] {
+                if case .scalar = h {
+                    if let s = r.string(h, "\(p).hours") { spans = [(h, s)] }
+                } else {
+                    for item in r.sequence(h, "\(p).hours") {
+                        if let s = r.string(item, "\(p).hours") { spans.append((item, s)) }
+                    }
+                }
+            } else {
+                r.fail(node, "\(p).hours", "missing required key (spans such as mon-fri 08:00-20:00)")
+            }
+            if let hn = m["holidays"] {
+                for h in r.sequence(hn, "\(p).holidays") {
+                    guard let s = r.string(h, "\(p).holidays") else { continue }
+                    if s.count == 10, RFC3339.parse(s + "T00:00:00Z") != nil {
+                        holidays.insert(s)
+                    } else {
+                        r.fail(h, "\(p).holidays", "'\(s)' is not a date (YYYY-MM-DD)")
+                    }
+                }
+            }
+        default:
+            r.fail(node, p, "expected spans such as mon-fri 08:00-20:00")
+        }
+        var texts: [String] = []
+        for (n, s) in spans {
+            do {
+                _ = try ServiceHours.span(s)
+                texts.append(s)
+            } catch {
+                r.fail(n, p, "\(error)")
+            }
+        }
+        guard !texts.isEmpty, texts.count == spans.count else { return nil }
+        return try? ServiceHours(parsing: texts, holidays: holidays)
+    }
+
+    /// `maintenance: [{from: RFC3339, to: RFC3339, reason: TEXT}, …]`.
+    static func maintenance(_ node: Node, path p: String, reader r: inout YAMLReader) -> [MaintenanceWindow] {
+        var out: [MaintenanceWindow] = []
+        for (k, item) in r.sequence(node, p).enumerated() {
+            let ip = "\(p)[\(k)]"
+            let m = r.mapping(item, ip, allowed: ["from", "to", "reason"])
+            var ends: [Double] = []
+            for key in ["from", "to"] {
+                guard let n = m[key] else {
+                    r.fail(item, "\(ip).\(key)", "missing required key (RFC 3339 time with its offset)")
+                    continue
+                }
+                guard let s = r.string(n, "\(ip).\(key)") else { continue }
+                if let t = RFC3339.parse(s) {
+                    ends.append(t)
+                } else {
+                    r.fail(n, "\(ip).\(key)", "'\(s)' is not an RFC 3339 time with its offset (2026-11-14T22:00:00Z)")
+                }
+            }
+            let reason = r.string(m["reason"], "\(ip).reason") ?? ""
+            if m["reason"] == nil || reason.trimmingCharactersInWhitespace().isEmpty {
+                r.fail(item, "\(ip).reason", "missing required key (why, as announced)")
+            }
+            guard ends.count == 2 else { continue }
+            guard ends[0] < ends[1] else {
+                r.fail(m["to"], "\(ip).to", "maintenance ends before it starts")
+                continue
+            }
+            out.append(MaintenanceWindow(from: ends[0], to: ends[1], reason: reason))
+        }
+        return out
+    }
+}

@@ -421,6 +421,10 @@ extension ObjectivesConfig {
         o.groupBy = groupBy
         o.maxInstances = maxInstances
         if let n = m["baselines"] { labelBaselines(n, path: "\(p).baselines", into: &o, reader: &r) }
+        o.serviceHours =
+            m["service_hours"].flatMap { serviceHours($0, path: "\(p).service_hours", reader: &r) } ?? sla.serviceHours
+        o.maintenance =
+            sla.maintenance + (m["maintenance"].map { maintenance($0, path: "\(p).maintenance", reader: &r) } ?? [])
         if let n = m["consequences"] { o.consequences = consequences(n, path: "\(p).consequences", reader: &r) }
         checkConsequences(o, node: m["consequences"] ?? node, path: p, reader: &r)
         return o

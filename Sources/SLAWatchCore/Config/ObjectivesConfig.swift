@@ -5,12 +5,13 @@ import Yams
 public enum ObjectivesConfig {
     static let slaKeys: Set<String> = [
         "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
-        "consequences",
+        "consequences", "service_hours", "maintenance",
     ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
         "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances", "consequences", "baselines",
+        "service_hours", "maintenance",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -241,6 +242,10 @@ public enum ObjectivesConfig {
                 }
             }
             if let n = sm["consequences"] { sla.consequences = consequences(n, path: "\(sp).consequences", reader: &r) }
+            if let n = sm["service_hours"] {
+                sla.serviceHours = serviceHours(n, path: "\(sp).service_hours", reader: &r)
+            }
+            if let n = sm["maintenance"] { sla.maintenance = maintenance(n, path: "\(sp).maintenance", reader: &r) }
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),

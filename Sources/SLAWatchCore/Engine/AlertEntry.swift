@@ -27,6 +27,7 @@ public enum AlertEntry {
         case .burnRate: return (t.burn?.rule.severity ?? o.severity).rawValue
         case .burnRateResolved: return Severity.notice.rawValue
         case .instanceLimit, .ratioInvalid: return Severity.warning.rawValue
+        case .maintenanceStarted, .maintenanceEnded: return Severity.notice.rawValue
         }
     }
 
@@ -75,6 +76,12 @@ public enum AlertEntry {
             // Back inside an open breach episode (still bad, or good but not yet recovered).
             if t.to == .breached { return "\(o.name) has data again, its breach goes on: \(tail)" }
             return "\(o.name) has data again: \(tail)"
+        case .maintenanceStarted:
+            return
+                "\(o.name) maintenance started: \(t.maintenanceReason ?? "announced maintenance") until \(RFC3339.format(t.periodEnd)); not judged, its time and events excluded (\(o.sla.provider) → \(o.sla.customer))"
+        case .maintenanceEnded:
+            return
+                "\(o.name) maintenance ended: \(t.maintenanceReason ?? "announced maintenance"); judged again (\(o.sla.provider) → \(o.sla.customer))"
         case .periodResult: return "\(o.name) \(t.met == true ? "met" : "missed") its target: \(tail)"
         case .periodReport:
             let r = t.report ?? PeriodTally(unit: .month, start: t.periodStart, end: t.periodEnd, from: t.periodStart)
@@ -90,6 +97,9 @@ public enum AlertEntry {
             let target = o.sla.complianceTarget.map { " (target \(number($0 * 100))%)" } ?? ""
             var s =
                 "\(o.name) \(r.unit.rawValue) \(name) \(verdict): met \(number((c * 100_000).rounded() / 1000))% of the time\(target), \(DurationText.format(r.breached.rounded())) in breach over \(r.episodes) episode(s)"
+            if r.excluded > 0 {
+                s += ", \(DurationText.format(r.excluded.rounded())) excluded (outside service hours or in maintenance)"
+            }
             if let c = t.counts, let b = t.errorBudget(o.direction) {
                 let bad = Transition.badEvents(total: c.total, good: c.good, direction: o.direction)
                 s += "; \(number(bad)) of \(number(c.total)) events bad"
@@ -185,6 +195,7 @@ public enum AlertEntry {
             e.append("SLAWATCH_TIME_MET", number(r.met.rounded()))
             e.append("SLAWATCH_TIME_IN_BREACH", number(r.breached.rounded()))
             e.append("SLAWATCH_TIME_UNJUDGED", number(r.unjudged.rounded()))
+            if r.excluded > 0 { e.append("SLAWATCH_TIME_EXCLUDED", number(r.excluded.rounded())) }
             e.append("SLAWATCH_EPISODES", String(r.episodes))
             if let w = r.worstValue, let b = r.worstBaseline, let at = r.worstAt {
                 e.append("SLAWATCH_WORST_VALUE", number(w))
@@ -206,6 +217,9 @@ public enum AlertEntry {
             e.append("SLAWATCH_BUDGET_REMAINING", number(b.remaining))
             // Unbounded (a bad event against a target that allows none): the field says so.
             e.append("SLAWATCH_BURN_RATE", b.burnRate.map(number) ?? "inf")
+        }
+        if let reason = t.maintenanceReason {
+            e.append("SLAWATCH_MAINTENANCE_REASON", reason)
         }
         if let c = t.creditOutcome(o) {
             e.append("SLAWATCH_CREDIT", number(c.credit))

@@ -57,6 +57,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// Ratio SLIs: since when the window holds more good events than events in all (its SLI is
     /// invalid, one `ratio_invalid` entry said so); `nil` while valid.
     public var ratioInvalidSince: Double?
+    /// The announced maintenance in progress (its reason), whose "maintenance started" entry
+    /// was written; `nil` when none.
+    public var maintenance: String?
     /// Report periods being accumulated, one per unit of the SLA's `report_periods` (objectives
     /// judged continuously).
     public var tallies: [PeriodTally]?
@@ -100,6 +103,11 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// `month`…): compliance, time in breach, episodes and the worst moment (`PeriodTally`);
     /// not a state change by itself.
     case periodReport = "period_report"
+    /// Announced maintenance of the objective began: it is not judged, and its time and
+    /// events are excluded, until it ends; not a state change by itself.
+    case maintenanceStarted = "maintenance_started"
+    /// The objective's maintenance ended: it is judged again.
+    case maintenanceEnded = "maintenance_ended"
 }
 
 extension InstanceState {
@@ -181,12 +189,19 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     /// Whether the objective is being judged now (`false` while its baseline is untrusted, an
     /// adaptive one still learning or a young window's): such time counts as not judged.
     public var judging = true
+    /// Seconds excluded: outside service hours or in announced maintenance (neither met nor
+    /// breached, and not counted as unjudged).
+    public var excluded: Double = 0
+    /// Whether the objective is in service now (`false` outside service hours and in
+    /// maintenance): such time is accounted as `excluded`.
+    public var inService = true
 
     /// Short keys, zeros and `nil`s left out: a tally is saved with every instance's state.
     enum CodingKeys: String, CodingKey {
         case unit = "u", start = "s", end = "e", met = "m", breached = "b", unjudged = "n"
         case accountedTo = "a", episodes = "k", worstValue = "wv", worstBaseline = "wb", worstAt = "wa"
         case judging = "j", total = "t", good = "g", summedThrough = "h", windowTotal = "wt", windowGood = "wg"
+        case excluded = "x", inService = "o"
     }
 
     /// Decodes the compact form (`encode(to:)`).
@@ -210,6 +225,8 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         summedThrough = try c.decodeIfPresent(Int64.self, forKey: .summedThrough)
         windowTotal = try c.decodeIfPresent(Double.self, forKey: .windowTotal) ?? 0
         windowGood = try c.decodeIfPresent(Double.self, forKey: .windowGood) ?? 0
+        excluded = try c.decodeIfPresent(Double.self, forKey: .excluded) ?? 0
+        inService = try c.decodeIfPresent(Bool.self, forKey: .inService) ?? true
     }
 
     /// Encodes with short keys, leaving out zeros and `nil`s.
@@ -233,6 +250,8 @@ public struct PeriodTally: Sendable, Equatable, Codable {
         try c.encodeIfPresent(summedThrough, forKey: .summedThrough)
         if windowTotal != 0 { try c.encode(windowTotal, forKey: .windowTotal) }
         if windowGood != 0 { try c.encode(windowGood, forKey: .windowGood) }
+        if excluded != 0 { try c.encode(excluded, forKey: .excluded) }
+        if !inService { try c.encode(inService, forKey: .inService) }
     }
 
     /// A tally of period `[start, end)` accounting from `from`.
@@ -247,6 +266,11 @@ public struct PeriodTally: Sendable, Equatable, Codable {
     mutating func account(_ state: AlertState, until t: Double) {
         let d = min(t, end) - accountedTo
         guard d > 0 else { return }
+        if !inService {
+            excluded += d
+            accountedTo = min(t, end)
+            return
+        }
         if !judging {
             unjudged += d
             accountedTo = min(t, end)
@@ -370,6 +394,8 @@ public struct Transition: Sendable, Equatable {
         case instanceLimit(refused: String?)
         /// `period_report`: the closed period's tally.
         case periodReport(PeriodTally)
+        /// `maintenance_started` / `maintenance_ended`: the maintenance's reason.
+        case maintenance(reason: String)
     }
 
     /// A transition with every field given (`detail` and `baselineSince` optional).
@@ -467,6 +493,12 @@ public struct Transition: Sendable, Equatable {
     /// `period_report`: the closed period's tally.
     public var report: PeriodTally? {
         if case .periodReport(let r) = detail { return r }
+        return nil
+    }
+
+    /// `maintenance_started` / `maintenance_ended`: the maintenance's reason.
+    public var maintenanceReason: String? {
+        if case .maintenance(let r) = detail { return r }
         return nil
     }
 

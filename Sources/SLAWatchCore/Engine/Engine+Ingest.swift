@@ -125,6 +125,18 @@ extension Engine {
         let filters = table.filters
         let goodSelectors = table.goodSelectors
         let routing = table.routing
+        // Service hours and maintenance: whether an event's second is excluded, per objective
+        // (a batch's events are mostly of a few seconds).
+        let hasExclusion = table.hasExclusion
+        let exclusions = table.exclusions
+        var exclusionCache: [Int: (second: Double, excluded: Bool)] = [:]
+        func excluded(_ j: Int, _ t: Double) -> Bool {
+            let second = t.rounded(.down)
+            if let c = exclusionCache[j], c.second == second { return c.excluded }
+            let x = exclusions[j]?.exclusion(at: second) != nil
+            exclusionCache[j] = (second, x)
+            return x
+        }
         var roleCache: [Int: UInt8] = [:]
         let labelSetCount = batch.labelSets.count
         // Scratch buffers live in the engine and are reused batch after batch (no allocation
@@ -173,6 +185,7 @@ extension Engine {
                                 }
                                 var matched = false
                                 var used = false
+                                var outOfService = false
                                 var refused = false
                                 for k in range {
                                     var j = index.objectives[k]
@@ -187,6 +200,12 @@ extension Engine {
                                         }
                                         j = r
                                         how = routing[j]
+                                    }
+                                    if hasExclusion[j] && excluded(j, t) {
+                                        // Not counted: outside service hours or in maintenance.
+                                        matched = true
+                                        outOfService = true
+                                        continue
                                     }
                                     if how == .ratio, let g = goodSelectors[j] {
                                         // A ratio objective: the event may count in the total, the good
@@ -279,7 +298,7 @@ extension Engine {
                                 }
                                 if refused && !used {
                                     result.rejected.append((i, .instanceLimit))
-                                } else if matched && !used {
+                                } else if matched && !used && !outOfService {
                                     result.rejected.append((i, .tooLate))
                                 } else {
                                     result.accepted += 1

@@ -47,6 +47,9 @@ extension Engine {
         /// good events than events), `nil` when it has one; `value` and the budget are `nil`
         /// then, and the objective is not judged.
         public var invalid: String? = nil
+        /// Why the objective is not judged now: "outside service hours", "in maintenance
+        /// (database upgrade)"; `nil` in service.
+        public var outOfService: String? = nil
         /// Rolling windows younger than their length: the share of the window history covers
         /// (0–1; a rate is divided by that span, an "at least" count or sum is not judged yet);
         /// `nil` once covered.
@@ -112,7 +115,7 @@ extension Engine {
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid, coverage, baselineSeason, pace, unit, trend, trendStep, breachesAt
+                invalid, coverage, baselineSeason, pace, unit, trend, trendStep, breachesAt, outOfService
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -140,6 +143,7 @@ extension Engine {
             try c.encode(burnRate.map(JSONNumber.rounded), forKey: .burnRate)
             try c.encode(lastSeen.map(RFC3339.formatMilliseconds), forKey: .lastSeen)
             try c.encode(invalid, forKey: .invalid)
+            try c.encode(outOfService, forKey: .outOfService)
             try c.encode(coverage.map(JSONNumber.rounded), forKey: .coverage)
             try c.encode(baselineSeason, forKey: .baselineSeason)
             try c.encode(pace, forKey: .pace)
@@ -188,6 +192,7 @@ extension Engine {
             burnRate = try c.decodeIfPresent(Double.self, forKey: .burnRate)
             lastSeen = try time(.lastSeen)
             invalid = try c.decodeIfPresent(String.self, forKey: .invalid)
+            outOfService = try c.decodeIfPresent(String.self, forKey: .outOfService)
             coverage = try c.decodeIfPresent(Double.self, forKey: .coverage)
             baselineSeason = try c.decodeIfPresent(String.self, forKey: .baselineSeason)
             pace = try c.decodeIfPresent(Pace.self, forKey: .pace)
@@ -361,6 +366,7 @@ extension Engine {
             s.unit = o.unit
             s.trend = table.trend[i]
             s.trendStep = trendStep(i)
+            if let now { s.outOfService = table.exclusions[i]?.exclusion(at: now)?.phrase }
             if table.states[i].state == .pending, let p = table.states[i].pendingSince {
                 s.breachesAt = p + o.forSeconds
             }

@@ -116,6 +116,10 @@ struct InstanceTable: Sendable {
     /// through it costs one retain, where copying an `Objective` out of `objectives` retains
     /// each of its strings and arrays (a tenth of an idle daemon's CPU with 10,000 instances).
     private(set) var shared: [SharedObjective] = []
+    /// Each instance's excluded time (service hours, maintenance), `nil` for none; and the fast
+    /// test of the ingest loop.
+    private(set) var exclusions: [ExcludedTime?] = []
+    private(set) var hasExclusion: [Bool] = []
     private(set) var keys: [InstanceKey] = []
     /// Each instance's `Objective.dataFingerprint`, built once (a commit names it per changed
     /// instance; building it was a third of a commit's instructions).
@@ -234,6 +238,9 @@ struct InstanceTable: Sendable {
         let i = objectives.count
         objectives.append(o)
         shared.append(SharedObjective(o))
+        let excluded = ExcludedTime(o)
+        exclusions.append(excluded)
+        hasExclusion.append(excluded != nil)
         keys.append(key)
         fingerprints.append(o.dataFingerprint)
         roles.append(role)

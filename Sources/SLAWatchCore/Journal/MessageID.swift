@@ -69,6 +69,11 @@ public enum MessageID {
     /// A scheduled report could not be written.
     public static let reportFailed = "5d4c1e0b8f7a4d0c9e53a1f2b6c7d8e9"
 
+    /// Announced maintenance of an objective began (not judged until it ends).
+    public static let maintenanceStarted = "9f4df988bbd54d618246817ef83b4b3e"
+    /// An objective's maintenance ended.
+    public static let maintenanceEnded = "836bd360396c436db1251eee8ba4e7ec"
+
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
         switch kind {
@@ -86,6 +91,8 @@ public enum MessageID {
         case .instanceLimit: return instanceLimit
         case .ratioInvalid: return ratioInvalid
         case .periodReport: return periodReport
+        case .maintenanceStarted: return maintenanceStarted
+        case .maintenanceEnded: return maintenanceEnded
         }
     }
 }

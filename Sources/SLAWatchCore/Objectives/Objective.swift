@@ -18,6 +18,11 @@ public struct SLA: Sendable, Hashable, Codable {
     /// What a missed period costs, for every objective of the SLA (`consequences:`); an
     /// objective's own replace these.
     public var consequences: Consequences?
+    /// The hours anything is promised in (`service_hours:`), for every objective of the SLA
+    /// that has none of its own; `nil`: always.
+    public var serviceHours: ServiceHours?
+    /// Announced maintenance of every objective of the SLA (`maintenance:`).
+    public var maintenance: [MaintenanceWindow] = []
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {
@@ -96,6 +101,12 @@ public struct Objective: Sendable, Hashable {
     /// What a missed period of this objective costs (`consequences:`), replacing the SLA's;
     /// see `consequencesInForce`.
     public var consequences: Consequences?
+    /// The hours the objective is judged in (its own `service_hours:`, else its SLA's); `nil`:
+    /// always. Events outside them are not counted; no breach opens outside them.
+    public var serviceHours: ServiceHours?
+    /// Announced maintenance (its SLA's and its own `maintenance:`): excluded like time outside
+    /// service hours, with an entry when each starts and ends.
+    public var maintenance: [MaintenanceWindow] = []
     /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
     /// with fewer the state stays as it is. 0: any non-empty window is judged.
     public var minEvents: Int = 0

@@ -63,6 +63,8 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     /// The period's credit under the objective's consequences (`CreditOutcome`), `nil` without
     /// consequences for this kind of period.
     public var credit: CreditOutcome? = nil
+    /// Seconds excluded: outside service hours or in announced maintenance (`nil`: none).
+    public var timeExcluded: Double? = nil
 
     /// Creates a row.
     public init(
@@ -206,7 +208,7 @@ public enum PeriodReport {
             var out =
                 "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
                 + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,"
-                + "good_events,total_events,budget_used,credit,credit_amount,currency,consequence\r\n"
+                + "good_events,total_events,budget_used,credit,credit_amount,currency,consequence,time_excluded\r\n"
             func n(_ v: Double?) -> String { v.map(csvNumber) ?? "" }
             for r in sorted {
                 let fields = [
@@ -216,7 +218,7 @@ public enum PeriodReport {
                     n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
                     n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "", n(r.goodEvents), n(r.totalEvents),
                     n(r.budgetUsed), n(r.credit?.credit), n(r.credit?.amount), r.credit?.currency ?? "",
-                    r.credit?.consequence ?? "",
+                    r.credit?.consequence ?? "", n(r.timeExcluded),
                 ]
                 out += fields.map(csvField).joined(separator: ",") + "\r\n"
             }
@@ -361,12 +363,17 @@ public enum PeriodReport {
             var numeric: Set<Int>
             let budgets = g.contains { $0.budgetUsed != nil }
             let credits = g.contains { $0.credit != nil }
+            let excluded = g.contains { $0.timeExcluded != nil }
             if first.report != nil {
                 cells = [["period", "value", "compliance", "in breach", "episodes", "worst", "verdict"]]
                 numeric = [1, 2, 3, 4]
                 if budgets {
                     cells[0].insert("budget used", at: 5)
                     numeric.insert(5)
+                }
+                if excluded {
+                    cells[0].insert("excluded", at: 4)
+                    numeric.insert(4)
                 }
                 if credits { cells[0].append("credit") }
                 for r in g {
@@ -386,6 +393,7 @@ public enum PeriodReport {
                             at: 5
                         )
                     }
+                    if excluded { row.insert(DurationText.format((r.timeExcluded ?? 0).rounded()), at: 4) }
                     if credits { row.append(r.credit.map(\.cell) ?? "–") }
                     cells.append(row)
                 }
@@ -478,6 +486,7 @@ public enum PeriodReport {
                 row.compliance = t.compliance
                 row.timeInBreach = t.breached
                 row.timeUnjudged = t.unjudged
+                row.timeExcluded = t.excluded > 0 ? t.excluded : nil
                 row.episodes = t.episodes
                 row.worstValue = t.worstValue
                 row.worstBaseline = t.worstBaseline

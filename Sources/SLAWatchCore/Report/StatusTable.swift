@@ -72,6 +72,7 @@ public struct StatusTable: Sendable {
                 details.append(paint(text, "2"))
             }
             if let invalid = s.invalid { details.append("invalid: \(invalid)") }
+            if let why = s.outOfService { details.append(why) }
             if let seen = s.lastSeen {
                 if s.value == nil { details.append("last event of \(s.metric) \(Self.short(now - seen)) ago") }
             } else {

@@ -20,7 +20,9 @@ extension Engine {
                 evaluateContinuous(i, now: now, into: &out)
                 // A rebuilt sealed merge of a percentile window is stored for the next start-up.
                 if table.windows[i].hasSummaryChange { dirty.insert(i) }
-                if table.burnWindows[i] != nil { evaluateBurn(i, now: now, into: &out) }
+                if table.burnWindows[i] != nil, table.exclusions[i]?.exclusion(at: now) == nil {
+                    evaluateBurn(i, now: now, into: &out)
+                }
             }
             recordHistory(i, now: now)
             if !runningDirty.isEmpty, runningFlushBoundaryPassed(i, now: now), runningDirty.remove(i) != nil {
@@ -155,11 +157,14 @@ extension Engine {
         }
         // `min_events`: too few events to judge (one failure on a quiet service is no breach).
         let events = shared.objective.sli == .ratio ? agg.count : Double(agg.samples)
-        let actions = st.alert.judge(
-            .init(value: value, baseline: baseline, events: events),
-            rules: shared.rules,
-            now: now
-        )
+        // Outside service hours and in maintenance nothing is judged (no breach opens, none
+        // recovers); maintenance says when it starts and ends.
+        let exclusion = table.exclusions[i]?.exclusion(at: now)
+        noteMaintenance(i, exclusion, state: &st, now: now, into: &out)
+        let actions =
+            exclusion == nil
+            ? st.alert.judge(.init(value: value, baseline: baseline, events: events), rules: shared.rules, now: now)
+            : []
         for a in actions {
             out.append(
                 .of(
@@ -182,6 +187,7 @@ extension Engine {
             value: value,
             baseline: baseline,
             breaches: actions.filter { $0.kind == .breach }.count,
+            inService: exclusion == nil,
             now: now,
             into: &out
         )
@@ -189,5 +195,62 @@ extension Engine {
             table.states[i] = st
             if st.differsOnlyInRunningFigures(from: before) { runningDirty.insert(i) } else { dirty.insert(i) }
         }
+    }
+}
+
+extension Engine {
+    /// Writes "maintenance started" when instance `i` enters announced maintenance and
+    /// "maintenance ended" when it leaves it (or one maintenance follows another), and keeps
+    /// which one is in progress in its state.
+    mutating func noteMaintenance(
+        _ i: Int,
+        _ exclusion: Exclusion?,
+        state st: inout InstanceState,
+        now: Double,
+        into out: inout [Transition]
+    ) {
+        var reason: String?
+        if case .maintenance(let r)? = exclusion { reason = r }
+        guard reason != st.maintenance else { return }
+        let name = table.shared[i].objective.name
+        let baseline = table.lastBaselines[i] ?? table.shared[i].objective.baseline.value
+        if let ended = st.maintenance {
+            out.append(
+                Transition(
+                    objective: name,
+                    kind: .maintenanceEnded,
+                    from: st.state,
+                    to: st.state,
+                    at: now,
+                    value: table.lastValues[i],
+                    baseline: baseline,
+                    episode: nil,
+                    periodStart: now,
+                    periodEnd: now,
+                    met: nil,
+                    detail: .maintenance(reason: ended)
+                )
+            )
+        }
+        if let reason {
+            let window = table.shared[i].objective.maintenance.first { now >= $0.from && now < $0.to }
+            out.append(
+                Transition(
+                    objective: name,
+                    kind: .maintenanceStarted,
+                    from: st.state,
+                    to: st.state,
+                    at: now,
+                    value: table.lastValues[i],
+                    baseline: baseline,
+                    episode: nil,
+                    periodStart: window?.from ?? now,
+                    periodEnd: window?.to ?? now,
+                    met: nil,
+                    detail: .maintenance(reason: reason)
+                )
+            )
+        }
+        st.maintenance = reason
     }
 }

@@ -19,6 +19,7 @@ extension Engine {
         value: Double?,
         baseline: Double?,
         breaches: Int,
+        inService: Bool = true,
         now: Double,
         into out: inout [Transition]
     ) {
@@ -77,13 +78,14 @@ extension Engine {
             }
             // Judged now: a value against a trusted baseline (no data is a state of its own).
             let judging = value == nil || baseline != nil
-            if st.state != previous || judging != t.judging {
+            if st.state != previous || judging != t.judging || inService != t.inService {
                 t.account(previous, until: now)
                 t.judging = judging
+                t.inService = inService
             }
             sumRatioBuckets(i, into: &t, now: now, closing: false)
             t.episodes += breaches
-            if let value, let baseline {
+            if inService, let value, let baseline {
                 let badness = shared.objective.direction == .atLeast ? baseline - value : value - baseline
                 let worst = t.worstValue.flatMap { w in
                     t.worstBaseline.map { shared.objective.direction == .atLeast ? $0 - w : w - $0 }
