@@ -21,12 +21,13 @@ import Testing
         #expect(out.contains("5 of 5 test(s) passed"))
     }
 
-    /// The contract examples (issue 15): a threshold SLI, 99 % of checkouts at most 300 ms.
+    /// The contract examples (issue 15): a threshold SLI (99 % of checkouts at most 300 ms) and
+    /// availability in good minutes (time slices).
     @Test func theContractExamplesPass() throws {
         let file = packageRoot.appendingPathComponent("config/examples/contract/contract.test.yaml").path
         let (rc, out, err) = try slawatch(["test", file])
         #expect(rc == 0, "\(out)\(err)")
-        #expect(out.contains("1 of 1 test(s) passed"))
+        #expect(out.contains("2 of 2 test(s) passed"))
     }
 
     @Test func aWrongExpectationFailsWithADiffAndABadFileNamesItsLine() throws {

@@ -156,8 +156,9 @@ extension ObjectivesConfig {
                 if let v = Double(text), v.isFinite {
                     baseline = Baseline(value: v, kind: .fixed, source: text)
                 } else if let v = percent, v.isFinite {
-                    // `99.9%`: a ratio's share as people write it in an SLA.
-                    if sli == .ratio {
+                    // `99.9%`: a ratio's share as people write it in an SLA (a time-slice
+                    // objective's baseline is the share of good slices).
+                    if sli == .ratio || m["timeslices"] != nil {
                         baseline = Baseline(value: v, kind: .fixed, source: text)
                     } else {
                         r.fail(
@@ -421,6 +422,7 @@ extension ObjectivesConfig {
         o.groupBy = groupBy
         o.maxInstances = maxInstances
         if let n = m["baselines"] { labelBaselines(n, path: "\(p).baselines", into: &o, reader: &r) }
+        if let n = m["timeslices"] { timeslices(n, path: "\(p).timeslices", into: &o, reader: &r) }
         o.serviceHours =
             m["service_hours"].flatMap { serviceHours($0, path: "\(p).service_hours", reader: &r) } ?? sla.serviceHours
         o.maintenance =
@@ -497,5 +499,62 @@ extension ObjectivesConfig {
             }
         }
         o.labelBaselines = b
+    }
+}
+
+extension ObjectivesConfig {
+    /// `timeslices: {slice: DURATION, good: "OP BOUND"}`: the objective's SLI becomes the share
+    /// of good slices (a ratio), each slice judged by the SLI as written.
+    static func timeslices(_ node: Node, path p: String, into o: inout Objective, reader r: inout YAMLReader) {
+        let m = r.mapping(node, p, allowed: ["slice", "good"])
+        let before = r.errors.count
+        var slice = 0
+        if let n = m["slice"], let s = r.string(n, "\(p).slice") {
+            if let v = DurationText.seconds(s), v >= 1, v == v.rounded(), v <= 86_400 {
+                slice = Int(v)
+                // The slice source keeps two slices in buckets of max(1, 2·slice/60) seconds: a
+                // slice must be a whole number of them.
+                if slice % max(1, 2 * slice / 60) != 0 {
+                    r.fail(
+                        n,
+                        "\(p).slice",
+                        "'\(s)' does not cut into whole buckets: use 1s to 30s or a multiple of 30s"
+                    )
+                }
+            } else {
+                r.fail(n, "\(p).slice", "'\(s)' is not a slice length from 1s to 1d (1m, 5m)")
+            }
+        } else if m["slice"] == nil {
+            r.fail(node, "\(p).slice", "missing required key (a duration such as 1m)")
+        }
+        var good: ValueThreshold?
+        if let n = m["good"], let s = r.string(n, "\(p).good") {
+            // A ratio slice may be written as a percentage: ">= 99%".
+            var text = s.trimmingCharactersInWhitespace()
+            if text.hasSuffix("%") {
+                if o.sli == .ratio {
+                    text = String(text.dropLast()).trimmingCharactersInWhitespace() + "e-2"
+                } else {
+                    r.fail(n, "\(p).good", "'\(s)' is a percentage, which only a ratio slice takes")
+                }
+            }
+            do { good = try ValueThreshold(parsing: text) } catch { r.fail(n, "\(p).good", "\(error)") }
+        } else if m["good"] == nil {
+            r.fail(node, "\(p).good", "missing required key (when a slice is good, as \">= 99%\" or \"<= 300\")")
+        }
+        if !o.groupBy.isEmpty { r.fail(node, p, "timeslices cannot be combined with group_by yet") }
+        if !o.burnRateAlerts.isEmpty { r.fail(node, p, "timeslices cannot be combined with burn_rate_alerts yet") }
+        if o.isCumulative { r.fail(node, p, "a cumulative target (count or sum over a calendar window) has no slices") }
+        if case .fixed = o.baseline.kind, o.baseline.value < 0 || o.baseline.value > 1 {
+            r.fail(
+                node,
+                "\(p).baseline",
+                "a time-slice objective judges the share of good slices: a baseline between 0 and 1 (99.9%)"
+            )
+        }
+        guard r.errors.count == before, let good else { return }
+        o.timeslices = TimesliceRule(slice: slice, sli: o.sli, goodSelector: o.good, good: good)
+        o.sli = .ratio
+        o.good = nil
     }
 }

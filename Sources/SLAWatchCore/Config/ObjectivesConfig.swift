@@ -11,7 +11,7 @@ public enum ObjectivesConfig {
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
         "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances", "consequences", "baselines",
-        "service_hours", "maintenance",
+        "service_hours", "maintenance", "timeslices",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory

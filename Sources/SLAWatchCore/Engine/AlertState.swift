@@ -60,6 +60,9 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// The announced maintenance in progress (its reason), whose "maintenance started" entry
     /// was written; `nil` when none.
     public var maintenance: String?
+    /// Time-slice objectives: the last slice judged (slice start ÷ slice length); `nil` before
+    /// the first evaluation.
+    public var slicedThrough: Int64?
     /// Report periods being accumulated, one per unit of the SLA's `report_periods` (objectives
     /// judged continuously).
     public var tallies: [PeriodTally]?

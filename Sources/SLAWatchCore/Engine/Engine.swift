@@ -56,6 +56,9 @@ public struct Engine: Sendable {
         var index: [String: [Int]] = [:]
         for i in table.ids {
             let o = table.objectives[i]
+            // A time-slice objective's window holds judged slices, not events: its slice
+            // source takes the events.
+            if o.timeslices != nil { continue }
             index[o.metric, default: []].append(i)
             if let g = table.goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
         }

@@ -10,6 +10,9 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
     public var group: [LabelValue]?
     /// The burn-rate window (seconds) this hidden instance holds for a ratio objective.
     public var burnWindow: Int?
+    /// The slice length (seconds) of the time-slice objective whose slices this hidden
+    /// instance keeps.
+    public var slice: Int?
 
     /// One `group_by` label and its value.
     public struct LabelValue: Hashable, Sendable {
@@ -25,10 +28,11 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A key.
-    public init(objective: String, group: [LabelValue]? = nil, burnWindow: Int? = nil) {
+    public init(objective: String, group: [LabelValue]? = nil, burnWindow: Int? = nil, slice: Int? = nil) {
         self.objective = objective
         self.group = group
         self.burnWindow = burnWindow
+        self.slice = slice
     }
 
     /// The group part of the name, `customer=acme,region=eu` (`Objective.instanceOf.key`).
@@ -38,6 +42,7 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
     public var storageName: String {
         if let groupText { return objective + "{" + groupText + "}" }
         if let burnWindow { return objective + "/burn:" + DurationText.format(Double(burnWindow)) }
+        if let slice { return objective + "/slice:" + DurationText.format(Double(slice)) }
         return objective
     }
 
@@ -67,6 +72,12 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
             self.init(objective: String(s[..<r.lowerBound]), burnWindow: Int(seconds))
             return
         }
+        if let r = s.range(of: "/slice:", options: .backwards), r.lowerBound > s.startIndex,
+            let seconds = DurationText.seconds(String(s[r.upperBound...])), seconds > 0
+        {
+            self.init(objective: String(s[..<r.lowerBound]), slice: Int(seconds))
+            return
+        }
         self.init(objective: s)
     }
 }
@@ -94,6 +105,8 @@ struct InstanceTable: Sendable {
         case member(of: InstanceID)
         /// A burn-rate window (seconds) of ratio objective `of`: evaluated for its rules only.
         case burnWindow(of: InstanceID, seconds: Int)
+        /// The slices of time-slice objective `of`: judged into its window slice by slice.
+        case sliceSource(of: InstanceID)
     }
 
     /// What the ingest loop does with a matching event (plain numbers, so the loop does not
@@ -139,6 +152,8 @@ struct InstanceTable: Sendable {
     private(set) var members: [InstanceID: [String: InstanceID]] = [:]
     /// Ratio objective → burn window seconds → the window's instance.
     private(set) var burnWindows: [InstanceID: [Int: InstanceID]] = [:]
+    /// Time-slice objective → the instance keeping its slices.
+    private(set) var sliceWindows: [InstanceID: InstanceID] = [:]
     private var byName: [String: InstanceID] = [:]
 
     // Per-instance state (the engine reads and writes these by `InstanceID`).
@@ -180,6 +195,14 @@ struct InstanceTable: Sendable {
                 burnWindows[i, default: [:]][seconds] = w
             }
         }
+        for (i, o) in configured.enumerated() {
+            guard let source = o.sliceSource(), let rule = o.timeslices else { continue }
+            sliceWindows[i] = append(
+                source,
+                key: InstanceKey(objective: o.name, slice: rule.slice),
+                role: .sliceSource(of: i)
+            )
+        }
     }
 
     /// One instance as a value: what it is, without its window and state (which stay in the
@@ -213,6 +236,12 @@ struct InstanceTable: Sendable {
     /// Whether `i` is a burn-rate window.
     func isBurnWindow(_ i: InstanceID) -> Bool {
         if case .burnWindow = roles[i] { return true }
+        return false
+    }
+
+    /// Whether `i` keeps the slices of a time-slice objective.
+    func isSliceSource(_ i: InstanceID) -> Bool {
+        if case .sliceSource = roles[i] { return true }
         return false
     }
 
@@ -255,7 +284,7 @@ struct InstanceTable: Sendable {
         case .judged:
             judged.append(i)
             routing.append(Self.routing(o))
-        case .member, .burnWindow:
+        case .member, .burnWindow, .sliceSource:
             routing.append(Self.routing(o))
         }
         byName[key.storageName] = i

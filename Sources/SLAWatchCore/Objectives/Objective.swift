@@ -107,6 +107,9 @@ public struct Objective: Sendable, Hashable {
     /// Announced maintenance (its SLA's and its own `maintenance:`): excluded like time outside
     /// service hours, with an entry when each starts and ends.
     public var maintenance: [MaintenanceWindow] = []
+    /// Time-slice budgeting (`timeslices:`): the objective judges the share of good slices
+    /// (its `sli` is then `ratio` of slices, the slice SLI is the rule's); `nil`: occurrences.
+    public var timeslices: TimesliceRule?
     /// Fewest events the window must hold to be judged (`min_events`; ratio SLIs: total events);
     /// with fewer the state stays as it is. 0: any non-empty window is judged.
     public var minEvents: Int = 0

@@ -14,6 +14,7 @@ extension Engine {
                 if table.objectives[i].pace != nil { checkPace(i, now: now, into: &out) }
                 if table.windows[i].evict(now: now) { dirty.insert(i) }
             } else {
+                if table.sliceWindows[i] != nil { judgeSlices(i, now: now) }
                 // Adaptive baselines sample the window at each boundary before old buckets go.
                 if let rule = table.objectives[i].baseline.adaptive { learn(i, rule, now: now) }
                 if table.windows[i].evict(now: now) { dirty.insert(i) }
@@ -31,7 +32,7 @@ extension Engine {
             }
         }
         lastEvaluatedAt = now
-        for i in table.ids where table.isBurnWindow(i) && table.windows[i].evict(now: now) {
+        for i in table.ids where (table.isBurnWindow(i) || table.isSliceSource(i)) && table.windows[i].evict(now: now) {
             dirty.insert(i)
         }
         for (p, keys) in refusedInstances.sorted(by: { $0.key < $1.key }) where !capReported.contains(p) {
