@@ -60,8 +60,83 @@ extension Daemon {
             let seconds = Double(r.dropFirst("debug wedge-engine ".count)) ?? 1
             Task { await actor.wedge(seconds: min(seconds, 60)) }
             return "{\"wedged\": \(seconds)}"
+        case let r where r == "maintenance list" || r.hasPrefix("maintenance "):
+            return await maintenance(r, actor: actor)
         default:
-            return "{\"error\": \"unknown request (expected: status)\"}"
+            return "{\"error\": \"unknown request (expected: status, maintenance add|list|end)\"}"
         }
+    }
+}
+
+extension Daemon {
+    /// A maintenance request as the control protocol answers it:
+    /// - `maintenance add {"sla", "objective"?, "from", "to", "reason"}` (times RFC 3339) →
+    ///   `{"added": MAINTENANCE}`;
+    /// - `maintenance list` → `{"maintenance": [MAINTENANCE, …]}`;
+    /// - `maintenance end ID` → `{"ended": MAINTENANCE}`;
+    /// - anything refused → `{"error": TEXT}`.
+    ///
+    /// MAINTENANCE is `{"id", "sla", "objective", "from", "to", "reason", "announced", "ended",
+    /// "state"}` with times in RFC 3339 and `state` one of `planned`, `active`, `over`.
+    static func maintenance(_ request: String, actor: EngineActor) async -> String {
+        func error(_ text: String) -> String { json(["error": text]) }
+        let now = Date().timeIntervalSince1970
+        if request == "maintenance list" {
+            return json(["maintenance": await actor.listMaintenance().map { describe($0, now: now) }])
+        }
+        if request.hasPrefix("maintenance end ") {
+            guard let id = Int(request.dropFirst("maintenance end ".count).trimmingCharacters(in: .whitespaces)) else {
+                return error("maintenance end takes the maintenance's number (see maintenance list)")
+            }
+            do {
+                guard let m = try await actor.endMaintenance(id: id) else {
+                    return error("no maintenance \(id) that is planned or running (see maintenance list)")
+                }
+                return json(["ended": describe(m, now: Date().timeIntervalSince1970)])
+            } catch {
+                return json(["error": "the state file refused the change: \(error)"])
+            }
+        }
+        guard request.hasPrefix("maintenance add ") else {
+            return error(
+                "unknown maintenance request (expected: maintenance add JSON, maintenance list, maintenance end ID)"
+            )
+        }
+        let body = Data(request.dropFirst("maintenance add ".count).utf8)
+        guard let fields = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            return error("maintenance add takes a JSON object: {\"sla\", \"objective\", \"from\", \"to\", \"reason\"}")
+        }
+        guard let sla = fields["sla"] as? String, let fromText = fields["from"] as? String,
+            let toText = fields["to"] as? String, let reason = fields["reason"] as? String
+        else { return error("maintenance add needs sla, from, to and reason") }
+        guard let from = RFC3339.parse(fromText) else { return error("from '\(fromText)' is not an RFC 3339 time") }
+        guard let to = RFC3339.parse(toText) else { return error("to '\(toText)' is not an RFC 3339 time") }
+        do {
+            let m = try await actor.addMaintenance(
+                sla: sla,
+                objective: fields["objective"] as? String,
+                from: from,
+                to: to,
+                reason: reason
+            )
+            return json(["added": describe(m, now: Date().timeIntervalSince1970)])
+        } catch {
+            return json(["error": "\(error)"])
+        }
+    }
+
+    static func describe(_ m: RuntimeMaintenance, now: Double) -> [String: Any] {
+        let end = m.effective?.to ?? m.endedAt ?? m.window.to
+        let state = m.effective == nil || now >= end ? "over" : now >= m.window.from ? "active" : "planned"
+        return [
+            "id": m.id, "sla": m.sla, "objective": m.objective ?? NSNull(), "from": RFC3339.format(m.window.from),
+            "to": RFC3339.format(m.window.to), "reason": m.window.reason, "announced": RFC3339.format(m.announcedAt),
+            "ended": m.endedAt.map(RFC3339.format) ?? NSNull(), "state": state,
+        ]
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -101,6 +101,8 @@ public final class Daemon: Service, Sendable {
         engine.restoreGaugeLevels(try store.loadGaugeLevels())
         let clock = self.clock
         let actor = EngineActor(engine: engine, store: store, clock: { clock.now })
+        // Maintenance announced at run time before this start (the settle below honours it).
+        try await actor.loadRuntimeMaintenance()
         // Settle: evaluate every restored instance once; only real changes are written (after the
         // "started" entry below).
         let settled = await actor.evaluate()

@@ -445,10 +445,88 @@ public actor EngineActor {
         next.maxSeries = engine.maxSeries
         next.restore(engine.allSnapshots())
         next.restoreGaugeLevels(engine.persistedLevels)
+        next.setRuntimeMaintenance(runtimeMaintenance)
         engine = next
         needsFullSnapshot = true
         return summary
     }
+
+    /// Maintenance announced at run time, as stored.
+    private var runtimeMaintenance: [RuntimeMaintenance] = []
+
+    /// Loads the maintenance announced at run time from the store and applies it (at start).
+    /// - Throws: the store's read error.
+    public func loadRuntimeMaintenance() throws {
+        runtimeMaintenance = try store.runtimeMaintenance()
+        engine.setRuntimeMaintenance(runtimeMaintenance)
+    }
+
+    /// Why a maintenance cannot be announced.
+    public struct MaintenanceRefused: Error, CustomStringConvertible {
+        /// What is wrong.
+        public var description: String
+    }
+
+    /// Announces maintenance of SLA `sla` (or one objective of it) from `from` to `to` (unix
+    /// seconds), stored and applied from the next evaluation.
+    /// - Throws: `MaintenanceRefused` for an unknown SLA or objective, an end not after its
+    ///   start or already past, or too short a notice (`maintenance_notice` of the SLA: the
+    ///   start must be that far after now); the store's error when it cannot be stored.
+    public func addMaintenance(sla: String, objective: String?, from: Double, to: Double, reason: String) throws
+        -> RuntimeMaintenance
+    {
+        let now = clock()
+        let ofSLA = engine.objectives.filter { $0.sla.name == sla }
+        guard let first = ofSLA.first else {
+            let known = Set(engine.objectives.map(\.sla.name)).sorted().joined(separator: ", ")
+            throw MaintenanceRefused(description: "no SLA named '\(sla)' (SLAs: \(known))")
+        }
+        if let objective, !ofSLA.contains(where: { $0.name == objective }) {
+            throw MaintenanceRefused(
+                description: "SLA \(sla) has no objective '\(objective)' (\(ofSLA.map(\.name).joined(separator: ", ")))"
+            )
+        }
+        guard to > from else { throw MaintenanceRefused(description: "maintenance must end after it starts") }
+        guard to > now else { throw MaintenanceRefused(description: "maintenance ending in the past changes nothing") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw MaintenanceRefused(description: "a maintenance needs its reason, as announced")
+        }
+        let notice = first.sla.maintenanceNotice
+        if notice > 0, from - now < notice - 1 {
+            throw MaintenanceRefused(
+                description:
+                    "SLA \(sla) requires maintenance to be announced \(DurationText.format(notice)) ahead (maintenance_notice); this one starts in \(DurationText.format(max(0, (from - now).rounded())))"
+            )
+        }
+        let stored = try store.addMaintenance(
+            RuntimeMaintenance(
+                sla: sla,
+                objective: objective,
+                window: MaintenanceWindow(from: from, to: to, reason: reason),
+                announcedAt: now
+            )
+        )
+        runtimeMaintenance.append(stored)
+        engine.setRuntimeMaintenance(runtimeMaintenance)
+        return stored
+    }
+
+    /// Ends maintenance `id` now.
+    /// - Returns: the ended maintenance, `nil` when there is none with that id that still runs
+    ///   or is still ahead.
+    /// - Throws: the store's error.
+    public func endMaintenance(id: Int) throws -> RuntimeMaintenance? {
+        let now = clock()
+        guard let k = runtimeMaintenance.firstIndex(where: { $0.id == id && $0.endedAt == nil && $0.window.to > now })
+        else { return nil }
+        guard try store.endMaintenance(id: id, at: now) else { return nil }
+        runtimeMaintenance[k].endedAt = now
+        engine.setRuntimeMaintenance(runtimeMaintenance)
+        return runtimeMaintenance[k]
+    }
+
+    /// Every maintenance announced at run time, in id order.
+    public func listMaintenance() -> [RuntimeMaintenance] { runtimeMaintenance }
 
     /// Fault injection for tests (`debug wedge-engine SECONDS` on the control socket, only with
     /// `SLAWATCH_DEBUG_COMMANDS=1`): blocks the actor like a stuck evaluation would.

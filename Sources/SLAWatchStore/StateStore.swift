@@ -45,7 +45,7 @@ public final class StateStore: Sendable {
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
     /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
     /// with a higher one is refused.
-    public static let schemaVersion = 11
+    public static let schemaVersion = 12
     /// Seconds period verdicts and hourly SLI history are kept (`period_retention`).
     public let periodRetention: Double
     /// History series name → id (as `ids`).
@@ -124,7 +124,7 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Every migration this binary knows, in order (`v1` … `v11`).
+    /// Every migration this binary knows, in order (`v1` … `v12`).
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         Self.registerLegacyMigrations(&migrator)
@@ -183,6 +183,23 @@ public final class StateStore: Sendable {
                         breached INTEGER NOT NULL,
                         PRIMARY KEY (series, step, start)
                     ) WITHOUT ROWID;
+                    """
+            )
+        }
+        // Maintenance announced at run time (`slawatch maintenance add`).
+        migrator.registerMigration("v12-maintenance") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE maintenance (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        sla TEXT NOT NULL,
+                        objective TEXT,
+                        from_time REAL NOT NULL,
+                        to_time REAL NOT NULL,
+                        reason TEXT NOT NULL,
+                        announced_at REAL NOT NULL,
+                        ended_at REAL
+                    )
                     """
             )
         }

@@ -31,7 +31,7 @@ struct SLAWatch: AsyncParsableCommand {
         version: SLAWatchVersion.current,
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
-            ReplayCommand.self, TestCommand.self, BenchCommand.self, ReportCommand.self,
+            ReplayCommand.self, TestCommand.self, BenchCommand.self, ReportCommand.self, MaintenanceCommand.self,
         ]
     )
 

@@ -49,26 +49,26 @@ import Testing
         _ = try StateStore(path: path)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
         #expect(version == StateStore.schemaVersion)
-        #expect(StateStore.schemaVersion == 11)
+        #expect(StateStore.schemaVersion == 12)
     }
 
     @Test func aHigherUserVersionIsRefusedAndNotWritten() throws {
         let path = tempPath()
         try seed(path)
-        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 12") }
+        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 13") }
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect {
             _ = try StateStore(path: path)
         } throws: { error in
             guard let e = error as? StateStore.NewerSchema else { return false }
-            return e.found == 12 && e.known == 11 && e.unknownMigrations.isEmpty
-                && e.description.contains("schema version 12") && e.description.contains("knows up to 11")
+            return e.found == 13 && e.known == 12 && e.unknownMigrations.isEmpty
+                && e.description.contains("schema version 13") && e.description.contains("knows up to 12")
                 && e.description.contains(path)
         }
         // Nothing was written: the file is byte for byte what it was, version included.
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
-        #expect(version == 12)
+        #expect(version == 13)
     }
 
     @Test func anUnknownMigrationIsRefusedAndNamed() throws {

@@ -5,7 +5,7 @@ import Yams
 public enum ObjectivesConfig {
     static let slaKeys: Set<String> = [
         "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
-        "consequences", "service_hours", "maintenance",
+        "consequences", "service_hours", "maintenance", "maintenance_notice",
     ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
@@ -246,6 +246,7 @@ public enum ObjectivesConfig {
                 sla.serviceHours = serviceHours(n, path: "\(sp).service_hours", reader: &r)
             }
             if let n = sm["maintenance"] { sla.maintenance = maintenance(n, path: "\(sp).maintenance", reader: &r) }
+            sla.maintenanceNotice = r.duration(sm["maintenance_notice"], "\(sp).maintenance_notice", default: 0)
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),

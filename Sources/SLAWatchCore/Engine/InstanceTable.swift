@@ -133,6 +133,9 @@ struct InstanceTable: Sendable {
     /// test of the ingest loop.
     private(set) var exclusions: [ExcludedTime?] = []
     private(set) var hasExclusion: [Bool] = []
+    /// Maintenance announced at run time, applied to every instance it names (also those
+    /// created later).
+    private(set) var runtimeMaintenance: [RuntimeMaintenance] = []
     private(set) var keys: [InstanceKey] = []
     /// Each instance's `Objective.dataFingerprint`, built once (a commit names it per changed
     /// instance; building it was a third of a commit's instructions).
@@ -239,6 +242,26 @@ struct InstanceTable: Sendable {
         return false
     }
 
+    /// The runtime maintenance windows in force for objective `o` of configured objective
+    /// `name` (a member's, burn window's or slice source's parent).
+    func runtimeWindows(for o: Objective, named name: String) -> [MaintenanceWindow] {
+        runtimeMaintenance.filter { $0.sla == o.sla.name && ($0.objective == nil || $0.objective == name) }
+            .compactMap(\.effective)
+    }
+
+    /// Replaces the runtime maintenance and recomputes every instance's excluded time.
+    mutating func setRuntimeMaintenance(_ list: [RuntimeMaintenance]) {
+        runtimeMaintenance = list
+        for i in objectives.indices {
+            let excluded = ExcludedTime(
+                objectives[i],
+                runtime: runtimeWindows(for: objectives[i], named: keys[i].objective)
+            )
+            exclusions[i] = excluded
+            hasExclusion[i] = excluded != nil
+        }
+    }
+
     /// Whether `i` keeps the slices of a time-slice objective.
     func isSliceSource(_ i: InstanceID) -> Bool {
         if case .sliceSource = roles[i] { return true }
@@ -267,7 +290,7 @@ struct InstanceTable: Sendable {
         let i = objectives.count
         objectives.append(o)
         shared.append(SharedObjective(o))
-        let excluded = ExcludedTime(o)
+        let excluded = ExcludedTime(o, runtime: runtimeWindows(for: o, named: key.objective))
         exclusions.append(excluded)
         hasExclusion.append(excluded != nil)
         keys.append(key)

@@ -23,6 +23,9 @@ public struct SLA: Sendable, Hashable, Codable {
     public var serviceHours: ServiceHours?
     /// Announced maintenance of every objective of the SLA (`maintenance:`).
     public var maintenance: [MaintenanceWindow] = []
+    /// How far ahead maintenance announced at run time must start (`maintenance_notice:`,
+    /// seconds; 0: any time, also at once).
+    public var maintenanceNotice: Double = 0
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {

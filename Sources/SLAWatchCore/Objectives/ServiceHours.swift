@@ -144,11 +144,12 @@ struct ExcludedTime: Sendable {
     var maintenance: [MaintenanceWindow]
     var zone: TimeZone
 
-    /// The objective's, `nil` when it excludes nothing.
-    init?(_ o: Objective) {
-        guard o.serviceHours != nil || !o.maintenance.isEmpty else { return nil }
+    /// The objective's, with maintenance announced at run time (`runtime`); `nil` when it
+    /// excludes nothing.
+    init?(_ o: Objective, runtime: [MaintenanceWindow] = []) {
+        guard o.serviceHours != nil || !o.maintenance.isEmpty || !runtime.isEmpty else { return nil }
         serviceHours = o.serviceHours
-        maintenance = o.maintenance
+        maintenance = o.maintenance + runtime
         zone = TimeZone(identifier: o.timeZone) ?? TimeZone(identifier: "UTC")!
     }
 
@@ -158,5 +159,52 @@ struct ExcludedTime: Sendable {
         if let m = maintenance.first(where: { t >= $0.from && t < $0.to }) { return .maintenance(m.reason) }
         if let s = serviceHours, !s.contains(t, zone: zone) { return .outsideServiceHours }
         return nil
+    }
+}
+
+/// Maintenance announced at run time (`slawatch maintenance add`): for one SLA, or one of its
+/// objectives, persisted in the state file.
+public struct RuntimeMaintenance: Sendable, Hashable, Codable {
+    /// Its number (the state file's row id; 0 before it is stored).
+    public var id: Int
+    /// The SLA it applies to.
+    public var sla: String
+    /// The objective of the SLA it applies to; `nil`: every objective of the SLA.
+    public var objective: String?
+    /// When, and why.
+    public var window: MaintenanceWindow
+    /// When it was announced (unix seconds): `maintenance_notice` counts from here.
+    public var announcedAt: Double
+    /// When it was ended early (`slawatch maintenance end`); `nil`: runs to `window.to`.
+    public var endedAt: Double?
+
+    /// A maintenance from its parts.
+    public init(
+        id: Int = 0,
+        sla: String,
+        objective: String?,
+        window: MaintenanceWindow,
+        announcedAt: Double,
+        endedAt: Double? = nil
+    ) {
+        self.id = id
+        self.sla = sla
+        self.objective = objective
+        self.window = window
+        self.announcedAt = announcedAt
+        self.endedAt = endedAt
+    }
+
+    /// The window in force: up to `endedAt` when it was ended early; `nil` when ended before
+    /// it began.
+    public var effective: MaintenanceWindow? {
+        var w = window
+        if let endedAt { w.to = min(w.to, endedAt) }
+        return w.to > w.from ? w : nil
+    }
+
+    /// Whether it applies to objective `o` (a `group_by` instance by its objective's name).
+    public func applies(to o: Objective) -> Bool {
+        o.sla.name == sla && (objective == nil || objective == (o.instanceOf?.objective ?? o.name))
     }
 }

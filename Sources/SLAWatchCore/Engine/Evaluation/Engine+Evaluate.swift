@@ -234,7 +234,7 @@ extension Engine {
             )
         }
         if let reason {
-            let window = table.shared[i].objective.maintenance.first { now >= $0.from && now < $0.to }
+            let window = maintenanceWindows(i).first { now >= $0.from && now < $0.to }
             out.append(
                 Transition(
                     objective: name,
@@ -254,4 +254,17 @@ extension Engine {
         }
         st.maintenance = reason
     }
+}
+
+extension Engine {
+    /// Maintenance announced at run time (`slawatch maintenance add`, kept in the state file):
+    /// each applies to the instances of its SLA (or of one objective of it), as announced
+    /// maintenance in the config does, from the next evaluation on.
+    public mutating func setRuntimeMaintenance(_ list: [RuntimeMaintenance]) {
+        table.setRuntimeMaintenance(list)
+    }
+
+    /// The maintenance windows in force for instance `i` (config and run time), for
+    /// `maintenance_started` entries.
+    func maintenanceWindows(_ i: Int) -> [MaintenanceWindow] { table.exclusions[i]?.maintenance ?? [] }
 }
