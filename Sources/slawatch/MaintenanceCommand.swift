@@ -29,15 +29,11 @@ struct MaintenanceCommand: ParsableCommand {
         /// Sends `request` and returns the daemon's JSON answer; exits 1 on `{"error"}`.
         func send(_ request: String, command: String) throws -> [String: Any] {
             let path: String
-            if let socket {
-                path = socket
-            } else {
-                do {
-                    path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
-                } catch {
-                    printError("slawatch maintenance \(command): \(error)")
-                    throw ExitCode(2)
-                }
+            do {
+                path = try controlSocket(socket, options)
+            } catch {
+                printError("slawatch maintenance \(command): \(error)")
+                throw ExitCode(2)
             }
             let reply: String
             do {

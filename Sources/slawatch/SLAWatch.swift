@@ -70,6 +70,13 @@ struct ConfigOption: ParsableArguments {
 /// Resolves the ingest socket: `--socket`, then `$SLAWATCH_SOCKET`, then the `--config` file's
 /// runtime directory; without `--config`, the local `./.slawatch/run/ingest.sock` of `make run`
 /// when it exists, else the installed service's `/run/slawatch/ingest.sock`.
+/// The control socket: `explicit`, else `control.sock` beside the configured ingest socket.
+/// - Throws: the config's error when it cannot be read.
+func controlSocket(_ explicit: String?, _ config: ConfigOption) throws -> String {
+    if let explicit { return explicit }
+    return (try ingestSocket(nil, config) as NSString).deletingLastPathComponent + "/control.sock"
+}
+
 func ingestSocket(_ explicit: String?, _ config: ConfigOption) throws -> String {
     if let explicit { return explicit }
     if let env = ProcessInfo.processInfo.environment["SLAWATCH_SOCKET"], !env.isEmpty { return env }

@@ -118,15 +118,11 @@ struct StatusCommand: ParsableCommand {
     /// The daemon's answer on its control socket.
     func ask() throws -> String {
         let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = (try ingestSocket(nil, options) as NSString).deletingLastPathComponent + "/control.sock"
-            } catch {
-                printError("slawatch status: \(error)")
-                throw ExitCode(2)
-            }
+        do {
+            path = try controlSocket(socket, options)
+        } catch {
+            printError("slawatch status: \(error)")
+            throw ExitCode(2)
         }
         let reply: String
         do {

@@ -28,12 +28,22 @@ import Testing
 
     /// A day of 100 requests a minute; minute `m` fails `failures[m]` of them. Evaluated 10 s
     /// into each minute, through the first minute of the next day.
-    static func run(_ text: String = yaml, failures: [Int: Double]) throws -> (Engine, [Transition]) {
+    /// With `restartAt`, the engine is replaced by one restored from its snapshots (as the
+    /// store keeps them) before that minute.
+    static func run(_ text: String = yaml, failures: [Int: Double], restartAt: Int? = nil) throws -> (
+        Engine, [Transition]
+    ) {
         let o = try #require(try ObjectivesConfig.parse(text, file: "api.yaml").first)
         var e = Engine(objectives: [o])
         var out: [Transition] = []
         for m in 0...1440 {
             let t = day + Double(m) * 60
+            if m == restartAt {
+                let snapshots = e.allSnapshots()
+                #expect(snapshots.map(\.objective).contains("availability/slice:1m"))
+                e = Engine(objectives: [o])
+                e.restore(snapshots)
+            }
             out += e.evaluate(at: t + 10)
             if m == 1440 { break }
             let bad = failures[m] ?? 0
@@ -150,35 +160,7 @@ import Testing
     @Test func aRestartKeepsTheSlices() throws {
         var failures: [Int: Double] = [:]
         for m in 600..<615 { failures[m] = 5 }
-        let o = try #require(try ObjectivesConfig.parse(Self.yaml, file: "api.yaml").first)
-        var e = Engine(objectives: [o])
-        var out: [Transition] = []
-        for m in 0...1440 {
-            let t = Self.day + Double(m) * 60
-            if m == 700 {
-                // Restart: a new engine from the snapshots (as the store keeps them).
-                let snapshots = e.allSnapshots()
-                #expect(snapshots.map(\.objective).contains("availability/slice:1m"))
-                e = Engine(objectives: [o])
-                e.restore(snapshots)
-            }
-            out += e.evaluate(at: t + 10)
-            if m == 1440 { break }
-            let bad = failures[m] ?? 0
-            _ = e.ingest(
-                [
-                    Event(
-                        metric: "api.requests",
-                        value: 100 - bad,
-                        kind: .counter,
-                        labels: ["status": "200"],
-                        time: t + 30
-                    ),
-                    Event(metric: "api.requests", value: bad, kind: .counter, labels: ["status": "500"], time: t + 30),
-                ],
-                now: t + 30
-            )
-        }
+        let (_, out) = try Self.run(failures: failures, restartAt: 700)
         let report = try #require(out.first { $0.kind == .periodReport })
         #expect(report.counts?.total == 1440)
         #expect(report.counts?.good == 1425)

@@ -213,44 +213,26 @@ extension Engine {
         var reason: String?
         if case .maintenance(let r)? = exclusion { reason = r }
         guard reason != st.maintenance else { return }
-        let name = table.shared[i].objective.name
-        let baseline = table.lastBaselines[i] ?? table.shared[i].objective.baseline.value
-        if let ended = st.maintenance {
-            out.append(
-                Transition(
-                    objective: name,
-                    kind: .maintenanceEnded,
-                    from: st.state,
-                    to: st.state,
-                    at: now,
-                    value: table.lastValues[i],
-                    baseline: baseline,
-                    episode: nil,
-                    periodStart: now,
-                    periodEnd: now,
-                    met: nil,
-                    detail: .maintenance(reason: ended)
-                )
+        func entry(_ kind: TransitionKind, _ why: String, from: Double, to: Double) -> Transition {
+            Transition(
+                objective: table.shared[i].objective.name,
+                kind: kind,
+                from: st.state,
+                to: st.state,
+                at: now,
+                value: table.lastValues[i],
+                baseline: table.lastBaselines[i] ?? table.shared[i].objective.baseline.value,
+                episode: nil,
+                periodStart: from,
+                periodEnd: to,
+                met: nil,
+                detail: .maintenance(reason: why)
             )
         }
+        if let ended = st.maintenance { out.append(entry(.maintenanceEnded, ended, from: now, to: now)) }
         if let reason {
             let window = maintenanceWindows(i).first { now >= $0.from && now < $0.to }
-            out.append(
-                Transition(
-                    objective: name,
-                    kind: .maintenanceStarted,
-                    from: st.state,
-                    to: st.state,
-                    at: now,
-                    value: table.lastValues[i],
-                    baseline: baseline,
-                    episode: nil,
-                    periodStart: window?.from ?? now,
-                    periodEnd: window?.to ?? now,
-                    met: nil,
-                    detail: .maintenance(reason: reason)
-                )
-            )
+            out.append(entry(.maintenanceStarted, reason, from: window?.from ?? now, to: window?.to ?? now))
         }
         st.maintenance = reason
     }
