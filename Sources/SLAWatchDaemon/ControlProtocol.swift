@@ -60,10 +60,21 @@ extension Daemon {
             let seconds = Double(r.dropFirst("debug wedge-engine ".count)) ?? 1
             Task { await actor.wedge(seconds: min(seconds, 60)) }
             return "{\"wedged\": \(seconds)}"
-        case let r where r == "maintenance list" || r.hasPrefix("maintenance "):
+        case "objectives":
+            // `slawatch check --diff`: each running objective's definition, by name.
+            let objectives = await actor.objectives()
+            var out: [String: [String: String]] = [:]
+            for o in objectives {
+                out[o.name] = Dictionary(o.definitionFields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            }
+            return json(["objectives": out])
+        case let r where r.hasPrefix("maintenance "):
             return await maintenance(r, actor: actor)
+        case let r where r.hasPrefix("silence "):
+            return await silence(r, actor: actor)
         default:
-            return "{\"error\": \"unknown request (expected: status, maintenance add|list|end)\"}"
+            return
+                "{\"error\": \"unknown request (expected: status, objectives, maintenance add|list|end, silence add|list|end)\"}"
         }
     }
 }
@@ -138,5 +149,67 @@ extension Daemon {
     static func json(_ object: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension Daemon {
+    /// A silence request as the control protocol answers it:
+    /// - `silence add {"sla"?, "objective"?, "from", "to", "reason"}` (times RFC 3339) →
+    ///   `{"added": SILENCE}`;
+    /// - `silence list` → `{"silences": [SILENCE, …]}`;
+    /// - `silence end ID` → `{"ended": SILENCE}`;
+    /// - anything refused → `{"error": TEXT}`.
+    ///
+    /// SILENCE is `{"id", "sla", "objective", "from", "to", "reason", "created", "muted",
+    /// "state"}` with `state` one of `planned`, `active`, `over`.
+    static func silence(_ request: String, actor: EngineActor) async -> String {
+        func error(_ text: String) -> String { json(["error": text]) }
+        func describe(_ s: Silence) -> [String: Any] {
+            let now = Date().timeIntervalSince1970
+            let state = s.endedAt != nil || now >= s.to ? "over" : now >= s.from ? "active" : "planned"
+            return [
+                "id": s.id, "sla": s.sla ?? NSNull(), "objective": s.objective ?? NSNull(),
+                "from": RFC3339.format(s.from), "to": RFC3339.format(s.to), "reason": s.reason,
+                "created": RFC3339.format(s.createdAt), "muted": s.muted, "state": state,
+            ]
+        }
+        if request == "silence list" { return json(["silences": await actor.listSilences().map(describe)]) }
+        if request.hasPrefix("silence end ") {
+            guard let id = Int(request.dropFirst("silence end ".count).trimmingCharacters(in: .whitespaces)) else {
+                return error("silence end takes the silence's number (see silence list)")
+            }
+            do {
+                guard let s = try await actor.endSilence(id: id) else {
+                    return error("no silence \(id) that is planned or running (see silence list)")
+                }
+                return json(["ended": describe(s)])
+            } catch let e {
+                return error("the state file refused the change: \(e)")
+            }
+        }
+        guard request.hasPrefix("silence add ") else {
+            return error("unknown silence request (expected: silence add JSON, silence list, silence end ID)")
+        }
+        guard
+            let fields = (try? JSONSerialization.jsonObject(with: Data(request.dropFirst("silence add ".count).utf8)))
+                as? [String: Any]
+        else { return error("silence add takes a JSON object: {\"sla\", \"objective\", \"from\", \"to\", \"reason\"}") }
+        guard let fromText = fields["from"] as? String, let toText = fields["to"] as? String,
+            let reason = fields["reason"] as? String
+        else { return error("silence add needs from, to and reason, and an sla or objective") }
+        guard let from = RFC3339.parse(fromText) else { return error("from '\(fromText)' is not an RFC 3339 time") }
+        guard let to = RFC3339.parse(toText) else { return error("to '\(toText)' is not an RFC 3339 time") }
+        do {
+            let s = try await actor.addSilence(
+                sla: fields["sla"] as? String,
+                objective: fields["objective"] as? String,
+                from: from,
+                to: to,
+                reason: reason
+            )
+            return json(["added": describe(s)])
+        } catch let e {
+            return error("\(e)")
+        }
     }
 }

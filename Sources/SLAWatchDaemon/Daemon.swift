@@ -103,6 +103,8 @@ public final class Daemon: Service, Sendable {
         let actor = EngineActor(engine: engine, store: store, clock: { clock.now })
         // Maintenance announced at run time before this start (the settle below honours it).
         try await actor.loadRuntimeMaintenance()
+        try await actor.loadSilences()
+        try await actor.loadReviewReminders()
         // Settle: evaluate every restored instance once; only real changes are written (after the
         // "started" entry below).
         let settled = await actor.evaluate()

@@ -95,6 +95,35 @@ enum DaemonEntry {
         )
     }
 
+    /// An SLA is due for review (`review_by:`).
+    static func reviewDue(sla: String, reviewBy: Double, overdueDays: Int) -> JournalEntry {
+        let date = String(RFC3339.format(reviewBy).prefix(10))
+        let late = overdueDays > 0 ? ", \(overdueDays) day(s) ago" : ""
+        return JournalEntry(
+            MessageID.slaReview,
+            priority: .notice,
+            message:
+                "SLA \(sla) is due for review (review_by \(date)\(late)): check that its objectives still match the business, then edit it (this reminder repeats weekly until the SLA is edited)",
+            fields: ["SLAWATCH_SLA": sla, "SLAWATCH_REVIEW_BY": date, "SLAWATCH_OVERDUE_DAYS": String(overdueDays)]
+        )
+    }
+
+    /// A silence ended: what it muted.
+    static func silenceEnded(_ s: Silence) -> JournalEntry {
+        let scope = [s.sla, s.objective].compactMap { $0 }.joined(separator: "/")
+        return JournalEntry(
+            MessageID.silenceEnded,
+            priority: .notice,
+            message:
+                "silence \(s.id) of \(scope) ended: \(s.muted) entr\(s.muted == 1 ? "y" : "ies") muted since \(RFC3339.format(s.from)) (\(s.reason))",
+            fields: [
+                "SLAWATCH_SILENCE": String(s.id), "SLAWATCH_SILENCE_SCOPE": scope, "SLAWATCH_MUTED": String(s.muted),
+                "SLAWATCH_REASON": s.reason, "SLAWATCH_WINDOW_START": RFC3339.format(s.from),
+                "SLAWATCH_WINDOW_END": RFC3339.format(s.to),
+            ]
+        )
+    }
+
     /// `max_series` reached (once per run).
     static func seriesLimit(_ limit: Int) -> JournalEntry {
         JournalEntry(

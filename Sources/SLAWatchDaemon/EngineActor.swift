@@ -404,7 +404,121 @@ public actor EngineActor {
     /// Journal entries for transitions, rendered with the objectives in force now (an objective
     /// removed by a reload in the meantime is skipped).
     public func journalEntries(_ transitions: [Transition]) -> [JournalEntry] {
-        transitions.compactMap { t in engine.objective(named: t.objective).map { AlertEntry.entry(t, $0) } }
+        var mutedAny = Set<Int>()
+        let entries: [JournalEntry] = transitions.compactMap { t in
+            guard let o = engine.objective(named: t.objective) else { return nil }
+            // A silence mutes the entry (counted), never the numbers.
+            if let k = silences.firstIndex(where: { $0.mutes(t, o) }) {
+                silences[k].muted += 1
+                mutedAny.insert(k)
+                return nil
+            }
+            return AlertEntry.entry(t, o)
+        }
+        for k in mutedAny { try? store.updateSilence(silences[k]) }
+        return entries
+    }
+
+    /// Silences, as stored.
+    private var silences: [Silence] = []
+
+    /// Review reminders written: SLA → (its review_by, its definition then, the last due time).
+    private var reviews: [String: (reviewBy: Double, fingerprint: String, lastDue: Double)] = [:]
+
+    /// Loads the review reminders written before (at start).
+    /// - Throws: the store's read error.
+    public func loadReviewReminders() throws { reviews = try store.reviewReminders() }
+
+    /// The SLAs due for review now (`review_by:`): on that date and each week after, one
+    /// reminder per due time, until the SLA is edited (its definition differs from the one the
+    /// reminders began with); a new `review_by` starts a new cycle. Returns (SLA, review_by,
+    /// days overdue), each recorded in the store so a restart does not repeat it.
+    public func takeReviewReminders() -> [(sla: String, reviewBy: Double, overdueDays: Int)] {
+        let now = clock()
+        var out: [(String, Double, Int)] = []
+        let bySLA = Dictionary(grouping: engine.objectives, by: { $0.sla.name })
+        for (sla, objectives) in bySLA.sorted(by: { $0.key < $1.key }) {
+            guard let reviewBy = objectives.first?.sla.reviewBy, reviewBy <= now else { continue }
+            let week = 7 * 86_400.0
+            let due = reviewBy + ((now - reviewBy) / week).rounded(.down) * week
+            let fingerprint = Objective.definitionText(objectives)
+            if let r = reviews[sla], r.reviewBy == reviewBy {
+                // Edited since the reminders began: reviewed, no more reminders for this date.
+                if r.fingerprint != fingerprint || due <= r.lastDue { continue }
+            }
+            let first = reviews[sla].map { $0.reviewBy != reviewBy } ?? true
+            let kept = first ? fingerprint : reviews[sla]!.fingerprint
+            reviews[sla] = (reviewBy, kept, due)
+            try? store.setReviewReminder(sla: sla, reviewBy: reviewBy, fingerprint: kept, lastDue: due)
+            out.append((sla, reviewBy, Int(((now - reviewBy) / 86_400).rounded(.down))))
+        }
+        return out
+    }
+
+    /// Loads the silences from the store (at start).
+    /// - Throws: the store's read error.
+    public func loadSilences() throws { silences = try store.silences() }
+
+    /// Adds a silence of SLA `sla` and/or objective (or instance) `objective` from `from` to `to`.
+    /// - Throws: `MaintenanceRefused` (its text says why) for neither scope given, an unknown SLA
+    ///   or objective, an end not after its start or already past, no reason; the store's error.
+    public func addSilence(sla: String?, objective: String?, from: Double, to: Double, reason: String) throws
+        -> Silence
+    {
+        let now = clock()
+        guard sla != nil || objective != nil else {
+            throw MaintenanceRefused(description: "a silence names an SLA, an objective, or both")
+        }
+        if let sla, !engine.objectives.contains(where: { $0.sla.name == sla }) {
+            let known = Set(engine.objectives.map(\.sla.name)).sorted().joined(separator: ", ")
+            throw MaintenanceRefused(description: "no SLA named '\(sla)' (SLAs: \(known))")
+        }
+        if let objective {
+            let base = objective.split(separator: "{", maxSplits: 1).first.map(String.init) ?? objective
+            guard let o = engine.objectives.first(where: { $0.name == base }), sla == nil || o.sla.name == sla else {
+                throw MaintenanceRefused(
+                    description:
+                        "no objective named '\(base)'\(sla.map { " in SLA \($0)" } ?? "") (see slawatch status)"
+                )
+            }
+        }
+        guard to > from else { throw MaintenanceRefused(description: "a silence must end after it starts") }
+        guard to > now else { throw MaintenanceRefused(description: "a silence ending in the past mutes nothing") }
+        try Self.checkReason(reason, what: "a silence")
+        let stored = try store.addSilence(
+            Silence(sla: sla, objective: objective, from: from, to: to, reason: reason, createdAt: now)
+        )
+        silences.append(stored)
+        return stored
+    }
+
+    /// Ends silence `id` now (its summary entry follows at the next evaluation).
+    /// - Returns: the silence, `nil` when none with that id is running or ahead.
+    /// - Throws: the store's error.
+    public func endSilence(id: Int) throws -> Silence? {
+        let now = clock()
+        guard let k = silences.firstIndex(where: { $0.id == id && $0.endedAt == nil && $0.to > now }) else {
+            return nil
+        }
+        silences[k].to = max(silences[k].from, now)
+        try store.updateSilence(silences[k])
+        return silences[k]
+    }
+
+    /// Every silence, in id order.
+    public func listSilences() -> [Silence] { silences }
+
+    /// The silences that ended since the last call (their summary entries are due), marked
+    /// ended in the store.
+    public func takeEndedSilences() -> [Silence] {
+        let now = clock()
+        var ended: [Silence] = []
+        for k in silences.indices where silences[k].endedAt == nil && silences[k].to <= now {
+            silences[k].endedAt = now
+            try? store.updateSilence(silences[k])
+            ended.append(silences[k])
+        }
+        return ended
     }
 
     /// What a reload changed.
@@ -487,10 +601,14 @@ public actor EngineActor {
             )
         }
         guard to > from else { throw MaintenanceRefused(description: "maintenance must end after it starts") }
-        guard to > now else { throw MaintenanceRefused(description: "maintenance ending in the past changes nothing") }
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw MaintenanceRefused(description: "a maintenance needs its reason, as announced")
+        // Time already judged stays judged: maintenance is announced, not applied backwards.
+        guard from >= now - 60 else {
+            throw MaintenanceRefused(
+                description:
+                    "maintenance cannot start in the past (\(DurationText.format((now - from).rounded())) ago): time already judged stays judged; start it now or later"
+            )
         }
+        try Self.checkReason(reason, what: "a maintenance")
         let notice = first.sla.maintenanceNotice
         if notice > 0, from - now < notice - 1 {
             throw MaintenanceRefused(
@@ -509,6 +627,20 @@ public actor EngineActor {
         runtimeMaintenance.append(stored)
         engine.setRuntimeMaintenance(runtimeMaintenance)
         return stored
+    }
+
+    /// Refuses a reason that is empty, longer than 1,000 characters, or holds control
+    /// characters (it is shown in terminals and journal lines).
+    static func checkReason(_ reason: String, what: String) throws {
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw MaintenanceRefused(description: "\(what) needs its reason")
+        }
+        if reason.count > 1000 {
+            throw MaintenanceRefused(description: "the reason is \(reason.count) characters long; at most 1000")
+        }
+        if reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw MaintenanceRefused(description: "the reason is one line of text: no newlines or control characters")
+        }
     }
 
     /// Ends maintenance `id` now.

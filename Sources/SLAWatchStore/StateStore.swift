@@ -186,7 +186,7 @@ public final class StateStore: Sendable {
                     """
             )
         }
-        // Maintenance announced at run time (`slawatch maintenance add`).
+        // Maintenance announced at run time (`slawatch maintenance add`), silences, review reminders.
         migrator.registerMigration("v12-maintenance") { db in
             try db.execute(
                 sql: """
@@ -199,6 +199,23 @@ public final class StateStore: Sendable {
                         reason TEXT NOT NULL,
                         announced_at REAL NOT NULL,
                         ended_at REAL
+                    );
+                    CREATE TABLE silence (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        sla TEXT,
+                        objective TEXT,
+                        from_time REAL NOT NULL,
+                        to_time REAL NOT NULL,
+                        reason TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        ended_at REAL,
+                        muted INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE review_reminder (
+                        sla TEXT PRIMARY KEY NOT NULL,
+                        review_by REAL NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        last_due REAL NOT NULL
                     )
                     """
             )

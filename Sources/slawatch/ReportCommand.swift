@@ -55,6 +55,9 @@ struct ReportCommand: ParsableCommand {
         if credits, format == "html" {
             throw ValidationError("--credits is text, markdown, json or csv")
         }
+        if credits, let period, period != "month", period != "quarter" {
+            throw ValidationError("--credits totals per month or quarter (--period month|quarter)")
+        }
         if ReportFormat(rawValue: format) == nil {
             throw ValidationError("--format is one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -32,6 +32,7 @@ struct SLAWatch: AsyncParsableCommand {
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
             ReplayCommand.self, TestCommand.self, BenchCommand.self, ReportCommand.self, MaintenanceCommand.self,
+            SilenceCommand.self,
         ]
     )
 
@@ -305,6 +306,10 @@ struct CheckCommand: ParsableCommand {
     var objectives: String?
     @Argument(help: "Recorded event files to check the objectives' metrics against.")
     var files: [String] = []
+    @Flag(name: .long, help: "Also show what a reload (SIGHUP) would change against the running daemon.")
+    var diff = false
+    @Option(name: .long, help: "Control socket path for --diff (default: control.sock beside the ingest socket).")
+    var socket: String?
 
     func run() throws {
         let config: DaemonConfig
@@ -335,11 +340,20 @@ struct CheckCommand: ParsableCommand {
         print("\(config.source ?? "embedded default config"): ok")
         print("\(loaded.count) objective(s) in \(directory)")
         for o in loaded {
+            // What the SLI counts, in words: a threshold's good events, a time slice's good slices.
+            var what = "\(o.sli.rawValue) of \(o.metric)"
+            if let t = o.timeslices {
+                what =
+                    "share of good \(DurationText.format(Double(t.slice))) slices (\(t.sli.rawValue) \(t.good)) of \(o.metric)"
+            } else if let v = o.good?.value {
+                what = "ratio of \(o.metric) events \(v)"
+            }
             print(
-                "  \(o.name): \(o.sli.rawValue) of \(o.metric) over \(o.window), \(o.direction.phrase) "
+                "  \(o.name): \(what) over \(o.window), \(o.direction.phrase) "
                     + (o.baseline.kind == .fixed ? AlertEntry.value(o.baseline.value, sli: o.sli) : o.baseline.source)
             )
         }
+        if diff { try showDiff(loaded) }
         if files.isEmpty { return }
         var events: [Event] = []
         for path in files {
@@ -353,5 +367,44 @@ struct CheckCommand: ParsableCommand {
         let unseen = Replay.unseen(objectives: loaded, events: events)
         for u in unseen { printError("warning: \(u)") }
         print("\(events.count) event(s) in \(files.count) file(s); \(unseen.count) objective input(s) never seen")
+    }
+
+    /// `--diff`: the running daemon's objectives against `loaded`, as a reload would apply them:
+    /// added, removed, and each changed key with its running and new value.
+    /// - Throws: `ExitCode(2)` when the daemon cannot be asked.
+    func showDiff(_ loaded: [Objective]) throws {
+        let reply: String
+        do {
+            let path = try controlSocket(socket, options)
+            reply = try UnixClient.exchange(path: path, payload: Data("objectives\n".utf8), until: nil, timeout: 10)
+        } catch {
+            printError("slawatch check --diff: \(error)")
+            throw ExitCode(2)
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any],
+            let running = object["objectives"] as? [String: [String: String]]
+        else {
+            printError("slawatch check --diff: the daemon did not list its objectives (an older slawatch?)")
+            throw ExitCode(2)
+        }
+        var lines: [String] = []
+        for o in loaded {
+            guard let before = running[o.name] else {
+                lines.append("  + \(o.name) (new)")
+                continue
+            }
+            let changes = o.definitionFields.compactMap { f -> String? in
+                let old = before[f.key] ?? ""
+                return old == f.value
+                    ? nil : "\(f.key) \(old.isEmpty ? "(none)" : old) → \(f.value.isEmpty ? "(none)" : f.value)"
+            }
+            if !changes.isEmpty { lines.append("  ~ \(o.name): " + changes.joined(separator: "; ")) }
+        }
+        let names = Set(loaded.map(\.name))
+        for name in running.keys.sorted() where !names.contains(name) {
+            lines.append("  - \(name) (removed: its state and windows are dropped)")
+        }
+        print(lines.isEmpty ? "reload would change nothing" : "reload would change \(lines.count) objective(s):")
+        for l in lines { print(l) }
     }
 }

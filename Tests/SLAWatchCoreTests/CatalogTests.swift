@@ -21,7 +21,8 @@ import Testing
         MessageID.configReloaded, MessageID.configRefused, MessageID.alertsSuppressed, MessageID.paceAtRisk,
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
         MessageID.ratioInvalid, MessageID.periodReport, MessageID.reportWritten, MessageID.reportFailed,
-        MessageID.maintenanceStarted, MessageID.maintenanceEnded,
+        MessageID.maintenanceStarted, MessageID.maintenanceEnded, MessageID.silenceEnded,
+        MessageID.slaReview,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -60,7 +61,8 @@ import Testing
             "SLAWATCH_WORST_BASELINE", "SLAWATCH_WORST_AT", "SLAWATCH_REPORT", "SLAWATCH_REPORT_NAME",
             "SLAWATCH_REPORT_FILE", "SLAWATCH_REPORT_FILES", "SLAWATCH_REPORT_DIRECTORY", "SLAWATCH_MAINTENANCE_REASON",
             "SLAWATCH_CREDIT", "SLAWATCH_CREDIT_AMOUNT", "SLAWATCH_CREDIT_CURRENCY", "SLAWATCH_CONSEQUENCE",
-            "SLAWATCH_ESCALATION", "SLAWATCH_TIME_EXCLUDED",
+            "SLAWATCH_ESCALATION", "SLAWATCH_TIME_EXCLUDED", "SLAWATCH_SILENCE", "SLAWATCH_SILENCE_SCOPE",
+            "SLAWATCH_MUTED", "SLAWATCH_REVIEW_BY", "SLAWATCH_OVERDUE_DAYS",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

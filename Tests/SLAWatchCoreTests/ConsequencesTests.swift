@@ -156,6 +156,12 @@ import Testing
             ("cap: 20%", "cap: lots", "not a share of the fee", 12),
             ("fee: 2000", "fee: -5", "not an amount", 10),
             ("report_periods: [month]", "report_periods: [week]", "reports no month", 16),
+            // Tiers that could never apply, or only to met periods (found by a helper's review).
+            ("- {below: 99%, credit: 25%}", "- {below: 150%, credit: 25%}", "is a share from 0 to 100%", 16),
+            ("{below: ", "{above: ", "its credits lie below a bound, not above", 16),
+            ("fee: 2000", "fee: 1e308", "from 0 to 1e12", 10),
+            ("cap: 20%", "cap: 5000", "more than the fee", 12),
+            ("penalty: service credit on the next invoice", "penalty: \"two\\nlines\"", "one line of text", 13),
         ]
         for (from, to, says, line) in cases {
             let text = Self.yaml.replacingOccurrences(of: from, with: to)

@@ -118,10 +118,37 @@ import Testing
             #expect(err.key == "slas[0].service_hours")
             #expect(err.message.contains("'weekdays' in 'weekdays 08:00-20:00' is not a day"))
         }
+        let empty = Self.yaml.replacingOccurrences(of: "hours: mon-fri 08:00-20:00", with: "hours: []")
+        #expect(throws: ConfigErrors.self) { try ObjectivesConfig.parse(empty, file: "checkout.yaml") }
         let backwards = Self.yaml.replacingOccurrences(
             of: "to: \"2026-11-10T11:00:00Z\"",
             with: "to: \"2026-11-10T08:00:00Z\""
         )
         #expect(throws: ConfigErrors.self) { try ObjectivesConfig.parse(backwards, file: "checkout.yaml") }
+    }
+
+    /// Maintenance windows that follow each other without a gap are one spell: one "started"
+    /// naming the end of the whole span, one "ended".
+    @Test func adjoiningMaintenanceIsOneSpell() throws {
+        let text = Self.yaml.replacingOccurrences(
+            of: "      - {from: \"2026-11-10T09:00:00Z\", to: \"2026-11-10T11:00:00Z\", reason: database upgrade}",
+            with: """
+                      - {from: "2026-11-10T09:00:00Z", to: "2026-11-10T11:00:00Z", reason: database upgrade}
+                      - {from: "2026-11-10T10:30:00Z", to: "2026-11-10T12:00:00Z", reason: index rebuild}
+                """
+        )
+        let o = try #require(try ObjectivesConfig.parse(text, file: "checkout.yaml").first)
+        var e = Engine(objectives: [o])
+        var out: [Transition] = []
+        var t = Self.utc("2026-11-10T08:00:00Z")
+        while t < Self.utc("2026-11-10T13:00:00Z") {
+            out += e.evaluate(at: t)
+            t += 60
+        }
+        let started = out.filter { $0.kind == .maintenanceStarted }
+        #expect(started.map(\.at) == [Self.utc("2026-11-10T09:00:00Z")])
+        #expect(started.first?.periodEnd == Self.utc("2026-11-10T12:00:00Z"))
+        #expect(out.filter { $0.kind == .maintenanceEnded }.map(\.at) == [Self.utc("2026-11-10T12:00:00Z")])
+        #expect(out.filter { $0.kind == .maintenanceEnded }.first?.maintenanceReason == "index rebuild")
     }
 }

@@ -96,6 +96,9 @@ import Testing
     }
 
     @Test func aBadThresholdIsAnErrorNamingFileLineAndKey() throws {
+        // `value: null` is no threshold (it would make every event good).
+        let null = Self.yaml.replacingOccurrences(of: "{value: \"<= 300\"}", with: "{value: null}")
+        #expect(throws: ConfigErrors.self) { try ObjectivesConfig.parse(null, file: "shop.yaml") }
         for (value, says) in [
             ("=< 300", "write an operator"), ("<= fast", "'fast' is not a finite number"), ("<= inf", "not a finite"),
         ] {

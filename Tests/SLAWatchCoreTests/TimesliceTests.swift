@@ -141,7 +141,24 @@ import Testing
             ("{slice: 1m, good: \">= 99%\"}", "{slice: 1m, good: \"99%\"}"),
             ("baseline: 99%", "baseline: 5"),
         ]
-        let says = ["missing required key", "whole buckets", "no value threshold", "between 0 and 1"]
+        let more: [(String, String, String)] = [
+            (
+                "{slice: 1m, good: \">= 99%\"}", "{slice: 1m, good: \">= 150%\"}",
+                "no slice or every slice would be good"
+            ),
+            ("{slice: 1m, good: \">= 99%\"}", "{slice: 2d, good: \">= 99%\"}", "not a slice length"),
+            ("window: 1d", "window: 30s", "longer than the window"),
+            ("direction: at_least", "direction: at_most", "direction: at_least"),
+        ]
+        for (from, to, message) in more {
+            do {
+                _ = try ObjectivesConfig.parse(Self.yaml.replacingOccurrences(of: from, with: to), file: "api.yaml")
+                Issue.record("\(to) was accepted")
+            } catch {
+                #expect(error.errors.contains { $0.message.contains(message) }, "\(error)")
+            }
+        }
+        let says = ["missing required key", "whole buckets", "no slice threshold", "between 0 and 1"]
         for ((from, to), message) in zip(cases, says) {
             do {
                 _ = try ObjectivesConfig.parse(Self.yaml.replacingOccurrences(of: from, with: to), file: "api.yaml")

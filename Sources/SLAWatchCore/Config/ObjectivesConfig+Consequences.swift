@@ -7,6 +7,11 @@ extension ObjectivesConfig {
         "on", "period", "tiers", "fee", "currency", "cap", "penalty", "escalation",
     ]
 
+    /// Whether `text` holds a control character (a newline, an escape): free text is one line.
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
     /// A number or a percentage (`99.9%` read as `99.9e-2`, exactly the double of 0.999).
     static func numberOrPercent(_ text: String) -> (value: Double, percent: Bool)? {
         let t = text.trimmingCharactersInWhitespace()
@@ -48,12 +53,14 @@ extension ObjectivesConfig {
                 let tp = "\(p).tiers[\(k)]"
                 let tm = r.mapping(t, tp, allowed: ["below", "above", "credit"])
                 var bound: (below: Double?, above: Double?) = (nil, nil)
+                var percent = false
                 for key in ["below", "above"] {
                     guard let bn = tm[key], let s = r.string(bn, "\(tp).\(key)") else { continue }
                     guard let v = numberOrPercent(s) else {
                         r.fail(bn, "\(tp).\(key)", "'\(s)' is not a number or a percentage (99.9%)")
                         continue
                     }
+                    percent = v.percent
                     if key == "below" { bound.below = v.value } else { bound.above = v.value }
                 }
                 if (tm["below"] == nil) == (tm["above"] == nil) {
@@ -69,7 +76,9 @@ extension ObjectivesConfig {
                     r.fail(cn, "\(tp).credit", "'\(s)' is not a share of the fee above 0 and at most 100% (10% or 0.1)")
                     continue
                 }
-                c.tiers.append(Consequences.Tier(below: bound.below, above: bound.above, credit: v.value))
+                c.tiers.append(
+                    Consequences.Tier(below: bound.below, above: bound.above, credit: v.value, percent: percent)
+                )
             }
             let sides = Set(c.tiers.map { $0.below != nil })
             if sides.count > 1 {
@@ -77,16 +86,18 @@ extension ObjectivesConfig {
             }
         }
         if let n = m["fee"], let s = r.string(n, "\(p).fee") {
-            if let v = Double(s.trimmingCharactersInWhitespace()), v.isFinite, v >= 0 {
+            if let v = Double(s.trimmingCharactersInWhitespace()), v.isFinite, v >= 0, v <= 1e12 {
                 c.fee = v
             } else {
-                r.fail(n, "\(p).fee", "'\(s)' is not an amount (a number, the currency under currency:)")
+                r.fail(n, "\(p).fee", "'\(s)' is not an amount from 0 to 1e12 (a number, the currency under currency:)")
             }
         }
         if let n = m["currency"], let s = r.string(n, "\(p).currency") {
             let t = s.trimmingCharactersInWhitespace()
-            if t.isEmpty || t.count > 12 {
+            if t.isEmpty || t.count > 12 || hasControlCharacters(t) {
                 r.fail(n, "\(p).currency", "'\(s)' is not a currency (EUR, USD, credits)")
+            } else if m["fee"] == nil {
+                r.fail(n, "\(p).currency", "a currency needs a fee (the amount credits are shares of)")
             } else {
                 c.currency = t
             }
@@ -99,7 +110,20 @@ extension ObjectivesConfig {
                 if m["fee"] == nil {
                     r.fail(n, "\(p).cap", "a cap as an amount needs a fee; write a share (30%) without one")
                 }
+                if let fee = c.fee, v > fee {
+                    r.fail(
+                        n,
+                        "\(p).cap",
+                        "a cap of \(s) is more than the fee (\(NumberText.format(fee))): it caps nothing"
+                    )
+                }
             default: r.fail(n, "\(p).cap", "'\(s)' is not a share of the fee (30%) or an amount (1500)")
+            }
+        }
+        for key in ["penalty", "escalation"] {
+            guard let n = m[key], let text = r.string(n, "\(p).\(key)") else { continue }
+            if text.trimmingCharactersInWhitespace().isEmpty || hasControlCharacters(text) || text.count > 1000 {
+                r.fail(n, "\(p).\(key)", "\(key) is one line of text (1 to 1000 characters, no control characters)")
             }
         }
         c.penalty = r.string(m["penalty"], "\(p).penalty")
@@ -126,6 +150,33 @@ extension ObjectivesConfig {
                 site,
                 "tiers on the period SLI need a ratio objective or a cumulative target; \(o.name) is judged by compliance (on: compliance)"
             )
+        }
+        // Tiers must be able to apply, on the side a miss lies: a share reading (compliance,
+        // a ratio) between 0 and 100 %, below its bounds when more is better.
+        let reading = c.reading(for: o)
+        let share = reading == .compliance || o.sli == .ratio
+        let higherIsBetter = reading == .compliance || o.direction == .atLeast
+        for t in c.tiers {
+            let side = t.below != nil ? "below" : "above"
+            if share && (t.bound < 0 || t.bound > 1) {
+                r.fail(
+                    node,
+                    site,
+                    "a tier \(side) \(NumberText.format(t.bound)) can never or always apply: \(o.name)'s \(reading.rawValue) is a share from 0 to 100% (write 99.9%)"
+                )
+            } else if !share && t.percent {
+                r.fail(
+                    node,
+                    site,
+                    "a tier bound in percent needs a share; \(o.name)'s period SLI is in its own unit (\(o.unit ?? o.sli.rawValue))"
+                )
+            } else if higherIsBetter != (t.below != nil) {
+                r.fail(
+                    node,
+                    site,
+                    "\(o.name) is judged by \(reading.rawValue) where \(higherIsBetter ? "more" : "less") is better: its credits lie \(higherIsBetter ? "below" : "above") a bound, not \(side)"
+                )
+            }
         }
         if o.isCumulative {
             if case .calendar(let unit) = o.window, unit != c.period {
@@ -191,6 +242,9 @@ extension ObjectivesConfig {
                 r.fail(n, p, "\(error)")
             }
         }
+        if spans.isEmpty, r.errors.isEmpty || !(r.errors.last?.key.hasPrefix(p) ?? false) {
+            r.fail(node, p, "no spans: write at least one, as mon-fri 08:00-20:00 (leave service_hours out for always)")
+        }
         guard !texts.isEmpty, texts.count == spans.count else { return nil }
         return try? ServiceHours(parsing: texts, holidays: holidays)
     }
@@ -215,12 +269,20 @@ extension ObjectivesConfig {
                 }
             }
             let reason = r.string(m["reason"], "\(ip).reason") ?? ""
-            if m["reason"] == nil || reason.trimmingCharactersInWhitespace().isEmpty {
+            if m["reason"] == nil {
                 r.fail(item, "\(ip).reason", "missing required key (why, as announced)")
+            } else if reason.trimmingCharactersInWhitespace().isEmpty || hasControlCharacters(reason)
+                || reason.count > 1000
+            {
+                r.fail(
+                    m["reason"],
+                    "\(ip).reason",
+                    "a reason is one line of text (1 to 1000 characters, no control characters)"
+                )
             }
             guard ends.count == 2 else { continue }
             guard ends[0] < ends[1] else {
-                r.fail(m["to"], "\(ip).to", "maintenance ends before it starts")
+                r.fail(m["to"], "\(ip).to", "maintenance must end after it starts")
                 continue
             }
             out.append(MaintenanceWindow(from: ends[0], to: ends[1], reason: reason))

@@ -356,6 +356,9 @@ extension ObjectivesConfig {
         if let gn = m["good"] {
             let gm = r.mapping(gn, "\(p).good", allowed: ["metric", "labels", "value"])
             var selector = GoodSelector(metric: r.string(gm["metric"], "\(p).good.metric") ?? metric ?? "")
+            if let vn = gm["value"], vn.null != nil {
+                r.fail(vn, "\(p).good.value", "expected a threshold such as \"<= 300\"")
+            }
             if let vn = gm["value"], let text = r.string(vn, "\(p).good.value") {
                 do {
                     selector.value = try ValueThreshold(parsing: text)
@@ -421,7 +424,9 @@ extension ObjectivesConfig {
         o.burnRateAlerts = burnRules
         o.groupBy = groupBy
         o.maxInstances = maxInstances
-        if let n = m["baselines"] { labelBaselines(n, path: "\(p).baselines", into: &o, reader: &r) }
+        if let n = m["baselines"] {
+            labelBaselines(n, path: "\(p).baselines", into: &o, hasBaseline: m["baseline"] != nil, reader: &r)
+        }
         if let n = m["timeslices"] { timeslices(n, path: "\(p).timeslices", into: &o, reader: &r) }
         o.serviceHours =
             m["service_hours"].flatMap { serviceHours($0, path: "\(p).service_hours", reader: &r) } ?? sla.serviceHours
@@ -444,7 +449,13 @@ extension ObjectivesConfig {
 
     /// `baselines: {LABEL: {VALUE: BASELINE, …, default: BASELINE}}`: fixed baselines by the
     /// value of one `group_by` label; `default` replaces `baseline`.
-    static func labelBaselines(_ node: Node, path p: String, into o: inout Objective, reader r: inout YAMLReader) {
+    static func labelBaselines(
+        _ node: Node,
+        path p: String,
+        into o: inout Objective,
+        hasBaseline: Bool,
+        reader r: inout YAMLReader
+    ) {
         guard case .mapping(let m) = node, m.count == 1,
             let (labelNode, valuesNode) = m.first.map({ ($0.key, $0.value) }),
             let label = labelNode.string, case .mapping(let values) = valuesNode
@@ -472,10 +483,18 @@ extension ObjectivesConfig {
             )
             return
         }
+        if values.isEmpty {
+            r.fail(valuesNode, "\(p).\(label)", "no values: map label values to baselines, as {acme: 99.95%}")
+            return
+        }
         var b = LabelBaselines(label: label)
         for (k, v) in values {
-            guard let key = k.string, !key.isEmpty, let text = r.string(v, "\(p).\(label).\(k.string ?? "")") else {
+            guard let key = k.string else {
                 r.fail(k, "\(p).\(label)", "expected label values mapping to baselines")
+                continue
+            }
+            guard let text = r.string(v, "\(p).\(label).\(key)") else {
+                if v.null != nil { r.fail(v, "\(p).\(label).\(key)", "expected a baseline, as 99.95%") }
                 continue
             }
             let t = text.trimmingCharactersInWhitespace()
@@ -492,6 +511,13 @@ extension ObjectivesConfig {
                 continue
             }
             if key == "default" {
+                if hasBaseline {
+                    r.fail(
+                        v,
+                        "\(p).\(label).default",
+                        "the objective has a baseline already: write it or default, not both"
+                    )
+                }
                 o.baseline = Baseline(value: parsed.value, kind: .fixed, source: t)
             } else {
                 b.values[key] = parsed.value
@@ -538,17 +564,47 @@ extension ObjectivesConfig {
                     r.fail(n, "\(p).good", "'\(s)' is a percentage, which only a ratio slice takes")
                 }
             }
-            do { good = try ValueThreshold(parsing: text) } catch { r.fail(n, "\(p).good", "\(error)") }
+            do {
+                good = try ValueThreshold(parsing: text)
+            } catch {
+                // Quote what was written (a percentage was read as e-2).
+                r.fail(
+                    n,
+                    "\(p).good",
+                    "'\(s)' is no slice threshold: write an operator (<=, <, >=, >) and a number, as \">= 99%\" or \"<= 300\""
+                )
+            }
+            if let g = good, o.sli == .ratio,
+                g.bound < 0 || g.bound > 1 || (g.comparison == .above && g.bound >= 1)
+                    || (g.comparison == .below && g.bound <= 0)
+            {
+                r.fail(
+                    n,
+                    "\(p).good",
+                    "'\(s)': a ratio slice is from 0 to 100%, so no slice or every slice would be good"
+                )
+                good = nil
+            }
         } else if m["good"] == nil {
             r.fail(node, "\(p).good", "missing required key (when a slice is good, as \">= 99%\" or \"<= 300\")")
         }
         if !o.groupBy.isEmpty { r.fail(node, p, "timeslices cannot be combined with group_by yet") }
         if !o.burnRateAlerts.isEmpty { r.fail(node, p, "timeslices cannot be combined with burn_rate_alerts yet") }
         if o.isCumulative { r.fail(node, p, "a cumulative target (count or sum over a calendar window) has no slices") }
+        if o.direction != .atLeast {
+            r.fail(node, p, "a time-slice objective promises a share of good slices at least (direction: at_least)")
+        }
+        if case .rolling(let w) = o.window, slice > 0, w < slice {
+            r.fail(
+                node,
+                "\(p).slice",
+                "a slice longer than the window (\(DurationText.format(Double(w)))) never fits in it"
+            )
+        }
         if case .fixed = o.baseline.kind, o.baseline.value < 0 || o.baseline.value > 1 {
             r.fail(
                 node,
-                "\(p).baseline",
+                String(p.dropLast(".timeslices".count)) + ".baseline",
                 "a time-slice objective judges the share of good slices: a baseline between 0 and 1 (99.9%)"
             )
         }

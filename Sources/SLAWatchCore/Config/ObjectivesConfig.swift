@@ -5,7 +5,7 @@ import Yams
 public enum ObjectivesConfig {
     static let slaKeys: Set<String> = [
         "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
-        "consequences", "service_hours", "maintenance", "maintenance_notice",
+        "consequences", "service_hours", "maintenance", "maintenance_notice", "review_by",
     ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
@@ -247,6 +247,14 @@ public enum ObjectivesConfig {
             }
             if let n = sm["maintenance"] { sla.maintenance = maintenance(n, path: "\(sp).maintenance", reader: &r) }
             sla.maintenanceNotice = r.duration(sm["maintenance_notice"], "\(sp).maintenance_notice", default: 0)
+            if let n = sm["review_by"], let text = r.string(n, "\(sp).review_by") {
+                let t = text.trimmingCharactersInWhitespace()
+                if t.count == 10, let day = RFC3339.parse(t + "T00:00:00Z") {
+                    sla.reviewBy = day
+                } else {
+                    r.fail(n, "\(sp).review_by", "'\(text)' is not a date (YYYY-MM-DD)")
+                }
+            }
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),

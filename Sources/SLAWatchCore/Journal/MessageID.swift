@@ -74,6 +74,13 @@ public enum MessageID {
     /// An objective's maintenance ended.
     public static let maintenanceEnded = "836bd360396c436db1251eee8ba4e7ec"
 
+    /// A silence ended: how many entries it muted.
+    public static let silenceEnded = "509584b195334aee85cc255ce9cea77b"
+
+    /// An SLA is due for review (`review_by:`), written on that date and each week after until
+    /// the SLA is edited.
+    public static let slaReview = "4f127d05b77540cda5d93d31557dd080"
+
     /// The id for a transition kind.
     public static func of(_ kind: TransitionKind) -> String {
         switch kind {

@@ -22,13 +22,20 @@ public struct Consequences: Sendable, Hashable, Codable {
         public var above: Double?
         /// The credit, a share of the fee (0.1 for `10%`), more than 0 and at most 1.
         public var credit: Double
+        /// Whether the bound was written as a percentage (`99.9%`): a share, which only a
+        /// share reading (compliance, a ratio) can be compared with.
+        public var percent: Bool
 
         /// A tier from its parts; exactly one of `below` and `above` is set.
-        public init(below: Double? = nil, above: Double? = nil, credit: Double) {
+        public init(below: Double? = nil, above: Double? = nil, credit: Double, percent: Bool = false) {
             self.below = below
             self.above = above
             self.credit = credit
+            self.percent = percent
         }
+
+        /// The bound, whichever side.
+        public var bound: Double { below ?? above ?? 0 }
 
         /// Whether the tier applies to `reading`.
         public func applies(to reading: Double) -> Bool {

@@ -26,6 +26,9 @@ public struct SLA: Sendable, Hashable, Codable {
     /// How far ahead maintenance announced at run time must start (`maintenance_notice:`,
     /// seconds; 0: any time, also at once).
     public var maintenanceNotice: Double = 0
+    /// When the SLA is to be reviewed (`review_by:`, a date: 00:00 UTC of it, unix seconds):
+    /// an "SLA due for review" entry then and each week after, until the SLA is edited.
+    public var reviewBy: Double?
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {
@@ -247,5 +250,69 @@ public struct LabelBaselines: Sendable, Hashable, Codable {
         self.label = label
         self.values = values
         self.sources = sources
+    }
+}
+
+extension Objective {
+    /// The definition as (key, value) pairs in a fixed order, for comparing two versions
+    /// (`slawatch check --diff`, review reminders): what the objective reads, how it judges,
+    /// and its SLA's contract. Stable across runs (no hashing seed).
+    public var definitionFields: [(key: String, value: String)] {
+        var f: [(String, String)] = [
+            ("metric", metric),
+            ("labels", match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")),
+            (
+                "good",
+                good.map { g in
+                    ([g.metric] + g.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                        + [g.value?.description].compactMap { $0 })
+                        .joined(separator: " ")
+                } ?? ""
+            ),
+            ("sli", sli.rawValue), ("window", window.description), ("time_zone", timeZone),
+            ("direction", direction.rawValue), ("baseline", baseline.source),
+            ("for", DurationText.format(forSeconds)), ("severity", "\(severity)"), ("nodata", nodata.rawValue),
+            ("group_by", groupBy.joined(separator: ",")),
+            ("burn_rate_alerts", burnRateAlerts.map(\.id).joined(separator: ",")),
+            (
+                "timeslices",
+                timeslices.map { "\(DurationText.format(Double($0.slice))) \($0.sli.rawValue) \($0.good)" } ?? ""
+            ),
+            ("provider", sla.provider), ("customer", sla.customer),
+            ("report_periods", sla.reportPeriods.map(\.rawValue).joined(separator: ",")),
+            ("compliance_target", sla.complianceTarget.map(NumberText.format) ?? ""),
+            ("service_hours", serviceHours?.description ?? ""),
+            (
+                "maintenance",
+                maintenance.map { "\(RFC3339.format($0.from))/\(RFC3339.format($0.to))" }.joined(separator: ",")
+            ),
+            (
+                "consequences",
+                consequencesInForce.map { c in
+                    c.tiers.map {
+                        "\($0.below != nil ? "below" : "above") \(NumberText.format($0.bound)): \(NumberText.format($0.credit))"
+                    }
+                    .joined(separator: ", ") + (c.fee.map { " fee \(NumberText.format($0)) \(c.currency ?? "")" } ?? "")
+                } ?? ""
+            ),
+            ("review_by", sla.reviewBy.map { String(RFC3339.format($0).prefix(10)) } ?? ""),
+        ]
+        if let b = labelBaselines {
+            f.append(
+                (
+                    "baselines",
+                    b.sources.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                )
+            )
+        }
+        return f
+    }
+
+    /// What an edit of the SLA changes, as text: each objective's `definitionFields`, in name
+    /// order. An SLA is "edited" when this differs.
+    public static func definitionText(_ objectives: [Objective]) -> String {
+        objectives.sorted { $0.name < $1.name }.map { o in
+            ([o.name] + o.definitionFields.map { "\($0.key)=\($0.value)" }).joined(separator: "|")
+        }.joined(separator: "\n")
     }
 }

@@ -208,3 +208,65 @@ public struct RuntimeMaintenance: Sendable, Hashable, Codable {
         o.sla.name == sla && (objective == nil || objective == (o.instanceOf?.objective ?? o.name))
     }
 }
+
+/// A silence (`slawatch silence add`): mutes the journal entries of matching instances for a
+/// while (counted, with one summary entry when it ends) and changes no number: windows, states,
+/// verdicts and reports go on as without it. Alertmanager's silences, kept by slawatch.
+public struct Silence: Sendable, Hashable, Codable {
+    /// Its number (the state file's row id; 0 before it is stored).
+    public var id: Int
+    /// The SLA whose instances it mutes; `nil`: any (then `objective` says which).
+    public var sla: String?
+    /// The objective (every instance of it) or one instance (`latency{customer=acme}`) it
+    /// mutes; `nil`: every objective of `sla`.
+    public var objective: String?
+    /// Start, unix seconds.
+    public var from: Double
+    /// End, unix seconds (set to the time it was ended early).
+    public var to: Double
+    /// Why.
+    public var reason: String
+    /// When it was created.
+    public var createdAt: Double
+    /// When its summary entry was written (it ended); `nil` while it runs or is ahead.
+    public var endedAt: Double?
+    /// Entries muted so far.
+    public var muted: Int
+
+    /// A silence from its parts.
+    public init(
+        id: Int = 0,
+        sla: String?,
+        objective: String?,
+        from: Double,
+        to: Double,
+        reason: String,
+        createdAt: Double,
+        endedAt: Double? = nil,
+        muted: Int = 0
+    ) {
+        self.id = id
+        self.sla = sla
+        self.objective = objective
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.createdAt = createdAt
+        self.endedAt = endedAt
+        self.muted = muted
+    }
+
+    /// Whether it mutes the entry of transition `t` of instance objective `o` at time `t.at`:
+    /// alert entries only (breach, recovery, no data, pending, data resumed, pace, burn rate,
+    /// invalid ratio); period verdicts and maintenance are records, never muted.
+    public func mutes(_ t: Transition, _ o: Objective) -> Bool {
+        guard endedAt == nil, t.at >= from, t.at < to else { return false }
+        switch t.kind {
+        case .periodResult, .periodReport, .maintenanceStarted, .maintenanceEnded, .instanceLimit: return false
+        default: break
+        }
+        if let sla, o.sla.name != sla { return false }
+        if let objective { return objective == o.name || objective == (o.instanceOf?.objective ?? o.name) }
+        return true
+    }
+}

@@ -34,6 +34,10 @@ struct EvaluationService: Service {
             let transitions = await actor.evaluate()
             journal.flushStorm(now: clock.now)
             if let limit = await actor.takeSeriesLimitNotice() { journal.emit(DaemonEntry.seriesLimit(limit)) }
+            for s in await actor.takeEndedSilences() { journal.emit(DaemonEntry.silenceEnded(s)) }
+            for r in await actor.takeReviewReminders() {
+                journal.emit(DaemonEntry.reviewDue(sla: r.sla, reviewBy: r.reviewBy, overdueDays: r.overdueDays))
+            }
             if !transitions.isEmpty {
                 // Persist the new states before announcing them, so a restart does not re-announce.
                 do { try await actor.commit() } catch { logger.error("commit after transitions failed: \(error)") }

@@ -213,6 +213,12 @@ extension Engine {
         var reason: String?
         if case .maintenance(let r)? = exclusion { reason = r }
         guard reason != st.maintenance else { return }
+        // One maintenance following another without a gap is one spell: no "ended" and
+        // "started" between them, only the reason in force changes.
+        if st.maintenance != nil, reason != nil {
+            st.maintenance = reason
+            return
+        }
         func entry(_ kind: TransitionKind, _ why: String, from: Double, to: Double) -> Transition {
             Transition(
                 objective: table.shared[i].objective.name,
@@ -231,8 +237,12 @@ extension Engine {
         }
         if let ended = st.maintenance { out.append(entry(.maintenanceEnded, ended, from: now, to: now)) }
         if let reason {
-            let window = maintenanceWindows(i).first { now >= $0.from && now < $0.to }
-            out.append(entry(.maintenanceStarted, reason, from: window?.from ?? now, to: window?.to ?? now))
+            // Its end: that of the whole covered span (overlapping or adjoining windows).
+            let windows = maintenanceWindows(i)
+            let window = windows.first { now >= $0.from && now < $0.to }
+            var end = window?.to ?? now
+            while let next = windows.first(where: { $0.from <= end && $0.to > end }) { end = next.to }
+            out.append(entry(.maintenanceStarted, reason, from: window?.from ?? now, to: end))
         }
         st.maintenance = reason
     }
