@@ -29,6 +29,8 @@ def rss_mib(pid):
     return float("nan")
 
 env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+reports_dir = os.path.join(directory, "state", "reports")
+had_reports = os.path.isdir(reports_dir) and bool(os.listdir(reports_dir))
 log = open(os.path.join(directory, "daemon.log"), "w")
 start = time.monotonic()
 p = subprocess.Popen([binary, "daemon", "--config", os.path.join(directory, "slawatch.yaml"), "--stderr"],
@@ -53,7 +55,8 @@ print(f"rss_ready_mib {rss_mib(p.pid):.0f}")
 log_path = os.path.join(directory, "daemon.log")
 r0, rt = cpu(p.pid), time.monotonic()
 report_cpu = None
-while time.monotonic() - rt < 120:
+# Only the first start on a state writes that report (later ones find it written).
+while not had_reports and time.monotonic() - rt < 120:
     with open(log_path, errors="replace") as f:
         if re.search(r"report \S+ written to ", f.read()):
             report_cpu = cpu(p.pid) - r0
