@@ -93,7 +93,15 @@ extension Daemon {
         func error(_ text: String) -> String { json(["error": text]) }
         let now = Date().timeIntervalSince1970
         if request == "maintenance list" {
-            return json(["maintenance": await actor.listMaintenance().map { describe($0, now: now) }])
+            // A maintenance whose SLA or objective a reload removed is listed, and says so.
+            let objectives = await actor.objectives()
+            return json([
+                "maintenance": await actor.listMaintenance().map { m in
+                    var d = describe(m, now: now)
+                    d["applies"] = objectives.contains { m.applies(to: $0) }
+                    return d
+                }
+            ])
         }
         if request.hasPrefix("maintenance end ") {
             guard let id = Int(request.dropFirst("maintenance end ".count).trimmingCharacters(in: .whitespaces)) else {

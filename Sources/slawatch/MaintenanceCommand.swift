@@ -87,7 +87,9 @@ struct MaintenanceCommand: ParsableCommand {
         let scope = (m["sla"] as? String ?? "") + ((m["objective"] as? String).map { "/" + $0 } ?? "")
         let id = "\(m["id"] as? Int ?? 0)"
         let state = m["state"] as? String ?? ""
-        let ended = (m["ended"] as? String).map { ", ended \($0)" } ?? ""
+        let ended =
+            ((m["ended"] as? String).map { ", ended \($0)" } ?? "")
+            + (m["applies"] as? Bool == false ? " (no such SLA or objective since a reload)" : "")
         return
             "\(id.padding(toLength: 4, withPad: " ", startingAt: 0)) \(state.padding(toLength: 8, withPad: " ", startingAt: 0)) "
             + "\(scope)  \(m["from"] as? String ?? "") → \(m["to"] as? String ?? "")\(ended)  \(m["reason"] as? String ?? "")"

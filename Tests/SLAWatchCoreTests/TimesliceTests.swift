@@ -113,6 +113,11 @@ import Testing
         var out: [Transition] = []
         for m in 0..<10 {
             let t = Self.day + Double(m) * 60
+            if m == 1 {
+                // Events came, no slice is judged yet: status knows the metric was seen.
+                #expect(e.status(at: t + 10).first?.value == nil)
+                #expect(e.status(at: t + 10).first?.lastSeen == Self.day + 20)
+            }
             out += e.evaluate(at: t + 10)
             // Minutes 3 and 7: one in ten requests takes 900 ms, so the p99 is 900.
             let events = (0..<10).map { k in

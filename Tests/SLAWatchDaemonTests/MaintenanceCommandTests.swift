@@ -97,6 +97,20 @@ struct MaintenanceCommandTests {
         let (again, _, why) = try slawatch(["maintenance", "end"] + socket + ["1"])
         #expect(again == 1)
         #expect(why.contains("no maintenance 1 that is planned or running"))
+        // A reload without the api SLA: its maintenance stays listed and says it applies to
+        // nothing now.
+        let objectives = daemon.root.appendingPathComponent("objectives.d/test.yaml")
+        let text = try String(contentsOf: objectives, encoding: .utf8)
+        try ("slas:\n" + String(text[text.range(of: "  - name: shop-")!.lowerBound...]))
+            .write(to: objectives, atomically: true, encoding: .utf8)
+        if let p = daemon.process { kill(p.processIdentifier, SIGHUP) }
+        #expect(
+            waitUntil(5) {
+                let out = (try? slawatch(["maintenance", "list"] + socket))?.1 ?? ""
+                return out.split(separator: "\n").last?.hasSuffix("(no such SLA or objective since a reload)  later")
+                    == true
+            }
+        )
         if TestJournal.isAvailable {
             #expect(
                 waitUntil(10) {

@@ -314,6 +314,14 @@ extension Engine {
         )
     }
 
+    /// The newest event counted for instance `i` (a time-slice objective's: its slice
+    /// source's, which takes the events), `nil` for never.
+    func lastEventSeen(_ i: Int) -> Double? {
+        var seen = table.lastSeen[i]
+        if let s = table.sliceWindows[i] { seen = max(seen, table.lastSeen[s]) }
+        return seen.isFinite ? seen : nil
+    }
+
     func status(values: [Double?], counts: [(total: Double, good: Double)?]?, now: Double?) -> [Status] {
         table.judged.map { i in
             let o = table.objectives[i]
@@ -354,7 +362,7 @@ extension Engine {
                 errorBudget: e?.budget,
                 budgetRemaining: e?.remaining,
                 burnRate: e?.burnRate,
-                lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
+                lastSeen: lastEventSeen(i),
                 invalid: invalid,
                 baselineSeason: table.states[i].baselineSeason,
                 coverage: now.flatMap { now in
