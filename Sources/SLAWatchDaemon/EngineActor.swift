@@ -638,7 +638,7 @@ public actor EngineActor {
         if reason.count > 1000 {
             throw MaintenanceRefused(description: "the reason is \(reason.count) characters long; at most 1000")
         }
-        if reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if ObjectivesConfig.hasControlCharacters(reason) {
             throw MaintenanceRefused(description: "the reason is one line of text: no newlines or control characters")
         }
     }

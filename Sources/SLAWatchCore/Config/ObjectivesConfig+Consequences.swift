@@ -7,8 +7,9 @@ extension ObjectivesConfig {
         "on", "period", "tiers", "fee", "currency", "cap", "penalty", "escalation",
     ]
 
-    /// Whether `text` holds a control character (a newline, an escape): free text is one line.
-    static func hasControlCharacters(_ text: String) -> Bool {
+    /// Whether `text` holds a control character (a newline, an escape): free text (reasons,
+    /// penalties, currencies) is one line, in config and at run time alike.
+    public static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
