@@ -223,4 +223,76 @@ import Testing
         #expect(status.budgetRemaining == -3)
         #expect(status.burnRate == nil)
     }
+
+    /// Burn-rate rules with `group_by`: each customer's instance has its own burn windows, so
+    /// one customer's outage pages for that customer only, and the windows survive a restart.
+    @Test func eachGroupInstanceBurnsItsOwnBudget() throws {
+        var o = objective()
+        o.groupBy = ["customer"]
+        o.maxInstances = 2
+        func minute(_ e: inout Engine, _ m: Int, badFor: Set<String>) -> [Transition] {
+            let t = 1_000_000 + Double(m) * 60
+            var events: [Event] = []
+            for c in ["acme", "globex", "initech"] {
+                let bad = badFor.contains(c) ? 1000 : 0
+                events += Array(
+                    repeating: Event(
+                        metric: "req",
+                        value: 1,
+                        kind: .counter,
+                        labels: ["status": "200", "customer": c],
+                        time: t
+                    ),
+                    count: 1000 - bad
+                )
+                events += Array(
+                    repeating: Event(
+                        metric: "req",
+                        value: 1,
+                        kind: .counter,
+                        labels: ["status": "503", "customer": c],
+                        time: t
+                    ),
+                    count: bad
+                )
+            }
+            _ = e.ingest(events, now: t)
+            return e.evaluate(at: t + 30).filter { $0.kind == .burnRate || $0.kind == .burnRateResolved }
+        }
+        var e = Engine(objectives: [o])
+        for m in 0..<60 { #expect(minute(&e, m, badFor: []).isEmpty) }
+        // acme and globex are the two instances (max_instances 2); initech is refused, so
+        // the table holds the parent, its two burn parents, and each member with two burn
+        // windows of its own... for the two rules' four window lengths.
+        #expect(e.table.members[0]?.count == 2)
+        #expect(e.table.burnParents[0]?.keys.sorted() == [300, 1800, 3600, 21600])
+        let acme = try #require(e.table.id(named: "availability{customer=acme}"))
+        #expect(e.table.burnWindows[acme]?.keys.sorted() == [300, 1800, 3600, 21600])
+        #expect(e.table.id(named: "availability{customer=acme}/burn:5m") == e.table.burnWindows[acme]?[300])
+        // acme fails entirely for a minute: acme's fast rule fires; globex is quiet.
+        let fired = minute(&e, 60, badFor: ["acme"])
+        #expect(fired.map(\.objective) == ["availability{customer=acme}", "availability{customer=acme}"])
+        #expect(fired.map(\.kind) == [.burnRate, .burnRate])
+        // 1000 bad of acme's 59,000 in the hour (its oldest minute has left the window):
+        // 16.949× over 1h; 1000 of 5000 over 5m: 200×.
+        let fast = try #require(fired.first { $0.burn?.rule.id == "14.4x 1h/5m" })
+        #expect(abs((fast.burn?.long ?? 0) - 1000.0 / 59_000 / 0.001) < 1e-9)
+        #expect(abs((fast.burn?.short ?? 0) - 200) < 1e-9)
+        let f = Dictionary(
+            AlertEntry.fields(fast, try #require(e.objective(named: fast.objective))),
+            uniquingKeysWith: { a, _ in a }
+        )
+        #expect(f["SLAWATCH_BURN_RULE"] == "14.4x 1h/5m")
+        #expect(f["SLAWATCH_OBJECTIVE"] == "availability")
+        #expect(f["SLAWATCH_INSTANCE"] == "customer=acme")
+        // A restart keeps acme's windows and firing rules: no second "fired", the stop comes
+        // when acme's 5m window clears (minute 65), globex never burned.
+        var b = Engine(objectives: [o])
+        b.restore(e.allSnapshots())
+        #expect(b.table.id(named: "availability{customer=acme}/burn:1h") != nil)
+        var after: [Transition] = []
+        for m in 61..<70 { after += minute(&b, m, badFor: []) }
+        #expect(after.map(\.kind) == [.burnRateResolved])
+        #expect(after.map(\.objective) == ["availability{customer=acme}"])
+    }
 }

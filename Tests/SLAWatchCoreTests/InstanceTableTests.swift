@@ -14,6 +14,14 @@ import Testing
         ("latency{customer=a=b}", InstanceKey(objective: "latency", group: [.init("customer", "a=b")])),
         ("availability/burn:1h", InstanceKey(objective: "availability", burnWindow: 3600)),
         ("availability/burn:5m", InstanceKey(objective: "availability", burnWindow: 300)),
+        (
+            "availability{customer=acme}/burn:1h",
+            InstanceKey(objective: "availability", group: [.init("customer", "acme")], burnWindow: 3600)
+        ),
+        (
+            "availability{path=/burn:1h}/burn:5m",
+            InstanceKey(objective: "availability", group: [.init("path", "/burn:1h")], burnWindow: 300)
+        ),
     ])
     func storageNamesRoundTrip(_ name: String, _ key: InstanceKey) throws {
         #expect(InstanceKey(storageName: name) == key)

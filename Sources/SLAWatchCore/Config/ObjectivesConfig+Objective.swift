@@ -318,9 +318,6 @@ extension ObjectivesConfig {
                 if groupBy.contains(l) { r.fail(item, "\(p).group_by", "label '\(l)' is listed twice") }
                 groupBy.append(l)
             }
-            if !burnRules.isEmpty {
-                r.fail(n, "\(p).group_by", "group_by and burn_rate_alerts cannot be combined yet")
-            }
         }
         let maxInstances = r.count(m["max_instances"], "\(p).max_instances", 1...100_000) ?? 100
         let minEvents = r.count(m["min_events"], "\(p).min_events", 0...1_000_000_000) ?? 0

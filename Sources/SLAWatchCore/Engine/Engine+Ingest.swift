@@ -367,10 +367,14 @@ extension Engine {
                 let labels = batch.labelSets[l]
                 var values: [String: String] = [:]
                 for g in o.groupBy { values[g] = labels[g] ?? "" }
-                if let m = member(of: p, values) {
-                    route[l << 20 | p] = m
-                } else {
-                    route[l << 20 | p] = -1
+                let m = member(of: p, values)
+                route[l << 20 | p] = m ?? -1
+                // The burn windows of the member take the same events (routed by the
+                // objective's burn parents).
+                for (seconds, b) in table.burnParents[p] ?? [:] {
+                    route[l << 20 | b] = m.flatMap { table.burnWindows[$0]?[seconds] } ?? -1
+                }
+                if m == nil {
                     refusedInstances[p, default: []].insert(
                         o.groupBy.map { "\($0)=\(values[$0] ?? "")" }.joined(separator: ",")
                     )
@@ -380,13 +384,17 @@ extension Engine {
         return route
     }
 
-    /// The member of group parent `p` for `values`, created when new (with an empty staged
-    /// window while a drop file is open); `nil` when `max_instances` refuses it.
+    /// The member of group parent `p` for `values`, created when new (with its burn windows,
+    /// and an empty staged window for each while a drop file is open); `nil` when
+    /// `max_instances` refuses it.
     mutating func member(of p: Int, _ values: [String: String]) -> Int? {
+        let before = table.count
         guard let (i, isNew) = table.member(of: p, values) else { return nil }
         if isNew {
-            stagedLastSeen?.append(-.infinity)
-            if staged != nil { staged!.append(InstanceTable.window(for: table.objectives[i])) }
+            for j in before..<table.count {
+                stagedLastSeen?.append(-.infinity)
+                if staged != nil { staged!.append(InstanceTable.window(for: table.objectives[j])) }
+            }
         }
         return i
     }

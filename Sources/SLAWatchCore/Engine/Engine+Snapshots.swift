@@ -194,6 +194,8 @@ extension Engine {
                 // A member of a group_by objective: recreated from its key (unless the parent
                 // has `max_instances` members already).
                 found = member(of: p, Dictionary(group.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
+                // A member's burn window: the member made it.
+                if found != nil, key.burnWindow != nil { found = table.id(named: s.objective) }
             }
             guard let i = found else { continue }
             table.states[i] = s.state

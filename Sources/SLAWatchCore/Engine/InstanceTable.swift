@@ -38,22 +38,34 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
     /// The group part of the name, `customer=acme,region=eu` (`Objective.instanceOf.key`).
     public var groupText: String? { group.map { $0.map { "\($0.name)=\($0.value)" }.joined(separator: ",") } }
 
-    /// The stored name: `NAME`, `NAME{k=v,…}` or `NAME/burn:<duration>`.
+    /// The stored name: `NAME`, `NAME{k=v,…}`, `NAME/burn:<duration>` or, for a burn window of
+    /// a `group_by` instance, `NAME{k=v,…}/burn:<duration>`.
     public var storageName: String {
-        if let groupText { return objective + "{" + groupText + "}" }
-        if let burnWindow { return objective + "/burn:" + DurationText.format(Double(burnWindow)) }
-        if let slice { return objective + "/slice:" + DurationText.format(Double(slice)) }
-        return objective
+        var s = objective
+        if let groupText { s += "{" + groupText + "}" }
+        if let burnWindow { s += "/burn:" + DurationText.format(Double(burnWindow)) }
+        if let slice { s += "/slice:" + DurationText.format(Double(slice)) }
+        return s
     }
 
     /// `storageName`.
     public var description: String { storageName }
 
-    /// Reads a stored name back. `NAME{…}` is a group instance whose pairs are split at `,`
-    /// and the first `=`; `NAME/burn:<duration>` a burn window; anything else a plain name.
-    /// Returns `nil` for a name that is empty, or a group part that is not `k=v` pairs.
+    /// Reads a stored name back. A `/burn:<duration>` suffix is a burn window (of what the rest
+    /// names); `NAME{…}` is a group instance whose pairs are split at `,` and the first `=`;
+    /// `NAME/slice:<duration>` a slice source; anything else a plain name. Returns `nil` for a
+    /// name that is empty, or a group part that is not `k=v` pairs.
     public init?(storageName s: String) {
         guard !s.isEmpty else { return nil }
+        if let r = s.range(of: "/burn:", options: .backwards), r.lowerBound > s.startIndex,
+            let seconds = DurationText.seconds(String(s[r.upperBound...])), seconds > 0
+        {
+            guard var base = InstanceKey(storageName: String(s[..<r.lowerBound])) else { return nil }
+            guard base.burnWindow == nil, base.slice == nil else { return nil }
+            base.burnWindow = Int(seconds)
+            self = base
+            return
+        }
         if s.hasSuffix("}"), let open = s.firstIndex(of: "{"), open > s.startIndex {
             var pairs: [LabelValue] = []
             for pair in s[s.index(after: open)..<s.index(before: s.endIndex)]
@@ -64,12 +76,6 @@ public struct InstanceKey: Hashable, Sendable, CustomStringConvertible {
                 pairs.append(LabelValue(String(kv[0]), String(kv[1])))
             }
             self.init(objective: String(s[..<open]), group: pairs)
-            return
-        }
-        if let r = s.range(of: "/burn:", options: .backwards), r.lowerBound > s.startIndex,
-            let seconds = DurationText.seconds(String(s[r.upperBound...])), seconds > 0
-        {
-            self.init(objective: String(s[..<r.lowerBound]), burnWindow: Int(seconds))
             return
         }
         if let r = s.range(of: "/slice:", options: .backwards), r.lowerBound > s.startIndex,
@@ -103,8 +109,12 @@ struct InstanceTable: Sendable {
         case groupParent
         /// The instance of `parent` for one set of label values: judged and shown.
         case member(of: InstanceID)
-        /// A burn-rate window (seconds) of ratio objective `of`: evaluated for its rules only.
+        /// A burn-rate window (seconds) of ratio objective `of` (a configured objective or a
+        /// `group_by` member): evaluated for its rules only.
         case burnWindow(of: InstanceID, seconds: Int)
+        /// The burn-rate window (seconds) of `group_by` parent `of`: routes each event to the
+        /// burn window of the event's member, like the parent routes it to the member.
+        case burnParent(of: InstanceID, seconds: Int)
         /// The slices of time-slice objective `of`: judged into its window slice by slice.
         case sliceSource(of: InstanceID)
     }
@@ -153,8 +163,11 @@ struct InstanceTable: Sendable {
     private(set) var groupParents: [InstanceID] = []
     /// `group_by` parent → group text (`customer=acme`) → member.
     private(set) var members: [InstanceID: [String: InstanceID]] = [:]
-    /// Ratio objective → burn window seconds → the window's instance.
+    /// Ratio objective (or `group_by` member) → burn window seconds → the window's instance.
     private(set) var burnWindows: [InstanceID: [Int: InstanceID]] = [:]
+    /// `group_by` ratio objective → burn window seconds → the instance routing its events to
+    /// the members' burn windows (`Role.burnParent`).
+    private(set) var burnParents: [InstanceID: [Int: InstanceID]] = [:]
     /// Time-slice objective → the instance keeping its slices.
     private(set) var sliceWindows: [InstanceID: InstanceID] = [:]
     private var byName: [String: InstanceID] = [:]
@@ -189,13 +202,21 @@ struct InstanceTable: Sendable {
             append(o, key: InstanceKey(objective: o.name), role: o.groupBy.isEmpty ? .judged : .groupParent)
         }
         for (i, o) in configured.enumerated() where o.sli == .ratio {
-            for seconds in Set(o.burnRateAlerts.flatMap { [$0.long, $0.short] }).sorted() {
-                let w = append(
-                    o.burnWindow(seconds),
-                    key: InstanceKey(objective: o.name, burnWindow: seconds),
-                    role: .burnWindow(of: i, seconds: seconds)
-                )
-                burnWindows[i, default: [:]][seconds] = w
+            for seconds in o.burnWindowLengths {
+                let key = InstanceKey(objective: o.name, burnWindow: seconds)
+                if o.groupBy.isEmpty {
+                    burnWindows[i, default: [:]][seconds] = append(
+                        o.burnWindow(seconds),
+                        key: key,
+                        role: .burnWindow(of: i, seconds: seconds)
+                    )
+                } else {
+                    burnParents[i, default: [:]][seconds] = append(
+                        o.burnWindow(seconds),
+                        key: key,
+                        role: .burnParent(of: i, seconds: seconds)
+                    )
+                }
             }
         }
         for (i, o) in configured.enumerated() {
@@ -269,17 +290,28 @@ struct InstanceTable: Sendable {
     }
 
     /// The member of group parent `p` for `values` (label → value), created when new unless
-    /// the parent has `max_instances` members already. Returns the member and whether it is
-    /// new, or `nil` when refused.
+    /// the parent has `max_instances` members already; a new member of a ratio objective with
+    /// burn-rate rules gets its own burn windows (instances after it). Returns the member and
+    /// whether it is new, or `nil` when refused.
     mutating func member(of p: InstanceID, _ values: [String: String]) -> (id: InstanceID, isNew: Bool)? {
         let o = objectives[p]
         let group = o.groupBy.map { InstanceKey.LabelValue($0, values[$0] ?? "") }
         let key = InstanceKey(objective: o.name, group: group)
         if let existing = members[p]?[key.groupText ?? ""] { return (existing, false) }
         guard (members[p]?.count ?? 0) < o.maxInstances else { return nil }
-        let i = append(o.instance(values), key: key, role: .member(of: p))
+        let member = o.instance(values)
+        let i = append(member, key: key, role: .member(of: p))
         members[p, default: [:]][key.groupText ?? ""] = i
         judged.append(i)
+        for seconds in (burnParents[p] ?? [:]).keys.sorted() {
+            var burnKey = key
+            burnKey.burnWindow = seconds
+            burnWindows[i, default: [:]][seconds] = append(
+                member.burnWindow(seconds),
+                key: burnKey,
+                role: .burnWindow(of: i, seconds: seconds)
+            )
+        }
         return (i, true)
     }
 
@@ -304,6 +336,8 @@ struct InstanceTable: Sendable {
         case .groupParent:
             routing.append(.parent)
             groupParents.append(i)
+        case .burnParent:
+            routing.append(.parent)
         case .judged:
             judged.append(i)
             routing.append(Self.routing(o))

@@ -210,6 +210,10 @@ public struct Objective: Sendable, Hashable {
         return o
     }
 
+    /// The distinct window lengths (seconds, ascending) of the burn-rate rules: one hidden
+    /// window each (per `group_by` instance when grouped).
+    public var burnWindowLengths: [Int] { Set(burnRateAlerts.flatMap { [$0.long, $0.short] }).sorted() }
+
     /// Whether `value` is on the bad side of the baseline.
     public func isBad(_ value: Double) -> Bool { isBad(value, baseline: baseline.value) }
 
