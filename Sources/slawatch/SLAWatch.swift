@@ -348,9 +348,12 @@ struct CheckCommand: ParsableCommand {
             } else if let v = o.good?.value {
                 what = "ratio of \(o.metric) events \(v)"
             }
+            // An inherited objective says whose it is (the level above, its own name there).
+            let inherited = o.ancestors.first.map { " (inherits \($0))" } ?? ""
             print(
                 "  \(o.name): \(what) over \(o.window), \(o.direction.phrase) "
                     + (o.baseline.kind == .fixed ? AlertEntry.value(o.baseline.value, sli: o.sli) : o.baseline.source)
+                    + inherited
             )
         }
         if diff { try showDiff(loaded) }

@@ -22,7 +22,7 @@ import Testing
         MessageID.paceOnTrack, MessageID.burnRate, MessageID.burnRateResolved, MessageID.instanceLimit,
         MessageID.ratioInvalid, MessageID.periodReport, MessageID.reportWritten, MessageID.reportFailed,
         MessageID.maintenanceStarted, MessageID.maintenanceEnded, MessageID.silenceEnded,
-        MessageID.slaReview,
+        MessageID.slaReview, MessageID.inhibitionEnded,
     ]
 
     @Test func everyMessageIDHasAnEntryWithSubjectDefinedByAndDocumentation() throws {
@@ -62,7 +62,8 @@ import Testing
             "SLAWATCH_REPORT_FILE", "SLAWATCH_REPORT_FILES", "SLAWATCH_REPORT_DIRECTORY", "SLAWATCH_MAINTENANCE_REASON",
             "SLAWATCH_CREDIT", "SLAWATCH_CREDIT_AMOUNT", "SLAWATCH_CREDIT_CURRENCY", "SLAWATCH_CONSEQUENCE",
             "SLAWATCH_ESCALATION", "SLAWATCH_TIME_EXCLUDED", "SLAWATCH_SILENCE", "SLAWATCH_SILENCE_SCOPE",
-            "SLAWATCH_MUTED", "SLAWATCH_REVIEW_BY", "SLAWATCH_OVERDUE_DAYS",
+            "SLAWATCH_MUTED", "SLAWATCH_REVIEW_BY", "SLAWATCH_OVERDUE_DAYS", "SLAWATCH_INHIBITED",
+            "SLAWATCH_STILL_BREACHED", "SLAWATCH_INHIBITED_BY", "SLAWATCH_BREACHED_SINCE",
         ]
         let regex = /@([A-Z][A-Z0-9_]*)@/
         let used = Set(Self.catalog.matches(of: regex).map { String($0.1) })

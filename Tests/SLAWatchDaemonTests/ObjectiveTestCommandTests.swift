@@ -30,6 +30,28 @@ import Testing
         #expect(out.contains("2 of 2 test(s) passed"))
     }
 
+    /// The levels example (issue 15): corporate → customer → service inheritance across two
+    /// files, with a corporate breach inhibiting the inherited ones.
+    @Test func theLevelsExamplePasses() throws {
+        let file = packageRoot.appendingPathComponent("config/examples/levels/levels.test.yaml").path
+        let (rc, out, err) = try slawatch(["test", file])
+        #expect(rc == 0, "\(out)\(err)")
+        #expect(out.contains("1 of 1 test(s) passed"))
+        let dir = packageRoot.appendingPathComponent("config/examples/levels/objectives.d").path
+        let (checkRC, checkOut, _) = try slawatch(["check", "--objectives", dir])
+        #expect(checkRC == 0)
+        #expect(
+            checkOut.contains(
+                "  acme/availability: ratio of api.requests over 5m, at least 99.9 % (inherits availability)"
+            )
+        )
+        #expect(
+            checkOut.contains(
+                "  globex-reporting/availability: ratio of api.requests over 5m, at least 99.5 % (inherits globex/availability)"
+            )
+        )
+    }
+
     @Test func aWrongExpectationFailsWithADiffAndABadFileNamesItsLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-test-\(runID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -5,13 +5,13 @@ import Yams
 public enum ObjectivesConfig {
     static let slaKeys: Set<String> = [
         "name", "provider", "customer", "description", "objectives", "report_periods", "compliance_target",
-        "consequences", "service_hours", "maintenance", "maintenance_notice", "review_by",
+        "consequences", "service_hours", "maintenance", "maintenance_notice", "review_by", "level", "inherits",
     ]
     static let objectiveKeys: Set<String> = [
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
         "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances", "consequences", "baselines",
-        "service_hours", "maintenance", "timeslices",
+        "service_hours", "maintenance", "timeslices", "overrides",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -31,39 +31,40 @@ public enum ObjectivesConfig {
         var seen: [String: String] = [:]
         // Where each objective's baseline is written, for errors about its references.
         var baselineSites: [String: ConfigError] = [:]
+        var docs: [(text: String, file: String)] = []
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            let text: String
             do {
                 // Only regular files: a FIFO named *.yaml would block the load forever.
-                text = try TextFile.read(path, regularFileOnly: true)
+                docs.append((try TextFile.read(path, regularFileOnly: true), path))
             } catch {
                 errors.append(error.configError)
-                continue
             }
-            let (objectives, errs, sites) = parseDetailed(text, file: path)
-            errors += errs
-            for (o, site) in zip(objectives, sites) {
-                let line = site.line
-                if let first = seen[o.name] {
-                    errors.append(
-                        ConfigError(
-                            file: path,
-                            line: line,
-                            key: "\(site.path).name",
-                            message: "objective '\(o.name)' is already defined at \(first)"
-                        )
-                    )
-                } else {
-                    seen[o.name] = "\(path):\(line)"
-                    baselineSites[o.name] = ConfigError(
+        }
+        // All files at once: an SLA may inherit from an SLA of another file (`inherits:`).
+        let (objectives, errs, sites) = parseDocuments(docs)
+        errors += errs
+        for (o, site) in zip(objectives, sites) {
+            let path = site.file
+            let line = site.line
+            if let first = seen[o.name] {
+                errors.append(
+                    ConfigError(
                         file: path,
-                        line: site.baselineLine,
-                        key: site.baselineKey,
-                        message: ""
+                        line: line,
+                        key: "\(site.path).name",
+                        message: "objective '\(o.name)' is already defined at \(first)"
                     )
-                    all.append(o)
-                }
+                )
+            } else {
+                seen[o.name] = "\(path):\(line)"
+                baselineSites[o.name] = ConfigError(
+                    file: path,
+                    line: site.baselineLine,
+                    key: site.baselineKey,
+                    message: ""
+                )
+                all.append(o)
             }
         }
         errors += referenceErrors(all, sites: baselineSites)
@@ -194,17 +195,52 @@ public enum ObjectivesConfig {
         var baselineLine: Int
         /// Full key path of the baseline: `slas[0].objectives[2].baseline`.
         var baselineKey: String
+        /// The file it is written in (an inherited objective: the inheriting SLA's file).
+        var file: String
     }
 
     static func parseDetailed(_ text: String, file: String) -> ([Objective], [ConfigError], [Site]) {
-        var r = YAMLReader(file: file)
+        parseDocuments([(text, file)])
+    }
+
+    /// Parses several files together, so SLA levels resolve across them (`inherits:`).
+    /// Returns the objectives in file order (each SLA's own, then what it inherits), every
+    /// problem found, and where each objective is written.
+    static func parseDocuments(_ docs: [(text: String, file: String)]) -> ([Objective], [ConfigError], [Site]) {
+        var readers = docs.map { YAMLReader(file: $0.file) }
+        var roots: [Node?] = []
+        for k in docs.indices { roots.append(readers[k].compose(docs[k].text)) }
+        var slas: [LevelSLA] = []
+        for k in docs.indices { if let root = roots[k] { slas += levelSLAs(root, file: docs[k].file) } }
+        let plan = levelPlan(slas)
+        let levels = Dictionary(slas.map { ($0.name, $0.level) }, uniquingKeysWith: { a, _ in a })
+        var out: [Objective] = []
+        var errors: [ConfigError] = []
+        var sites: [Site] = []
+        for k in docs.indices {
+            if let root = roots[k] {
+                let (o, s) = parseRoot(root, file: docs[k].file, plan: plan, levels: levels, reader: &readers[k])
+                out += o
+                sites += s
+            }
+            errors += readers[k].errors
+        }
+        return (out, errors, sites)
+    }
+
+    static func parseRoot(
+        _ root: Node,
+        file: String,
+        plan: LevelPlan,
+        levels: [String: SLALevel?],
+        reader r: inout YAMLReader
+    ) -> ([Objective], [Site]) {
         var out: [Objective] = []
         var lines: [Site] = []
-        guard let root = r.compose(text) else { return ([], r.errors, []) }
         let top = r.mapping(root, "", allowed: ["slas"])
         guard let slasNode = top["slas"] else {
             r.fail(root, "slas", "missing required key (a list of SLAs)")
-            return ([], r.errors, [])
+            return ([], [])
         }
         for (si, slaNode) in r.sequence(slasNode, "slas").enumerated() {
             let sp = "slas[\(si)]"
@@ -212,12 +248,18 @@ public enum ObjectivesConfig {
             if sm.isEmpty { continue }
             let name = r.requiredString(sm, "name", sp, parent: slaNode)
             let provider = r.requiredString(sm, "provider", sp, parent: slaNode)
-            let customer = r.requiredString(sm, "customer", sp, parent: slaNode)
+            let level = slaLevel(sm, path: sp, name: name, levels: levels, reader: &r)
+            // A corporate level applies to every customer: naming one is optional.
+            let customer =
+                level == .corporate && sm["customer"] == nil
+                ? "every customer" : r.requiredString(sm, "customer", sp, parent: slaNode)
             guard let objsNode = sm["objectives"] else {
                 r.fail(slaNode, "\(sp).objectives", "missing required key (a list of objectives)")
                 continue
             }
             var sla = SLA(name: name ?? "", provider: provider ?? "", customer: customer ?? "")
+            sla.level = level
+            if let name, let parents = plan.parents[name], !parents.isEmpty { sla.parents = parents }
             if let n = sm["report_periods"] {
                 var units: [CalendarUnit] = []
                 for (k, u) in r.sequence(n, "\(sp).report_periods").enumerated() {
@@ -255,7 +297,20 @@ public enum ObjectivesConfig {
                     r.fail(n, "\(sp).review_by", "'\(text)' is not a date (YYYY-MM-DD)")
                 }
             }
+            let inherited = name.flatMap { plan.inherited[$0] } ?? []
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
+                if let target = oNode.mapping?["overrides"] {
+                    // Parsed with what it overrides, below.
+                    checkOverrideTarget(
+                        target,
+                        path: "\(sp).objectives[\(oi)]",
+                        level: level,
+                        inherited: inherited,
+                        parents: sla.parents ?? [],
+                        reader: &r
+                    )
+                    continue
+                }
                 let before = r.errors.count
                 if let o = objective(oNode, path: "\(sp).objectives[\(oi)]", sla: sla, reader: &r),
                     r.errors.count == before, name != nil, provider != nil, customer != nil
@@ -268,12 +323,158 @@ public enum ObjectivesConfig {
                             line: YAMLReader.line(oNode),
                             path: p,
                             baselineLine: YAMLReader.line(baselineNode ?? oNode),
-                            baselineKey: "\(p).baseline"
+                            baselineKey: "\(p).baseline",
+                            file: file
+                        )
+                    )
+                }
+            }
+            guard name != nil, provider != nil, customer != nil else { continue }
+            for e in inherited {
+                if let (overrideNode, p) = e.override {
+                    let before = r.errors.count
+                    guard var o = objective(e.node, path: p, sla: sla, reader: &r), r.errors.count == before else {
+                        continue
+                    }
+                    if let (parentNode, parentFile) = e.parent {
+                        var scratch = YAMLReader(file: parentFile)
+                        if let parent = objective(parentNode, path: p, sla: sla, reader: &scratch) {
+                            var parentObjective = parent
+                            parentObjective.name = e.ancestors.first ?? parent.name
+                            parentObjective.sla.level = e.from.flatMap { levels[$0] } ?? nil
+                            checkOverride(o, parent: parentObjective, entry: e, reader: &r)
+                        }
+                    }
+                    if r.errors.count != before { continue }
+                    o.ancestors = e.ancestors
+                    out.append(o)
+                    lines.append(
+                        Site(
+                            line: YAMLReader.line(overrideNode),
+                            path: p,
+                            baselineLine: YAMLReader.line(e.node.mapping?["baseline"] ?? overrideNode),
+                            baselineKey: "\(p).baseline",
+                            file: file
+                        )
+                    )
+                } else {
+                    // A copy: its keys are the parent's (whose own parse reports their errors);
+                    // what fails only under this SLA is reported here.
+                    var scratch = YAMLReader(file: e.file)
+                    guard var o = objective(e.node, path: "\(sp).inherits", sla: sla, reader: &scratch),
+                        scratch.errors.isEmpty
+                    else {
+                        if let first = scratch.errors.first {
+                            r.fail(
+                                sm["inherits"] ?? slaNode,
+                                "\(sp).inherits",
+                                "inherited objective \(e.ancestors.first ?? e.baseName) (\(first.file):\(first.line)) cannot be judged under this SLA: \(first.message)"
+                            )
+                        }
+                        continue
+                    }
+                    o.ancestors = e.ancestors
+                    out.append(o)
+                    lines.append(
+                        Site(
+                            line: YAMLReader.line(slaNode),
+                            path: "\(sp).inherits[\(e.baseName)]",
+                            baselineLine: YAMLReader.line(slaNode),
+                            baselineKey: "\(sp).inherits[\(e.baseName)].baseline",
+                            file: file
                         )
                     )
                 }
             }
         }
-        return (out, r.errors, lines)
+        return (out, lines)
+    }
+
+    /// `level:` and `inherits:` of an SLA: a known level; `inherits` only on a customer or
+    /// service level, naming SLAs of a higher level; a service level must name one.
+    static func slaLevel(
+        _ sm: [String: Node],
+        path sp: String,
+        name: String?,
+        levels: [String: SLALevel?],
+        reader r: inout YAMLReader
+    ) -> SLALevel? {
+        var level: SLALevel?
+        if let n = sm["level"], let s = r.string(n, "\(sp).level") {
+            level = SLALevel(rawValue: s)
+            if level == nil { r.fail(n, "\(sp).level", "'\(s)' is not a level (corporate, customer or service)") }
+        }
+        var names: [(String, Node)] = []
+        if let n = sm["inherits"] {
+            if case .sequence = n {
+                for item in r.sequence(n, "\(sp).inherits") {
+                    if let s = r.string(item, "\(sp).inherits") { names.append((s, item)) }
+                }
+            } else if let s = r.string(n, "\(sp).inherits") {
+                names.append((s, n))
+            }
+            guard let level, level != .corporate else {
+                r.fail(
+                    n,
+                    "\(sp).inherits",
+                    level == .corporate
+                        ? "a corporate level is the top: it inherits from nothing"
+                        : "inherits needs level: customer or service"
+                )
+                return level
+            }
+            for (s, item) in names {
+                guard let entry = levels[s] else {
+                    let near = Suggestion.closest(to: s, among: Set(levels.keys).subtracting([name ?? ""]))
+                    r.fail(
+                        item,
+                        "\(sp).inherits",
+                        "no SLA is named '\(s)'\(near.map { "; did you mean \($0)?" } ?? "")"
+                    )
+                    continue
+                }
+                guard let parentLevel = entry, parentLevel.rank < level.rank else {
+                    r.fail(
+                        item,
+                        "\(sp).inherits",
+                        "'\(s)' is \(entry.map { "a \($0.rawValue)-level SLA" } ?? "an SLA without a level"); a \(level.rawValue) level inherits from \(level == .customer ? "a corporate level" : "a customer or corporate level")"
+                    )
+                    continue
+                }
+            }
+        } else if level == .service {
+            r.fail(
+                sm["level"],
+                "\(sp).inherits",
+                "a service level sits below a customer's SLA: name it with inherits: SLA"
+            )
+        }
+        return level
+    }
+
+    /// An `overrides:` objective: allowed in a customer or service level, naming an objective
+    /// the SLA inherits.
+    static func checkOverrideTarget(
+        _ target: Node,
+        path p: String,
+        level: SLALevel?,
+        inherited: [LevelEntry],
+        parents: [String],
+        reader r: inout YAMLReader
+    ) {
+        guard level == .customer || level == .service else {
+            r.fail(target, "\(p).overrides", "overrides applies in a customer- or service-level SLA")
+            return
+        }
+        guard let name = r.string(target, "\(p).overrides") else { return }
+        if inherited.contains(where: { $0.override?.path == p }) { return }
+        let known = Set(inherited.flatMap { [$0.baseName] + $0.ancestors.prefix(1) })
+        let near = Suggestion.closest(to: name, among: known)
+        let from = parents.isEmpty ? "it inherits from no SLA" : "inherited from \(parents.joined(separator: ", "))"
+        r.fail(
+            target,
+            "\(p).overrides",
+            "'\(name)' is not an objective this SLA inherits (\(from))\(near.map { "; did you mean \($0)?" } ?? "")"
+        )
     }
 }

@@ -27,7 +27,7 @@ public enum AlertEntry {
         case .burnRate: return (t.burn?.rule.severity ?? o.severity).rawValue
         case .burnRateResolved: return Severity.notice.rawValue
         case .instanceLimit, .ratioInvalid: return Severity.warning.rawValue
-        case .maintenanceStarted, .maintenanceEnded: return Severity.notice.rawValue
+        case .maintenanceStarted, .maintenanceEnded, .inhibitionEnded: return Severity.notice.rawValue
         }
     }
 
@@ -61,7 +61,18 @@ public enum AlertEntry {
         let tail =
             "\(valueText) \(windowPhrase(t, o)), baseline \(o.direction.phrase) \(baselineText) (\(o.sla.provider) → \(o.sla.customer))"
         switch t.kind {
-        case .breach: return "\(o.name) breached: \(tail)"
+        case .breach:
+            if let r = t.released {
+                return
+                    "\(o.name) breached (since \(RFC3339.format(r.since)), inhibited while \(r.by) was breached): \(tail)"
+            }
+            return "\(o.name) breached: \(tail)"
+        case .inhibitionEnded:
+            let i = t.inhibition ?? (0, [])
+            var s =
+                "\(o.name) recovered: \(i.count) entr\(i.count == 1 ? "y" : "ies") of the SLA levels inheriting it were inhibited while it was breached"
+            if !i.stillBreached.isEmpty { s += "; still breached: \(i.stillBreached.joined(separator: ", "))" }
+            return s + " (\(o.sla.provider) → \(o.sla.customer))"
         case .recovery: return "\(o.name) recovered: \(tail)"
         case .nodata:
             return
@@ -220,6 +231,14 @@ public enum AlertEntry {
         }
         if let reason = t.maintenanceReason {
             e.append("SLAWATCH_MAINTENANCE_REASON", reason)
+        }
+        if let i = t.inhibition {
+            e.append("SLAWATCH_INHIBITED", String(i.count))
+            e.append("SLAWATCH_STILL_BREACHED", i.stillBreached.joined(separator: ","))
+        }
+        if let r = t.released {
+            e.append("SLAWATCH_INHIBITED_BY", r.by)
+            e.append("SLAWATCH_BREACHED_SINCE", RFC3339.format(r.since))
         }
         if let c = t.creditOutcome(o) {
             e.append("SLAWATCH_CREDIT", number(c.credit))

@@ -63,6 +63,12 @@ public struct InstanceState: Sendable, Equatable, Codable {
     /// Time-slice objectives: the last slice judged (slice start ÷ slice length); `nil` before
     /// the first evaluation.
     public var slicedThrough: Int64?
+    /// SLA levels, on an objective a lower level inherits: how many entries of the objectives
+    /// below it were inhibited during its current breach; `nil` for none.
+    public var inhibited: Int?
+    /// SLA levels, on an inherited objective: the episodes (breach, burn rate) whose opening
+    /// entry was inhibited by a breached ancestor; their closing entries are inhibited too.
+    public var inhibitedEpisodes: [String]?
     /// Report periods being accumulated, one per unit of the SLA's `report_periods` (objectives
     /// judged continuously).
     public var tallies: [PeriodTally]?
@@ -111,6 +117,9 @@ public enum TransitionKind: String, Sendable, Hashable, Codable, CaseIterable {
     case maintenanceStarted = "maintenance_started"
     /// The objective's maintenance ended: it is judged again.
     case maintenanceEnded = "maintenance_ended"
+    /// An objective that lower SLA levels inherit recovered after inhibiting their breach
+    /// entries: how many were inhibited; not a state change by itself.
+    case inhibitionEnded = "inhibition_ended"
 }
 
 extension InstanceState {
@@ -399,6 +408,12 @@ public struct Transition: Sendable, Equatable {
         case periodReport(PeriodTally)
         /// `maintenance_started` / `maintenance_ended`: the maintenance's reason.
         case maintenance(reason: String)
+        /// `inhibition_ended`: how many entries were inhibited, and the inherited instances
+        /// still breached (their breach entries follow).
+        case inhibition(count: Int, stillBreached: [String])
+        /// A breach entry inhibited while ancestor `by` was breached, written when it recovered
+        /// (the instance is still breached).
+        case released(by: String, since: Double)
     }
 
     /// A transition with every field given (`detail` and `baselineSince` optional).
@@ -502,6 +517,18 @@ public struct Transition: Sendable, Equatable {
     /// `maintenance_started` / `maintenance_ended`: the maintenance's reason.
     public var maintenanceReason: String? {
         if case .maintenance(let r) = detail { return r }
+        return nil
+    }
+
+    /// `inhibition_ended`: entries inhibited, and inherited instances still breached.
+    public var inhibition: (count: Int, stillBreached: [String])? {
+        if case .inhibition(let n, let still) = detail { return (n, still) }
+        return nil
+    }
+
+    /// A breach written late: the ancestor that inhibited it, and since when it was breached.
+    public var released: (by: String, since: Double)? {
+        if case .released(let by, let since) = detail { return (by, since) }
         return nil
     }
 

@@ -43,6 +43,8 @@ public struct Engine: Sendable {
     /// Windows receiving a drop file's events while it is being read (`beginStaging()`), merged
     /// into the live windows by `commitStaging(now:)`; `nil` when no file is open.
     var staged: [Window]?
+    /// Whether any objective inherits from a higher SLA level (inhibition applies).
+    let hasLevels: Bool
     /// SLI history points closed and not yet taken (`takeHistory()`).
     var pendingHistory: [HistoryPoint] = []
 
@@ -53,6 +55,7 @@ public struct Engine: Sendable {
         self.objectives = objectives
         self.maxFutureSkew = maxFutureSkew
         table = InstanceTable(configured: objectives)
+        hasLevels = objectives.contains { !$0.ancestors.isEmpty }
         var index: [String: [Int]] = [:]
         for i in table.ids {
             let o = table.objectives[i]

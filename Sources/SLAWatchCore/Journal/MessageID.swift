@@ -74,6 +74,10 @@ public enum MessageID {
     /// An objective's maintenance ended.
     public static let maintenanceEnded = "836bd360396c436db1251eee8ba4e7ec"
 
+    /// An objective inherited by lower SLA levels recovered: how many of their breach entries
+    /// it inhibited while breached.
+    public static let inhibitionEnded = "74046639ef6c4fbcaf65648ad7ba2e5d"
+
     /// A silence ended: how many entries it muted.
     public static let silenceEnded = "509584b195334aee85cc255ce9cea77b"
 
@@ -100,6 +104,7 @@ public enum MessageID {
         case .periodReport: return periodReport
         case .maintenanceStarted: return maintenanceStarted
         case .maintenanceEnded: return maintenanceEnded
+        case .inhibitionEnded: return inhibitionEnded
         }
     }
 }

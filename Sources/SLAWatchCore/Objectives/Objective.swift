@@ -29,6 +29,11 @@ public struct SLA: Sendable, Hashable, Codable {
     /// When the SLA is to be reviewed (`review_by:`, a date: 00:00 UTC of it, unix seconds):
     /// an "SLA due for review" entry then and each week after, until the SLA is edited.
     public var reviewBy: Double?
+    /// Where the SLA sits in a multi-level agreement (`level:`); `nil`: on its own.
+    public var level: SLALevel?
+    /// The SLAs whose objectives it inherits (`inherits:`, or every corporate SLA of its
+    /// provider for a customer level); `nil` or empty: none.
+    public var parents: [String]?
 
     /// Creates an SLA header.
     public init(name: String, provider: String, customer: String) {
@@ -102,6 +107,10 @@ public struct Objective: Sendable, Hashable {
     private var instanceKey: String?
     /// Ratio SLIs: multi-window burn-rate alerts (`burn_rate_alerts:`).
     public var burnRateAlerts: [BurnRateRule] = []
+    /// The objectives of higher SLA levels this one inherits from (a customer SLA's copy or
+    /// override of a corporate objective), nearest first; empty for an objective of its own.
+    /// While any of them is breached, this one's breach entries are inhibited.
+    public var ancestors: [String] = []
     /// Cumulative calendar targets: the pace rule (`pace:`), `nil` for no pace entries.
     public var pace: PaceRule?
     /// What a missed period of this objective costs (`consequences:`), replacing the SLA's;

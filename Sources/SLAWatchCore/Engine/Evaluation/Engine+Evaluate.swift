@@ -51,6 +51,7 @@ extension Engine {
             )
         }
         refusedInstances = [:]
+        if hasLevels { applyInhibition(&out, now: now) }
         return out
     }
 
