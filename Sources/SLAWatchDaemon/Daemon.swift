@@ -83,7 +83,8 @@ public final class Daemon: Service, Sendable {
         // The state holds every producer's events: the daemon's user alone reads it, whatever
         // the umask it was created under (its WAL and shared-memory files too).
         for file in [statePath, statePath + "-wal", statePath + "-shm"] { Self.makePrivate(file) }
-        var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
+        // The versions in force now (a definition dated ahead takes over at its effective_from).
+        var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew, at: clock.now)
         // A row that cannot be decoded costs its instance (it starts empty), not the start: the
         // file is copied aside first as evidence, and each such row gets an entry.
         let (restored, damaged, evidence) = try store.loadSnapshotsSkippingDamaged(
@@ -105,6 +106,7 @@ public final class Daemon: Service, Sendable {
         try await actor.loadRuntimeMaintenance()
         try await actor.loadSilences()
         try await actor.loadReviewReminders()
+        try await actor.recordVersions()
         // Settle: evaluate every restored instance once; only real changes are written (after the
         // "started" entry below).
         let settled = await actor.evaluate()

@@ -13,6 +13,8 @@ public actor EngineActor {
     private let clock: @Sendable () -> Double
     private var pendingPeriodResults: [Transition] = []
     private var needsFullSnapshot = false
+    /// `Engine.versionChanges` as of the last take.
+    private var knownVersionChanges = 0
     /// Drop files whose ledger entries were taken into a commit that has not succeeded yet
     /// (with the take's sequence number), so a repeat is recognized before the write lands.
     private var unconfirmedLedger: [(take: Int, entry: LedgerEntry)] = []
@@ -243,11 +245,29 @@ public actor EngineActor {
     /// The fewest history points a take carries (when that many are pending).
     static let minHistoryTake = 100
 
+    /// Records the versions of the objectives (`StateStore.recordVersions`): at start, after a
+    /// reload, and when a dated version takes effect.
+    /// - Returns: the objectives whose version in force was recorded anew.
+    /// - Throws: the store's error.
+    @discardableResult
+    public func recordVersions() throws -> [String] {
+        recordedVersionChanges = engine.versionChanges
+        return try store.recordVersions(engine.versions, at: clock())
+    }
+
+    /// `Engine.versionChanges` as of the last `recordVersions()`.
+    private var recordedVersionChanges = 0
+
+    /// Every stored version of the objectives.
+    /// - Throws: the store's error.
+    public func objectiveVersions() throws -> [ObjectiveVersion] { try store.objectiveVersions() }
+
     /// Evaluates all objectives now. Period results are queued for the next commit.
     public func evaluate() -> [Transition] {
         let now = clock()
         lastEvaluation = now
         let t = engine.evaluate(at: now)
+        if engine.versionChanges != recordedVersionChanges { _ = try? recordVersions() }
         pendingPeriodResults += t.filter { $0.kind == .periodResult || $0.kind == .periodReport }
         return t
     }
@@ -255,8 +275,10 @@ public actor EngineActor {
     /// Takes what changed since the last take (changed buckets, dropped buckets, changed states,
     /// period results, gauge levels, ledger entries of committed drop files) as one batch.
     private func takeBatch() -> (batch: StoreBatch, take: Int) {
-        let full = needsFullSnapshot
+        // A version that took effect rebuilt the instance table: everything is written.
+        let full = needsFullSnapshot || engine.versionChanges != knownVersionChanges
         needsFullSnapshot = false
+        knownVersionChanges = engine.versionChanges
         takes += 1
         var batch = StoreBatch(
             instances: engine.takeChanges(full: full),
@@ -545,8 +567,10 @@ public actor EngineActor {
         }
         var summary = ReloadSummary()
         let old = Dictionary(uniqueKeysWithValues: engine.objectives.map { ($0.name, $0) })
-        let newNames = Set(objectives.map(\.name))
-        for o in objectives {
+        // Compared as in force now (versions dated ahead take over later).
+        let inForce = Objective.inForce(objectives, at: clock())
+        let newNames = Set(inForce.map(\.name))
+        for o in inForce {
             if let before = old[o.name] {
                 if before == o { summary.unchanged += 1 } else { summary.changed.append(o.name) }
             } else {
@@ -554,13 +578,8 @@ public actor EngineActor {
             }
         }
         summary.removed = engine.objectives.map(\.name).filter { !newNames.contains($0) }
-        var next = Engine(objectives: objectives, maxFutureSkew: maxFutureSkew)
-        next.tracksGaugeLevels = engine.tracksGaugeLevels
-        next.maxSeries = engine.maxSeries
-        next.restore(engine.allSnapshots())
-        next.restoreGaugeLevels(engine.persistedLevels)
-        next.setRuntimeMaintenance(runtimeMaintenance)
-        engine = next
+        engine.maxFutureSkew = maxFutureSkew
+        engine = engine.replacing(objectives: objectives, at: clock())
         needsFullSnapshot = true
         return summary
     }

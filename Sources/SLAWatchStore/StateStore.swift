@@ -45,7 +45,7 @@ public final class StateStore: Sendable {
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
     /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
     /// with a higher one is refused.
-    public static let schemaVersion = 12
+    public static let schemaVersion = 13
     /// Seconds period verdicts and hourly SLI history are kept (`period_retention`).
     public let periodRetention: Double
     /// History series name → id (as `ids`).
@@ -216,6 +216,19 @@ public final class StateStore: Sendable {
                         review_by REAL NOT NULL,
                         fingerprint TEXT NOT NULL,
                         last_due REAL NOT NULL
+                    )
+                    """
+            )
+        }
+        migrator.registerMigration("v13-objective-versions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE objective_version (
+                        objective TEXT NOT NULL,
+                        effective_from REAL NOT NULL,
+                        definition TEXT NOT NULL,
+                        recorded_at REAL NOT NULL,
+                        PRIMARY KEY (objective, effective_from)
                     )
                     """
             )

@@ -196,7 +196,7 @@ struct StatusCommand: ParsableCommand {
                 try fm.copyItem(atPath: path + suffix, toPath: dir + "/state.sqlite" + suffix)
             }
             let store = try StateStore(path: dir + "/state.sqlite")
-            var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
+            var engine = Engine(objectives: objectives, maxFutureSkew: config.maxFutureSkew, at: now)
             engine.restore(try store.loadSnapshots())
             statuses = engine.status(at: now)
             // The trend ends where the file's history does.

@@ -295,4 +295,28 @@ import Testing
         #expect(after.map(\.kind) == [.burnRateResolved])
         #expect(after.map(\.objective) == ["availability{customer=acme}"])
     }
+
+    /// With per-customer baselines and no baseline, each rule is checked against every
+    /// customer's own target: 300× fires for acme (99.9 %: at most 1000×) but never for the
+    /// default 99.5 % (at most 200×).
+    @Test func perCustomerTargetsBoundTheFactorEach() {
+        let errors = objectiveErrors(
+            """
+            slas:
+              - name: s
+                provider: p
+                customer: c
+                objectives:
+                  - {name: a, metric: req, sli: ratio, good: {labels: {status: "!~5.."}}, window: 30d,
+                     direction: at_least, group_by: [customer], baselines: {customer: {acme: 99.9%, default: 99.5%}},
+                     burn_rate_alerts: [{factor: 14.4, long: 1h, short: 5m}, {factor: 300, long: 1h, short: 5m}]}
+            """,
+            file: "b.yaml"
+        )
+        #expect(errors.map(\.key) == ["slas[0].objectives[0].burn_rate_alerts[1].factor"])
+        #expect(
+            errors.first?.message
+                == "a burn rate of 300 can never happen for customer=default (target 0.995): even 100% bad events burn at most 200×"
+        )
+    }
 }

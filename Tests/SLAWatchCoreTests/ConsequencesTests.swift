@@ -110,7 +110,7 @@ import Testing
         #expect(text.contains("10% (200 EUR)"))
         #expect(text.contains("20% (400 EUR)"))
         let csv = PeriodReport.render(rows, format: .csv)
-        #expect(csv.contains(",0.2,400,EUR,service credit on the next invoice,\r\n"))
+        #expect(csv.contains(",0.2,400,EUR,service credit on the next invoice,,\r\n"))
         let totals = CreditTotal.totals(rows, unit: .quarter) { _ in "UTC" }
         #expect(totals.count == 1)
         let q = try #require(totals.first)

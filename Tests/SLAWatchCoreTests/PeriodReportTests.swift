@@ -100,12 +100,14 @@ import Testing
         let csv = PeriodReport.render(Self.rows, format: .csv).components(separatedBy: "\r\n")
         #expect(
             csv[0]
-                == "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,good_events,total_events,budget_used,credit,credit_amount,currency,consequence,time_excluded"
+                == "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,good_events,total_events,budget_used,credit,credit_amount,currency,consequence,time_excluded,definition_changes"
         )
-        #expect(csv[1] == ",,,gone,gone,2026-10,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,3,,,5,missed,,,,,,,,,,,,,,,,")
+        #expect(
+            csv[1] == ",,,gone,gone,2026-10,2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,3,,,5,missed,,,,,,,,,,,,,,,,,"
+        )
         #expect(
             csv[3]
-                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,,,,,,"
+                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,,,,,,,"
         )
         #expect(csv.count == 6 && csv[5].isEmpty)
         struct Doc: Decodable { var periods: [PeriodVerdictRow] }

@@ -27,7 +27,7 @@ import Testing
         let file = packageRoot.appendingPathComponent("config/examples/contract/contract.test.yaml").path
         let (rc, out, err) = try slawatch(["test", file])
         #expect(rc == 0, "\(out)\(err)")
-        #expect(out.contains("2 of 2 test(s) passed"))
+        #expect(out.contains("3 of 3 test(s) passed"))
     }
 
     /// The levels example (issue 15): corporate → customer → service inheritance across two

@@ -162,7 +162,7 @@ import Testing
         #expect(rc2 == 0)
         #expect(
             csv.components(separatedBy: "\r\n")[3]
-                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,,,,,,"
+                == "leads-to-sales,marketing,sales,qualified-leads,qualified-leads,2026-10,2026-09-30T22:00:00Z,2026-10-31T23:00:00Z,80,leads,at_least,100,missed,,,,,,,,,,,,,,,,,"
         )
         let file = state + ".md"
         let (rc3, _, _) = try slawatch(["report", "--config", config, "--format", "markdown", "--output", file])

@@ -138,6 +138,17 @@ extension ObjectivesConfig {
                 r.fail(n, "\(p).time_zone", "'\(s)' is not an IANA time zone (e.g. Europe/Paris, UTC)")
             }
         }
+        var effectiveFrom: Double?
+        if let n = m["effective_from"], let s = r.string(n, "\(p).effective_from") {
+            effectiveFrom = effectiveDate(s, zone: zone)
+            if effectiveFrom == nil {
+                r.fail(
+                    n,
+                    "\(p).effective_from",
+                    "'\(s)' is not a date (YYYY-MM-DD, midnight in the objective's time_zone) or an RFC 3339 time"
+                )
+            }
+        }
         var direction = Direction.atLeast
         if let s = r.requiredString(m, "direction", p, parent: node) {
             if let d = Direction(rawValue: s) {
@@ -291,13 +302,17 @@ extension ObjectivesConfig {
                     }
                 }
                 let allowed = Transition.allowedBadShare(target: baseline.value, direction: direction)
-                if sli == .ratio, baseline.kind != .adaptive, allowed <= 0, k == 0 {
+                // Per-label baselines without a baseline: checked against each of them below.
+                let perLabel = m["baseline"] == nil && m["baselines"] != nil
+                if !perLabel, sli == .ratio, baseline.kind != .adaptive, allowed <= 0, k == 0 {
                     r.fail(
                         list,
                         "\(p).burn_rate_alerts",
                         "a target of \(direction == .atMost ? "0%" : "100%") leaves no error budget to burn: every bad event breaches the objective at once (remove burn_rate_alerts, or allow some bad events)"
                     )
-                } else if sli == .ratio, baseline.kind != .adaptive, allowed > 0, factor > 1 / allowed + 1e-9 {
+                } else if !perLabel, sli == .ratio, baseline.kind != .adaptive, allowed > 0,
+                    factor > 1 / allowed + 1e-9
+                {
                     r.fail(
                         bm["factor"],
                         "\(bp).factor",
@@ -413,6 +428,7 @@ extension ObjectivesConfig {
             unit: unit,
             good: good
         )
+        o.effectiveFrom = effectiveFrom
         o.keepFiringFor = keepFiringFor
         o.clearAt = clearAt
         o.nodataAfter = nodataAfter
@@ -423,6 +439,23 @@ extension ObjectivesConfig {
         o.maxInstances = maxInstances
         if let n = m["baselines"] {
             labelBaselines(n, path: "\(p).baselines", into: &o, hasBaseline: m["baseline"] != nil, reader: &r)
+            if m["baseline"] == nil, sli == .ratio, let b = o.labelBaselines {
+                // Each burn rule must be able to fire for every instance's own target.
+                for (k, rule) in burnRules.enumerated() {
+                    for (value, target) in [("default", o.baseline.value)] + b.values.sorted(by: { $0.key < $1.key }) {
+                        let allowed = Transition.allowedBadShare(target: target, direction: direction)
+                        guard allowed <= 0 || rule.factor > 1 / allowed + 1e-9 else { continue }
+                        r.fail(
+                            n,
+                            "\(p).burn_rate_alerts[\(k)].factor",
+                            allowed <= 0
+                                ? "\(b.label)=\(value)'s target leaves no error budget to burn"
+                                : "a burn rate of \(AlertEntry.number(rule.factor)) can never happen for \(b.label)=\(value) (target \(AlertEntry.number(target))): even 100% bad events burn at most \(AlertEntry.number(1 / allowed))×"
+                        )
+                        break
+                    }
+                }
+            }
         }
         if let n = m["timeslices"] { timeslices(n, path: "\(p).timeslices", into: &o, reader: &r) }
         o.serviceHours =
@@ -436,6 +469,19 @@ extension ObjectivesConfig {
 }
 
 extension ObjectivesConfig {
+    /// `effective_from:`: a date (`2027-01-01`, local midnight in `zone`) or an RFC 3339 time,
+    /// as unix seconds; `nil` when it is neither.
+    static func effectiveDate(_ text: String, zone: String) -> Double? {
+        let t = text.trimmingCharactersInWhitespace()
+        if t.count == 10, let utc = RFC3339.parse(t + "T00:00:00Z") {
+            guard let periods = CalendarPeriods(timeZoneIdentifier: zone) else { return utc }
+            let offset = Double(periods.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: utc)))
+            // Noon of that local date lies in it whatever the offset; its day starts at midnight.
+            return periods.period(.day, containing: utc - offset + 43_200).start
+        }
+        return RFC3339.parse(t)
+    }
+
     /// Whether a `baselines:` node holds a `default` under its label.
     static func labelBaselinesHaveDefault(_ node: Node?) -> Bool {
         guard case .mapping(let m)? = node, m.count == 1, case .mapping(let values)? = m.first?.value else {

@@ -11,7 +11,7 @@ public enum ObjectivesConfig {
         "name", "description", "metric", "labels", "sli", "window", "time_zone", "direction", "baseline", "for",
         "late_tolerance", "severity", "nodata", "unit", "good", "keep_firing_for", "clear_at", "nodata_after",
         "min_events", "pace", "burn_rate_alerts", "group_by", "max_instances", "consequences", "baselines",
-        "service_hours", "maintenance", "timeslices", "overrides",
+        "service_hours", "maintenance", "timeslices", "overrides", "effective_from",
     ]
 
     /// Loads every `*.yaml`/`*.yml` file of `directory` in name order. A missing directory
@@ -44,16 +44,27 @@ public enum ObjectivesConfig {
         // All files at once: an SLA may inherit from an SLA of another file (`inherits:`).
         let (objectives, errs, sites) = parseDocuments(docs)
         errors += errs
+        // Versions: one name more than once, each with its own effective_from.
+        var dates: [String: [Double?]] = [:]
         for (o, site) in zip(objectives, sites) {
             let path = site.file
             let line = site.line
+            if seen[o.name] != nil, let d = dates[o.name], !d.contains(o.effectiveFrom),
+                o.effectiveFrom != nil || !d.contains(nil)
+            {
+                dates[o.name, default: []].append(o.effectiveFrom)
+                all.append(o)
+                continue
+            }
+            dates[o.name, default: []].append(o.effectiveFrom)
             if let first = seen[o.name] {
                 errors.append(
                     ConfigError(
                         file: path,
                         line: line,
                         key: "\(site.path).name",
-                        message: "objective '\(o.name)' is already defined at \(first)"
+                        message:
+                            "objective '\(o.name)' is already defined at \(first)\(o.effectiveFrom == nil ? "" : " with the same effective_from")"
                     )
                 )
             } else {
@@ -161,7 +172,11 @@ public enum ObjectivesConfig {
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var first: [String: Int] = [:]
         var duplicates: [ConfigError] = []
+        // Versions: one name more than once, each with its own effective_from.
+        var dates: [String: [Double?]] = [:]
         for (o, site) in zip(objectives, sites) {
+            defer { dates[o.name, default: []].append(o.effectiveFrom) }
+            if first[o.name] != nil, let d = dates[o.name], !d.contains(o.effectiveFrom) { continue }
             if let line = first[o.name] {
                 duplicates.append(
                     ConfigError(

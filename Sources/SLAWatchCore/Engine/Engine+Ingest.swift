@@ -38,6 +38,9 @@ extension Engine {
     /// drop file's events), else to the live windows; see `ingest(_:now:)` for the rules.
     /// - Precondition: `staged` only while a staging is open.
     public mutating func ingest(_ input: EventBatch, now: Double, staged toStaging: Bool) -> IngestResult {
+        // A version taking effect (never while a drop file is staged: its windows are the
+        // table's).
+        if nextVersionChange != nil, staged == nil { applyVersions(at: now) }
         var result = IngestResult()
         var batch = input
         let skew = maxFutureSkew

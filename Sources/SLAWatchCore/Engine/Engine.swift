@@ -48,10 +48,25 @@ public struct Engine: Sendable {
     /// SLI history points closed and not yet taken (`takeHistory()`).
     var pendingHistory: [HistoryPoint] = []
 
-    /// Creates an engine with fresh state for each objective.
-    /// - Precondition: objective names are unique and calendar time zones valid (the config
-    ///   loader checks both).
-    public init(objectives: [Objective], maxFutureSkew: Double = 300) {
+    /// Every version of every objective as configured (`effective_from`); `objectives` holds
+    /// the ones in force.
+    public private(set) var versions: [Objective]
+    /// When the versions in force change next (`Objective.nextVersionChange`), `nil` for never.
+    public private(set) var nextVersionChange: Double?
+    /// How many times the versions in force changed while this engine ran (each change rebuilds
+    /// the instance table, keeping state and windows as a reload does).
+    public private(set) var versionChanges = 0
+
+    /// Creates an engine with fresh state for each objective in force at `now`
+    /// (`Objective.inForce(_:at:)`; `nil`: those in force from the start); later versions
+    /// take over at their `effective_from`, at the first ingest or evaluation at or after it.
+    /// - Precondition: objective names are unique per `effectiveFrom` and calendar time zones
+    ///   valid (the config loader checks both).
+    public init(objectives all: [Objective], maxFutureSkew: Double = 300, at now: Double? = nil) {
+        let dated = all.contains { $0.effectiveFrom != nil }
+        let objectives = dated ? Objective.inForce(all, at: now ?? -.infinity) : all
+        versions = all
+        nextVersionChange = dated ? Objective.nextVersionChange(all, after: now ?? -.infinity) : nil
         self.objectives = objectives
         self.maxFutureSkew = maxFutureSkew
         table = InstanceTable(configured: objectives)
@@ -66,6 +81,34 @@ public struct Engine: Sendable {
             if let g = table.goodSelectors[i], g.metric != o.metric { index[g.metric, default: []].append(i) }
         }
         byMetric = MetricIndex(index)
+    }
+
+    /// A new engine for `objectives` (all versions) at `now`, with this one's state carried
+    /// over as a reload does: unchanged objectives keep state and windows, edited ones their
+    /// alert state and (same data fingerprint) their windows; gauge levels, run-time
+    /// maintenance, settings and SLI history not yet taken are kept.
+    public func replacing(objectives: [Objective], at now: Double?) -> Engine {
+        var next = Engine(objectives: objectives, maxFutureSkew: maxFutureSkew, at: now)
+        next.tracksGaugeLevels = tracksGaugeLevels
+        next.maxSeries = maxSeries
+        next.restore(allSnapshots())
+        next.restoreGaugeLevels(persistedLevels)
+        next.setRuntimeMaintenance(table.runtimeMaintenance)
+        next.pendingHistory = pendingHistory
+        next.lastEvaluatedAt = lastEvaluatedAt
+        next.versionChanges = versionChanges
+        return next
+    }
+
+    /// Puts the versions in force at `now` in place when one took effect (`effective_from`).
+    /// Returns whether they changed.
+    @discardableResult
+    public mutating func applyVersions(at now: Double) -> Bool {
+        guard let change = nextVersionChange, now >= change else { return false }
+        var next = replacing(objectives: versions, at: now)
+        next.versionChanges = versionChanges + 1
+        self = next
+        return true
     }
 
     /// The objective named `name`, if any.

@@ -107,6 +107,10 @@ public struct Objective: Sendable, Hashable {
     private var instanceKey: String?
     /// Ratio SLIs: multi-window burn-rate alerts (`burn_rate_alerts:`).
     public var burnRateAlerts: [BurnRateRule] = []
+    /// When this definition takes effect (`effective_from:`, unix seconds); `nil`: in force
+    /// from the start. Several definitions of one objective, each with its own date, are its
+    /// versions (`Objective.inForce(_:at:)` picks one).
+    public var effectiveFrom: Double?
     /// The objectives of higher SLA levels this one inherits from (a customer SLA's copy or
     /// override of a corporate objective), nearest first; empty for an objective of its own.
     /// While any of them is breached, this one's breach entries are inhibited.
@@ -320,6 +324,38 @@ extension Objective {
         }
         return f
     }
+
+    /// The version of each objective in force at `now` (unix seconds): per name, the definition
+    /// with the latest `effectiveFrom` not after `now` (an undated one counts as in force from
+    /// the start), in the order of `all`. An objective whose every version is dated after `now`
+    /// is not in force yet.
+    public static func inForce(_ all: [Objective], at now: Double) -> [Objective] {
+        var chosen: [String: Int] = [:]
+        for (k, o) in all.enumerated() {
+            let from = o.effectiveFrom ?? -.infinity
+            guard from <= now else { continue }
+            if let c = chosen[o.name], (all[c].effectiveFrom ?? -.infinity) >= from { continue }
+            chosen[o.name] = k
+        }
+        var seen = Set<String>()
+        return all.indices.compactMap { k in
+            guard let c = chosen[all[k].name], seen.insert(all[k].name).inserted else { return nil }
+            return all[c]
+        }
+    }
+
+    /// The first `effectiveFrom` after `now` among `all` (when the versions in force change
+    /// next), `nil` for none.
+    public static func nextVersionChange(_ all: [Objective], after now: Double) -> Double? {
+        all.compactMap(\.effectiveFrom).filter { $0 > now }.min()
+    }
+
+    /// The keys of `definitionFields`, in their order.
+    public static let definitionKeys = [
+        "metric", "labels", "good", "sli", "window", "time_zone", "direction", "baseline", "for", "severity", "nodata",
+        "group_by", "burn_rate_alerts", "timeslices", "provider", "customer", "report_periods", "compliance_target",
+        "service_hours", "maintenance", "consequences", "review_by", "baselines",
+    ]
 
     /// What an edit of the SLA changes, as text: each objective's `definitionFields`, in name
     /// order. An SLA is "edited" when this differs.

@@ -65,6 +65,10 @@ public struct PeriodVerdictRow: Sendable, Equatable, Codable {
     public var credit: CreditOutcome? = nil
     /// Seconds excluded: outside service hours or in announced maintenance (`nil`: none).
     public var timeExcluded: Double? = nil
+    /// The objective's definition changes that took effect inside the period
+    /// (`2027-01-01T00:00:00Z: baseline 99.5% → 99.9%`), `nil` for none: the period is judged by
+    /// each version while it was in force.
+    public var definitionChanges: [String]? = nil
 
     /// Creates a row.
     public init(
@@ -208,7 +212,8 @@ public enum PeriodReport {
             var out =
                 "sla,provider,customer,objective,instance,period,period_start,period_end,value,unit,direction,baseline,verdict,"
                 + "report,compliance,time_in_breach,time_unjudged,episodes,worst_value,worst_baseline,worst_at,"
-                + "good_events,total_events,budget_used,credit,credit_amount,currency,consequence,time_excluded\r\n"
+                + "good_events,total_events,budget_used,credit,credit_amount,currency,consequence,time_excluded,"
+                + "definition_changes\r\n"
             func n(_ v: Double?) -> String { v.map(csvNumber) ?? "" }
             for r in sorted {
                 let fields = [
@@ -218,7 +223,7 @@ public enum PeriodReport {
                     n(r.timeInBreach), n(r.timeUnjudged), r.episodes.map(String.init) ?? "", n(r.worstValue),
                     n(r.worstBaseline), r.worstAt.map(RFC3339.format) ?? "", n(r.goodEvents), n(r.totalEvents),
                     n(r.budgetUsed), n(r.credit?.credit), n(r.credit?.amount), r.credit?.currency ?? "",
-                    r.credit?.consequence ?? "", n(r.timeExcluded),
+                    r.credit?.consequence ?? "", n(r.timeExcluded), (r.definitionChanges ?? []).joined(separator: "; "),
                 ]
                 out += fields.map(csvField).joined(separator: ",") + "\r\n"
             }
@@ -438,6 +443,12 @@ public enum PeriodReport {
                     out += line + "\n"
                 }
             }
+            // Definition changes inside a period: each version judged its own time.
+            let changes = g.flatMap { r in (r.definitionChanges ?? []).map { "\(r.period): changed \($0)" } }
+            if !changes.isEmpty {
+                if markdown { out += "\n" }
+                for c in changes { out += (markdown ? "- " : "  ") + c + "\n" }
+            }
         }
         return out
     }
@@ -446,15 +457,29 @@ public enum PeriodReport {
     /// or by the objective name before `{` for a `group_by` instance; an instance's `customer`
     /// label names its customer). `objectives` are the configured objectives; results of
     /// objectives no longer configured keep empty SLA fields and are named in UTC.
+    ///
+    /// With versions (`effective_from`), each period is joined with the version in force at its
+    /// end; `changes` (objective, effective time, what changed) inside a period are listed with
+    /// it (`PeriodVerdictRow.definitionChanges`).
     public static func rows(
         _ results: [(instance: String, start: Double, end: Double, value: Double, baseline: Double, met: Bool?)],
         reports: [PeriodTally?] = [],
-        objectives: [Objective]
+        objectives: [Objective],
+        changes: [(objective: String, at: Double, changes: [String])] = []
     ) -> [PeriodVerdictRow] {
-        let byName = Dictionary(objectives.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let dated = objectives.contains { $0.effectiveFrom != nil }
+        let byName = Dictionary(
+            Objective.inForce(objectives, at: .infinity).map { ($0.name, $0) },
+            uniquingKeysWith: { a, _ in a }
+        )
+        let versionsOf = Dictionary(grouping: objectives, by: \.name)
+        let changesOf = Dictionary(grouping: changes, by: \.objective)
         return results.enumerated().map { n, r in
             let base = r.instance.split(separator: "{", maxSplits: 1).first.map(String.init) ?? r.instance
-            let o = byName[base]
+            let o =
+                dated
+                ? versionsOf[base].flatMap { Objective.inForce($0, at: r.end - 1).first } ?? byName[base]
+                : byName[base]
             var customer = o?.sla.customer ?? ""
             if let brace = r.instance.firstIndex(of: "{"), r.instance.hasSuffix("}") {
                 let labels = r.instance[r.instance.index(after: brace)..<r.instance.index(before: r.instance.endIndex)]
@@ -520,6 +545,10 @@ public enum PeriodReport {
                 } else if case .calendar(let unit) = o.window, o.isCumulative {
                     row.credit = c?.outcome(for: o, unit: unit, sli: row.value, compliance: nil, met: row.met)
                 }
+            }
+            let inside = (changesOf[base] ?? []).filter { $0.at > r.start && $0.at < r.end }.sorted { $0.at < $1.at }
+            if !inside.isEmpty {
+                row.definitionChanges = inside.map { "\(RFC3339.format($0.at)): \($0.changes.joined(separator: "; "))" }
             }
             return row
         }

@@ -8,14 +8,18 @@ import SLAWatchStore
 /// report never holds the daemon's commits.
 public enum ReportBuilder {
     /// The verdicts of every closed period in the state file at `path` (`period_result` and
-    /// `period_report`), joined with `objectives` (`PeriodReport.rows`).
+    /// `period_report`), joined with `objectives` (`PeriodReport.rows`) and with the definition
+    /// changes stored for each period (`objective_version`).
     /// - Throws: the store's error (no file, unreadable, `StateStore.NewerSchema`).
     public static func rows(statePath path: String, objectives: [Objective]) throws -> [PeriodVerdictRow] {
         let results = try StateStore.periodResults(atPath: path)
+        // The definition changes stored (reloads, edits, versions dated ahead).
+        let changes = StateStore.definitionChanges(try StateStore.objectiveVersions(atPath: path))
         return PeriodReport.rows(
             results.map { ($0.objective, $0.start, $0.end, $0.value, $0.baseline, $0.met) },
             reports: results.map(\.report),
-            objectives: objectives
+            objectives: objectives,
+            changes: changes.map { ($0.objective, $0.at, $0.changes) }
         )
     }
 

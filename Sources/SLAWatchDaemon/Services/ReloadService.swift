@@ -33,6 +33,9 @@ struct ReloadService: Service {
             let newConfig = try configPath.map { try DaemonConfig.load(path: $0) } ?? config
             let objectives = try ObjectivesConfig.load(directory: newConfig.objectivesDirectory)
             let summary = await actor.reload(objectives: objectives, maxFutureSkew: config.maxFutureSkew)
+            do { try await actor.recordVersions() } catch {
+                logger.error("recording objective versions failed: \(error)")
+            }
             var settings = newConfig
             settings.source = config.source
             settings.objectivesDirectory = config.objectivesDirectory

@@ -5,6 +5,7 @@ extension Engine {
     /// Evaluates every objective at `now` and returns the transitions (and period results), in
     /// objective order. Calling it twice at the same time returns nothing the second time.
     public mutating func evaluate(at now: Double) -> [Transition] {
+        if nextVersionChange != nil, staged == nil { applyVersions(at: now) }
         var out: [Transition] = []
         for i in table.judged {
             if table.objectives[i].isCumulative {
