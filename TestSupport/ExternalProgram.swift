@@ -66,12 +66,19 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let chromium = ExternalProgram("chromium", package: "chromium")
     /// tmux, the real terminal `slawatch status` is drawn in (send-keys, capture-pane).
     public static let tmux = ExternalProgram("tmux", package: "tmux")
+    /// promtool, which lints the metrics textfile (`check metrics`).
+    public static let promtool = ExternalProgram("promtool", package: "prometheus")
+    /// Prometheus, which scrapes node_exporter on loopback in the tests.
+    public static let prometheus = ExternalProgram("prometheus", package: "prometheus")
+    /// node_exporter, whose textfile collector reads the metrics textfile.
+    public static let nodeExporter = ExternalProgram("prometheus-node-exporter", package: "prometheus-node-exporter")
 
     /// Every program the tests run (the closing list of issue 9, and what `ensure-deps.sh` covers).
     public static let all: [ExternalProgram] = [
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
-        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium, tmux,
+        useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium, tmux, promtool, prometheus,
+        nodeExporter,
     ]
 
     /// `name (Debian package package)`.

@@ -59,6 +59,11 @@ need man man-db
 need groff groff-base
 # The HTML report rendered by headless Chromium (ReportRenderTests), its PNG read by python3-pil.
 need chromium chromium
+# Prometheus peers (PrometheusTests): promtool lints the textfile, node_exporter's textfile
+# collector reads it, Prometheus scrapes node_exporter on loopback.
+need promtool prometheus
+need prometheus prometheus
+need prometheus-node-exporter prometheus-node-exporter
 # slawatch status drawn in a real terminal (StatusTerminalTests).
 need tmux tmux
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)

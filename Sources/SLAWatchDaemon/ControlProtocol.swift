@@ -12,7 +12,8 @@ import UnixSignals
 
 /// The control socket's protocol (`control.sock`).
 extension Daemon {
-    /// The control protocol: `status` → `StatusReply` as JSON.
+    /// The control protocol: `status` → `StatusReply` as JSON; `metrics` → the same as the
+    /// Prometheus text exposition (`MetricsExposition`).
     static func answer(
         _ request: String,
         actor: EngineActor,
@@ -28,9 +29,9 @@ extension Daemon {
         startedAt: Double
     ) async -> String {
         switch request {
-        case "status":
+        case "status", "metrics":
             let last = await actor.lastEvaluation
-            return StatusReply(
+            let reply = StatusReply(
                 pid: getpid(),
                 startedAt: startedAt,
                 lastEvaluation: last > 0 ? last : nil,
@@ -53,7 +54,9 @@ extension Daemon {
                     controlRefused: controlLimiter.counts.refused,
                     acceptBackoffs: limiter.acceptBackoffs + controlLimiter.acceptBackoffs
                 )
-            ).json
+            )
+            // `metrics`: the Prometheus exposition of the same reply (the textfile's content).
+            return request == "metrics" ? MetricsExposition.render(reply) : reply.json
         case let r
         where r.hasPrefix("debug wedge-engine ")
             && ProcessInfo.processInfo.environment["SLAWATCH_DEBUG_COMMANDS"] == "1":
@@ -74,7 +77,7 @@ extension Daemon {
             return await silence(r, actor: actor)
         default:
             return
-                "{\"error\": \"unknown request (expected: status, objectives, maintenance add|list|end, silence add|list|end)\"}"
+                "{\"error\": \"unknown request (expected: status, metrics, objectives, maintenance add|list|end, silence add|list|end)\"}"
         }
     }
 }

@@ -148,13 +148,7 @@ public final class Daemon: Service, Sendable {
             policy: policy
         )
         datagrams.start()
-        let controlChannel = try await startControl(
-            group: group,
-            config: config,
-            path: controlSocketPath,
-            activatedFD: activated.control,
-            limiter: controlLimiter
-        ) { request in
+        let answer: @Sendable (String) async -> String = { request in
             await Self.answer(
                 request,
                 actor: actor,
@@ -170,6 +164,14 @@ public final class Daemon: Service, Sendable {
                 startedAt: startedAt
             )
         }
+        let controlChannel = try await startControl(
+            group: group,
+            config: config,
+            path: controlSocketPath,
+            activatedFD: activated.control,
+            limiter: controlLimiter,
+            respond: answer
+        )
 
         journal.emit(
             DaemonEntry.started(objectives: objectives.count, restored: restoredCount, socket: ingestSocketPath)
@@ -261,6 +263,21 @@ public final class Daemon: Service, Sendable {
                 failureTerminationBehavior: .ignore
             ),
         ]
+        if let path = config.metricsTextfile {
+            services.append(
+                .init(
+                    service: MetricsTextfileService(
+                        path: path,
+                        clock: clock,
+                        interval: config.metricsInterval,
+                        logger: logger,
+                        exposition: { await answer("metrics") }
+                    ),
+                    successTerminationBehavior: .ignore,
+                    failureTerminationBehavior: .ignore
+                )
+            )
+        }
         if let interval = Watchdog.interval() {
             services.append(
                 .init(

@@ -26,6 +26,11 @@ struct StatusCommand: ParsableCommand {
     var json = false
     @Option(name: .long, help: "text or json.")
     var output = "text"
+    @Flag(
+        name: .long,
+        help: "Print the daemon's Prometheus exposition (what metrics_textfile holds) instead."
+    )
+    var metrics = false
     @Option(name: .long, help: "Only this SLA.")
     var sla: String?
     @Option(name: .long, help: "Only this customer.")
@@ -87,6 +92,11 @@ struct StatusCommand: ParsableCommand {
         }
         let table = StatusTable(width: width, unicode: tty, color: color)
         let now = Date().timeIntervalSince1970
+        if metrics {
+            var text = try ask("metrics")
+            if text.hasSuffix("\n") { text.removeLast() }
+            return text
+        }
         if let path = state, stateFilter == nil {
             return try fromStateFile(path, table: table, now: now)
         }
@@ -115,8 +125,8 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    /// The daemon's answer on its control socket.
-    func ask() throws -> String {
+    /// The daemon's answer to `request` on its control socket.
+    func ask(_ request: String = "status") throws -> String {
         let path: String
         do {
             path = try controlSocket(socket, options)
@@ -126,7 +136,7 @@ struct StatusCommand: ParsableCommand {
         }
         let reply: String
         do {
-            reply = try UnixClient.exchange(path: path, payload: Data("status\n".utf8), until: nil, timeout: 10)
+            reply = try UnixClient.exchange(path: path, payload: Data((request + "\n").utf8), until: nil, timeout: 10)
         } catch {
             printError("slawatch status: \(error)")
             throw ExitCode(2)

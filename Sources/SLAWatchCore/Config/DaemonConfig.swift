@@ -75,6 +75,12 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Gauge and cumulative-counter series whose state is kept at most (`max_series`, default
     /// 100,000): more distinct series are refused (`series_limit`), with one journal entry.
     public var maxSeries: Int = 100_000
+    /// Where the Prometheus exposition of every instance and of the daemon's counters is written
+    /// (`metrics_textfile:`, a `*.prom` file in node_exporter's textfile collector directory),
+    /// atomically (written beside it, then renamed); `nil` (default): not written.
+    public var metricsTextfile: String?
+    /// How often `metricsTextfile` is rewritten, seconds (`metrics_interval:`, default 15).
+    public var metricsInterval: Double = 15
     /// etsy statsd gauge deltas (`+N|g`/`-N|g` change the gauge) on the stream socket.
     /// Config: `gauge_deltas: true` (both sockets), `stream`, `datagram` or `false` (default).
     public var gaugeDeltas: Bool
@@ -140,7 +146,8 @@ public struct DaemonConfig: Sendable, Equatable {
         "evaluation_interval", "max_future_skew", "max_line_bytes", "drop_scan_interval", "socket_mode",
         "max_datagram_bytes", "idle_timeout", "max_connections", "max_queued_events", "max_series", "gauge_deltas",
         "authorization",
-        "journal_queue_size", "max_alerts_per_minute", "drop", "period_retention", "reports",
+        "journal_queue_size", "max_alerts_per_minute", "drop", "period_retention", "reports", "metrics_textfile",
+        "metrics_interval",
     ]
 
     /// Reads a daemon config file. Relative paths in it are resolved against the file's directory.
@@ -211,6 +218,24 @@ public struct DaemonConfig: Sendable, Equatable {
             )
             parseMore(m, into: &c, reader: &r)
             if let d = c.reports.directory { c.reports.directory = resolve(d) }
+            if let n = m["metrics_textfile"], let s = r.string(n, "metrics_textfile") {
+                if s.hasSuffix(".prom") {
+                    c.metricsTextfile = resolve(s)
+                } else {
+                    r.fail(
+                        n,
+                        "metrics_textfile",
+                        "'\(s)' must end in .prom (node_exporter's textfile collector reads only *.prom)"
+                    )
+                }
+            }
+            c.metricsInterval = r.duration(
+                m["metrics_interval"],
+                "metrics_interval",
+                default: 15,
+                minimum: 1,
+                maximum: 3600
+            )
             if let n = m["socket_mode"], let s = r.string(n, "socket_mode") {
                 if let v = Int(s, radix: 8), v >= 0, v <= 0o777 {
                     c.socketMode = v

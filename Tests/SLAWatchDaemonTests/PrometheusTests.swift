@@ -1,0 +1,252 @@
+import Foundation
+import SLAWatchCore
+import SLAWatchDaemon
+import SLAWatchTestSupport
+import Testing
+
+/// The Prometheus exposition: its text, and the real peers reading it (Debian's promtool,
+/// node_exporter's textfile collector, and Prometheus scraping node_exporter on loopback).
+@Suite(.serialized) struct PrometheusTests {
+    static func status(_ objective: String, state: AlertState, value: Double?) -> Engine.Status {
+        Engine.Status(
+            objective: objective,
+            sla: "api",
+            provider: "platform",
+            customer: "web",
+            metric: "req",
+            sli: .ratio,
+            window: "1h",
+            value: value,
+            baseline: 0.99,
+            baselineKind: "fixed",
+            baselineSince: nil,
+            direction: .atLeast,
+            state: state,
+            since: 1_700_000_000,
+            episode: nil,
+            errorBudget: 10,
+            budgetRemaining: -40,
+            burnRate: 5,
+            lastSeen: 1_700_000_100
+        )
+    }
+
+    @Test func theExpositionNamesEveryInstanceWithItsLabels() {
+        var stream = SourceCounts()
+        stream.accepted = 1000
+        stream.rejected = 2
+        stream.rejectedByReason = ["parse_error": 2]
+        let reply = StatusReply(
+            pid: 1,
+            startedAt: 1_700_000_000,
+            lastEvaluation: 1_700_000_200,
+            commits: 7,
+            objectives: [
+                Self.status("availability{customer=acme,region.name=eu\"1}", state: .breached, value: 0.95),
+                Self.status("latency", state: .nodata, value: nil),
+            ],
+            sources: ["stream": stream],
+            rejectedBySource: [:],
+            connections: 1,
+            connectionsRefused: 0,
+            datagrams: 0,
+            datagramsTooLong: 0,
+            journalWritten: 3,
+            journalDropped: 0,
+            files: FileCounts.Snapshot()
+        )
+        let text = MetricsExposition.render(reply)
+        let acme =
+            #"sla="api",objective="availability",provider="platform",customer="acme",region_name="eu\"1""#
+        #expect(text.contains("slawatch_objective_sli{\(acme)} 0.95\n"))
+        #expect(text.contains("slawatch_objective_state{\(acme),state=\"breached\"} 1\n"))
+        #expect(text.contains("slawatch_objective_state{\(acme),state=\"ok\"} 0\n"))
+        #expect(text.contains("slawatch_objective_baseline{\(acme),direction=\"at_least\"} 0.99\n"))
+        #expect(text.contains("slawatch_objective_error_budget_remaining_ratio{\(acme)} -4\n"))
+        #expect(text.contains("slawatch_objective_burn_rate{\(acme)} 5\n"))
+        // No SLI for an instance without data: no sample, not NaN.
+        #expect(!text.contains("slawatch_objective_sli{sla=\"api\",objective=\"latency\""))
+        #expect(
+            text.contains(
+                "slawatch_objective_state{sla=\"api\",objective=\"latency\",provider=\"platform\",customer=\"web\",state=\"nodata\"} 1\n"
+            )
+        )
+        #expect(text.contains("# TYPE slawatch_input_rejected_total counter\n"))
+        #expect(text.contains("slawatch_input_rejected_total{source=\"stream\",reason=\"parse_error\"} 2\n"))
+        #expect(text.contains("slawatch_events_accepted_total{source=\"stream\"} 1000\n"))
+        #expect(text.contains("slawatch_store_commits_total 7\n"))
+        #expect(text.contains("slawatch_start_time_seconds 1700000000\n"))
+        #expect(text.contains("slawatch_build_info{version=\"\(SLAWatchVersion.current)\"} 1\n"))
+        // Every family once, with HELP and TYPE.
+        let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+        #expect(Set(types).count == types.count)
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.count == types.count)
+    }
+
+    /// A free TCP port on loopback (bound, read, closed).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        guard bound == 0 else { throw TestFailure("bind: \(errno)") }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// The body of `url` (fetched by python3's urllib), `nil` when it cannot be fetched.
+    static func fetch(_ url: String) -> String? {
+        let p = Process()
+        guard let python = try? ExternalProgram.python3.path() else { return nil }
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [
+            "-c",
+            "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
+            url,
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+    }
+
+    /// Starts `program` with `arguments`, its output into `log`.
+    static func launch(_ program: ExternalProgram, _ arguments: [String], log: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try program.path())
+        p.arguments = arguments
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = FileHandle(forWritingAtPath: log)!
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        return p
+    }
+
+    @Test func aBreachReachesPrometheusThroughTheTextfile() throws {
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - name: api
+                    provider: platform
+                    customer: web
+                    objectives:
+                      - {name: availability, metric: api.requests, sli: ratio, good: {labels: {status: "!~5.."}},
+                         group_by: [customer], window: 1h, direction: at_least, baseline: 99%}
+                """,
+            extraConfig: "metrics_textfile: textfile/slawatch.prom\nmetrics_interval: 1s\n"
+        )
+        let textfileDir = daemon.root.appendingPathComponent("textfile").path
+        try FileManager.default.createDirectory(atPath: textfileDir, withIntermediateDirectories: true)
+        try daemon.start()
+        defer { daemon.stop() }
+        let (rc, _, err) = try daemon.push([
+            "api.requests:990|c|#status:200,customer:acme", "api.requests:10|c|#status:200,customer:globex",
+            "api.requests:50|c|#status:503,customer:acme",
+        ])
+        #expect(rc == 0, "\(err)")
+        let file = textfileDir + "/slawatch.prom"
+        let breached =
+            #"slawatch_objective_state{sla="api",objective="availability",provider="platform",customer="acme",state="breached"} 1"#
+        let written = waitUntil(20) {
+            ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains(breached)
+        }
+        #expect(
+            written,
+            "textfile: \((try? String(contentsOfFile: file, encoding: .utf8)) ?? "none"); log: \(daemon.log)"
+        )
+        // Only the file itself, no temporary left beside it for the collector to trip on.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: textfileDir) == ["slawatch.prom"])
+        // The control socket gives the same exposition.
+        let (mrc, metrics, _) = try slawatch(["status", "--metrics", "--socket", daemon.controlSocket])
+        #expect(mrc == 0)
+        #expect(metrics.contains(breached))
+
+        // promtool lints it clean.
+        let lint = Process()
+        lint.executableURL = URL(fileURLWithPath: try ExternalProgram.promtool.path())
+        lint.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        lint.standardInput = input
+        lint.standardOutput = output
+        lint.standardError = output
+        try lint.run()
+        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: file)))
+        try input.fileHandleForWriting.close()
+        lint.waitUntilExit()
+        let lintText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(lint.terminationStatus == 0, "promtool: \(lintText)")
+        #expect(lintText.isEmpty, "promtool: \(lintText)")
+
+        // node_exporter's textfile collector reads it.
+        let exporterPort = try Self.freePort()
+        let exporter = try Self.launch(
+            .nodeExporter,
+            [
+                "--web.listen-address=127.0.0.1:\(exporterPort)", "--collector.disable-defaults",
+                "--collector.textfile", "--collector.textfile.directory=\(textfileDir)",
+            ],
+            log: daemon.root.appendingPathComponent("node-exporter.log").path
+        )
+        defer {
+            exporter.terminate()
+            exporter.waitUntilExit()
+        }
+        var exported = ""
+        // node_exporter orders the labels by name.
+        let reordered =
+            #"slawatch_objective_state{customer="acme",objective="availability",provider="platform",sla="api",state="breached"} 1"#
+        let read = waitUntil(20) {
+            exported = Self.fetch("http://127.0.0.1:\(exporterPort)/metrics") ?? ""
+            return exported.contains(reordered) && exported.contains("node_textfile_scrape_error 0")
+        }
+        #expect(
+            read,
+            "node_exporter: \(exported.split(separator: "\n").filter { $0.contains("slawatch_objective_state") })"
+        )
+
+        // Prometheus scrapes node_exporter and answers a query for the breached instance.
+        let promPort = try Self.freePort()
+        let promDir = daemon.root.appendingPathComponent("prometheus").path
+        try FileManager.default.createDirectory(atPath: promDir, withIntermediateDirectories: true)
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: node
+            static_configs: [{targets: ["127.0.0.1:\(exporterPort)"]}]
+        """.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let prometheus = try Self.launch(
+            .prometheus,
+            [
+                "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ],
+            log: promDir + "/prometheus.log"
+        )
+        defer {
+            prometheus.terminate()
+            prometheus.waitUntilExit()
+        }
+        let query = "slawatch_objective_state%7Bstate%3D%22breached%22%2Ccustomer%3D%22acme%22%7D"
+        var answer = ""
+        let scraped = waitUntil(60) {
+            answer = Self.fetch("http://127.0.0.1:\(promPort)/api/v1/query?query=\(query)") ?? ""
+            return answer.contains(#""value":["#) && answer.contains(#","1"]"#)
+        }
+        #expect(scraped, "prometheus: \(answer)")
+        #expect(answer.contains(#""objective":"availability""#))
+        #expect(answer.contains(#""instance":"127.0.0.1:\#(exporterPort)""#))
+    }
+}
