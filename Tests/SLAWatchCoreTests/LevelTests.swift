@@ -298,4 +298,177 @@ import Testing
         // written are not written either.
         #expect(after == ["recovery availability", "inhibition_ended availability"])
     }
+
+    /// Three levels: the service's breach, held while its customer was breached (its count on
+    /// the corporate objective), is written when the customer recovers.
+    @Test func aServiceBreachIsWrittenWhenItsCustomerRecovers() throws {
+        let corporate = Self.corporate.replacingOccurrences(of: "baseline: 99.5%", with: "baseline: 99%")
+        let customers = """
+            slas:
+              - {name: acme, level: customer, provider: platform, customer: acme,
+                 objectives: [{overrides: availability, baseline: 99.5%}]}
+              - {name: acme-rep, level: service, inherits: acme, provider: platform, customer: reporting,
+                 objectives: [{overrides: acme/availability, baseline: 99.9%}]}
+            """
+        var e = Engine(objectives: try Self.load(["10.yaml": corporate, "20.yaml": customers]))
+        var out: [(Int, [String])] = []
+        for m in 0..<30 {
+            // A minute of outage, nine at 99.2 %, nine at 99.7 %, then all good.
+            let bad = m == 1 ? 1000 : (2..<11).contains(m) ? 8 : (11..<20).contains(m) ? 3 : 0
+            let x = Self.minute(&e, m, bad: ["acme": bad, "globex": bad])
+            if !x.isEmpty { out.append((m, x)) }
+        }
+        #expect(out.map(\.0) == [1, 11, 16, 26], "\(out)")
+        #expect(out[0].1 == ["breach availability"])
+        // The outage leaves the 10m window: the corporate level recovers; acme (99.2 % < 99.5 %)
+        // is still breached and written; the service stays held (acme is breached).
+        #expect(out[1].1 == ["recovery availability", "inhibition_ended availability", "breach acme/availability"])
+        // acme recovers (its window at 99.5 %): the service, still below 99.9 %, is written now.
+        #expect(out[2].1 == ["recovery acme/availability", "breach acme-rep/availability"])
+        #expect(out[3].1 == ["recovery acme-rep/availability"])
+    }
+
+    /// Versions of a corporate objective reach its inheritors, each checked never to loosen.
+    @Test func inheritorsFollowTheCorporateVersions() throws {
+        let corporate =
+            Self.corporate
+                + """
+
+                      - name: availability
+                        effective_from: 2027-01-01
+                        metric: req
+                        sli: ratio
+                        good: {labels: {status: "!~5.."}}
+                        window: 10m
+                        direction: at_least
+                        baseline: 99.9%
+                """
+        let acme = """
+            slas:
+              - name: acme
+                level: customer
+                provider: platform
+                customer: acme
+                objectives:
+                  - {overrides: availability, baseline: 99.7%}
+            """
+        #expect(
+            Self.errors(["10.yaml": corporate, "20.yaml": acme]) == [
+                "20.yaml:7: slas[0].objectives[0].baseline: loosens availability: 99.7 % is below the corporate level's 99.9 % (10.yaml:20); a lower level may only tighten a baseline"
+            ]
+        )
+        let dated = acme + "\n      - {overrides: availability, effective_from: 2027-01-01, baseline: 99.95%}"
+        let all = try Self.load(["10.yaml": corporate, "20.yaml": dated])
+        let versions = all.filter { $0.name == "acme/availability" }
+        #expect(versions.map(\.baseline.value) == [0.997, 0.9995])
+        #expect(versions.map(\.effectiveFrom) == [nil, RFC3339.parse("2027-01-01T00:00:00Z")])
+        // A copy follows both.
+        let globex = "slas:\n  - {name: globex, level: customer, provider: platform, customer: globex, objectives: []}"
+        let copies = try Self.load(["10.yaml": corporate, "20.yaml": globex]).filter {
+            $0.name == "globex/availability"
+        }
+        #expect(copies.map(\.baseline.value) == [0.995, 0.999])
+    }
+
+    @Test(arguments: [
+        // Loosening acme's per-customer 99.95 % by a plain baseline, by other per-customer
+        // values, and by dropping the split.
+        ("baseline: 99.6%", "loosens availability for customer=acme: 99.6 % is below"),
+        (
+            "baselines: {customer: {globex: 99.9%, default: 99.6%}}",
+            "loosens availability for customer=acme: 99.6 % is below"
+        ),
+        ("group_by: []\n        baseline: 99.6%", "loosens availability for customer=acme: 99.6 % is below"),
+    ])
+    func perCustomerTermsCannotBeLoosened(_ keys: String, _ message: String) {
+        let corporate = Self.corporate.replacingOccurrences(
+            of: "baseline: 99.5%",
+            with: "group_by: [customer]\n        baselines: {customer: {acme: 99.95%, default: 99.5%}}"
+        )
+        let acme = """
+            slas:
+              - name: acme
+                level: customer
+                provider: platform
+                customer: acme
+                objectives:
+                  - overrides: availability
+                    \(keys)
+            """
+        let errors = Self.errors(["10.yaml": corporate, "20.yaml": acme])
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains(message) == true, "\(errors)")
+    }
+
+    @Test func theNearestLevelIsInheritedAndTwoOfOneLevelConflict() throws {
+        let customers = """
+            slas:
+              - {name: acme, level: customer, provider: platform, customer: acme,
+                 objectives: [{overrides: availability, baseline: 99.9%}]}
+              - {name: globex, level: customer, provider: platform, customer: globex,
+                 objectives: [{overrides: availability, baseline: 99.99%}]}
+              - {name: rep, level: service, inherits: [platform, acme], provider: platform, customer: r,
+                 objectives: [{overrides: availability, baseline: 99.7%}]}
+            """
+        // The service inherits acme's 99.9 % (not the corporate 99.5 %), so 99.7 % loosens it.
+        let errors = Self.errors(["10.yaml": Self.corporate, "20.yaml": customers])
+        #expect(errors.count == 1)
+        #expect(
+            errors.first?.contains("loosens acme/availability: 99.7 % is below the customer level's 99.9 % (20.yaml:3)")
+                == true,
+            "\(errors)"
+        )
+        let both = customers.replacingOccurrences(of: "inherits: [platform, acme]", with: "inherits: [acme, globex]")
+            .replacingOccurrences(of: "baseline: 99.7%", with: "baseline: 99.999%")
+        #expect(
+            Self.errors(["10.yaml": Self.corporate, "20.yaml": both]).contains {
+                $0.contains("availability is inherited from both acme and globex")
+            }
+        )
+    }
+
+    @Test func namesThatWouldCollideAreRefused() {
+        let own = Self.customers.replacingOccurrences(of: "name: acme-exports", with: "name: acme/availability")
+        #expect(
+            Self.errors(["10.yaml": Self.corporate, "20.yaml": own]).contains {
+                $0.contains(
+                    "'acme/availability' is the objective this SLA inherits; change it with overrides: availability"
+                )
+            }
+        )
+        let renamed = Self.customers.replacingOccurrences(
+            of: "overrides: availability",
+            with: "overrides: availability\n        name: availability"
+        )
+        #expect(
+            Self.errors(["10.yaml": Self.corporate, "20.yaml": renamed]).contains {
+                $0.contains("an override cannot take the name of what it overrides")
+            }
+        )
+        let braces = Self.corporate.replacingOccurrences(
+            of: "name: availability",
+            with: "name: \"availability{customer=acme}\""
+        )
+        #expect(Self.errors(["10.yaml": braces]).first?.contains("must not contain '{'") == true)
+    }
+
+    /// An error in a key the override does not write names the file that writes it.
+    @Test func anInheritedKeyIsBlamedWhereItIsWritten() {
+        let acme = """
+            slas:
+              - name: acme
+                level: customer
+                provider: platform
+                customer: acme
+                objectives:
+                  - {overrides: availability, sli: avg, good: null}
+            """
+        let errors = Self.errors(["10.yaml": Self.corporate, "20.yaml": acme])
+        #expect(
+            errors.contains {
+                $0.hasPrefix("10.yaml:12: slas[0].objectives[0].baseline: ") && $0.contains("inherited by acme")
+            },
+            "\(errors)"
+        )
+    }
 }

@@ -27,6 +27,13 @@ extension ObjectivesConfig {
         var from: String? = nil
         /// Where its parent is written, for a loosening error: (parent mapping, its file).
         var parent: (node: Node, file: String)?
+        /// The file each key of `node` is written in (an override's keys in the child's file,
+        /// the rest where the parent has them), for errors and loosening sites.
+        var keyFiles: [String: String] = [:]
+        /// The parent's `keyFiles`.
+        var parentKeyFiles: [String: String] = [:]
+        /// Its `effective_from` (unix seconds), `nil` for a version in force from the start.
+        var date: Double? = nil
         /// An override: its own mapping and key path in the child's file.
         var override: (node: Node, path: String)?
     }
@@ -50,6 +57,17 @@ extension ObjectivesConfig {
         var inherited: [String: [LevelEntry]] = [:]
         /// SLA name → the SLAs it inherits from (resolved, for `status` and errors).
         var parents: [String: [String]] = [:]
+        /// SLA name → what it inherits from two SLAs of one level at once (an error).
+        var conflicts: [String: [String]] = [:]
+        /// Override key path → why it is not used (overridden twice with one date).
+        var overrideErrors: [String: String] = [:]
+    }
+
+    /// `effective_from` of an objective mapping (its `time_zone`, else `zone`), `nil` when
+    /// absent or unreadable (the parse reports that).
+    static func mappingDate(_ node: Node, zone: String? = nil) -> Double? {
+        guard let m = node.mapping, let text = m["effective_from"]?.string else { return nil }
+        return effectiveDate(text, zone: m["time_zone"]?.string ?? zone ?? "UTC")
     }
 
     /// The SLAs of a composed document, read leniently (the full parse reports what is wrong).
@@ -99,55 +117,118 @@ extension ObjectivesConfig {
     static func levelPlan(_ slas: [LevelSLA]) -> LevelPlan {
         var plan = LevelPlan()
         guard slas.contains(where: { $0.level != nil }) else { return plan }
+        let rank = Dictionary(slas.map { ($0.name, $0.level?.rank ?? -1) }, uniquingKeysWith: { a, _ in a })
         var effective: [String: [LevelEntry]] = [:]
         let order: [SLALevel?] = [nil, .corporate, .customer, .service]
         for level in order {
             for s in slas where s.level == level {
-                let entries: [LevelEntry] = s.own.map {
-                    LevelEntry(name: $0.name, baseName: $0.name, node: $0.node, file: s.file, ancestors: [])
+                let entries: [LevelEntry] = s.own.map { own in
+                    var keys: [String: String] = [:]
+                    for (k, _) in own.node.mapping ?? [:] { if let key = k.string { keys[key] = s.file } }
+                    return LevelEntry(
+                        name: own.name,
+                        baseName: own.name,
+                        node: own.node,
+                        file: s.file,
+                        ancestors: [],
+                        keyFiles: keys,
+                        date: mappingDate(own.node)
+                    )
                 }
                 var parents = s.inherits ?? []
                 if s.inherits == nil, s.level == .customer {
                     parents = slas.filter { $0.level == .corporate && $0.provider == s.provider }.map(\.name)
                 }
                 // Only levels above: a reference sideways or down is reported by the parse.
+                var seen = Set<String>()
                 parents = parents.filter { p in
-                    guard let parentLevel = slas.first(where: { $0.name == p })?.level else { return false }
+                    guard seen.insert(p).inserted, let parentLevel = slas.first(where: { $0.name == p })?.level else {
+                        return false
+                    }
                     return s.level.map { parentLevel.rank < $0.rank } ?? false
                 }
                 plan.parents[s.name] = parents
-                var inherited: [LevelEntry] = []
-                var taken = Set<String>()
-                for p in parents {
-                    for e in effective[p] ?? [] where taken.insert(e.baseName).inserted {
-                        let ancestors = [e.name] + e.ancestors
-                        if let o = s.overrides.first(where: { $0.target == e.baseName || $0.target == e.name }) {
-                            let explicit = o.node.mapping?["name"]?.string
-                            inherited.append(
-                                LevelEntry(
-                                    name: explicit ?? "\(s.name)/\(e.baseName)",
-                                    baseName: e.baseName,
-                                    node: overlay(o.node, on: e.node, name: explicit ?? "\(s.name)/\(e.baseName)"),
-                                    file: s.file,
-                                    ancestors: ancestors,
-                                    from: p,
-                                    parent: (e.node, e.file),
-                                    override: (o.node, o.path)
+                // Each inherited objective from the nearest level that has it (a service takes
+                // its customer's tightened version, not the corporate one); two SLAs of one
+                // level giving it is a conflict the parse reports.
+                var bases: [String] = []
+                var byBase: [String: (parent: String, versions: [LevelEntry])] = [:]
+                for p in parents.sorted(by: { (rank[$0] ?? 0) > (rank[$1] ?? 0) }) {
+                    for e in effective[p] ?? [] {
+                        if let current = byBase[e.baseName] {
+                            if current.parent == p {
+                                byBase[e.baseName]!.versions.append(e)
+                            } else if rank[current.parent] == rank[p] {
+                                plan.conflicts[s.name, default: []].append(
+                                    "\(e.baseName) is inherited from both \(current.parent) and \(p); inherit one of them, or override it in one"
                                 )
-                            )
+                            }
                         } else {
-                            inherited.append(
-                                LevelEntry(
-                                    name: "\(s.name)/\(e.baseName)",
-                                    baseName: e.baseName,
-                                    node: overlay(nil, on: e.node, name: "\(s.name)/\(e.baseName)"),
-                                    file: e.file,
-                                    ancestors: ancestors,
-                                    from: p,
-                                    parent: (e.node, e.file)
-                                )
-                            )
+                            bases.append(e.baseName)
+                            byBase[e.baseName] = (p, [e])
                         }
+                    }
+                }
+                var inherited: [LevelEntry] = []
+                for base in bases {
+                    guard let (p, versions) = byBase[base] else { continue }
+                    let names = Set(versions.map(\.name))
+                    let overrides = s.overrides.filter { $0.target == base || names.contains($0.target) }
+                    let zone = versions.first?.node.mapping?["time_zone"]?.string
+                    // Two overrides with one date: the second is an error.
+                    var byDate: [Double?: String] = [:]
+                    var used: [(target: String, node: Node, path: String)] = []
+                    for o in overrides {
+                        let d = mappingDate(o.node, zone: zone)
+                        if let first = byDate[d] {
+                            plan.overrideErrors[o.path] =
+                                "'\(o.target)' is overridden twice in this SLA\(d == nil ? "" : " with the same effective_from") (also \(first)); give each version its own effective_from"
+                        } else {
+                            byDate[d] = o.path
+                            used.append(o)
+                        }
+                    }
+                    let explicit = used.compactMap { $0.node.mapping?["name"]?.string }.first
+                    let name = explicit ?? "\(s.name)/\(base)"
+                    // One version per date of either side: the parent's version in force then,
+                    // with the override in force then laid over it.
+                    let dates = Set(versions.map(\.date) + used.map { mappingDate($0.node, zone: zone) })
+                    for d in dates.sorted(by: { ($0 ?? -.infinity) < ($1 ?? -.infinity) }) {
+                        let at = d ?? -.infinity
+                        guard
+                            let pv = versions.filter({ ($0.date ?? -.infinity) <= at })
+                                .max(by: { ($0.date ?? -.infinity) < ($1.date ?? -.infinity) })
+                        else { continue }
+                        let ov = used.filter { (mappingDate($0.node, zone: zone) ?? -.infinity) <= at }
+                            .max(by: {
+                                (mappingDate($0.node, zone: zone) ?? -.infinity)
+                                    < (mappingDate($1.node, zone: zone) ?? -.infinity)
+                            })
+                        var keys = pv.keyFiles
+                        if let ov {
+                            let setsBaseline =
+                                ov.node.mapping?["baseline"] != nil || ov.node.mapping?["baselines"] != nil
+                            if setsBaseline {
+                                keys["baseline"] = nil
+                                keys["baselines"] = nil
+                            }
+                            for (k, _) in ov.node.mapping ?? [:] { if let key = k.string { keys[key] = s.file } }
+                        }
+                        inherited.append(
+                            LevelEntry(
+                                name: name,
+                                baseName: base,
+                                node: overlay(ov?.node, on: pv.node, name: name, date: d),
+                                file: ov == nil ? pv.file : s.file,
+                                ancestors: [pv.name] + pv.ancestors,
+                                from: p,
+                                parent: (pv.node, pv.file),
+                                keyFiles: keys,
+                                parentKeyFiles: pv.keyFiles,
+                                date: d,
+                                override: ov.map { ($0.node, $0.path) }
+                            )
+                        )
                     }
                 }
                 plan.inherited[s.name] = inherited
@@ -159,19 +240,29 @@ extension ObjectivesConfig {
 
     /// `base` with `override`'s keys laid over it (but `overrides`), named `name`. A baseline
     /// given either way (`baseline`, `baselines`) replaces both of the parent's.
-    static func overlay(_ override: Node?, on base: Node, name: String) -> Node {
+    static func overlay(_ override: Node?, on base: Node, name: String, date: Double? = nil) -> Node {
         guard case .mapping(let b) = base else { return base }
         let o = override?.mapping
         let setsBaseline = o?["baseline"] != nil || o?["baselines"] != nil
         var pairs: [(Node, Node)] = []
+        // The version's date, written as an RFC 3339 time (read back exactly).
+        if let date {
+            let mark = (o?["effective_from"] ?? b["effective_from"])?.mark
+            pairs.append(
+                (
+                    .scalar(Node.Scalar("effective_from", .implicit, .any, mark)),
+                    .scalar(Node.Scalar(RFC3339.format(date), .implicit, .any, mark))
+                )
+            )
+        }
         for (k, v) in b {
-            guard let key = k.string, key != "name" else { continue }
+            guard let key = k.string, key != "name", key != "effective_from" else { continue }
             if o?[key] != nil { continue }
             if setsBaseline && (key == "baseline" || key == "baselines") { continue }
             pairs.append((k, v))
         }
         for (k, v) in o ?? [:] {
-            guard let key = k.string, key != "name", key != "overrides" else { continue }
+            guard let key = k.string, key != "name", key != "overrides", key != "effective_from" else { continue }
             pairs.append((k, v))
         }
         let nameNode = o?["name"] ?? b["name"] ?? Node(name)
@@ -194,7 +285,10 @@ extension ObjectivesConfig {
     ) {
         guard let (overrideNode, path) = entry.override, let (parentNode, parentFile) = entry.parent else { return }
         let om = overrideNode.mapping
-        let parentSite = "\(parentFile):\(YAMLReader.line(parentNode.mapping?["baseline"] ?? parentNode))"
+        // Where the parent's baseline is written (a customer's override, or the corporate file).
+        let baselineKey = parentNode.mapping?["baseline"] != nil ? "baseline" : "baselines"
+        let parentSite =
+            "\(entry.parentKeyFiles[baselineKey] ?? parentFile):\(YAMLReader.line(parentNode.mapping?[baselineKey] ?? parentNode))"
         for (key, same) in [
             ("metric", child.metric == parent.metric), ("sli", child.sli == parent.sli),
             ("direction", child.direction == parent.direction),
@@ -209,49 +303,69 @@ extension ObjectivesConfig {
             return
         }
         let parentLevel = parent.sla.level?.rawValue ?? "parent"
-        // The values the child promises: its baseline, and each per-label baseline.
-        var promised: [(label: String?, value: Double, node: Node?)] = []
-        let childFixed: Bool
-        if case .fixed = child.baseline.kind { childFixed = true } else { childFixed = false }
-        let parentFixed: Bool
-        if case .fixed = parent.baseline.kind { parentFixed = true } else { parentFixed = false }
-        if child.baseline.source != parent.baseline.source, !(childFixed && parentFixed),
-            child.labelBaselines == nil
-        {
+        // Only an override that writes a baseline can loosen one.
+        guard om?["baseline"] != nil || om?["baselines"] != nil else { return }
+        let node = om?["baselines"] ?? om?["baseline"] ?? overrideNode
+        let key = "\(path).\(om?["baselines"] != nil ? "baselines" : "baseline")"
+        func fixed(_ o: Objective) -> Bool {
+            if case .fixed = o.baseline.kind { return true }
+            return false
+        }
+        guard fixed(parent), fixed(child) else {
             r.fail(
-                om?["baseline"] ?? overrideNode,
-                "\(path).baseline",
-                "an override may only tighten a fixed baseline: \(parent.name)'s is \(parent.baseline.source) (\(parentSite)); cannot tell whether \(child.baseline.source) is tighter"
+                node,
+                key,
+                "an override may only tighten a fixed baseline: \(parent.name)'s is \(parent.baseline.source) (\(parentSite)), this one \(child.baseline.source); cannot tell which is tighter"
             )
             return
         }
-        if om?["baseline"] != nil || child.labelBaselines == nil {
-            promised.append((nil, child.baseline.value, om?["baseline"]))
-        }
-        if let b = child.labelBaselines {
-            for (value, v) in b.values.sorted(by: { $0.key < $1.key }) {
-                promised.append(("\(b.label)=\(value)", v, om?["baselines"]))
+        // Each population the parent promises something to (its default, each per-label
+        // value), against every target the override gives that population.
+        let pb = parent.labelBaselines
+        let cb = child.labelBaselines
+        func targets(value: String?, excluding: Set<String>) -> [(label: String?, target: Double)] {
+            guard let cb else { return [(nil, child.baseline.value)] }
+            if let pb, cb.label == pb.label {
+                if let value {
+                    return [
+                        (
+                            cb.values[value] != nil ? "\(cb.label)=\(value)" : nil,
+                            cb.values[value] ?? child.baseline.value
+                        )
+                    ]
+                }
+                return [(nil, child.baseline.value)]
+                    + cb.values.filter { !excluding.contains($0.key) }.sorted { $0.key < $1.key }.map {
+                        ("\(cb.label)=\($0.key)", $0.value)
+                    }
             }
-            if om?["baseline"] == nil { promised.append((nil, child.baseline.value, om?["baselines"])) }
+            return [(nil, child.baseline.value)]
+                + cb.values.sorted { $0.key < $1.key }.map { ("\(cb.label)=\($0.key)", $0.value) }
         }
-        for p in promised {
-            // Against the parent's value for the same label value, else its baseline.
-            var theirs = parent.baseline.value
-            if let label = p.label, let b = parent.labelBaselines {
-                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-                if parts.count == 2, b.label == parts[0], let v = b.values[parts[1]] { theirs = v }
-            }
-            let looser = child.direction == .atLeast ? p.value < theirs : p.value > theirs
-            guard looser else { continue }
-            let mine = AlertEntry.value(p.value, sli: child.sli)
-            let limit = AlertEntry.value(theirs, sli: child.sli)
+        var checks: [(scope: String?, theirs: Double, mine: [(label: String?, target: Double)])] = [
+            (nil, parent.baseline.value, targets(value: nil, excluding: Set(pb?.values.keys ?? [:].keys)))
+        ]
+        for (value, t) in (pb?.values ?? [:]).sorted(by: { $0.key < $1.key }) {
+            checks.append(("\(pb!.label)=\(value)", t, targets(value: value, excluding: [])))
+        }
+        for c in checks {
+            let looser = c.mine.filter { child.direction == .atLeast ? $0.target < c.theirs : $0.target > c.theirs }
+            guard
+                let worst = looser.min(by: {
+                    child.direction == .atLeast ? $0.target < $1.target : $0.target > $1.target
+                })
+            else { continue }
+            let mine = AlertEntry.value(worst.target, sli: child.sli)
+            let limit = AlertEntry.value(c.theirs, sli: child.sli)
             let side = child.direction == .atLeast ? "below" : "above"
-            let scope = p.label.map { " for \($0)" } ?? ""
+            let scope = (c.scope ?? worst.label).map { " for \($0)" } ?? ""
+            let which = worst.label.map { " (\($0))" } ?? ""
             r.fail(
-                p.node ?? overrideNode,
-                "\(path).\(p.label == nil ? "baseline" : "baselines")",
-                "loosens \(parent.name)\(scope): \(mine) is \(side) the \(parentLevel) level's \(limit) (\(parentSite)); a lower level may only tighten a baseline"
+                node,
+                key,
+                "loosens \(parent.name)\(scope): \(mine)\(c.scope != nil && worst.label != c.scope ? which : "") is \(side) the \(parentLevel) level's \(limit) (\(parentSite)); a lower level may only tighten a baseline"
             )
+            return
         }
     }
 }

@@ -90,6 +90,16 @@ extension ObjectivesConfig {
         let name = r.requiredString(m, "name", p, parent: node)
         if let name, name.contains(where: { $0.isWhitespace || $0.isNewline }) {
             r.fail(m["name"], "\(p).name", "must not contain whitespace")
+        } else if let name,
+            name.contains("{") || name.contains("}") || name.contains("/burn:")
+                || name.contains("/slice:")
+        {
+            // Reserved: a group_by instance is NAME{k=v}, a hidden window NAME/burn:1h.
+            r.fail(
+                m["name"],
+                "\(p).name",
+                "must not contain '{', '}', '/burn:' or '/slice:' (they name group_by instances and hidden windows)"
+            )
         }
         let metric = r.requiredString(m, "metric", p, parent: node)
         var match: [String: String] = [:]

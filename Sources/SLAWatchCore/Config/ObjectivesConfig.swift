@@ -313,9 +313,17 @@ public enum ObjectivesConfig {
                 }
             }
             let inherited = name.flatMap { plan.inherited[$0] } ?? []
+            for conflict in name.flatMap({ plan.conflicts[$0] }) ?? [] {
+                r.fail(sm["inherits"] ?? sm["level"] ?? slaNode, "\(sp).inherits", conflict)
+            }
+            let inheritedNames = Set(inherited.map(\.name))
             for (oi, oNode) in r.sequence(objsNode, "\(sp).objectives").enumerated() {
                 if let target = oNode.mapping?["overrides"] {
                     // Parsed with what it overrides, below.
+                    if let why = plan.overrideErrors["\(sp).objectives[\(oi)]"] {
+                        r.fail(target, "\(sp).objectives[\(oi)].overrides", why)
+                        continue
+                    }
                     checkOverrideTarget(
                         target,
                         path: "\(sp).objectives[\(oi)]",
@@ -323,6 +331,14 @@ public enum ObjectivesConfig {
                         inherited: inherited,
                         parents: sla.parents ?? [],
                         reader: &r
+                    )
+                    continue
+                }
+                if let own = oNode.mapping?["name"], let n = own.string, inheritedNames.contains(n) {
+                    r.fail(
+                        own,
+                        "\(sp).objectives[\(oi)].name",
+                        "'\(n)' is the objective this SLA inherits; change it with overrides: \(inherited.first { $0.name == n }?.baseName ?? n)"
                     )
                     continue
                 }
@@ -348,7 +364,25 @@ public enum ObjectivesConfig {
             for e in inherited {
                 if let (overrideNode, p) = e.override {
                     let before = r.errors.count
-                    guard var o = objective(e.node, path: p, sla: sla, reader: &r), r.errors.count == before else {
+                    let parsed = objective(e.node, path: p, sla: sla, reader: &r)
+                    // An error in a key the override does not write is where that key is.
+                    for k in before..<r.errors.count {
+                        let rest = r.errors[k].key.dropFirst(p.count + 1)
+                        let top = String(rest.prefix { $0 != "." && $0 != "[" })
+                        if overrideNode.mapping?[top] == nil, let other = e.keyFiles[top], other != file {
+                            r.errors[k].file = other
+                            r.errors[k].message += " (inherited by \(sla.name) through \(p))"
+                        }
+                    }
+                    guard var o = parsed, r.errors.count == before else { continue }
+                    if let explicit = overrideNode.mapping?["name"],
+                        e.ancestors.contains(o.name) || o.name == e.baseName
+                    {
+                        r.fail(
+                            explicit,
+                            "\(p).name",
+                            "an override cannot take the name of what it overrides ('\(o.name)'); leave name out (\(sla.name)/\(e.baseName)) or give a new one"
+                        )
                         continue
                     }
                     if let (parentNode, parentFile) = e.parent {
@@ -380,10 +414,13 @@ public enum ObjectivesConfig {
                         scratch.errors.isEmpty
                     else {
                         if let first = scratch.errors.first {
+                            let top = String(
+                                first.key.dropFirst("\(sp).inherits.".count).prefix { $0 != "." && $0 != "[" }
+                            )
                             r.fail(
-                                sm["inherits"] ?? slaNode,
+                                sm["inherits"] ?? sm["level"] ?? slaNode,
                                 "\(sp).inherits",
-                                "inherited objective \(e.ancestors.first ?? e.baseName) (\(first.file):\(first.line)) cannot be judged under this SLA: \(first.message)"
+                                "inherited objective \(e.ancestors.first ?? e.baseName) (\(e.keyFiles[top] ?? first.file):\(first.line)) cannot be judged under this SLA: \(first.message)"
                             )
                         }
                         continue
@@ -456,6 +493,9 @@ public enum ObjectivesConfig {
                     )
                     continue
                 }
+            }
+            if names.isEmpty, level == .service {
+                r.fail(n, "\(sp).inherits", "a service level sits below a customer's SLA: name it with inherits: SLA")
             }
         } else if level == .service {
             r.fail(

@@ -45,6 +45,8 @@ public struct Engine: Sendable {
     var staged: [Window]?
     /// Whether any objective inherits from a higher SLA level (inhibition applies).
     let hasLevels: Bool
+    /// The objectives some other objective inherits (`Objective.ancestors`).
+    let inheritedNames: Set<String>
     /// SLI history points closed and not yet taken (`takeHistory()`).
     var pendingHistory: [HistoryPoint] = []
 
@@ -71,6 +73,7 @@ public struct Engine: Sendable {
         self.maxFutureSkew = maxFutureSkew
         table = InstanceTable(configured: objectives)
         hasLevels = objectives.contains { !$0.ancestors.isEmpty }
+        inheritedNames = Set(objectives.flatMap(\.ancestors))
         var index: [String: [Int]] = [:]
         for i in table.ids {
             let o = table.objectives[i]

@@ -14,7 +14,23 @@ extension Engine {
         let group = table.keys[i].groupText
         for name in o.ancestors.reversed() {
             var a = group.flatMap { table.id(named: name + "{" + $0 + "}") }
-            if a == nil, let plain = table.id(named: name), table.roles[plain] == .judged { a = plain }
+            if a == nil, let plain = table.id(named: name) {
+                if table.roles[plain] == .judged {
+                    a = plain
+                } else if table.roles[plain] == .groupParent {
+                    // A grouped ancestor over an instance its labels pin (`customer: acme`):
+                    // the ancestor's instance for those values.
+                    let by = table.objectives[plain].groupBy
+                    let values = by.compactMap { l in
+                        o.match[l].flatMap { (try? LabelMatcher(name: l, text: $0))?.op == .equal ? $0 : nil }
+                    }
+                    if values.count == by.count {
+                        a = table.id(
+                            named: name + "{" + zip(by, values).map { "\($0)=\($1)" }.joined(separator: ",") + "}"
+                        )
+                    }
+                }
+            }
             if let a, table.states[a].state == .breached { return a }
         }
         return nil
@@ -64,24 +80,35 @@ extension Engine {
                 }
             }
             kept.append(t)
-            if t.kind == .recovery, let count = table.states[i].inhibited {
-                table.states[i].inhibited = nil
-                dirty.insert(i)
+            // Any recovery of an objective others inherit may free their inhibited breaches
+            // (a service's, held while its customer was breached, the count on the corporate).
+            if t.kind == .recovery, isInherited(i) {
+                let count = table.states[i].inhibited ?? 0
+                if count > 0 {
+                    table.states[i].inhibited = nil
+                    dirty.insert(i)
+                }
                 kept += endInhibition(by: i, count: count, at: t, now: now)
             }
         }
         out = kept
     }
 
-    /// The `inhibition_ended` entry of ancestor instance `a` (which recovered in `recovery`),
-    /// then a breach entry for each inherited instance whose breach it inhibited and that is
-    /// still breached with no other ancestor breached.
+    /// Whether some objective inherits instance `i`'s objective.
+    func isInherited(_ i: Int) -> Bool {
+        let name = table.shared[i].objective.instanceOf?.objective ?? table.shared[i].objective.name
+        return inheritedNames.contains(name)
+    }
+
+    /// The `inhibition_ended` entry of ancestor instance `a` (which recovered in `recovery`)
+    /// when it inhibited any, then a breach entry for each inheriting instance whose breach was
+    /// inhibited and that is still breached with no ancestor breached now.
     private mutating func endInhibition(by a: Int, count: Int, at recovery: Transition, now: Double) -> [Transition] {
         let name = table.shared[a].objective.instanceOf?.objective ?? table.shared[a].objective.name
         let group = table.keys[a].groupText
         var released: [Transition] = []
         for d in table.judged where table.shared[d].objective.ancestors.contains(name) {
-            if let group, table.keys[d].groupText != group { continue }
+            if let group, let own = table.keys[d].groupText, own != group { continue }
             var st = table.states[d]
             guard st.state == .breached, let episode = st.episode,
                 let episodes = st.inhibitedEpisodes, let k = episodes.firstIndex(of: episode),
@@ -111,6 +138,7 @@ extension Engine {
                 )
             )
         }
+        guard count > 0 else { return released }
         var ended = recovery
         ended.kind = .inhibitionEnded
         ended.episode = recovery.episode
