@@ -246,7 +246,41 @@ import Testing
             return answer.contains(#""value":["#) && answer.contains(#","1"]"#)
         }
         #expect(scraped, "prometheus: \(answer)")
+        // Every query of the Grafana dashboard runs on it (the variables as "All").
+        let dashboard = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: packageRoot.appendingPathComponent("contrib/grafana/slawatch-sla.json"))
+        )
+        let panels = (dashboard as? [String: Any])?["panels"] as? [[String: Any]] ?? []
+        let exprs = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        #expect(exprs.count >= 6)
+        for expr in exprs {
+            let q = expr.replacingOccurrences(of: "$sla", with: ".*").replacingOccurrences(of: "$customer", with: ".*")
+            let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q
+            let reply = Self.fetch("http://127.0.0.1:\(promPort)/api/v1/query?query=\(encoded)") ?? ""
+            #expect(reply.contains(#""status":"success""#), "\(expr): \(reply)")
+        }
         #expect(answer.contains(#""objective":"availability""#))
         #expect(answer.contains(#""instance":"127.0.0.1:\#(exporterPort)""#))
+    }
+
+    /// The example alerting rules under `contrib/` pass `promtool check rules` and their unit
+    /// tests (`promtool test rules`): a breach fires and resolves, a low budget fires after 15
+    /// minutes, a stale daemon after five.
+    @Test func theContribRulesPassPromtool() throws {
+        let dir = packageRoot.appendingPathComponent("contrib/prometheus").path
+        for args in [["check", "rules", "slawatch.rules.yml"], ["test", "rules", "slawatch.rules.test.yml"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try ExternalProgram.promtool.path())
+            p.arguments = args
+            p.currentDirectoryURL = URL(fileURLWithPath: dir)
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "promtool \(args.joined(separator: " ")): \(text)")
+            #expect(text.contains("SUCCESS"), "\(text)")
+        }
     }
 }
