@@ -58,7 +58,7 @@ install: deps
 	objcopy --add-gnu-debuglink="$$debug" "$$dest"
 	sed "s#/usr/bin/slawatch#$(PREFIX)/bin/slawatch#; s#/etc/slawatch#$(SYSCONFDIR)/slawatch#" systemd/slawatch.service \
 		| install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch.service"
-	for s in slawatch.socket slawatch-dgram.socket slawatch-control.socket; do \
+	for s in slawatch.socket slawatch-dgram.socket slawatch-control.socket slawatch-metrics.socket; do \
 		install -Dm644 "systemd/$$s" "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$s"; done
 	v=$$(systemctl --version 2>/dev/null | awk 'NR==1 { print $$2 }'); \
 	if [ "$(NOTIFY_RELOAD)" = yes ] || { [ "$(NOTIFY_RELOAD)" = auto ] && [ "$${v:-0}" -ge 253 ]; }; then \

@@ -33,6 +33,8 @@ public final class Daemon: Service, Sendable {
     public var ingestSocketPath: String { config.runtimeDirectory + "/ingest.sock" }
     /// Path of the control socket (`runtime_directory/control.sock`).
     public var controlSocketPath: String { config.runtimeDirectory + "/control.sock" }
+    /// Path of the metrics socket (`runtime_directory/metrics.sock`): HTTP, `GET /metrics`.
+    public var metricsSocketPath: String { config.runtimeDirectory + "/metrics.sock" }
     /// Path of the ingest datagram socket (`runtime_directory/ingest.dgram`).
     public var datagramSocketPath: String { config.runtimeDirectory + "/ingest.dgram" }
 
@@ -173,6 +175,14 @@ public final class Daemon: Service, Sendable {
             respond: answer
         )
 
+        let metricsChannel = try await startMetricsHTTP(
+            group: group,
+            config: config,
+            path: metricsSocketPath,
+            activatedFD: activated.metrics,
+            limiter: ConnectionLimiter(limit: 16)
+        ) { await answer("metrics") }
+
         journal.emit(
             DaemonEntry.started(objectives: objectives.count, restored: restoredCount, socket: ingestSocketPath)
         )
@@ -307,6 +317,7 @@ public final class Daemon: Service, Sendable {
         logger.info("shutting down")
         try? await ingestChannel.close()
         try? await controlChannel.close()
+        try? await metricsChannel.close()
         datagrams.stop()
         pipeline.finish()
         await consumer.value
@@ -321,6 +332,7 @@ public final class Daemon: Service, Sendable {
         actor.writer.stop()
         if activated.ingest == nil { try? fm.removeItem(atPath: ingestSocketPath) }
         if activated.control == nil { try? fm.removeItem(atPath: controlSocketPath) }
+        if activated.metrics == nil { try? fm.removeItem(atPath: metricsSocketPath) }
         if activated.ingestDatagram == nil {
             close(datagramFD)
             try? fm.removeItem(atPath: datagramSocketPath)

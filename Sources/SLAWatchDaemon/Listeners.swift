@@ -6,7 +6,8 @@ import SLAWatchCore
 import Synchronization
 
 /// File descriptors passed by systemd socket activation (`sd_listen_fds_with_names(3)`), by their
-/// `FileDescriptorName=`: `ingest` (stream), `ingest-dgram` (datagram), `control` (stream).
+/// `FileDescriptorName=`: `ingest` (stream), `ingest-dgram` (datagram), `control` (stream),
+/// `metrics` (stream, HTTP).
 public struct ActivatedSockets: Sendable, Equatable {
     /// Stream socket for events.
     public var ingest: Int32?
@@ -14,12 +15,15 @@ public struct ActivatedSockets: Sendable, Equatable {
     public var ingestDatagram: Int32?
     /// Stream socket for `slawatch status`.
     public var control: Int32?
+    /// Stream socket answering `GET /metrics` (HTTP/1.1).
+    public var metrics: Int32?
 
     /// No activated sockets: the daemon binds its own.
-    public init(ingest: Int32? = nil, ingestDatagram: Int32? = nil, control: Int32? = nil) {
+    public init(ingest: Int32? = nil, ingestDatagram: Int32? = nil, control: Int32? = nil, metrics: Int32? = nil) {
         self.ingest = ingest
         self.ingestDatagram = ingestDatagram
         self.control = control
+        self.metrics = metrics
     }
 
     /// Picks fds by name and checks their type (`SO_TYPE`): a stream fd named for datagrams is
@@ -30,12 +34,12 @@ public struct ActivatedSockets: Sendable, Equatable {
             let type = clinux_socket_type(fd)
             let expected: Int32
             switch name {
-            case "ingest", "control": expected = Int32(SOCK_STREAM.rawValue)
+            case "ingest", "control", "metrics": expected = Int32(SOCK_STREAM.rawValue)
             case "ingest-dgram": expected = Int32(SOCK_DGRAM.rawValue)
             default:
                 throw SocketPath.StartupError(
                     description:
-                        "activated fd \(fd) has FileDescriptorName=\(name); expected ingest, ingest-dgram or control"
+                        "activated fd \(fd) has FileDescriptorName=\(name); expected ingest, ingest-dgram, control or metrics"
                 )
             }
             guard type == expected else {
@@ -47,6 +51,7 @@ public struct ActivatedSockets: Sendable, Equatable {
             switch name {
             case "ingest": ingest = fd
             case "ingest-dgram": ingestDatagram = fd
+            case "metrics": metrics = fd
             default: control = fd
             }
         }
@@ -191,6 +196,33 @@ func startControl(
             ch.closeFuture.whenComplete { _ in limiter.release() }
             return ch.eventLoop.makeCompletedFuture {
                 try ch.pipeline.syncOperations.addHandler(ControlHandler(respond: respond))
+            }
+        }
+    return try await listen(bootstrap, path: path, activatedFD: activatedFD, mode: config.socketMode)
+}
+
+/// Starts the metrics socket: HTTP/1.1, `GET /metrics` answered with `exposition()` as
+/// `text/plain; version=0.0.4` (the Prometheus text format), `404` for other paths, `405` for
+/// other methods. Connections are capped by `limiter`.
+func startMetricsHTTP(
+    group: EventLoopGroup,
+    config: DaemonConfig,
+    path: String,
+    activatedFD: Int32?,
+    limiter: ConnectionLimiter,
+    exposition: @escaping @Sendable () async -> String
+) async throws -> Channel {
+    let bootstrap = ServerBootstrap(group: group)
+        .serverChannelOption(.backlog, value: 64)
+        .serverChannelInitializer { ch in
+            ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(limiter.backoffHandler()) }
+        }
+        .childChannelInitializer { ch in
+            guard limiter.acquire() else { return ch.close() }
+            ch.closeFuture.whenComplete { _ in limiter.release() }
+            return ch.eventLoop.makeCompletedFuture {
+                try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try ch.pipeline.syncOperations.addHandler(MetricsHTTPHandler(exposition: exposition))
             }
         }
     return try await listen(bootstrap, path: path, activatedFD: activatedFD, mode: config.socketMode)

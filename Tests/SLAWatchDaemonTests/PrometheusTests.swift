@@ -121,6 +121,23 @@ import Testing
         return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 
+    /// Sends `request` to the Unix stream socket at `path` (socat) and returns the whole answer.
+    static func http(_ request: String, _ path: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try ExternalProgram.socat.path())
+        p.arguments = ["-t", "5", "-", "UNIX-CONNECT:\(path)"]
+        let input = Pipe()
+        let output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        try p.run()
+        input.fileHandleForWriting.write(Data(request.utf8))
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        try? input.fileHandleForWriting.close()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Starts `program` with `arguments`, its output into `log`.
     static func launch(_ program: ExternalProgram, _ arguments: [String], log: String) throws -> Process {
         let p = Process()
@@ -172,6 +189,23 @@ import Testing
         let (mrc, metrics, _) = try slawatch(["status", "--metrics", "--socket", daemon.controlSocket])
         #expect(mrc == 0)
         #expect(metrics.contains(breached))
+
+        // So does the metrics socket over HTTP, to any HTTP client (socat here).
+        let metricsSocket = daemon.root.appendingPathComponent("run/metrics.sock").path
+        let ok = try Self.http("GET /metrics HTTP/1.1\r\nHost: slawatch\r\nConnection: close\r\n\r\n", metricsSocket)
+        #expect(ok.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(ok.prefix(300))")
+        #expect(
+            ok.contains("\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\n")
+                || ok.contains("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n")
+        )
+        #expect(ok.contains(breached))
+        let missing = try Self.http("GET /nothing HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n", metricsSocket)
+        #expect(missing.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(missing.prefix(200))")
+        let post = try Self.http(
+            "POST /metrics HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            metricsSocket
+        )
+        #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"), "\(post.prefix(200))")
 
         // promtool lints it clean.
         let lint = Process()
