@@ -58,6 +58,8 @@ install: deps
 	objcopy --add-gnu-debuglink="$$debug" "$$dest"
 	sed "s#/usr/bin/slawatch#$(PREFIX)/bin/slawatch#; s#/etc/slawatch#$(SYSCONFDIR)/slawatch#" systemd/slawatch.service \
 		| install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch.service"
+	sed "s#/usr/bin/slawatch#$(PREFIX)/bin/slawatch#; s#/etc/slawatch#$(SYSCONFDIR)/slawatch#" systemd/slawatch-forward.service \
+		| install -Dm644 /dev/stdin "$(DESTDIR)$(PREFIX)/lib/systemd/system/slawatch-forward.service"
 	for s in slawatch.socket slawatch-dgram.socket slawatch-control.socket slawatch-metrics.socket; do \
 		install -Dm644 "systemd/$$s" "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$s"; done
 	v=$$(systemctl --version 2>/dev/null | awk 'NR==1 { print $$2 }'); \

@@ -70,6 +70,10 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let promtool = ExternalProgram("promtool", package: "prometheus")
     /// Prometheus, which scrapes node_exporter on loopback in the tests.
     public static let prometheus = ExternalProgram("prometheus", package: "prometheus")
+    /// Alertmanager, which `slawatch forward` delivers to in the tests.
+    public static let alertmanager = ExternalProgram("prometheus-alertmanager", package: "prometheus-alertmanager")
+    /// amtool, which queries it (`alert query`).
+    public static let amtool = ExternalProgram("amtool", package: "prometheus-alertmanager")
     /// node_exporter, whose textfile collector reads the metrics textfile.
     public static let nodeExporter = ExternalProgram("prometheus-node-exporter", package: "prometheus-node-exporter")
 
@@ -78,7 +82,7 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
         useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium, tmux, promtool, prometheus,
-        nodeExporter,
+        nodeExporter, alertmanager, amtool,
     ]
 
     /// `name (Debian package package)`.

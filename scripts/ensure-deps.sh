@@ -64,6 +64,9 @@ need chromium chromium
 need promtool prometheus
 need prometheus prometheus
 need prometheus-node-exporter prometheus-node-exporter
+# Alertmanager and amtool (AlertmanagerTests): slawatch forward delivers to it on loopback.
+need prometheus-alertmanager prometheus-alertmanager
+need amtool prometheus-alertmanager
 # slawatch status drawn in a real terminal (StatusTerminalTests).
 need tmux tmux
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)

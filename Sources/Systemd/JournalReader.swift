@@ -88,6 +88,33 @@ public final class JournalReader {
         return Entry(fields: fields, time: Double(usec) / 1_000_000)
     }
 
+    /// The cursor of the entry `next()` returned last (`sd_journal_get_cursor(3)`): an opaque
+    /// text that `seek(cursor:)` finds again, across restarts.
+    /// - Throws: `ReadError` when there is no current entry.
+    public func cursor() throws -> String {
+        var text: UnsafeMutablePointer<CChar>?
+        let rc = sd_journal_get_cursor(j, &text)
+        guard rc >= 0, let text else { throw ReadError(call: "sd_journal_get_cursor", errno: -rc) }
+        defer { free(text) }
+        return String(cString: text)
+    }
+
+    /// Positions the reader so that `next()` returns the first entry after the one `cursor`
+    /// names (`sd_journal_seek_cursor(3)`, then that entry skipped when it still exists; when
+    /// it was rotated away the reader starts at the nearest entry after it).
+    /// - Throws: `ReadError` for a cursor that does not parse.
+    public func seek(cursor: String) throws {
+        var rc = cursor.withCString { sd_journal_seek_cursor(j, $0) }
+        if rc < 0 { throw ReadError(call: "sd_journal_seek_cursor", errno: -rc) }
+        rc = sd_journal_next(j)
+        if rc < 0 { throw ReadError(call: "sd_journal_next", errno: -rc) }
+        if rc > 0 {
+            let found = cursor.withCString { sd_journal_test_cursor(j, $0) }
+            // Not the entry itself (rotated away): step back so next() returns this one.
+            if found <= 0 { _ = sd_journal_previous(j) }
+        }
+    }
+
     /// Waits up to `timeout` seconds for new entries (follow mode).
     public func wait(timeout: Double) {
         _ = sd_journal_wait(j, UInt64(timeout * 1_000_000))

@@ -1,0 +1,180 @@
+import Foundation
+import SLAWatchCore
+import SLAWatchTestSupport
+import Testing
+
+/// `slawatch forward` against Debian's real Alertmanager on loopback: a breach appears in
+/// `amtool alert query`, its recovery resolves it, and alerts written while Alertmanager is down
+/// arrive once it is up.
+@Suite(.serialized) struct AlertmanagerTests {
+    @Test func aJournalEntryMapsToAnAlert() throws {
+        let fields = [
+            "SLAWATCH_TRANSITION": "breach", "SLAWATCH_SLA": "api", "SLAWATCH_OBJECTIVE": "availability",
+            "SLAWATCH_INSTANCE": "customer=acme", "SLAWATCH_PROVIDER": "platform", "SLAWATCH_CUSTOMER": "acme",
+            "PRIORITY": "3", "MESSAGE": "availability{customer=acme} breached: …", "SLAWATCH_EPISODE": "e-1",
+            "_HOSTNAME": "web1",
+        ]
+        let fired = try #require(AlertForwarding.change(fields, time: 1_700_000_000))
+        #expect(fired.firing)
+        #expect(
+            fired.alert.labels == [
+                "alertname": "SLAObjectiveBreached", "sla": "api", "objective": "availability",
+                "slawatch_instance": "customer=acme", "provider": "platform", "customer": "acme", "severity": "error",
+                "host": "web1",
+            ]
+        )
+        #expect(fired.alert.startsAt == "2023-11-14T22:13:20Z")
+        #expect(fired.alert.endsAt == nil)
+        var recovery = fields
+        recovery["SLAWATCH_TRANSITION"] = "recovery"
+        recovery["PRIORITY"] = "5"
+        let resolved = try #require(
+            AlertForwarding.change(recovery, time: 1_700_000_600, firing: [fired.alert.key: fired.alert])
+        )
+        #expect(!resolved.firing)
+        // The same labels (severity of the firing alert), its start, and an end.
+        #expect(resolved.alert.key == fired.alert.key)
+        #expect(resolved.alert.startsAt == "2023-11-14T22:13:20Z")
+        #expect(resolved.alert.endsAt == "2023-11-14T22:23:20Z")
+        var reload = fields
+        reload["SLAWATCH_TRANSITION"] = nil
+        #expect(AlertForwarding.change(reload, time: 0) == nil)
+    }
+
+    /// Starts Alertmanager on `port` with a config that routes to nowhere.
+    static func startAlertmanager(port: Int, dir: String) throws -> Process {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        route: {receiver: sink, group_wait: 0s, group_interval: 1s}
+        receivers: [{name: sink}]
+        """.write(toFile: dir + "/am.yml", atomically: true, encoding: .utf8)
+        return try PrometheusTests.launch(
+            .alertmanager,
+            [
+                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/data",
+                "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+            ],
+            log: dir + "/alertmanager.log"
+        )
+    }
+
+    /// `amtool alert query` (active alerts) as JSON: each alert's labels.
+    static func query(port: Int) throws -> [[String: String]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try ExternalProgram.amtool.path())
+        p.arguments = ["--alertmanager.url=http://127.0.0.1:\(port)", "alert", "query", "--output=json"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else { return [] }
+        return list.compactMap { $0["labels"] as? [String: String] }
+    }
+
+    @Test func breachesAndRecoveriesReachAlertmanagerEvenAfterItWasDown() throws {
+        guard TestJournal.isAvailable else { return }
+        let sla = "am-\(runID())"
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - name: \(sla)
+                    provider: platform
+                    customer: web
+                    objectives:
+                      - {name: errors-\(sla), metric: \(sla).errors, sli: count, window: 2s, direction: at_most,
+                         baseline: 2, nodata: ok}
+                      - {name: slow-\(sla), metric: \(sla).slow, sli: count, window: 10m, direction: at_most,
+                         baseline: 2, nodata: ok}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let port = try PrometheusTests.freePort()
+        var am = try Self.startAlertmanager(port: port, dir: daemon.root.appendingPathComponent("am").path)
+        defer {
+            am.terminate()
+            am.waitUntilExit()
+        }
+        let stateFile = daemon.root.appendingPathComponent("forward.json").path
+        let forward = [
+            "forward", "--alertmanager", "http://127.0.0.1:\(port)", "--state-file", stateFile,
+            "--namespace", TestJournal.namespace, "--match", "SLAWATCH_SLA=\(sla)", "--since", "-10m",
+        ]
+        // Alertmanager answers once it is up.
+        #expect(waitUntil(20) { PrometheusTests.fetch("http://127.0.0.1:\(port)/-/ready") != nil })
+
+        // A breach: forwarded, it is the one active alert.
+        _ = try daemon.push(["\(sla).errors:5|c"])
+        #expect(waitUntil(10) { daemon.state(of: "errors-\(sla)") == "breached" })
+        var (rc, _, err) = try slawatch(forward + ["--once", "--give-up-after", "20s"])
+        #expect(rc == 0, "\(err)")
+        var active: [[String: String]] = []
+        #expect(
+            waitUntil(10) {
+                active = (try? Self.query(port: port)) ?? []
+                return active.contains { $0["objective"] == "errors-\(sla)" }
+            },
+            "\(active)"
+        )
+        let alert = try #require(active.first { $0["objective"] == "errors-\(sla)" })
+        #expect(alert["alertname"] == "SLAObjectiveBreached")
+        #expect(alert["sla"] == sla)
+        #expect(alert["customer"] == "web")
+
+        // Its recovery resolves it.
+        #expect(waitUntil(10) { daemon.state(of: "errors-\(sla)") == "ok" })
+        (rc, _, err) = try slawatch(forward + ["--once", "--give-up-after", "20s"])
+        #expect(rc == 0, "\(err)")
+        #expect(waitUntil(10) { ((try? Self.query(port: port)) ?? []).allSatisfy { $0["sla"] != sla } })
+
+        // Alertmanager down: a second breach waits in the journal; the forwarder retries, the
+        // cursor stays; Alertmanager back: the alert arrives.
+        am.terminate()
+        am.waitUntilExit()
+        _ = try daemon.push(["\(sla).slow:7|c"])
+        #expect(waitUntil(10) { daemon.state(of: "slow-\(sla)") == "breached" })
+        let cursorBefore = try String(contentsOfFile: stateFile, encoding: .utf8)
+        let followerLog = daemon.root.appendingPathComponent("forward.log").path
+        _ = FileManager.default.createFile(atPath: followerLog, contents: nil)
+        func follow() throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: slawatchBinary)
+            p.arguments = forward
+            p.standardOutput = FileHandle(forWritingAtPath: followerLog)
+            p.standardError = FileHandle(forWritingAtPath: followerLog)
+            try p.run()
+            return p
+        }
+        // The first forwarder is killed (-9) while it retries: the cursor did not move, so
+        // nothing is lost; a second one takes over.
+        let first = try follow()
+        Thread.sleep(forTimeInterval: 2)
+        #expect(first.isRunning)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(try String(contentsOfFile: stateFile, encoding: .utf8) == cursorBefore)
+        let follower = try follow()
+        defer {
+            if follower.isRunning {
+                kill(follower.processIdentifier, SIGKILL)
+                follower.waitUntilExit()
+            }
+        }
+        Thread.sleep(forTimeInterval: 2)
+        #expect(follower.isRunning)
+        #expect(try String(contentsOfFile: stateFile, encoding: .utf8) == cursorBefore)
+        am = try Self.startAlertmanager(port: port, dir: daemon.root.appendingPathComponent("am2").path)
+        #expect(
+            waitUntil(60) {
+                ((try? Self.query(port: port)) ?? []).contains {
+                    $0["objective"] == "slow-\(sla)" && $0["alertname"] == "SLAObjectiveBreached"
+                }
+            },
+            "forward: \((try? String(contentsOfFile: followerLog, encoding: .utf8)) ?? "")"
+        )
+        #expect(try String(contentsOfFile: stateFile, encoding: .utf8) != cursorBefore)
+    }
+}
