@@ -74,6 +74,10 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
     public static let alertmanager = ExternalProgram("prometheus-alertmanager", package: "prometheus-alertmanager")
     /// amtool, which queries it (`alert query`).
     public static let amtool = ExternalProgram("amtool", package: "prometheus-alertmanager")
+    /// systemd-journal-remote, which receives uploaded journal entries on loopback.
+    public static let journalRemote = ExternalProgram("systemd-journal-remote", package: "systemd-journal-remote")
+    /// systemd-journal-upload, which sends them.
+    public static let journalUpload = ExternalProgram("systemd-journal-upload", package: "systemd-journal-remote")
     /// node_exporter, whose textfile collector reads the metrics textfile.
     public static let nodeExporter = ExternalProgram("prometheus-node-exporter", package: "prometheus-node-exporter")
 
@@ -82,7 +86,7 @@ public struct ExternalProgram: Sendable, Hashable, CustomStringConvertible {
         nc, socat, python3, journalctl, systemdSocketActivate, systemdJournald, setpriv, unshare, sh, bash, prlimit,
         nsenter,
         useradd, userdel, groupadd, groupdel, systemPython3, mv, rm, cat, ls, chromium, tmux, promtool, prometheus,
-        nodeExporter, alertmanager, amtool,
+        nodeExporter, alertmanager, amtool, journalRemote, journalUpload,
     ]
 
     /// `name (Debian package package)`.

@@ -67,6 +67,9 @@ need prometheus-node-exporter prometheus-node-exporter
 # Alertmanager and amtool (AlertmanagerTests): slawatch forward delivers to it on loopback.
 need prometheus-alertmanager prometheus-alertmanager
 need amtool prometheus-alertmanager
+# The fleet's journal (FleetTests): journal-upload to journal-remote on loopback.
+need systemd-journal-remote systemd-journal-remote
+need systemd-journal-upload systemd-journal-remote
 # slawatch status drawn in a real terminal (StatusTerminalTests).
 need tmux tmux
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)

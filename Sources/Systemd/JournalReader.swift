@@ -31,13 +31,58 @@ public final class JournalReader {
     /// - Parameter namespace: a journal namespace (`systemd-journald NAMESPACE`,
     ///   `journalctl --namespace`) instead of the default one: `sd_journal_open_namespace(3)`.
     /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
-    public init(matching matches: [String], since: Double? = nil, last: Int? = nil, namespace: String? = nil) throws {
+    public convenience init(
+        matching matches: [String],
+        since: Double? = nil,
+        last: Int? = nil,
+        namespace: String? = nil
+    ) throws {
+        try self.init(
+            matching: matches,
+            since: since,
+            last: last,
+            source: namespace.map { Source.namespace($0) } ?? .local
+        )
+    }
+
+    /// Which journal files to read.
+    public enum Source: Sendable, Equatable {
+        /// This machine's journal (`SD_JOURNAL_LOCAL_ONLY`).
+        case local
+        /// One journal namespace of this machine.
+        case namespace(String)
+        /// Every journal this machine has, local and remote (what `systemd-journal-remote`
+        /// receives into `/var/log/journal/remote`), interleaved by time (`journalctl --merge`).
+        case merged
+        /// The journal files in a directory (`sd_journal_open_directory(3)`, `journalctl -D`).
+        case directory(String)
+        /// These journal files (`sd_journal_open_files(3)`, `journalctl --file`).
+        case files([String])
+    }
+
+    /// Opens the journal files of `source` with the given matches; see `init(matching:since:last:namespace:)`.
+    /// - Throws: `ReadError` when the journal cannot be opened or a match is invalid.
+    public init(matching matches: [String], since: Double? = nil, last: Int? = nil, source: Source) throws {
         var handle: OpaquePointer?
         var rc: Int32
-        if let namespace {
-            rc = sd_journal_open_namespace(&handle, namespace, Int32(SD_JOURNAL_LOCAL_ONLY))
-        } else {
+        switch source {
+        case .local:
             rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
+        case .namespace(let namespace):
+            rc = sd_journal_open_namespace(&handle, namespace, Int32(SD_JOURNAL_LOCAL_ONLY))
+        case .merged:
+            rc = sd_journal_open(&handle, 0)
+        case .directory(let path):
+            rc = sd_journal_open_directory(&handle, path, 0)
+        case .files(let paths):
+            var cStrings = paths.map { strdup($0) }
+            cStrings.append(nil)
+            defer { for p in cStrings { free(p) } }
+            rc = cStrings.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                    sd_journal_open_files(&handle, $0, 0)
+                }
+            }
         }
         guard rc >= 0, let handle else { throw ReadError(call: "sd_journal_open", errno: -rc) }
         j = handle

@@ -12,10 +12,12 @@ struct AlertsCommand: ParsableCommand {
         discussion: """
             Equivalent journalctl filters: --customer sales is SLAWATCH_CUSTOMER=sales, --objective X \
             is SLAWATCH_OBJECTIVE=X, --state breached is SLAWATCH_STATE=breached, --since 7d is \
-            --since "-7d", --namespace N is --namespace N; all entries: journalctl \
+            --since "-7d", --namespace N is --namespace N, --merge is --merge, --directory D is -D D, \
+            --file F is --file F; all entries: journalctl \
             SYSLOG_IDENTIFIER=slawatch -o json. --since and --until take a duration ago (7d, 12h), \
             now, today, yesterday, a date (2026-12-01), a local date-time (2026-12-01 14:30) or an \
-            RFC 3339 time.
+            RFC 3339 time. A host column shows when the entries come from more than one host \
+            (a fleet's journal gathered by systemd-journal-remote, docs/fleet.md).
             """
     )
 
@@ -51,8 +53,24 @@ struct AlertsCommand: ParsableCommand {
         help: "Read this journal namespace (systemd-journald NAMESPACE, journalctl --namespace) instead of the default."
     )
     var namespace: String?
+    @Flag(name: .long, help: "Read every journal of this machine, local and remote (journal-remote's), interleaved.")
+    var merge = false
+    @Option(name: .long, help: "Read the journal files in this directory (e.g. /var/log/journal/remote).")
+    var directory: String?
+    @Option(name: .long, help: "Read this journal file (repeatable).")
+    var file: [String] = []
+
+    /// The journal files to read.
+    var source: JournalReader.Source {
+        if merge { return .merged }
+        if let directory { return .directory(directory) }
+        if !file.isEmpty { return .files(file) }
+        return namespace.map { .namespace($0) } ?? .local
+    }
 
     func validate() throws {
+        let sources = [merge, directory != nil, !file.isEmpty, namespace != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("--merge, --directory, --file and --namespace are exclusive") }
         guard output == "text" || output == "json" else { throw ValidationError("--output must be text or json") }
         if let since, TimeArgument.parse(since, now: Date().timeIntervalSince1970) == nil {
             throw ValidationError("--since '\(since)' is not \(TimeArgument.forms)")
@@ -81,18 +99,28 @@ struct AlertsCommand: ParsableCommand {
                 matching: matches,
                 since: since.flatMap { TimeArgument.parse($0, now: now) },
                 last: follow && since == nil ? 10 : nil,
-                namespace: namespace
+                source: source
             )
         } catch {
             printError("slawatch alerts: cannot read the journal: \(error)")
             throw ExitCode(2)
         }
         var shown = 0
+        // The host column when entries come from more than one host (a merged or remote
+        // journal): known after reading them all, or from the start when following such one.
+        var hosts = Set<String>()
+        var pending: [JournalReader.Entry] = []
+        var showHost = follow && source != .local && !(source == namespace.map { .namespace($0) })
         repeat {
             while let entry = try reader.next() {
                 if let end, entry.time > end { break }
                 if !all && entry.fields["SLAWATCH_TRANSITION"] == nil { continue }
-                print(render(entry))
+                if follow {
+                    print(render(entry, host: showHost))
+                } else {
+                    pending.append(entry)
+                    hosts.insert(entry.fields["_HOSTNAME"] ?? "")
+                }
                 shown += 1
             }
             if follow {
@@ -100,17 +128,20 @@ struct AlertsCommand: ParsableCommand {
                 reader.wait(timeout: 1)
             }
         } while follow
+        showHost = hosts.count > 1
+        for entry in pending { print(render(entry, host: showHost)) }
         if shown == 0 && output == "text" { printError("no matching entries") }
     }
 
     private static let priorities = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
 
-    private func render(_ entry: JournalReader.Entry) -> String {
+    private func render(_ entry: JournalReader.Entry, host: Bool) -> String {
         if output == "json" {
             var object = entry.fields.filter {
                 $0.key.hasPrefix("SLAWATCH_") || ["MESSAGE", "MESSAGE_ID", "PRIORITY"].contains($0.key)
             }
             object["__REALTIME_TIMESTAMP"] = String(Int64(entry.time * 1_000_000))
+            if let h = entry.fields["_HOSTNAME"] { object["_HOSTNAME"] = h }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             return String(decoding: data, as: UTF8.self)
         }
@@ -118,7 +149,8 @@ struct AlertsCommand: ParsableCommand {
         let date = Date(timeIntervalSince1970: entry.time)
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        let hostColumn = host ? "\(entry.fields["_HOSTNAME"] ?? "-")  " : ""
         return
-            "\(formatter.string(from: date))  \(priority.padding(toLength: 7, withPad: " ", startingAt: 0))  \(entry.fields["MESSAGE"] ?? "")"
+            "\(formatter.string(from: date))  \(hostColumn)\(priority.padding(toLength: 7, withPad: " ", startingAt: 0))  \(entry.fields["MESSAGE"] ?? "")"
     }
 }
