@@ -32,7 +32,7 @@ struct SLAWatch: AsyncParsableCommand {
         subcommands: [
             DaemonCommand.self, PushCommand.self, StatusCommand.self, AlertsCommand.self, CheckCommand.self,
             ReplayCommand.self, TestCommand.self, BenchCommand.self, ReportCommand.self, MaintenanceCommand.self,
-            SilenceCommand.self, ForwardCommand.self,
+            SilenceCommand.self, ForwardCommand.self, ImportCommand.self, ExportCommand.self,
         ]
     )
 

@@ -1,0 +1,793 @@
+import Foundation
+import Yams
+
+/// OpenSLO v1 in and out (https://github.com/OpenSLO/OpenSLO, `SPEC.md`; docs/openslo.md).
+///
+/// Import reads `SLO`, `SLI`, `Service`, `AlertPolicy`, `AlertCondition` and `DataSource`
+/// documents (any number per file, `---` separated) and writes one objectives file that
+/// `slawatch check` accepts. What slawatch cannot honour is an error naming file, line and key,
+/// never dropped: a composite SLO, a `raw` ratio, `RatioTimeslices`, calendar windows that do not
+/// start on their period's boundary, a metric source without a slawatch metric.
+public enum OpenSLO {
+    /// A query of another metric source mapped to a slawatch metric (`--metric-map FILE`: a
+    /// YAML list of `{query: "…", metric: NAME, labels: {…}}`, optionally with `type:`, and
+    /// `indicator:` and `role:` (`good`, `bad`, `total`, `threshold`) where one query text stands
+    /// for several metrics, as the specification's placeholder `Any` does).
+    public struct MetricMapping: Sendable, Equatable {
+        /// The source type it applies to (`Prometheus`, `Datadog`, `Any`), `nil` for any.
+        public var type: String?
+        /// The indicator (SLI `metadata.name`) it applies to, `nil` for any.
+        public var indicator: String? = nil
+        /// The part of the indicator it applies to (`good`, `bad`, `total`, `threshold`), `nil` for any.
+        public var role: String? = nil
+        /// The source's query text, compared exactly.
+        public var query: String
+        /// The slawatch metric.
+        public var metric: String
+        /// Its label matchers.
+        public var labels: [String: String]
+
+        /// A mapping.
+        public init(type: String? = nil, query: String, metric: String, labels: [String: String] = [:]) {
+            self.type = type
+            self.query = query
+            self.metric = metric
+            self.labels = labels
+        }
+    }
+
+    /// Reads a `--metric-map` file.
+    /// - Throws: `ConfigErrors` naming file, line and key of each bad entry.
+    public static func metricMap(_ text: String, file: String) throws(ConfigErrors) -> [MetricMapping] {
+        var r = YAMLReader(file: file)
+        var out: [MetricMapping] = []
+        if let root = r.compose(text) {
+            for (k, item) in r.sequence(root, "").enumerated() {
+                let m = r.mapping(
+                    item,
+                    "[\(k)]",
+                    allowed: ["type", "query", "metric", "labels", "indicator", "role"]
+                )
+                let query = r.requiredString(m, "query", "[\(k)]", parent: item)
+                let metric = r.requiredString(m, "metric", "[\(k)]", parent: item)
+                var labels: [String: String] = [:]
+                if case .mapping(let lm)? = m["labels"] {
+                    for (lk, lv) in lm { if let a = lk.string, let b = lv.string { labels[a] = b } }
+                }
+                if let query, let metric {
+                    var mapping = MetricMapping(type: m["type"]?.string, query: query, metric: metric, labels: labels)
+                    mapping.indicator = m["indicator"]?.string
+                    mapping.role = m["role"]?.string
+                    if let role = mapping.role, !["good", "bad", "total", "threshold"].contains(role) {
+                        r.fail(m["role"], "[\(k)].role", "'\(role)' is not good, bad, total or threshold")
+                    }
+                    out.append(mapping)
+                }
+            }
+        }
+        if !r.errors.isEmpty { throw ConfigErrors(r.errors) }
+        return out
+    }
+
+    /// One document with where it came from.
+    struct Document {
+        var node: Node
+        var file: String
+        var kind: String
+        var name: String
+    }
+
+    /// A metric as slawatch reads it.
+    struct Selector {
+        var metric: String
+        var labels: [String: String]
+    }
+
+    /// Imports OpenSLO documents into one objectives file (YAML text): one SLA per `service`,
+    /// one objective per SLO objective.
+    /// - Parameters:
+    ///   - provider, customer: the SLA's parties (OpenSLO has none): default the service's name
+    ///     and `users`.
+    /// - Throws: `ConfigErrors` with every problem (file, line, key).
+    public static func importDocuments(
+        _ files: [(text: String, file: String)],
+        metricMap: [MetricMapping] = [],
+        provider: String? = nil,
+        customer: String? = nil
+    ) throws(ConfigErrors) -> String {
+        var errors: [ConfigError] = []
+        var docs: [Document] = []
+        for (text, file) in files {
+            var r = YAMLReader(file: file)
+            do {
+                for node in try Yams.compose_all(yaml: text) {
+                    guard let m = node.mapping else {
+                        r.fail(node, "", "expected an OpenSLO document (apiVersion, kind, metadata, spec)")
+                        continue
+                    }
+                    if m["apiVersion"]?.string != "openslo/v1" {
+                        r.fail(
+                            m["apiVersion"] ?? node,
+                            "apiVersion",
+                            "'\(m["apiVersion"]?.string ?? "")' is not openslo/v1 (the version this import reads)"
+                        )
+                        continue
+                    }
+                    let kind = m["kind"]?.string ?? ""
+                    let name = m["metadata"]?.mapping?["name"]?.string ?? ""
+                    if name.isEmpty { r.fail(m["metadata"] ?? node, "metadata.name", "missing required key") }
+                    docs.append(Document(node: node, file: file, kind: kind, name: name))
+                }
+            } catch {
+                _ = r.compose(text)
+            }
+            errors += r.errors
+        }
+        func find(_ kind: String, _ name: String) -> Document? { docs.first { $0.kind == kind && $0.name == name } }
+        var slas: [(service: String, description: String?, objectives: [Node])] = []
+        for doc in docs where doc.kind == "SLO" {
+            var r = YAMLReader(file: doc.file)
+            let spec = doc.node.mapping?["spec"]?.mapping
+            let service = spec?["service"]?.string ?? doc.name
+            let built = slo(doc, spec: spec, find: find, metricMap: metricMap, reader: &r)
+            errors += r.errors
+            if let k = slas.firstIndex(where: { $0.service == service }) {
+                slas[k].objectives += built
+            } else {
+                let description = find("Service", service)?.node.mapping?["spec"]?.mapping?["description"]?.string
+                slas.append((service, description, built))
+            }
+        }
+        for doc in docs
+        where !["SLO", "SLI", "Service", "AlertPolicy", "AlertCondition", "DataSource"].contains(doc.kind) {
+            var r = YAMLReader(file: doc.file)
+            r.fail(
+                doc.node.mapping?["kind"] ?? doc.node,
+                "kind",
+                "'\(doc.kind)' is not imported (SLO, SLI, Service, AlertPolicy, AlertCondition, DataSource)"
+            )
+            errors += r.errors
+        }
+        if docs.allSatisfy({ $0.kind != "SLO" }) && errors.isEmpty {
+            errors.append(ConfigError(file: files.first?.file ?? "", line: 0, key: "kind", message: "no SLO document"))
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        var slaNodes: [Node] = []
+        for s in slas {
+            var pairs: [(Node, Node)] = [
+                (Node("name"), Node(s.service)), (Node("provider"), Node(provider ?? s.service)),
+                (Node("customer"), Node(customer ?? "users")),
+            ]
+            if let d = s.description { pairs.append((Node("description"), Node(d))) }
+            pairs.append((Node("objectives"), .sequence(.init(s.objectives))))
+            slaNodes.append(.mapping(.init(pairs)))
+        }
+        let root = Node.mapping(.init([(Node("slas"), .sequence(.init(slaNodes)))]))
+        let body = (try? Yams.serialize(node: root, sortKeys: false)) ?? ""
+        return "# Imported from OpenSLO v1 by slawatch import openslo (docs/openslo.md).\n" + body
+    }
+
+    /// The slawatch objectives of one SLO document.
+    static func slo(
+        _ doc: Document,
+        spec: Node.Mapping?,
+        find: (String, String) -> Document?,
+        metricMap: [MetricMapping],
+        reader r: inout YAMLReader
+    ) -> [Node] {
+        guard let spec else {
+            r.fail(doc.node, "spec", "missing required key")
+            return []
+        }
+        let before = r.errors.count
+        // The indicator: inline, or an SLI document.
+        var indicatorSpec: Node?
+        var indicatorPath = "spec.indicator.spec"
+        var indicatorName = doc.name
+        if let inline = spec["indicator"] {
+            indicatorSpec = inline.mapping?["spec"]
+            indicatorName = inline.mapping?["metadata"]?.mapping?["name"]?.string ?? doc.name
+        } else if let ref = spec["indicatorRef"]?.string {
+            indicatorSpec = find("SLI", ref)?.node.mapping?["spec"]
+            indicatorPath = "SLI \(ref).spec"
+            indicatorName = ref
+            if indicatorSpec == nil {
+                r.fail(spec["indicatorRef"], "spec.indicatorRef", "no SLI document is named '\(ref)'")
+            }
+        } else {
+            r.fail(
+                spec["objectives"] ?? doc.node,
+                "spec.indicator",
+                "a composite SLO (indicators per objective) is not imported: slawatch judges each objective on its own"
+            )
+        }
+        let budgeting = spec["budgetingMethod"]?.string ?? "Occurrences"
+        if !["Occurrences", "Timeslices"].contains(budgeting) {
+            r.fail(
+                spec["budgetingMethod"],
+                "spec.budgetingMethod",
+                budgeting == "RatioTimeslices"
+                    ? "RatioTimeslices (the mean of the slices' ratios) is not slawatch's time-slice budgeting (the share of good slices); use Timeslices"
+                    : "'\(budgeting)' is not Occurrences, Timeslices or RatioTimeslices"
+            )
+        }
+        let window = timeWindow(spec["timeWindow"], reader: &r)
+        // The SLI's selectors.
+        var total: Selector?
+        var good: [String: String]?
+        var goodMetric: String?
+        var threshold = false
+        if let ind = indicatorSpec?.mapping {
+            if let t = ind["thresholdMetric"] {
+                threshold = true
+                total = source(
+                    t.mapping?["metricSource"],
+                    path: "\(indicatorPath).thresholdMetric.metricSource",
+                    indicator: indicatorName,
+                    role: "threshold",
+                    metricMap: metricMap,
+                    reader: &r
+                )
+            } else if let ratio = ind["ratioMetric"]?.mapping {
+                if ratio["raw"] != nil {
+                    r.fail(
+                        ratio["raw"],
+                        "\(indicatorPath).ratioMetric.raw",
+                        "a precomputed (raw) ratio is not imported: slawatch computes the ratio from the good and total events"
+                    )
+                }
+                total = source(
+                    ratio["total"]?.mapping?["metricSource"],
+                    path: "\(indicatorPath).ratioMetric.total.metricSource",
+                    indicator: indicatorName,
+                    role: "total",
+                    metricMap: metricMap,
+                    reader: &r
+                )
+                if let g = ratio["good"] {
+                    let s = source(
+                        g.mapping?["metricSource"],
+                        path: "\(indicatorPath).ratioMetric.good.metricSource",
+                        indicator: indicatorName,
+                        role: "good",
+                        metricMap: metricMap,
+                        reader: &r
+                    )
+                    good = s?.labels
+                    goodMetric = s?.metric
+                } else if let b = ratio["bad"] {
+                    // Good is "not bad": one label matcher inverted, on the total's metric.
+                    let s = source(
+                        b.mapping?["metricSource"],
+                        path: "\(indicatorPath).ratioMetric.bad.metricSource",
+                        indicator: indicatorName,
+                        role: "bad",
+                        metricMap: metricMap,
+                        reader: &r
+                    )
+                    if let s, let total, s.metric == total.metric, let inverted = invert(s.labels, from: total.labels) {
+                        good = inverted
+                        goodMetric = s.metric
+                    } else if s != nil {
+                        r.fail(
+                            b,
+                            "\(indicatorPath).ratioMetric.bad",
+                            "bad events are imported only as the total's metric with one more label condition (inverted into good); map a good query instead"
+                        )
+                    }
+                }
+            } else {
+                r.fail(indicatorSpec, indicatorPath, "neither thresholdMetric nor ratioMetric")
+            }
+        }
+        // Burn-rate alerts of the alert policies.
+        let burn = alertPolicies(spec["alertPolicies"], find: find, reader: &r)
+        var out: [Node] = []
+        let objectives = r.sequence(spec["objectives"] ?? Node("", .implicit), "spec.objectives")
+        if spec["objectives"] == nil { r.fail(doc.node, "spec.objectives", "missing required key") }
+        for (k, o) in objectives.enumerated() {
+            let p = "spec.objectives[\(k)]"
+            guard let om = o.mapping else { continue }
+            let known: Set<String> = [
+                "displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow",
+            ]
+            for (key, v) in om {
+                guard let name = key.string, !known.contains(name) else { continue }
+                r.fail(
+                    v,
+                    "\(p).\(name)",
+                    name == "indicator" || name == "indicatorRef" || name == "compositeWeight"
+                        ? "a composite SLO objective is not imported" : "unknown key"
+                )
+            }
+            var target: Double?
+            if let t = om["target"]?.string.flatMap(Double.init) {
+                target = t
+            } else if let t = om["targetPercent"]?.string.flatMap(Double.init) {
+                target = t / 100
+            }
+            guard let target, target > 0, target < 1 else {
+                r.fail(
+                    om["target"] ?? om["targetPercent"] ?? o,
+                    "\(p).target",
+                    "a target in (0, 1) or targetPercent in (0, 100) is required"
+                )
+                continue
+            }
+            guard r.errors.count == before, let total, let window else { continue }
+            let name =
+                objectives.count == 1
+                ? doc.name : "\(doc.name)-\(slug(om["displayName"]?.string) ?? String(k + 1))"
+            var pairs: [(Node, Node)] = [(Node("name"), Node(name))]
+            if let d = spec["description"]?.string { pairs.append((Node("description"), Node(d))) }
+            pairs.append((Node("metric"), Node(total.metric)))
+            if !total.labels.isEmpty { pairs.append((Node("labels"), labelsNode(total.labels))) }
+            pairs.append((Node("sli"), Node("ratio")))
+            if threshold {
+                guard let op = om["op"]?.string, let v = om["value"]?.string, let cmp = comparison(op) else {
+                    r.fail(o, "\(p).op", "a thresholdMetric objective needs op (lt, lte, gt, gte) and value")
+                    continue
+                }
+                pairs.append((Node("good"), .mapping(.init([(Node("value"), Node("\(cmp) \(v)"))]))))
+            } else {
+                var g: [(Node, Node)] = []
+                if let goodMetric, goodMetric != total.metric { g.append((Node("metric"), Node(goodMetric))) }
+                if let good, !good.isEmpty { g.append((Node("labels"), labelsNode(good))) }
+                if g.isEmpty {
+                    r.fail(
+                        spec["indicator"] ?? o,
+                        "\(indicatorPath).ratioMetric",
+                        "good and total select the same events"
+                    )
+                    continue
+                }
+                pairs.append((Node("good"), .mapping(.init(g))))
+            }
+            if budgeting == "Timeslices" {
+                guard let sliceText = om["timeSliceWindow"]?.string, let slice = duration(sliceText),
+                    let sliceTarget = om["timeSliceTarget"]?.string.flatMap(Double.init)
+                else {
+                    r.fail(o, "\(p).timeSliceWindow", "Timeslices needs timeSliceWindow and timeSliceTarget")
+                    continue
+                }
+                pairs.append(
+                    (
+                        "timeslices",
+                        .mapping(
+                            .init([
+                                (Node("slice"), Node(DurationText.format(slice))),
+                                (Node("good"), Node(">= \(NumberText.format(sliceTarget * 100))%")),
+                            ])
+                        )
+                    )
+                )
+            }
+            pairs.append((Node("window"), Node(window.window)))
+            if let zone = window.zone { pairs.append((Node("time_zone"), Node(zone))) }
+            pairs.append((Node("direction"), Node("at_least")))
+            pairs.append((Node("baseline"), Node(NumberText.format((target * 100 * 1e9).rounded() / 1e9) + "%")))
+            if !burn.isEmpty, budgeting == "Occurrences" {
+                pairs.append((Node("burn_rate_alerts"), .sequence(.init(burn))))
+            }
+            out.append(.mapping(.init(pairs)))
+        }
+        return out
+    }
+
+    /// `lt` → `<` and so on.
+    static func comparison(_ op: String) -> String? {
+        ["lt": "<", "lte": "<=", "gt": ">", "gte": ">="][op]
+    }
+
+    /// A label map as a flow mapping node.
+    static func labelsNode(_ labels: [String: String]) -> Node {
+        .mapping(.init(labels.sorted { $0.key < $1.key }.map { (Node($0.key), Node($0.value)) }))
+    }
+
+    /// `Good experience` → `good-experience`.
+    static func slug(_ s: String?) -> String? {
+        guard let s else { return nil }
+        let out = s.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
+        let trimmed = out.split(separator: "-").joined(separator: "-")
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// An OpenSLO duration shorthand in seconds (m, h, d, w; M, Q, Y are calendar units and
+    /// have no fixed length), `nil` otherwise; a bare number is minutes (`timeSliceWindow`).
+    static func duration(_ s: String) -> Double? {
+        if let n = Double(s) { return n * 60 }
+        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "s": return n
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        case "w": return n * 7 * 86400
+        default: return nil
+        }
+    }
+
+    /// `timeWindow`: rolling (`duration` in m, h, d, w) or calendar-aligned (1d, 1w, 1M, 1Q
+    /// starting on the period's boundary) → slawatch's window and time zone.
+    static func timeWindow(_ node: Node?, reader r: inout YAMLReader) -> (window: String, zone: String?)? {
+        guard let node else { return ("30d", nil) }
+        let items = r.sequence(node, "spec.timeWindow")
+        guard items.count == 1, let m = items[0].mapping else {
+            r.fail(node, "spec.timeWindow", "exactly one time window is required")
+            return nil
+        }
+        let p = "spec.timeWindow[0]"
+        guard let text = m["duration"]?.string else {
+            r.fail(items[0], "\(p).duration", "missing required key")
+            return nil
+        }
+        let calendar = m["calendar"]?.mapping
+        let rolling = m["isRolling"]?.string.map { $0 == "true" } ?? (calendar == nil)
+        if rolling {
+            guard let seconds = duration(text) else {
+                r.fail(
+                    m["duration"],
+                    "\(p).duration",
+                    "a rolling window of '\(text)' has no fixed length (use m, h, d or w)"
+                )
+                return nil
+            }
+            return (DurationText.format(seconds), nil)
+        }
+        let units = ["1d": "day", "1w": "week", "1M": "month", "1Q": "quarter"]
+        guard let unit = units[text] else {
+            r.fail(
+                m["duration"],
+                "\(p).duration",
+                "a calendar window of '\(text)' is not a slawatch period (1d, 1w, 1M or 1Q)"
+            )
+            return nil
+        }
+        let zone = calendar?["timeZone"]?.string ?? "UTC"
+        guard let periods = CalendarPeriods(timeZoneIdentifier: zone) else {
+            r.fail(calendar?["timeZone"], "\(p).calendar.timeZone", "'\(zone)' is not an IANA time zone")
+            return nil
+        }
+        if let start = calendar?["startTime"]?.string {
+            // slawatch's periods start on their boundary: midnight, Monday, the 1st, a quarter.
+            let iso = start.replacingOccurrences(of: " ", with: "T")
+            let local = RFC3339.parse(iso + "Z").map {
+                $0 - Double(periods.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: $0)))
+            }
+            let cal = CalendarUnit(rawValue: unit) ?? .day
+            if local == nil || periods.period(cal, containing: local!).start != local! {
+                r.fail(
+                    calendar?["startTime"],
+                    "\(p).calendar.startTime",
+                    "'\(start)' is not the start of a \(unit) in \(zone): slawatch's calendar windows begin at their period's boundary"
+                )
+                return nil
+            }
+        }
+        return (unit, zone == "UTC" ? nil : zone)
+    }
+
+    /// The slawatch metric of a `metricSource`: type `slawatch` (`spec: {metric, labels}`), or
+    /// a query mapped by `--metric-map`.
+    static func source(
+        _ node: Node?,
+        path: String,
+        indicator: String = "",
+        role: String = "",
+        metricMap: [MetricMapping],
+        reader r: inout YAMLReader
+    ) -> Selector? {
+        guard let m = node?.mapping else {
+            r.fail(node, path, "missing metricSource")
+            return nil
+        }
+        let type = m["type"]?.string ?? ""
+        let spec = m["spec"]?.mapping
+        if type.lowercased() == "slawatch" {
+            guard let metric = spec?["metric"]?.string else {
+                r.fail(m["spec"] ?? node, "\(path).spec.metric", "a slawatch metric source names its metric")
+                return nil
+            }
+            var labels: [String: String] = [:]
+            for (k, v) in spec?["labels"]?.mapping ?? [:] { if let a = k.string, let b = v.string { labels[a] = b } }
+            return Selector(metric: metric, labels: labels)
+        }
+        let query = spec?["query"]?.string ?? ""
+        if let hit = metricMap.first(where: {
+            $0.query == query && ($0.type == nil || $0.type == type)
+                && ($0.indicator == nil || $0.indicator == indicator) && ($0.role == nil || $0.role == role)
+        }) {
+            return Selector(metric: hit.metric, labels: hit.labels)
+        }
+        r.fail(
+            m["spec"] ?? node,
+            path,
+            "indicator \(indicator) (\(role)): a metric source of type \(type.isEmpty ? "(none)" : type) with query '\(query)' has no slawatch metric: map it with --metric-map, or use type: slawatch"
+        )
+        return nil
+    }
+
+    /// Good labels from a bad selector: `bad` must be `total`'s labels plus one matcher, which
+    /// is inverted (`=` ↔ `!=`, `=~` ↔ `!~`).
+    static func invert(_ bad: [String: String], from total: [String: String]) -> [String: String]? {
+        let extra = bad.filter { total[$0.key] != $0.value }
+        guard extra.count == 1, let (k, v) = extra.first else { return nil }
+        var good = total
+        if v.hasPrefix("!=") {
+            good[k] = String(v.dropFirst(2))
+        } else if v.hasPrefix("=~") {
+            good[k] = "!~" + v.dropFirst(2)
+        } else if v.hasPrefix("!~") {
+            good[k] = "=~" + v.dropFirst(2)
+        } else {
+            good[k] = "!=" + v
+        }
+        return good
+    }
+
+    /// Burn-rate rules from alert policies (inline or `alertPolicyRef`) whose conditions are
+    /// `burnrate` with `gt`/`gte`: factor = threshold, long = lookbackWindow, short = a twelfth.
+    static func alertPolicies(_ node: Node?, find: (String, String) -> Document?, reader r: inout YAMLReader) -> [Node]
+    {
+        guard let node, node.null == nil else { return [] }
+        var out: [Node] = []
+        for (k, item) in r.sequence(node, "spec.alertPolicies").enumerated() {
+            var policy = item
+            var path = "spec.alertPolicies[\(k)]"
+            if let ref = item.mapping?["alertPolicyRef"]?.string {
+                guard let doc = find("AlertPolicy", ref) else {
+                    r.fail(item, "\(path).alertPolicyRef", "no AlertPolicy document is named '\(ref)'")
+                    continue
+                }
+                policy = doc.node
+                path = "AlertPolicy \(ref)"
+            }
+            let spec = policy.mapping?["spec"]?.mapping
+            for (c, cond) in r.sequence(spec?["conditions"] ?? Node("", .implicit), "\(path).spec.conditions")
+                .enumerated()
+            {
+                var condition = cond
+                var cpath = "\(path).spec.conditions[\(c)]"
+                if let ref = cond.mapping?["conditionRef"]?.string {
+                    guard let doc = find("AlertCondition", ref) else {
+                        r.fail(cond, "\(cpath).conditionRef", "no AlertCondition document is named '\(ref)'")
+                        continue
+                    }
+                    condition = doc.node
+                    cpath = "AlertCondition \(ref)"
+                }
+                let cs = condition.mapping?["spec"]?.mapping
+                let cm = cs?["condition"]?.mapping
+                guard (cm?["kind"]?.string ?? "burnrate") == "burnrate" else {
+                    r.fail(cs?["condition"], "\(cpath).spec.condition.kind", "only burnrate conditions are imported")
+                    continue
+                }
+                guard let op = cm?["op"]?.string, op == "gt" || op == "gte" else {
+                    r.fail(
+                        cm?["op"] ?? condition,
+                        "\(cpath).spec.condition.op",
+                        "a burn-rate alert fires above its threshold (gt or gte)"
+                    )
+                    continue
+                }
+                guard let factor = cm?["threshold"]?.string.flatMap(Double.init),
+                    let lookback = cm?["lookbackWindow"]?.string.flatMap(duration)
+                else {
+                    r.fail(
+                        cs?["condition"] ?? condition,
+                        "\(cpath).spec.condition",
+                        "threshold and lookbackWindow are required"
+                    )
+                    continue
+                }
+                if let after = cm?["alertAfter"]?.string, after != "0m", after != "0" {
+                    r.fail(
+                        cm?["alertAfter"],
+                        "\(cpath).spec.condition.alertAfter",
+                        "slawatch's burn-rate alerts fire at once (the short window is their delay); alertAfter '\(after)' cannot be honoured"
+                    )
+                    continue
+                }
+                var rule: [(Node, Node)] = [
+                    (Node("factor"), Node(NumberText.format(factor))),
+                    (Node("long"), Node(DurationText.format(lookback))),
+                    (Node("short"), Node(DurationText.format(max(1, (lookback / 12).rounded())))),
+                ]
+                if let sev = cs?["severity"]?.string {
+                    let mapped = ["page": "crit", "ticket": "warning"][sev] ?? (Severity(name: sev) != nil ? sev : nil)
+                    guard let mapped else {
+                        r.fail(
+                            cs?["severity"],
+                            "\(cpath).spec.severity",
+                            "'\(sev)' is not page, ticket or a journal priority (crit, err, warning, …)"
+                        )
+                        continue
+                    }
+                    rule.append((Node("severity"), Node(mapped)))
+                }
+                out.append(.mapping(.init(rule)))
+            }
+        }
+        return out
+    }
+
+    /// The objectives as OpenSLO v1 `SLO` documents (`---` separated), each with its SLI inline
+    /// and a `slawatch` metric source; objectives OpenSLO cannot express (not ratios: counts,
+    /// sums, percentiles, averages…) are returned apart with the reason.
+    public static func export(_ objectives: [Objective]) -> (yaml: String, skipped: [(name: String, reason: String)]) {
+        var docs: [String] = []
+        var skipped: [(String, String)] = []
+        for o in objectives where o.instanceOf == nil {
+            guard o.sli == .ratio || o.timeslices != nil, o.direction == .atLeast, case .fixed = o.baseline.kind else {
+                skipped.append(
+                    (
+                        o.name,
+                        "OpenSLO objectives are ratios against a fixed target at least met; \(o.name) is \(o.sli.rawValue) \(o.direction.rawValue) \(o.baseline.source)"
+                    )
+                )
+                continue
+            }
+            func source(_ metric: String, _ labels: [String: String]) -> Node {
+                var spec: [(Node, Node)] = [(Node("metric"), Node(metric))]
+                if !labels.isEmpty { spec.append((Node("labels"), labelsNode(labels))) }
+                return .mapping(
+                    .init([
+                        (
+                            Node("metricSource"),
+                            .mapping(.init([(Node("type"), Node("slawatch")), (Node("spec"), .mapping(.init(spec)))]))
+                        )
+                    ])
+                )
+            }
+            var indicator: [(Node, Node)]
+            var objective: [(Node, Node)] = []
+            let sliMetric = o.timeslices?.goodSelector == nil ? o.good : o.timeslices?.goodSelector
+            if let v = sliMetric?.value ?? o.good?.value {
+                let op = ["<": "lt", "<=": "lte", ">": "gt", ">=": "gte"][v.comparison.rawValue] ?? "lte"
+                indicator = [(Node("thresholdMetric"), source(o.metric, o.match))]
+                objective += [(Node("op"), Node(op)), (Node("value"), Node(NumberText.format(v.bound)))]
+            } else if let g = o.good {
+                var goodLabels = o.match
+                for (k, v) in g.match { goodLabels[k] = v }
+                indicator = [
+                    (
+                        "ratioMetric",
+                        .mapping(
+                            .init([
+                                (Node("counter"), Node("false")),
+                                (Node("good"), source(g.metric, g.metric == o.metric ? goodLabels : g.match)),
+                                (Node("total"), source(o.metric, o.match)),
+                            ])
+                        )
+                    )
+                ]
+            } else {
+                skipped.append((o.name, "its slices are not judged by a ratio"))
+                continue
+            }
+            objective.append((Node("target"), Node(NumberText.format(o.baseline.value))))
+            var budgeting = "Occurrences"
+            if let t = o.timeslices {
+                budgeting = "Timeslices"
+                objective += [
+                    (
+                        Node("timeSliceTarget"),
+                        Node(NumberText.format(t.good.bound > 1 ? t.good.bound / 100 : t.good.bound))
+                    ),
+                    (Node("timeSliceWindow"), Node(DurationText.format(Double(t.slice)))),
+                ]
+            }
+            var window: [(Node, Node)]
+            switch o.window {
+            case .rolling(let s):
+                window = [(Node("duration"), Node(openSLODuration(Double(s)))), (Node("isRolling"), Node("true"))]
+            case .calendar(let unit):
+                let d = ["day": "1d", "week": "1w", "month": "1M", "quarter": "1Q"][unit.rawValue] ?? "1M"
+                window = [
+                    (Node("duration"), Node(d)),
+                    (
+                        Node("calendar"),
+                        .mapping(
+                            .init([
+                                (Node("startTime"), Node("2024-01-01 00:00:00")), (Node("timeZone"), Node(o.timeZone)),
+                            ])
+                        )
+                    ),
+                    (Node("isRolling"), Node("false")),
+                ]
+            }
+            var spec: [(Node, Node)] = []
+            spec += [
+                (Node("service"), Node(o.sla.name)),
+                (
+                    Node("indicator"),
+                    .mapping(
+                        .init([
+                            (Node("metadata"), .mapping(.init([(Node("name"), Node(o.name + "-sli"))]))),
+                            (Node("spec"), .mapping(.init(indicator))),
+                        ])
+                    )
+                ),
+                (Node("timeWindow"), .sequence(.init([.mapping(.init(window))]))),
+                (Node("budgetingMethod"), Node(budgeting)),
+                (Node("objectives"), .sequence(.init([.mapping(.init(objective))]))),
+            ]
+            // Burn-rate rules as inline alert policies (their short window is a twelfth of the
+            // long one in OpenSLO's form; another ratio is said on standard error).
+            var policies: [Node] = []
+            for (k, rule) in o.burnRateAlerts.enumerated() {
+                if rule.short * 12 != rule.long {
+                    skipped.append(
+                        (
+                            o.name,
+                            "burn rule \(rule.id): OpenSLO has one lookback window; exported with the long one (imported back with a short window of a twelfth)"
+                        )
+                    )
+                }
+                var cspec: [(Node, Node)] = []
+                if let sev = rule.severity {
+                    cspec.append((Node("severity"), Node("\(sev)")))
+                } else {
+                    cspec.append((Node("severity"), Node("\(o.severity)")))
+                }
+                cspec.append(
+                    (
+                        Node("condition"),
+                        .mapping(
+                            .init([
+                                (Node("kind"), Node("burnrate")), (Node("op"), Node("gte")),
+                                (Node("threshold"), Node(NumberText.format(rule.factor))),
+                                (Node("lookbackWindow"), Node(openSLODuration(Double(rule.long)))),
+                                (Node("alertAfter"), Node("0m")),
+                            ])
+                        )
+                    )
+                )
+                let condition = Node.mapping(
+                    .init([
+                        (Node("kind"), Node("AlertCondition")),
+                        (Node("metadata"), .mapping(.init([(Node("name"), Node("\(o.name)-burn-\(k + 1)"))]))),
+                        (Node("spec"), .mapping(.init(cspec))),
+                    ])
+                )
+                policies.append(
+                    .mapping(
+                        .init([
+                            (Node("kind"), Node("AlertPolicy")),
+                            (Node("metadata"), .mapping(.init([(Node("name"), Node("\(o.name)-burn-\(k + 1)"))]))),
+                            (
+                                Node("spec"),
+                                .mapping(
+                                    .init([
+                                        (Node("alertWhenBreaching"), Node("true")),
+                                        (Node("conditions"), .sequence(.init([condition]))),
+                                        (Node("notificationTargets"), .sequence(.init([]))),
+                                    ])
+                                )
+                            ),
+                        ])
+                    )
+                )
+            }
+            if !policies.isEmpty { spec.append((Node("alertPolicies"), .sequence(.init(policies)))) }
+            let doc = Node.mapping(
+                .init([
+                    (Node("apiVersion"), Node("openslo/v1")), (Node("kind"), Node("SLO")),
+                    (Node("metadata"), .mapping(.init([(Node("name"), Node(o.name))]))),
+                    (Node("spec"), .mapping(.init(spec))),
+                ])
+            )
+            docs.append((try? Yams.serialize(node: doc, sortKeys: false)) ?? "")
+        }
+        return (docs.map { "---\n" + $0 }.joined(), skipped)
+    }
+
+    /// Seconds as an OpenSLO duration shorthand (the largest of w, d, h, m that divides it).
+    static func openSLODuration(_ s: Double) -> String {
+        for (unit, len) in [("w", 604_800.0), ("d", 86400), ("h", 3600), ("m", 60)]
+        where s >= len && s.truncatingRemainder(dividingBy: len) == 0 {
+            return "\(Int(s / len))\(unit)"
+        }
+        return "\(Int(max(1, (s / 60).rounded())))m"
+    }
+}

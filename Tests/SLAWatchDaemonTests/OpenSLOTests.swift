@@ -1,0 +1,184 @@
+import Foundation
+import SLAWatchCore
+import SLAWatchTestSupport
+import Testing
+
+/// OpenSLO in and out, on the specification's own documents (`../shared/data/openslo`).
+@Suite struct OpenSLOTests {
+    static var examples: String? { sharedDataDirectory.map { $0 + "/openslo/examples" } }
+
+    /// The reasons docs/openslo.md lists for a document that is not imported.
+    static let documentedReasons = [
+        "has no slawatch metric", "is not imported", "composite SLO", "RatioTimeslices", "is not a slawatch period",
+        "is not the start of a", "precomputed (raw) ratio", "only burnrate conditions", "fires above its threshold",
+        "no SLI document", "no AlertPolicy document", "no AlertCondition document", "no SLO document",
+        "is not openslo/v1", "missing required key", "unknown key", "a target in (0, 1)", "exactly one time window",
+        "cannot be honoured", "is not page, ticket", "has no fixed length", "bad events are imported only",
+        "threshold and lookbackWindow", "YAML syntax error", "expected", "Timeslices needs",
+        "select the same events", "needs op", "is not an IANA time zone",
+    ]
+
+    func write(_ text: String, _ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openslo-\(runID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theSpecificationsExamplesImportOrAreRefusedForANamedReason() throws {
+        let dir = try #require(Self.examples, "../shared/data/openslo not found (set SLAWATCH_DATA_DIR)")
+        let map = try write(
+            """
+            - {query: Any, indicator: search-latency, metric: search.latency}
+            - {query: Any, indicator: web-availability, role: total, metric: web.requests}
+            - {query: Any, indicator: web-availability, role: good, metric: web.requests, labels: {status: "!~5.."}}
+            - {query: Any, indicator: response-code, role: total, metric: main.requests}
+            - {query: Any, indicator: response-code, role: good, metric: main.requests, labels: {code: "=~2.."}}
+            """,
+            "map.yaml"
+        )
+        // Threshold latency over two rolling weeks: 99 % of searches under 500 ms.
+        var (rc, out, err) = try slawatch([
+            "import", "openslo", "--metric-map", map, dir + "/budgeting-method_occurences-slo.yaml",
+        ])
+        #expect(rc == 0, "\(err)")
+        let objectives = try ObjectivesConfig.parse(out, file: "imported.yaml")
+        #expect(objectives.map(\.name) == ["search-slo"])
+        #expect(objectives.first?.good?.value == ValueThreshold(.below, 500))
+        #expect(objectives.first?.window == .rolling(seconds: 14 * 86400))
+        #expect(objectives.first?.baseline.value == 0.99)
+        #expect(objectives.first?.sla.name == "web-shop")
+        // Without the map: refused, naming the indicator.
+        (rc, _, err) = try slawatch(["import", "openslo", dir + "/budgeting-method_occurences-slo.yaml"])
+        #expect(rc == 1)
+        #expect(
+            err.contains(
+                "budgeting-method_occurences-slo.yaml:19: spec.indicator.spec.thresholdMetric.metricSource: indicator search-latency (threshold)"
+            )
+        )
+        // The others are refused, each for a reason slawatch cannot honour.
+        for (file, reason) in [
+            ("budgeting-method_ratio-timeslices.yaml", "29: spec.budgetingMethod: RatioTimeslices"),
+            (
+                "budgeting-method_timeslices-slo.yaml",
+                "27: spec.timeWindow[0].duration: a calendar window of '1m' is not a slawatch period"
+            ),
+            (
+                "treat-low-traffic-as-equally-important_timeslices-slo.yaml",
+                "28: spec.timeWindow[0].calendar.startTime: '2022-01-01 12:00:00' is not the start of a week in America/New_York"
+            ),
+        ] {
+            (rc, _, err) = try slawatch(["import", "openslo", "--metric-map", map, dir + "/" + file])
+            #expect(rc == 1, "\(file)")
+            #expect(err.contains(file + ":" + reason), "\(file): \(err)")
+        }
+    }
+
+    @Test func everyYAMLExampleOfSPECmdImportsOrIsRefusedForADocumentedReason() throws {
+        let root = try #require(sharedDataDirectory, "../shared/data not found")
+        let spec = try String(contentsOfFile: root + "/openslo/SPEC.md", encoding: .utf8)
+        var blocks: [String] = []
+        var current: [String]?
+        for line in spec.components(separatedBy: "\n") {
+            if current == nil, line.hasPrefix("```yaml") {
+                current = []
+            } else if current != nil, line.hasPrefix("```") {
+                blocks.append(current!.joined(separator: "\n"))
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        let documents = blocks.filter { $0.contains("apiVersion: openslo/v1") }
+        #expect(documents.count >= 8)
+        for (k, text) in documents.enumerated() {
+            let path = try write(text, "spec-\(k).yaml")
+            let (rc, _, err) = try slawatch(["import", "openslo", path])
+            if rc == 0 { continue }
+            #expect(rc == 1)
+            for line in err.split(separator: "\n") where !line.isEmpty {
+                #expect(Self.documentedReasons.contains { line.contains($0) }, "spec example \(k): \(line)")
+            }
+        }
+    }
+
+    @Test func importExportImportIsStable() throws {
+        let text = """
+            apiVersion: openslo/v1
+            kind: Service
+            metadata: {name: checkout}
+            spec: {description: The shop's checkout}
+            ---
+            apiVersion: openslo/v1
+            kind: SLI
+            metadata: {name: checkout-errors}
+            spec:
+              ratioMetric:
+                counter: true
+                bad:
+                  metricSource: {type: slawatch, spec: {metric: checkout.requests, labels: {status: "=~5.."}}}
+                total:
+                  metricSource: {type: slawatch, spec: {metric: checkout.requests}}
+            ---
+            apiVersion: openslo/v1
+            kind: AlertCondition
+            metadata: {name: fast-burn}
+            spec:
+              severity: page
+              condition: {kind: burnrate, op: gte, threshold: 14.4, lookbackWindow: 1h, alertAfter: 0m}
+            ---
+            apiVersion: openslo/v1
+            kind: AlertPolicy
+            metadata: {name: page-on-fast-burn}
+            spec:
+              alertWhenBreaching: true
+              conditions: [{conditionRef: fast-burn}]
+              notificationTargets: []
+            ---
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata: {name: checkout-availability}
+            spec:
+              service: checkout
+              indicatorRef: checkout-errors
+              timeWindow: [{duration: 1M, isRolling: false, calendar: {startTime: "2026-01-01 00:00:00", timeZone: Europe/Paris}}]
+              budgetingMethod: Occurrences
+              objectives: [{displayName: Checkout works, targetPercent: 99.9}]
+              alertPolicies: [{alertPolicyRef: page-on-fast-burn}]
+            """
+        let source = try write(text, "checkout.yaml")
+        let (rc, first, err) = try slawatch(["import", "openslo", "--customer", "shoppers", source])
+        #expect(rc == 0, "\(err)")
+        let imported = try ObjectivesConfig.parse(first, file: "first.yaml")
+        let o = try #require(imported.first)
+        #expect(o.name == "checkout-availability")
+        #expect(o.sla.name == "checkout")
+        #expect(o.sla.customer == "shoppers")
+        #expect(o.good?.match == ["status": "!~5.."])  // bad 5xx inverted into good
+        #expect(o.window == .calendar(.month))
+        #expect(o.timeZone == "Europe/Paris")
+        #expect(o.baseline.value == 0.999)
+        #expect(o.burnRateAlerts == [BurnRateRule(factor: 14.4, long: 3600, short: 300, severity: .crit)])
+        // Export, import again: the same definition, and a second round changes nothing.
+        func roundTrip(_ yaml: String) throws -> String {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openslo-rt-\(runID())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try yaml.write(to: dir.appendingPathComponent("o.yaml"), atomically: true, encoding: .utf8)
+            let (erc, exported, eerr) = try slawatch(["export", "openslo", "--objectives", dir.path])
+            #expect(erc == 0, "\(eerr)")
+            let file = dir.appendingPathComponent("exported.yaml").path
+            try exported.write(toFile: file, atomically: true, encoding: .utf8)
+            let (irc, again, ierr) = try slawatch(["import", "openslo", "--customer", "shoppers", file])
+            #expect(irc == 0, "\(ierr)\n\(exported)")
+            return again
+        }
+        let second = try roundTrip(first)
+        let back = try ObjectivesConfig.parse(second, file: "second.yaml")
+        #expect(back.map(\.name) == imported.map(\.name))
+        for (a, b) in zip(back, imported) {
+            #expect(a.definitionFields.map(\.value) == b.definitionFields.map(\.value).map { $0 })
+        }
+        #expect(try roundTrip(second) == second)
+    }
+}
