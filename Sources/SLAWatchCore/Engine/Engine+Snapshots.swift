@@ -101,8 +101,6 @@ extension Engine {
         for i in candidates {
             let (buckets, dropped) = table.windows[i].takeChanges()
             let summary = table.windows[i].takeSealedSummary()
-            var st = table.states[i]
-            st.lastSeen = nil
             var stateChanged = full
             if !full, table.states[i] != table.persistedStates[i] {
                 // Running figures alone wait for the instance's flush boundary.
@@ -121,11 +119,17 @@ extension Engine {
             if buckets.isEmpty && dropped == nil && !stateChanged && !seenChanged && !replace && !summaryChanged {
                 continue
             }
+            // The stored state (without lastSeen, a column of its own), copied only when written.
+            var st: InstanceState?
+            if stateChanged {
+                st = table.states[i]
+                st!.lastSeen = nil
+            }
             var change =
                 InstanceChange(
                     objective: table.objectives[i].name,
                     fingerprint: table.fingerprints[i],
-                    state: stateChanged ? st : nil,
+                    state: st,
                     lastSeen: table.lastSeen[i].isFinite ? table.lastSeen[i] : nil,
                     closedBefore: table.windows[i].closedBefore,
                     buckets: replace
