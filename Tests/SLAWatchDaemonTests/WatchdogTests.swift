@@ -36,12 +36,14 @@ struct WatchdogTests {
         )
         #expect(rc == 0)
         #expect(out.contains("wedged"))
-        usleep(300_000)
+        // Two ping intervals for the wedge to reach the engine (a loaded machine delays it),
+        // then 1.2 s of the 2 s wedge watched.
+        usleep(600_000)
         let wedged = pings(notify)
         usleep(1_200_000)
         #expect(pings(notify) - wedged <= 1, "pings went on while the engine was wedged")
         // Once it is free again, they resume.
-        usleep(1_500_000)
+        usleep(1_800_000)
         #expect(pings(notify) - wedged >= 2)
     }
 
