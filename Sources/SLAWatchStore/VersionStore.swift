@@ -62,6 +62,15 @@ extension StateStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return try db.write { db in
+            func insert(_ name: String, _ from: Double, _ text: String) throws {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO objective_version (objective, effective_from, definition, recorded_at)
+                        VALUES (?, ?, ?, ?)
+                        """,
+                    arguments: [name, from, text, now]
+                )
+            }
             var recorded: [String] = []
             var planned: [String: Set<Double>] = [:]
             for o in objectives {
@@ -75,13 +84,7 @@ extension StateStore {
                         arguments: [o.name, from]
                     )
                     if existing != text {
-                        try db.execute(
-                            sql: """
-                                INSERT OR REPLACE INTO objective_version (objective, effective_from, definition, recorded_at)
-                                VALUES (?, ?, ?, ?)
-                                """,
-                            arguments: [o.name, from, text, now]
-                        )
+                        try insert(o.name, from, text)
                         if from <= now { recorded.append(o.name) }
                     }
                     continue
@@ -96,13 +99,7 @@ extension StateStore {
                     arguments: [o.name, now]
                 )
                 if latest != text {
-                    try db.execute(
-                        sql: """
-                            INSERT OR REPLACE INTO objective_version (objective, effective_from, definition, recorded_at)
-                            VALUES (?, ?, ?, ?)
-                            """,
-                        arguments: [o.name, now, text, now]
-                    )
+                    try insert(o.name, now, text)
                     recorded.append(o.name)
                 }
             }

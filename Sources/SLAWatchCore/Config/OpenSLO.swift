@@ -531,31 +531,31 @@ public enum OpenSLO {
     {
         guard let node, node.null == nil else { return [] }
         var out: [Node] = []
+        // An inline document, or the one its `…Ref` names (with the path errors give).
+        func resolve(_ item: Node, _ refKey: String, _ kind: String, _ path: String) -> (Node, String)? {
+            guard let ref = item.mapping?[refKey]?.string else { return (item, path) }
+            guard let doc = find(kind, ref) else {
+                r.fail(item, "\(path).\(refKey)", "no \(kind) document is named '\(ref)'")
+                return nil
+            }
+            return (doc.node, "\(kind) \(ref)")
+        }
         for (k, item) in r.sequence(node, "spec.alertPolicies").enumerated() {
-            var policy = item
-            var path = "spec.alertPolicies[\(k)]"
-            if let ref = item.mapping?["alertPolicyRef"]?.string {
-                guard let doc = find("AlertPolicy", ref) else {
-                    r.fail(item, "\(path).alertPolicyRef", "no AlertPolicy document is named '\(ref)'")
-                    continue
-                }
-                policy = doc.node
-                path = "AlertPolicy \(ref)"
+            guard let (policy, path) = resolve(item, "alertPolicyRef", "AlertPolicy", "spec.alertPolicies[\(k)]") else {
+                continue
             }
             let spec = policy.mapping?["spec"]?.mapping
             for (c, cond) in r.sequence(spec?["conditions"] ?? Node("", .implicit), "\(path).spec.conditions")
                 .enumerated()
             {
-                var condition = cond
-                var cpath = "\(path).spec.conditions[\(c)]"
-                if let ref = cond.mapping?["conditionRef"]?.string {
-                    guard let doc = find("AlertCondition", ref) else {
-                        r.fail(cond, "\(cpath).conditionRef", "no AlertCondition document is named '\(ref)'")
-                        continue
-                    }
-                    condition = doc.node
-                    cpath = "AlertCondition \(ref)"
-                }
+                guard
+                    let (condition, cpath) = resolve(
+                        cond,
+                        "conditionRef",
+                        "AlertCondition",
+                        "\(path).spec.conditions[\(c)]"
+                    )
+                else { continue }
                 let cs = condition.mapping?["spec"]?.mapping
                 let cm = cs?["condition"]?.mapping
                 guard (cm?["kind"]?.string ?? "burnrate") == "burnrate" else {
