@@ -187,4 +187,31 @@ import Testing
         #expect(report.counts?.total == 1440)
         #expect(report.counts?.good == 1425)
     }
+
+    /// `average: true` (OpenSLO `RatioTimeslices`): the mean of the minutes' ratios. A day of
+    /// 100 requests a minute with 15 minutes at 95 % and 10 at 99 %: (1,415 + 15·0.95 +
+    /// 10·0.99) / 1,440 = 99.9583 %, every minute weighing the same.
+    @Test func averageOfTheSlicesRatios() throws {
+        let text = Self.yaml.replacingOccurrences(
+            of: "timeslices: {slice: 1m, good: \">= 99%\"}",
+            with: "timeslices: {slice: 1m, average: true}"
+        )
+        var failures: [Int: Double] = [:]
+        for m in 600..<615 { failures[m] = 5 }
+        for m in 900..<910 { failures[m] = 1 }
+        let (_, out) = try Self.run(text, failures: failures)
+        let report = try #require(out.first { $0.kind == .periodReport })
+        #expect(report.counts?.total == 1440)
+        #expect(abs((report.counts?.good ?? 0) - (1415 + 15 * 0.95 + 10 * 0.99)) < 1e-9)
+        #expect(abs((report.value ?? 0) - (1415 + 15 * 0.95 + 10 * 0.99) / 1440) < 1e-12)
+        #expect(report.met == true)
+        #expect(!out.contains { $0.kind == .breach })
+        // Average with a per-slice threshold, or on another SLI, is refused.
+        #expect(
+            objectiveErrors(text.replacingOccurrences(of: "average: true", with: "average: true, good: \">= 99%\""))
+                .map(
+                    \.key
+                ) == ["slas[0].objectives[0].timeslices.good"]
+        )
+    }
 }

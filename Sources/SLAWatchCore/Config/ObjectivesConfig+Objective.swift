@@ -585,8 +585,22 @@ extension ObjectivesConfig {
     /// `timeslices: {slice: DURATION, good: "OP BOUND"}`: the objective's SLI becomes the share
     /// of good slices (a ratio), each slice judged by the SLI as written.
     static func timeslices(_ node: Node, path p: String, into o: inout Objective, reader r: inout YAMLReader) {
-        let m = r.mapping(node, p, allowed: ["slice", "good"])
+        let m = r.mapping(node, p, allowed: ["slice", "good", "average"])
         let before = r.errors.count
+        var average = false
+        if let n = m["average"], let s = r.string(n, "\(p).average") {
+            switch s {
+            case "true", "yes": average = true
+            case "false", "no": average = false
+            default: r.fail(n, "\(p).average", "'\(s)' is not true or false")
+            }
+            if average && o.sli != .ratio {
+                r.fail(n, "\(p).average", "the mean of the slices' ratios needs sli: ratio")
+            }
+            if average && m["good"] != nil {
+                r.fail(m["good"], "\(p).good", "with average: true a slice is not good or bad: leave good out")
+            }
+        }
         var slice = 0
         if let n = m["slice"], let s = r.string(n, "\(p).slice") {
             if let v = DurationText.seconds(s), v >= 1, v == v.rounded(), v <= 86_400 {
@@ -638,9 +652,10 @@ extension ObjectivesConfig {
                 )
                 good = nil
             }
-        } else if m["good"] == nil {
+        } else if m["good"] == nil, !average {
             r.fail(node, "\(p).good", "missing required key (when a slice is good, as \">= 99%\" or \"<= 300\")")
         }
+        if average { good = ValueThreshold(.atLeast, 0) }
         if !o.groupBy.isEmpty { r.fail(node, p, "timeslices cannot be combined with group_by yet") }
         if !o.burnRateAlerts.isEmpty { r.fail(node, p, "timeslices cannot be combined with burn_rate_alerts yet") }
         if o.isCumulative { r.fail(node, p, "a cumulative target (count or sum over a calendar window) has no slices") }
@@ -662,7 +677,7 @@ extension ObjectivesConfig {
             )
         }
         guard r.errors.count == before, let good else { return }
-        o.timeslices = TimesliceRule(slice: slice, sli: o.sli, goodSelector: o.good, good: good)
+        o.timeslices = TimesliceRule(slice: slice, sli: o.sli, goodSelector: o.good, good: good, average: average)
         o.sli = .ratio
         o.good = nil
     }

@@ -293,7 +293,9 @@ extension Objective {
             ("burn_rate_alerts", burnRateAlerts.map(\.id).joined(separator: ",")),
             (
                 "timeslices",
-                timeslices.map { "\(DurationText.format(Double($0.slice))) \($0.sli.rawValue) \($0.good)" } ?? ""
+                timeslices.map {
+                    "\(DurationText.format(Double($0.slice))) \($0.sli.rawValue) \($0.average ? "average" : "\($0.good)")"
+                } ?? ""
             ),
             ("provider", sla.provider), ("customer", sla.customer),
             ("report_periods", sla.reportPeriods.map(\.rawValue).joined(separator: ",")),

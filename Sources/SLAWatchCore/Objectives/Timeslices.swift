@@ -1,10 +1,12 @@
 import Foundation
 
-/// Time-slice budgeting (`timeslices:`, OpenSLO `Timeslices` and `RatioTimeslices`): time is cut
-/// into slices of `slice` seconds, each slice with events is good when its own SLI passes `good`
-/// (a minute whose requests succeeded at least 99 %, a minute whose p99 stayed under 300 ms), and
-/// the objective judges the share of good slices: availability as contracts define it, "good
-/// minutes". Slices without events are not counted.
+/// Time-slice budgeting (`timeslices:`): time is cut into slices of `slice` seconds, each slice
+/// with events is good when its own SLI passes `good` (a minute whose requests succeeded at least
+/// 99 %, a minute whose p99 stayed under 300 ms), and the objective judges the share of good
+/// slices: availability as contracts define it, "good minutes" (OpenSLO `Timeslices`). With
+/// `average: true` (OpenSLO `RatioTimeslices`) a ratio objective judges the mean of its slices'
+/// ratios instead, every slice weighing the same whatever its traffic. Slices without events
+/// are not counted.
 public struct TimesliceRule: Sendable, Hashable, Codable {
     /// The slice length, seconds (`slice: 1m`).
     public var slice: Int
@@ -12,15 +14,18 @@ public struct TimesliceRule: Sendable, Hashable, Codable {
     public var sli: SLIKind
     /// A ratio slice SLI's good selector (the objective's `good:` as written).
     public var goodSelector: GoodSelector?
-    /// When a slice is good: its SLI against this (`>= 99%`, `<= 300`).
+    /// When a slice is good: its SLI against this (`>= 99%`, `<= 300`); unused when `average`.
     public var good: ValueThreshold
+    /// OpenSLO `RatioTimeslices`: the objective is the mean of the slices' ratios.
+    public var average: Bool = false
 
     /// A rule from its parts.
-    public init(slice: Int, sli: SLIKind, goodSelector: GoodSelector?, good: ValueThreshold) {
+    public init(slice: Int, sli: SLIKind, goodSelector: GoodSelector?, good: ValueThreshold, average: Bool = false) {
         self.slice = slice
         self.sli = sli
         self.goodSelector = goodSelector
         self.good = good
+        self.average = average
     }
 }
 
@@ -72,16 +77,28 @@ extension Engine {
             let last = (start + Int64(rule.slice)) / resolution - 1
             let agg = table.windows[s].sum(from: first, through: last)
             guard let value = source.sliValue(agg, seconds: length), value.isFinite else { continue }
-            let good = rule.good.admits(value)
-            if table.windows[i].addRatio(
+            // One slice counted; good as a whole, or (average) by its own ratio.
+            let added = table.windows[i].addRatio(
                 value: 1,
                 kind: .counter,
                 sampleRate: 1,
                 at: Double(start),
                 oldest: oldest,
-                good: good,
+                good: !rule.average && rule.good.admits(value),
                 total: true
-            ) {
+            )
+            if added, rule.average, value > 0 {
+                _ = table.windows[i].addRatio(
+                    value: min(1, value),
+                    kind: .counter,
+                    sampleRate: 1,
+                    at: Double(start),
+                    oldest: oldest,
+                    good: true,
+                    total: false
+                )
+            }
+            if added {
                 dirty.insert(i)
                 if Double(start) > table.lastSeen[i] { table.lastSeen[i] = Double(start) }
             }
