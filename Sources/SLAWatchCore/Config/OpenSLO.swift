@@ -99,11 +99,15 @@ public enum OpenSLO {
         var docs: [Document] = []
         for (text, file) in files {
             var r = YAMLReader(file: file)
-            do {
-                for node in try Yams.compose_all(yaml: text) {
+            if let nodes = r.composeAll(text) {
+                for node in nodes {
                     guard let m = node.mapping else {
                         r.fail(node, "", "expected an OpenSLO document (apiVersion, kind, metadata, spec)")
                         continue
+                    }
+                    _ = r.mapping(node, "", allowed: ["apiVersion", "kind", "metadata", "spec"])
+                    if let md = m["metadata"] {
+                        _ = r.mapping(md, "metadata", allowed: ["name", "displayName", "labels", "annotations"])
                     }
                     if m["apiVersion"]?.string != "openslo/v1" {
                         r.fail(
@@ -116,10 +120,20 @@ public enum OpenSLO {
                     let kind = m["kind"]?.string ?? ""
                     let name = m["metadata"]?.mapping?["name"]?.string ?? ""
                     if name.isEmpty { r.fail(m["metadata"] ?? node, "metadata.name", "missing required key") }
+                    if name.contains(where: { $0.isWhitespace || $0 == "{" || $0 == "}" }) {
+                        r.fail(m["metadata"], "metadata.name", "'\(name)' is not a name (no spaces or braces)")
+                    }
+                    // One name per kind: which of two would be meant is a guess.
+                    if let twin = docs.first(where: { $0.kind == kind && $0.name == name }), !name.isEmpty {
+                        r.fail(
+                            m["metadata"],
+                            "metadata.name",
+                            "a \(kind) named '\(name)' is already defined at \(twin.file):\(YAMLReader.line(twin.node))"
+                        )
+                        continue
+                    }
                     docs.append(Document(node: node, file: file, kind: kind, name: name))
                 }
-            } catch {
-                _ = r.compose(text)
             }
             errors += r.errors
         }
@@ -180,11 +194,25 @@ public enum OpenSLO {
             return []
         }
         let before = r.errors.count
+        if let node = doc.node.mapping?["spec"] {
+            _ = r.mapping(
+                node,
+                "spec",
+                allowed: [
+                    "description", "service", "indicator", "indicatorRef", "timeWindow", "budgetingMethod",
+                    "objectives", "alertPolicies",
+                ]
+            )
+        }
+        if spec["indicator"] != nil && spec["indicatorRef"] != nil {
+            r.fail(spec["indicatorRef"], "spec.indicatorRef", "give indicator or indicatorRef, not both")
+        }
         // The indicator: inline, or an SLI document.
         var indicatorSpec: Node?
         var indicatorPath = "spec.indicator.spec"
         var indicatorName = doc.name
         if let inline = spec["indicator"] {
+            _ = r.mapping(inline, "spec.indicator", allowed: ["metadata", "spec"])
             indicatorSpec = inline.mapping?["spec"]
             indicatorName = inline.mapping?["metadata"]?.mapping?["name"]?.string ?? doc.name
         } else if let ref = spec["indicatorRef"]?.string {
@@ -194,21 +222,43 @@ public enum OpenSLO {
             if indicatorSpec == nil {
                 r.fail(spec["indicatorRef"], "spec.indicatorRef", "no SLI document is named '\(ref)'")
             }
-        } else {
+        } else if spec["objectives"]?.sequence?.contains(where: {
+            $0.mapping?["indicator"] != nil || $0.mapping?["indicatorRef"] != nil
+        }) == true {
             r.fail(
-                spec["objectives"] ?? doc.node,
+                spec["objectives"],
                 "spec.indicator",
                 "a composite SLO (indicators per objective) is not imported: slawatch judges each objective on its own"
             )
+        } else {
+            r.fail(
+                doc.node.mapping?["spec"] ?? doc.node,
+                "spec.indicator",
+                "missing required key (indicator or indicatorRef)"
+            )
+        }
+        if let ind = indicatorSpec {
+            _ = r.mapping(ind, indicatorPath, allowed: ["description", "thresholdMetric", "ratioMetric"])
+            if ind.mapping?["thresholdMetric"] != nil && ind.mapping?["ratioMetric"] != nil {
+                r.fail(ind, indicatorPath, "give thresholdMetric or ratioMetric, not both")
+            }
         }
         let budgeting = spec["budgetingMethod"]?.string ?? "Occurrences"
-        if !["Occurrences", "Timeslices"].contains(budgeting) {
+        if !["Occurrences", "Timeslices", "RatioTimeslices"].contains(budgeting) {
             r.fail(
                 spec["budgetingMethod"],
                 "spec.budgetingMethod",
-                budgeting == "RatioTimeslices"
-                    ? "RatioTimeslices (the mean of the slices' ratios) is not slawatch's time-slice budgeting (the share of good slices); use Timeslices"
-                    : "'\(budgeting)' is not Occurrences, Timeslices or RatioTimeslices"
+                "'\(budgeting)' is not Occurrences, Timeslices or RatioTimeslices"
+            )
+        }
+        let sliced = budgeting != "Occurrences"
+        if sliced, let policies = spec["alertPolicies"], policies.null == nil,
+            !(policies.sequence?.isEmpty ?? false)
+        {
+            r.fail(
+                policies,
+                "spec.alertPolicies",
+                "burn-rate alerts on time slices are not supported by slawatch (its burn rates count events)"
             )
         }
         let window = timeWindow(spec["timeWindow"], reader: &r)
@@ -226,9 +276,24 @@ public enum OpenSLO {
                     indicator: indicatorName,
                     role: "threshold",
                     metricMap: metricMap,
+                    find: find,
                     reader: &r
                 )
-            } else if let ratio = ind["ratioMetric"]?.mapping {
+            } else if let ratioNode = ind["ratioMetric"], let ratio = ratioNode.mapping {
+                _ = r.mapping(
+                    ratioNode,
+                    "\(indicatorPath).ratioMetric",
+                    allowed: ["counter", "good", "bad", "total", "rawType", "raw"]
+                )
+                if ratio["good"] != nil && ratio["bad"] != nil {
+                    r.fail(ratio["bad"], "\(indicatorPath).ratioMetric.bad", "give good or bad, not both")
+                }
+                if let c = ratio["counter"]?.string, c != "true" && c != "false" {
+                    r.fail(ratio["counter"], "\(indicatorPath).ratioMetric.counter", "'\(c)' is not true or false")
+                }
+                if ratio["rawType"] != nil && ratio["raw"] == nil {
+                    r.fail(ratio["rawType"], "\(indicatorPath).ratioMetric.rawType", "rawType belongs with raw")
+                }
                 if ratio["raw"] != nil {
                     r.fail(
                         ratio["raw"],
@@ -242,6 +307,7 @@ public enum OpenSLO {
                     indicator: indicatorName,
                     role: "total",
                     metricMap: metricMap,
+                    find: find,
                     reader: &r
                 )
                 if let g = ratio["good"] {
@@ -276,7 +342,7 @@ public enum OpenSLO {
                         )
                     }
                 }
-            } else {
+            } else if ind["thresholdMetric"] == nil {
                 r.fail(indicatorSpec, indicatorPath, "neither thresholdMetric nor ratioMetric")
             }
         }
@@ -284,7 +350,15 @@ public enum OpenSLO {
         let burn = alertPolicies(spec["alertPolicies"], find: find, reader: &r)
         var out: [Node] = []
         let objectives = r.sequence(spec["objectives"] ?? Node("", .implicit), "spec.objectives")
-        if spec["objectives"] == nil { r.fail(doc.node, "spec.objectives", "missing required key") }
+        if spec["objectives"] == nil {
+            r.fail(doc.node, "spec.objectives", "missing required key")
+        } else if objectives.isEmpty {
+            r.fail(spec["objectives"], "spec.objectives", "an SLO needs at least one objective")
+        }
+        if threshold && objectives.count > 1 {
+            r.fail(spec["objectives"], "spec.objectives", "a thresholdMetric SLO has one objective")
+        }
+        var names = Set<String>()
         for (k, o) in objectives.enumerated() {
             let p = "spec.objectives[\(k)]"
             guard let om = o.mapping else { continue }
@@ -299,6 +373,24 @@ public enum OpenSLO {
                     name == "indicator" || name == "indicatorRef" || name == "compositeWeight"
                         ? "a composite SLO objective is not imported" : "unknown key"
                 )
+            }
+            if om["target"] != nil && om["targetPercent"] != nil {
+                r.fail(om["targetPercent"], "\(p).targetPercent", "give target or targetPercent, not both")
+            }
+            if !sliced {
+                for key in ["timeSliceTarget", "timeSliceWindow"] where om[key] != nil {
+                    r.fail(om[key], "\(p).\(key)", "\(key) belongs to Timeslices or RatioTimeslices budgeting")
+                }
+            }
+            if !threshold {
+                // A ratio objective's op can only say "at least" (as the specification's
+                // RatioTimeslices example writes it); a value belongs to a threshold.
+                if let op = om["op"]?.string, op != "gt" && op != "gte" {
+                    r.fail(om["op"], "\(p).op", "a ratio objective is met at or above its target: op is gt or gte")
+                }
+                if om["value"] != nil {
+                    r.fail(om["value"], "\(p).value", "value belongs to a thresholdMetric objective")
+                }
             }
             var target: Double?
             if let t = om["target"]?.string.flatMap(Double.init) {
@@ -318,17 +410,27 @@ public enum OpenSLO {
             let name =
                 objectives.count == 1
                 ? doc.name : "\(doc.name)-\(slug(om["displayName"]?.string) ?? String(k + 1))"
+            guard names.insert(name).inserted else {
+                r.fail(
+                    om["displayName"] ?? o,
+                    "\(p).displayName",
+                    "two objectives of this SLO would both be named '\(name)'"
+                )
+                continue
+            }
             var pairs: [(Node, Node)] = [(Node("name"), Node(name))]
             if let d = spec["description"]?.string { pairs.append((Node("description"), Node(d))) }
             pairs.append((Node("metric"), Node(total.metric)))
             if !total.labels.isEmpty { pairs.append((Node("labels"), labelsNode(total.labels))) }
             pairs.append((Node("sli"), Node("ratio")))
             if threshold {
-                guard let op = om["op"]?.string, let v = om["value"]?.string, let cmp = comparison(op) else {
-                    r.fail(o, "\(p).op", "a thresholdMetric objective needs op (lt, lte, gt, gte) and value")
+                guard let op = om["op"]?.string, let v = om["value"]?.string.flatMap(Double.init), v.isFinite,
+                    let cmp = comparison(op)
+                else {
+                    r.fail(o, "\(p).op", "a thresholdMetric objective needs op (lt, lte, gt, gte) and a finite value")
                     continue
                 }
-                pairs.append((Node("good"), .mapping(.init([(Node("value"), Node("\(cmp) \(v)"))]))))
+                pairs.append((Node("good"), .mapping(.init([(Node("value"), Node("\(cmp) \(exact(v))"))]))))
             } else {
                 var g: [(Node, Node)] = []
                 if let goodMetric, goodMetric != total.metric { g.append((Node("metric"), Node(goodMetric))) }
@@ -343,35 +445,50 @@ public enum OpenSLO {
                 }
                 pairs.append((Node("good"), .mapping(.init(g))))
             }
-            if budgeting == "Timeslices" {
-                guard let sliceText = om["timeSliceWindow"]?.string, let slice = duration(sliceText),
-                    let sliceTarget = om["timeSliceTarget"]?.string.flatMap(Double.init)
-                else {
-                    r.fail(o, "\(p).timeSliceWindow", "Timeslices needs timeSliceWindow and timeSliceTarget")
+            if sliced {
+                guard let sliceText = om["timeSliceWindow"]?.string, let slice = duration(sliceText), slice >= 1 else {
+                    r.fail(
+                        om["timeSliceWindow"] ?? o,
+                        "\(p).timeSliceWindow",
+                        "\(budgeting) needs timeSliceWindow, a positive duration (1m, 5m)"
+                    )
                     continue
                 }
-                pairs.append(
-                    (
-                        "timeslices",
-                        .mapping(
-                            .init([
-                                (Node("slice"), Node(DurationText.format(slice))),
-                                (Node("good"), Node(">= \(NumberText.format(sliceTarget * 100))%")),
-                            ])
+                var rule: [(Node, Node)] = [(Node("slice"), Node(DurationText.format(slice)))]
+                if budgeting == "RatioTimeslices" {
+                    // The mean of the slices' ratios; a slice is neither good nor bad.
+                    rule.append((Node("average"), Node("true")))
+                } else {
+                    guard let t = om["timeSliceTarget"]?.string.flatMap(Double.init), t > 0, t <= 1 else {
+                        r.fail(
+                            om["timeSliceTarget"] ?? o,
+                            "\(p).timeSliceTarget",
+                            "Timeslices needs timeSliceTarget in (0, 1]"
                         )
-                    )
-                )
+                        continue
+                    }
+                    rule.append((Node("good"), Node(">= \(exact(t))")))
+                }
+                pairs.append((Node("timeslices"), .mapping(.init(rule))))
             }
             pairs.append((Node("window"), Node(window.window)))
             if let zone = window.zone { pairs.append((Node("time_zone"), Node(zone))) }
             pairs.append((Node("direction"), Node("at_least")))
-            pairs.append((Node("baseline"), Node(NumberText.format((target * 100 * 1e9).rounded() / 1e9) + "%")))
-            if !burn.isEmpty, budgeting == "Occurrences" {
+            // The target as given, every digit kept (a percentage as a percentage: 99.9 / 100 is
+            // not 0.999 in binary).
+            let percent = om["target"] == nil ? om["targetPercent"]?.string.flatMap(Double.init) : nil
+            pairs.append((Node("baseline"), Node(percent.map { exact($0) + "%" } ?? exact(target))))
+            if !burn.isEmpty, !sliced {
                 pairs.append((Node("burn_rate_alerts"), .sequence(.init(burn))))
             }
             out.append(.mapping(.init(pairs)))
         }
         return out
+    }
+
+    /// A number as the shortest text that reads back exactly (`0.999999`, not a rounded `100%`).
+    static func exact(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
     }
 
     /// `lt` → `<` and so on.
@@ -417,6 +534,20 @@ public enum OpenSLO {
             return nil
         }
         let p = "spec.timeWindow[0]"
+        _ = r.mapping(items[0], p, allowed: ["duration", "isRolling", "calendar"])
+        if let c = m["calendar"] { _ = r.mapping(c, "\(p).calendar", allowed: ["startTime", "timeZone"]) }
+        if let v = m["isRolling"]?.string, v != "true" && v != "false" {
+            r.fail(m["isRolling"], "\(p).isRolling", "'\(v)' is not true or false")
+            return nil
+        }
+        if m["isRolling"]?.string == "true" && m["calendar"] != nil {
+            r.fail(
+                m["calendar"],
+                "\(p).calendar",
+                "a rolling window has no calendar (isRolling: false for a calendar window)"
+            )
+            return nil
+        }
         guard let text = m["duration"]?.string else {
             r.fail(items[0], "\(p).duration", "missing required key")
             return nil
@@ -475,15 +606,27 @@ public enum OpenSLO {
         indicator: String = "",
         role: String = "",
         metricMap: [MetricMapping],
+        find: (String, String) -> Document? = { _, _ in nil },
         reader r: inout YAMLReader
     ) -> Selector? {
         guard let m = node?.mapping else {
             r.fail(node, path, "missing metricSource")
             return nil
         }
-        let type = m["type"]?.string ?? ""
+        _ = r.mapping(node!, path, allowed: ["metricSourceRef", "type", "spec"])
+        var type = m["type"]?.string ?? ""
+        if let ref = m["metricSourceRef"]?.string {
+            // The type of the DataSource it names, when it gives none itself.
+            if let source = find("DataSource", ref) {
+                if type.isEmpty { type = source.node.mapping?["spec"]?.mapping?["type"]?.string ?? "" }
+            } else {
+                r.fail(m["metricSourceRef"], "\(path).metricSourceRef", "no DataSource document is named '\(ref)'")
+                return nil
+            }
+        }
         let spec = m["spec"]?.mapping
         if type.lowercased() == "slawatch" {
+            if let sn = m["spec"] { _ = r.mapping(sn, "\(path).spec", allowed: ["metric", "labels"]) }
             guard let metric = spec?["metric"]?.string else {
                 r.fail(m["spec"] ?? node, "\(path).spec.metric", "a slawatch metric source names its metric")
                 return nil
@@ -512,6 +655,9 @@ public enum OpenSLO {
     static func invert(_ bad: [String: String], from total: [String: String]) -> [String: String]? {
         let extra = bad.filter { total[$0.key] != $0.value }
         guard extra.count == 1, let (k, v) = extra.first else { return nil }
+        // A literal that itself starts like an operator (`!=!~x`) has no inverse in one matcher.
+        let rest = v.hasPrefix("!=") || v.hasPrefix("=~") || v.hasPrefix("!~") ? String(v.dropFirst(2)) : v
+        if ["!=", "=~", "!~"].contains(where: { rest.hasPrefix($0) }) { return nil }
         var good = total
         if v.hasPrefix("!=") {
             good[k] = String(v.dropFirst(2))
@@ -544,7 +690,25 @@ public enum OpenSLO {
             guard let (policy, path) = resolve(item, "alertPolicyRef", "AlertPolicy", "spec.alertPolicies[\(k)]") else {
                 continue
             }
+            if let sn = policy.mapping?["spec"] {
+                _ = r.mapping(
+                    sn,
+                    "\(path).spec",
+                    allowed: [
+                        "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching", "conditions",
+                        "notificationTargets",
+                    ]
+                )
+            }
             let spec = policy.mapping?["spec"]?.mapping
+            if spec?["alertWhenBreaching"]?.string == "false" {
+                r.fail(
+                    spec?["alertWhenBreaching"],
+                    "\(path).spec.alertWhenBreaching",
+                    "slawatch's burn-rate alerts are written when they breach; a policy that does not alert then has no slawatch form"
+                )
+                continue
+            }
             for (c, cond) in r.sequence(spec?["conditions"] ?? Node("", .implicit), "\(path).spec.conditions")
                 .enumerated()
             {
@@ -556,7 +720,17 @@ public enum OpenSLO {
                         "\(path).spec.conditions[\(c)]"
                     )
                 else { continue }
+                if let sn = condition.mapping?["spec"] {
+                    _ = r.mapping(sn, "\(cpath).spec", allowed: ["description", "severity", "condition"])
+                }
                 let cs = condition.mapping?["spec"]?.mapping
+                if let cn = cs?["condition"] {
+                    _ = r.mapping(
+                        cn,
+                        "\(cpath).spec.condition",
+                        allowed: ["kind", "op", "threshold", "lookbackWindow", "alertAfter"]
+                    )
+                }
                 let cm = cs?["condition"]?.mapping
                 guard (cm?["kind"]?.string ?? "burnrate") == "burnrate" else {
                     r.fail(cs?["condition"], "\(cpath).spec.condition.kind", "only burnrate conditions are imported")
@@ -589,7 +763,7 @@ public enum OpenSLO {
                     continue
                 }
                 var rule: [(Node, Node)] = [
-                    (Node("factor"), Node(NumberText.format(factor))),
+                    (Node("factor"), Node(exact(factor))),
                     (Node("long"), Node(DurationText.format(lookback))),
                     (Node("short"), Node(DurationText.format(max(1, (lookback / 12).rounded())))),
                 ]
@@ -618,6 +792,23 @@ public enum OpenSLO {
         var docs: [String] = []
         var skipped: [(String, String)] = []
         for o in objectives where o.instanceOf == nil {
+            // What OpenSLO has no field for is not exported rather than changed.
+            var missing: [String] = []
+            if !o.groupBy.isEmpty { missing.append("group_by") }
+            if o.labelBaselines != nil { missing.append("per-label baselines") }
+            if o.serviceHours != nil { missing.append("service_hours") }
+            if !o.maintenance.isEmpty { missing.append("maintenance") }
+            if let g = o.good, g.value != nil, g.metric != o.metric || !g.match.isEmpty {
+                missing.append("a threshold on selected good events")
+            }
+            if o.baseline.value >= 1 { missing.append("a target of 100 % (OpenSLO's is below 1)") }
+            if case .rolling(let w) = o.window, w % 60 != 0 { missing.append("a window of seconds") }
+            if let t = o.timeslices, t.slice % 60 != 0 { missing.append("a slice of seconds") }
+            if let t = o.timeslices, t.sli != .ratio { missing.append("slices judged by \(t.sli.rawValue)") }
+            if !missing.isEmpty {
+                skipped.append((o.name, "OpenSLO cannot express " + missing.joined(separator: ", ")))
+                continue
+            }
             guard o.sli == .ratio || o.timeslices != nil, o.direction == .atLeast, case .fixed = o.baseline.kind else {
                 skipped.append(
                     (
@@ -641,12 +832,13 @@ public enum OpenSLO {
             }
             var indicator: [(Node, Node)]
             var objective: [(Node, Node)] = []
-            let sliMetric = o.timeslices?.goodSelector == nil ? o.good : o.timeslices?.goodSelector
-            if let v = sliMetric?.value ?? o.good?.value {
+            // A time-slice objective's events are selected by its rule's good selector.
+            let good = o.timeslices.map { $0.goodSelector } ?? o.good
+            if let v = good?.value {
                 let op = ["<": "lt", "<=": "lte", ">": "gt", ">=": "gte"][v.comparison.rawValue] ?? "lte"
                 indicator = [(Node("thresholdMetric"), source(o.metric, o.match))]
-                objective += [(Node("op"), Node(op)), (Node("value"), Node(NumberText.format(v.bound)))]
-            } else if let g = o.good {
+                objective += [(Node("op"), Node(op)), (Node("value"), Node(exact(v.bound)))]
+            } else if let g = good {
                 var goodLabels = o.match
                 for (k, v) in g.match { goodLabels[k] = v }
                 indicator = [
@@ -665,17 +857,12 @@ public enum OpenSLO {
                 skipped.append((o.name, "its slices are not judged by a ratio"))
                 continue
             }
-            objective.append((Node("target"), Node(NumberText.format(o.baseline.value))))
+            objective.append((Node("target"), Node(exact(o.baseline.value))))
             var budgeting = "Occurrences"
             if let t = o.timeslices {
-                budgeting = "Timeslices"
-                objective += [
-                    (
-                        Node("timeSliceTarget"),
-                        Node(NumberText.format(t.good.bound > 1 ? t.good.bound / 100 : t.good.bound))
-                    ),
-                    (Node("timeSliceWindow"), Node(DurationText.format(Double(t.slice)))),
-                ]
+                budgeting = t.average ? "RatioTimeslices" : "Timeslices"
+                if !t.average { objective.append((Node("timeSliceTarget"), Node(exact(t.good.bound)))) }
+                objective.append((Node("timeSliceWindow"), Node(openSLODuration(Double(t.slice)))))
             }
             var window: [(Node, Node)]
             switch o.window {
@@ -736,7 +923,7 @@ public enum OpenSLO {
                         .mapping(
                             .init([
                                 (Node("kind"), Node("burnrate")), (Node("op"), Node("gte")),
-                                (Node("threshold"), Node(NumberText.format(rule.factor))),
+                                (Node("threshold"), Node(exact(rule.factor))),
                                 (Node("lookbackWindow"), Node(openSLODuration(Double(rule.long)))),
                                 (Node("alertAfter"), Node("0m")),
                             ])

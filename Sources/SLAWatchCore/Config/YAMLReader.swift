@@ -13,10 +13,36 @@ struct YAMLReader {
         errors.append(ConfigError(file: file, line: Self.line(node), key: key, message: message))
     }
 
+    /// Parses every document of a stream (`---` separated); records a syntax error and returns
+    /// `nil` when it does not parse.
+    mutating func composeAll(_ text: String) -> [Node]? {
+        do {
+            // Yams's sequence keeps a document's error instead of throwing it: read it after.
+            var documents = try Yams.compose_all(yaml: text)
+            var out: [Node] = []
+            while let node = documents.next() { out.append(node) }
+            if let error = documents.error { throw error }
+            return out
+        } catch {
+            record(error)
+            return nil
+        }
+    }
+
     /// Parses a document; records a syntax error and returns `nil` when it does not parse.
     mutating func compose(_ text: String) -> Node? {
         do {
             return try Yams.compose(yaml: text)
+        } catch {
+            record(error)
+            return nil
+        }
+    }
+
+    /// A YAML error as a `ConfigError` at its line.
+    private mutating func record(_ error: any Error) {
+        do {
+            throw error
         } catch let e as YamlError {
             var line = 0
             var message = "\(e)"
@@ -31,10 +57,8 @@ struct YAMLReader {
             default: break
             }
             errors.append(ConfigError(file: file, line: line, key: "", message: "YAML syntax error: \(message)"))
-            return nil
         } catch {
             errors.append(ConfigError(file: file, line: 0, key: "", message: "\(error)"))
-            return nil
         }
     }
 
