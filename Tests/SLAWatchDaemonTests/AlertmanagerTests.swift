@@ -177,4 +177,86 @@ import Testing
         )
         #expect(try String(contentsOfFile: stateFile, encoding: .utf8) != cursorBefore)
     }
+
+    /// Webhooks and programs get each change (fired, then resolved) in Alertmanager's webhook
+    /// format, in order, retried while they fail.
+    @Test func webhooksAndProgramsGetEachChangeInOrderAndAreRetried() throws {
+        guard TestJournal.isAvailable else { return }
+        let sla = "hook-\(runID())"
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - name: \(sla)
+                    provider: platform
+                    customer: web
+                    objectives:
+                      - {name: errors-\(sla), metric: \(sla).errors, sli: count, window: 2s, direction: at_most,
+                         baseline: 2, nodata: ok}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        _ = try daemon.push(["\(sla).errors:5|c"])
+        #expect(waitUntil(10) { daemon.state(of: "errors-\(sla)") == "breached" })
+        #expect(waitUntil(10) { daemon.state(of: "errors-\(sla)") == "ok" })
+        // A webhook receiver that answers 503 twice, then 200, keeping each body it took.
+        let root = daemon.root.path
+        let port = try PrometheusTests.freePort()
+        let server = try PrometheusTests.launch(
+            .python3,
+            [
+                "-c",
+                """
+                import http.server, sys
+                seen = [0]
+                class H(http.server.BaseHTTPRequestHandler):
+                    def do_POST(self):
+                        body = self.rfile.read(int(self.headers['Content-Length']))
+                        seen[0] += 1
+                        if seen[0] <= 2:
+                            self.send_response(503); self.end_headers(); return
+                        open(sys.argv[2], 'ab').write(body + b'\\n')
+                        self.send_response(200); self.end_headers()
+                    def log_message(self, *a): pass
+                http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+                """,
+                String(port), root + "/webhook.jsonl",
+            ],
+            log: root + "/webhook.log"
+        )
+        defer {
+            // SIGKILL: the test process may start children with SIGTERM blocked.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        // A program that fails its first run, then appends what it reads.
+        let hook = root + "/hook.sh"
+        try """
+        #!/bin/sh
+        if [ ! -e \(root)/hook.failed ]; then touch \(root)/hook.failed; exit 3; fi
+        cat >> \(root)/exec.jsonl
+        echo >> \(root)/exec.jsonl
+        """.write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        Thread.sleep(forTimeInterval: 0.5)
+        let (rc, _, err) = try slawatch([
+            "forward", "--webhook", "http://127.0.0.1:\(port)/hook", "--exec", hook, "--state-file",
+            root + "/forward.json", "--namespace", TestJournal.namespace, "--match", "SLAWATCH_SLA=\(sla)",
+            "--since", "-10m", "--once", "--give-up-after", "30s",
+        ])
+        #expect(rc == 0, "\(err)")
+        #expect(err.contains("HTTP 503"))
+        #expect(err.contains("exited 3"))
+        for file in ["webhook.jsonl", "exec.jsonl"] {
+            let lines = try String(contentsOfFile: root + "/" + file, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 2, "\(file): \(lines)")
+            let bodies = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(bodies.map { $0["status"] as? String } == ["firing", "resolved"], "\(file)")
+            #expect(bodies.allSatisfy { $0["version"] as? String == "4" && $0["receiver"] as? String == "slawatch" })
+            let alert = (bodies.first?["alerts"] as? [[String: Any]])?.first
+            let labels = alert?["labels"] as? [String: String]
+            #expect(labels?["alertname"] == "SLAObjectiveBreached")
+            #expect(labels?["objective"] == "errors-\(sla)")
+        }
+    }
 }

@@ -133,3 +133,34 @@ public enum AlertForwarding {
         return Change(alert: alert, firing: false)
     }
 }
+
+extension AlertForwarding {
+    /// The body `slawatch forward --webhook` POSTs and `--exec` writes on standard input for one
+    /// alert change: Alertmanager's webhook format (version 4), so receivers written for
+    /// Alertmanager take it as is (docs/forward.md). `now` decides `status` (`resolved` once
+    /// `endsAt` has passed).
+    public static func webhookBody(_ alert: AlertmanagerAlert, now: Double) -> [String: Any] {
+        let ended = alert.endsAt.flatMap(RFC3339.parse).map { $0 <= now } ?? false
+        let status = ended ? "resolved" : "firing"
+        let item: [String: Any] = [
+            "status": status, "labels": alert.labels, "annotations": alert.annotations, "startsAt": alert.startsAt,
+            "endsAt": alert.endsAt ?? "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": fingerprint(alert.key),
+        ]
+        return [
+            "version": "4", "receiver": "slawatch", "status": status, "groupKey": alert.key, "truncatedAlerts": 0,
+            "groupLabels": ["alertname": alert.labels["alertname"] ?? ""], "commonLabels": alert.labels,
+            "commonAnnotations": alert.annotations, "externalURL": "", "alerts": [item],
+        ]
+    }
+
+    /// A stable 16-hex-digit identity of an alert's labels (FNV-1a of `key`).
+    static func fingerprint(_ key: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
