@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FoundationNetworking
 import SLAWatchCore
+import SLAWatchDaemon
 import Systemd
 
 /// `slawatch forward`: follows slawatch's journal entries and delivers them as alerts to
@@ -322,18 +323,10 @@ struct ForwardCommand: AsyncParsableCommand {
         }
     }
 
-    /// Writes `state` to `path` atomically (a temporary beside it, fsync, rename).
+    /// Writes `state` to `path` atomically (`AtomicFile`), readable by the forwarder alone.
     static func save(_ state: ForwardState, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let data = try encoder.encode(state)
-        let temp = path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        defer { close(fd) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(fd) == 0, rename(temp, path) == 0 else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
+        try AtomicFile.write(Array(try encoder.encode(state)), to: path, mode: 0o600)
     }
 }

@@ -37,32 +37,10 @@ struct MetricsTextfileService: Service {
         }
     }
 
-    /// Writes `text` to `path` atomically: a temporary file in the same directory, `fsync`,
-    /// mode 0644 (node_exporter runs as another user), then `rename(2)` over `path`.
-    /// - Throws: `POSIXError` of the failing call (`open`, `write`, `fsync`, `rename`).
+    /// Writes `text` to `path` atomically (`AtomicFile`), mode 0644: node_exporter runs as
+    /// another user.
+    /// - Throws: `POSIXError` of the failing call.
     static func write(_ text: String, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let temp = (dir.isEmpty ? "." : dir) + "/." + (path as NSString).lastPathComponent + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var ok = false
-        defer {
-            close(fd)
-            if !ok { unlink(temp) }
-        }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-            }
-            written += n
-        }
-        fchmod(fd, 0o644)
-        guard fsync(fd) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        guard rename(temp, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        ok = true
+        try AtomicFile.write(Array(text.utf8), to: path, mode: 0o644)
     }
 }
