@@ -53,7 +53,9 @@ extension Daemon {
                     controlConnections: controlLimiter.limit,
                     controlRefused: controlLimiter.counts.refused,
                     acceptBackoffs: limiter.acceptBackoffs + controlLimiter.acceptBackoffs
-                )
+                ),
+                engine: await actor.counters,
+                lastPeriods: await actor.closedPeriods()
             )
             // `metrics`: the Prometheus exposition of the same reply (the textfile's content).
             return request == "metrics" ? MetricsExposition.render(reply) : reply.json

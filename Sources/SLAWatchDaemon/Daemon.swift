@@ -108,6 +108,7 @@ public final class Daemon: Service, Sendable {
         try await actor.loadRuntimeMaintenance()
         try await actor.loadSilences()
         try await actor.loadReviewReminders()
+        try await actor.loadClosedPeriods()
         try await actor.recordVersions()
         // Settle: evaluate every restored instance once; only real changes are written (after the
         // "started" entry below).

@@ -266,10 +266,86 @@ public actor EngineActor {
     public func evaluate() -> [Transition] {
         let now = clock()
         lastEvaluation = now
+        let started = ContinuousClock.now
         let t = engine.evaluate(at: now)
+        let took = ContinuousClock.now - started
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18
+        counters.evaluations += 1
+        counters.evaluationSeconds += seconds
+        counters.lastEvaluationSeconds = seconds
         if engine.versionChanges != recordedVersionChanges { _ = try? recordVersions() }
-        pendingPeriodResults += t.filter { $0.kind == .periodResult || $0.kind == .periodReport }
+        let periods = t.filter { $0.kind == .periodResult || $0.kind == .periodReport }
+        pendingPeriodResults += periods
+        for p in periods { notePeriod(p) }
         return t
+    }
+
+    /// The evaluator's and the store's own counters.
+    public private(set) var counters = StatusReply.EngineCounters()
+
+    /// The last closed period of each instance and kind of period, by instance and kind.
+    private var lastPeriods: [String: StatusReply.LastPeriod] = [:]
+
+    /// Every instance's last closed periods, by instance then kind of period.
+    public func closedPeriods() -> [StatusReply.LastPeriod] {
+        lastPeriods.values.sorted { ($0.objective, $0.period) < ($1.objective, $1.period) }
+    }
+
+    /// Reads the newest closed period of each instance and kind from the store (at start).
+    /// - Throws: the store's read error.
+    public func loadClosedPeriods() throws {
+        for r in try store.periodResults() + store.periodReports() {
+            let unit: String
+            if let t = r.report {
+                unit = t.unit.rawValue
+            } else if let o = engine.objective(named: r.objective), case .calendar(let u) = o.window {
+                unit = u.rawValue
+            } else {
+                continue
+            }
+            keepPeriod(
+                .init(
+                    objective: r.objective,
+                    period: unit,
+                    start: r.start,
+                    end: r.end,
+                    value: r.value.isNaN ? nil : r.value,
+                    compliance: r.report?.compliance,
+                    met: r.met
+                )
+            )
+        }
+    }
+
+    /// Keeps a period result or report transition as its instance's last period of its kind.
+    private func notePeriod(_ t: Transition) {
+        let unit: String
+        var compliance: Double?
+        if case .periodReport(let tally) = t.detail {
+            unit = tally.unit.rawValue
+            compliance = tally.compliance
+        } else if let o = engine.objective(named: t.objective), case .calendar(let u) = o.window {
+            unit = u.rawValue
+        } else {
+            return
+        }
+        keepPeriod(
+            .init(
+                objective: t.objective,
+                period: unit,
+                start: t.periodStart,
+                end: t.periodEnd,
+                value: t.value,
+                compliance: compliance,
+                met: t.met
+            )
+        )
+    }
+
+    private func keepPeriod(_ p: StatusReply.LastPeriod) {
+        let key = p.objective + "\u{0}" + p.period
+        if let known = lastPeriods[key], known.start > p.start { return }
+        lastPeriods[key] = p
     }
 
     /// Takes what changed since the last take (changed buckets, dropped buckets, changed states,
@@ -385,6 +461,7 @@ public actor EngineActor {
             if let f = failingWrites { recovery = (f.count, f.since) }
             failingWrites = nil
         } else {
+            counters.storeFailures += 1
             if let f = failingWrites { failingWrites = (f.count + 1, f.since) } else { failingWrites = (1, clock()) }
         }
     }

@@ -3,7 +3,9 @@ import SLAWatchCore
 
 /// The Prometheus text exposition (format 0.0.4, what node_exporter's textfile collector and
 /// every Prometheus scrape read) of a `StatusReply`: every instance's SLI, baseline, state, time
-/// in state, error budget, burn rate and pace, and the daemon's own counters.
+/// in state, error budget, burn rate (over the window and per burn-rate rule), pace and last
+/// closed period, and the daemon's own counters (input, journal, store commits and failures,
+/// evaluation time).
 ///
 /// Metric and label names follow the Prometheus naming rules (`slawatch_` prefix, base units,
 /// `_total` for counters, `_timestamp_seconds` for times); the state is one gauge per state
@@ -11,7 +13,8 @@ import SLAWatchCore
 /// the text format. Instances carry `sla`, `objective`, `provider`, `customer` and their
 /// `group_by` labels (a group label named `customer` is the instance's customer; others keep
 /// their name, made a valid label name, or get a `group_` prefix when they collide with these,
-/// `state`, `direction`, or Prometheus's own `instance` and `job`).
+/// the labels of other families (`state`, `direction`, `rule`, `window`, `window_seconds`,
+/// `period`), or Prometheus's own `instance` and `job`).
 ///
 /// swift-prometheus was weighed: its registry holds process-lifetime metrics, where this is a
 /// snapshot of instances that come and go with reloads, rendered whole each time.
@@ -22,6 +25,8 @@ public enum MetricsExposition {
     public static func render(_ reply: StatusReply) -> String {
         var out = Families()
         let states: [AlertState] = [.ok, .pending, .breached, .nodata]
+        var periods: [String: [StatusReply.LastPeriod]] = [:]
+        for p in reply.lastPeriods ?? [] { periods[p.objective, default: []].append(p) }
         for s in reply.objectives {
             let labels = instanceLabels(s)
             if let v = s.value { out.add("slawatch_objective_sli", labels, v) }
@@ -36,11 +41,33 @@ public enum MetricsExposition {
                 out.add("slawatch_objective_error_budget_remaining_ratio", labels, r / b)
             }
             if let r = s.burnRate { out.add("slawatch_objective_burn_rate", labels, r) }
+            for rule in s.burnRules {
+                let ruleLabels = labels + [("rule", rule.rule)]
+                for (window, seconds, rate) in [
+                    ("long", rule.long, rule.longRate), ("short", rule.short, rule.shortRate),
+                ] {
+                    guard let rate else { continue }
+                    out.add(
+                        "slawatch_objective_burn_rule_rate",
+                        ruleLabels + [("window", window), ("window_seconds", String(seconds))],
+                        rate
+                    )
+                }
+                out.add("slawatch_objective_burn_rule_factor", ruleLabels, rule.factor)
+                out.add("slawatch_objective_burn_rule_firing", ruleLabels, rule.firing ? 1 : 0)
+            }
             if let p = s.pace {
                 out.add("slawatch_objective_pace_expected", labels, p.expected)
                 if let projection = p.projection { out.add("slawatch_objective_pace_projection", labels, projection) }
             }
             if let t = s.lastSeen { out.add("slawatch_objective_last_event_timestamp_seconds", labels, t) }
+            for p in periods[s.objective] ?? [] {
+                let periodLabels = labels + [("period", p.period)]
+                if let c = p.compliance { out.add("slawatch_objective_last_period_compliance_ratio", periodLabels, c) }
+                if let v = p.value { out.add("slawatch_objective_last_period_sli", periodLabels, v) }
+                if let met = p.met { out.add("slawatch_objective_last_period_met", periodLabels, met ? 1 : 0) }
+                out.add("slawatch_objective_last_period_end_timestamp_seconds", periodLabels, p.end)
+            }
         }
         out.add("slawatch_build_info", [("version", reply.version)], 1)
         if let t = RFC3339.parse(reply.startedAt) { out.add("slawatch_start_time_seconds", [], t) }
@@ -55,6 +82,12 @@ public enum MetricsExposition {
             }
         }
         out.add("slawatch_store_commits_total", [], Double(reply.commits))
+        if let e = reply.engine {
+            out.add("slawatch_store_commit_failures_total", [], Double(e.storeFailures))
+            out.add("slawatch_evaluations_total", [], Double(e.evaluations))
+            out.add("slawatch_evaluation_seconds_total", [], e.evaluationSeconds)
+            out.add("slawatch_last_evaluation_duration_seconds", [], e.lastEvaluationSeconds)
+        }
         out.add("slawatch_journal_entries_written_total", [], Double(reply.journalWritten))
         out.add("slawatch_journal_entries_dropped_total", [], Double(reply.journalDropped))
         out.add("slawatch_queued_events", [], Double(reply.queuedEvents))
@@ -84,6 +117,15 @@ public enum MetricsExposition {
         "slawatch_objective_error_budget_remaining_ratio": "Ratio SLIs: the share of the error budget left.",
         "slawatch_objective_burn_rate":
             "Ratio SLIs: how many times faster than allowed the budget burns over the window.",
+        "slawatch_objective_burn_rule_rate":
+            "Burn-rate rules: the burn rate over the rule's long or short window (window_seconds).",
+        "slawatch_objective_burn_rule_factor": "Burn-rate rules: the burn rate at which the rule fires.",
+        "slawatch_objective_burn_rule_firing": "Burn-rate rules: 1 while the rule fires (both windows at the factor).",
+        "slawatch_objective_last_period_compliance_ratio":
+            "Report periods: the share of the last closed period's judged time that was met.",
+        "slawatch_objective_last_period_sli": "The SLI of the last closed period of this kind.",
+        "slawatch_objective_last_period_met": "1 when the last closed period of this kind met its target, else 0.",
+        "slawatch_objective_last_period_end_timestamp_seconds": "When the last closed period of this kind ended.",
         "slawatch_objective_pace_expected": "Cumulative targets: what the target expects by now.",
         "slawatch_objective_pace_projection": "Cumulative targets: the count so far projected to the period end.",
         "slawatch_objective_last_event_timestamp_seconds": "Event time of the newest event counted for the instance.",
@@ -94,6 +136,10 @@ public enum MetricsExposition {
         "slawatch_input_ignored_total": "Harmless input ignored, per source.",
         "slawatch_input_rejected_total": "Input items rejected, per source and reason.",
         "slawatch_store_commits_total": "Successful commits of the state file.",
+        "slawatch_store_commit_failures_total": "Commits of the state file that failed (retried with the next).",
+        "slawatch_evaluations_total": "Evaluations of every objective.",
+        "slawatch_evaluation_seconds_total": "Seconds spent evaluating every objective, in all.",
+        "slawatch_last_evaluation_duration_seconds": "Seconds the last evaluation took.",
         "slawatch_journal_entries_written_total": "Journal entries written.",
         "slawatch_journal_entries_dropped_total": "Journal entries dropped because the writer's queue was full.",
         "slawatch_queued_events": "Events parsed and waiting for the engine.",
@@ -112,7 +158,10 @@ public enum MetricsExposition {
             ("sla", s.sla), ("objective", key?.objective ?? s.objective), ("provider", s.provider),
             ("customer", s.customer),
         ]
-        let reserved: Set<String> = ["sla", "objective", "instance", "provider", "state", "direction", "job"]
+        let reserved: Set<String> = [
+            "sla", "objective", "instance", "provider", "state", "direction", "job", "rule", "window", "window_seconds",
+            "period",
+        ]
         for g in key?.group ?? [] {
             if g.name == "customer" {
                 labels[3].1 = g.value

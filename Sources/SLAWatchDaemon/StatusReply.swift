@@ -51,6 +51,79 @@ public struct StatusReply: Sendable, Codable {
     /// The descriptor limit and the connection caps derived from it (`nil` in a reply from a
     /// daemon older than them).
     public var limits: Limits?
+    /// The evaluator's and the store's own counters (`nil` in a reply from an older daemon).
+    public var engine: EngineCounters?
+    /// The last closed period of each instance and kind of period (a calendar window's period
+    /// verdict, or a report period's compliance), by instance; `nil` in a reply from an older
+    /// daemon.
+    public var lastPeriods: [LastPeriod]?
+
+    /// What the engine actor counts about its own work since start.
+    public struct EngineCounters: Sendable, Codable, Equatable {
+        /// Store writes that failed (each retried with the next one; nothing taken is lost).
+        public var storeFailures: Int
+        /// Evaluations of every objective.
+        public var evaluations: Int
+        /// Seconds spent in those evaluations, in all.
+        public var evaluationSeconds: Double
+        /// Seconds the last evaluation took.
+        public var lastEvaluationSeconds: Double
+
+        /// Creates the counters.
+        public init(
+            storeFailures: Int = 0,
+            evaluations: Int = 0,
+            evaluationSeconds: Double = 0,
+            lastEvaluationSeconds: Double = 0
+        ) {
+            self.storeFailures = storeFailures
+            self.evaluations = evaluations
+            self.evaluationSeconds = evaluationSeconds
+            self.lastEvaluationSeconds = lastEvaluationSeconds
+        }
+    }
+
+    /// An instance's last closed period of one kind: a calendar window's period verdict
+    /// (`value`, `met`), or a report period of an objective judged continuously (`compliance`:
+    /// the share of the period's judged time that was met, and `met` against the SLA's
+    /// `compliance_target`). docs/reports.md.
+    public struct LastPeriod: Sendable, Codable, Equatable {
+        /// The instance (`NAME`, `NAME{customer=acme}`).
+        public var objective: String
+        /// The kind of period: `day`, `week`, `month`, `quarter` or `year`.
+        public var period: String
+        /// The period `[start, end)`, unix seconds.
+        public var start: Double
+        /// See `start`.
+        public var end: Double
+        /// The period's SLI (a report period of a ratio objective: good ÷ total over the
+        /// period); `nil` when it has none.
+        public var value: Double?
+        /// Report periods: the share of judged time that was met (0–1), `nil` when nothing
+        /// was judged or for a calendar window's verdict.
+        public var compliance: Double?
+        /// Whether the period was met, `nil` when it was not judged.
+        public var met: Bool?
+
+        /// Creates a period record.
+        public init(
+            objective: String,
+            period: String,
+            start: Double,
+            end: Double,
+            value: Double?,
+            compliance: Double?,
+            met: Bool?
+        ) {
+            self.objective = objective
+            self.period = period
+            self.start = start
+            self.end = end
+            self.value = value
+            self.compliance = compliance
+            self.met = met
+        }
+    }
 
     /// The caps on what clients can hold (`DescriptorBudget`), and how often they were hit.
     public struct Limits: Sendable, Codable, Equatable {
@@ -98,7 +171,9 @@ public struct StatusReply: Sendable, Codable {
         journalDropped: Int,
         files: FileCounts.Snapshot,
         queued: (now: Int, peak: Int) = (0, 0),
-        limits: Limits? = nil
+        limits: Limits? = nil,
+        engine: EngineCounters? = nil,
+        lastPeriods: [LastPeriod]? = nil
     ) {
         version = SLAWatchVersion.current
         self.pid = pid
@@ -123,12 +198,15 @@ public struct StatusReply: Sendable, Codable {
         queuedEvents = queued.now
         queuedEventsPeak = queued.peak
         self.limits = limits
+        self.engine = engine
+        self.lastPeriods = lastPeriods
     }
 
     private enum CodingKeys: String, CodingKey {
         case version, pid, startedAt, lastEvaluation, commits, objectives, accepted, rejected, ignored,
             rejectedByReason, sources, rejectedBySource, connections, connectionsRefused, datagrams,
-            datagramsTooLong, journalWritten, journalDropped, files, queuedEvents, queuedEventsPeak, limits
+            datagramsTooLong, journalWritten, journalDropped, files, queuedEvents, queuedEventsPeak, limits, engine,
+            lastPeriods
     }
 
     /// Writes every key, `null` for a missing `lastEvaluation`.
@@ -156,6 +234,8 @@ public struct StatusReply: Sendable, Codable {
         try c.encode(queuedEvents, forKey: .queuedEvents)
         try c.encode(queuedEventsPeak, forKey: .queuedEventsPeak)
         try c.encode(limits, forKey: .limits)
+        try c.encode(engine, forKey: .engine)
+        try c.encode(lastPeriods, forKey: .lastPeriods)
     }
 
     /// The JSON text: sorted keys, infinities as `"+Inf"`/`"-Inf"`, NaN as `"NaN"`.

@@ -60,6 +60,36 @@ import Testing
         return out
     }
 
+    /// Status shows each rule's burn rate over both of its windows and whether it fires (what
+    /// the Prometheus exposition's `slawatch_objective_burn_rule_*` families carry).
+    @Test func statusGivesEachRulesBurnRatesAndWhetherItFires() throws {
+        var e = Engine(objectives: [objective()])
+        _ = traffic(&e, from: 0, to: 60, perMinute: 2000, bad: 1)
+        _ = traffic(&e, from: 60, to: 63, perMinute: 2000, bad: 2000)
+        let now = 1_000_000 + 62 * 60 + 30.0
+        let rules = try #require(e.status(at: now).first?.burnRules)
+        #expect(rules.map(\.rule) == ["14.4x 1h/5m", "6x 6h/30m"])
+        let fast = rules[0]
+        #expect(fast.factor == 14.4)
+        #expect(fast.long == 3600 && fast.short == 300)
+        #expect(fast.firing)
+        // 5m: minutes 58–62, 2 × 1 + 3 × 2,000 bad of 10,000: 60.02 % bad ÷ 0.1 % allowed.
+        #expect(abs(try #require(fast.shortRate) - 600.2) < 1e-9)
+        // 1h: the 59 whole minutes of 1-minute buckets inside it (4–62): 6,056 bad of 118,000.
+        #expect(abs(try #require(fast.longRate) - 6056.0 / 118_000 / 0.001) < 1e-9)
+        let slow = rules[1]
+        #expect(slow.firing)
+        // 6h: all 63 minutes, 6,060 bad of 126,000; 30m: minutes 33–62, 6,027 bad of 60,000.
+        #expect(abs(try #require(slow.longRate) - 6060.0 / 126_000 / 0.001) < 1e-9)
+        #expect(abs(try #require(slow.shortRate) - 6027.0 / 60_000 / 0.001) < 1e-9)
+        // After the outage, the 5m window clears: the fast rule stops, its long window still burns.
+        _ = traffic(&e, from: 63, to: 70, perMinute: 2000, bad: 0)
+        let later = try #require(e.status(at: 1_000_000 + 69 * 60 + 30).first?.burnRules.first)
+        #expect(!later.firing)
+        #expect(later.shortRate == 0)
+        #expect((later.longRate ?? 0) > 14.4)
+    }
+
     @Test func anOutageFiresTheFastRuleAndStopsSoonAfter() {
         var e = Engine(objectives: [objective()])
         // An hour at 0.05% errors (burn 0.5): nothing.

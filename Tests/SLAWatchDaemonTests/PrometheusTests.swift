@@ -1,6 +1,7 @@
 import Foundation
 import SLAWatchCore
 import SLAWatchDaemon
+import SLAWatchStore
 import SLAWatchTestSupport
 import Testing
 
@@ -160,7 +161,8 @@ import Testing
                     customer: web
                     objectives:
                       - {name: availability, metric: api.requests, sli: ratio, good: {labels: {status: "!~5.."}},
-                         group_by: [customer], window: 1h, direction: at_least, baseline: 99%}
+                         group_by: [customer], window: 1h, direction: at_least, baseline: 99%,
+                         burn_rate_alerts: [{factor: 14.4, long: 1h, short: 5m}]}
                 """,
             extraConfig: "metrics_textfile: textfile/slawatch.prom\nmetrics_interval: 1s\n"
         )
@@ -189,6 +191,28 @@ import Testing
         let (mrc, metrics, _) = try slawatch(["status", "--metrics", "--socket", daemon.controlSocket])
         #expect(mrc == 0)
         #expect(metrics.contains(breached))
+        // acme's rule: 50 bad of 1,040 over both windows, 4.8 % ÷ 1 % allowed; globex burns nothing.
+        let acme = #"sla="api",objective="availability",provider="platform",customer="acme",rule="14.4x 1h/5m""#
+        let rate = String(50.0 / 1040 / 0.01)
+        #expect(
+            metrics.contains(
+                "slawatch_objective_burn_rule_rate{\(acme),window=\"long\",window_seconds=\"3600\"} \(rate)\n"
+            )
+        )
+        #expect(
+            metrics.contains(
+                "slawatch_objective_burn_rule_rate{\(acme),window=\"short\",window_seconds=\"300\"} \(rate)\n"
+            )
+        )
+        #expect(metrics.contains("slawatch_objective_burn_rule_factor{\(acme)} 14.4\n"))
+        #expect(metrics.contains("slawatch_objective_burn_rule_firing{\(acme)} 0\n"))
+        #expect(
+            metrics.contains(
+                #"slawatch_objective_burn_rule_rate{sla="api",objective="availability",provider="platform",customer="globex",rule="14.4x 1h/5m",window="short",window_seconds="300"} 0"#
+            )
+        )
+        #expect(metrics.contains("slawatch_store_commit_failures_total 0\n"))
+        #expect(metrics.contains("# TYPE slawatch_evaluation_seconds_total counter\n"))
 
         // So does the metrics socket over HTTP, to any HTTP client (socat here).
         let metricsSocket = daemon.root.appendingPathComponent("run/metrics.sock").path
@@ -316,5 +340,121 @@ import Testing
             #expect(p.terminationStatus == 0, "promtool \(args.joined(separator: " ")): \(text)")
             #expect(text.contains("SUCCESS"), "\(text)")
         }
+    }
+}
+
+/// What the exposition adds to the instance's standing: its last closed periods (from the state
+/// file at start, and from each evaluation after), per-rule burn rates, and the engine's own
+/// counters.
+@Suite struct ExpositionPeriodTests {
+    static func reply(_ status: [Engine.Status], actor: EngineActor) async -> StatusReply {
+        StatusReply(
+            pid: 1,
+            startedAt: 1_700_000_000,
+            lastEvaluation: nil,
+            commits: 0,
+            objectives: status,
+            sources: [:],
+            rejectedBySource: [:],
+            connections: 0,
+            connectionsRefused: 0,
+            datagrams: 0,
+            datagramsTooLong: 0,
+            journalWritten: 0,
+            journalDropped: 0,
+            files: FileCounts.Snapshot(),
+            engine: await actor.counters,
+            lastPeriods: await actor.closedPeriods()
+        )
+    }
+
+    @Test func theLastClosedPeriodsComeFromTheStateFileAndEachEvaluation() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-lp-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try ReportScenario.write(into: dir)
+        let objectives = try ObjectivesConfig.parse(ReportScenario.objectivesYAML, file: "scenario.yaml")
+        let store = try StateStore(path: dir + "/state/state.sqlite")
+        let clock = ManualClock(now: ReportScenario.end)
+        let actor = EngineActor(engine: Engine(objectives: objectives), store: store, clock: { clock.now })
+        try await actor.loadClosedPeriods()
+        let periods = await actor.closedPeriods()
+        // November's verdicts and report periods; the newest closed week is W48 (23–30 Nov).
+        #expect(
+            periods.map { "\($0.objective) \($0.period)" } == [
+                "availability month", "availability week", "latency month", "latency week", "qualified-leads month",
+            ]
+        )
+        #expect(periods.filter { $0.period == "month" }.allSatisfy { $0.start == ReportScenario.start })
+        #expect(periods.filter { $0.period == "week" }.allSatisfy { $0.start == ReportScenario.start + 22 * 86400 })
+        let leads = try #require(periods.last)
+        #expect(leads.value == 110 && leads.met == true && leads.compliance == nil)
+        // Latency: the 20-minute breach of the month, of its judged time (all but the first minute).
+        let latency = try #require(periods.first { $0.objective == "latency" && $0.period == "month" })
+        let judged: Double = 30 * 86400 - 60
+        let compliance = try #require(latency.compliance)
+        #expect(abs(compliance - (1 - 1200 / judged)) < 1e-12)
+        _ = await actor.evaluate()
+        let text = MetricsExposition.render(await Self.reply(await actor.status(), actor: actor))
+        let checkout = #"sla="checkout",objective="latency",provider="platform",customer="shop""#
+        #expect(
+            text.contains(
+                "slawatch_objective_last_period_compliance_ratio{\(checkout),period=\"month\"} \(compliance)\n"
+            )
+        )
+        #expect(text.contains("slawatch_objective_last_period_met{\(checkout),period=\"week\"} 1\n"))
+        let sales = #"sla="leads-to-sales",objective="qualified-leads",provider="marketing",customer="sales""#
+        #expect(text.contains("slawatch_objective_last_period_sli{\(sales),period=\"month\"} 110\n"))
+        #expect(
+            text.contains(
+                "slawatch_objective_last_period_end_timestamp_seconds{\(sales),period=\"month\"} 1796083200\n"
+            )
+        )
+        // A calendar target has no time-based compliance.
+        #expect(!text.contains("slawatch_objective_last_period_compliance_ratio{\(sales)"))
+        #expect(text.contains("slawatch_evaluations_total 1\n"))
+        #expect(text.contains("slawatch_store_commit_failures_total 0\n"))
+    }
+
+    @Test func aPeriodClosedByAnEvaluationBecomesTheLastOne() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slawatch-lp-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let objectives = try ObjectivesConfig.parse(
+            """
+            slas:
+              - name: support
+                provider: helpdesk
+                customer: sales
+                objectives:
+                  - {name: tickets, metric: tickets.closed, sli: count, window: day, direction: at_least, baseline: 5,
+                     nodata: ok}
+            """,
+            file: "support.yaml"
+        )
+        let store = try StateStore(path: dir + "/state.sqlite")
+        // 2026-11-10T22:00:00Z; the day ends two hours later.
+        let clock = ManualClock(now: 1_794_348_000)
+        let actor = EngineActor(engine: Engine(objectives: objectives), store: store, clock: { clock.now })
+        try await actor.loadClosedPeriods()
+        #expect(await actor.closedPeriods().isEmpty)
+        _ = await actor.ingest(
+            EventBatch([Event(metric: "tickets.closed", value: 3, kind: .counter, time: clock.now)])
+        )
+        _ = await actor.evaluate()
+        #expect(await actor.closedPeriods().isEmpty)
+        clock.advance(by: 2 * 3600 + 30)
+        _ = await actor.evaluate()
+        let day = try #require(await actor.closedPeriods().first)
+        #expect(day.objective == "tickets" && day.period == "day")
+        #expect(day.start == 1_794_355_200 - 86400 && day.end == 1_794_355_200)
+        #expect(day.value == 3 && day.met == false)
+        let text = MetricsExposition.render(await Self.reply(await actor.status(), actor: actor))
+        #expect(
+            text.contains(
+                #"slawatch_objective_last_period_met{sla="support",objective="tickets",provider="helpdesk",customer="sales",period="day"} 0"#
+            )
+        )
+        #expect(text.contains("slawatch_evaluations_total 2\n"))
+        #expect(await actor.counters.lastEvaluationSeconds > 0)
     }
 }

@@ -168,6 +168,9 @@ struct StateFaultTests {
         // 2,000 new instances: a transaction far larger than the WAL it could reuse.
         let (rc, out, _) = try daemon.push((0..<2000).map { "fc.\(id):1|c|#k:\($0)" })
         #expect(rc != 0, "a #sync on a full disk was acknowledged: \(out)")
+        // The failed commits are counted (status --json, `slawatch_store_commit_failures_total`).
+        let failures = ((try? daemon.status())?["engine"] as? [String: Any])?["storeFailures"] as? Int ?? 0
+        #expect(failures >= 1)
         // A drop file while the disk is full: its commit fails, so nothing of it shows in status
         // (not even for a moment), it stays in the drop directory, and it is read again.
         let staging = daemon.root.appendingPathComponent("full-\(id).statsd").path

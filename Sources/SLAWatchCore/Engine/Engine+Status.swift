@@ -74,6 +74,49 @@ extension Engine {
         public var trendStep: Int = 300
         /// A pending objective: when it breaches if it stays bad (`pending` since + `for`).
         public var breachesAt: Double? = nil
+        /// Ratio objectives with `burn_rate_alerts` (`status(at:)` only): each rule's burn rates
+        /// over its long and short windows now, and whether it fires; empty otherwise.
+        public var burnRules: [BurnRuleStatus] = []
+
+        /// One multi-window burn-rate rule of an instance (`BurnRateRule`, SRE workbook ch. 5):
+        /// the burn rate over each of its windows, `(bad / total) / allowed bad share`, 0 for a
+        /// window without events, and whether it fires (as of the last evaluation).
+        public struct BurnRuleStatus: Sendable, Equatable, Codable {
+            /// The rule's identity (`14.4x 1h/5m`, as `SLAWATCH_BURN_RULE`).
+            public var rule: String
+            /// The burn rate that fires.
+            public var factor: Double
+            /// Long and short window, seconds.
+            public var long: Int
+            /// See `long`.
+            public var short: Int
+            /// The burn rate over the long window; `nil` when the window has no valid SLI (more
+            /// good events than events).
+            public var longRate: Double?
+            /// The burn rate over the short window; `nil` as for `longRate`.
+            public var shortRate: Double?
+            /// Whether the rule fires (an open burn-rate episode).
+            public var firing: Bool
+
+            /// Creates a rule's standing.
+            public init(
+                rule: String,
+                factor: Double,
+                long: Int,
+                short: Int,
+                longRate: Double?,
+                shortRate: Double?,
+                firing: Bool
+            ) {
+                self.rule = rule
+                self.factor = factor
+                self.long = long
+                self.short = short
+                self.longRate = longRate
+                self.shortRate = shortRate
+                self.firing = firing
+            }
+        }
 
         /// Where a cumulative target stands in its period: what pace expects by now, the
         /// projection to the period's end, and the outlook.
@@ -115,7 +158,7 @@ extension Engine {
         private enum CodingKeys: String, CodingKey {
             case objective, sla, provider, customer, metric, sli, window, value, baseline, baselineKind,
                 baselineSince, direction, state, since, episode, errorBudget, budgetRemaining, burnRate, lastSeen,
-                invalid, coverage, baselineSeason, pace, unit, trend, trendStep, breachesAt, outOfService
+                invalid, coverage, baselineSeason, pace, unit, trend, trendStep, breachesAt, outOfService, burnRules
         }
 
         /// The control protocol's JSON (`slawatch status --json`): times as RFC 3339 strings,
@@ -151,6 +194,7 @@ extension Engine {
             try c.encode(trend.map { $0.map(JSONNumber.rounded) }, forKey: .trend)
             try c.encode(trendStep, forKey: .trendStep)
             try c.encode(breachesAt.map(RFC3339.formatMilliseconds), forKey: .breachesAt)
+            try c.encode(burnRules, forKey: .burnRules)
         }
 
         /// Reads what `encode(to:)` wrote.
@@ -200,6 +244,7 @@ extension Engine {
             trend = try c.decodeIfPresent([Double?].self, forKey: .trend) ?? []
             trendStep = try c.decodeIfPresent(Int.self, forKey: .trendStep) ?? 300
             breachesAt = try time(.breachesAt)
+            burnRules = try c.decodeIfPresent([BurnRuleStatus].self, forKey: .burnRules) ?? []
         }
 
         /// Creates a status record.
@@ -279,10 +324,38 @@ extension Engine {
             }
         }
         var out = status(values: values, counts: counts, now: now)
-        for (k, i) in table.judged.enumerated() where table.objectives[i].isCumulative {
-            out[k].pace = copy.pace(i, value: values[i] ?? 0, now: now)
+        for (k, i) in table.judged.enumerated() {
+            if table.objectives[i].isCumulative { out[k].pace = copy.pace(i, value: values[i] ?? 0, now: now) }
+            if table.burnWindows[i] != nil { out[k].burnRules = copy.burnRules(i, now: now) }
         }
         return out
+    }
+
+    /// Each burn-rate rule of ratio instance `i` at `now`: its windows' burn rates as
+    /// `evaluateBurn` computes them, and whether it fires as of the last evaluation.
+    mutating func burnRules(_ i: Int, now: Double) -> [Status.BurnRuleStatus] {
+        let o = table.objectives[i]
+        let allowed = Transition.allowedBadShare(target: o.baseline.value, direction: o.direction)
+        guard let windowsOf = table.burnWindows[i], allowed > 0 else { return [] }
+        let firing = table.states[i].burnFiring ?? [:]
+        return o.burnRateAlerts.compactMap { rule in
+            guard let l = windowsOf[rule.long], let s = windowsOf[rule.short] else { return nil }
+            func rate(_ w: Int) -> Double? {
+                let a = table.windows[w].aggregate(at: now)
+                if Self.ratioIsInvalid(a) { return nil }
+                return a.count > 0
+                    ? Transition.badEvents(total: a.count, good: a.good, direction: o.direction) / a.count / allowed : 0
+            }
+            return Status.BurnRuleStatus(
+                rule: rule.id,
+                factor: rule.factor,
+                long: rule.long,
+                short: rule.short,
+                longRate: rate(l),
+                shortRate: rate(s),
+                firing: firing[rule.id] != nil
+            )
+        }
     }
 
     /// The pace of cumulative target `i` at `now` with `value` so far.
