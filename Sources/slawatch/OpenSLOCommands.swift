@@ -49,7 +49,13 @@ struct ImportOpenSLO: ParsableCommand {
             var docs: [(text: String, file: String)] = []
             for f in files { docs.append((try TextFile.read(f), f)) }
             let map = try metricMap.map { try OpenSLO.metricMap(try TextFile.read($0), file: $0) } ?? []
-            let yaml = try OpenSLO.importDocuments(docs, metricMap: map, provider: provider, customer: customer)
+            let (yaml, notes) = try OpenSLO.importWithNotes(
+                docs,
+                metricMap: map,
+                provider: provider,
+                customer: customer
+            )
+            for n in notes { printError("slawatch import openslo: note: \(n)") }
             // What import writes must load: checked before it is handed over.
             _ = try ObjectivesConfig.parse(yaml, file: output ?? "(imported)")
             if let output {

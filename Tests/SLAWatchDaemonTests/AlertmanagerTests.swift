@@ -178,6 +178,156 @@ import Testing
         #expect(try String(contentsOfFile: stateFile, encoding: .utf8) != cursorBefore)
     }
 
+    /// Alertmanager down for a minute while instances breach, recover and breach again: once it
+    /// is up, every change reaches it (seen at its door by a recording proxy, which passes each
+    /// POST on and keeps those Alertmanager took), in journal order per instance, and its view
+    /// ends as the journal does.
+    @Test func everyChangeArrivesInOrderPerInstanceAfterAlertmanagerWasDownAMinute() throws {
+        guard TestJournal.isAvailable else { return }
+        let sla = "amdown-\(runID())"
+        let daemon = try TestDaemon(
+            objectivesYAML: """
+                slas:
+                  - name: \(sla)
+                    provider: platform
+                    customer: web
+                    objectives:
+                      - {name: errors, metric: \(sla).errors, sli: count, window: 2s, direction: at_most,
+                         baseline: 2, nodata: ok, group_by: [customer]}
+                      - {name: slow, metric: \(sla).slow, sli: count, window: 10m, direction: at_most,
+                         baseline: 2, nodata: ok, group_by: [customer]}
+                """
+        )
+        try daemon.start()
+        defer { daemon.stop() }
+        let root = daemon.root.path
+        let amPort = try PrometheusTests.freePort()
+        let proxyPort = try PrometheusTests.freePort()
+        let proxy = try PrometheusTests.launch(
+            .python3,
+            [
+                "-c",
+                """
+                import http.server, sys, urllib.request, urllib.error
+                port, upstream, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+                class H(http.server.BaseHTTPRequestHandler):
+                    def do_POST(self):
+                        body = self.rfile.read(int(self.headers['Content-Length']))
+                        try:
+                            req = urllib.request.Request(upstream + self.path, data=body, method='POST',
+                                                         headers={'Content-Type': 'application/json'})
+                            code = urllib.request.urlopen(req, timeout=5).status
+                        except urllib.error.HTTPError as e:
+                            code = e.code
+                        except Exception:
+                            code = 503
+                        if 200 <= code < 300:
+                            with open(log, 'ab') as f:
+                                f.write(body + b'\\n')
+                        self.send_response(code)
+                        self.send_header('Content-Length', '0')
+                        self.end_headers()
+                    def log_message(self, *a): pass
+                http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()
+                """,
+                String(proxyPort), "http://127.0.0.1:\(amPort)", root + "/taken.jsonl",
+            ],
+            log: root + "/proxy.log"
+        )
+        defer {
+            kill(proxy.processIdentifier, SIGKILL)
+            proxy.waitUntilExit()
+        }
+        // The forwarder follows from the start; Alertmanager is not running.
+        let followerLog = root + "/forward.log"
+        _ = FileManager.default.createFile(atPath: followerLog, contents: nil)
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: slawatchBinary)
+        follower.arguments = [
+            "forward", "--alertmanager", "http://127.0.0.1:\(proxyPort)", "--state-file", root + "/forward.json",
+            "--namespace", TestJournal.namespace, "--match", "SLAWATCH_SLA=\(sla)", "--since", "-10m",
+        ]
+        follower.standardOutput = FileHandle(forWritingAtPath: followerLog)
+        follower.standardError = FileHandle(forWritingAtPath: followerLog)
+        try follower.run()
+        defer {
+            kill(follower.processIdentifier, SIGKILL)
+            follower.waitUntilExit()
+        }
+        let down = Date()
+        func instance(_ o: String, _ c: String) -> String { "\(o){customer=\(c)}" }
+        // errors{a}: breach, recovery, breach, recovery; errors{b}: breach, recovery;
+        // slow{a} and slow{c}: breach (still firing at the end).
+        #expect(try daemon.push(["\(sla).errors:5|c|#customer:a", "\(sla).errors:5|c|#customer:b"]).0 == 0)
+        #expect(waitUntil(10) { daemon.state(of: instance("errors", "a")) == "breached" })
+        #expect(waitUntil(10) { daemon.state(of: instance("errors", "a")) == "ok" })
+        #expect(try daemon.push(["\(sla).errors:5|c|#customer:a", "\(sla).slow:5|c|#customer:a"]).0 == 0)
+        #expect(waitUntil(10) { daemon.state(of: instance("slow", "a")) == "breached" })
+        #expect(try daemon.push(["\(sla).slow:5|c|#customer:c"]).0 == 0)
+        #expect(waitUntil(10) { daemon.state(of: instance("slow", "c")) == "breached" })
+        #expect(waitUntil(10) { daemon.state(of: instance("errors", "a")) == "ok" })
+        #expect(waitUntil(10) { daemon.state(of: instance("errors", "b")) == "ok" })
+        // What the journal says, per instance, in order.
+        var journal: [String: [String]] = [:]
+        for e in try journalEntries(["SLAWATCH_SLA=\(sla)"]) {
+            guard let t = e["SLAWATCH_TRANSITION"], t == "breach" || t == "recovery" else { continue }
+            // SLAWATCH_INSTANCE is the instance's group (`customer=a`), within its objective.
+            let key = "\(e["SLAWATCH_OBJECTIVE"] ?? ""){\(e["SLAWATCH_INSTANCE"] ?? "")}"
+            journal[key, default: []].append(t == "breach" ? "firing" : "resolved")
+        }
+        #expect(
+            journal == [
+                instance("errors", "a"): ["firing", "resolved", "firing", "resolved"],
+                instance("errors", "b"): ["firing", "resolved"], instance("slow", "a"): ["firing"],
+                instance("slow", "c"): ["firing"],
+            ]
+        )
+        // Nothing was taken while Alertmanager is down, and the forwarder kept trying.
+        Thread.sleep(forTimeInterval: max(0, 60 - Date().timeIntervalSince(down)))
+        #expect(!FileManager.default.fileExists(atPath: root + "/taken.jsonl"))
+        #expect(follower.isRunning)
+        let am = try Self.startAlertmanager(port: amPort, dir: root + "/am")
+        defer {
+            am.terminate()
+            am.waitUntilExit()
+        }
+        // Up: within the back-off (at most 60 s), every change arrives.
+        func taken() -> [String: [String]] {
+            let text = (try? String(contentsOfFile: root + "/taken.jsonl", encoding: .utf8)) ?? ""
+            var out: [String: [String]] = [:]
+            for line in text.split(separator: "\n") {
+                let alerts = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [[String: Any]] ?? []
+                for a in alerts {
+                    let labels = a["labels"] as? [String: String] ?? [:]
+                    guard labels["alertname"] == "SLAObjectiveBreached" else { continue }
+                    let state = a["endsAt"] is String ? "resolved" : "firing"
+                    let key = "\(labels["objective"] ?? ""){\(labels["slawatch_instance"] ?? "")}"
+                    // A firing alert re-sent while it fires is the same change again.
+                    if out[key]?.last == state, state == "firing" { continue }
+                    out[key, default: []].append(state)
+                }
+            }
+            return out
+        }
+        var got: [String: [String]] = [:]
+        let arrived = waitUntil(75) {
+            got = taken()
+            return got == journal
+        }
+        #expect(arrived, "taken: \(got); forward: \((try? String(contentsOfFile: followerLog, encoding: .utf8)) ?? "")")
+        // Alertmanager's view ends as the journal does: the two slow instances fire, the
+        // errors instances are resolved.
+        var active: [String] = []
+        #expect(
+            waitUntil(10) {
+                active = ((try? Self.query(port: amPort)) ?? []).filter { $0["sla"] == sla }
+                    .map { "\($0["objective"] ?? ""){\($0["slawatch_instance"] ?? "")}" }.sorted()
+                return active == [instance("slow", "a"), instance("slow", "c")]
+            },
+            "\(active)"
+        )
+    }
+
     /// Webhooks and programs get each change (fired, then resolved) in Alertmanager's webhook
     /// format, in order, retried while they fail.
     @Test func webhooksAndProgramsGetEachChangeInOrderAndAreRetried() throws {

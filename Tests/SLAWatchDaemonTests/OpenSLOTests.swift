@@ -18,6 +18,7 @@ import Testing
         "select the same events", "needs op", "is not an IANA time zone", "not both", "needs at least one objective",
         "no DataSource document", "belongs to", "has one objective", "is not true or false", "would both be named",
         "is not a name", "is already defined", "has no calendar", "not supported by slawatch", "has no slawatch form",
+        "a burn rate threshold is a positive number", "can never happen", "is not a valid regular expression",
     ]
 
     func write(_ text: String, _ name: String) throws -> String {
@@ -112,6 +113,95 @@ import Testing
                 #expect(Self.documentedReasons.contains { line.contains($0) }, "spec example \(k): \(line)")
             }
         }
+    }
+
+    /// What import writes is checked as slawatch reads it; a value that would not load is said
+    /// at the OpenSLO objective or condition it came from, never at the generated text; what
+    /// import chose where OpenSLO leaves it open is said as a note (and a comment in the file).
+    @Test func valuesThatWouldNotLoadAreNamedAtTheirOpenSLOSource() throws {
+        func slo(name: String, goodLabels: String, threshold: String, window: String) -> String {
+            """
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata:
+              name: \(name)
+            spec:
+              service: api
+              budgetingMethod: Occurrences
+            \(window)  indicator:
+                metadata: {name: \(name)-sli}
+                spec:
+                  ratioMetric:
+                    good:
+                      metricSource: {type: slawatch, spec: {metric: http.requests, labels: {\(goodLabels)}}}
+                    total:
+                      metricSource: {type: slawatch, spec: {metric: http.requests}}
+              objectives:
+                - target: 0.99
+              alertPolicies:
+                - kind: AlertPolicy
+                  metadata: {name: \(name)-fast}
+                  spec:
+                    conditions:
+                      - kind: AlertCondition
+                        metadata: {name: \(name)-c}
+                        spec:
+                          condition: {kind: burnrate, op: gt, threshold: \(threshold), lookbackWindow: 1h}
+
+            """
+        }
+        let bad = try write(
+            slo(name: "regex", goodLabels: #"code: "=~2((""#, threshold: "14.4", window: "")
+                + "---\n" + slo(name: "never", goodLabels: #"code: "2xx""#, threshold: "200", window: ""),
+            "bad.yaml"
+        )
+        var (rc, out, err) = try slawatch(["import", "openslo", bad])
+        #expect(rc == 1)
+        #expect(out.isEmpty)
+        #expect(
+            err.contains(
+                "\(bad):17: spec.objectives[0] (slawatch's good.labels.code): '2((' is not a valid regular expression"
+            ),
+            "\(err)"
+        )
+        #expect(
+            err.contains(
+                "\(bad):44: spec.objectives[0] (slawatch's burn_rate_alerts[0].factor): a burn rate of 200 can never happen for a target of at least 0.99"
+            ),
+            "\(err)"
+        )
+        #expect(!err.contains("(imported)"))
+        // A threshold no objective could use is said at the condition.
+        let zero = try write(slo(name: "zero", goodLabels: #"code: "2xx""#, threshold: "0", window: ""), "zero.yaml")
+        (rc, out, err) = try slawatch(["import", "openslo", zero])
+        #expect(rc == 1)
+        #expect(
+            err.contains(
+                "\(zero):26: spec.alertPolicies[0].spec.conditions[0].spec.condition.threshold: a burn rate threshold is a positive number"
+            ),
+            "\(err)"
+        )
+        // Left open by OpenSLO: a rolling 30d window, UTC for a calendar one; said, and written down.
+        let open = try write(
+            slo(name: "rolling", goodLabels: #"code: "2xx""#, threshold: "14.4", window: "")
+                + "---\n"
+                + slo(
+                    name: "monthly",
+                    goodLabels: #"code: "2xx""#,
+                    threshold: "14.4",
+                    window: "  timeWindow:\n    - duration: 1M\n      calendar: {startTime: \"2024-01-01 00:00:00\"}\n"
+                ),
+            "open.yaml"
+        )
+        (rc, out, err) = try slawatch(["import", "openslo", open])
+        #expect(rc == 0, "\(err)")
+        let first =
+            "\(open):1: SLO rolling gives no timeWindow (optional in OpenSLO): imported with a rolling 30d window"
+        let second = "\(open):37: SLO monthly's calendar window gives no timeZone: imported in UTC"
+        #expect(err.contains("note: " + first) && err.contains("note: " + second), "\(err)")
+        #expect(out.contains("# note: " + first + "\n") && out.contains("# note: " + second + "\n"))
+        let objectives = try ObjectivesConfig.parse(out, file: "imported.yaml")
+        #expect(objectives.map(\.window) == [.rolling(seconds: 30 * 86400), .calendar(.month)])
     }
 
     @Test func importExportImportIsStable() throws {

@@ -95,6 +95,20 @@ public enum OpenSLO {
         provider: String? = nil,
         customer: String? = nil
     ) throws(ConfigErrors) -> String {
+        try importWithNotes(files, metricMap: metricMap, provider: provider, customer: customer).yaml
+    }
+
+    /// `importDocuments`, with the notes on what import chose where the documents leave it
+    /// open (`file:line: …`): an SLO without `timeWindow` gets a rolling 30d window, a calendar
+    /// window without `timeZone` is in UTC. The notes are also comments at the top of `yaml`.
+    /// - Throws: `ConfigErrors` with every problem (file, line, key).
+    public static func importWithNotes(
+        _ files: [(text: String, file: String)],
+        metricMap: [MetricMapping] = [],
+        provider: String? = nil,
+        customer: String? = nil
+    ) throws(ConfigErrors) -> (yaml: String, notes: [String]) {
+        var notes: [String] = []
         var errors: [ConfigError] = []
         var docs: [Document] = []
         for (text, file) in files {
@@ -138,13 +152,24 @@ public enum OpenSLO {
             errors += r.errors
         }
         func find(_ kind: String, _ name: String) -> Document? { docs.first { $0.kind == kind && $0.name == name } }
-        var slas: [(service: String, description: String?, objectives: [Node])] = []
+        var slas: [(service: String, description: String?, objectives: [Imported])] = []
         for doc in docs where doc.kind == "SLO" {
             var r = YAMLReader(file: doc.file)
             let spec = doc.node.mapping?["spec"]?.mapping
             let service = spec?["service"]?.string ?? doc.name
             let built = slo(doc, spec: spec, find: find, metricMap: metricMap, reader: &r)
             errors += r.errors
+            let at = "\(doc.file):\(YAMLReader.line(doc.node)): SLO \(doc.name)"
+            if let spec, spec["timeWindow"] == nil {
+                notes.append("\(at) gives no timeWindow (optional in OpenSLO): imported with a rolling 30d window")
+            }
+            if let calendar = spec?["timeWindow"]?.sequence?.first?.mapping?["calendar"],
+                calendar.mapping?["timeZone"] == nil
+            {
+                notes.append(
+                    "\(doc.file):\(YAMLReader.line(calendar)): SLO \(doc.name)'s calendar window gives no timeZone: imported in UTC"
+                )
+            }
             if let k = slas.firstIndex(where: { $0.service == service }) {
                 slas[k].objectives += built
             } else {
@@ -173,12 +198,40 @@ public enum OpenSLO {
                 (Node("customer"), Node(customer ?? "users")),
             ]
             if let d = s.description { pairs.append((Node("description"), Node(d))) }
-            pairs.append((Node("objectives"), .sequence(.init(s.objectives))))
+            pairs.append((Node("objectives"), .sequence(.init(s.objectives.map(\.node)))))
             slaNodes.append(.mapping(.init(pairs)))
         }
         let root = Node.mapping(.init([(Node("slas"), .sequence(.init(slaNodes)))]))
         let body = (try? Yams.serialize(node: root, sortKeys: false)) ?? ""
-        return "# Imported from OpenSLO v1 by slawatch import openslo (docs/openslo.md).\n" + body
+        // What import writes must load; what would not is said at the OpenSLO objective it came
+        // from (a label matcher that is no regular expression, a burn factor no target allows…).
+        do {
+            _ = try ObjectivesConfig.parse(body, file: "(imported)")
+        } catch {
+            throw ConfigErrors(
+                error.errors.map { e in
+                    guard let (i, j, rest) = Self.objectiveKey(e.key), i < slas.count, j < slas[i].objectives.count
+                    else { return e }
+                    let origin = slas[i].objectives[j]
+                    let tail = rest.isEmpty ? "" : " (slawatch's \(rest))"
+                    return ConfigError(file: origin.file, line: origin.line, key: origin.key + tail, message: e.message)
+                }
+            )
+        }
+        let header = "# Imported from OpenSLO v1 by slawatch import openslo (docs/openslo.md).\n"
+        return (header + notes.map { "# note: \($0)\n" }.joined() + body, notes)
+    }
+
+    /// `slas[I].objectives[J].REST` → (I, J, REST without its leading dot); `nil` for any other key.
+    static func objectiveKey(_ key: String) -> (Int, Int, String)? {
+        let scanner = Scanner(string: key)
+        scanner.charactersToBeSkipped = nil
+        guard scanner.scanString("slas[") != nil, let i = scanner.scanInt(), scanner.scanString("].objectives[") != nil,
+            let j = scanner.scanInt(), scanner.scanString("]") != nil
+        else { return nil }
+        var rest = String(key[scanner.currentIndex...])
+        if rest.hasPrefix(".") { rest.removeFirst() }
+        return (i, j, rest)
     }
 
     /// The slawatch objectives of one SLO document.
@@ -188,7 +241,7 @@ public enum OpenSLO {
         find: (String, String) -> Document?,
         metricMap: [MetricMapping],
         reader r: inout YAMLReader
-    ) -> [Node] {
+    ) -> [Imported] {
         guard let spec else {
             r.fail(doc.node, "spec", "missing required key")
             return []
@@ -348,7 +401,7 @@ public enum OpenSLO {
         }
         // Burn-rate alerts of the alert policies.
         let burn = alertPolicies(spec["alertPolicies"], find: find, reader: &r)
-        var out: [Node] = []
+        var out: [Imported] = []
         let objectives = r.sequence(spec["objectives"] ?? Node("", .implicit), "spec.objectives")
         if spec["objectives"] == nil {
             r.fail(doc.node, "spec.objectives", "missing required key")
@@ -481,9 +534,18 @@ public enum OpenSLO {
             if !burn.isEmpty, !sliced {
                 pairs.append((Node("burn_rate_alerts"), .sequence(.init(burn))))
             }
-            out.append(.mapping(.init(pairs)))
+            out.append(Imported(node: .mapping(.init(pairs)), file: doc.file, line: YAMLReader.line(o), key: p))
         }
         return out
+    }
+
+    /// A slawatch objective made from an SLO document's objective, and where that is (file,
+    /// line, key path), so a check of what import wrote names the OpenSLO source.
+    struct Imported {
+        var node: Node
+        var file: String
+        var line: Int
+        var key: String
     }
 
     /// A number as the shortest text that reads back exactly (`0.999999`, not a rounded `100%`).
@@ -751,6 +813,14 @@ public enum OpenSLO {
                         cs?["condition"] ?? condition,
                         "\(cpath).spec.condition",
                         "threshold and lookbackWindow are required"
+                    )
+                    continue
+                }
+                guard factor.isFinite, factor > 0 else {
+                    r.fail(
+                        cm?["threshold"],
+                        "\(cpath).spec.condition.threshold",
+                        "a burn rate threshold is a positive number (14.4: the budget burning 14.4 times too fast)"
                     )
                     continue
                 }
