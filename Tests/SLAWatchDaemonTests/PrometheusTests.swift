@@ -84,6 +84,25 @@ import Testing
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.count == types.count)
     }
 
+    /// `promtool check metrics` of an exposition: its exit status and what it said.
+    static func promtoolCheck(_ exposition: Data) throws -> (Int32, String) {
+        let lint = Process()
+        lint.executableURL = URL(fileURLWithPath: try ExternalProgram.promtool.path())
+        lint.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        lint.standardInput = input
+        lint.standardOutput = output
+        lint.standardError = output
+        try lint.run()
+        input.fileHandleForWriting.write(exposition)
+        try input.fileHandleForWriting.close()
+        lint.waitUntilExit()
+        return (
+            lint.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        )
+    }
+
     /// A free TCP port on loopback (bound, read, closed).
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -232,20 +251,8 @@ import Testing
         #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"), "\(post.prefix(200))")
 
         // promtool lints it clean.
-        let lint = Process()
-        lint.executableURL = URL(fileURLWithPath: try ExternalProgram.promtool.path())
-        lint.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        lint.standardInput = input
-        lint.standardOutput = output
-        lint.standardError = output
-        try lint.run()
-        input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: file)))
-        try input.fileHandleForWriting.close()
-        lint.waitUntilExit()
-        let lintText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(lint.terminationStatus == 0, "promtool: \(lintText)")
+        let (lintStatus, lintText) = try Self.promtoolCheck(try Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(lintStatus == 0, "promtool: \(lintText)")
         #expect(lintText.isEmpty, "promtool: \(lintText)")
 
         // node_exporter's textfile collector reads it.
@@ -413,6 +420,8 @@ import Testing
         #expect(!text.contains("slawatch_objective_last_period_compliance_ratio{\(sales)"))
         #expect(text.contains("slawatch_evaluations_total 1\n"))
         #expect(text.contains("slawatch_store_commit_failures_total 0\n"))
+        let (lintStatus, lintText) = try PrometheusTests.promtoolCheck(Data(text.utf8))
+        #expect(lintStatus == 0 && lintText.isEmpty, "promtool: \(lintText)")
     }
 
     @Test func aPeriodClosedByAnEvaluationBecomesTheLastOne() async throws {
