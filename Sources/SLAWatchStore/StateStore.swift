@@ -506,8 +506,12 @@ public final class StateStore: Sendable {
     ///   nothing but their newest buckets).
     /// - Throws: GRDB's `DatabaseError`, or `DamagedRowError` for the first row that cannot be
     ///   decoded (naming table, row and objective).
-    public func loadSnapshots(keepingSketchesPacked: Bool = false) throws -> [Engine.Snapshot] {
-        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked)
+    /// - Parameter parallelAbove: bucket rows above which the load is split by instance over
+    ///   one read-only connection per core (at most 4), read at once.
+    public func loadSnapshots(keepingSketchesPacked: Bool = false, parallelAbove: Int = 100_000) throws
+        -> [Engine.Snapshot]
+    {
+        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked, parallelAbove: parallelAbove)
         if let first = damaged.first { throw DamagedRowError(row: first) }
         return snapshots
     }
@@ -528,10 +532,14 @@ public final class StateStore: Sendable {
     /// - Returns: the snapshots of the intact instances, the damaged rows, and the evidence
     ///   copy's path (`nil` when nothing was damaged).
     /// - Throws: GRDB's `DatabaseError` (reading, copying or deleting).
-    public func loadSnapshotsSkippingDamaged(keepingSketchesPacked: Bool = false, now: Double) throws -> (
+    public func loadSnapshotsSkippingDamaged(
+        keepingSketchesPacked: Bool = false,
+        parallelAbove: Int = 100_000,
+        now: Double
+    ) throws -> (
         snapshots: [Engine.Snapshot], damaged: [DamagedRow], evidence: String?
     ) {
-        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked)
+        let (snapshots, damaged) = try load(keepingSketchesPacked: keepingSketchesPacked, parallelAbove: parallelAbove)
         guard !damaged.isEmpty else { return (snapshots, [], nil) }
         let stamp = ISO8601DateFormatter.string(
             from: Date(timeIntervalSince1970: now),
@@ -563,44 +571,107 @@ public final class StateStore: Sendable {
         return (snapshots, damaged, evidence)
     }
 
-    /// Every instance that decodes, and the rows that do not (their instances left out).
-    private func load(keepingSketchesPacked: Bool) throws -> ([Engine.Snapshot], [DamagedRow]) {
-        let decoder = JSONDecoder()
-        return try db.read { db in
-            var buckets: [Int64: [Int64: Aggregate]] = [:]
-            var packed: [Int64: PackedBuckets] = [:]
-            var damagedBuckets: [(instance: Int64, bucket: Int64, error: String)] = []
-            var damagedInstances: Set<Int64> = []
-            // Rows come grouped by instance: its buckets gather here, then go to `packed` once.
-            var current: (instance: Int64, buckets: PackedBuckets)?
-            let cursor = try Row.fetchCursor(db, sql: "SELECT instance, id, data FROM bucket ORDER BY instance, id")
-            while let row = try cursor.next() {
-                let instance: Int64 = row[0]
-                let id: Int64 = row[1]
-                if keepingSketchesPacked && current?.instance != instance {
-                    if let done = current { packed[done.instance] = done.buckets }
-                    current = (instance, PackedBuckets())
-                }
-                if damagedInstances.contains(instance) { continue }
-                try row.withUnsafeData(atIndex: 2) { data in
-                    guard let data else { return }
-                    do {
-                        try data.withUnsafeBytes { raw in
-                            if keepingSketchesPacked {
-                                let (a, sketch) = try BucketCodec.decodeKeepingSketchPacked(raw)
-                                current!.buckets.append(id: id, aggregate: a, sketch: sketch)
-                            } else {
-                                buckets[instance, default: [:]][id] = try BucketCodec.decode(raw)
-                            }
+    /// One share of the bucket table, read by `scanBuckets`.
+    private struct BucketScan: Sendable {
+        var buckets: [Int64: [Int64: Aggregate]] = [:]
+        var packed: [Int64: PackedBuckets] = [:]
+        var damaged: [(instance: Int64, bucket: Int64, error: String)] = []
+    }
+
+    /// The buckets of instances with ids in `range`, in one read of `db`.
+    private static func scanBuckets(_ db: Database, _ range: ClosedRange<Int64>, keepingSketchesPacked: Bool) throws
+        -> BucketScan
+    {
+        var scan = BucketScan()
+        var damagedInstances: Set<Int64> = []
+        // Rows come grouped by instance: its buckets gather here, then go to `packed` once.
+        var current: (instance: Int64, buckets: PackedBuckets)?
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: "SELECT instance, id, data FROM bucket WHERE instance BETWEEN ? AND ? ORDER BY instance, id",
+            arguments: [range.lowerBound, range.upperBound]
+        )
+        while let row = try cursor.next() {
+            let instance: Int64 = row[0]
+            let id: Int64 = row[1]
+            if keepingSketchesPacked && current?.instance != instance {
+                if let done = current { scan.packed[done.instance] = done.buckets }
+                current = (instance, PackedBuckets())
+            }
+            if damagedInstances.contains(instance) { continue }
+            try row.withUnsafeData(atIndex: 2) { data in
+                guard let data else { return }
+                do {
+                    try data.withUnsafeBytes { raw in
+                        if keepingSketchesPacked {
+                            let (a, sketch) = try BucketCodec.decodeKeepingSketchPacked(raw)
+                            current!.buckets.append(id: id, aggregate: a, sketch: sketch)
+                        } else {
+                            scan.buckets[instance, default: [:]][id] = try BucketCodec.decode(raw)
                         }
-                    } catch {
-                        damagedInstances.insert(instance)
-                        damagedBuckets.append((instance, id, "\(error)"))
                     }
+                } catch {
+                    damagedInstances.insert(instance)
+                    scan.damaged.append((instance, id, "\(error)"))
                 }
             }
-            if let done = current { packed[done.instance] = done.buckets }
-            current = nil
+        }
+        if let done = current { scan.packed[done.instance] = done.buckets }
+        return scan
+    }
+
+    /// Reads every bucket, split by instance id over up to `parallelReads` connections read at
+    /// once (the start-up's load is mostly decoding and fresh memory, which two cores share):
+    /// the first share on `db`, each other one on a read-only connection of its own. Only at
+    /// start-up, before anything writes: every share sees the same file.
+    private func scanAllBuckets(keepingSketchesPacked: Bool, parallelAbove: Int) throws -> BucketScan {
+        let bounds = try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT MIN(instance), MAX(instance), COUNT(*) FROM bucket")
+        }
+        let low: Int64 = bounds?[0] ?? 0
+        let high: Int64 = bounds?[1] ?? 0
+        let rows: Int = bounds?[2] ?? 0
+        let shares = rows <= parallelAbove ? 1 : max(1, min(Self.parallelReads, Int(high - low + 1)))
+        if shares == 1 {
+            return try db.read { try Self.scanBuckets($0, low...high, keepingSketchesPacked: keepingSketchesPacked) }
+        }
+        let step = (high - low + 1 + Int64(shares) - 1) / Int64(shares)
+        let ranges = (0..<shares).map { k in (low + Int64(k) * step)...min(high, low + Int64(k + 1) * step - 1) }
+        var config = Configuration()
+        config.readonly = true
+        let others = try (1..<shares).map { _ in try DatabaseQueue(path: path, configuration: config) }
+        let connections = [db] + others
+        let results = Mutex<[Result<BucketScan, any Error>?]>(Array(repeating: nil, count: shares))
+        DispatchQueue.concurrentPerform(iterations: shares) { k in
+            let r = Result {
+                try connections[k].read {
+                    try Self.scanBuckets($0, ranges[k], keepingSketchesPacked: keepingSketchesPacked)
+                }
+            }
+            results.withLock { $0[k] = r }
+        }
+        var all = BucketScan()
+        for r in results.withLock({ $0 }) {
+            guard let r else { continue }
+            let part = try r.get()
+            all.buckets.merge(part.buckets) { a, _ in a }
+            all.packed.merge(part.packed) { a, _ in a }
+            all.damaged += part.damaged
+        }
+        return all
+    }
+
+    /// Connections a large bucket load reads on at once: the cores, at most 4.
+    static let parallelReads = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Every instance that decodes, and the rows that do not (their instances left out).
+    private func load(keepingSketchesPacked: Bool, parallelAbove: Int) throws -> ([Engine.Snapshot], [DamagedRow]) {
+        let decoder = JSONDecoder()
+        let scan = try scanAllBuckets(keepingSketchesPacked: keepingSketchesPacked, parallelAbove: parallelAbove)
+        let buckets = scan.buckets
+        var packed = scan.packed
+        let damagedBuckets = scan.damaged
+        return try db.read { db in
             var damaged: [DamagedRow] = []
             var snapshots: [Engine.Snapshot] = []
             for row in try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name") {

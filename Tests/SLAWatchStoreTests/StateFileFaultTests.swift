@@ -176,4 +176,51 @@ import Testing
         #expect(damaged.map(\.row) == ["\(instance)/\(bucket)"])
         #expect(evidence != nil)
     }
+
+    /// A large load is split by instance over parallel read-only connections: the same
+    /// snapshots as one read, in the same order, and a damaged bucket in any share costs only
+    /// its instance.
+    @Test func aLoadSplitOverConnectionsGivesWhatOneReadGives() throws {
+        let path = tempPath()
+        var snapshots: [Engine.Snapshot] = []
+        for n in 0..<9 {
+            var buckets: [Int64: Aggregate] = [:]
+            for b in 0..<5 {
+                let values: [Double] = (0...b).map { Double(n * 10 + $0) }
+                buckets[Int64(100 + b)] = aggregate(values)
+            }
+            snapshots.append(
+                Engine.Snapshot(
+                    objective: "o\(n)",
+                    fingerprint: "m||5m|UTC",
+                    state: InstanceState(),
+                    buckets: buckets,
+                    closedBefore: nil
+                )
+            )
+        }
+        try StateStore(path: path).save(snapshots, at: 1_700_000_100)
+        let store = try StateStore(path: path)
+        for packed in [false, true] {
+            let one = try store.loadSnapshots(keepingSketchesPacked: packed)
+            let split = try store.loadSnapshots(keepingSketchesPacked: packed, parallelAbove: 0)
+            #expect(one.map(\.objective) == (0..<9).map { "o\($0)" })
+            #expect(split.map(\.objective) == one.map(\.objective))
+            #expect(split.map(\.buckets) == one.map(\.buckets))
+            #expect(split.map(\.packedBuckets) == one.map(\.packedBuckets))
+            #expect(split.map { $0.packedBuckets.count + $0.buckets.count } == Array(repeating: 5, count: 9))
+        }
+        // Damage in the last instance (the last share): only it is left out.
+        try DatabaseQueue(path: path).write { db in
+            let id = try Int64.fetchOne(db, sql: "SELECT id FROM instance WHERE name = 'o8'")!
+            try db.execute(sql: "UPDATE bucket SET data = x'FFFF01' WHERE instance = ? AND id = 103", arguments: [id])
+        }
+        let (kept, damaged, _) = try StateStore(path: path).loadSnapshotsSkippingDamaged(
+            keepingSketchesPacked: true,
+            parallelAbove: 0,
+            now: 1_764_680_000
+        )
+        #expect(kept.map(\.objective) == (0..<8).map { "o\($0)" })
+        #expect(damaged.map(\.objective) == ["o8"])
+    }
 }
