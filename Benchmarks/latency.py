@@ -192,14 +192,15 @@ def flat_out(count, sync_every):
 # Long enough (about a second flat out) that the figure is throughput, not the latency of the
 # last commit: with 1,000,000 events the whole run took 40-80 ms, a few commits' worth.
 events = 20_000_000
-# Three of each, alternating; the medians (a run that catches one of the disk's flush stalls on
-# its last commit loses a third of its rate, whatever slawatch does).
+# Five of each, alternating; the medians (a run that catches one of the disk's flush stalls on
+# its last commit loses a third of its rate, whatever slawatch does; with three, one such run
+# on either side moved the ratio between 0.69x and 1.03x from one bench run to the next).
 plains, synceds = [], []
-for _ in range(3):
+for _ in range(5):
     plains.append(flat_out(events, 0))
     synceds.append(flat_out(events, 1000))
-plain = sorted(plains)[1]
-synced = sorted(synceds)[1]
+plain = sorted(plains)[2]
+synced = sorted(synceds)[2]
 print(f"flat_events_per_s {plain[0]:.0f}")
 print(f"flat_events_per_cpu_s {plain[1]:.0f}")
 print(f"sync1000_events_per_s {synced[0]:.0f}")
