@@ -412,6 +412,21 @@ public actor EngineActor {
     /// so producers that sync now and then see no delay; one behind a busy store waits at most
     /// this long more (a bounded group-commit delay, as PostgreSQL's `commit_delay`).
     static let minWriteInterval: Duration = .milliseconds(50)
+    /// Under that sustained stream, the interval also keeps writing to a tenth of the time: a
+    /// write that took `d` is followed by the next no sooner than `writeDutyFactor × d` after
+    /// its start (a commit of 1,000 changed windows takes ~10 ms of the two cores the parser
+    /// and the engine need), never later than `maxWriteInterval`, which bounds how long a sync
+    /// behind a busy store waits.
+    static let writeDutyFactor = 10.0
+    /// See `writeDutyFactor`.
+    static let maxWriteInterval: Duration = .milliseconds(250)
+
+    /// The interval before the next write after one that started at `start` and ended at
+    /// `end`: `minWriteInterval`, or `writeDutyFactor` times the write's duration, at most
+    /// `maxWriteInterval`.
+    static func writeInterval(start: ContinuousClock.Instant, end: ContinuousClock.Instant) -> Duration {
+        min(maxWriteInterval, max(minWriteInterval, (end - start) * writeDutyFactor))
+    }
 
     private func startWriteIfIdle() {
         guard !writeInFlight, !commitWaiters.isEmpty else { return }
@@ -470,7 +485,9 @@ public actor EngineActor {
         noteWrite(take, ok: ok)
         // Syncs came while the write was in flight: the producer syncs faster than the store
         // writes, so the next write waits out the interval and answers more of them at once.
-        if !commitWaiters.isEmpty, let start = lastWriteStart { throttledUntil = start + Self.minWriteInterval }
+        if !commitWaiters.isEmpty, let start = lastWriteStart {
+            throttledUntil = start + Self.writeInterval(start: start, end: .now)
+        }
         releaseStore()
     }
 

@@ -128,3 +128,17 @@ import Testing
         await consumer.value
     }
 }
+
+/// The interval between writes under a sustained stream of `#sync`s: group commit bounded by
+/// the write's own cost.
+@Suite struct WriteIntervalTests {
+    @Test func writesTakeATenthOfTheTimeWithinTheBounds() {
+        let start = ContinuousClock.now
+        // A quick write: the floor.
+        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(2)) == .milliseconds(50))
+        // A write of 12 ms: the next one 120 ms after its start.
+        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(12)) == .milliseconds(120))
+        // A stalled disk: a sync behind it waits no more than the cap.
+        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(400)) == .milliseconds(250))
+    }
+}
