@@ -442,7 +442,8 @@ public struct Window: Sendable {
     }
 
     /// Replaces the window's contents with buckets whose sketches are still packed, as the store
-    /// reads them (`StateStore.loadSnapshots(keepingSketchesPacked:)`): nothing is decoded.
+    /// reads them (`StateStore.loadSnapshots(keepingSketchesPacked:)`): nothing is decoded, not
+    /// even the newest bucket (the first event into it does).
     /// - Parameter sealedSummary: the sealed merge kept by the store (`takeSealedSummary()`):
     ///   used while the window's span is still the one it covers, so judging the window right
     ///   after a start-up merges no sealed bucket.
@@ -456,8 +457,8 @@ public struct Window: Sendable {
         // The store's arrays are taken over (no element is copied; handed over with `consume`,
         // the window is their only owner and unpacks the newest bucket in place).
         (ids, aggregates, packed) = packedBuckets.take()
-        // The newest keeps its sketch decoded: events go there.
-        if let last = packed.indices.last, !packed[last].isEmpty { unpack(last) }
+        // Even the newest stays packed: the first event into it decodes it (`add`), judging
+        // merges it from its bytes. A start-up decodes nothing.
         changed = Array(repeating: false, count: ids.count)
         changedCount = 0
         droppedBefore = nil
