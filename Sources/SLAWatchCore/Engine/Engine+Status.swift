@@ -342,9 +342,7 @@ extension Engine {
             guard let l = windowsOf[rule.long], let s = windowsOf[rule.short] else { return nil }
             func rate(_ w: Int) -> Double? {
                 let a = table.windows[w].aggregate(at: now)
-                if Self.ratioIsInvalid(a) { return nil }
-                return a.count > 0
-                    ? Transition.badEvents(total: a.count, good: a.good, direction: o.direction) / a.count / allowed : 0
+                return Self.ratioIsInvalid(a) ? nil : Self.burnRate(a, direction: o.direction, allowed: allowed)
             }
             return Status.BurnRuleStatus(
                 rule: rule.id,

@@ -2,6 +2,12 @@ import Foundation
 
 /// Multi-window burn-rate alerts of ratio objectives.
 extension Engine {
+    /// The burn rate over a window's totals: `(bad / total) / allowed` (0 without events), bad
+    /// events as `direction` reads them (`Transition.badEvents(total:good:direction:)`).
+    static func burnRate(_ a: Aggregate, direction: Direction, allowed: Double) -> Double {
+        a.count > 0 ? Transition.badEvents(total: a.count, good: a.good, direction: direction) / a.count / allowed : 0
+    }
+
     /// Multi-window burn-rate alerts of ratio objective `i` (SRE workbook): the burn rate over a
     /// window is `(bad / total) / allowed bad share`, bad events and share as the objective's
     /// direction reads them (`Transition.errorBudget(total:good:target:direction:)`); a rule fires while both of its windows burn at
@@ -18,11 +24,8 @@ extension Engine {
             let short = table.windows[s].aggregate(at: now)
             // No valid SLI in either window (more good than total): nothing is judged.
             if Self.ratioIsInvalid(long) || Self.ratioIsInvalid(short) { continue }
-            func burn(_ a: Aggregate) -> Double {
-                a.count > 0
-                    ? Transition.badEvents(total: a.count, good: a.good, direction: o.direction) / a.count / allowed : 0
-            }
-            let (bl, bs) = (burn(long), burn(short))
+            let bl = Self.burnRate(long, direction: o.direction, allowed: allowed)
+            let bs = Self.burnRate(short, direction: o.direction, allowed: allowed)
             let fires = bl >= rule.factor && bs >= rule.factor && long.count >= Double(max(1, o.minEvents))
             let episode = firing[rule.id]
             guard fires != (episode != nil) else { continue }
