@@ -44,6 +44,11 @@ struct ImportOpenSLO: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the objectives file here instead of standard output.")
     var output: String?
 
+    func validate() throws {
+        if provider?.isEmpty == true { throw ValidationError("--provider names the SLAs' provider: give a name") }
+        if customer?.isEmpty == true { throw ValidationError("--customer names the SLAs' customer: give a name") }
+    }
+
     func run() throws {
         do {
             var docs: [(text: String, file: String)] = []
@@ -59,7 +64,14 @@ struct ImportOpenSLO: ParsableCommand {
             // What import writes must load: checked before it is handed over.
             _ = try ObjectivesConfig.parse(yaml, file: output ?? "(imported)")
             if let output {
-                try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+                do {
+                    try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    printError(
+                        "slawatch import openslo: cannot write \(output): \((error as NSError).localizedDescription)"
+                    )
+                    throw ExitCode(1)
+                }
             } else {
                 print(yaml, terminator: "")
             }

@@ -204,6 +204,127 @@ import Testing
         #expect(objectives.map(\.window) == [.rolling(seconds: 30 * 86400), .calendar(.month)])
     }
 
+    /// What a helper found breaking import (stop 26): errors in a referenced document named in
+    /// its own file, nothing dropped or given another meaning silently.
+    @Test func referencedDocumentsAndOddShapesAreSaidWhereTheyAre() throws {
+        let slo = """
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata:
+              name: refd
+            spec:
+              service: checkout
+              indicatorRef: sli-a
+              timeWindow:
+                - duration: 7d
+                  isRolling: true
+              budgetingMethod: Occurrences
+              objectives:
+                - displayName: main
+                  target: 0.999
+              alertPolicies:
+                - alertPolicyRef: pol-a
+
+            """
+        let sli = """
+            apiVersion: openslo/v1
+            kind: SLI
+            metadata:
+              name: sli-a
+            spec:
+              ratioMetric:
+                good:
+                  metricSource: {type: slawatch, spec: {metric: req, labels: {code: "=~2.."}}}
+                  bogus: 1
+                total:
+                  metricSource: {type: slawatch, spec: {metric: req}}
+
+            """
+        let policy = """
+            apiVersion: openslo/v1
+            kind: AlertPolicy
+            metadata:
+              name: pol-a
+            spec:
+              conditions:
+                - conditionRef: cond-a
+            ---
+            apiVersion: openslo/v1
+            kind: AlertCondition
+            metadata:
+              name: cond-a
+            spec:
+              condition: {kind: burnrate, op: gte, threshold: .nan, lookbackWindow: 6h}
+
+            """
+        let second = slo.replacingOccurrences(of: "name: refd", with: "name: refd2")
+            .replacingOccurrences(of: "  alertPolicies:\n    - alertPolicyRef: pol-a\n", with: "")
+        let files = [
+            try write(slo + "---\n" + second, "slo.yaml"), try write(sli, "sli.yaml"), try write(policy, "policy.yaml"),
+        ]
+        var (rc, _, err) = try slawatch(["import", "openslo"] + files)
+        #expect(rc == 1)
+        #expect(err.contains("\(files[1]):9: SLI sli-a.spec.ratioMetric.good.bogus: unknown key"), "\(err)")
+        #expect(
+            err.contains(
+                "\(files[2]):14: AlertCondition cond-a.spec.condition.threshold: a burn rate threshold is a positive number"
+            ),
+            "\(err)"
+        )
+        #expect(!err.contains("\(files[0]):9:") && !err.contains("\(files[0]):14:"))
+        // One error once, however many SLOs refer to the document holding it.
+        #expect(err.components(separatedBy: "good.bogus").count == 2, "\(err)")
+        // An objective that is no mapping is refused, not dropped; a bad selector that changes
+        // one of the total's conditions is refused, not inverted into another meaning.
+        let odd = try write(
+            """
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata:
+              name: odd
+            spec:
+              service: checkout
+              budgetingMethod: Occurrences
+              indicator:
+                metadata: {name: odd-sli}
+                spec:
+                  ratioMetric:
+                    bad:
+                      metricSource: {type: slawatch, spec: {metric: req, labels: {env: staging}}}
+                    total:
+                      metricSource: {type: slawatch, spec: {metric: req, labels: {env: prod}}}
+              objectives:
+                - 0.99
+
+            """,
+            "odd.yaml"
+        )
+        (rc, _, err) = try slawatch(["import", "openslo", odd])
+        #expect(rc == 1)
+        #expect(err.contains("\(odd):13: spec.indicator.spec.ratioMetric.bad: bad events are imported only"), "\(err)")
+        #expect(err.contains("\(odd):17: spec.objectives[0]: expected a mapping"), "\(err)")
+        // Two SLOs whose objectives would share a name: both places are named.
+        let a = slo.replacingOccurrences(of: "name: refd", with: "name: a")
+            .replacingOccurrences(
+                of: "    - displayName: main\n      target: 0.999\n",
+                with: "    - displayName: b\n      target: 0.999\n    - displayName: x\n      target: 0.99\n"
+            )
+            .replacingOccurrences(of: "  alertPolicies:\n    - alertPolicyRef: pol-a\n", with: "")
+        let ab = slo.replacingOccurrences(of: "name: refd", with: "name: a-b")
+            .replacingOccurrences(of: "  alertPolicies:\n    - alertPolicyRef: pol-a\n", with: "")
+        let cleanSLI = try write(sli.replacingOccurrences(of: "      bogus: 1\n", with: ""), "sli.yaml")
+        let twoFiles = [try write(a, "a.yaml"), try write(ab, "ab.yaml"), cleanSLI]
+        (rc, _, err) = try slawatch(["import", "openslo"] + twoFiles)
+        #expect(rc == 1)
+        #expect(
+            err.contains(
+                "\(twoFiles[1]):13: spec.objectives[0]: the objective would be named 'a-b', as the one imported from \(twoFiles[0]):13 (spec.objectives[0])"
+            ),
+            "\(err)"
+        )
+        #expect(!err.contains("(imported)"))
+    }
+
     @Test func importExportImportIsStable() throws {
         let text = """
             apiVersion: openslo/v1

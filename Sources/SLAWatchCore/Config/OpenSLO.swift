@@ -157,7 +157,26 @@ public enum OpenSLO {
             var r = YAMLReader(file: doc.file)
             let spec = doc.node.mapping?["spec"]?.mapping
             let service = spec?["service"]?.string ?? doc.name
-            let built = slo(doc, spec: spec, find: find, metricMap: metricMap, reader: &r)
+            if let n = spec?["service"], n.string == nil || service.isEmpty {
+                r.fail(n, "spec.service", "expected the service's name (a non-empty string)")
+            }
+            var built = slo(doc, spec: spec, find: find, metricMap: metricMap, reader: &r)
+            // One objective name in all the imported SLAs (slawatch's names are global).
+            built.removeAll { o in
+                guard let twin = slas.lazy.flatMap(\.objectives).first(where: { $0.name == o.name }) else {
+                    return false
+                }
+                r.errors.append(
+                    ConfigError(
+                        file: o.file,
+                        line: o.line,
+                        key: o.key,
+                        message:
+                            "the objective would be named '\(o.name)', as the one imported from \(twin.file):\(twin.line) (\(twin.key))"
+                    )
+                )
+                return true
+            }
             errors += r.errors
             let at = "\(doc.file):\(YAMLReader.line(doc.node)): SLO \(doc.name)"
             if let spec, spec["timeWindow"] == nil {
@@ -190,6 +209,9 @@ public enum OpenSLO {
         if docs.allSatisfy({ $0.kind != "SLO" }) && errors.isEmpty {
             errors.append(ConfigError(file: files.first?.file ?? "", line: 0, key: "kind", message: "no SLO document"))
         }
+        // A document two SLOs refer to is read twice: its errors are said once.
+        var said = Set<String>()
+        errors = errors.filter { said.insert($0.description).inserted }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var slaNodes: [Node] = []
         for s in slas {
@@ -264,17 +286,24 @@ public enum OpenSLO {
         var indicatorSpec: Node?
         var indicatorPath = "spec.indicator.spec"
         var indicatorName = doc.name
+        var indicatorFile: String?
         if let inline = spec["indicator"] {
             _ = r.mapping(inline, "spec.indicator", allowed: ["metadata", "spec"])
+            if let md = inline.mapping?["metadata"] {
+                _ = r.mapping(md, "spec.indicator.metadata", allowed: ["name", "displayName", "labels", "annotations"])
+            }
             indicatorSpec = inline.mapping?["spec"]
             indicatorName = inline.mapping?["metadata"]?.mapping?["name"]?.string ?? doc.name
         } else if let ref = spec["indicatorRef"]?.string {
-            indicatorSpec = find("SLI", ref)?.node.mapping?["spec"]
+            let sli = find("SLI", ref)
+            indicatorSpec = sli?.node.mapping?["spec"]
             indicatorPath = "SLI \(ref).spec"
             indicatorName = ref
             if indicatorSpec == nil {
                 r.fail(spec["indicatorRef"], "spec.indicatorRef", "no SLI document is named '\(ref)'")
             }
+            // What is wrong inside the SLI document is said in its own file.
+            indicatorFile = sli?.file
         } else if spec["objectives"]?.sequence?.contains(where: {
             $0.mapping?["indicator"] != nil || $0.mapping?["indicatorRef"] != nil
         }) == true {
@@ -320,9 +349,12 @@ public enum OpenSLO {
         var good: [String: String]?
         var goodMetric: String?
         var threshold = false
+        let home = r.file
+        r.file = indicatorFile ?? home
         if let ind = indicatorSpec?.mapping {
             if let t = ind["thresholdMetric"] {
                 threshold = true
+                _ = r.mapping(t, "\(indicatorPath).thresholdMetric", allowed: ["metricSource"])
                 total = source(
                     t.mapping?["metricSource"],
                     path: "\(indicatorPath).thresholdMetric.metricSource",
@@ -354,6 +386,11 @@ public enum OpenSLO {
                         "a precomputed (raw) ratio is not imported: slawatch computes the ratio from the good and total events"
                     )
                 }
+                for part in ["good", "bad", "total"] {
+                    if let n = ratio[part] {
+                        _ = r.mapping(n, "\(indicatorPath).ratioMetric.\(part)", allowed: ["metricSource"])
+                    }
+                }
                 total = source(
                     ratio["total"]?.mapping?["metricSource"],
                     path: "\(indicatorPath).ratioMetric.total.metricSource",
@@ -370,6 +407,7 @@ public enum OpenSLO {
                         indicator: indicatorName,
                         role: "good",
                         metricMap: metricMap,
+                        find: find,
                         reader: &r
                     )
                     good = s?.labels
@@ -382,6 +420,7 @@ public enum OpenSLO {
                         indicator: indicatorName,
                         role: "bad",
                         metricMap: metricMap,
+                        find: find,
                         reader: &r
                     )
                     if let s, let total, s.metric == total.metric, let inverted = invert(s.labels, from: total.labels) {
@@ -399,12 +438,13 @@ public enum OpenSLO {
                 r.fail(indicatorSpec, indicatorPath, "neither thresholdMetric nor ratioMetric")
             }
         }
+        r.file = home
         // Burn-rate alerts of the alert policies.
         let burn = alertPolicies(spec["alertPolicies"], find: find, reader: &r)
         var out: [Imported] = []
-        let objectives = r.sequence(spec["objectives"] ?? Node("", .implicit), "spec.objectives")
+        let objectives = spec["objectives"].map { r.sequence($0, "spec.objectives") } ?? []
         if spec["objectives"] == nil {
-            r.fail(doc.node, "spec.objectives", "missing required key")
+            r.fail(doc.node.mapping?["spec"] ?? doc.node, "spec.objectives", "missing required key")
         } else if objectives.isEmpty {
             r.fail(spec["objectives"], "spec.objectives", "an SLO needs at least one objective")
         }
@@ -414,7 +454,10 @@ public enum OpenSLO {
         var names = Set<String>()
         for (k, o) in objectives.enumerated() {
             let p = "spec.objectives[\(k)]"
-            guard let om = o.mapping else { continue }
+            guard let om = o.mapping else {
+                r.fail(o, p, "expected a mapping (displayName, target or targetPercent, …)")
+                continue
+            }
             let known: Set<String> = [
                 "displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow",
             ]
@@ -534,7 +577,9 @@ public enum OpenSLO {
             if !burn.isEmpty, !sliced {
                 pairs.append((Node("burn_rate_alerts"), .sequence(.init(burn))))
             }
-            out.append(Imported(node: .mapping(.init(pairs)), file: doc.file, line: YAMLReader.line(o), key: p))
+            out.append(
+                Imported(node: .mapping(.init(pairs)), name: name, file: doc.file, line: YAMLReader.line(o), key: p)
+            )
         }
         return out
     }
@@ -543,6 +588,8 @@ public enum OpenSLO {
     /// line, key path), so a check of what import wrote names the OpenSLO source.
     struct Imported {
         var node: Node
+        /// The objective's name.
+        var name: String
         var file: String
         var line: Int
         var key: String
@@ -716,7 +763,9 @@ public enum OpenSLO {
     /// is inverted (`=` ↔ `!=`, `=~` ↔ `!~`).
     static func invert(_ bad: [String: String], from total: [String: String]) -> [String: String]? {
         let extra = bad.filter { total[$0.key] != $0.value }
-        guard extra.count == 1, let (k, v) = extra.first else { return nil }
+        // One more label condition: a key the total does not have (one that changes a total's
+        // condition selects other events, not a part of the total's).
+        guard extra.count == 1, let (k, v) = extra.first, total[k] == nil else { return nil }
         // A literal that itself starts like an operator (`!=!~x`) has no inverse in one matcher.
         let rest = v.hasPrefix("!=") || v.hasPrefix("=~") || v.hasPrefix("!~") ? String(v.dropFirst(2)) : v
         if ["!=", "=~", "!~"].contains(where: { rest.hasPrefix($0) }) { return nil }
@@ -739,18 +788,40 @@ public enum OpenSLO {
     {
         guard let node, node.null == nil else { return [] }
         var out: [Node] = []
-        // An inline document, or the one its `…Ref` names (with the path errors give).
-        func resolve(_ item: Node, _ refKey: String, _ kind: String, _ path: String) -> (Node, String)? {
-            guard let ref = item.mapping?[refKey]?.string else { return (item, path) }
+        // An inline document, or the one its `…Ref` names (with the path errors give and, for a
+        // document of its own, its file: what is wrong in it is said there).
+        func resolve(_ item: Node, _ refKey: String, _ kind: String, _ path: String) -> (Node, String, String?)? {
+            guard item.mapping != nil else {
+                r.fail(item, path, "expected a mapping (an inline \(kind) or \(refKey))")
+                return nil
+            }
+            guard let ref = item.mapping?[refKey]?.string else { return (item, path, nil) }
             guard let doc = find(kind, ref) else {
                 r.fail(item, "\(path).\(refKey)", "no \(kind) document is named '\(ref)'")
                 return nil
             }
-            return (doc.node, "\(kind) \(ref)")
+            return (doc.node, "\(kind) \(ref)", doc.file)
         }
+        let home = r.file
+        defer { r.file = home }
         for (k, item) in r.sequence(node, "spec.alertPolicies").enumerated() {
-            guard let (policy, path) = resolve(item, "alertPolicyRef", "AlertPolicy", "spec.alertPolicies[\(k)]") else {
+            r.file = home
+            guard
+                let (policy, path, policyFile) = resolve(
+                    item,
+                    "alertPolicyRef",
+                    "AlertPolicy",
+                    "spec.alertPolicies[\(k)]"
+                )
+            else {
                 continue
+            }
+            r.file = policyFile ?? home
+            if let md = policy.mapping?["metadata"] {
+                _ = r.mapping(md, "\(path).metadata", allowed: ["name", "displayName", "labels", "annotations"])
+            }
+            if policyFile == nil {
+                _ = r.mapping(policy, path, allowed: ["apiVersion", "kind", "metadata", "spec", "alertPolicyRef"])
             }
             if let sn = policy.mapping?["spec"] {
                 _ = r.mapping(
@@ -771,17 +842,24 @@ public enum OpenSLO {
                 )
                 continue
             }
-            for (c, cond) in r.sequence(spec?["conditions"] ?? Node("", .implicit), "\(path).spec.conditions")
-                .enumerated()
-            {
+            guard let conditionsNode = spec?["conditions"] else {
+                r.fail(policy.mapping?["spec"] ?? policy, "\(path).spec.conditions", "missing required key")
+                continue
+            }
+            for (c, cond) in r.sequence(conditionsNode, "\(path).spec.conditions").enumerated() {
+                r.file = policyFile ?? home
                 guard
-                    let (condition, cpath) = resolve(
+                    let (condition, cpath, conditionFile) = resolve(
                         cond,
                         "conditionRef",
                         "AlertCondition",
                         "\(path).spec.conditions[\(c)]"
                     )
                 else { continue }
+                r.file = conditionFile ?? policyFile ?? home
+                if let md = condition.mapping?["metadata"] {
+                    _ = r.mapping(md, "\(cpath).metadata", allowed: ["name", "displayName", "labels", "annotations"])
+                }
                 if let sn = condition.mapping?["spec"] {
                     _ = r.mapping(sn, "\(cpath).spec", allowed: ["description", "severity", "condition"])
                 }
@@ -806,9 +884,7 @@ public enum OpenSLO {
                     )
                     continue
                 }
-                guard let factor = cm?["threshold"]?.string.flatMap(Double.init),
-                    let lookback = cm?["lookbackWindow"]?.string.flatMap(duration)
-                else {
+                guard cm?["threshold"] != nil, cm?["lookbackWindow"] != nil else {
                     r.fail(
                         cs?["condition"] ?? condition,
                         "\(cpath).spec.condition",
@@ -816,7 +892,16 @@ public enum OpenSLO {
                     )
                     continue
                 }
-                guard factor.isFinite, factor > 0 else {
+                guard let lookback = cm?["lookbackWindow"]?.string.flatMap(duration), lookback >= 1 else {
+                    r.fail(
+                        cm?["lookbackWindow"],
+                        "\(cpath).spec.condition.lookbackWindow",
+                        "'\(cm?["lookbackWindow"]?.string ?? "")' is not a positive duration of m, h, d or w (1h)"
+                    )
+                    continue
+                }
+                let thresholdText = cm?["threshold"]?.string ?? ""
+                guard let factor = Double(thresholdText), factor.isFinite, factor > 0 else {
                     r.fail(
                         cm?["threshold"],
                         "\(cpath).spec.condition.threshold",

@@ -2,7 +2,8 @@ import Yams
 
 /// Walks a composed YAML document (Yams `Node`) keeping file, line and key path for errors.
 struct YAMLReader {
-    let file: String
+    /// The file errors name (a referenced document's while it is read: `OpenSLO`).
+    var file: String
     var errors: [ConfigError] = []
 
     init(file: String) { self.file = file }
