@@ -553,6 +553,14 @@ public enum OpenSLO {
                 var rule: [(Node, Node)] = [(Node("slice"), Node(DurationText.format(slice)))]
                 if budgeting == "RatioTimeslices" {
                     // The mean of the slices' ratios; a slice is neither good nor bad.
+                    if let t = om["timeSliceTarget"] {
+                        r.fail(
+                            t,
+                            "\(p).timeSliceTarget",
+                            "timeSliceTarget belongs to Timeslices: RatioTimeslices averages the slices' ratios, none is good or bad"
+                        )
+                        continue
+                    }
                     rule.append((Node("average"), Node("true")))
                 } else {
                     guard let t = om["timeSliceTarget"]?.string.flatMap(Double.init), t > 0, t <= 1 else {
@@ -741,7 +749,17 @@ public enum OpenSLO {
                 return nil
             }
             var labels: [String: String] = [:]
-            for (k, v) in spec?["labels"]?.mapping ?? [:] { if let a = k.string, let b = v.string { labels[a] = b } }
+            for (k, v) in spec?["labels"]?.mapping ?? [:] {
+                guard let a = k.string, let b = v.string, v.scalar != nil else {
+                    r.fail(
+                        v,
+                        "\(path).spec.labels.\(k.string ?? "")",
+                        "a label condition is one string (\"=~5..\", \"prod\")"
+                    )
+                    continue
+                }
+                labels[a] = b
+            }
             return Selector(metric: metric, labels: labels)
         }
         let query = spec?["query"]?.string ?? ""
@@ -795,6 +813,10 @@ public enum OpenSLO {
                 r.fail(item, path, "expected a mapping (an inline \(kind) or \(refKey))")
                 return nil
             }
+            if let n = item.mapping?[refKey], n.scalar == nil || n.string?.isEmpty != false {
+                r.fail(n, "\(path).\(refKey)", "expected the name of an \(kind) document")
+                return nil
+            }
             guard let ref = item.mapping?[refKey]?.string else { return (item, path, nil) }
             guard let doc = find(kind, ref) else {
                 r.fail(item, "\(path).\(refKey)", "no \(kind) document is named '\(ref)'")
@@ -834,6 +856,15 @@ public enum OpenSLO {
                 )
             }
             let spec = policy.mapping?["spec"]?.mapping
+            if let kind = policy.mapping?["kind"]?.string, kind != "AlertPolicy" {
+                r.fail(policy.mapping?["kind"], "\(path).kind", "'\(kind)' where an AlertPolicy belongs")
+                continue
+            }
+            for key in ["alertWhenBreaching", "alertWhenResolved", "alertWhenNoData"] {
+                if let v = spec?[key], v.string != "true" && v.string != "false" {
+                    r.fail(v, "\(path).spec.\(key)", "'\(v.string ?? "")' is not true or false")
+                }
+            }
             if spec?["alertWhenBreaching"]?.string == "false" {
                 r.fail(
                     spec?["alertWhenBreaching"],
@@ -846,7 +877,11 @@ public enum OpenSLO {
                 r.fail(policy.mapping?["spec"] ?? policy, "\(path).spec.conditions", "missing required key")
                 continue
             }
-            for (c, cond) in r.sequence(conditionsNode, "\(path).spec.conditions").enumerated() {
+            let conditions = r.sequence(conditionsNode, "\(path).spec.conditions")
+            if conditions.isEmpty && conditionsNode.sequence != nil {
+                r.fail(conditionsNode, "\(path).spec.conditions", "an alert policy needs at least one condition")
+            }
+            for (c, cond) in conditions.enumerated() {
                 r.file = policyFile ?? home
                 guard
                     let (condition, cpath, conditionFile) = resolve(
@@ -857,6 +892,10 @@ public enum OpenSLO {
                     )
                 else { continue }
                 r.file = conditionFile ?? policyFile ?? home
+                if let kind = condition.mapping?["kind"]?.string, kind != "AlertCondition" {
+                    r.fail(condition.mapping?["kind"], "\(cpath).kind", "'\(kind)' where an AlertCondition belongs")
+                    continue
+                }
                 if let md = condition.mapping?["metadata"] {
                     _ = r.mapping(md, "\(cpath).metadata", allowed: ["name", "displayName", "labels", "annotations"])
                 }
