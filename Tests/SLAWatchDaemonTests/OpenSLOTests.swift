@@ -325,6 +325,69 @@ import Testing
         #expect(!err.contains("(imported)"))
     }
 
+    /// Fields that were dropped or ignored (stop 26) are refused at their line.
+    @Test func fieldsThatWouldBeIgnoredAreRefused() throws {
+        let file = try write(
+            """
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata:
+              name: sliced
+            spec:
+              service: checkout
+              budgetingMethod: RatioTimeslices
+              indicator:
+                metadata: {name: sliced-sli}
+                spec:
+                  ratioMetric:
+                    good:
+                      metricSource: {type: slawatch, spec: {metric: req, labels: {code: "=~2.."}}}
+                    total:
+                      metricSource: {type: slawatch, spec: {metric: req}}
+              objectives:
+                - target: 0.99
+                  timeSliceWindow: 1m
+                  timeSliceTarget: 0.9
+            ---
+            apiVersion: openslo/v1
+            kind: SLO
+            metadata:
+              name: policies
+            spec:
+              service: checkout
+              budgetingMethod: Occurrences
+              indicator:
+                metadata: {name: policies-sli}
+                spec:
+                  ratioMetric:
+                    good:
+                      metricSource: {type: slawatch, spec: {metric: req, labels: {code: [200, 201]}}}
+                    total:
+                      metricSource: {type: slawatch, spec: {metric: req}}
+              objectives:
+                - target: 0.99
+              alertPolicies:
+                - kind: AlertPolicy
+                  metadata: {name: empty}
+                  spec:
+                    alertWhenResolved: maybe
+                    conditions: []
+
+            """,
+            "ignored.yaml"
+        )
+        let (rc, _, err) = try slawatch(["import", "openslo", file])
+        #expect(rc == 1)
+        for expected in [
+            "\(file):33: spec.indicator.spec.ratioMetric.good.metricSource.spec.labels.code: a label condition is one string",
+            "\(file):19: spec.objectives[0].timeSliceTarget: timeSliceTarget belongs to Timeslices",
+            "\(file):42: spec.alertPolicies[0].spec.alertWhenResolved: 'maybe' is not true or false",
+            "\(file):43: spec.alertPolicies[0].spec.conditions: an alert policy needs at least one condition",
+        ] {
+            #expect(err.contains(expected), "\(expected)\n\(err)")
+        }
+    }
+
     @Test func importExportImportIsStable() throws {
         let text = """
             apiVersion: openslo/v1
