@@ -235,7 +235,7 @@ public actor EngineActor {
             drainHistory = false
             return engine.takeHistory()
         }
-        let elapsed = Double((now - last).components.seconds) + Double((now - last).components.attoseconds) / 1e18
+        let elapsed = (now - last).seconds
         let share = Int((Double(pending) * min(1, elapsed / Self.historySpreadSeconds)).rounded(.up))
         return engine.takeHistory(limit: max(Self.minHistoryTake, share))
     }
@@ -268,8 +268,7 @@ public actor EngineActor {
         lastEvaluation = now
         let started = ContinuousClock.now
         let t = engine.evaluate(at: now)
-        let took = ContinuousClock.now - started
-        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18
+        let seconds = (ContinuousClock.now - started).seconds
         counters.evaluations += 1
         counters.evaluationSeconds += seconds
         counters.lastEvaluationSeconds = seconds
@@ -294,50 +293,45 @@ public actor EngineActor {
     /// Reads the newest closed period of each instance and kind from the store (at start).
     /// - Throws: the store's read error.
     public func loadClosedPeriods() throws {
-        for r in try store.periodResults() + store.periodReports() {
-            let unit: String
-            if let t = r.report {
-                unit = t.unit.rawValue
-            } else if let o = engine.objective(named: r.objective), case .calendar(let u) = o.window {
-                unit = u.rawValue
-            } else {
-                continue
-            }
-            keepPeriod(
-                .init(
-                    objective: r.objective,
-                    period: unit,
-                    start: r.start,
-                    end: r.end,
-                    value: r.value.isNaN ? nil : r.value,
-                    compliance: r.report?.compliance,
-                    met: r.met
-                )
-            )
+        for r in try store.latestPeriods() {
+            keepPeriod(r.objective, r.start, r.end, value: r.value.isNaN ? nil : r.value, met: r.met, report: r.report)
         }
     }
 
     /// Keeps a period result or report transition as its instance's last period of its kind.
     private func notePeriod(_ t: Transition) {
+        var report: PeriodTally?
+        if case .periodReport(let tally) = t.detail { report = tally }
+        keepPeriod(t.objective, t.periodStart, t.periodEnd, value: t.value, met: t.met, report: report)
+    }
+
+    /// Keeps a closed period as `objective`'s last of its kind, unless a later one is known: a
+    /// report period's unit, or the objective's calendar window (a period result).
+    private func keepPeriod(
+        _ objective: String,
+        _ start: Double,
+        _ end: Double,
+        value: Double?,
+        met: Bool?,
+        report: PeriodTally?
+    ) {
         let unit: String
-        var compliance: Double?
-        if case .periodReport(let tally) = t.detail {
-            unit = tally.unit.rawValue
-            compliance = tally.compliance
-        } else if let o = engine.objective(named: t.objective), case .calendar(let u) = o.window {
+        if let report {
+            unit = report.unit.rawValue
+        } else if let o = engine.objective(named: objective), case .calendar(let u) = o.window {
             unit = u.rawValue
         } else {
             return
         }
         keepPeriod(
             .init(
-                objective: t.objective,
+                objective: objective,
                 period: unit,
-                start: t.periodStart,
-                end: t.periodEnd,
-                value: t.value,
-                compliance: compliance,
-                met: t.met
+                start: start,
+                end: end,
+                value: value,
+                compliance: report?.compliance,
+                met: met
             )
         )
     }
@@ -781,4 +775,9 @@ public actor EngineActor {
 
     /// Number of configured objectives.
     public var objectiveCount: Int { engine.objectives.count }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

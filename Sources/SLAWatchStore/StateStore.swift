@@ -894,9 +894,15 @@ public final class StateStore: Sendable {
         )
     }
 
-    /// The `period_report` rows, by objective, unit and period.
-    static func reportRows(_ db: Database) throws -> [PeriodResult] {
-        try Row.fetchAll(db, sql: "SELECT * FROM period_report ORDER BY objective, unit, period_start").map {
+    /// The `period_report` rows, by objective, unit and period (`latestOnly`: the newest period
+    /// of each objective and unit, read through the primary key).
+    static func reportRows(_ db: Database, latestOnly: Bool = false) throws -> [PeriodResult] {
+        let latest = """
+             WHERE period_start = (SELECT MAX(period_start) FROM period_report l
+                                   WHERE l.objective = r.objective AND l.unit = r.unit)
+            """
+        let sql = "SELECT * FROM period_report r\(latestOnly ? latest : "") ORDER BY objective, unit, period_start"
+        return try Row.fetchAll(db, sql: sql).map {
             var t = PeriodTally(
                 unit: CalendarUnit(rawValue: $0["unit"]) ?? .month,
                 start: $0["period_start"],
@@ -929,6 +935,24 @@ public final class StateStore: Sendable {
 
     /// Report periods of objectives judged continuously, by objective, unit and period.
     public func periodReports() throws -> [PeriodResult] { try db.read { try Self.reportRows($0) } }
+
+    /// The newest closed period of each instance: its calendar window's period result, and its
+    /// newest report period of each unit. Reads as many rows as there are instances and units,
+    /// not the stored history (the daemon's start-up).
+    /// - Throws: GRDB's `DatabaseError`.
+    public func latestPeriods() throws -> [PeriodResult] {
+        try db.read { db in
+            let results = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM period_result r
+                    WHERE period_start = (SELECT MAX(period_start) FROM period_result l WHERE l.objective = r.objective)
+                    ORDER BY objective
+                    """
+            )
+            return try results.map(Self.resultRow) + Self.reportRows(db, latestOnly: true)
+        }
+    }
 
     /// Period results of closed calendar periods, oldest first.
     public func periodResults(objective: String? = nil) throws -> [PeriodResult] {
