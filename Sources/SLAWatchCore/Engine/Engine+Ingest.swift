@@ -165,6 +165,28 @@ extension Engine {
         var seen = staging ? (stagedLastSeen ?? []) : table.lastSeen
         if staging { stagedLastSeen = nil } else { table.lastSeen = [] }
         let hasMembers = batch.hasMembers
+        // Names whose every objective takes its events plainly (no label filter, ratio,
+        // group_by, service hours or sketch): their events at arrival time are folded per name
+        // (`Fold`) and each window takes a batch's fold in one step, not event by event.
+        var folds = scratchFolds
+        scratchFolds = []
+        var folded = scratchFolded
+        scratchFolded = []
+        folded.removeAll(keepingCapacity: true)
+        folds.removeAll(keepingCapacity: true)
+        if !staging {
+            for n in batch.names.indices {
+                var plain = candidates[n] != nil
+                for k in candidates[n] ?? 0..<0 {
+                    let j = index.objectives[k]
+                    if routing[j] != .plain || hasExclusion[j] || table.windows[j].tracksQuantiles { plain = false }
+                }
+                // A fold of kind `.set` folds nothing (`Fold.admits`): the name is not folded.
+                var f = Fold()
+                if !plain { f.kind = .set }
+                folds.append(f)
+            }
+        }
         // Every per-event write goes through a buffer pointer: an array subscript's write
         // checks uniqueness (a runtime call) every time.
         table.windows.withUnsafeMutableBufferPointer { windows in
@@ -172,79 +194,137 @@ extension Engine {
                 seen.withUnsafeMutableBufferPointer { seen in
                     oldest.withUnsafeMutableBufferPointer { oldest in
                         flags.withUnsafeMutableBufferPointer { flags in
-                            for i in 0..<batch.count {
-                                let t = batch.records[i].time.isNaN ? now : batch.records[i].time
-                                if t > now + skew {
-                                    result.rejected.append((i, .futureEvent))
-                                    continue
-                                }
-                                if !refusedSeries.isEmpty && refusedSeries.contains(i) {
-                                    result.rejected.append((i, .seriesLimit))
-                                    continue
-                                }
-                                guard let range = candidates[Int(batch.records[i].nameIndex)] else {
-                                    result.accepted += 1
-                                    continue
-                                }
-                                var matched = false
-                                var used = false
-                                var outOfService = false
-                                var refused = false
-                                for k in range {
-                                    var j = index.objectives[k]
-                                    var how = routing[j]
-                                    if how == .parent {
-                                        guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else {
-                                            continue
-                                        }
-                                        if r < 0 {
-                                            refused = true
-                                            continue
-                                        }
-                                        j = r
-                                        how = routing[j]
-                                    }
-                                    if hasExclusion[j] && excluded(j, t) {
-                                        // Not counted: outside service hours or in maintenance.
-                                        matched = true
-                                        outOfService = true
+                            folds.withUnsafeMutableBufferPointer { folds in
+                                for i in 0..<batch.count {
+                                    let t = batch.records[i].time.isNaN ? now : batch.records[i].time
+                                    if t > now + skew {
+                                        result.rejected.append((i, .futureEvent))
                                         continue
                                     }
-                                    if how == .ratio, let g = goodSelectors[j] {
-                                        // A ratio objective: the event may count in the total, the good
-                                        // count, or both (decided once per name, label set and objective).
-                                        let n = Int(batch.records[i].nameIndex)
-                                        let l = Int(batch.records[i].labelIndex)
-                                        let key = (n * labelSetCount + l) * objectiveCount + j
-                                        let role: UInt8
-                                        if let known = roleCache[key] {
-                                            role = known
-                                        } else {
-                                            let labels = batch.labelSets[l]
-                                            let name = batch.names[n]
-                                            let isTotal =
-                                                name == self.table.objectives[j].metric
-                                                && LabelMatcher.all(filters[j], labels)
-                                            let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
-                                            role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
-                                            roleCache[key] = role
+                                    if !refusedSeries.isEmpty && refusedSeries.contains(i) {
+                                        result.rejected.append((i, .seriesLimit))
+                                        continue
+                                    }
+                                    let name = Int(batch.records[i].nameIndex)
+                                    guard let range = candidates[name] else {
+                                        result.accepted += 1
+                                        continue
+                                    }
+                                    if !staging && folds[name].kind != .set && batch.records[i].time.isNaN {
+                                        let r = batch.records[i]
+                                        if Fold.admits(r.value, kind: r.kind, rate: r.rate) {
+                                            if folds[name].samples == 0 { folded.append(name) }
+                                            if folds[name].take(r.value, kind: r.kind) {
+                                                result.accepted += 1
+                                                continue
+                                            }
                                         }
-                                        if role == 0 { continue }
+                                    }
+                                    var matched = false
+                                    var used = false
+                                    var outOfService = false
+                                    var refused = false
+                                    for k in range {
+                                        var j = index.objectives[k]
+                                        var how = routing[j]
+                                        if how == .parent {
+                                            guard let r = route[Int(batch.records[i].labelIndex) << 20 | j] else {
+                                                continue
+                                            }
+                                            if r < 0 {
+                                                refused = true
+                                                continue
+                                            }
+                                            j = r
+                                            how = routing[j]
+                                        }
+                                        if hasExclusion[j] && excluded(j, t) {
+                                            // Not counted: outside service hours or in maintenance.
+                                            matched = true
+                                            outOfService = true
+                                            continue
+                                        }
+                                        if how == .ratio, let g = goodSelectors[j] {
+                                            // A ratio objective: the event may count in the total, the good
+                                            // count, or both (decided once per name, label set and objective).
+                                            let n = Int(batch.records[i].nameIndex)
+                                            let l = Int(batch.records[i].labelIndex)
+                                            let key = (n * labelSetCount + l) * objectiveCount + j
+                                            let role: UInt8
+                                            if let known = roleCache[key] {
+                                                role = known
+                                            } else {
+                                                let labels = batch.labelSets[l]
+                                                let name = batch.names[n]
+                                                let isTotal =
+                                                    name == self.table.objectives[j].metric
+                                                    && LabelMatcher.all(filters[j], labels)
+                                                let isGood = name == g.metric && LabelMatcher.all(g.matchers, labels)
+                                                role = (isTotal ? 1 : 0) | (isGood ? 2 : 0)
+                                                roleCache[key] = role
+                                            }
+                                            if role == 0 { continue }
+                                            matched = true
+                                            if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                                            // The live window, or the staged one of an open drop file.
+                                            let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
+                                            if w.pointee.addRatio(
+                                                value: batch.records[i].value,
+                                                kind: batch.records[i].kind,
+                                                sampleRate: batch.records[i].rate,
+                                                at: t,
+                                                oldest: oldest[j],
+                                                // A threshold SLI: good by the event's own value.
+                                                good: role & 2 != 0
+                                                    && (g.value?.admits(batch.records[i].value) ?? true),
+                                                total: role & 1 != 0
+                                            ) {
+                                                used = true
+                                                if t > seen[j] { seen[j] = t }
+                                                if !staging && !flags[j] {
+                                                    flags[j] = true
+                                                    newlyDirty.append(j)
+                                                }
+                                            }
+                                            continue
+                                        }
+                                        if how == .filtered {
+                                            let l = Int(batch.records[i].labelIndex)
+                                            let key = l * objectiveCount + j
+                                            let ok: Bool
+                                            if let known = filterCache[key] {
+                                                ok = known
+                                            } else {
+                                                ok = LabelMatcher.all(filters[j], batch.labelSets[l])
+                                                filterCache[key] = ok
+                                            }
+                                            if !ok { continue }
+                                        }
                                         matched = true
                                         if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                                        // The live window, or the staged one of an open drop file.
                                         let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
-                                        if w.pointee.addRatio(
-                                            value: batch.records[i].value,
-                                            kind: batch.records[i].kind,
-                                            sampleRate: batch.records[i].rate,
-                                            at: t,
-                                            oldest: oldest[j],
-                                            // A threshold SLI: good by the event's own value.
-                                            good: role & 2 != 0
-                                                && (g.value?.admits(batch.records[i].value) ?? true),
-                                            total: role & 1 != 0
-                                        ) {
+                                        let r = batch.records[i]
+                                        // Set members only when the batch has any (a literal nil: no String to
+                                        // release per event).
+                                        let added =
+                                            hasMembers
+                                            ? w.pointee.add(
+                                                value: r.value,
+                                                kind: r.kind,
+                                                sampleRate: r.rate,
+                                                member: batch.member(at: i),
+                                                at: t,
+                                                oldest: oldest[j]
+                                            )
+                                            : w.pointee.add(
+                                                value: r.value,
+                                                kind: r.kind,
+                                                sampleRate: r.rate,
+                                                member: nil,
+                                                at: t,
+                                                oldest: oldest[j]
+                                            )
+                                        if added {
                                             used = true
                                             if t > seen[j] { seen[j] = t }
                                             if !staging && !flags[j] {
@@ -252,59 +332,50 @@ extension Engine {
                                                 newlyDirty.append(j)
                                             }
                                         }
-                                        continue
                                     }
-                                    if how == .filtered {
-                                        let l = Int(batch.records[i].labelIndex)
-                                        let key = l * objectiveCount + j
-                                        let ok: Bool
-                                        if let known = filterCache[key] {
-                                            ok = known
-                                        } else {
-                                            ok = LabelMatcher.all(filters[j], batch.labelSets[l])
-                                            filterCache[key] = ok
-                                        }
-                                        if !ok { continue }
-                                    }
-                                    matched = true
-                                    if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
-                                    let w = (staging ? stagedWindows.baseAddress! : windows.baseAddress!) + j
-                                    let r = batch.records[i]
-                                    // Set members only when the batch has any (a literal nil: no String to
-                                    // release per event).
-                                    let added =
-                                        hasMembers
-                                        ? w.pointee.add(
-                                            value: r.value,
-                                            kind: r.kind,
-                                            sampleRate: r.rate,
-                                            member: batch.member(at: i),
-                                            at: t,
-                                            oldest: oldest[j]
-                                        )
-                                        : w.pointee.add(
-                                            value: r.value,
-                                            kind: r.kind,
-                                            sampleRate: r.rate,
-                                            member: nil,
-                                            at: t,
-                                            oldest: oldest[j]
-                                        )
-                                    if added {
-                                        used = true
-                                        if t > seen[j] { seen[j] = t }
-                                        if !staging && !flags[j] {
-                                            flags[j] = true
-                                            newlyDirty.append(j)
-                                        }
+                                    if refused && !used {
+                                        result.rejected.append((i, .instanceLimit))
+                                    } else if matched && !used && !outOfService {
+                                        result.rejected.append((i, .tooLate))
+                                    } else {
+                                        result.accepted += 1
                                     }
                                 }
-                                if refused && !used {
-                                    result.rejected.append((i, .instanceLimit))
-                                } else if matched && !used && !outOfService {
-                                    result.rejected.append((i, .tooLate))
-                                } else {
-                                    result.accepted += 1
+                                // The folds, each into every window of its name (all their events
+                                // have the time `now`).
+                                for name in folded {
+                                    var used = false
+                                    for k in candidates[name]! {
+                                        let j = index.objectives[k]
+                                        if oldest[j] == .min { oldest[j] = windows[j].oldestLiveBucket(now: now) }
+                                        if windows[j].add(folds[name], at: now, oldest: oldest[j]) {
+                                            used = true
+                                            if now > seen[j] { seen[j] = now }
+                                            if !flags[j] {
+                                                flags[j] = true
+                                                newlyDirty.append(j)
+                                            }
+                                        }
+                                    }
+                                    if !used {
+                                        // Too late for every window (`now` is in a judged period):
+                                        // each folded event is, as it would have been alone.
+                                        let f = folds[name]
+                                        result.accepted -= f.samples
+                                        for i in 0..<batch.count
+                                        where Int(batch.records[i].nameIndex) == name && batch.records[i].time.isNaN
+                                            && batch.records[i].kind == f.kind
+                                            && Fold.admits(
+                                                batch.records[i].value,
+                                                kind: f.kind,
+                                                rate: batch.records[i].rate
+                                            )
+                                            && !refusedSeries.contains(i)
+                                        {
+                                            result.rejected.append((i, .tooLate))
+                                        }
+                                        result.rejected.sort { $0.index < $1.index }
+                                    }
                                 }
                             }
                         }
@@ -323,6 +394,8 @@ extension Engine {
         scratchOldest = oldest
         scratchCandidates = candidates
         scratchDirty = newlyDirty
+        scratchFolds = folds
+        scratchFolded = folded
         return result
     }
 

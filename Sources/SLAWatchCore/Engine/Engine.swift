@@ -31,6 +31,10 @@ public struct Engine: Sendable {
     var scratchOldest: [Int64] = []
     var scratchCandidates: [Range<Int>?] = []
     var scratchDirty: [Int] = []
+    /// Per batch name: its events folded so far (`Fold`; kind `.set`: the name is not folded).
+    var scratchFolds: [Fold] = []
+    /// The names with a non-empty fold, in order of their first folded event.
+    var scratchFolded: [Int] = []
     /// `lastSeen` of the open drop file's staged events, merged at `commitStaging(now:)`.
     var stagedLastSeen: [Double]?
     /// Instances whose stored buckets must all be replaced (their fingerprint changed).

@@ -83,6 +83,17 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         public var rate: Double
         /// Event time in unix seconds, NaN for "arrival time".
         public var time: Double
+
+        /// A placeholder (buffers filled by `EventBatch.record(…)`).
+        static let empty = Record(
+            nameIndex: 0,
+            labelIndex: 0,
+            kind: .counter,
+            isDelta: false,
+            value: 0,
+            rate: 1,
+            time: .nan
+        )
     }
 
     /// Distinct metric names, in order of first appearance.
@@ -225,18 +236,54 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
         isDelta: Bool
     ) {
         if let member { members[records.count] = member }
-        if kind == .cumulative { hasCumulative = true }
         records.append(
-            Record(
-                nameIndex: internName(name, id: nameID, hash: nameHash),
-                labelIndex: internLabels(labels, id: labelsID),
-                kind: kind,
-                isDelta: isDelta,
+            record(
+                name: name(),
+                nameID: nameID,
+                nameHash: nameHash,
+                labels: labels(),
+                labelsID: labelsID,
                 value: value,
-                rate: sampleRate,
-                time: time ?? .nan
+                kind: kind,
+                time: time,
+                sampleRate: sampleRate,
+                isDelta: isDelta
             )
         )
+    }
+
+    /// The record of an event given as by `appendFields` (its name and label set interned in
+    /// the batch), not appended: the stream's fast lane writes records into a buffer of its own
+    /// and appends them by the hundred (`append(records:)`), instead of paying an append's
+    /// uniqueness and capacity checks per event. A set member cannot be given this way.
+    @inline(__always)
+    mutating func record(
+        name: @autoclosure () -> String,
+        nameID: Int,
+        nameHash: Int?,
+        labels: @autoclosure () -> [String: String],
+        labelsID: Int,
+        value: Double,
+        kind: MetricKind,
+        time: Double?,
+        sampleRate: Double,
+        isDelta: Bool
+    ) -> Record {
+        if kind == .cumulative { hasCumulative = true }
+        return Record(
+            nameIndex: internName(name, id: nameID, hash: nameHash),
+            labelIndex: internLabels(labels, id: labelsID),
+            kind: kind,
+            isDelta: isDelta,
+            value: value,
+            rate: sampleRate,
+            time: time ?? .nan
+        )
+    }
+
+    /// Appends records made by `record(…)` of this batch (no set members), in order.
+    mutating func append(records more: UnsafeBufferPointer<Record>) {
+        records.append(contentsOf: more)
     }
 
     public mutating func truncate(to count: Int) {

@@ -67,6 +67,21 @@ public struct Aggregate: Sendable, Equatable, Codable {
         max = Swift.max(max ?? value, value)
     }
 
+    /// Adds the events summed in `f` (as many `add` calls, in one step).
+    @inline(__always)
+    mutating func add(_ f: Fold) {
+        let (total, overflow) = samples.addingReportingOverflow(f.samples)
+        samples = overflow ? .max : total
+        switch f.kind {
+        case .counter, .cumulative: count += f.valueSum
+        default: count += Double(f.samples)
+        }
+        sum += f.valueSum
+        valueSum += f.valueSum
+        min = Swift.min(min ?? f.min, f.min)
+        max = Swift.max(max ?? f.max, f.max)
+    }
+
     /// Merges another aggregate into this one (associative and commutative).
     public mutating func merge(_ o: Aggregate) {
         // Saturating: a sample count restored from a damaged state row may be anything, and a
@@ -103,5 +118,44 @@ public struct Aggregate: Sendable, Equatable, Codable {
     public func quantile(_ q: Double) -> Double? {
         guard let v = sketch?.quantile(q) else { return nil }
         return Swift.min(Swift.max(v, min ?? v), max ?? v)
+    }
+}
+
+/// Events of one metric name and kind summed on their way to the windows (`Engine.ingest`): a
+/// window then takes a batch's events of a name in one step, not one by one. Only events whose
+/// sum stays exact are folded (sample rate 1, whole values of at most 2³¹ in magnitude, no set
+/// member): a fold's `count`, `sum` and `valueSum` are then what adding its events one by one
+/// gives, for any order.
+struct Fold {
+    /// The kind of every event folded (the first one's).
+    var kind = MetricKind.counter
+    /// Events folded.
+    var samples = 0
+    /// The sum of their values.
+    var valueSum = 0.0
+    /// The smallest and largest value (meaningless while `samples` is 0).
+    var min = Double.infinity
+    var max = -Double.infinity
+
+    /// Whether `value` of `kind` at sample rate `rate` can be folded (see the type).
+    @inline(__always)
+    static func admits(_ value: Double, kind: MetricKind, rate: Double) -> Bool {
+        // (The magnitude test first: it is false for NaN, and makes the conversion safe.)
+        rate == 1 && kind != .set && value.magnitude <= 2_147_483_648 && Double(Int(value)) == value
+    }
+
+    /// Folds one event of `kind` in; `false` (nothing changed) when the fold holds another kind.
+    @inline(__always)
+    mutating func take(_ value: Double, kind: MetricKind) -> Bool {
+        if samples == 0 {
+            self.kind = kind
+        } else if kind != self.kind {
+            return false
+        }
+        samples += 1
+        valueSum += value
+        min = Swift.min(min, value)
+        max = Swift.max(max, value)
+        return true
     }
 }

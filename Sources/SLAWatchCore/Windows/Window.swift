@@ -182,6 +182,23 @@ public struct Window: Sendable {
         return true
     }
 
+    /// Adds a fold of events with event time `t` (`Engine.ingest`; never a percentile window:
+    /// its sketch needs every value). - Returns: `false` when they are too late (nothing recorded).
+    mutating func add(_ f: Fold, at t: Double, oldest: Int64) -> Bool {
+        let id = bucketID(for: t)
+        if id < oldest { return false }
+        if id == hotID {
+            aggregates[hotSlot].add(f)
+            totalNewest = .min
+            return true
+        }
+        let k = slot(for: id)
+        aggregates[k].add(f)
+        touch(k, id)
+        if k == ids.count - 1 && !(id <= sealedHigh && id >= sealedLow) { (hotID, hotSlot) = (id, k) }
+        return true
+    }
+
     /// Marks slot `k` (bucket `id`) changed, and the sealed merge stale when it holds `id`.
     @inline(__always)
     private mutating func touch(_ k: Int, _ id: Int64) {

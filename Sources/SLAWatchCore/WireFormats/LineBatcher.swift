@@ -100,19 +100,7 @@ public struct LineBatcher: Sendable {
             if partial.isEmpty && !discarding && isSocket && fastLane && cache.isEnabled {
                 // Common lines in one pass each (no memchr first); the first other line, or a
                 // line cut by the chunk's end, goes the general way below.
-                while start < chunk.count {
-                    let length = parser.parseCommonStatsdLine(
-                        UnsafeRawBufferPointer(rebasing: chunk[start...]),
-                        maxLineBytes: maxLineBytes,
-                        into: &events,
-                        cache: &cache
-                    )
-                    if length < 0 { break }
-                    lineCount += 1
-                    eventLines.append(lineCount)
-                    fastLaneLines &+= 1
-                    start += length + 1
-                }
+                start = fastLane(chunk, from: start)
                 if start >= chunk.count { return }
                 laneTried = true
             }
@@ -150,6 +138,60 @@ public struct LineBatcher: Sendable {
             }
         }
     }
+
+    /// Parses the chunk's lines from `start` on while they are of the fast lane's shape
+    /// (`LineParser.commonStatsdLine`); returns where the first other line (or a line cut by
+    /// the chunk's end) starts. Records go through `laneRecords` into the batch a few hundred
+    /// at a time, their line numbers as one range.
+    private mutating func fastLane(_ chunk: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var start = start
+        var scratch = laneRecords
+        laneRecords = []
+        if scratch.isEmpty { scratch = Array(repeating: EventBatch.Record.empty, count: Self.laneBatch) }
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            var n = 0
+            while true {
+                let line =
+                    start < chunk.count
+                    ? parser.commonStatsdLine(
+                        UnsafeRawBufferPointer(rebasing: chunk[start...]),
+                        untilNewline: true,
+                        maxLineBytes: maxLineBytes,
+                        cache: &cache
+                    ) : nil
+                if let line {
+                    scratch[n] = events.record(
+                        name: cache.string(at: line.nameSlot),
+                        nameID: line.nameID,
+                        nameHash: line.nameHash,
+                        labels: line.tagSlot < 0 ? [:] : cache.labelSet(at: line.tagSlot),
+                        labelsID: line.labelsID,
+                        value: line.value,
+                        kind: line.kind,
+                        time: nil,
+                        sampleRate: 1,
+                        isDelta: false
+                    )
+                    n += 1
+                    start += line.length + 1
+                }
+                if n == scratch.count || (line == nil && n > 0) {
+                    events.append(records: UnsafeBufferPointer(rebasing: scratch[0..<n]))
+                    eventLines.append(contentsOf: (lineCount + 1)...(lineCount + n))
+                    lineCount += n
+                    fastLaneLines &+= n
+                    n = 0
+                }
+                if line == nil { break }
+            }
+        }
+        laneRecords = scratch
+        return start
+    }
+
+    /// The fast lane's buffer of records (`laneBatch` of them once a lane ran).
+    private var laneRecords: [EventBatch.Record] = []
+    private static let laneBatch = 256
 
     /// Ends the stream: a final line without `\n` is parsed (unless it was too long).
     public mutating func finish() {

@@ -2,6 +2,22 @@ import Foundation
 
 /// statsd and DogStatsD lines (the fast lane for the commonest shape, then the full grammar).
 extension LineParser {
+    /// A line of the fast lane's shape, taken apart (`commonStatsdLine`): where its name and
+    /// tags are in the `ParseCache`, and its value and kind (time: arrival; sample rate 1).
+    struct CommonLine {
+        /// The line's length in bytes, its `\n` not counted.
+        var length: Int
+        /// The name's cache slot (`ParseCache.string(at:)`), id and `fnvHash`.
+        var nameSlot: Int
+        var nameID: Int
+        var nameHash: Int
+        /// The tag set's cache slot (`ParseCache.labelSet(at:)`, -1: no tags) and id (0: none).
+        var tagSlot: Int
+        var labelsID: Int
+        var value: Double
+        var kind: MetricKind
+    }
+
     /// The fast lane for the commonest statsd line, tried before `parse` on busy streams:
     /// `name:digits|c` (or `|g`, `|ms`, `|h`, `|d`), optionally followed by one `|#tags` field
     /// whose bytes are already in `cache`, with an ASCII name, 1–15 digits and nothing else (no
@@ -15,40 +31,41 @@ extension LineParser {
         into events: inout Sink,
         cache: inout ParseCache
     ) -> Bool {
-        parseCommonStatsd(b, untilNewline: false, maxLineBytes: .max, into: &events, cache: &cache) >= 0
+        guard let line = commonStatsdLine(b, untilNewline: false, maxLineBytes: .max, cache: &cache) else {
+            return false
+        }
+        events.appendFields(
+            name: cache.string(at: line.nameSlot),
+            nameID: line.nameID,
+            nameHash: line.nameHash,
+            labels: line.tagSlot < 0 ? [:] : cache.labelSet(at: line.tagSlot),
+            labelsID: line.labelsID,
+            value: line.value,
+            kind: line.kind,
+            time: nil,
+            sampleRate: 1,
+            member: nil,
+            isDelta: false
+        )
+        return true
     }
 
-    /// The fast lane on the next line of a chunk: `b` starts at a line and runs to the end of
-    /// what was read; a line of the lane's shape, ended by `\n` within `b` and at most
-    /// `maxLineBytes` long (the `\n` not counted), is appended as by `parseCommonStatsd(_:into:cache:)`
-    /// and the offset of its `\n` returned. Anything else returns -1 having touched nothing but
-    /// the name cache, and the line is then found (memchr) and parsed as usual. One pass over a
-    /// common line instead of two (memchr, then the lane).
+    /// The fast lane's shape, taken apart: the line is `b` whole (`untilNewline` false), or, on
+    /// a chunk read from a stream (`untilNewline` true), `b`'s bytes up to the first `\n`, which
+    /// must be within `b` and at most `maxLineBytes` bytes on (one pass over a common line, no
+    /// memchr first). `nil`, having touched nothing but the name cache, for any other line.
     @inline(__always)
-    func parseCommonStatsdLine<Sink: EventSink>(
-        _ b: UnsafeRawBufferPointer,
-        maxLineBytes: Int,
-        into events: inout Sink,
-        cache: inout ParseCache
-    ) -> Int {
-        parseCommonStatsd(b, untilNewline: true, maxLineBytes: maxLineBytes, into: &events, cache: &cache)
-    }
-
-    /// Both lanes: the line is `b` whole (`untilNewline` false) or `b`'s bytes up to the first
-    /// `\n` (true). Returns the line's length, -1 when the line is not of the lane's shape.
-    @inline(__always)
-    func parseCommonStatsd<Sink: EventSink>(
+    func commonStatsdLine(
         _ b: UnsafeRawBufferPointer,
         untilNewline: Bool,
         maxLineBytes: Int,
-        into events: inout Sink,
         cache: inout ParseCache
-    ) -> Int {
+    ) -> CommonLine? {
         let n = b.count
-        guard n >= 5, let p = b.baseAddress else { return -1 }
+        guard n >= 5, let p = b.baseAddress else { return nil }
         // The first byte: not what `parse` strips or routes elsewhere (space, BOM, JSON, `_e{`).
         switch p.load(as: UInt8.self) {
-        case UInt8(ascii: " "), UInt8(ascii: "_"), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "#"): return -1
+        case UInt8(ascii: " "), UInt8(ascii: "_"), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "#"): return nil
         default: break
         }
         // The name, as `scanName` reads it (same hash), but giving up at any byte ≥ 0x80.
@@ -71,15 +88,15 @@ extension LineParser {
             i += 8
         }
         while true {
-            guard i < n else { return -1 }
+            guard i < n else { return nil }
             let c = p.load(fromByteOffset: i, as: UInt8.self)
             if c == UInt8(ascii: ":") { break }
-            if c < 0x20 || c >= 0x7F || c == UInt8(ascii: "|") || c == UInt8(ascii: "#") { return -1 }
+            if c < 0x20 || c >= 0x7F || c == UInt8(ascii: "|") || c == UInt8(ascii: "#") { return nil }
             h = (h ^ UInt64(c)) &* 0x100_0000_01b3
             i += 1
         }
         let colon = i
-        guard colon > 0 else { return -1 }
+        guard colon > 0 else { return nil }
         // The value: 1 to 15 decimal digits, then '|'.
         i += 1
         var m: UInt64 = 0
@@ -91,7 +108,7 @@ extension LineParser {
         }
         let digits = i - colon - 1
         guard digits >= 1, digits <= 15, i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|")
-        else { return -1 }
+        else { return nil }
         // The type, then the end of the line or '|'.
         let kind: MetricKind
         switch p.load(fromByteOffset: i + 1, as: UInt8.self) {
@@ -99,10 +116,10 @@ extension LineParser {
         case UInt8(ascii: "g"): kind = .gauge
         case UInt8(ascii: "h"), UInt8(ascii: "d"): kind = .distribution
         case UInt8(ascii: "m"):
-            guard i + 2 < n, p.load(fromByteOffset: i + 2, as: UInt8.self) == UInt8(ascii: "s") else { return -1 }
+            guard i + 2 < n, p.load(fromByteOffset: i + 2, as: UInt8.self) == UInt8(ascii: "s") else { return nil }
             kind = .distribution
             i += 1
-        default: return -1
+        default: return nil
         }
         i += 2
         var tagSlot = -1
@@ -116,7 +133,7 @@ extension LineParser {
             // line's end and hashes the tags as `ParseCache.hash` does (words, then bytes).
             guard i + 1 < n, p.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: "|"),
                 p.load(fromByteOffset: i + 1, as: UInt8.self) == UInt8(ascii: "#")
-            else { return -1 }
+            else { return nil }
             let tags = i + 2
             var th: UInt64 = 0xcbf2_9ce4_8422_2325
             var k = tags
@@ -132,36 +149,32 @@ extension LineParser {
                 th = (th ^ UInt64(c)) &* 0x100_0000_01b3
                 k += 1
             }
-            if untilNewline && k == n { return -1 }
+            if untilNewline && k == n { return nil }
             end = k
             guard
                 let (slot, id) = cache.labelsEntry(
                     UnsafeRawBufferPointer(rebasing: b[tags..<end]),
                     hash: Int(truncatingIfNeeded: finishHash(th))
                 )
-            else { return -1 }
+            else { return nil }
             (tagSlot, labelsID) = (slot, id)
         } else if untilNewline {
-            return -1
+            return nil
         }
-        if untilNewline && end > maxLineBytes { return -1 }
+        if untilNewline && end > maxLineBytes { return nil }
         let hash = Int(truncatingIfNeeded: finishHash(h))
         let (slot, nameID) = cache.entry(UnsafeRawBufferPointer(rebasing: b[0..<colon]), hash: hash)
-        guard slot >= 0 else { return -1 }
-        events.appendFields(
-            name: cache.string(at: slot),
+        guard slot >= 0 else { return nil }
+        return CommonLine(
+            length: end,
+            nameSlot: slot,
             nameID: nameID,
             nameHash: hash,
-            labels: tagSlot < 0 ? [:] : cache.labelSet(at: tagSlot),
+            tagSlot: tagSlot,
             labelsID: labelsID,
             value: Double(m),
-            kind: kind,
-            time: nil,
-            sampleRate: 1,
-            member: nil,
-            isDelta: false
+            kind: kind
         )
-        return end
     }
 
     func parseStatsd<Sink: EventSink>(
