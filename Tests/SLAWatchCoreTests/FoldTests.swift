@@ -154,12 +154,16 @@ import Testing
         #expect(r.rejected.map(\.reason) == [.tooLate, .futureEvent, .tooLate, .tooLate])
     }
 
-    /// What may be folded: sample rate 1, whole values within ±2³¹, no set member.
+    /// What may be folded: sample rate 1, whole values of less than 2³¹ in magnitude (not -0),
+    /// no set member.
     @Test func admits() {
         #expect(Fold.admits(1, kind: .counter, rate: 1))
-        #expect(Fold.admits(-2_147_483_648, kind: .gauge, rate: 1))
-        #expect(Fold.admits(2_147_483_648, kind: .distribution, rate: 1))
-        #expect(!Fold.admits(2_147_483_649, kind: .counter, rate: 1))
+        #expect(Fold.admits(0, kind: .counter, rate: 1))
+        #expect(!Fold.admits(-0.0, kind: .gauge, rate: 1))
+        #expect(Fold.admits(-2_147_483_647, kind: .gauge, rate: 1))
+        #expect(Fold.admits(2_147_483_647, kind: .distribution, rate: 1))
+        #expect(!Fold.admits(2_147_483_648, kind: .counter, rate: 1))
+        #expect(!Fold.admits(-2_147_483_648, kind: .counter, rate: 1))
         #expect(!Fold.admits(0.5, kind: .counter, rate: 1))
         #expect(!Fold.admits(1, kind: .counter, rate: 0.5))
         #expect(!Fold.admits(1, kind: .set, rate: 1))

@@ -361,7 +361,7 @@ extension Engine {
                                         // Too late for every window (`now` is in a judged period):
                                         // each folded event is, as it would have been alone.
                                         let f = folds[name]
-                                        result.accepted -= f.samples
+                                        result.accepted -= Int(f.samples)
                                         for i in 0..<batch.count
                                         where Int(batch.records[i].nameIndex) == name && batch.records[i].time.isNaN
                                             && batch.records[i].kind == f.kind

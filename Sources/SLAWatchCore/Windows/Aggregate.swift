@@ -70,7 +70,7 @@ public struct Aggregate: Sendable, Equatable, Codable {
     /// Adds the events summed in `f` (as many `add` calls, in one step).
     @inline(__always)
     mutating func add(_ f: Fold) {
-        let (total, overflow) = samples.addingReportingOverflow(f.samples)
+        let (total, overflow) = samples.addingReportingOverflow(Int(f.samples))
         samples = overflow ? .max : total
         switch f.kind {
         case .counter, .cumulative: count += f.valueSum
@@ -78,8 +78,9 @@ public struct Aggregate: Sendable, Equatable, Codable {
         }
         sum += f.valueSum
         valueSum += f.valueSum
-        min = Swift.min(min ?? f.min, f.min)
-        max = Swift.max(max ?? f.max, f.max)
+        let (low, high) = (Double(f.min), Double(f.max))
+        min = Swift.min(min ?? low, low)
+        max = Swift.max(max ?? high, high)
     }
 
     /// Merges another aggregate into this one (associative and commutative).
@@ -123,28 +124,32 @@ public struct Aggregate: Sendable, Equatable, Codable {
 
 /// Events of one metric name and kind summed on their way to the windows (`Engine.ingest`): a
 /// window then takes a batch's events of a name in one step, not one by one. Only events whose
-/// sum stays exact are folded (sample rate 1, whole values of at most 2³¹ in magnitude, no set
-/// member): a fold's `count`, `sum` and `valueSum` are then what adding its events one by one
-/// gives, for any order.
+/// sum stays exact are folded (sample rate 1, whole values of less than 2³¹ in magnitude, not
+/// -0, no set member): a fold's `count`, `sum` and `valueSum` are then what adding its events one
+/// by one gives, for any order. 24 bytes: a fold per name of a batch stays in the first-level
+/// cache.
 struct Fold {
+    /// The sum of the values.
+    var valueSum = 0.0
+    /// Events folded.
+    var samples: Int32 = 0
+    /// The smallest and largest value (meaningless while `samples` is 0).
+    var min = Int32.max
+    var max = Int32.min
     /// The kind of every event folded (the first one's).
     var kind = MetricKind.counter
-    /// Events folded.
-    var samples = 0
-    /// The sum of their values.
-    var valueSum = 0.0
-    /// The smallest and largest value (meaningless while `samples` is 0).
-    var min = Double.infinity
-    var max = -Double.infinity
 
     /// Whether `value` of `kind` at sample rate `rate` can be folded (see the type).
     @inline(__always)
     static func admits(_ value: Double, kind: MetricKind, rate: Double) -> Bool {
-        // (The magnitude test first: it is false for NaN, and makes the conversion safe.)
-        rate == 1 && kind != .set && value.magnitude <= 2_147_483_648 && Double(Int(value)) == value
+        // (The magnitude test first: it is false for NaN, and makes the conversion safe; the
+        // bit patterns differ for -0.)
+        rate == 1 && kind != .set && value.magnitude < 2_147_483_648
+            && Double(Int32(value)).bitPattern == value.bitPattern
     }
 
-    /// Folds one event of `kind` in; `false` (nothing changed) when the fold holds another kind.
+    /// Folds one event of `kind` in (`admits` said so); `false` (nothing changed) when the fold
+    /// holds another kind.
     @inline(__always)
     mutating func take(_ value: Double, kind: MetricKind) -> Bool {
         if samples == 0 {
@@ -152,10 +157,11 @@ struct Fold {
         } else if kind != self.kind {
             return false
         }
+        let v = Int32(value)
         samples += 1
         valueSum += value
-        min = Swift.min(min, value)
-        max = Swift.max(max, value)
+        min = Swift.min(min, v)
+        max = Swift.max(max, v)
         return true
     }
 }
