@@ -406,21 +406,26 @@ public actor EngineActor {
     /// so producers that sync now and then see no delay; one behind a busy store waits at most
     /// this long more (a bounded group-commit delay, as PostgreSQL's `commit_delay`).
     static let minWriteInterval: Duration = .milliseconds(50)
-    /// Under that sustained stream, the interval also keeps writing to a tenth of the time: a
-    /// write that took `d` is followed by the next no sooner than `writeDutyFactor × d` after
-    /// its start (a commit of 1,000 changed windows takes ~10 ms of the two cores the parser
-    /// and the engine need), never later than `maxWriteInterval`, which bounds how long a sync
-    /// behind a busy store waits.
+    /// Under that sustained stream, the interval also keeps commits to a tenth of the CPU: a
+    /// write whose take (on the engine actor) and transaction (on the writer thread) used `c`
+    /// of CPU is followed by the next no sooner than `writeDutyFactor × c` after its start (a
+    /// commit of 1,000 changed windows takes ~5 ms of the two cores the parser and the engine
+    /// need), never later than `maxWriteInterval`, which bounds how long a sync behind a busy
+    /// store waits. CPU, not wall time: a write's wall time also holds the disk's flush and the
+    /// time the writer waited for a core, neither of which a longer interval gives back, while
+    /// every sync behind it waits the longer (the last of a stream, for nothing).
     static let writeDutyFactor = 10.0
     /// See `writeDutyFactor`.
     static let maxWriteInterval: Duration = .milliseconds(250)
 
-    /// The interval before the next write after one that started at `start` and ended at
-    /// `end`: `minWriteInterval`, or `writeDutyFactor` times the write's duration, at most
-    /// `maxWriteInterval`.
-    static func writeInterval(start: ContinuousClock.Instant, end: ContinuousClock.Instant) -> Duration {
-        min(maxWriteInterval, max(minWriteInterval, (end - start) * writeDutyFactor))
+    /// The interval before the next write after one whose take and transaction used `cpu`:
+    /// `minWriteInterval`, or `writeDutyFactor` times `cpu`, at most `maxWriteInterval`.
+    static func writeInterval(cpu: Duration) -> Duration {
+        min(maxWriteInterval, max(minWriteInterval, cpu * writeDutyFactor))
     }
+
+    /// The CPU time the last write's take used on the engine actor.
+    private var lastTakeCPUTime: Duration = .zero
 
     private func startWriteIfIdle() {
         guard !writeInFlight, !commitWaiters.isEmpty else { return }
@@ -439,7 +444,9 @@ public actor EngineActor {
         writeInFlight = true
         let waiters = commitWaiters
         commitWaiters = []
+        let cpu = threadCPUTime()
         let (batch, take) = takeBatch()
+        lastTakeCPUTime = threadCPUTime() - cpu
         writer.submit(batch) { [self] error in
             for w in waiters { w(error) }
             Task { await self.writeFinished(take, ok: error == nil) }
@@ -480,7 +487,7 @@ public actor EngineActor {
         // Syncs came while the write was in flight: the producer syncs faster than the store
         // writes, so the next write waits out the interval and answers more of them at once.
         if !commitWaiters.isEmpty, let start = lastWriteStart {
-            throttledUntil = start + Self.writeInterval(start: start, end: .now)
+            throttledUntil = start + Self.writeInterval(cpu: lastTakeCPUTime + writer.lastWriteCPUTime)
         }
         releaseStore()
     }

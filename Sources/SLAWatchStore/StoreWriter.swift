@@ -27,6 +27,7 @@ public final class StoreWriter: @unchecked Sendable {
     private var _commits = 0
     private var _failures = 0
     private var _lastError: String?
+    private var _lastWriteCPUTime: Duration = .zero
 
     /// Starts the writer thread.
     /// - Parameter clock: unix seconds, for `updated_at` and `ingested_at`.
@@ -115,6 +116,14 @@ public final class StoreWriter: @unchecked Sendable {
         return (_failures, _lastError)
     }
 
+    /// The CPU time the last write (or failed write) took on the writer thread: what a write
+    /// costs the cores ingest needs, without the disk's flush latency it waited out.
+    public var lastWriteCPUTime: Duration {
+        condition.lock()
+        defer { condition.unlock() }
+        return _lastWriteCPUTime
+    }
+
     /// Whether everything submitted so far is written (or failed): nothing queued, nothing in flight.
     public var isIdle: Bool {
         condition.lock()
@@ -156,13 +165,16 @@ public final class StoreWriter: @unchecked Sendable {
             writing = true
             condition.unlock()
             var failure: Error?
+            let cpu = threadCPUTime()
             do {
                 try store.write(batch, at: clock())
             } catch {
                 failure = error
             }
+            let used = threadCPUTime() - cpu
             condition.lock()
             writing = false
+            _lastWriteCPUTime = used
             if let failure {
                 retained = keep ? batch : before
                 _failures += 1
@@ -175,4 +187,12 @@ public final class StoreWriter: @unchecked Sendable {
             for w in waiters { w(failure) }
         }
     }
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`, POSIX.1-2008), in
+/// nanoseconds' resolution; `.zero` where the clock is unavailable.
+public func threadCPUTime() -> Duration {
+    var ts = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return .zero }
+    return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
 }

@@ -130,15 +130,29 @@ import Testing
 }
 
 /// The interval between writes under a sustained stream of `#sync`s: group commit bounded by
-/// the write's own cost.
+/// the write's own CPU cost.
 @Suite struct WriteIntervalTests {
-    @Test func writesTakeATenthOfTheTimeWithinTheBounds() {
+    @Test func writesTakeATenthOfTheCPUWithinTheBounds() {
+        // A cheap write: the floor.
+        #expect(EngineActor.writeInterval(cpu: .milliseconds(2)) == .milliseconds(50))
+        // A write that used 12 ms of CPU: the next one 120 ms after its start.
+        #expect(EngineActor.writeInterval(cpu: .milliseconds(12)) == .milliseconds(120))
+        // A huge write: a sync behind it waits no more than the cap.
+        #expect(EngineActor.writeInterval(cpu: .milliseconds(400)) == .milliseconds(250))
+    }
+
+    /// The CPU clock of a thread counts its own work only: a sleep adds next to nothing, and
+    /// work adds no more than the wall time it took.
+    @Test func threadCPUTimeCountsWorkNotWaiting() {
+        let a = threadCPUTime()
+        Thread.sleep(forTimeInterval: 0.05)
+        let b = threadCPUTime()
+        #expect(b - a < .milliseconds(20))
         let start = ContinuousClock.now
-        // A quick write: the floor.
-        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(2)) == .milliseconds(50))
-        // A write of 12 ms: the next one 120 ms after its start.
-        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(12)) == .milliseconds(120))
-        // A stalled disk: a sync behind it waits no more than the cap.
-        #expect(EngineActor.writeInterval(start: start, end: start + .milliseconds(400)) == .milliseconds(250))
+        while threadCPUTime() - b < .milliseconds(30) && ContinuousClock.now - start < .seconds(20) {}
+        let c = threadCPUTime()
+        let wall = ContinuousClock.now - start
+        #expect(c - b >= .milliseconds(30))
+        #expect(c - b <= wall + .milliseconds(1))
     }
 }
