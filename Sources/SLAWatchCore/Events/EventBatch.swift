@@ -282,7 +282,7 @@ public struct EventBatch: Sendable, RandomAccessCollection, Equatable, EventSink
     }
 
     /// Appends records made by `record(…)` of this batch (no set members), in order.
-    mutating func append(records more: UnsafeBufferPointer<Record>) {
+    mutating func append<C: Collection>(records more: C) where C.Element == Record {
         records.append(contentsOf: more)
     }
 

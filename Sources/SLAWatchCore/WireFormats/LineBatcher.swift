@@ -160,18 +160,7 @@ public struct LineBatcher: Sendable {
                         cache: &cache
                     ) : nil
                 if let line {
-                    scratch[n] = events.record(
-                        name: cache.string(at: line.nameSlot),
-                        nameID: line.nameID,
-                        nameHash: line.nameHash,
-                        labels: line.tagSlot < 0 ? [:] : cache.labelSet(at: line.tagSlot),
-                        labelsID: line.labelsID,
-                        value: line.value,
-                        kind: line.kind,
-                        time: nil,
-                        sampleRate: 1,
-                        isDelta: false
-                    )
+                    scratch[n] = record(line)
                     n += 1
                     start += line.length + 1
                 }
@@ -187,6 +176,23 @@ public struct LineBatcher: Sendable {
         }
         laneRecords = scratch
         return start
+    }
+
+    /// The batch's record of a line the fast lane took apart.
+    @inline(__always)
+    private mutating func record(_ line: LineParser.CommonLine) -> EventBatch.Record {
+        events.record(
+            name: cache.string(at: line.nameSlot),
+            nameID: line.nameID,
+            nameHash: line.nameHash,
+            labels: line.tagSlot < 0 ? [:] : cache.labelSet(at: line.tagSlot),
+            labelsID: line.labelsID,
+            value: line.value,
+            kind: line.kind,
+            time: nil,
+            sampleRate: 1,
+            isDelta: false
+        )
     }
 
     /// The fast lane's buffer of records (`laneBatch` of them once a lane ran).
@@ -270,9 +276,10 @@ public struct LineBatcher: Sendable {
             return
         }
         // A busy stream's common lines (`name:1|c`) take the fast lane; the rest fall through.
-        if !laneTried && isSocket && cache.isEnabled && fastLane
-            && parser.parseCommonStatsd(line, into: &events, cache: &cache)
+        if !laneTried && isSocket && cache.isEnabled && fastLane,
+            let common = parser.commonStatsdLine(line, untilNewline: false, maxLineBytes: .max, cache: &cache)
         {
+            events.append(records: CollectionOfOne(record(common)))
             eventLines.append(lineCount)
             fastLaneLines &+= 1
             return

@@ -21,39 +21,13 @@ extension LineParser {
     /// The fast lane for the commonest statsd line, tried before `parse` on busy streams:
     /// `name:digits|c` (or `|g`, `|ms`, `|h`, `|d`), optionally followed by one `|#tags` field
     /// whose bytes are already in `cache`, with an ASCII name, 1–15 digits and nothing else (no
-    /// sign, sample rate, timestamp, trailing `\r` or space). Appends exactly the event `parse`
-    /// would and returns `true`; returns `false`, having touched nothing but the name cache, for
-    /// any other line, which then takes `parse` (so errors and rare shapes are judged in one
-    /// place). `LineBatcherTests` checks both lanes agree on generated lines.
-    @inline(__always)
-    func parseCommonStatsd<Sink: EventSink>(
-        _ b: UnsafeRawBufferPointer,
-        into events: inout Sink,
-        cache: inout ParseCache
-    ) -> Bool {
-        guard let line = commonStatsdLine(b, untilNewline: false, maxLineBytes: .max, cache: &cache) else {
-            return false
-        }
-        events.appendFields(
-            name: cache.string(at: line.nameSlot),
-            nameID: line.nameID,
-            nameHash: line.nameHash,
-            labels: line.tagSlot < 0 ? [:] : cache.labelSet(at: line.tagSlot),
-            labelsID: line.labelsID,
-            value: line.value,
-            kind: line.kind,
-            time: nil,
-            sampleRate: 1,
-            member: nil,
-            isDelta: false
-        )
-        return true
-    }
-
-    /// The fast lane's shape, taken apart: the line is `b` whole (`untilNewline` false), or, on
-    /// a chunk read from a stream (`untilNewline` true), `b`'s bytes up to the first `\n`, which
-    /// must be within `b` and at most `maxLineBytes` bytes on (one pass over a common line, no
-    /// memchr first). `nil`, having touched nothing but the name cache, for any other line.
+    /// sign, sample rate, timestamp, trailing `\r` or space), taken apart: the event `parse`
+    /// would append. The line is `b` whole (`untilNewline` false), or, on a chunk read from a
+    /// stream (`untilNewline` true), `b`'s bytes up to the first `\n`, which must be within `b`
+    /// and at most `maxLineBytes` bytes on (one pass over a common line, no memchr first).
+    /// `nil`, having touched nothing but the name cache, for any other line, which then takes
+    /// `parse` (so errors and rare shapes are judged in one place). `FastLaneTests` checks both
+    /// lanes agree on generated lines.
     @inline(__always)
     func commonStatsdLine(
         _ b: UnsafeRawBufferPointer,
