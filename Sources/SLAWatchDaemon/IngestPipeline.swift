@@ -139,28 +139,25 @@ public final class IngestPipeline: Sendable {
             case .batchWithSyncs(let events, let lines, let parseRejections, let tally, let syncs, let deliver):
                 let (r, all) = await ingest(events, lines, parseRejections, tally, engine, reporter)
                 ingested = (events, lines)
-                let rejectedIndex = Set(r.rejected.map(\.index))
                 // Each sync answers for the lines before it: tallies are added in line order.
+                // Event lines ascend, and the engine's rejections come in event order: per sync,
+                // a binary search and a step along the rejections, not a look at every event.
+                let rejected = r.rejected
                 var e = 0
+                var j = 0
                 var k = 0
                 var finishers: [@Sendable (Bool) -> String] = []
                 for sync in syncs {
-                    var accepted = 0
-                    while e < lines.count && lines[e] < sync.line {
-                        if !rejectedIndex.contains(e) { accepted += 1 }
-                        e += 1
-                    }
+                    let end = Self.firstIndex(in: lines, from: e, atOrAfterLine: sync.line)
+                    let j0 = j
+                    while j < rejected.count && rejected[j].index < end { j += 1 }
                     let k0 = k
                     while k < all.count && all[k].line < sync.line { k += 1 }
-                    tally.add(accepted: accepted, rejections: Array(all[k0..<k]))
+                    tally.add(accepted: (end - e) - (j - j0), rejections: Array(all[k0..<k]))
                     finishers.append(sync.prepare())
+                    e = end
                 }
-                var rest = 0
-                while e < lines.count {
-                    if !rejectedIndex.contains(e) { rest += 1 }
-                    e += 1
-                }
-                tally.add(accepted: rest, rejections: Array(all[k...]))
+                tally.add(accepted: (lines.count - e) - (rejected.count - j), rejections: Array(all[k...]))
                 let answer = finishers
                 await engine.requestCommit { ok in deliver(answer.map { $0(ok) }.joined()) }
             case .batch(let events, let lines, let parseRejections, let tally):
@@ -173,6 +170,17 @@ public final class IngestPipeline: Sendable {
                 done()
             }
         }
+    }
+
+    /// The first index at or after `start` whose line is `line` or later in `lines` (ascending),
+    /// `lines.count` when none is.
+    static func firstIndex(in lines: [Int], from start: Int, atOrAfterLine line: Int) -> Int {
+        var (lo, hi) = (start, lines.count)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if lines[mid] < line { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
     /// Ingests one batch and counts it: the parser's rejections and the engine's (at their

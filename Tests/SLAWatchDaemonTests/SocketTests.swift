@@ -127,6 +127,34 @@ struct SocketTests {
         #expect(values(daemon)["requests-\(id)"] == 6)
     }
 
+    /// The engine's rejections (events too far in the future) between syncs of one read: each
+    /// sync counts those before its line, as it counts the parser's.
+    @Test func syncsCountTheEnginesRejectionsBeforeThem() throws {
+        let id = runID()
+        let daemon = try TestDaemon(objectivesYAML: objectives(id))
+        try daemon.start()
+        defer { daemon.stop() }
+        let (rc, out, err) = try exchange(
+            sending: """
+                b"dd.\(id).requests:1|c\\ndd.\(id).requests:5|c|T4102444800\\n#sync one\\n"
+                b"dd.\(id).requests:2|c\\ndd.\(id).requests:7|c|T4102444800\\nbad\\ndd.\(id).requests:3|c\\n#sync two\\n"
+                b"dd.\(id).requests:4|c\\n#sync three\\n"
+                """,
+            with: daemon
+        )
+        #expect(rc == 0, "\(err)")
+        let answers = out.split(separator: "\n").map(String.init)
+        #expect(answers.count == 6, "\(answers)")
+        guard answers.count == 6 else { return }
+        #expect(answers[0].hasPrefix("rejected 2 future_event"))
+        #expect(answers[1] == "ok one 1 1")
+        #expect(answers[2].hasPrefix("rejected 5 future_event"))
+        #expect(answers[3] == "rejected 6 missing_value bad")
+        #expect(answers[4] == "ok two 3 3")
+        #expect(answers[5] == "ok three 4 3")
+        #expect(values(daemon)["requests-\(id)"] == 10)
+    }
+
     /// A producer that syncs faster than the store writes (2,000 syncs sent at once): every
     /// sync is answered, in order, with the totals as of its line, and the answers share a few
     /// commits (group commit, and writes spaced while syncs keep coming) instead of one each.
