@@ -166,6 +166,8 @@ def stream_section(args, rows, work):
         results = {}
         # The raw reader.
         raw_sock = os.path.join(work, "raw.sock")
+        if os.path.exists(raw_sock):
+            os.remove(raw_sock)  # the last reader's: waiting for the new one's to appear
         reader = subprocess.Popen([args.bench_io, "read-stream", raw_sock], stdout=subprocess.PIPE, text=True)
         while not os.path.exists(raw_sock):
             time.sleep(0.01)
