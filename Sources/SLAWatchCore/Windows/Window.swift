@@ -155,28 +155,28 @@ public struct Window: Sendable {
         at t: Double,
         oldest: Int64
     ) -> Bool {
+        let quantiles = tracksQuantiles
+        return update(at: t, oldest: oldest) {
+            $0.add(value: value, kind: kind, sampleRate: sampleRate, member: member, quantiles: quantiles)
+        }
+    }
+
+    /// Changes the bucket of event time `t` with `body` (creating the bucket, unpacking its
+    /// sketch, marking it changed), unless it is older than `oldest`. - Returns: `false` when
+    /// it is (nothing changed). The newest bucket, once marked, is reached without any
+    /// bookkeeping (`hotID`).
+    @inline(__always)
+    private mutating func update(at t: Double, oldest: Int64, _ body: (inout Aggregate) -> Void) -> Bool {
         let id = bucketID(for: t)
         if id < oldest { return false }
         if id == hotID {
-            aggregates[hotSlot].add(
-                value: value,
-                kind: kind,
-                sampleRate: sampleRate,
-                member: member,
-                quantiles: tracksQuantiles
-            )
+            body(&aggregates[hotSlot])
             totalNewest = .min
             return true
         }
         let k = slot(for: id)
         if !packed[k].isEmpty { unpack(k) }
-        aggregates[k].add(
-            value: value,
-            kind: kind,
-            sampleRate: sampleRate,
-            member: member,
-            quantiles: tracksQuantiles
-        )
+        body(&aggregates[k])
         touch(k, id)
         if k == ids.count - 1 && !(id <= sealedHigh && id >= sealedLow) { (hotID, hotSlot) = (id, k) }
         return true
@@ -185,18 +185,7 @@ public struct Window: Sendable {
     /// Adds a fold of events with event time `t` (`Engine.ingest`; never a percentile window:
     /// its sketch needs every value). - Returns: `false` when they are too late (nothing recorded).
     mutating func add(_ f: Fold, at t: Double, oldest: Int64) -> Bool {
-        let id = bucketID(for: t)
-        if id < oldest { return false }
-        if id == hotID {
-            aggregates[hotSlot].add(f)
-            totalNewest = .min
-            return true
-        }
-        let k = slot(for: id)
-        aggregates[k].add(f)
-        touch(k, id)
-        if k == ids.count - 1 && !(id <= sealedHigh && id >= sealedLow) { (hotID, hotSlot) = (id, k) }
-        return true
+        update(at: t, oldest: oldest) { $0.add(f) }
     }
 
     /// Marks slot `k` (bucket `id`) changed, and the sealed merge stale when it holds `id`.
