@@ -6,9 +6,14 @@ import Synchronization
 /// Persistence of engine state in SQLite (GRDB, WAL) at `state_directory/state.sqlite`.
 ///
 /// Tables (migrations `v1` to `v8`):
-/// - `instance(id PK, name UNIQUE, fingerprint, state JSON, closed_before, last_seen, updated_at)`
-///   (`v8`): one row per objective instance; `state` is rewritten only when the alert state
-///   changes;
+/// - `instance(id PK, name UNIQUE, fingerprint, state JSON, updated_at, sealed BLOB, sealed_low,
+///   sealed_high)` (`v8`, `v14`): one row per objective instance; `state` is rewritten only when
+///   the alert state changes, `sealed` (a percentile window's merge of its sealed buckets) when a
+///   bucket is sealed;
+/// - `instance_progress(instance PK, closed_before, last_seen)` (`v14`): what moves with nearly
+///   every commit of an instance (its newest event time, its closed calendar periods), in a narrow
+///   row of its own so a commit does not rewrite the wide `instance` row (state JSON, sealed
+///   sketch) of every instance it touches;
 /// - `bucket(instance, id, data BLOB, PK (instance, id)) WITHOUT ROWID` (`v8`): one row per window
 ///   bucket in `BucketCodec`'s binary form (rolling ids `⌊t/r⌋`, calendar ids = period start); a
 ///   commit upserts only the buckets that changed and deletes the ones a window dropped;
@@ -43,9 +48,9 @@ public final class StateStore: Sendable {
     private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
     /// The schema this binary reads and writes (`PRAGMA user_version` once migrated; `8`: the
-    /// incremental store of binary buckets; `9`: instance states with `historySince`). A file
-    /// with a higher one is refused.
-    public static let schemaVersion = 13
+    /// incremental store of binary buckets; `9`: instance states with `historySince`; `14`:
+    /// `instance_progress`). A file with a higher one is refused.
+    public static let schemaVersion = 14
     /// Seconds period verdicts and hourly SLI history are kept (`period_retention`).
     public let periodRetention: Double
     /// History series name → id (as `ids`).
@@ -124,7 +129,7 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Every migration this binary knows, in order (`v1` … `v12`).
+    /// Every migration this binary knows, in order (`v1` … `v14`).
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         Self.registerLegacyMigrations(&migrator)
@@ -233,6 +238,23 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        // `last_seen` and `closed_before` move to a narrow table: updating them in `instance`
+        // rewrote the whole row (state JSON, sealed sketch) of every instance each commit touched.
+        migrator.registerMigration("v14-instance-progress") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE instance_progress (
+                        instance INTEGER PRIMARY KEY,
+                        closed_before INTEGER,
+                        last_seen REAL
+                    );
+                    INSERT INTO instance_progress (instance, closed_before, last_seen)
+                        SELECT id, closed_before, last_seen FROM instance;
+                    ALTER TABLE instance DROP COLUMN closed_before;
+                    ALTER TABLE instance DROP COLUMN last_seen;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -274,9 +296,10 @@ public final class StateStore: Sendable {
     }
 
     /// Writes one commit's worth of changes in one transaction: per instance its changed buckets
-    /// (upserted), dropped buckets (deleted), and its state, `last_seen` and `closed_before` when
-    /// they changed; then ledger entries, gauge levels and period results. With `batch.full`,
-    /// instances not in the batch are deleted with their buckets.
+    /// (upserted), dropped buckets (deleted), its state and fingerprint when the state changed or
+    /// its buckets were replaced, and its `last_seen` and `closed_before` (`instance_progress`);
+    /// then ledger entries, gauge levels and period results. With `batch.full`, instances not in
+    /// the batch are deleted with their buckets.
     /// - Throws: GRDB's `DatabaseError`; nothing is written then.
     public func write(_ batch: StoreBatch, at now: Double) throws {
         if batch.isEmpty { return }
@@ -288,15 +311,15 @@ public final class StateStore: Sendable {
         let added = try db.write { db -> [(String, Int64)] in
             let insertInstance = try db.cachedStatement(
                 sql: """
-                    INSERT INTO instance (name, fingerprint, state, closed_before, last_seen, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO instance (name, fingerprint, state, updated_at) VALUES (?, ?, ?, ?)
                     """
             )
             let updateState = try db.cachedStatement(
                 sql: "UPDATE instance SET state = ?, fingerprint = ?, updated_at = ? WHERE id = ?"
             )
-            let updateMeta = try db.cachedStatement(
-                sql: "UPDATE instance SET closed_before = ?, last_seen = ?, fingerprint = ? WHERE id = ?"
+            let updateFingerprint = try db.cachedStatement(sql: "UPDATE instance SET fingerprint = ? WHERE id = ?")
+            let upsertProgress = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO instance_progress (instance, closed_before, last_seen) VALUES (?, ?, ?)"
             )
             let upsertBucket = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO bucket (instance, id, data) VALUES (?, ?, ?)"
@@ -314,16 +337,18 @@ public final class StateStore: Sendable {
                     id = known
                     if let stateJSON {
                         try updateState.execute(arguments: [stateJSON, c.fingerprint, now, id])
+                    } else if c.replaceAll {
+                        // The engine replaces an instance's buckets when its data fingerprint
+                        // changed (the only way it changes).
+                        try updateFingerprint.execute(arguments: [c.fingerprint, id])
                     }
-                    try updateMeta.execute(arguments: [c.closedBefore, c.lastSeen, c.fingerprint, id])
                 } else {
                     let json = try stateJSON ?? String(decoding: try encoder.encode(InstanceState()), as: UTF8.self)
-                    try insertInstance.execute(arguments: [
-                        c.objective, c.fingerprint, json, c.closedBefore, c.lastSeen, now,
-                    ])
+                    try insertInstance.execute(arguments: [c.objective, c.fingerprint, json, now])
                     id = db.lastInsertedRowID
                     added.append((c.objective, id))
                 }
+                try upsertProgress.execute(arguments: [id, c.closedBefore, c.lastSeen])
                 if c.replaceAll {
                     try clearBuckets.execute(arguments: [id])
                 } else if let before = c.dropBefore {
@@ -347,8 +372,7 @@ public final class StateStore: Sendable {
                     let name: String = row["name"]
                     if keep.contains(name) { continue }
                     let id: Int64 = row["id"]
-                    try db.execute(sql: "DELETE FROM bucket WHERE instance = ?", arguments: [id])
-                    try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
+                    try Self.deleteInstance(id, in: db)
                 }
             }
             if !batch.ledger.isEmpty {
@@ -437,6 +461,13 @@ public final class StateStore: Sendable {
                 series, p.step, p.start, p.value, p.worst, p.baseline, p.breached,
             ])
         }
+    }
+
+    /// Deletes instance `id` with its buckets and progress row (inside a transaction).
+    private static func deleteInstance(_ id: Int64, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM bucket WHERE instance = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM instance_progress WHERE instance = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
     }
 
     /// At most hourly, inside a commit: deletes period verdicts and hourly history older than
@@ -559,8 +590,7 @@ public final class StateStore: Sendable {
                 for name in names {
                     if let id = try Int64.fetchOne(db, sql: "SELECT id FROM instance WHERE name = ?", arguments: [name])
                     {
-                        try db.execute(sql: "DELETE FROM bucket WHERE instance = ?", arguments: [id])
-                        try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
+                        try Self.deleteInstance(id, in: db)
                     }
                 }
                 return .commit
@@ -674,7 +704,13 @@ public final class StateStore: Sendable {
         return try db.read { db in
             var damaged: [DamagedRow] = []
             var snapshots: [Engine.Snapshot] = []
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM instance ORDER BY name") {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT instance.*, p.closed_before, p.last_seen FROM instance
+                    LEFT JOIN instance_progress p ON p.instance = instance.id ORDER BY name
+                    """
+            ) {
                 let id: Int64 = row["id"]
                 let name: String = row["name"]
                 if let bad = damagedBuckets.first(where: { $0.instance == id }) {

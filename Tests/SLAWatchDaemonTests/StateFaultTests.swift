@@ -36,7 +36,8 @@ struct StateFaultTests {
         #expect(try daemon.push(["fa.\(id):1|c"]).0 == 0)
         #expect(daemon.stop() == 0)
         let state = daemon.root.appendingPathComponent("state/state.sqlite").path
-        try sqlite(state, "PRAGMA user_version = 14;")
+        let newer = StateStore.schemaVersion + 1
+        try sqlite(state, "PRAGMA user_version = \(newer);")
         let before = try Data(contentsOf: URL(fileURLWithPath: state))
         try daemon.start(waitForControl: false)
         let p = try #require(daemon.process)
@@ -47,13 +48,13 @@ struct StateFaultTests {
             return
         }
         #expect(p.terminationStatus == 78, "log: \(daemon.log)")
-        #expect(daemon.log.contains("schema version 14"))
+        #expect(daemon.log.contains("schema version \(newer)"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before)
         if TestJournal.isAvailable, let pid = daemon.lastPID {
             let entries = try journalEntries(["MESSAGE_ID=\(MessageID.stateRefused)", "SLAWATCH_STATE_FILE=\(state)"])
             #expect(entries.count == 1, "pid \(pid)")
             #expect(entries.first?["PRIORITY"] == "3")
-            #expect(entries.first?["SLAWATCH_SCHEMA_FOUND"] == "14")
+            #expect(entries.first?["SLAWATCH_SCHEMA_FOUND"] == "\(newer)")
             #expect(entries.first?["SLAWATCH_SCHEMA_KNOWN"] == "\(StateStore.schemaVersion)")
         }
         // The unit keeps systemd from restarting it in a loop.

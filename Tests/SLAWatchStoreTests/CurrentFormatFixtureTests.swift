@@ -165,6 +165,19 @@ import Testing
         ).map(withHistory)
         #expect(loaded.sorted { $0.objective < $1.objective } == expected)
         #expect(loaded.count == 12)
+        // `v14` moved `last_seen` and `closed_before` out of `instance` into `instance_progress`.
+        let (columns, progress, seen) = try store.db.read { db in
+            (
+                try Row.fetchAll(db, sql: "PRAGMA table_info(instance)").map { $0["name"] as String },
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM instance_progress") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM instance_progress WHERE last_seen IS NOT NULL") ?? 0
+            )
+        }
+        #expect(!columns.contains("last_seen") && !columns.contains("closed_before"))
+        #expect(columns.contains("state") && columns.contains("sealed"))
+        #expect(progress == 12)
+        #expect(seen == expected.filter { $0.state.lastSeen != nil }.count)
+        #expect(seen >= 10)
         #expect(loaded.map(\.buckets.count).reduce(0, +) > 100)
         // Every kind of instance is there: group_by instances, burn-rate windows, the rest.
         let names = Set(loaded.map(\.objective))

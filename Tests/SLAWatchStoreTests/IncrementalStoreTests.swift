@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import SLAWatchCore
@@ -151,6 +152,53 @@ import Testing
         try store.write(StoreBatch(instances: [dropped!]), at: t0 + 1200)
         let stored = try store.loadSnapshots().first { $0.objective == "errors" }
         #expect(stored?.buckets.keys.allSatisfy { $0 >= dropped!.dropBefore! } == true)
+    }
+
+    /// A commit of a newer event time rewrites the narrow `instance_progress` row, not the
+    /// `instance` row with its state JSON and sealed sketch (counted by a trigger on the store's
+    /// own connection); the restored engine still has the newest event time.
+    @Test func aNewerEventTimeLeavesTheInstanceRowAlone() throws {
+        let store = try tempStore()
+        var e = Engine(objectives: Self.objectives)
+        let t0 = 1_764_000_000.0
+        for k in 0..<30 {
+            _ = e.ingest(
+                [Event(metric: "api.latency", value: Double(10 + k), kind: .distribution, time: t0 + Double(k) * 10)],
+                now: t0 + Double(k) * 10
+            )
+        }
+        _ = e.evaluate(at: t0 + 300)
+        try store.write(StoreBatch(instances: e.takeChanges()), at: t0 + 300)
+        try store.db.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE instance_updates (n INTEGER);
+                    CREATE TEMP TRIGGER count_instance_updates AFTER UPDATE ON main.instance
+                    BEGIN INSERT INTO instance_updates VALUES (1); END;
+                    """
+            )
+        }
+        _ = e.ingest([Event(metric: "api.latency", value: 42, kind: .distribution, time: t0 + 301.5)], now: t0 + 302)
+        let changes = e.takeChanges()
+        #expect(changes.map(\.objective) == ["p99"])
+        #expect(changes.first?.state == nil)
+        try store.write(StoreBatch(instances: changes), at: t0 + 302)
+        let updates = try store.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM instance_updates") }
+        #expect(updates == 0)
+        let seen = try store.db.read { db in
+            try Double.fetchAll(
+                db,
+                sql: """
+                    SELECT last_seen FROM instance_progress JOIN instance ON instance.id = instance
+                    WHERE name = 'p99'
+                    """
+            )
+        }
+        #expect(seen == [t0 + 301.5])
+        var restored = Engine(objectives: Self.objectives)
+        restored.restore(try store.loadSnapshots(keepingSketchesPacked: true))
+        #expect(restored.status(at: t0 + 302).first { $0.objective == "p99" }?.lastSeen == t0 + 301.5)
+        #expect(values(restored, at: t0 + 302) == values(e, at: t0 + 302))
     }
 
     @Test func bucketsRoundTripBitForBitPackedOrNot() throws {

@@ -49,26 +49,30 @@ import Testing
         _ = try StateStore(path: path)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
         #expect(version == StateStore.schemaVersion)
-        #expect(StateStore.schemaVersion == 13)
+        #expect(StateStore.schemaVersion == 14)
     }
 
     @Test func aHigherUserVersionIsRefusedAndNotWritten() throws {
         let path = tempPath()
         try seed(path)
-        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 14") }
+        let newer = StateStore.schemaVersion + 1
+        try DatabaseQueue(path: path).writeWithoutTransaction {
+            try $0.execute(sql: "PRAGMA user_version = \(newer)")
+        }
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect {
             _ = try StateStore(path: path)
         } throws: { error in
             guard let e = error as? StateStore.NewerSchema else { return false }
-            return e.found == 14 && e.known == 13 && e.unknownMigrations.isEmpty
-                && e.description.contains("schema version 14") && e.description.contains("knows up to 13")
+            return e.found == newer && e.known == StateStore.schemaVersion && e.unknownMigrations.isEmpty
+                && e.description.contains("schema version \(newer)")
+                && e.description.contains("knows up to \(StateStore.schemaVersion)")
                 && e.description.contains(path)
         }
         // Nothing was written: the file is byte for byte what it was, version included.
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         let version = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
-        #expect(version == 14)
+        #expect(version == newer)
     }
 
     @Test func anUnknownMigrationIsRefusedAndNamed() throws {
