@@ -5,7 +5,7 @@ import Synchronization
 
 /// Persistence of engine state in SQLite (GRDB, WAL) at `state_directory/state.sqlite`.
 ///
-/// Tables (migrations `v1` to `v8`):
+/// Tables (migrations `v1` to `v14`):
 /// - `instance(id PK, name UNIQUE, fingerprint, state JSON, updated_at, sealed BLOB, sealed_low,
 ///   sealed_high)` (`v8`, `v14`): one row per objective instance; `state` is rewritten only when
 ///   the alert state changes, `sealed` (a percentile window's merge of its sealed buckets) when a

@@ -100,16 +100,24 @@ import Testing
         #expect(values(live, at: t)["p99"]! != nil)
     }
 
-    @Test func aLateEventIntoASealedBucketMakesTheStoredMergeStale() throws {
-        let store = try tempStore()
+    /// An engine that took 30 latencies (10 ms, 11 ms, …), one every 10 s from `t0`, each
+    /// arriving `lag` seconds after its event time.
+    func latencies(from t0: Double, arrivingAfter lag: Double) -> Engine {
         var e = Engine(objectives: Self.objectives)
-        let t0 = 1_764_000_000.0
         for k in 0..<30 {
+            let t = t0 + Double(k) * 10
             _ = e.ingest(
-                [Event(metric: "api.latency", value: Double(10 + k), kind: .distribution, time: t0 + Double(k) * 10)],
-                now: t0 + Double(k) * 10 + 1
+                [Event(metric: "api.latency", value: Double(10 + k), kind: .distribution, time: t)],
+                now: t + lag
             )
         }
+        return e
+    }
+
+    @Test func aLateEventIntoASealedBucketMakesTheStoredMergeStale() throws {
+        let store = try tempStore()
+        let t0 = 1_764_000_000.0
+        var e = latencies(from: t0, arrivingAfter: 1)
         var now = t0 + 300
         _ = e.evaluate(at: now)
         try store.write(StoreBatch(instances: e.takeChanges()), at: now)
@@ -159,14 +167,8 @@ import Testing
     /// own connection); the restored engine still has the newest event time.
     @Test func aNewerEventTimeLeavesTheInstanceRowAlone() throws {
         let store = try tempStore()
-        var e = Engine(objectives: Self.objectives)
         let t0 = 1_764_000_000.0
-        for k in 0..<30 {
-            _ = e.ingest(
-                [Event(metric: "api.latency", value: Double(10 + k), kind: .distribution, time: t0 + Double(k) * 10)],
-                now: t0 + Double(k) * 10
-            )
-        }
+        var e = latencies(from: t0, arrivingAfter: 0)
         _ = e.evaluate(at: t0 + 300)
         try store.write(StoreBatch(instances: e.takeChanges()), at: t0 + 300)
         try store.db.write { db in
