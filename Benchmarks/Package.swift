@@ -23,7 +23,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "ingest-instructions",
-            dependencies: [.product(name: "SLAWatchCoreLibrary", package: "slawatch")],
+            dependencies: [
+                .product(name: "SLAWatchCoreLibrary", package: "slawatch"),
+                .product(name: "SLAWatchStoreLibrary", package: "slawatch"),
+            ],
             path: "Sources/IngestInstructions"
         ),
         .executableTarget(

@@ -8,9 +8,13 @@
 //           metrics (every event updates a window)
 //   commit  one commit of a fixed state: 1,000 instances with a changed bucket each, taken
 //           from the engine and encoded as the store writes them (BucketCodec), no SQLite
+//   store   the same commit written by StateStore.write into a state file in a scratch
+//           directory whose rows exist already (the steady state): the SQLite transaction too
+//           (its fsyncs are system calls, which callgrind does not count)
 // Prints `MODE events ns_per_event` (wall time of the loop, after a warm-up of 10 %).
 import Foundation
 import SLAWatchCore
+import SLAWatchStore
 
 let args = CommandLine.arguments
 let mode = args.count > 1 ? args[1] : "ingest"
@@ -96,7 +100,15 @@ func measuredCommit(_ engine: inout Engine) -> (instances: Int, bytes: Int) {
     return (changes.count, bytes)
 }
 
-func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
+/// The measured part of `store`: the whole commit, take and transaction.
+@inline(never)
+func measuredStore(_ engine: inout Engine, _ store: StateStore, at now: Double) throws -> Int {
+    let changes = engine.takeChanges()
+    try store.write(StoreBatch(instances: changes), at: now)
+    return changes.count
+}
+
+func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) throws {
     var engine = Engine(objectives: objectives)
     var batcher = LineBatcher(maxLineBytes: 65536)
     let pool = EventBatchPool()
@@ -116,22 +128,45 @@ func measure(_ mode: String, _ payload: [UInt8], _ objectives: [Objective]) {
         )
         let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
         print(String(format: "%@ %d %.1f", mode, n, ns / Double(n)))
-    case "commit":
+    case "commit", "store":
         _ = run(payload, 0..<payload.count, batcher: &batcher, engine: &engine, pool: pool, engineToo: true)
-        _ = engine.takeChanges()
+        var store: StateStore?
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ingest-instructions-\(getpid())"
+        )
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        if mode == "store" {
+            store = try StateStore(path: scratch.appendingPathComponent("state.sqlite").path)
+            try store!.write(StoreBatch(instances: engine.takeChanges()), at: now)
+        } else {
+            _ = engine.takeChanges()
+        }
         var lines: [UInt8] = []
         for i in 0..<1000 { lines += Array("bench.s\(i):1|c\n".utf8) }
         lines.withUnsafeBytes { batcher.feed($0) }
         let b = batcher.take()
         _ = engine.ingest(b.events, now: now + 1)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let (count, bytes) = measuredCommit(&engine)
-        let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
-        print(String(format: "commit %d instances %d bytes %.1f ns per instance", count, bytes, ns / Double(count)))
+        if let store {
+            let count = try measuredStore(&engine, store, at: now + 1)
+            let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
+            print(String(format: "store %d instances %.1f ns per instance", count, ns / Double(count)))
+        } else {
+            let (count, bytes) = measuredCommit(&engine)
+            let ns = Double(DispatchTime.now().uptimeNanoseconds - t0)
+            print(String(format: "commit %d instances %d bytes %.1f ns per instance", count, bytes, ns / Double(count)))
+        }
     default:
-        FileHandle.standardError.write(Data("usage: ingest-instructions parse|ingest|commit [EVENTS] [SERIES]\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: ingest-instructions parse|ingest|commit|store [EVENTS] [SERIES]\n".utf8)
+        )
         exit(2)
     }
 }
 
-measure(mode, payload, objectives)
+do {
+    try measure(mode, payload, objectives)
+} catch {
+    FileHandle.standardError.write(Data("ingest-instructions: \(error)\n".utf8))
+    exit(1)
+}
