@@ -181,9 +181,8 @@ extension Engine {
                     let j = index.objectives[k]
                     if routing[j] != .plain || hasExclusion[j] || table.windows[j].tracksQuantiles { plain = false }
                 }
-                // A fold of kind `.set` folds nothing (`Fold.admits`): the name is not folded.
                 var f = Fold()
-                if !plain { f.kind = .set }
+                f.isOpen = plain
                 folds.append(f)
             }
         }
@@ -210,7 +209,7 @@ extension Engine {
                                         result.accepted += 1
                                         continue
                                     }
-                                    if !staging && folds[name].kind != .set && batch.records[i].time.isNaN {
+                                    if !staging && folds[name].isOpen && batch.records[i].time.isNaN {
                                         let r = batch.records[i]
                                         if Fold.admits(r.value, kind: r.kind, rate: r.rate) {
                                             if folds[name].samples == 0 { folded.append(name) }

@@ -31,7 +31,7 @@ public struct Engine: Sendable {
     var scratchOldest: [Int64] = []
     var scratchCandidates: [Range<Int>?] = []
     var scratchDirty: [Int] = []
-    /// Per batch name: its events folded so far (`Fold`; kind `.set`: the name is not folded).
+    /// Per batch name: its events folded so far (`Fold`; not `isOpen`: the name is not folded).
     var scratchFolds: [Fold] = []
     /// The names with a non-empty fold, in order of their first folded event.
     var scratchFolded: [Int] = []

@@ -138,6 +138,9 @@ struct Fold {
     var max = Int32.min
     /// The kind of every event folded (the first one's).
     var kind = MetricKind.counter
+    /// Whether the name's events may be folded at all (every objective of it takes events
+    /// plainly); set per batch by `Engine.ingest`. Fits the padding: the fold stays 24 bytes.
+    var isOpen = true
 
     /// Whether `value` of `kind` at sample rate `rate` can be folded (see the type).
     @inline(__always)
